@@ -1,0 +1,54 @@
+// CLI dispatcher: `sandrun <command> [...]`. Each command is a module in ./commands/<name>.ts
+// exporting `description` (one line for `sandrun help`) and `run(argv): Promise<number>` (exit code).
+import { readdirSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import path from 'node:path'
+
+export type CommandModule = {
+  description: string
+  run(argv: string[]): Promise<number>
+}
+
+const commandsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'commands')
+
+function commandNames(): string[] {
+  return readdirSync(commandsDir)
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+    .map((f) => f.slice(0, -3))
+    .sort()
+}
+
+async function loadCommand(name: string): Promise<CommandModule | undefined> {
+  if (!/^[a-z][a-z-]*$/.test(name) || !commandNames().includes(name)) return undefined
+  return (await import(path.join(commandsDir, `${name}.ts`))) as CommandModule
+}
+
+async function printHelp(): Promise<void> {
+  const lines = ['Usage: sandrun <command> [options]', '', 'Commands:']
+  for (const name of commandNames()) {
+    const mod = await loadCommand(name)
+    lines.push(`  ${name.padEnd(10)} ${mod?.description ?? ''}`)
+  }
+  lines.push('', 'Run `sandrun <command> --help` for the options of one command.')
+  process.stdout.write(lines.join('\n') + '\n')
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    await printHelp()
+    return name ? 0 : 2
+  }
+  const command = await loadCommand(name)
+  if (!command) {
+    process.stderr.write(`sandrun: unknown command "${name}". Run \`sandrun help\` for the list.\n`)
+    return 2
+  }
+  try {
+    return await command.run(rest)
+  } catch (error) {
+    const message = error instanceof Error ? ((error as { shortMessage?: string }).shortMessage ?? error.message) : String(error)
+    process.stderr.write(`sandrun ${name}: ${message}\n`)
+    return 1
+  }
+}

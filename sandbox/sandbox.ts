@@ -1,0 +1,65 @@
+// The sandbox facade: one object per host, created once at start-up (host detection, cgroup
+// backend, seccomp program), that runs jobs. This is the only thing the rest of the system calls.
+import type { InterpreterName, Manifest, OutputStream, RunJobResult } from './types.ts'
+
+export type IsolationLevel =
+  /** Namespaces + seccomp + cgroup limits (memory, pids, cpu accounting). */
+  | 'full'
+  /** Namespaces + seccomp, limits by rlimits only (rootless or no writable cgroup). */
+  | 'rlimits'
+
+export type InterpreterInfo = {
+  name: InterpreterName
+  /** Absolute path on the host (never shown to users). */
+  path: string
+  available: boolean
+  version: string | null
+}
+
+export type HostCapabilities = {
+  bwrapVersion: string | null
+  userNamespaces: boolean
+  seccomp: boolean
+  cgroupVersion: 'v1' | 'v2' | null
+  cgroupControllers: string[]
+  isolation: IsolationLevel
+  /** Why isolation is weaker than 'full', when it is. */
+  isolationNote: string | null
+  interpreters: InterpreterInfo[]
+}
+
+export type SandboxLimits = {
+  /** Max processes/threads in the job (cgroup pids). */
+  pids: number
+  /** Size of the job's /work tmpfs in bytes. */
+  workBytes: number
+  /** Size of the job's /tmp tmpfs in bytes. */
+  tmpBytes: number
+  /** Captured bytes per stream (stdout, stderr); the rest is dropped and marked truncated. */
+  outputCaptureBytes: number
+  /** Output files collection caps. */
+  maxOutputFiles: number
+  maxOutputBytes: number
+}
+
+export type RunJobParameters = {
+  manifest: Manifest
+  /** The job's gzip tar bundle. */
+  bundle: Uint8Array
+  /** Host directory (created by the caller, empty) that receives copies of the collected output files. */
+  outputDir: string
+  signal?: AbortSignal | undefined
+  /** Live output, in order per stream, as the job produces it (before truncation marks). */
+  onOutput?: ((stream: OutputStream, chunk: Buffer) => void) | undefined
+  /** Called once the job's process has started (the queue shows `running` from here). */
+  onStart?: (() => void) | undefined
+  limits?: Partial<SandboxLimits> | undefined
+}
+
+export type Sandbox = {
+  readonly capabilities: HostCapabilities
+  readonly limits: SandboxLimits
+  runJob(parameters: RunJobParameters): Promise<RunJobResult>
+  /** Removes host resources (tmpfs pool, cgroup parent). Running jobs are killed. */
+  close(): Promise<void>
+}
