@@ -54,6 +54,11 @@ export type RunJobParameters = {
   /** Called once the job's process has started (the queue shows `running` from here). */
   onStart?: (() => void) | undefined
   limits?: Partial<SandboxLimits> | undefined
+  /**
+   * Runs this argv (absolute paths inside the sandbox) instead of the manifest's interpreter and
+   * entrypoint. For the service's own steps (dependency installation, benchmarks); never user input.
+   */
+  command?: string[] | undefined
 }
 
 export type Sandbox = {

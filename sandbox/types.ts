@@ -60,4 +60,6 @@ export type RunJobResult = {
   stdoutTruncated: boolean
   stderrTruncated: boolean
   outputs: OutputFile[]
+  /** A cap (file count or bytes) stopped output collection; later files (in path order) are missing. */
+  outputsTruncated: boolean
 }

@@ -1,0 +1,76 @@
+// The bubblewrap command line for one job (DESIGN section 3): every namespace, read-only system
+// binds, a generated /etc, fresh /proc, minimal /dev, size-capped tmpfs /tmp, the job's workspace
+// at /work, and a read-only root so nothing else is writable.
+import { lstatSync } from 'node:fs'
+
+export type BwrapArgsParameters = {
+  etcDir: string
+  workDir: string
+  tmpBytes: number
+  /** Command and arguments as seen inside the sandbox. */
+  command: string[]
+  /** fd numbers in the child, when used. */
+  seccompFd?: number | undefined
+  infoFd?: number | undefined
+  blockFd?: number | undefined
+}
+
+/** `/bin`, `/lib`… are symlinks into /usr on merged-/usr systems and real directories elsewhere. */
+function systemDirArgs(): string[] {
+  const args: string[] = ['--ro-bind', '/usr', '/usr']
+  for (const dir of ['bin', 'sbin', 'lib', 'lib64', 'lib32', 'libx32']) {
+    let stat
+    try {
+      stat = lstatSync(`/${dir}`)
+    } catch {
+      continue
+    }
+    if (stat.isSymbolicLink()) args.push('--symlink', `usr/${dir}`, `/${dir}`)
+    else if (stat.isDirectory()) args.push('--ro-bind', `/${dir}`, `/${dir}`)
+  }
+  return args
+}
+
+let cachedSystemDirArgs: string[] | undefined
+
+export function bwrapArgs(parameters: BwrapArgsParameters): string[] {
+  cachedSystemDirArgs ??= systemDirArgs()
+  const args = [
+    '--unshare-user',
+    '--unshare-pid',
+    '--unshare-net',
+    '--unshare-ipc',
+    '--unshare-uts',
+    '--unshare-cgroup-try',
+    '--die-with-parent',
+    '--new-session',
+    '--cap-drop',
+    'ALL',
+    '--hostname',
+    'sandrun',
+    ...cachedSystemDirArgs,
+    '--ro-bind',
+    parameters.etcDir,
+    '/etc',
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
+    '--size',
+    String(parameters.tmpBytes),
+    '--tmpfs',
+    '/tmp',
+    '--bind',
+    parameters.workDir,
+    '/work',
+    '--remount-ro',
+    '/',
+    '--chdir',
+    '/work',
+  ]
+  if (parameters.seccompFd !== undefined) args.push('--seccomp', String(parameters.seccompFd))
+  if (parameters.infoFd !== undefined) args.push('--info-fd', String(parameters.infoFd))
+  if (parameters.blockFd !== undefined) args.push('--block-fd', String(parameters.blockFd))
+  args.push('--', ...parameters.command)
+  return args
+}

@@ -1,0 +1,35 @@
+// The cgroup backends' common shape. A job gets one cgroup (per hierarchy on v1) that its whole
+// process tree is placed in before any job code runs; limits, accounting and the final kill
+// all go through it.
+
+export type CgroupLimits = {
+  memoryBytes: number
+  pids: number
+  /** CPU bandwidth in cores (cfs quota); the total `cpu_seconds` budget is enforced by polling. */
+  cpuCores: number
+}
+
+export type CgroupStats = {
+  cpuSeconds: number
+  memoryPeakBytes: number
+  oomKilled: boolean
+}
+
+export type JobCgroup = {
+  /** Moves a process (and its future children) into the job's cgroup(s). Synchronous, so nothing runs first. */
+  addProcess(pid: number): void
+  /** Total CPU time used so far, in seconds. */
+  cpuSeconds(): number
+  stats(): CgroupStats
+  /** SIGKILLs every process still in the cgroup, until it is empty. */
+  killAll(): Promise<void>
+  destroy(): Promise<void>
+}
+
+export type CgroupBackend = {
+  version: 'v1' | 'v2'
+  controllers: string[]
+  create(name: string, limits: CgroupLimits): JobCgroup
+  /** Removes the service's parent cgroup(s) once every job cgroup is gone. */
+  close(): Promise<void>
+}

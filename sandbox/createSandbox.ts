@@ -1,0 +1,180 @@
+// Sets up the sandbox once per host process: finds bwrap and the interpreters, builds /etc and
+// the seccomp program, picks the cgroup backend (v2, v1, or rlimits), and runs a smoke test so a
+// broken host fails at start-up with a clear message rather than on the first job.
+import { execFile, execFileSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { accessSync, constants, mkdirSync, readFileSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { promisify } from 'node:util'
+import { detectCgroups } from './cgroups/detectCgroups.ts'
+import { SandboxError } from './errors.ts'
+import { detectInterpreters } from './languages.ts'
+import { buildMinimalEtc } from './minimalEtc.ts'
+import { runJob, type SandboxRuntime } from './runJob.ts'
+import type { HostCapabilities, Sandbox, SandboxLimits } from './sandbox.ts'
+import { writeSeccompFilter } from './seccomp/index.ts'
+import { createWorkspacePool } from './workspacePool.ts'
+
+const mib = 1024 * 1024
+
+export const defaultSandboxLimits: SandboxLimits = {
+  // Enough for interpreters with thread pools and a small multiprocessing pool; stops fork bombs.
+  pids: 100,
+  // DESIGN: the job directory is a 100 MB tmpfs.
+  workBytes: 100 * mib,
+  // /tmp is scratch space; its pages count against the memory limit like /work's.
+  tmpBytes: 64 * mib,
+  // Per stream; a job printing more is not blocked, the rest is dropped and marked truncated.
+  outputCaptureBytes: 10 * mib,
+  maxOutputFiles: 1000,
+  maxOutputBytes: 100 * mib,
+}
+
+export type CreateSandboxOptions = {
+  /** Host directory for workspaces, /etc and the seccomp program. Default: /run/sandrun/<random> as root. */
+  runtimeDir?: string
+  /** Host uid/gid jobs run as (when the service is root). Default nobody (65534). */
+  sandboxUid?: number
+  sandboxGid?: number
+  limits?: Partial<SandboxLimits>
+  /** Set false to skip cgroups even where available (tests of the rlimit fallback). */
+  cgroups?: boolean
+  /** Idle tmpfs workspaces kept mounted for reuse (each costs nothing until written). */
+  keepIdleWorkspaces?: number
+  /** How often the CPU budget is checked, in ms. */
+  cpuPollMs?: number
+}
+
+const run = promisify(execFile)
+
+function findExecutable(candidates: string[]): string | null {
+  for (const candidate of candidates) {
+    try {
+      accessSync(candidate, constants.X_OK)
+      return candidate
+    } catch {
+      // next
+    }
+  }
+  return null
+}
+
+function userNamespacesEnabled(): boolean {
+  try {
+    if (Number(readFileSync('/proc/sys/user/max_user_namespaces', 'utf8')) === 0) return false
+  } catch {
+    // older kernels: no such knob
+  }
+  try {
+    return readFileSync('/proc/sys/kernel/unprivileged_userns_clone', 'utf8').trim() !== '0'
+  } catch {
+    return true
+  }
+}
+
+export async function createSandbox(options: CreateSandboxOptions = {}): Promise<Sandbox> {
+  const bwrapPath = findExecutable(['/usr/bin/bwrap', '/usr/local/bin/bwrap'])
+  if (!bwrapPath) {
+    throw new SandboxError('HOST_UNSUPPORTED', 'bubblewrap is not installed.', {
+      details: 'Install it with `apt-get install bubblewrap` (or run `npm run setup`).',
+    })
+  }
+  const isRoot = process.getuid?.() === 0
+  const instance = randomBytes(6).toString('hex')
+  const runtimeDir =
+    options.runtimeDir ?? (isRoot ? path.join('/run/sandrun', instance) : path.join(os.tmpdir(), `sandrun-${process.getuid?.()}`, instance))
+  mkdirSync(runtimeDir, { recursive: true, mode: 0o711 })
+  const sandboxUser = isRoot ? { uid: options.sandboxUid ?? 65534, gid: options.sandboxGid ?? 65534 } : undefined
+  const uidInside = sandboxUser?.uid ?? process.getuid?.() ?? 65534
+  const gidInside = sandboxUser?.gid ?? process.getgid?.() ?? 65534
+
+  const etcDir = path.join(runtimeDir, 'etc')
+  buildMinimalEtc({ dir: etcDir, uid: uidInside, gid: gidInside })
+  const seccompPath = writeSeccompFilter(runtimeDir)
+
+  const cgroupDetection = options.cgroups === false ? { backend: null, note: 'cgroups disabled by configuration' } : detectCgroups({ instance })
+  const cgroups = cgroupDetection.backend
+  const prlimitPath = cgroups ? null : findExecutable(['/usr/bin/prlimit', '/bin/prlimit'])
+
+  const [interpreters, bwrapVersion] = await Promise.all([
+    detectInterpreters(),
+    run(bwrapPath, ['--version']).then((r) => r.stdout.trim().replace(/^bubblewrap\s+/, ''), () => null),
+  ])
+
+  const workspaces = await createWorkspacePool({
+    root: path.join(runtimeDir, 'work'),
+    uid: uidInside,
+    gid: gidInside,
+    tmpfs: isRoot,
+    keepIdle: options.keepIdleWorkspaces ?? 8,
+  })
+
+  const limits: SandboxLimits = { ...defaultSandboxLimits, ...options.limits }
+  const runtime: SandboxRuntime = {
+    bwrapPath,
+    prlimitPath,
+    etcDir,
+    seccompPath,
+    cgroups,
+    workspaces,
+    interpreters: new Map(interpreters.map((i) => [i.name, i])),
+    sandboxUser,
+    limits,
+    cpuPollMs: options.cpuPollMs ?? 50,
+  }
+
+  const isolationNotes: string[] = []
+  if (!cgroups) isolationNotes.push(`${cgroupDetection.note}; limits use rlimits (per process, not per job)`)
+  if (!isRoot) isolationNotes.push('not root: /work is a plain directory without a size cap')
+  const capabilities: HostCapabilities = {
+    bwrapVersion,
+    userNamespaces: userNamespacesEnabled(),
+    seccomp: true,
+    cgroupVersion: cgroups?.version ?? null,
+    cgroupControllers: cgroups?.controllers ?? [],
+    isolation: cgroups ? 'full' : 'rlimits',
+    isolationNote: isolationNotes.length > 0 ? isolationNotes.join('; ') : null,
+    interpreters,
+  }
+
+  const active = new Set<AbortController>()
+  let closed = false
+  const sandbox: Sandbox = {
+    capabilities,
+    limits,
+    async runJob(parameters) {
+      if (closed) throw new SandboxError('SANDBOX_FAILED', 'The sandbox is shut down.')
+      const controller = new AbortController()
+      const onAbort = () => controller.abort()
+      parameters.signal?.addEventListener('abort', onAbort, { once: true })
+      if (parameters.signal?.aborted) controller.abort()
+      active.add(controller)
+      try {
+        return await runJob(runtime, { ...parameters, signal: controller.signal })
+      } finally {
+        active.delete(controller)
+        parameters.signal?.removeEventListener('abort', onAbort)
+      }
+    },
+    async close() {
+      closed = true
+      for (const controller of active) controller.abort()
+      while (active.size > 0) await new Promise((r) => setTimeout(r, 5))
+      await workspaces.close()
+      await cgroups?.close().catch(() => {})
+      rmSync(runtimeDir, { recursive: true, force: true })
+    },
+  }
+  return sandbox
+}
+
+/** Synchronous check used by `sandrun doctor` before anything else: can bwrap start at all? */
+export function bwrapSmokeTest(bwrapPath: string): string | null {
+  try {
+    execFileSync(bwrapPath, ['--unshare-user', '--unshare-net', '--ro-bind', '/usr', '/usr', '--', '/usr/bin/true'], { stdio: 'pipe' })
+    return null
+  } catch (error) {
+    return ((error as { stderr?: Buffer }).stderr?.toString() ?? String(error)).trim()
+  }
+}
