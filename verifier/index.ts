@@ -1,0 +1,31 @@
+// Public surface of the verifier: result commitment (entries, root, proofs), spec hash, environment
+// digest and worker identity. Pure logic apart from reading and writing the worker key file.
+export { canonicalJson } from './canonicalJson.ts'
+export { canonicalResultEntries, requiredResultEntryNames, resultEntry } from './canonicalResultEntries.ts'
+export type { ResultEntry, ResultEntryInput } from './canonicalResultEntries.ts'
+export { environmentDigest } from './environmentDigest.ts'
+export type { EnvironmentDigestParameters } from './environmentDigest.ts'
+export { VerifierError } from './errors.ts'
+export type { VerifierErrorCode, VerifierErrorParameters } from './errors.ts'
+export { bytesToHex, hexToBytes, normalizeSha256 } from './hex.ts'
+export type { Hex } from './hex.ts'
+export { auditPath, leafHash, mth, verifyInclusion } from './merkle.ts'
+export type { VerifyInclusionParameters } from './merkle.ts'
+export { exitEntryContent, resultEntries } from './resultEntries.ts'
+export type { ResultEntriesParameters, ResultEntriesReturnType } from './resultEntries.ts'
+export { resultProof, resultRoot, verifyResultFile } from './resultRoot.ts'
+export type { ResultProof, VerifyResultFileParameters } from './resultRoot.ts'
+export { specHash } from './specHash.ts'
+export type { SpecHashParameters } from './specHash.ts'
+export {
+  generateWorkerKey,
+  loadWorkerKey,
+  resultSignatureTag,
+  saveWorkerKey,
+  signResultRoot,
+  verifyWorkerSignature,
+  workerIdFromPublicKey,
+  workerKeyFromSeed,
+  workerMetadata,
+} from './workerIdentity.ts'
+export type { SaveWorkerKeyOptions, VerifyWorkerSignatureParameters, WorkerKey, WorkerMetadata } from './workerIdentity.ts'
