@@ -1,0 +1,69 @@
+// Typed errors of the chain layer (anvil, deployment files, market calls). Each carries a `code`
+// the caller can branch on and a message that says how to fix the problem.
+export type ChainErrorCode =
+  | 'ANVIL_START_FAILED'
+  | 'DEPLOYMENT_INVALID'
+  | 'DEPLOYMENT_ABI_MISMATCH'
+  | 'KEY_INVALID'
+  | 'PARAMS_INVALID'
+  | 'MARKET_REVERTED'
+  | 'NO_ACCOUNT'
+
+export class ChainError extends Error {
+  readonly code: ChainErrorCode
+  readonly shortMessage: string
+  readonly details: string | undefined
+
+  constructor(code: ChainErrorCode, shortMessage: string, options: { details?: string; cause?: unknown } = {}) {
+    super(options.details ? `${shortMessage}\n\nDetails: ${options.details}` : shortMessage, { cause: options.cause })
+    this.name = 'ChainError'
+    this.code = code
+    this.shortMessage = shortMessage
+    this.details = options.details
+  }
+}
+
+/**
+ * The market contract reverted with one of its custom errors. `errorName` is the Solidity name
+ * (e.g. `MarketInsufficientFreeStake`) and `args` its decoded arguments, so callers can react to
+ * the exact condition instead of parsing text.
+ */
+export class MarketRevertError extends ChainError {
+  readonly errorName: string
+  readonly args: readonly unknown[]
+
+  constructor(errorName: string, args: readonly unknown[], cause: unknown) {
+    const rendered = args.map((a) => (typeof a === 'bigint' ? a.toString() : String(a))).join(', ')
+    super('MARKET_REVERTED', `market call reverted: ${errorName}(${rendered}). ${hintFor(errorName)}`, { cause })
+    this.name = 'MarketRevertError'
+    this.errorName = errorName
+    this.args = args
+  }
+}
+
+// What a caller should do about each revert; the contract's NatSpec has the full conditions.
+const hints: Record<string, string> = {
+  MarketInsufficientFreeStake: 'Stake more (stake) or wait for open jobs to settle.',
+  MarketStakeLocked: 'Unstake at most the free (unlocked) stake, or wait for open jobs to settle.',
+  MarketStillUnbonding: 'Wait until the unbonding period ends, then call withdrawStake again.',
+  MarketNothingToWithdraw: 'There is nothing credited; check accountOf first.',
+  MarketJobNotOpen: 'The job is unknown or already settled; read getJob for its status.',
+  MarketCommitClosed: 'The commit window is over; pick another job.',
+  MarketJobFull: 'Every replica slot is taken; pick another job.',
+  MarketAlreadyCommitted: 'Each address may hold one slot per job.',
+  MarketRevealNotOpen: 'Reveal once every slot is committed or after the commit deadline.',
+  MarketRevealClosed: 'The reveal window is over; the job can only be finalized now.',
+  MarketSealMismatch: 'Reveal the exact resultRoot and salt that were sealed, from the committing address.',
+  MarketFinalizeTooEarly: 'Wait for all reveals or for the reveal deadline.',
+  MarketNotRequester: 'Only the address that posted the job may cancel it.',
+  MarketJobHasCommits: 'A worker already committed; the job can no longer be cancelled.',
+  MarketInvalidEscrow: 'Send a non-zero value that is a multiple of replicas (reward x replicas).',
+  MarketInvalidReplicas: 'Use 1 to 16 replicas.',
+  MarketInvalidQuorum: 'Use a quorum between a strict majority of the replicas and the replicas.',
+  MarketInvalidCommitWindow: 'Use a commit window within the deployment limits (see params()).',
+  MarketInvalidRevealWindow: 'Use a reveal window within the deployment limits (see params()).',
+}
+
+function hintFor(errorName: string): string {
+  return hints[errorName] ?? 'See docs/contracts.md for the error list.'
+}

@@ -1,0 +1,147 @@
+// Write side of the market for workers and requesters: every call waits for its receipt and
+// turns the contract's custom errors into MarketRevertError. Extends the read-only MarketReader.
+import {
+  BaseError,
+  ContractFunctionRevertedError,
+  createPublicClient,
+  createWalletClient,
+  decodeErrorResult,
+  http,
+  isHex,
+  parseEventLogs,
+  type Account,
+  type Address,
+  type Hash,
+  type Hex,
+  type TransactionReceipt,
+} from 'viem'
+import { sandrunMarketAbi } from '../../contracts/abi.ts'
+import { ChainError, MarketRevertError } from './errors.ts'
+import { createMarketReader } from './marketReader.ts'
+import { computeSeal, randomSalt } from './seal.ts'
+
+export type CreateMarketClientParameters = {
+  rpcUrl: string
+  address: Address
+  /** Signer for writes (e.g. privateKeyToAccount); reads work without one. */
+  account?: Account
+  /** Receipt polling interval in ms; default viem's (4 s) is too slow for a local chain. */
+  pollingInterval?: number
+}
+
+export type TxResult = { hash: Hash; receipt: TransactionReceipt }
+
+/** Turn a viem error carrying a decoded custom error into MarketRevertError; others pass through. */
+export function toMarketError(error: unknown): unknown {
+  if (!(error instanceof BaseError)) return error
+  const reverted = error.walk((e) => e instanceof ContractFunctionRevertedError)
+  if (reverted instanceof ContractFunctionRevertedError && reverted.data?.errorName) {
+    return new MarketRevertError(reverted.data.errorName, reverted.data.args ?? [], error)
+  }
+  // Paths viem does not decode itself (e.g. deployContract) still carry the raw revert data.
+  const raw = error.walk((e) => isHex((e as { data?: unknown }).data) && ((e as { data: Hex }).data.length >= 10))
+  if (raw) {
+    try {
+      const decoded = decodeErrorResult({ abi: sandrunMarketAbi, data: (raw as unknown as { data: Hex }).data })
+      return new MarketRevertError(decoded.errorName, decoded.args ?? [], error)
+    } catch {
+      // Not one of the market's errors: keep viem's own message.
+    }
+  }
+  return error
+}
+
+export function createMarketClient({ rpcUrl, address, account, pollingInterval = 250 }: CreateMarketClientParameters) {
+  const transport = http(rpcUrl)
+  const publicClient = createPublicClient({ transport, pollingInterval })
+  const walletClient = account ? createWalletClient({ account, transport, pollingInterval }) : undefined
+  const reader = createMarketReader({ publicClient, address })
+  const contract = { address, abi: sandrunMarketAbi, chain: null } as const
+
+  function signer() {
+    if (!walletClient || !account) throw new ChainError('NO_ACCOUNT', 'this market client has no account; pass `account` to send transactions.')
+    return { walletClient, account }
+  }
+
+  async function execute(send: () => Promise<Hash>): Promise<TxResult> {
+    let hash: Hash
+    try {
+      hash = await send()
+    } catch (error) {
+      throw toMarketError(error)
+    }
+    // On an automining chain the receipt already exists; skip the polling delay then.
+    const receipt = await publicClient.getTransactionReceipt({ hash }).catch(() => publicClient.waitForTransactionReceipt({ hash }))
+    if (receipt.status !== 'success') {
+      throw new ChainError('MARKET_REVERTED', `transaction ${hash} reverted on chain; the state changed between gas estimation and inclusion, retry after re-reading it.`)
+    }
+    return { hash, receipt }
+  }
+
+  async function stake({ value, peerId = '0x' }: { value: bigint; peerId?: Hex }): Promise<TxResult> {
+    const { walletClient, account } = signer()
+    return execute(() => walletClient.writeContract({ ...contract, account, functionName: 'stake', args: [peerId], value }))
+  }
+
+  async function requestUnstake(amount: bigint): Promise<TxResult> {
+    const { walletClient, account } = signer()
+    return execute(() => walletClient.writeContract({ ...contract, account, functionName: 'requestUnstake', args: [amount] }))
+  }
+
+  async function withdrawStake(): Promise<TxResult> {
+    const { walletClient, account } = signer()
+    return execute(() => walletClient.writeContract({ ...contract, account, functionName: 'withdrawStake' }))
+  }
+
+  async function withdraw(): Promise<TxResult> {
+    const { walletClient, account } = signer()
+    return execute(() => walletClient.writeContract({ ...contract, account, functionName: 'withdraw' }))
+  }
+
+  type PostJobParameters = { specHash: Hex; replicas: number; quorum?: number; commitWindow: number; revealWindow: number; reward: bigint }
+
+  /** Post a job escrowing `reward` x `replicas`; quorum defaults to a strict majority. */
+  async function postJob(p: PostJobParameters): Promise<TxResult & { jobId: bigint }> {
+    const { walletClient, account } = signer()
+    const quorum = p.quorum ?? Math.floor(p.replicas / 2) + 1
+    const result = await execute(() =>
+      walletClient.writeContract({
+        ...contract,
+        account,
+        functionName: 'postJob',
+        args: [p.specHash, p.replicas, quorum, p.commitWindow, p.revealWindow],
+        value: p.reward * BigInt(p.replicas),
+      }),
+    )
+    const [posted] = parseEventLogs({ abi: sandrunMarketAbi, logs: result.receipt.logs, eventName: 'JobPosted' })
+    if (!posted) throw new ChainError('MARKET_REVERTED', `postJob transaction ${result.hash} emitted no JobPosted event; is ${address} a SandrunMarket?`)
+    return { ...result, jobId: posted.args.jobId }
+  }
+
+  /** Commit a sealed root. Keep the returned salt: reveal needs it. */
+  async function commit({ jobId, resultRoot, salt = randomSalt() }: { jobId: bigint; resultRoot: Hex; salt?: Hex }): Promise<TxResult & { seal: Hex; salt: Hex }> {
+    const { walletClient, account } = signer()
+    const seal = computeSeal({ jobId, worker: account.address, resultRoot, salt })
+    const result = await execute(() => walletClient.writeContract({ ...contract, account, functionName: 'commit', args: [jobId, seal] }))
+    return { ...result, seal, salt }
+  }
+
+  async function reveal({ jobId, resultRoot, salt }: { jobId: bigint; resultRoot: Hex; salt: Hex }): Promise<TxResult> {
+    const { walletClient, account } = signer()
+    return execute(() => walletClient.writeContract({ ...contract, account, functionName: 'reveal', args: [jobId, resultRoot, salt] }))
+  }
+
+  async function finalize(jobId: bigint): Promise<TxResult> {
+    const { walletClient, account } = signer()
+    return execute(() => walletClient.writeContract({ ...contract, account, functionName: 'finalize', args: [jobId] }))
+  }
+
+  async function cancel(jobId: bigint): Promise<TxResult> {
+    const { walletClient, account } = signer()
+    return execute(() => walletClient.writeContract({ ...contract, account, functionName: 'cancel', args: [jobId] }))
+  }
+
+  return { ...reader, account, stake, requestUnstake, withdrawStake, withdraw, postJob, commit, reveal, finalize, cancel }
+}
+
+export type MarketClient = ReturnType<typeof createMarketClient>

@@ -1,0 +1,78 @@
+// Shared set-up of the market tests: one anvil per test file, the market deployed with small
+// test parameters, a market client per dev account, snapshots and time travel.
+import { createPublicClient, createTestClient, http, type Address, type Hex, type PublicClient } from 'viem'
+import { expect } from 'vitest'
+import { startAnvil, type StartAnvilReturnType } from '../../node/chain/anvil.ts'
+import { deployMarket } from '../../node/chain/deployMarket.ts'
+import { devAccounts } from '../../node/chain/devAccounts.ts'
+import { MarketRevertError } from '../../node/chain/errors.ts'
+import { createMarketClient, type MarketClient } from '../../node/chain/marketClient.ts'
+import type { MarketParams } from '../../node/chain/marketParams.ts'
+
+export const ETH = 10n ** 18n
+
+/** Round numbers so balances are easy to check: collateral = max(1 ETH, 2 x reward). */
+export const testParams: MarketParams = {
+  minCollateral: 1n * ETH,
+  collateralMultiplier: 2n,
+  unbondingPeriod: 1000n,
+  minCommitWindow: 10n,
+  maxCommitWindow: 10_000n,
+  minRevealWindow: 10n,
+  maxRevealWindow: 10_000n,
+}
+
+export type MarketHarness = {
+  anvil: StartAnvilReturnType
+  market: Address
+  clients: MarketClient[]
+  publicClient: PublicClient
+  testClient: ReturnType<typeof createTestClient>
+  snapshot(): Promise<Hex>
+  revert(id: Hex): Promise<void>
+  /** Move chain time forward and mine a block at the new time. */
+  increaseTime(seconds: number): Promise<void>
+  /** Timestamp of the latest block. */
+  now(): Promise<number>
+  ethBalance(address: Address): Promise<bigint>
+  stop(): Promise<void>
+}
+
+export async function startMarketHarness({ accounts = 10 }: { accounts?: number } = {}): Promise<MarketHarness> {
+  const anvil = await startAnvil({ accounts })
+  const signers = devAccounts(accounts)
+  const deployment = await deployMarket({ rpcUrl: anvil.rpcUrl, account: signers[0]!, params: testParams, pollingInterval: 20 })
+  const transport = http(anvil.rpcUrl, { batch: true })
+  const publicClient: PublicClient = createPublicClient({ transport, pollingInterval: 20 })
+  const testClient = createTestClient({ mode: 'anvil', transport })
+  const clients = signers.map((account) => createMarketClient({ rpcUrl: anvil.rpcUrl, address: deployment.market, account, pollingInterval: 20 }))
+  return {
+    anvil,
+    market: deployment.market,
+    clients,
+    publicClient,
+    testClient,
+    snapshot: () => testClient.snapshot(),
+    revert: (id) => testClient.revert({ id }),
+    async increaseTime(seconds) {
+      await testClient.increaseTime({ seconds })
+      await testClient.mine({ blocks: 1 })
+    },
+    async now() {
+      return Number((await publicClient.getBlock()).timestamp)
+    },
+    ethBalance: (address) => publicClient.getBalance({ address }),
+    stop: () => anvil.stop(),
+  }
+}
+
+/** Expect `promise` to fail with the market's custom error `errorName` (and `args`, if given). */
+export async function expectMarketError(promise: Promise<unknown>, errorName: string, args?: readonly unknown[]): Promise<void> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  )
+  expect(error, `expected ${errorName}`).toBeInstanceOf(MarketRevertError)
+  expect((error as MarketRevertError).errorName).toBe(errorName)
+  if (args) expect((error as MarketRevertError).args).toEqual(args)
+}
