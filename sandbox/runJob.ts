@@ -93,7 +93,7 @@ function terminationFromExit(code: number | null, signal: NodeJS.Signals | null)
     return { exitCode: null, termination: `signaled:${number}` }
   }
   // bwrap reports a child killed by signal N as 128 + N, like a shell does.
-  if (code > 128 && code <= 128 + 64) return { exitCode: code, termination: `signaled:${code - 128}` }
+  if (code > 128 && code <= 128 + 64) return { exitCode: null, termination: `signaled:${code - 128}` }
   return { exitCode: code, termination: 'exited' }
 }
 

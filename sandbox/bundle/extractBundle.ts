@@ -1,0 +1,111 @@
+// Extracts a checked bundle into a job directory. Writes never follow a symlink: directories are
+// created (or verified) one component at a time, files are created with O_EXCL|O_NOFOLLOW, and the
+// archive checks already refuse any entry whose path goes through one of its own links.
+import { constants } from 'node:fs'
+import { chmod, link, lstat, mkdir, open, symlink, unlink } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { SandboxError } from '../errors.ts'
+import type { BundleLimits } from './bundleLimits.ts'
+import type { BundleEntry } from './bundleTree.ts'
+import { quoteEntryName } from './entryPath.ts'
+import type { InspectBundleReturnType } from './inspectBundle.ts'
+import { readBundle } from './readBundle.ts'
+
+export type ExtractBundleParameters = {
+  bundle: Uint8Array
+  /**
+   * Existing, empty directory owned by the caller. On error it holds a partial tree: the caller
+   * removes it (every entry written lies inside it).
+   */
+  targetDir: string
+  limits?: Partial<BundleLimits> | undefined
+}
+
+export type ExtractBundleReturnType = InspectBundleReturnType
+
+const createFlags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW
+
+/**
+ * Files get mode 0755 when the archive marks them executable, 0644 otherwise; directories 0755.
+ * Ownership and timestamps are not restored (the archive's are meaningless on this host).
+ */
+export async function extractBundle({
+  bundle,
+  targetDir,
+  limits,
+}: ExtractBundleParameters): Promise<ExtractBundleReturnType> {
+  const root = resolve(targetDir)
+  // Relative paths known to be real directories: created here or checked with lstat.
+  const directories = new Set<string>([''])
+
+  const ensureDirectory = async (path: string): Promise<void> => {
+    const components = path.split('/')
+    for (let i = 1; i <= components.length; i += 1) {
+      const relative = components.slice(0, i).join('/')
+      if (directories.has(relative)) continue
+      const host = join(root, relative)
+      try {
+        await mkdir(host, { mode: 0o755 })
+        await chmod(host, 0o755)
+      } catch (error) {
+        if (!isErrno(error, 'EEXIST')) throw error
+        const stats = await lstat(host)
+        if (!stats.isDirectory())
+          throw new SandboxError(
+            'SANDBOX_FAILED',
+            `Cannot extract into a non-empty directory: ${quoteEntryName(relative)} already exists and is not a directory.`,
+          )
+      }
+      directories.add(relative)
+    }
+  }
+
+  const write = async (entry: BundleEntry, content: AsyncIterable<Buffer>): Promise<void> => {
+    const parent = entry.path.split('/').slice(0, -1).join('/')
+    if (parent !== '') await ensureDirectory(parent)
+    const host = join(root, entry.path)
+    switch (entry.kind) {
+      case 'directory':
+        return ensureDirectory(entry.path)
+      case 'symlink':
+        return symlink(entry.target, host)
+      case 'hardlink':
+        return link(join(root, entry.target), host)
+      case 'file': {
+        // Tar semantics: a later entry replaces an earlier one. Unlink, not truncate, so an earlier
+        // hardlink to the old file keeps its content.
+        if (entry.replaces) await unlink(host)
+        const mode = entry.executable ? 0o755 : 0o644
+        const handle = await open(host, createFlags, mode)
+        try {
+          await handle.chmod(mode)
+          for await (const chunk of content) await handle.write(chunk)
+        } finally {
+          await handle.close()
+        }
+      }
+    }
+  }
+
+  return readBundle({
+    bundle,
+    limits,
+    onEntry: async (entry, content) => {
+      try {
+        await write(entry, content)
+      } catch (error) {
+        if (error instanceof SandboxError) throw error
+        // Host paths stay out of the message; the errno says enough (ENOSPC, EEXIST, ...).
+        const code = (error as { code?: string }).code ?? 'unknown error'
+        throw new SandboxError('SANDBOX_FAILED', `Could not extract entry ${quoteEntryName(entry.path)} (${code}).`, {
+          details: code === 'EEXIST' ? 'The target directory must be empty.' : undefined,
+          cause: error,
+        })
+      }
+    },
+  })
+}
+
+function isErrno(error: unknown, code: string): boolean {
+  return (error as { code?: unknown } | null)?.code === code
+}
