@@ -11,6 +11,7 @@ import { detectCgroups } from './cgroups/detectCgroups.ts'
 import { SandboxError } from './errors.ts'
 import { detectInterpreters } from './languages.ts'
 import { buildMinimalEtc } from './minimalEtc.ts'
+import { reapStaleInstances, writeOwnerRecord } from './reapStaleInstances.ts'
 import { runJob, type SandboxRuntime } from './runJob.ts'
 import type { HostCapabilities, Sandbox, SandboxLimits } from './sandbox.ts'
 import { writeSeccompFilter } from './seccomp/index.ts'
@@ -82,8 +83,9 @@ export async function createSandbox(options: CreateSandboxOptions = {}): Promise
   }
   const isRoot = process.getuid?.() === 0
   const instance = randomBytes(6).toString('hex')
-  const runtimeDir =
-    options.runtimeDir ?? (isRoot ? path.join('/run/sandrun', instance) : path.join(os.tmpdir(), `sandrun-${process.getuid?.()}`, instance))
+  const runtimeRoot = isRoot ? '/run/sandrun' : path.join(os.tmpdir(), `sandrun-${process.getuid?.()}`)
+  if (!options.runtimeDir) await reapStaleInstances(runtimeRoot)
+  const runtimeDir = options.runtimeDir ?? path.join(runtimeRoot, instance)
   mkdirSync(runtimeDir, { recursive: true, mode: 0o711 })
   const sandboxUser = isRoot ? { uid: options.sandboxUid ?? 65534, gid: options.sandboxGid ?? 65534 } : undefined
   const uidInside = sandboxUser?.uid ?? process.getuid?.() ?? 65534
@@ -96,6 +98,7 @@ export async function createSandbox(options: CreateSandboxOptions = {}): Promise
   const cgroupDetection = options.cgroups === false ? { backend: null, note: 'cgroups disabled by configuration' } : detectCgroups({ instance })
   const cgroups = cgroupDetection.backend
   const prlimitPath = cgroups ? null : findExecutable(['/usr/bin/prlimit', '/bin/prlimit'])
+  writeOwnerRecord(runtimeDir, { pid: process.pid, cgroupDirs: cgroups?.parentDirs ?? [] })
 
   const [interpreters, bwrapVersion] = await Promise.all([
     detectInterpreters(),

@@ -140,11 +140,17 @@ export async function runJob(runtime: SandboxRuntime, parameters: RunJobParamete
       ...fds,
     })
 
+    // The arguments travel through a pipe (--args), not argv: the job can read its pid 1's
+    // cmdline, and argv would show host paths (and, on the host, job arguments in `ps`).
+    // bwrap takes options from the fd but the command from argv; the command holds no host path.
+    const argsFd = stdio.push('pipe') - 1
+    const separator = args.indexOf('--')
+    const commandLine = ['--args', String(argsFd), ...args.slice(separator)]
     let file = runtime.bwrapPath
     if (!cgroup && runtime.prlimitPath) {
       // Without cgroups, rlimits are the fallback. RLIMIT_NPROC counts every process of the uid,
       // so concurrent jobs share it; /health reports this weaker isolation.
-      args.unshift(
+      commandLine.unshift(
         `--as=${manifest.memory_mb * mib}`,
         `--nproc=${limits.pids}`,
         `--cpu=${manifest.cpu_seconds}`,
@@ -155,7 +161,7 @@ export async function runJob(runtime: SandboxRuntime, parameters: RunJobParamete
       file = runtime.prlimitPath
     }
     const started = performance.now()
-    const child = spawn(file, args, {
+    const child = spawn(file, commandLine, {
       stdio,
       env: jobEnvironment(manifest),
       ...(runtime.sandboxUser ?? {}),
@@ -164,6 +170,9 @@ export async function runJob(runtime: SandboxRuntime, parameters: RunJobParamete
       closeSync(seccompFd)
       seccompFd = undefined
     }
+    const argsStream = child.stdio[argsFd] as Writable
+    argsStream.on('error', () => {})
+    argsStream.end(Buffer.from(`${args.slice(0, separator).join('\0')}\0`))
 
     const stdout = createOutputCapture(limits.outputCaptureBytes)
     const stderr = createOutputCapture(limits.outputCaptureBytes)

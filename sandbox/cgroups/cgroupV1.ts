@@ -62,6 +62,7 @@ export function createCgroupV1Backend(parents: CgroupV1Mounts): CgroupBackend {
 
   return {
     version: 'v1',
+    parentDirs,
     controllers: ['memory', 'pids', 'cpuacct', ...(parents.cpu ? ['cpu'] : [])],
     create,
     async close() {

@@ -70,6 +70,7 @@ export function createCgroupV2Backend({ base, parent }: { base: string; parent: 
 
   return {
     version: 'v2',
+    parentDirs: [parent],
     controllers: [...wanted],
     create,
     async close() {

@@ -29,6 +29,8 @@ export type JobCgroup = {
 export type CgroupBackend = {
   version: 'v1' | 'v2'
   controllers: string[]
+  /** The service's parent cgroup directories (recorded so a later start can remove them after a crash). */
+  parentDirs: string[]
   create(name: string, limits: CgroupLimits): JobCgroup
   /** Removes the service's parent cgroup(s) once every job cgroup is gone. */
   close(): Promise<void>
