@@ -151,9 +151,9 @@ export async function runJob(runtime: SandboxRuntime, parameters: RunJobParamete
       // Without cgroups, rlimits are the fallback. RLIMIT_NPROC counts every process of the uid,
       // so concurrent jobs share it; /health reports this weaker isolation.
       commandLine.unshift(
-        `--as=${manifest.memory_mb * mib}`,
+        `--data=${manifest.memory_mb * mib}`,
         `--nproc=${limits.pids}`,
-        `--cpu=${manifest.cpu_seconds}`,
+        `--cpu=${manifest.cpu_seconds}:${manifest.cpu_seconds + 1}`,
         `--fsize=${limits.workBytes}`,
         '--',
         runtime.bwrapPath,
