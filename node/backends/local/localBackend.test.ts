@@ -1,0 +1,130 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { afterEach, describe, expect, it } from 'vitest'
+import { packFiles } from '../../../sandbox/bundle/packFiles.ts'
+import { generateWorkerKey, resultEntries, resultRoot, verifyWorkerSignature } from '../../../verifier/index.ts'
+import { createFakeSandbox } from '../../../test/gateway/fakeSandbox.ts'
+import type { JobBackend, JobStatus } from '../jobBackend.ts'
+import { createLocalBackend, type LocalBackendOptions } from './localBackend.ts'
+import { openStorage } from './storage.ts'
+
+const backends: JobBackend[] = []
+const roots: string[] = []
+afterEach(async () => {
+  await Promise.all(backends.splice(0).map((b) => b.close()))
+  await Promise.all(roots.splice(0).map((root) => rm(root, { recursive: true, force: true })))
+})
+
+async function setup(overrides: Partial<LocalBackendOptions> = {}) {
+  const root = await mkdtemp('/dev/shm/sandrun-backend-test-')
+  roots.push(root)
+  const storage = await openStorage({ root, requireTmpfs: true })
+  const sandbox = createFakeSandbox()
+  const workerKey = generateWorkerKey()
+  const backend = createLocalBackend(
+    { parallelism: 1, maxQueuedJobs: 10, retentionMaxMs: 60_000, retentionAfterFailureMs: 60_000, ...overrides },
+    { sandbox, storage, workerKey },
+  )
+  backends.push(backend)
+  const bundle = await packFiles({ 'main.sh': 'echo hello' })
+  const submit = (args: string[] = [], clientId = '10.0.0.1') => backend.submit({ manifest: { entrypoint: 'main.sh', args }, bundle, clientId })
+  return { backend, sandbox, submit, root, workerKey }
+}
+
+function running(backend: JobBackend, jobId: string): Promise<void> {
+  return new Promise((resolve) => {
+    const watch = backend.watch(jobId, (e) => e.type === 'status' && e.status.status === 'running' && resolve())
+    if (watch.status.status === 'running') resolve()
+  })
+}
+
+function finalStatus(backend: JobBackend, jobId: string): Promise<JobStatus> {
+  return new Promise((resolve) => {
+    const watch = backend.watch(jobId, (event) => {
+      if (event.type === 'status' && (event.status.status === 'completed' || event.status.status === 'failed')) resolve(event.status)
+    })
+    if (watch.status.status === 'completed' || watch.status.status === 'failed') resolve(watch.status)
+  })
+}
+
+describe('local backend', () => {
+  it('queues in order with positions, shows running, and runs one job at a time at parallelism 1', async () => {
+    const { backend, submit } = await setup()
+    const a = await submit(['hang'])
+    const b = await submit()
+    const c = await submit()
+    expect(a.position).toBe(1)
+    // a took the only slot; b and c wait in line.
+    expect([b.position, c.position]).toEqual([1, 2])
+    await running(backend, a.jobId)
+    expect(backend.status(a.jobId).status).toBe('running')
+    expect(backend.status(b.jobId)).toMatchObject({ status: 'queued', position: 1 })
+    await backend.delete(a.jobId)
+    expect((await finalStatus(backend, b.jobId)).status).toBe('completed')
+  })
+
+  it('cancels a running job when its data is deleted and frees the slot', async () => {
+    const { backend, submit, sandbox } = await setup()
+    const a = await submit(['hang'])
+    await expect.poll(() => sandbox.started).toEqual(['hang'])
+    const ended = finalStatus(backend, a.jobId)
+    await backend.delete(a.jobId)
+    // Whoever was watching learns that the job ended.
+    expect(await ended).toMatchObject({ status: 'failed', error: expect.stringMatching(/cancelled/) })
+    expect(() => backend.status(a.jobId)).toThrow(expect.objectContaining({ code: 'JOB_NOT_FOUND' }))
+    expect(backend.stats().activeJobsOf('10.0.0.1')).toBe(0)
+    const b = await submit(['second'])
+    await finalStatus(backend, b.jobId)
+    expect(sandbox.started).toEqual(['hang', 'second'])
+  })
+
+  it('commits the result and signs the root with the worker key', async () => {
+    const { backend, submit, workerKey } = await setup()
+    const { jobId } = await submit()
+    const status = await finalStatus(backend, jobId)
+    const logs = backend.logs(jobId)
+    const expectedRoot = resultRoot(
+      resultEntries({ exitCode: 0, termination: 'exited', stdout: logs.stdout, stderr: logs.stderr, outputs: status.outputFiles }),
+    )
+    expect(status.jobHash).toBe(expectedRoot)
+    expect(status.worker?.workerId).toBe(workerKey.workerId)
+    expect(verifyWorkerSignature({ workerId: status.worker!.workerId, root: expectedRoot, signature: status.worker!.signature })).toBe(true)
+  })
+
+  it('deletes the job data right after every output was downloaded', async () => {
+    const { backend, submit, root } = await setup()
+    const { jobId } = await submit()
+    await finalStatus(backend, jobId)
+    expect(await readdir(root)).toHaveLength(1)
+    const { stream } = await backend.openOutput(jobId, 'out.txt')
+    const chunks: Buffer[] = []
+    for await (const chunk of stream) chunks.push(chunk as Buffer)
+    expect(Buffer.concat(chunks).toString()).toBe('result\n')
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(() => backend.status(jobId)).toThrow(expect.objectContaining({ code: 'JOB_NOT_FOUND' }))
+    await expect.poll(() => readdir(root)).toHaveLength(0)
+  })
+
+  it('keeps a failed job only for the failure retention time', async () => {
+    const { backend, submit } = await setup({ retentionAfterFailureMs: 50 })
+    const { jobId } = await submit(['fail'])
+    const status = await finalStatus(backend, jobId)
+    expect(status.status).toBe('failed')
+    expect(status.expiresAt - status.finishedAt!).toBeLessThanOrEqual(50)
+    await expect.poll(() => backend.stats().retainedJobs, { timeout: 5000 }).toBe(0)
+  })
+
+  it('gives every job id at least 128 random bits', async () => {
+    const { submit } = await setup({ parallelism: 4 })
+    const ids = await Promise.all([submit(), submit()])
+    for (const { jobId } of ids) expect(jobId).toMatch(/^job-[0-9a-f]{32}$/)
+    expect(ids[0]!.jobId).not.toBe(ids[1]!.jobId)
+  })
+
+  it('refuses a manifest whose entrypoint is not in the bundle, before queueing', async () => {
+    const { backend } = await setup()
+    const bundle = await packFiles({ 'other.sh': 'echo' })
+    await expect(backend.submit({ manifest: { entrypoint: 'main.sh' }, bundle, clientId: 'x' })).rejects.toMatchObject({ code: 'JOB_INVALID', reason: 'ENTRYPOINT_MISSING' })
+    expect(backend.stats().jobsTotal).toBe(0)
+  })
+})
+

@@ -1,0 +1,373 @@
+// The `local` JobBackend: runs jobs in this machine's sandbox through a FIFO queue, keeps their
+// data in RAM-backed storage and deletes it by the retention rules (after every output was
+// downloaded, 5 minutes after a failure, 1 hour at most). Nothing here logs job contents.
+import { randomBytes } from 'node:crypto'
+import { constants, createReadStream } from 'node:fs'
+import { mkdir, open } from 'node:fs/promises'
+import path from 'node:path'
+import type { Readable } from 'node:stream'
+import type { Manifest, OutputFile, RunJobResult } from '../../../sandbox/types.ts'
+import type { Sandbox } from '../../../sandbox/sandbox.ts'
+import { BackendError } from '../backendError.ts'
+import type {
+  BackendEnvironments,
+  BackendHealth,
+  BackendStats,
+  JobBackend,
+  JobEvent,
+  JobExecution,
+  JobFinishedListener,
+  JobState,
+  JobStatus,
+  SubmitJobParameters,
+} from '../jobBackend.ts'
+import { createJobQueue } from './jobQueue.ts'
+import { JobLog } from './jobLog.ts'
+import { createOutputArchive } from './outputArchive.ts'
+import type { WorkerKey } from '../../../verifier/index.ts'
+import { commitResult } from './commitResult.ts'
+import type { Storage } from './storage.ts'
+import { validateJob } from './validateJob.ts'
+
+export type LocalBackendOptions = {
+  /** Jobs run at once. */
+  parallelism: number
+  /** Jobs waiting beyond this are refused with QUEUE_FULL. */
+  maxQueuedJobs: number
+  /** Longest any job's data is kept, from submission (ms). */
+  retentionMaxMs: number
+  /** How long a failed job's data is kept after it finished (ms). */
+  retentionAfterFailureMs: number
+}
+
+export type LocalBackendComponents = {
+  sandbox: Sandbox
+  storage: Storage
+  workerKey: WorkerKey
+  log?: ((message: string, context: Record<string, unknown>) => void) | undefined
+}
+
+type LocalJob = {
+  id: string
+  clientId: string
+  state: JobState
+  manifest: Manifest
+  bundle: Uint8Array | null
+  dir: string | null
+  submittedAt: number
+  startedAt: number | null
+  finishedAt: number | null
+  expiresAt: number
+  execution: JobExecution | null
+  jobHash: string | null
+  outputs: OutputFile[]
+  worker: { workerId: string; signature: string } | null
+  error: string | null
+  log: JobLog
+  watchers: Set<(event: JobEvent) => void>
+  abort: AbortController
+  downloaded: Set<string>
+  timer: NodeJS.Timeout | null
+  deleted: boolean
+  run(): Promise<void>
+}
+
+/** 128 random bits, hex: unguessable, so a job id works as the only capability to its data. */
+function newJobId(): string {
+  return `job-${randomBytes(16).toString('hex')}`
+}
+
+export function createLocalBackend(options: LocalBackendOptions, components: LocalBackendComponents): JobBackend {
+  const { sandbox, storage, workerKey } = components
+  const log = components.log ?? (() => undefined)
+  const jobs = new Map<string, LocalJob>()
+  const queue = createJobQueue<LocalJob>({ parallelism: options.parallelism })
+  const finishedListeners: JobFinishedListener[] = []
+  const activeByClient = new Map<string, number>()
+  const counters = { total: 0, completed: 0, failed: 0 }
+  let closed = false
+
+  const find = (jobId: string): LocalJob => {
+    const job = jobs.get(jobId)
+    if (!job || job.deleted) throw new BackendError('JOB_NOT_FOUND', 'Job not found. It may have expired or its outputs were all downloaded (jobs are deleted then).', { details: jobId.slice(0, 64) })
+    return job
+  }
+
+  const statusOf = (job: LocalJob): JobStatus => ({
+    jobId: job.id,
+    status: job.state,
+    position: job.state === 'queued' ? queue.position(job) : 0,
+    submittedAt: job.submittedAt,
+    startedAt: job.startedAt,
+    finishedAt: job.finishedAt,
+    expiresAt: job.expiresAt,
+    execution: job.execution,
+    jobHash: job.jobHash,
+    outputFiles: job.outputs.map((o) => ({ path: o.path, sizeBytes: o.sizeBytes, sha256: o.sha256 })),
+    worker: job.worker,
+    error: job.error,
+  })
+
+  const emit = (job: LocalJob, event: JobEvent): void => {
+    for (const watcher of job.watchers) watcher(event)
+  }
+
+  const changeActive = (clientId: string, delta: number): void => {
+    const next = (activeByClient.get(clientId) ?? 0) + delta
+    if (next > 0) activeByClient.set(clientId, next)
+    else activeByClient.delete(clientId)
+  }
+
+  const scheduleDeletion = (job: LocalJob, at: number): void => {
+    if (job.timer) clearTimeout(job.timer)
+    job.expiresAt = at
+    job.timer = setTimeout(() => void removeJob(job, 'expired'), Math.max(0, at - Date.now()))
+    // Retention timers must not keep a stopping process alive.
+    job.timer.unref()
+  }
+
+  const removeJob = async (job: LocalJob, why: 'expired' | 'downloaded' | 'deleted' | 'closed'): Promise<void> => {
+    if (job.deleted) return
+    job.deleted = true
+    if (job.timer) clearTimeout(job.timer)
+    if (job.state === 'queued' || job.state === 'running') {
+      // Cancelled before it finished: free its queue slot or kill it, give its client's share
+      // back, and give viewers and waiters a final answer instead of leaving them waiting.
+      queue.withdraw(job)
+      changeActive(job.clientId, -1)
+      emit(job, { type: 'status', status: { ...statusOf(job), status: 'failed', error: 'The job was cancelled: its data was deleted.' } })
+    }
+    job.abort.abort()
+    job.bundle = null
+    job.watchers.clear()
+    job.log.clear()
+    jobs.delete(job.id)
+    if (job.dir) await storage.removeJobDir(job.dir).catch(() => undefined)
+    log('job deleted', { why })
+  }
+
+  const finish = (job: LocalJob, state: 'completed' | 'failed'): void => {
+    job.state = state
+    job.finishedAt = Date.now()
+    changeActive(job.clientId, -1)
+    counters[state]++
+    const expiry = state === 'failed' ? Math.min(job.expiresAt, job.finishedAt + options.retentionAfterFailureMs) : job.expiresAt
+    scheduleDeletion(job, expiry)
+    emit(job, { type: 'status', status: statusOf(job) })
+    job.watchers.clear()
+    for (const listener of finishedListeners) listener({ jobId: job.id, clientId: job.clientId, cpuSeconds: job.execution?.cpuSeconds ?? 0 })
+  }
+
+  const runJob = async (job: LocalJob): Promise<void> => {
+    if (job.deleted || !job.bundle) return
+    job.state = 'running'
+    job.startedAt = Date.now()
+    emit(job, { type: 'status', status: statusOf(job) })
+    let result: RunJobResult
+    try {
+      const dir = await storage.createJobDir()
+      if (job.deleted) {
+        // Deleted while its directory was being made: removeJob could not see it.
+        await storage.removeJobDir(dir)
+        return
+      }
+      job.dir = dir
+      const outputDir = path.join(dir, 'outputs')
+      await mkdir(outputDir, { mode: 0o700 })
+      result = await sandbox.runJob({
+        manifest: job.manifest,
+        bundle: job.bundle,
+        outputDir,
+        signal: job.abort.signal,
+        onOutput: (stream, chunk) => job.log.append(stream, chunk),
+        onStart: () => {
+          job.startedAt = Date.now()
+        },
+      })
+    } catch (error) {
+      if (job.deleted) return
+      const code = (error as { code?: unknown }).code
+      const userFacing = (error as { isUserError?: unknown }).isUserError === true
+      job.error = userFacing ? ((error as { shortMessage?: string }).shortMessage ?? 'The job could not be run.') : 'The sandbox failed to run the job; the operator has been told.'
+      log('job run failed', { code: typeof code === 'string' ? code : 'UNKNOWN', userFacing })
+      finish(job, 'failed')
+      return
+    } finally {
+      job.bundle = null
+    }
+    if (job.deleted) return
+    job.log.settle(result.stdout, result.stderr, result.stdoutTruncated, result.stderrTruncated)
+    job.outputs = result.outputs
+    job.execution = {
+      cpuSeconds: result.cpuSeconds,
+      memoryPeakBytes: result.memoryPeakBytes,
+      exitCode: result.exitCode,
+      environment: job.manifest.environment,
+      wallTimeMs: result.wallTimeMs,
+      termination: result.termination,
+    }
+    const commitment = commitResult(result, workerKey)
+    job.jobHash = commitment.root
+    job.worker = commitment.worker
+    finish(job, result.termination === 'exited' && result.exitCode === 0 ? 'completed' : 'failed')
+  }
+
+  const openOutputFile = async (job: LocalJob, file: OutputFile): Promise<Readable> => {
+    const outputRoot = job.dir ? path.join(job.dir, 'outputs') + path.sep : null
+    const resolved = path.resolve(file.hostPath)
+    // Serve only regular files inside the job's output dir, never through a link.
+    if (!outputRoot || !resolved.startsWith(outputRoot)) throw outputMissing(file.path)
+    const handle = await open(resolved, constants.O_RDONLY | constants.O_NOFOLLOW).catch(() => {
+      throw outputMissing(file.path)
+    })
+    const info = await handle.stat()
+    if (!info.isFile()) {
+      await handle.close()
+      throw outputMissing(file.path)
+    }
+    return createReadStream('', { fd: handle.fd, autoClose: true }).on('close', () => void handle.close().catch(() => undefined))
+  }
+
+  const markDownloaded = (job: LocalJob, paths: string[]): void => {
+    for (const p of paths) job.downloaded.add(p)
+    if (job.outputs.length > 0 && job.outputs.every((o) => job.downloaded.has(o.path))) void removeJob(job, 'downloaded')
+  }
+
+  const requireFinished = (job: LocalJob): void => {
+    if (job.state !== 'completed' && job.state !== 'failed') throw new BackendError('JOB_NOT_FINISHED', 'The job has not finished yet; outputs exist once its status is completed or failed.', { details: job.state })
+  }
+
+  return {
+    mode: 'local',
+
+    async submit({ manifest: input, bundle, clientId }: SubmitJobParameters) {
+      if (closed) throw new BackendError('BACKEND_CLOSED', 'The server is shutting down; submit again in a moment.')
+      if (queue.waiting >= options.maxQueuedJobs) throw new BackendError('QUEUE_FULL', 'The job queue is full; retry in a few seconds.')
+      const manifest = await validateJob({ manifest: input, bundle, capabilities: sandbox.capabilities })
+      const now = Date.now()
+      const job: LocalJob = {
+        id: newJobId(),
+        clientId,
+        state: 'queued',
+        manifest,
+        bundle,
+        dir: null,
+        submittedAt: now,
+        startedAt: null,
+        finishedAt: null,
+        expiresAt: now + options.retentionMaxMs,
+        execution: null,
+        jobHash: null,
+        outputs: [],
+        worker: null,
+        error: null,
+        log: new JobLog({ captureBytes: sandbox.limits.outputCaptureBytes }),
+        watchers: new Set(),
+        abort: new AbortController(),
+        downloaded: new Set(),
+        timer: null,
+        deleted: false,
+        run: () => runJob(job),
+      }
+      jobs.set(job.id, job)
+      scheduleDeletion(job, job.expiresAt)
+      changeActive(clientId, 1)
+      counters.total++
+      const position = queue.enqueue(job)
+      return { jobId: job.id, status: 'queued', position }
+    },
+
+    status(jobId) {
+      return statusOf(find(jobId))
+    },
+
+    logs(jobId) {
+      return find(jobId).log.snapshot()
+    },
+
+    watch(jobId, listener) {
+      const job = find(jobId)
+      const status = statusOf(job)
+      if (job.state === 'completed' || job.state === 'failed') return { replay: job.log.replay(), status, unsubscribe: () => undefined }
+      const unsubscribeLog = job.log.subscribe((chunk) => listener({ type: 'output', stream: chunk.stream, data: chunk.data }))
+      const watcher = (event: JobEvent): void => {
+        listener(event)
+        if (event.type === 'status' && event.status.status !== 'queued' && event.status.status !== 'running') unsubscribeLog()
+      }
+      job.watchers.add(watcher)
+      return {
+        replay: job.log.replay(),
+        status,
+        unsubscribe: () => {
+          unsubscribeLog()
+          job.watchers.delete(watcher)
+        },
+      }
+    },
+
+    async openOutput(jobId, outputPath) {
+      const job = find(jobId)
+      requireFinished(job)
+      const file = job.outputs.find((o) => o.path === outputPath)
+      if (!file) throw outputMissing(outputPath)
+      const stream = await openOutputFile(job, file)
+      stream.once('end', () => markDownloaded(job, [file.path]))
+      return { file: { path: file.path, sizeBytes: file.sizeBytes, sha256: file.sha256 }, stream }
+    },
+
+    async openOutputArchive(jobId) {
+      const job = find(jobId)
+      requireFinished(job)
+      const files = job.outputs.slice()
+      return createOutputArchive({
+        entries: files.map((file) => ({ path: file.path, sizeBytes: file.sizeBytes, open: () => openOutputFile(job, file) })),
+        onComplete: () => markDownloaded(job, files.map((f) => f.path)),
+      })
+    },
+
+    async delete(jobId) {
+      await removeJob(find(jobId), 'deleted')
+    },
+
+    onJobFinished(listener) {
+      finishedListeners.push(listener)
+    },
+
+    stats(): BackendStats {
+      return {
+        queueLength: queue.waiting,
+        runningJobs: queue.running,
+        parallelism: queue.parallelism,
+        jobsTotal: counters.total,
+        completedTotal: counters.completed,
+        failedTotal: counters.failed,
+        retainedJobs: jobs.size,
+        activeJobsOf: (clientId) => activeByClient.get(clientId) ?? 0,
+      }
+    },
+
+    environments(): BackendEnvironments {
+      const interpreters = sandbox.capabilities.interpreters.filter((i) => i.available).map((i) => ({ name: i.name, version: i.version }))
+      return { templates: ['default'], interpreters }
+    },
+
+    health(): BackendHealth {
+      return {
+        healthy: !closed,
+        workerId: workerKey.workerId,
+        mode: 'local',
+        isolation: sandbox.capabilities.isolation,
+        isolationNote: sandbox.capabilities.isolationNote,
+      }
+    },
+
+    async close() {
+      closed = true
+      await Promise.all([...jobs.values()].map((job) => removeJob(job, 'closed')))
+    },
+  }
+}
+
+function outputMissing(outputPath: string): BackendError {
+  return new BackendError('OUTPUT_NOT_FOUND', 'No such output file in this job. List the files with GET /outputs/:id.', { details: outputPath.slice(0, 256) })
+}

@@ -1,0 +1,65 @@
+// RAM-backed job storage: one private directory per job under a tmpfs root, named by random bytes
+// unrelated to the job id. Job data must never reach a disk, so a root that is not tmpfs is refused
+// unless the operator says otherwise.
+import { randomBytes } from 'node:crypto'
+import { mkdir, readFile, readdir, rm } from 'node:fs/promises'
+import path from 'node:path'
+
+export type StorageOptions = {
+  root: string
+  /** Refuse a root that is not on tmpfs (job data would touch a disk). */
+  requireTmpfs: boolean
+}
+
+export type Storage = {
+  readonly onTmpfs: boolean
+  createJobDir(): Promise<string>
+  removeJobDir(dir: string): Promise<void>
+}
+
+export class StorageError extends Error {
+  override name = 'StorageError'
+  readonly code = 'STORAGE_NOT_TMPFS'
+}
+
+/** The filesystem type of the mount that holds `dir`, from /proc/mounts (longest matching mount point). */
+async function filesystemTypeOf(dir: string): Promise<string | null> {
+  const mounts = await readFile('/proc/mounts', 'utf8').catch(() => '')
+  let best: { point: string; type: string } | null = null
+  for (const line of mounts.split('\n')) {
+    const [, point, type] = line.split(' ')
+    if (!point || !type) continue
+    const decoded = point.replace(/\\040/g, ' ')
+    const inside = dir === decoded || dir.startsWith(decoded.endsWith('/') ? decoded : `${decoded}/`)
+    if (inside && (!best || decoded.length > best.point.length)) best = { point: decoded, type }
+  }
+  return best?.type ?? null
+}
+
+export async function openStorage({ root, requireTmpfs }: StorageOptions): Promise<Storage> {
+  const absolute = path.resolve(root)
+  await mkdir(absolute, { recursive: true, mode: 0o700 })
+  const onTmpfs = (await filesystemTypeOf(absolute)) === 'tmpfs'
+  if (requireTmpfs && !onTmpfs) {
+    throw new StorageError(
+      `The job data directory ${absolute} is not on tmpfs, so job data would be written to disk. ` +
+        'Point --data-dir at a tmpfs mount (e.g. /dev/shm/sandrun) or pass --allow-disk-storage.',
+    )
+  }
+  // Data left by a previous run belongs to jobs nobody can reach any more.
+  for (const entry of await readdir(absolute)) {
+    if (/^j[0-9a-f]{32}$/.test(entry)) await rm(path.join(absolute, entry), { recursive: true, force: true })
+  }
+  return {
+    onTmpfs,
+    async createJobDir() {
+      const dir = path.join(absolute, `j${randomBytes(16).toString('hex')}`)
+      await mkdir(dir, { mode: 0o700 })
+      return dir
+    },
+    async removeJobDir(dir) {
+      if (path.dirname(dir) !== absolute) throw new Error('refusing to remove a directory outside the storage root')
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
+}

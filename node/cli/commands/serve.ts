@@ -1,0 +1,76 @@
+// `sandrun serve`: the REST API in local mode — jobs run in this machine's sandbox.
+import { parseArgs } from 'node:util'
+import { resolveGatewayOptions, resolveLocalModeOptions } from '../../gateway/config.ts'
+import { createLocalGateway } from '../../gateway/createLocalGateway.ts'
+
+export const description = 'Serve the Sandrun REST API on this machine (local mode)'
+
+const usage = `Usage: sandrun serve [options]
+
+Options:
+  --port <n>                    port (default 8443)
+  --host <addr>                 address to listen on (default 127.0.0.1)
+  --data-dir <dir>              job data directory, must be tmpfs (default /dev/shm/sandrun)
+  --allow-disk-storage          accept a data dir that is not tmpfs
+  --key <file>                  worker key (from \`sandrun keygen\`); default: generated into the data dir
+  --parallelism <n>             jobs run at once (default: number of cores)
+  --trust-proxy <addrs>         comma-separated proxy addresses whose X-Forwarded-For is trusted
+  --cpu-seconds-per-minute <n>  per-IP CPU quota (default 10)
+  --concurrent-jobs <n>         per-IP concurrent jobs (default 2)
+  --jobs-per-hour <n>           per-IP jobs per hour (default 20)
+`
+
+const number = (value: string | undefined): number | undefined => (value === undefined ? undefined : Number(value))
+
+function log(message: string, context: Record<string, unknown>): void {
+  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), message, ...context })}\n`)
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'allow-disk-storage': { type: 'boolean' },
+      key: { type: 'string' },
+      parallelism: { type: 'string' },
+      'trust-proxy': { type: 'string' },
+      'cpu-seconds-per-minute': { type: 'string' },
+      'concurrent-jobs': { type: 'string' },
+      'jobs-per-hour': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  })
+  if (values.help) {
+    process.stdout.write(usage)
+    return 0
+  }
+  const defined = <T extends object>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>
+  const gateway = resolveGatewayOptions(
+    defined({
+      port: number(values.port),
+      host: values.host,
+      trustProxy: values['trust-proxy'] ? values['trust-proxy'].split(',').map((s) => s.trim()) : undefined,
+      rateLimits: defined({
+        cpuSecondsPerMinute: number(values['cpu-seconds-per-minute']),
+        concurrentJobs: number(values['concurrent-jobs']),
+        jobsPerHour: number(values['jobs-per-hour']),
+      }),
+    }),
+  )
+  const local = resolveLocalModeOptions(
+    defined({ dataDir: values['data-dir'], allowDiskStorage: values['allow-disk-storage'], keyFile: values.key, parallelism: number(values.parallelism) }),
+  )
+  const server = await createLocalGateway({ gateway, local, log })
+  const address = await server.app.listen({ port: gateway.port, host: gateway.host })
+  log('sandrun gateway listening', { address, mode: 'local', workerId: server.workerKey.workerId, parallelism: local.parallelism })
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve)
+    process.once('SIGTERM', resolve)
+  })
+  log('sandrun gateway stopping', {})
+  await server.close()
+  return 0
+}

@@ -1,0 +1,47 @@
+// Errors of the Sandrun HTTP client, typed by what the caller should do: fix the request
+// (REQUEST_INVALID), wait (RATE_LIMITED, retryAfterSeconds), give up on a gone job (NOT_FOUND),
+// or check the gateway address (UNREACHABLE).
+
+export type SandrunClientErrorCode = 'REQUEST_INVALID' | 'NOT_FOUND' | 'RATE_LIMITED' | 'SERVER_ERROR' | 'UNREACHABLE' | 'PROTOCOL'
+
+export type SandrunClientErrorParameters = {
+  status?: number | undefined
+  details?: string | undefined
+  retryAfterSeconds?: number | undefined
+  cause?: unknown
+}
+
+export class SandrunClientError extends Error {
+  override name = 'SandrunClientError'
+  readonly code: SandrunClientErrorCode
+  readonly shortMessage: string
+  readonly status: number | undefined
+  readonly details: string | undefined
+  readonly retryAfterSeconds: number | undefined
+
+  constructor(code: SandrunClientErrorCode, shortMessage: string, { status, details, retryAfterSeconds, cause }: SandrunClientErrorParameters = {}) {
+    super(details ? `${shortMessage} (${details})` : shortMessage, { cause })
+    this.code = code
+    this.shortMessage = details ? `${shortMessage} (${details})` : shortMessage
+    this.status = status
+    this.details = details
+    this.retryAfterSeconds = retryAfterSeconds
+  }
+}
+
+/** The client error for a non-2xx answer with the gateway's `{error, details, reason, retry_after}` body. */
+export async function errorFromResponse(response: Response): Promise<SandrunClientError> {
+  const text = await response.text().catch(() => '')
+  let body: { error?: string; details?: string; reason?: string; retry_after?: number } = {}
+  try {
+    body = JSON.parse(text) as typeof body
+  } catch {
+    body = { error: text.slice(0, 200) || response.statusText }
+  }
+  const message = body.error ?? `HTTP ${response.status}`
+  const status = response.status
+  if (status === 429) return new SandrunClientError('RATE_LIMITED', `${message}: ${body.reason ?? 'try again later'}`, { status, retryAfterSeconds: body.retry_after ?? 1 })
+  if (status === 404) return new SandrunClientError('NOT_FOUND', message, { status, details: body.details })
+  if (status >= 500) return new SandrunClientError('SERVER_ERROR', message, { status, details: body.details })
+  return new SandrunClientError('REQUEST_INVALID', message, { status, details: body.details })
+}

@@ -1,0 +1,108 @@
+// Assembles the fastify app of the REST API over any JobBackend: hardened HTTP server settings
+// (timeouts against slowloris, header cap, upload cap), CORS, OpenAPI at /docs, multipart, WebSocket,
+// one error handler, a JSON 404 for unknown routes, and the routes.
+import http from 'node:http'
+import type { Socket } from 'node:net'
+import Fastify, { type FastifyInstance } from 'fastify'
+import cors from '@fastify/cors'
+import multipart from '@fastify/multipart'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import websocket from '@fastify/websocket'
+import type { JobBackend } from '../backends/jobBackend.ts'
+import type { GatewayOptions } from './config.ts'
+import { createErrorHandler, type ErrorReport } from './errorHandler.ts'
+import { createRateLimiter } from './rateLimiter.ts'
+import { downloadRoutes } from './routes/downloadRoutes.ts'
+import { jobRoutes } from './routes/jobRoutes.ts'
+import { logStreamRoute } from './routes/logStreamRoute.ts'
+import { serviceRoutes } from './routes/serviceRoutes.ts'
+import { submitRoute } from './routes/submitRoute.ts'
+import { ErrorBody, RateLimitedBody } from './schemas.ts'
+
+export type BuildGatewayParameters = {
+  backend: JobBackend
+  options: GatewayOptions
+  /** Structured operator log (fixed message + context); never receives job contents. */
+  log?: ErrorReport | undefined
+}
+
+/** Answers for malformed HTTP the parser rejects before fastify sees a request. */
+function clientErrorResponse(code: string | undefined): string {
+  const [status, text, details] =
+    code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', 'Send fewer or shorter headers.']
+      : code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', 'The request took too long to arrive; send it in one go.']
+        : [400, 'Bad Request', 'The request is not valid HTTP/1.1 (check Content-Length and headers).']
+  const body = JSON.stringify({ error: text, details })
+  return `HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+}
+
+export async function buildGateway({ backend, options, log = () => undefined }: BuildGatewayParameters): Promise<FastifyInstance> {
+  const errorHandler = createErrorHandler(log)
+  const app = Fastify({
+    logger: false,
+    trustProxy: options.trustProxy,
+    // Download paths can be long; the route schema caps them.
+    routerOptions: { maxParamLength: 4200 },
+    bodyLimit: 1024 * 1024,
+    return503OnClosing: true,
+    // Router-level refusals (URL too long, bad percent-encoding) get the same body as every error.
+    frameworkErrors: (error, request, reply) => void errorHandler(error, request, reply),
+    serverFactory: (handler) =>
+      http.createServer(
+        {
+          requestTimeout: options.requestTimeoutMs,
+          headersTimeout: options.headersTimeoutMs,
+          keepAliveTimeout: options.keepAliveTimeoutMs,
+          connectionsCheckingInterval: options.timeoutCheckIntervalMs,
+          maxHeaderSize: options.maxHeaderBytes,
+        },
+        handler,
+      ),
+    clientErrorHandler: (error: Error & { code?: string }, socket: Socket) => {
+      if (socket.writable) socket.end(clientErrorResponse(error.code))
+      else socket.destroy()
+    },
+  })
+
+  const limiter = createRateLimiter(options.rateLimits, { activeJobsOf: (clientId) => backend.stats().activeJobsOf(clientId) })
+  backend.onJobFinished(({ clientId, cpuSeconds }) => limiter.chargeCpu(clientId, cpuSeconds))
+  const context = { backend, options, limiter }
+
+  app.addSchema(ErrorBody)
+  app.addSchema(RateLimitedBody)
+  app.setErrorHandler(errorHandler)
+  app.setNotFoundHandler({}, (request, reply) => {
+    reply.code(404).send({ error: 'Not found', details: `No route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}. The API is described at /docs.` })
+  })
+
+  await app.register(cors, { origin: '*', exposedHeaders: ['content-disposition', 'x-sandrun-sha256', 'retry-after'] })
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Sandrun', description: 'Anonymous, ephemeral, sandboxed code execution.', version: '0.1.0' },
+    },
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+  await app.register(multipart, {
+    limits: {
+      fileSize: options.maxUploadBytes,
+      fieldSize: options.maxManifestBytes,
+      files: 2,
+      fields: 2,
+      parts: 4,
+      headerPairs: 20,
+      fieldNameSize: 64,
+    },
+    throwFileSizeLimit: true,
+  })
+  await app.register(websocket, { options: { maxPayload: 4096 } })
+
+  submitRoute(app, context)
+  jobRoutes(app, context)
+  logStreamRoute(app, context)
+  downloadRoutes(app, context)
+  serviceRoutes(app, context)
+  return app
+}

@@ -1,0 +1,143 @@
+// Gateway configuration: every option with its default and the reason for it, validated once at
+// start-up (from CLI flags) and then passed in; nothing below reads process.env.
+import { availableParallelism } from 'node:os'
+
+export type RateLimitOptions = {
+  /** CPU seconds one client may use per rolling minute. */
+  cpuSecondsPerMinute: number
+  /** Jobs one client may have queued or running at once. */
+  concurrentJobs: number
+  /** Jobs one client may submit per rolling hour. */
+  jobsPerHour: number
+}
+
+export type GatewayOptions = {
+  host: string
+  port: number
+  /**
+   * Proxies whose X-Forwarded-For is believed: false (use the socket address), true (any hop,
+   * only behind a proxy that strips the header), or a list of proxy addresses/CIDRs.
+   */
+  trustProxy: boolean | string[]
+  rateLimits: RateLimitOptions
+  /** Largest accepted upload (whole request body). */
+  maxUploadBytes: number
+  /** Largest manifest field. */
+  maxManifestBytes: number
+  /** Time allowed to receive a whole request, headers and body. */
+  requestTimeoutMs: number
+  /** Time allowed to receive the request headers. */
+  headersTimeoutMs: number
+  /** Idle keep-alive connections are closed after this. */
+  keepAliveTimeoutMs: number
+  /** How often the server checks for requests that ran past the timeouts above. */
+  timeoutCheckIntervalMs: number
+  /** Total size of the request line and headers. */
+  maxHeaderBytes: number
+  /** A log viewer whose socket holds more unsent bytes than this is disconnected. */
+  logViewerMaxBufferedBytes: number
+  /** Longest `GET /status/:id?wait=` long poll. */
+  statusWaitMaxSeconds: number
+}
+
+export type LocalModeOptions = {
+  /** Job data directory; must be tmpfs unless allowDiskStorage. */
+  dataDir: string
+  allowDiskStorage: boolean
+  /** Jobs run at once. */
+  parallelism: number
+  /** Jobs allowed to wait in the queue. */
+  maxQueuedJobs: number
+  retentionMaxMs: number
+  retentionAfterFailureMs: number
+  /** Worker key file; null = generate one into dataDir at start. */
+  keyFile: string | null
+}
+
+export const defaultGatewayOptions: GatewayOptions = {
+  // Loopback: exposing an execution service is a decision the operator makes explicitly.
+  host: '127.0.0.1',
+  // Sandrun's historical port, so existing clients and docs keep working.
+  port: 8443,
+  // The socket address cannot be forged; X-Forwarded-For can, unless a known proxy sets it.
+  trustProxy: false,
+  // Sandrun's documented per-IP limits.
+  rateLimits: { cpuSecondsPerMinute: 10, concurrentJobs: 2, jobsPerHour: 20 },
+  // Sandrun's documented upload cap.
+  maxUploadBytes: 100 * 1024 * 1024,
+  // A manifest is a few hundred bytes; 64 KiB leaves room for long args/env lists.
+  maxManifestBytes: 64 * 1024,
+  // 100 MB at a slow 1 MB/s fits; a slowloris body cannot hold a socket longer than this.
+  requestTimeoutMs: 120_000,
+  // Honest clients send headers at once; this bounds slowloris-style header dribbling.
+  headersTimeoutMs: 10_000,
+  // Short keep-alive: idle sockets are a resource an anonymous service should not hoard.
+  keepAliveTimeoutMs: 5_000,
+  // Node's default (30 s) would let a stalled request live well past its timeout.
+  timeoutCheckIntervalMs: 1_000,
+  // Node's default; a header flood beyond it is answered with 431.
+  maxHeaderBytes: 16 * 1024,
+  // About a second of fast output; a viewer further behind would make the gateway buffer unboundedly.
+  logViewerMaxBufferedBytes: 1024 * 1024,
+  // Long enough to save clients a polling loop, short enough for proxies' idle timeouts.
+  statusWaitMaxSeconds: 30,
+}
+
+export const defaultLocalModeOptions: LocalModeOptions = {
+  // RAM-backed on every Linux: job data never reaches a disk.
+  dataDir: '/dev/shm/sandrun',
+  allowDiskStorage: false,
+  // One job per core keeps every job near full speed.
+  parallelism: availableParallelism(),
+  // Bounds memory (bundles wait in RAM); per-IP limits keep one client from filling it.
+  maxQueuedJobs: 1000,
+  // Sandrun's retention: 1 hour at most, 5 minutes after a failure.
+  retentionMaxMs: 60 * 60 * 1000,
+  retentionAfterFailureMs: 5 * 60 * 1000,
+  keyFile: null,
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+  readonly code = 'CONFIG_INVALID'
+}
+
+function positiveInteger(value: number, name: string): number {
+  if (!Number.isSafeInteger(value) || value < 1) throw new ConfigError(`${name} must be a whole number >= 1, got ${value}.`)
+  return value
+}
+
+function positiveNumber(value: number, name: string): number {
+  if (!Number.isFinite(value) || value <= 0) throw new ConfigError(`${name} must be a number > 0, got ${value}.`)
+  return value
+}
+
+export type ResolveGatewayOptionsParameters = Partial<Omit<GatewayOptions, 'rateLimits'>> & { rateLimits?: Partial<RateLimitOptions> }
+
+/** Fills in defaults and checks every value; throws ConfigError naming the bad option. */
+export function resolveGatewayOptions(overrides: ResolveGatewayOptionsParameters = {}): GatewayOptions {
+  const options: GatewayOptions = {
+    ...defaultGatewayOptions,
+    ...overrides,
+    rateLimits: { ...defaultGatewayOptions.rateLimits, ...overrides.rateLimits },
+  }
+  if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) throw new ConfigError(`port must be 0-65535, got ${options.port}.`)
+  positiveNumber(options.rateLimits.cpuSecondsPerMinute, 'rateLimits.cpuSecondsPerMinute')
+  positiveInteger(options.rateLimits.concurrentJobs, 'rateLimits.concurrentJobs')
+  positiveInteger(options.rateLimits.jobsPerHour, 'rateLimits.jobsPerHour')
+  for (const key of ['maxUploadBytes', 'maxManifestBytes', 'requestTimeoutMs', 'headersTimeoutMs', 'keepAliveTimeoutMs', 'timeoutCheckIntervalMs', 'maxHeaderBytes', 'logViewerMaxBufferedBytes', 'statusWaitMaxSeconds'] as const) {
+    positiveInteger(options[key], key)
+  }
+  if (options.headersTimeoutMs > options.requestTimeoutMs) throw new ConfigError('headersTimeoutMs must not exceed requestTimeoutMs.')
+  return options
+}
+
+export function resolveLocalModeOptions(overrides: Partial<LocalModeOptions> = {}): LocalModeOptions {
+  const options = { ...defaultLocalModeOptions, ...overrides }
+  positiveInteger(options.parallelism, 'parallelism')
+  positiveInteger(options.maxQueuedJobs, 'maxQueuedJobs')
+  positiveInteger(options.retentionMaxMs, 'retentionMaxMs')
+  positiveInteger(options.retentionAfterFailureMs, 'retentionAfterFailureMs')
+  if (!options.dataDir) throw new ConfigError('dataDir must be a directory path.')
+  return options
+}

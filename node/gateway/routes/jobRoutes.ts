@@ -1,0 +1,131 @@
+// Read a job: GET /status/:id (optionally long-polling with ?wait=), GET /logs/:id (text or
+// ?format=json), GET /outputs/:id, and DELETE /jobs/:id (cancel and delete now).
+import type { FastifyInstance } from 'fastify'
+import type { Static } from '@sinclair/typebox'
+import type { JobBackend, JobStatus } from '../../backends/jobBackend.ts'
+import type { GatewayContext } from '../gatewayContext.ts'
+import { statusBody } from '../statusBody.ts'
+import {
+  DeleteResponse,
+  ErrorBody,
+  JobIdParams,
+  LogsJsonResponse,
+  LogsQuery,
+  OutputsResponse,
+  StatusQuery,
+  StatusResponse,
+} from '../schemas.ts'
+
+const isFinal = (status: JobStatus): boolean => status.status === 'completed' || status.status === 'failed'
+
+/** Resolves with the job's status once it is final, or the current status after `timeoutMs`. */
+function waitForFinal(backend: JobBackend, jobId: string, timeoutMs: number, signal: AbortSignal): Promise<JobStatus> {
+  return new Promise((resolve) => {
+    let timer: NodeJS.Timeout | undefined
+    const done = (): void => {
+      clearTimeout(timer)
+      watch.unsubscribe()
+      signal.removeEventListener('abort', done)
+      // The job may have been deleted meanwhile; answer with what is known then.
+      try {
+        resolve(backend.status(jobId))
+      } catch {
+        resolve(watch.status)
+      }
+    }
+    const watch = backend.watch(jobId, (event) => {
+      if (event.type === 'status' && isFinal(event.status)) done()
+    })
+    if (isFinal(watch.status)) return done()
+    timer = setTimeout(done, timeoutMs)
+    signal.addEventListener('abort', done)
+  })
+}
+
+export function jobRoutes(app: FastifyInstance, { backend, options }: GatewayContext): void {
+  app.get<{ Params: Static<typeof JobIdParams>; Querystring: Static<typeof StatusQuery> }>(
+    '/status/:id',
+    {
+      schema: {
+        summary: 'Job status, execution metadata, result hash and output files',
+        params: JobIdParams,
+        querystring: StatusQuery,
+        response: { 200: StatusResponse, 400: ErrorBody, 404: ErrorBody, 500: ErrorBody },
+      },
+    },
+    async (request) => {
+      const waitSeconds = Math.min(request.query.wait ?? 0, options.statusWaitMaxSeconds)
+      const current = backend.status(request.params.id)
+      if (waitSeconds === 0 || isFinal(current)) return statusBody(current)
+      const abort = new AbortController()
+      request.raw.once('close', () => abort.abort())
+      return statusBody(await waitForFinal(backend, request.params.id, waitSeconds * 1000, abort.signal))
+    },
+  )
+
+  app.get<{ Params: Static<typeof JobIdParams>; Querystring: Static<typeof LogsQuery> }>(
+    '/logs/:id',
+    {
+      schema: {
+        summary: 'The job output so far: stdout then stderr as text, or JSON with ?format=json',
+        params: JobIdParams,
+        querystring: LogsQuery,
+        produces: ['text/plain', 'application/json'],
+        response: {
+          200: { content: { 'text/plain': { schema: { type: 'string' } }, 'application/json': { schema: LogsJsonResponse } } },
+          400: ErrorBody,
+          404: ErrorBody,
+          500: ErrorBody,
+        },
+      },
+    },
+    async (request, reply) => {
+      const status = backend.status(request.params.id)
+      const logs = backend.logs(request.params.id)
+      if (request.query.format === 'json') {
+        return reply.type('application/json').send({
+          job_id: status.jobId,
+          status: status.status,
+          stdout: logs.stdout.toString('utf8'),
+          stderr: logs.stderr.toString('utf8'),
+          stdout_truncated: logs.stdoutTruncated,
+          stderr_truncated: logs.stderrTruncated,
+        })
+      }
+      return reply.type('text/plain; charset=utf-8').header('x-content-type-options', 'nosniff').send(Buffer.concat([logs.stdout, logs.stderr]))
+    },
+  )
+
+  app.get<{ Params: Static<typeof JobIdParams> }>(
+    '/outputs/:id',
+    {
+      schema: {
+        summary: 'List the output files of a finished job',
+        params: JobIdParams,
+        response: { 200: OutputsResponse, 400: ErrorBody, 404: ErrorBody, 500: ErrorBody },
+      },
+    },
+    async (request) => {
+      const status = backend.status(request.params.id)
+      return {
+        job_id: status.jobId,
+        outputs: status.outputFiles.map((f) => ({ path: f.path, size_bytes: f.sizeBytes, sha256_hash: f.sha256, type: 'file' as const })),
+      }
+    },
+  )
+
+  app.delete<{ Params: Static<typeof JobIdParams> }>(
+    '/jobs/:id',
+    {
+      schema: {
+        summary: 'Cancel a job (if it has not finished) and delete its data now',
+        params: JobIdParams,
+        response: { 200: DeleteResponse, 400: ErrorBody, 404: ErrorBody, 500: ErrorBody },
+      },
+    },
+    async (request) => {
+      await backend.delete(request.params.id)
+      return { job_id: request.params.id, status: 'deleted' as const }
+    },
+  )
+}

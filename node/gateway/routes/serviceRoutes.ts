@@ -1,0 +1,50 @@
+// Service-level routes: GET / (what this is), /stats (your quota + system), /environments
+// (interpreters this host really has) and /health (for pool coordinators and probes).
+import type { FastifyInstance } from 'fastify'
+import type { GatewayContext } from '../gatewayContext.ts'
+import { EnvironmentsResponse, ErrorBody, HealthResponse, RootResponse, StatsResponse } from '../schemas.ts'
+
+export function serviceRoutes(app: FastifyInstance, { backend, limiter, options }: GatewayContext): void {
+  const limits = options.rateLimits
+  app.get('/', { schema: { summary: 'Service information', response: { 200: RootResponse, 500: ErrorBody } } }, async () => ({
+    service: 'sandrun' as const,
+    status: 'running' as const,
+    mode: backend.mode,
+    description: 'Anonymous, ephemeral, sandboxed batch job execution. POST a tar.gz and a JSON manifest to /submit.',
+    privacy: 'Job data lives in RAM and is deleted after all outputs are downloaded, 5 minutes after a failure, 1 hour at most.',
+    limits: `${limits.cpuSecondsPerMinute} CPU-sec/min, ${limits.concurrentJobs} concurrent jobs, ${limits.jobsPerHour} jobs/hour per IP; uploads up to ${Math.floor(options.maxUploadBytes / 1024 / 1024)} MB`,
+    docs: '/docs',
+  }))
+
+  app.get('/stats', { schema: { summary: 'Your quota and system load', response: { 200: StatsResponse, 500: ErrorBody } } }, async (request) => {
+    const stats = backend.stats()
+    return {
+      your_quota: limiter.quota(request.ip),
+      system: {
+        queue_length: stats.queueLength,
+        active_jobs: stats.runningJobs,
+        parallelism: stats.parallelism,
+        jobs_total: stats.jobsTotal,
+        completed_total: stats.completedTotal,
+        failed_total: stats.failedTotal,
+        retained_jobs: stats.retainedJobs,
+      },
+    }
+  })
+
+  app.get('/environments', { schema: { summary: 'Environments and interpreters available here', response: { 200: EnvironmentsResponse, 500: ErrorBody } } }, async () => {
+    const environments = backend.environments()
+    return { ...environments, stats: { total_templates: environments.templates.length } }
+  })
+
+  app.get('/health', { schema: { summary: 'Health and worker identity', response: { 200: HealthResponse, 503: HealthResponse, 500: ErrorBody } } }, async (_request, reply) => {
+    const health = backend.health()
+    return reply.code(health.healthy ? 200 : 503).send({
+      status: health.healthy ? 'healthy' : 'unhealthy',
+      worker_id: health.workerId,
+      mode: health.mode,
+      isolation: health.isolation,
+      isolation_note: health.isolationNote,
+    })
+  })
+}

@@ -1,0 +1,30 @@
+// Turns a backend JobStatus into Sandrun's documented JSON shape (snake_case, output_files keyed by
+// path, worker_metadata); shared by GET /status and the final message of the log stream.
+import type { JobStatus } from '../backends/jobBackend.ts'
+import type { StatusResponse } from './schemas.ts'
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString())
+
+export function statusBody(status: JobStatus): StatusResponse {
+  const outputFiles: StatusResponse['output_files'] = {}
+  for (const file of status.outputFiles) {
+    outputFiles[file.path] = { path: file.path, size_bytes: file.sizeBytes, sha256_hash: file.sha256, type: 'file' }
+  }
+  const e = status.execution
+  return {
+    job_id: status.jobId,
+    status: status.status,
+    position: status.position,
+    submitted_at: new Date(status.submittedAt).toISOString(),
+    started_at: iso(status.startedAt),
+    finished_at: iso(status.finishedAt),
+    expires_at: new Date(status.expiresAt).toISOString(),
+    execution_metadata: e
+      ? { cpu_seconds: e.cpuSeconds, memory_peak_bytes: e.memoryPeakBytes, exit_code: e.exitCode, environment: e.environment, wall_time_ms: e.wallTimeMs, termination: e.termination }
+      : null,
+    job_hash: status.jobHash,
+    output_files: outputFiles,
+    worker_metadata: status.worker ? { worker_id: status.worker.workerId, signature: status.worker.signature } : null,
+    ...(status.error ? { error: status.error } : {}),
+  }
+}

@@ -1,0 +1,81 @@
+// The client-side CLI against a real gateway on a port: `sandrun run` streams output, saves the
+// outputs and exits with the job's code; `status`, `logs`, `outputs`, `download` read one job.
+import { execFile } from 'node:child_process'
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import type { AddressInfo } from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { promisify } from 'node:util'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createSandrunClient } from '../../node/client/sandrunClient.ts'
+import { packFiles } from '../../sandbox/bundle/packFiles.ts'
+import { startTestGateway } from './testGateway.ts'
+
+const exec = promisify(execFile)
+const bin = path.resolve(import.meta.dirname, '../../bin/sandrun')
+
+let gateway: Awaited<ReturnType<typeof startTestGateway>>
+let url: string
+let work: string
+
+beforeAll(async () => {
+  gateway = await startTestGateway()
+  await gateway.app.listen({ port: 0, host: '127.0.0.1' })
+  url = `http://127.0.0.1:${(gateway.app.server.address() as AddressInfo).port}`
+  work = await mkdtemp(path.join(os.tmpdir(), 'sandrun-cli-'))
+})
+afterAll(async () => {
+  await gateway.close()
+})
+
+async function sandrun(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [bin, ...args], { cwd: work })
+    return { code: 0, stdout, stderr }
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string }
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
+  }
+}
+
+describe('sandrun CLI against a gateway', () => {
+  it('run: submits, streams output, downloads outputs into a folder and prints a summary', async () => {
+    const script = path.join(work, 'main.py')
+    await writeFile(script, 'import sys\nprint("args", sys.argv[1:])\nopen("result.txt", "w").write("6*7=42")\n')
+    const result = await sandrun(['run', script, '--gateway', url, '--out', 'results', '--', 'x', 'y'])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toBe("args ['x', 'y']\n")
+    expect(result.stderr).toMatch(/uploading 100%/)
+    expect(result.stderr).toMatch(/completed\nexit 0 \(exited\)/)
+    expect(await readFile(path.join(work, 'results', 'result.txt'), 'utf8')).toBe('6*7=42')
+  })
+
+  it('run: exits with the job\'s exit code when it fails', async () => {
+    const script = path.join(work, 'fail.sh')
+    await writeFile(script, 'echo broken >&2; exit 5\n')
+    const result = await sandrun(['run', script, '--gateway', url, '--quiet'])
+    expect(result.code).toBe(5)
+    expect(result.stderr).toBe('broken\n')
+  })
+
+  it('status, logs, outputs and download read a job by id', async () => {
+    const client = createSandrunClient({ baseUrl: url })
+    const { job_id: jobId } = await client.submit({ bundle: await packFiles({ 'main.sh': 'echo out; echo data > d.txt' }), manifest: { entrypoint: 'main.sh' } })
+    const status = JSON.parse((await sandrun(['status', jobId, '--gateway', url, '--wait'])).stdout) as { status: string }
+    expect(status.status).toBe('completed')
+    expect((await sandrun(['logs', jobId, '--gateway', url])).stdout).toBe('out\n')
+    expect((await sandrun(['outputs', jobId, '--gateway', url])).stdout).toMatch(/^\s+5 {2}[0-9a-f]{64} {2}d\.txt\n$/)
+    const download = await sandrun(['download', jobId, '--gateway', url, '--out', 'dl'])
+    expect(download.code).toBe(0)
+    expect(await readFile(path.join(work, 'dl', 'd.txt'), 'utf8')).toBe('data\n')
+    const gone = await sandrun(['status', jobId, '--gateway', url])
+    expect(gone.code).toBe(1)
+    expect(gone.stderr).toMatch(/Job not found/)
+  })
+
+  it('reports an unreachable gateway in words', async () => {
+    const result = await sandrun(['status', 'job-x', '--gateway', 'http://127.0.0.1:1'])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toMatch(/Cannot reach the gateway/)
+  })
+})

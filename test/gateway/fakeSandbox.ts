@@ -1,0 +1,57 @@
+// A stand-in Sandbox for unit tests of the queue and retention logic (no bwrap): the manifest's
+// first arg picks the behaviour: "hang" waits until cancelled, "fail" exits 1, anything else
+// prints "hello" and writes out.txt. `started` records the jobs that began, in order.
+import { writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import type { RunJobParameters, Sandbox } from '../../sandbox/sandbox.ts'
+import type { RunJobResult } from '../../sandbox/types.ts'
+import { createHash } from 'node:crypto'
+
+export type FakeSandbox = Sandbox & { started: string[] }
+
+export function createFakeSandbox(): FakeSandbox {
+  const started: string[] = []
+  return {
+    started,
+    capabilities: {
+      bwrapVersion: null,
+      userNamespaces: true,
+      seccomp: true,
+      cgroupVersion: null,
+      cgroupControllers: [],
+      isolation: 'rlimits',
+      isolationNote: 'fake sandbox for tests',
+      interpreters: [{ name: 'bash', path: '/bin/bash', available: true, version: '5' }],
+    },
+    limits: { pids: 10, workBytes: 1e6, tmpBytes: 1e6, outputCaptureBytes: 1024, maxOutputFiles: 10, maxOutputBytes: 1e6 },
+    async runJob({ manifest, outputDir, signal, onOutput, onStart }: RunJobParameters): Promise<RunJobResult> {
+      started.push(manifest.args.join(' '))
+      onStart?.()
+      const mode = manifest.args[0]
+      if (mode === 'hang') {
+        await new Promise<void>((resolve) => (signal?.aborted ? resolve() : signal?.addEventListener('abort', () => resolve())))
+        return { exitCode: null, termination: 'cancelled', cpuSeconds: 0, memoryPeakBytes: 0, wallTimeMs: 1, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), stdoutTruncated: false, stderrTruncated: false, outputs: [], outputsTruncated: false }
+      }
+      const stdout = Buffer.from('hello\n')
+      onOutput?.('stdout', stdout)
+      const content = Buffer.from('result\n')
+      const hostPath = path.join(outputDir, 'out.txt')
+      await writeFile(hostPath, content)
+      const sha256 = createHash('sha256').update(content).digest('hex')
+      return {
+        exitCode: mode === 'fail' ? 1 : 0,
+        termination: 'exited',
+        cpuSeconds: 0.5,
+        memoryPeakBytes: 1000,
+        wallTimeMs: 2,
+        stdout,
+        stderr: Buffer.alloc(0),
+        stdoutTruncated: false,
+        stderrTruncated: false,
+        outputs: [{ path: 'out.txt', sizeBytes: content.length, sha256, hostPath }],
+        outputsTruncated: false,
+      }
+    },
+    async close() {},
+  }
+}
