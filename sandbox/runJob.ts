@@ -60,6 +60,10 @@ function checkEntrypoint(workDir: string, entrypoint: string): void {
   }
 }
 
+/** `sh -c` script: write "0" to each of the first $1 files (moving this process in), then exec the rest. */
+const joinScript =
+  'n=$1; shift; while [ "$n" -gt 0 ]; do echo 0 > "$1" || { echo "sandrun-join: cannot join the job cgroup" >&2; exit 125; }; n=$((n-1)); shift; done; exec "$@"'
+
 /** bwrap reports `{"child-pid": N}` on the info fd once it has cloned the namespace child. */
 function readChildPid(stream: Readable): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -118,17 +122,20 @@ export async function runJob(runtime: SandboxRuntime, parameters: RunJobParamete
     if (runtime.sandboxUser) chownTree(workspace.dir, runtime.sandboxUser.uid, runtime.sandboxUser.gid)
     const baseline = manifest.outputs.length === 0 ? await snapshotTree(workspace.dir) : undefined
 
-    cgroup = runtime.cgroups?.create(`job-${randomBytes(8).toString('hex')}`, {
-      memoryBytes: manifest.memory_mb * mib,
-      pids: limits.pids,
-      cpuCores: 1,
-    })
+    cgroup = runtime.cgroups?.create(
+      `job-${randomBytes(8).toString('hex')}`,
+      { memoryBytes: manifest.memory_mb * mib, pids: limits.pids, cpuCores: 1 },
+      runtime.sandboxUser,
+    )
+    // v1: the launcher moves itself into the cgroup before exec'ing bwrap (fast, see JobCgroup).
+    // v2: bwrap's namespace child waits on --block-fd until the service has moved it.
+    const selfJoin = cgroup?.selfJoinFiles && runtime.sandboxUser ? cgroup.selfJoinFiles : null
     if (runtime.seccompPath) seccompFd = openSync(runtime.seccompPath, 'r')
 
     const stdio: Array<'ignore' | 'pipe' | number> = ['ignore', 'pipe', 'pipe']
     const fds: { seccompFd?: number; infoFd?: number; blockFd?: number } = {}
     if (seccompFd !== undefined) fds.seccompFd = stdio.push(seccompFd) - 1
-    if (cgroup) {
+    if (cgroup && !selfJoin) {
       fds.infoFd = stdio.push('pipe') - 1
       fds.blockFd = stdio.push('pipe') - 1
     }
@@ -159,6 +166,12 @@ export async function runJob(runtime: SandboxRuntime, parameters: RunJobParamete
         runtime.bwrapPath,
       )
       file = runtime.prlimitPath
+    }
+    if (selfJoin) {
+      // Nothing of the job can run before this shell has joined every hierarchy: bwrap starts
+      // only through its exec, after the last successful write.
+      commandLine.unshift('-c', joinScript, 'sandrun-join', String(selfJoin.length), ...selfJoin, runtime.bwrapPath)
+      file = '/bin/sh'
     }
     const started = performance.now()
     const child = spawn(file, commandLine, {
@@ -244,7 +257,8 @@ export async function runJob(runtime: SandboxRuntime, parameters: RunJobParamete
     const stats = cgroup?.stats()
 
     const stderrBuffer = stderr.buffer()
-    if (!killReason && exit.code === 1 && stderrBuffer.subarray(0, 7).toString() === 'bwrap: ') {
+    const startFailure = ['bwrap: ', 'sandrun-join: '].some((prefix) => stderrBuffer.subarray(0, prefix.length).toString() === prefix)
+    if (!killReason && (exit.code === 1 || exit.code === 125) && startFailure) {
       throw new SandboxError('SANDBOX_FAILED', 'The sandbox failed to start.')
     }
 

@@ -1,7 +1,7 @@
 // cgroup v1 backend: one directory per job in each of the memory, pids, cpu and cpuacct
 // hierarchies (cpu and cpuacct may share a mount). Used where the kernel exposes these
 // controllers on v1, as on the development machine.
-import { mkdirSync } from 'node:fs'
+import { chownSync, mkdirSync } from 'node:fs'
 import path from 'node:path'
 import { killAllIn, readKeyValues, readNumber, removeCgroupDir, tryWriteControl, writeControl } from './cgroupFiles.ts'
 import type { CgroupBackend, CgroupLimits, JobCgroup } from './types.ts'
@@ -18,7 +18,7 @@ export function createCgroupV1Backend(parents: CgroupV1Mounts): CgroupBackend {
   const parentDirs = [...new Set([parents.memory, parents.pids, parents.cpuacct, parents.cpu].filter((d): d is string => !!d))]
   for (const dir of parentDirs) mkdirSync(dir, { recursive: true })
 
-  function create(name: string, limits: CgroupLimits): JobCgroup {
+  function create(name: string, limits: CgroupLimits, owner?: { uid: number; gid: number }): JobCgroup {
     const memory = path.join(parents.memory, name)
     const pids = path.join(parents.pids, name)
     const cpuacct = path.join(parents.cpuacct, name)
@@ -36,8 +36,12 @@ export function createCgroupV1Backend(parents: CgroupV1Mounts): CgroupBackend {
       tryWriteControl(path.join(cpu, 'cpu.cfs_quota_us'), Math.max(1000, Math.round(limits.cpuCores * 100_000)))
     }
 
+    const selfJoinFiles = dirs.map((dir) => path.join(dir, 'tasks'))
+    if (owner) for (const file of selfJoinFiles) chownSync(file, owner.uid, owner.gid)
+
     const cpuSeconds = () => readNumber(path.join(cpuacct, 'cpuacct.usage')) / 1e9
     return {
+      selfJoinFiles,
       addProcess(pid) {
         for (const dir of dirs) writeControl(path.join(dir, 'cgroup.procs'), pid)
       },

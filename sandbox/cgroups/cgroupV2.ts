@@ -41,12 +41,15 @@ export function createCgroupV2Backend({ base, parent }: { base: string; parent: 
 
     const cpuSeconds = () => (readKeyValues(path.join(dir, 'cpu.stat')).get('usage_usec') ?? 0) / 1e6
     const procs = path.join(dir, 'cgroup.procs')
+    // v2 moves whole processes only (cgroup.procs), always under the global lock; hosts that start
+    // many jobs should mount cgroup2 with `favordynmods` (see docs/security.md).
     const kill = async () => {
       // cgroup.kill (Linux 5.14+) kills the whole subtree atomically; fall back to pid by pid.
       tryWriteControl(path.join(dir, 'cgroup.kill'), 1)
       await killAllIn(procs)
     }
     return {
+      selfJoinFiles: null,
       addProcess(pid) {
         writeControl(procs, pid)
       },

@@ -18,6 +18,12 @@ export type CgroupStats = {
 export type JobCgroup = {
   /** Moves a process (and its future children) into the job's cgroup(s). Synchronous, so nothing runs first. */
   addProcess(pid: number): void
+  /**
+   * v1 only: files a process can write "0" to in order to move itself in, with no help from the
+   * service. Moving oneself (a single thread, by pid 0) skips the kernel's global threadgroup lock,
+   * whose RCU grace period otherwise costs ~10 ms per job. Owned by the sandbox uid. Null on v2.
+   */
+  selfJoinFiles: string[] | null
   /** Total CPU time used so far, in seconds. */
   cpuSeconds(): number
   stats(): CgroupStats
@@ -31,7 +37,8 @@ export type CgroupBackend = {
   controllers: string[]
   /** The service's parent cgroup directories (recorded so a later start can remove them after a crash). */
   parentDirs: string[]
-  create(name: string, limits: CgroupLimits): JobCgroup
+  /** `owner`: the uid/gid that may move itself in through `selfJoinFiles` (v1). */
+  create(name: string, limits: CgroupLimits, owner?: { uid: number; gid: number }): JobCgroup
   /** Removes the service's parent cgroup(s) once every job cgroup is gone. */
   close(): Promise<void>
 }
