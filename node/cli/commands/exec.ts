@@ -1,14 +1,13 @@
 // `sandrun exec <file|dir>`: runs code in the local sandbox without a gateway — streams its output
 // live, prints a summary (or JSON), optionally copies output files out, and exits with the job's
 // exit code.
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { packDirectory } from '../../../sandbox/bundle/packDirectory.ts'
-import { packFiles } from '../../../sandbox/bundle/packFiles.ts'
 import { createSandbox } from '../../../sandbox/index.ts'
 import { parseManifest } from '../../../sandbox/manifest.ts'
+import { packJob } from '../../client/packJob.ts'
 
 export const description = 'Run a file or folder in the local sandbox and stream its output'
 
@@ -45,19 +44,8 @@ export async function run(argv: string[]): Promise<number> {
     return 2
   }
 
-  const fields: Record<string, unknown> = values.manifest ? (JSON.parse(values.manifest) as Record<string, unknown>) : {}
-  let bundle: Buffer
-  if (statSync(target).isDirectory()) {
-    const jobJson = path.join(target, 'job.json')
-    if (existsSync(jobJson)) {
-      const fromFile = JSON.parse(readFileSync(jobJson, 'utf8')) as Record<string, unknown>
-      for (const [key, value] of Object.entries(fromFile)) if (!(key in fields)) fields[key] = value
-    }
-    bundle = await packDirectory(target)
-  } else {
-    fields.entrypoint ??= path.basename(target)
-    bundle = await packFiles({ [path.basename(target)]: readFileSync(target) })
-  }
+  const given: Record<string, unknown> = values.manifest ? (JSON.parse(values.manifest) as Record<string, unknown>) : {}
+  const { bundle, manifest: fields } = await packJob({ target, manifest: given })
   if (args.length > 0) fields.args = args
   if (values.timeout) fields.timeout = Number(values.timeout)
   if (values['memory-mb']) fields.memory_mb = Number(values['memory-mb'])
