@@ -1,0 +1,83 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { isPrivateIp } from './connectionGater.ts'
+import { createHost } from './createHost.ts'
+import { startTestHosts } from './startTestHosts.ts'
+
+describe('createHost', () => {
+  let dir: string
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'sandrun-p2p-'))
+  })
+  afterAll(async () => rm(dir, { recursive: true, force: true }))
+
+  it('creates the node key in the data dir and keeps the same peer id across restarts', async () => {
+    const first = await createHost({ dataDir: dir })
+    await first.stop()
+    const file = JSON.parse(await readFile(path.join(dir, 'worker-key.json'), 'utf8')) as { worker_id: string }
+    const second = await createHost({ dataDir: dir })
+    await second.stop()
+    expect(second.peerId).toBe(first.peerId)
+    // The libp2p identity is the worker key: the peer id embeds the same Ed25519 public key.
+    expect(first.workerKey.workerId).toBe(file.worker_id)
+    expect(Buffer.from(first.libp2p.peerId.publicKey!.raw).toString('base64')).toBe(file.worker_id)
+  })
+
+  it('connects two and three nodes over TCP on loopback and pings', async () => {
+    const net = await startTestHosts({ count: 3 })
+    try {
+      for (const host of net.hosts) expect(host.libp2p.getPeers()).toHaveLength(2)
+      const rtt = await net.hosts[0]!.libp2p.services.ping.ping(net.hosts[2]!.libp2p.peerId)
+      expect(rtt).toBeGreaterThanOrEqual(0)
+      expect(net.hosts[0]!.multiaddrs()[0]).toMatch(new RegExp(`^/ip4/127\\.0\\.0\\.1/tcp/\\d+/p2p/${net.hosts[0]!.peerId}$`))
+    } finally {
+      await net.stop()
+    }
+  })
+
+  it('refuses denied peers, and closes their connections when they are denied later', async () => {
+    const net = await startTestHosts({ count: 2, links: [] })
+    const [a, b] = net.hosts as [NonNullable<(typeof net.hosts)[0]>, NonNullable<(typeof net.hosts)[0]>]
+    try {
+      await a.dial(b.multiaddrs()[0]!)
+      await a.denyPeer(b.peerId)
+      expect(a.libp2p.getConnections(b.libp2p.peerId)).toHaveLength(0)
+      await expect(a.dial(b.multiaddrs()[0]!)).rejects.toMatchObject({ code: 'STREAM_FAILED' })
+      const picky = await createHost({ deniedPeers: [a.peerId] })
+      try {
+        // The dialer may finish its side of the handshake before the refusal arrives; the refusing side never admits it.
+        await a.dial(picky.multiaddrs()[0]!).catch(() => undefined)
+        expect(picky.libp2p.getConnections(a.libp2p.peerId)).toHaveLength(0)
+      } finally {
+        await picky.stop()
+      }
+    } finally {
+      await net.stop()
+    }
+  })
+
+  it('on a public network, refuses to dial private addresses', async () => {
+    const target = await createHost()
+    const careful = await createHost({ refusePrivateAddresses: true })
+    try {
+      await expect(careful.dial(target.multiaddrs()[0]!)).rejects.toMatchObject({ code: 'STREAM_FAILED' })
+      expect(careful.libp2p.getConnections()).toHaveLength(0)
+    } finally {
+      await Promise.all([target.stop(), careful.stop()])
+    }
+    expect([isPrivateIp('10.1.2.3'), isPrivateIp('192.168.0.1'), isPrivateIp('::1'), isPrivateIp('fe80::1'), isPrivateIp('8.8.8.8'), isPrivateIp('2001:4860::8888')]).toEqual([
+      true,
+      true,
+      true,
+      true,
+      false,
+      false,
+    ])
+  })
+
+  it('rejects a malformed denied peer id with a message that says what is expected', async () => {
+    await expect(createHost({ deniedPeers: ['not-a-peer'] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
+  })
+})

@@ -1,0 +1,170 @@
+// The Sandrun libp2p node: TCP + noise + yamux, identify, ping, gossipsub, and optionally kad-dht,
+// bootstrap and mDNS for public networks and LANs. Its key is the worker key from the data dir, a
+// gater keeps denied peers and (on public networks) private addresses out, and connection limits
+// bound what strangers can open. Protocol services (bundle, result, logs, gossip) attach to it.
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { bootstrap } from '@libp2p/bootstrap'
+import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
+import type { PeerScoreParams } from '@libp2p/gossipsub/score'
+import { identify, type Identify } from '@libp2p/identify'
+import type { Libp2p, PeerId } from '@libp2p/interface'
+import { kadDHT, type KadDHT } from '@libp2p/kad-dht'
+import { mdns } from '@libp2p/mdns'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { ping, type Ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { createLibp2p, type Libp2pOptions } from 'libp2p'
+import type { WorkerKey } from '../../verifier/workerIdentity.ts'
+import { createConnectionGater } from './connectionGater.ts'
+import { dialTarget, type PeerTarget } from './dialTarget.ts'
+import { P2pError } from './errors.ts'
+import { loadNodeKey } from './nodeKey.ts'
+import { operationSignal, toP2pError } from './operationSignal.ts'
+
+export type SandrunServices = {
+  identify: Identify
+  ping: Ping
+  pubsub: GossipSub
+  /** Present only when `dht` is 'client' or 'server'. */
+  dht?: KadDHT
+}
+
+export type SandrunLibp2p = Libp2p<SandrunServices>
+
+export type CreateHostParameters = {
+  /** Data dir holding the node key (created there on first start). */
+  dataDir?: string
+  /** An existing key file instead of `<dataDir>/worker-key.json`. Neither: an ephemeral key. */
+  keyFile?: string
+  listen?: string[]
+  /** Addresses to advertise instead of the listen addresses (public IP behind NAT, DNS names). */
+  announce?: string[]
+  /** Multiaddrs (with /p2p/<id>) dialled at start to join a public network. */
+  bootstrap?: string[]
+  mdns?: boolean
+  dht?: 'off' | 'client' | 'server'
+  deniedPeers?: string[]
+  refusePrivateAddresses?: boolean
+  maxConnections?: number
+  maxIncomingPendingConnections?: number
+  inboundConnectionsPerSecondPerHost?: number
+  /** Overrides of gossipsub's peer-score parameters (e.g. IPColocationFactorWeight: 0 for many peers on one host). */
+  gossipScoreParams?: Partial<PeerScoreParams>
+}
+
+export const defaultHostOptions = {
+  // Loopback and an OS-chosen port: safe for tests and `npm start`; public nodes pass 0.0.0.0 and a port.
+  listen: ['/ip4/127.0.0.1/tcp/0'],
+  // mDNS multicasts on every interface; only wanted on a LAN, so opt-in.
+  mdns: false,
+  // The DHT costs several round trips per start and periodic table refreshes; tests and dev do not need it.
+  dht: 'off',
+  // Loopback tests and dev networks connect to 127.0.0.1; public nodes turn this on.
+  refusePrivateAddresses: false,
+  // Enough for a mesh of workers and gateways, small enough that one host cannot hog a node's sockets.
+  maxConnections: 200,
+  maxIncomingPendingConnections: 16,
+  // libp2p's default rate limit of inbound connections per remote host and second.
+  inboundConnectionsPerSecondPerHost: 5,
+} as const
+
+export type SandrunHost = {
+  libp2p: SandrunLibp2p
+  /** The peer id string (12D3KooW...), derived from the worker key. */
+  peerId: string
+  workerKey: WorkerKey
+  /** Dialable addresses of this node, each ending in /p2p/<peerId>. */
+  multiaddrs(): string[]
+  dial(peer: PeerTarget, options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<void>
+  /** Adds the peer to the deny-list and closes its connections (a cheating or flooding peer). */
+  denyPeer(peerId: string): Promise<void>
+  stop(): Promise<void>
+}
+
+const dialTimeoutMs = 10_000
+
+export async function createHost(parameters: CreateHostParameters = {}): Promise<SandrunHost> {
+  const options = { ...defaultHostOptions, ...withoutUndefined(parameters) }
+  const { workerKey, privateKey } = await loadNodeKey({ keyFile: parameters.keyFile, dataDir: parameters.dataDir })
+  const deniedPeers = new Set(options.deniedPeers ?? [])
+  for (const peer of deniedPeers) parsePeerId(peer)
+
+  const peerDiscovery: Array<NonNullable<Libp2pOptions['peerDiscovery']>[number]> = []
+  if (options.bootstrap !== undefined && options.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: options.bootstrap }))
+  if (options.mdns) peerDiscovery.push(mdns() as unknown as (typeof peerDiscovery)[number])
+
+  const services: Record<string, unknown> = {
+    identify: identify(),
+    ping: ping(),
+    pubsub: gossipsub({
+      // Announcing into an empty network is not an error: gossip is a hint, the job is on chain.
+      allowPublishToZeroTopicPeers: true,
+      scoreParams: options.gossipScoreParams ?? {},
+      // Sandrun messages are a few KiB; a peer sending more is cut off before decoding.
+      maxInboundDataLength: 64 * 1024,
+    }),
+  }
+  if (options.dht !== 'off') services.dht = kadDHT({ clientMode: options.dht === 'client' })
+
+  const libp2p = (await createLibp2p({
+    privateKey,
+    addresses: { listen: [...options.listen], ...(options.announce ? { announce: options.announce } : {}) },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    // A bounded per-stream window: a paused reader holds at most 2 MiB, below the read buffer cap.
+    streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: 2 * 1024 * 1024, maxReadBufferLength: 8 * 1024 * 1024 } })],
+    peerDiscovery,
+    connectionGater: createConnectionGater({ deniedPeers, refusePrivateAddresses: options.refusePrivateAddresses }),
+    connectionManager: {
+      maxConnections: options.maxConnections,
+      maxIncomingPendingConnections: options.maxIncomingPendingConnections,
+      inboundConnectionThreshold: options.inboundConnectionsPerSecondPerHost,
+    },
+    services: services as never,
+  })) as unknown as SandrunLibp2p
+
+  if (options.mdns) {
+    // libp2p v3 does not dial discovered peers by itself; LAN peers found by mDNS are worth a connection.
+    libp2p.addEventListener('peer:discovery', (event) => {
+      if (libp2p.getConnections(event.detail.id).length > 0) return
+      if (libp2p.getConnections().length >= options.maxConnections / 2) return
+      libp2p.dial(event.detail.id, { signal: AbortSignal.timeout(dialTimeoutMs) }).catch(() => undefined)
+    })
+  }
+
+  const peerId = libp2p.peerId.toString()
+  return {
+    libp2p,
+    peerId,
+    workerKey,
+    multiaddrs: () => libp2p.getMultiaddrs().map((address) => address.toString()),
+    async dial(peer, { signal, timeoutMs = dialTimeoutMs } = {}) {
+      const op = operationSignal({ signal, timeoutMs })
+      try {
+        await libp2p.dial(dialTarget(peer), { signal: op.signal })
+      } catch (error) {
+        throw toP2pError(error, `Dialling ${String(peer)}`, op)
+      }
+    },
+    async denyPeer(id) {
+      deniedPeers.add(parsePeerId(id).toString())
+      await libp2p.hangUp(parsePeerId(id)).catch(() => undefined)
+    },
+    async stop() {
+      await libp2p.stop()
+    },
+  }
+}
+
+function parsePeerId(id: string): PeerId {
+  try {
+    return peerIdFromString(id)
+  } catch (error) {
+    throw new P2pError('INVALID_ARGUMENT', `"${id}" is not a libp2p peer id (expected e.g. 12D3KooW...).`, { cause: error })
+  }
+}
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>
+}

@@ -1,0 +1,85 @@
+// The shared plumbing of Sandrun's request/response protocols: one JSON request frame, a JSON
+// answer `{ok: true, ...}` or `{ok: false, code, message}`, then protocol-specific frames. Servers
+// get a deadline per stream; clients get a FramedStream bound to their call's signal.
+import type { Connection, Libp2p, Stream, StreamHandler } from '@libp2p/interface'
+import { dialTarget, type PeerTarget } from './dialTarget.ts'
+import { P2pError } from './errors.ts'
+import { FramedStream } from './framedStream.ts'
+
+/** The few libp2p node methods the protocol services need (tests may pass any libp2p node). */
+export type P2pNode = Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol'>
+
+/** Requests are tiny (a hash or a job id); anything bigger is junk. */
+export const maxRequestBytes = 4096
+
+/** Error codes a server may answer with; the client maps NOT_FOUND to NOT_FOUND, the rest to REMOTE_ERROR. */
+export type RemoteErrorCode = 'NOT_FOUND' | 'BAD_REQUEST' | 'INTERNAL'
+
+export class RemoteRefusal extends Error {
+  readonly code: RemoteErrorCode
+  constructor(code: RemoteErrorCode, message: string) {
+    super(message)
+    this.code = code
+  }
+}
+
+export type ServeStream = (framed: FramedStream, connection: Connection, signal: AbortSignal) => Promise<void>
+
+/**
+ * A stream handler that runs `serve` under a deadline, answers a RemoteRefusal with an error frame,
+ * and resets the stream on any other failure (the client sees STREAM_FAILED and tries elsewhere).
+ */
+export function protocolHandler(serve: ServeStream, timeoutMs: number): StreamHandler {
+  return async (stream: Stream, connection: Connection) => {
+    const signal = AbortSignal.timeout(timeoutMs)
+    const onAbort = (): void => stream.abort(new Error(`serving took longer than ${timeoutMs} ms`))
+    signal.addEventListener('abort', onAbort, { once: true })
+    const framed = new FramedStream(stream)
+    try {
+      await serve(framed, connection, signal)
+      await framed.close(signal)
+    } catch (error) {
+      if (error instanceof RemoteRefusal && stream.writeStatus === 'writable') {
+        await framed
+          .writeJson({ ok: false, code: error.code, message: error.message }, signal)
+          .then(() => framed.close(signal))
+          .catch(() => stream.abort(error))
+      } else {
+        stream.abort(error instanceof Error ? error : new Error(String(error)))
+      }
+    } finally {
+      signal.removeEventListener('abort', onAbort)
+      framed.dispose()
+    }
+  }
+}
+
+/** Reads the request frame; malformed requests become a BAD_REQUEST answer. */
+export async function readRequest(framed: FramedStream, signal: AbortSignal): Promise<Record<string, unknown>> {
+  try {
+    return await framed.readJson('a request', { maxLength: maxRequestBytes, signal })
+  } catch (error) {
+    if (error instanceof P2pError) throw new RemoteRefusal('BAD_REQUEST', error.shortMessage)
+    throw error
+  }
+}
+
+/** Opens a stream and sends the request; the caller reads the answer with `readAnswer`. */
+export async function openRequest(node: P2pNode, peer: PeerTarget, protocol: string, request: Record<string, unknown>, signal: AbortSignal): Promise<FramedStream> {
+  const stream = await node.dialProtocol(dialTarget(peer), protocol, { signal })
+  const framed = new FramedStream(stream)
+  await framed.writeJson(request, signal)
+  return framed
+}
+
+/** Reads the `{ok}` answer frame; `{ok: false}` becomes NOT_FOUND or REMOTE_ERROR. */
+export async function readAnswer(framed: FramedStream, what: string, maxLength: number, signal: AbortSignal): Promise<Record<string, unknown>> {
+  const answer = await framed.readJson(`the answer to ${what}`, { maxLength, signal })
+  if (answer.ok === true) return answer
+  if (answer.ok !== false) throw new P2pError('PROTOCOL_VIOLATION', `The peer's answer to ${what} has no boolean "ok".`)
+  const message = typeof answer.message === 'string' ? answer.message.slice(0, 500) : ''
+  if (answer.code === 'NOT_FOUND') {
+    throw new P2pError('NOT_FOUND', `The peer does not have ${what}; ask another provider.`, { details: message })
+  }
+  throw new P2pError('REMOTE_ERROR', `The peer refused ${what} (${String(answer.code).slice(0, 40)}); try another peer.`, { details: message })
+}
