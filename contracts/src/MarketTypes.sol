@@ -24,39 +24,47 @@ enum SlotOutcome {
     Released // revealed in an inconclusive job: collateral unlocked, nothing paid
 }
 
-/// @notice Per-address money record. Word 0 is what commit and finalize touch, so a worker's
-/// lock, unlock, slash and payment each cost one storage write.
+/// @notice Per-address money record. Word 0 is all that commit and finalize touch, so a worker's
+/// lock, unlock, slash and payment each cost one storage write, and commit finds the worker's
+/// compact index there without another read.
 struct Account {
     // word 0
-    uint80 staked; // active stake, including the locked part (80 bits = 1.2M ETH)
-    uint80 locked; // collateral held by open jobs; never above `staked`
-    uint96 balance; // credited payments and refunds, withdrawable at any time
+    uint80 staked; // wei, including the locked part; stake() refuses more than 2^80 (1.2M ETH)
+    uint56 lockedGwei; // collateral held by open jobs, in gwei (collateral is whole gwei); <= staked
+    uint32 workerIndex; // given at the first stake, never reused; 0 = never staked
+    uint88 balance; // wei; 2^88 wei (309M ETH) is more than all ETH in existence, so credits fit
     // word 1
     uint96 unbonding; // stake leaving the market, withdrawable at `unbondingEnd`
     uint64 unbondingEnd;
 }
 
-/// @notice A job. Word 1 holds everything commit and reveal read, so they load a single word.
-struct Job {
-    // word 0
-    address requester;
-    // word 1
-    uint96 reward; // per replica; escrow = reward * replicas
-    uint40 commitDeadline; // last second at which commit is accepted
-    uint40 revealDeadline; // last second at which reveal is accepted
-    uint8 replicas;
-    uint8 quorum;
-    JobStatus status;
-    uint8 winner; // index of a slot in the winning group (Finalized only)
-    // word 2
-    bytes32 specHash;
+/// @notice What `accountOf` returns: an account in wei, with the worker index.
+struct AccountView {
+    uint256 staked;
+    uint256 locked;
+    uint256 balance;
+    uint256 unbonding;
+    uint256 unbondingEnd;
+    uint256 workerIndex;
 }
 
-/// @notice One replica slot. `sealOrRoot` holds the seal until reveal, then the revealed root.
-struct Slot {
-    address worker;
-    bool revealed;
-    bytes32 sealOrRoot;
+/// @notice A job. Word 1 holds everything commit and reveal read and the roster commit writes,
+/// so each of them loads one job word and commit writes only that one.
+struct Job {
+    // word 0: read by finalize, cancel and the views only
+    address requester;
+    uint96 reward; // per replica; escrow = reward * replicas
+    // word 1
+    JobStatus status;
+    uint8 replicas; // 1..16
+    uint8 quorum;
+    uint8 winner; // position of a slot in the winning group (Finalized only)
+    uint40 commitDeadline; // last second at which commit is accepted
+    uint32 revealWindow; // seconds after commitDeadline that reveal is accepted (<= 365 days)
+    uint56 collateralGwei; // collateral per slot; <= 2^80 wei (the stake cap) < 2^56 gwei
+    uint96 roster; // worker indices of slots 0-2, 32 bits each (0 = empty); slots 3-15 live apart
+    // word 2
+    bytes32 specHash;
 }
 
 /// @notice Deploy-time economics and limits; immutable for the life of a deployment.

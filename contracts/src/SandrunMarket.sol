@@ -4,18 +4,33 @@
 pragma solidity 0.8.28;
 
 import {MarketStaking} from "./MarketStaking.sol";
-import {Account, Job, JobStatus, MarketParams, Slot, SlotOutcome} from "./MarketTypes.sol";
+import {Account, Job, JobStatus, MarketParams, SlotOutcome} from "./MarketTypes.sol";
 
 /// @title Sandrun market
 /// @notice Commit-reveal consensus over result roots with staked, slashable collateral.
 /// Every loop runs over at most `replicas` (<= MAX_REPLICAS) slots.
+/// @dev Storage per job: three job words, one word per slot keyed by (job, worker) and, past
+/// ROSTER_HEAD replicas, packed roster words (8 worker indices each). A slot word holds the
+/// seal's top 224 bits with a tag and the slot position in the low 32 bits until reveal, then
+/// the full revealed root, so a reveal overwrites a word instead of filling a new one. A root
+/// that would look like a sealed word (or is 0 or 1) is kept in `_tagLikeRoots` and its slot
+/// word says so with ROOT_ELSEWHERE, so a revealed slot can never pass for a sealed one.
 contract SandrunMarket is MarketStaking {
     /// @notice Most replicas one job may ask for; bounds every loop in this contract.
     uint256 public constant MAX_REPLICAS = 16;
+    /// @dev Slots whose worker index lives in the job's roster word; the rest use `_rosterTail`.
+    uint256 private constant ROSTER_HEAD = 3;
+    /// @dev The part of a slot word that holds the seal (its top 224 bits).
+    bytes32 private constant SEAL_MASK = ~bytes32(uint256(type(uint32).max));
+    /// @dev Bits 8-31 of a sealed slot word; bits 0-7 hold the slot position.
+    uint256 private constant SEALED_TAG = 0x5EA1ED00;
+    uint256 private constant SEALED_TAG_MASK = 0xFFFFFF00;
+    /// @dev Slot word of a revealed root that must not be stored as itself (see contract @dev).
+    bytes32 private constant ROOT_ELSEWHERE = bytes32(uint256(1));
 
     /// @notice Floor of the collateral one slot locks (wei).
     uint256 public immutable minCollateral;
-    /// @notice Collateral = max(minCollateral, reward * collateralMultiplier).
+    /// @notice Collateral = max(minCollateral, reward * collateralMultiplier), rounded up to gwei.
     uint256 public immutable collateralMultiplier;
     uint256 public immutable minCommitWindow;
     uint256 public immutable maxCommitWindow;
@@ -26,7 +41,9 @@ contract SandrunMarket is MarketStaking {
     uint256 public jobCount;
 
     mapping(uint256 jobId => Job) private _jobs;
-    mapping(uint256 jobId => Slot[MAX_REPLICAS]) private _slots;
+    mapping(uint256 jobId => mapping(address worker => bytes32)) private _slotWords;
+    mapping(uint256 jobId => mapping(address worker => bytes32)) private _tagLikeRoots;
+    mapping(uint256 jobId => uint32[MAX_REPLICAS - ROSTER_HEAD]) private _rosterTail;
 
     /// @notice What `getJob` returns: the stored job plus the derived counts and consensus root.
     struct JobView {
@@ -44,7 +61,8 @@ contract SandrunMarket is MarketStaking {
         bytes32 consensusRoot; // zero unless status is Finalized
     }
 
-    /// @notice What `getSlots` returns per slot. `root` is the seal until the slot is revealed.
+    /// @notice What `getSlots` returns per slot. Until the slot is revealed `root` is the seal,
+    /// truncated to its top 224 bits (the part the contract keeps).
     struct SlotView {
         address worker;
         bool committed;
@@ -53,13 +71,16 @@ contract SandrunMarket is MarketStaking {
         SlotOutcome outcome;
     }
 
-    /// @dev Counts of one job's slots and its most frequent revealed root.
+    /// @dev A job's slots as finalize and the views see them, and its most frequent revealed root.
     struct Tally {
+        address[] workers; // per position; zero past `committed`
+        bytes32[] roots; // revealed root, or the truncated seal of an unrevealed slot
+        uint256 revealedMask; // bit i set when slot i revealed
         uint256 committed;
         uint256 revealed;
-        bytes32 root;
+        bytes32 root; // the Boyer-Moore candidate: the majority root if there is one
         uint256 rootIndex;
-        uint256 votes;
+        uint256 votes; // revealed slots whose root equals `root`
     }
 
     /// @notice A deploy parameter is out of range; `reason` names it.
@@ -110,14 +131,17 @@ contract SandrunMarket is MarketStaking {
         uint40 commitDeadline,
         uint40 revealDeadline
     );
-    /// @notice `worker` took slot `slot` with a sealed root and locked `collateral`.
-    event SlotCommitted(uint256 indexed jobId, address indexed worker, uint256 slot, bytes32 seal, uint256 collateral);
+    /// @notice `worker` took slot `slot` with a sealed root and locked the job's collateral.
+    event SlotCommitted(uint256 indexed jobId, address indexed worker, uint256 slot, bytes32 seal);
     /// @notice `worker` revealed `resultRoot` for slot `slot`.
     event SlotRevealed(uint256 indexed jobId, address indexed worker, uint256 slot, bytes32 resultRoot);
     /// @notice The job reached a terminal state by `finalize` (Finalized, Inconclusive or Expired).
-    event JobFinalized(uint256 indexed jobId, JobStatus status, bytes32 consensusRoot, uint256 winners, uint256 slashed);
-    /// @notice One slot was settled: `paid` credited to the worker, `slashed` taken from its stake.
-    event SlotSettled(uint256 indexed jobId, address indexed worker, SlotOutcome outcome, uint256 paid, uint256 slashed);
+    /// `outcomes` packs each slot's SlotOutcome in 4 bits, slot 0 lowest (getSlots names the
+    /// workers); every Won slot was credited `payout`, every Dissented or NotRevealed slot lost the
+    /// job's collateral, `slashed` in total. One event instead of one per slot saves ~2k gas a slot.
+    event JobFinalized(
+        uint256 indexed jobId, JobStatus status, bytes32 consensusRoot, uint256 outcomes, uint256 payout, uint256 slashed
+    );
     /// @notice `amount` (unused escrow, dust, slashed no-shows) was credited to the requester.
     event RequesterRefunded(uint256 indexed jobId, address indexed requester, uint256 amount);
     /// @notice The requester cancelled the job; its escrow was credited back.
@@ -134,7 +158,7 @@ contract SandrunMarket is MarketStaking {
         if (params.minRevealWindow == 0 || params.minRevealWindow > params.maxRevealWindow) {
             revert MarketInvalidParams("need 0 < minRevealWindow <= maxRevealWindow");
         }
-        // Deadlines are stored as uint40; a year keeps them far from overflow.
+        // Deadlines are uint40 and the reveal window uint32; a year keeps both far from overflow.
         if (params.maxCommitWindow > 365 days || params.maxRevealWindow > 365 days) {
             revert MarketInvalidParams("windows must be <= 365 days");
         }
@@ -172,69 +196,79 @@ contract SandrunMarket is MarketStaking {
         if (reward == 0 || reward * replicas != msg.value || reward > type(uint96).max) {
             revert MarketInvalidEscrow(msg.value, replicas);
         }
+        uint256 collateral = collateralFor(reward);
+        // No stake can exceed 2^80 wei, so nobody could ever take a slot of such a job.
+        if (collateral > type(uint80).max) revert MarketAmountTooLarge(collateral, type(uint80).max);
         uint40 commitDeadline = uint40(block.timestamp + commitWindow);
-        uint40 revealDeadline = commitDeadline + revealWindow;
         jobId = ++jobCount;
         Job storage job = _jobs[jobId];
         job.requester = msg.sender;
         job.reward = uint96(reward);
-        job.commitDeadline = commitDeadline;
-        job.revealDeadline = revealDeadline;
+        job.status = JobStatus.Open;
         job.replicas = replicas;
         job.quorum = quorum;
-        job.status = JobStatus.Open;
+        job.commitDeadline = commitDeadline;
+        job.revealWindow = revealWindow;
+        job.collateralGwei = uint56(collateral / 1 gwei);
         job.specHash = specHash;
+        uint40 revealDeadline = commitDeadline + revealWindow;
         emit JobPosted(jobId, msg.sender, specHash, reward, replicas, quorum, commitDeadline, revealDeadline);
     }
 
     /// @notice Take a slot of an open job with a sealed result and lock collateral for it.
     /// @param seal keccak256(abi.encode(jobId, msg.sender, resultRoot, salt)); binding the
-    /// worker's address makes a seal copied from another worker impossible to reveal.
+    /// worker's address makes a seal copied from another worker impossible to reveal. Its top
+    /// 224 bits are kept: finding two results with one seal would take about 2^112 hashes.
     function commit(uint256 jobId, bytes32 seal) external nonReentrant {
         Job storage job = _jobs[jobId];
-        if (job.status != JobStatus.Open) revert MarketJobNotOpen(jobId, job.status);
+        JobStatus status = job.status;
+        if (status != JobStatus.Open) revert MarketJobNotOpen(jobId, status);
         if (block.timestamp > job.commitDeadline) revert MarketCommitClosed(jobId, job.commitDeadline);
+        mapping(address => bytes32) storage slotWords = _slotWords[jobId];
+        if (slotWords[msg.sender] != 0) revert MarketAlreadyCommitted(jobId, msg.sender);
         uint256 replicas = job.replicas;
-        Slot[MAX_REPLICAS] storage slots = _slots[jobId];
-        uint256 index;
-        for (; index < replicas; ++index) {
-            address worker = slots[index].worker;
-            if (worker == address(0)) break;
-            if (worker == msg.sender) revert MarketAlreadyCommitted(jobId, msg.sender);
+        uint256 roster = job.roster;
+        uint256 position;
+        while (position < replicas && _rosterAt(jobId, roster, position) != 0) ++position;
+        if (position == replicas) revert MarketJobFull(jobId);
+        uint256 collateral = uint256(job.collateralGwei) * 1 gwei;
+        uint256 workerIndex = _lock(msg.sender, collateral);
+        if (position < ROSTER_HEAD) {
+            job.roster = uint96(roster | (workerIndex << (32 * position)));
+        } else {
+            _rosterTail[jobId][position - ROSTER_HEAD] = uint32(workerIndex);
         }
-        if (index == replicas) revert MarketJobFull(jobId);
-        uint256 collateral = collateralFor(job.reward);
-        _lock(msg.sender, collateral);
-        slots[index] = Slot({worker: msg.sender, revealed: false, sealOrRoot: seal});
-        emit SlotCommitted(jobId, msg.sender, index, seal, collateral);
+        slotWords[msg.sender] = (seal & SEAL_MASK) | bytes32(SEALED_TAG | position);
+        emit SlotCommitted(jobId, msg.sender, position, seal);
     }
 
     /// @notice Reveal the root behind the caller's seal. Opens once every slot is committed or
     /// the commit deadline passed, so nobody can copy a revealed root into a fresh commit.
     function reveal(uint256 jobId, bytes32 resultRoot, bytes32 salt) external nonReentrant {
         Job storage job = _jobs[jobId];
-        if (job.status != JobStatus.Open) revert MarketJobNotOpen(jobId, job.status);
-        if (block.timestamp > job.revealDeadline) revert MarketRevealClosed(jobId, job.revealDeadline);
-        uint256 replicas = job.replicas;
-        Slot[MAX_REPLICAS] storage slots = _slots[jobId];
-        if (block.timestamp <= job.commitDeadline && slots[replicas - 1].worker == address(0)) {
-            revert MarketRevealNotOpen(jobId, job.commitDeadline);
+        JobStatus status = job.status;
+        if (status != JobStatus.Open) revert MarketJobNotOpen(jobId, status);
+        uint256 commitDeadline = job.commitDeadline;
+        uint256 revealDeadline = commitDeadline + job.revealWindow;
+        if (block.timestamp > revealDeadline) revert MarketRevealClosed(jobId, revealDeadline);
+        if (block.timestamp <= commitDeadline && _rosterAt(jobId, job.roster, job.replicas - 1) == 0) {
+            revert MarketRevealNotOpen(jobId, commitDeadline);
         }
-        for (uint256 index; index < replicas; ++index) {
-            Slot storage slot = slots[index];
-            address worker = slot.worker;
-            if (worker == address(0)) break;
-            if (worker != msg.sender) continue;
-            if (slot.revealed) revert MarketAlreadyRevealed(jobId, msg.sender);
-            if (keccak256(abi.encode(jobId, msg.sender, resultRoot, salt)) != slot.sealOrRoot) {
-                revert MarketSealMismatch(jobId, msg.sender);
-            }
-            slot.revealed = true;
-            slot.sealOrRoot = resultRoot;
-            emit SlotRevealed(jobId, msg.sender, index, resultRoot);
-            return;
+        mapping(address => bytes32) storage slotWords = _slotWords[jobId];
+        bytes32 word = slotWords[msg.sender];
+        if (word == 0) revert MarketNotCommitted(jobId, msg.sender);
+        // Revealed roots are never stored in sealed form, so this is the caller's own seal.
+        if (!_isSealed(word)) revert MarketAlreadyRevealed(jobId, msg.sender);
+        if ((keccak256(abi.encode(jobId, msg.sender, resultRoot, salt)) ^ word) & SEAL_MASK != 0) {
+            revert MarketSealMismatch(jobId, msg.sender);
         }
-        revert MarketNotCommitted(jobId, msg.sender);
+        if (_isSealed(resultRoot) || resultRoot == 0 || resultRoot == ROOT_ELSEWHERE) {
+            slotWords[msg.sender] = ROOT_ELSEWHERE;
+            _tagLikeRoots[jobId][msg.sender] = resultRoot;
+        } else {
+            slotWords[msg.sender] = resultRoot;
+        }
+        emit SlotRevealed(jobId, msg.sender, uint8(uint256(word)), resultRoot);
     }
 
     /// @notice Settle a job; anyone may call. Allowed once the reveal deadline passed, or earlier
@@ -242,46 +276,50 @@ contract SandrunMarket is MarketStaking {
     /// commit deadline passed, which expires the job and refunds the requester.
     function finalize(uint256 jobId) external nonReentrant {
         Job storage job = _jobs[jobId];
-        if (job.status != JobStatus.Open) revert MarketJobNotOpen(jobId, job.status);
+        JobStatus status = job.status;
+        if (status != JobStatus.Open) revert MarketJobNotOpen(jobId, status);
+        uint256 commitDeadline = job.commitDeadline;
         uint256 replicas = job.replicas;
-        Slot[MAX_REPLICAS] storage slots = _slots[jobId];
-        Tally memory tally = _tally(slots, replicas);
-        uint256 reward = job.reward;
+        Tally memory tally = _tally(jobId, job);
         if (tally.committed == 0) {
-            if (block.timestamp <= job.commitDeadline) revert MarketFinalizeTooEarly(jobId, job.commitDeadline + 1);
+            if (block.timestamp <= commitDeadline) revert MarketFinalizeTooEarly(jobId, commitDeadline + 1);
             job.status = JobStatus.Expired;
-            emit JobFinalized(jobId, JobStatus.Expired, bytes32(0), 0, 0);
-            _refund(jobId, job.requester, reward * replicas);
+            emit JobFinalized(jobId, JobStatus.Expired, bytes32(0), 0, 0, 0);
+            _refund(jobId, job.requester, uint256(job.reward) * replicas);
             return;
         }
-        bool commitsClosed = tally.committed == replicas || block.timestamp > job.commitDeadline;
-        if (block.timestamp <= job.revealDeadline && !(commitsClosed && tally.revealed == tally.committed)) {
-            revert MarketFinalizeTooEarly(jobId, job.revealDeadline + 1);
+        uint256 revealDeadline = commitDeadline + job.revealWindow;
+        bool commitsClosed = tally.committed == replicas || block.timestamp > commitDeadline;
+        if (block.timestamp <= revealDeadline && !(commitsClosed && tally.revealed == tally.committed)) {
+            revert MarketFinalizeTooEarly(jobId, revealDeadline + 1);
         }
-        uint256 collateral = collateralFor(reward);
         if (tally.votes >= job.quorum) {
-            _settleConsensus(job, slots, jobId, tally, reward, collateral);
+            _settleConsensus(job, jobId, tally);
         } else {
-            _settleInconclusive(job, slots, jobId, tally, reward, collateral);
+            _settleInconclusive(job, jobId, tally);
         }
     }
 
     /// @notice Cancel an open job nobody has committed to yet; the escrow is credited back.
     function cancel(uint256 jobId) external nonReentrant {
         Job storage job = _jobs[jobId];
-        if (job.status != JobStatus.Open) revert MarketJobNotOpen(jobId, job.status);
+        JobStatus status = job.status;
+        if (status != JobStatus.Open) revert MarketJobNotOpen(jobId, status);
         if (msg.sender != job.requester) revert MarketNotRequester(jobId, msg.sender);
-        if (_slots[jobId][0].worker != address(0)) revert MarketJobHasCommits(jobId);
+        if (uint32(job.roster) != 0) revert MarketJobHasCommits(jobId);
         job.status = JobStatus.Cancelled;
         uint256 refund = uint256(job.reward) * job.replicas;
         _credit(_accounts[msg.sender], refund);
         emit JobCancelled(jobId, refund);
     }
 
-    /// @notice Collateral one slot of a job paying `reward` per replica locks.
+    /// @notice Collateral one slot of a job paying `reward` per replica locks: the larger of
+    /// minCollateral and reward * collateralMultiplier, rounded up to a whole gwei (stakes lock
+    /// collateral in gwei so that an account stays one storage word).
     function collateralFor(uint256 reward) public view returns (uint256) {
         uint256 scaled = reward * collateralMultiplier;
-        return scaled > minCollateral ? scaled : minCollateral;
+        uint256 collateral = scaled > minCollateral ? scaled : minCollateral;
+        return (collateral + 1 gwei - 1) / 1 gwei * 1 gwei;
     }
 
     /// @notice The seal a worker commits: keccak256(abi.encode(jobId, worker, resultRoot, salt)).
@@ -305,20 +343,21 @@ contract SandrunMarket is MarketStaking {
     /// @notice A job's state for verification: status, parties, deadlines and consensus root.
     function getJob(uint256 jobId) external view returns (JobView memory view_) {
         Job storage job = _jobs[jobId];
-        Tally memory tally = _tally(_slots[jobId], job.replicas);
+        JobStatus status = job.status;
+        Tally memory tally = _tally(jobId, job);
         view_ = JobView({
-            status: job.status,
+            status: status,
             requester: job.requester,
             specHash: job.specHash,
             reward: job.reward,
-            collateral: job.status == JobStatus.None ? 0 : collateralFor(job.reward),
+            collateral: uint256(job.collateralGwei) * 1 gwei,
             replicas: job.replicas,
             quorum: job.quorum,
             commitDeadline: job.commitDeadline,
-            revealDeadline: job.revealDeadline,
+            revealDeadline: job.commitDeadline + job.revealWindow,
             committed: uint8(tally.committed),
             revealed: uint8(tally.revealed),
-            consensusRoot: job.status == JobStatus.Finalized ? _slots[jobId][job.winner].sealOrRoot : bytes32(0)
+            consensusRoot: status == JobStatus.Finalized ? tally.roots[job.winner] : bytes32(0)
         });
     }
 
@@ -326,80 +365,73 @@ contract SandrunMarket is MarketStaking {
     function getSlots(uint256 jobId) external view returns (SlotView[] memory views) {
         Job storage job = _jobs[jobId];
         JobStatus status = job.status;
-        uint256 replicas = job.replicas;
-        Slot[MAX_REPLICAS] storage slots = _slots[jobId];
-        bytes32 consensusRoot = status == JobStatus.Finalized ? slots[job.winner].sealOrRoot : bytes32(0);
-        views = new SlotView[](replicas);
-        for (uint256 i; i < replicas; ++i) {
-            Slot storage slot = slots[i];
+        Tally memory tally = _tally(jobId, job);
+        bytes32 consensusRoot = status == JobStatus.Finalized ? tally.roots[job.winner] : bytes32(0);
+        views = new SlotView[](tally.workers.length);
+        for (uint256 i; i < views.length; ++i) {
+            bool committed = i < tally.committed;
+            bool revealed = tally.revealedMask & (1 << i) != 0;
+            SlotOutcome outcome = SlotOutcome.Empty;
+            if (committed) outcome = _outcome(status, revealed, tally.roots[i] == consensusRoot);
             views[i] = SlotView({
-                worker: slot.worker,
-                committed: slot.worker != address(0),
-                revealed: slot.revealed,
-                root: slot.sealOrRoot,
-                outcome: _outcome(status, slot, consensusRoot)
+                worker: tally.workers[i],
+                committed: committed,
+                revealed: revealed,
+                root: tally.roots[i],
+                outcome: outcome
             });
         }
     }
 
     /// @dev Winners get reward + an equal share of the slashed collateral; everybody else loses
     /// its collateral; unpaid rewards and the share's rounding dust go back to the requester.
-    function _settleConsensus(
-        Job storage job,
-        Slot[MAX_REPLICAS] storage slots,
-        uint256 jobId,
-        Tally memory tally,
-        uint256 reward,
-        uint256 collateral
-    ) private {
+    function _settleConsensus(Job storage job, uint256 jobId, Tally memory tally) private {
+        uint256 reward = job.reward;
+        uint256 collateral = uint256(job.collateralGwei) * 1 gwei;
         uint256 winners = tally.votes;
         uint256 slashed = collateral * (tally.committed - winners);
-        uint256 bonus = slashed / winners;
+        uint256 payout = reward + slashed / winners;
         job.status = JobStatus.Finalized;
         job.winner = uint8(tally.rootIndex);
-        emit JobFinalized(jobId, JobStatus.Finalized, tally.root, winners, slashed);
+        uint256 outcomes;
         for (uint256 i; i < tally.committed; ++i) {
-            Slot storage slot = slots[i];
-            Account storage account = _accounts[slot.worker];
-            account.locked -= uint80(collateral);
-            if (slot.revealed && slot.sealOrRoot == tally.root) {
-                _credit(account, reward + bonus);
-                emit SlotSettled(jobId, slot.worker, SlotOutcome.Won, reward + bonus, 0);
+            Account storage account = _accounts[tally.workers[i]];
+            SlotOutcome outcome;
+            if (tally.revealedMask & (1 << i) != 0 && tally.roots[i] == tally.root) {
+                outcome = SlotOutcome.Won;
+                _release(account, collateral, payout);
             } else {
-                account.staked -= uint80(collateral);
-                SlotOutcome outcome = slot.revealed ? SlotOutcome.Dissented : SlotOutcome.NotRevealed;
-                emit SlotSettled(jobId, slot.worker, outcome, 0, collateral);
+                outcome = tally.revealedMask & (1 << i) != 0 ? SlotOutcome.Dissented : SlotOutcome.NotRevealed;
+                _slash(account, collateral);
             }
+            outcomes |= uint256(outcome) << (4 * i);
         }
-        uint256 refund = reward * (job.replicas - winners) + (slashed - bonus * winners);
+        emit JobFinalized(jobId, JobStatus.Finalized, tally.root, outcomes, payout, slashed);
+        uint256 refund = reward * (job.replicas - winners) + (slashed - (payout - reward) * winners);
         if (refund != 0) _refund(jobId, job.requester, refund);
     }
 
     /// @dev No quorum: the requester gets the escrow back plus the no-shows' collateral;
     /// revealers get their collateral unlocked, since nobody can tell who was right.
-    function _settleInconclusive(
-        Job storage job,
-        Slot[MAX_REPLICAS] storage slots,
-        uint256 jobId,
-        Tally memory tally,
-        uint256 reward,
-        uint256 collateral
-    ) private {
+    function _settleInconclusive(Job storage job, uint256 jobId, Tally memory tally) private {
+        uint256 collateral = uint256(job.collateralGwei) * 1 gwei;
         uint256 slashed = collateral * (tally.committed - tally.revealed);
         job.status = JobStatus.Inconclusive;
-        emit JobFinalized(jobId, JobStatus.Inconclusive, bytes32(0), 0, slashed);
+        uint256 outcomes;
         for (uint256 i; i < tally.committed; ++i) {
-            Slot storage slot = slots[i];
-            Account storage account = _accounts[slot.worker];
-            account.locked -= uint80(collateral);
-            if (slot.revealed) {
-                emit SlotSettled(jobId, slot.worker, SlotOutcome.Released, 0, 0);
+            Account storage account = _accounts[tally.workers[i]];
+            SlotOutcome outcome;
+            if (tally.revealedMask & (1 << i) != 0) {
+                outcome = SlotOutcome.Released;
+                _release(account, collateral, 0);
             } else {
-                account.staked -= uint80(collateral);
-                emit SlotSettled(jobId, slot.worker, SlotOutcome.NotRevealed, 0, collateral);
+                outcome = SlotOutcome.NotRevealed;
+                _slash(account, collateral);
             }
+            outcomes |= uint256(outcome) << (4 * i);
         }
-        _refund(jobId, job.requester, reward * job.replicas + slashed);
+        emit JobFinalized(jobId, JobStatus.Inconclusive, bytes32(0), outcomes, 0, slashed);
+        _refund(jobId, job.requester, uint256(job.reward) * job.replicas + slashed);
     }
 
     function _refund(uint256 jobId, address requester, uint256 amount) private {
@@ -407,21 +439,35 @@ contract SandrunMarket is MarketStaking {
         emit RequesterRefunded(jobId, requester, amount);
     }
 
-    /// @dev Counts committed and revealed slots and finds the most frequent revealed root.
-    /// A root can reach quorum (> replicas/2) only as a strict majority of the revealed roots, so
-    /// the Boyer-Moore majority vote finds it in one pass; a second pass counts its votes.
-    function _tally(Slot[MAX_REPLICAS] storage slots, uint256 replicas) private view returns (Tally memory tally) {
+    /// @dev Reads the job's slots in position order (the first `committed` are taken: the roster
+    /// fills in order) and finds the most frequent revealed root. A root can reach quorum
+    /// (> replicas/2) only as a strict majority of the revealed roots, so the Boyer-Moore
+    /// majority vote finds it in the same pass; a second pass over memory counts its votes.
+    function _tally(uint256 jobId, Job storage job) private view returns (Tally memory tally) {
+        uint256 replicas = job.replicas;
+        uint256 roster = job.roster;
+        tally.workers = new address[](replicas);
+        tally.roots = new bytes32[](replicas);
+        mapping(address => bytes32) storage slotWords = _slotWords[jobId];
         uint256 lead;
-        for (uint256 i; i < replicas; ++i) {
-            Slot storage slot = slots[i];
-            if (slot.worker == address(0)) break;
-            ++tally.committed;
-            if (!slot.revealed) continue;
+        uint256 committed;
+        for (; committed < replicas; ++committed) {
+            uint256 workerIndex = _rosterAt(jobId, roster, committed);
+            if (workerIndex == 0) break;
+            address worker = _workers[workerIndex];
+            bytes32 word = slotWords[worker];
+            tally.workers[committed] = worker;
+            if (_isSealed(word)) {
+                tally.roots[committed] = word & SEAL_MASK;
+                continue;
+            }
+            bytes32 root = word == ROOT_ELSEWHERE ? _tagLikeRoots[jobId][worker] : word;
+            tally.roots[committed] = root;
+            tally.revealedMask |= 1 << committed;
             ++tally.revealed;
-            bytes32 root = slot.sealOrRoot;
             if (lead == 0) {
                 tally.root = root;
-                tally.rootIndex = i;
+                tally.rootIndex = committed;
                 lead = 1;
             } else if (root == tally.root) {
                 ++lead;
@@ -429,20 +475,27 @@ contract SandrunMarket is MarketStaking {
                 --lead;
             }
         }
-        if (tally.revealed == 0) return tally;
-        for (uint256 i; i < tally.committed; ++i) {
-            Slot storage slot = slots[i];
-            if (slot.revealed && slot.sealOrRoot == tally.root) ++tally.votes;
+        tally.committed = committed;
+        for (uint256 i; i < committed; ++i) {
+            if (tally.revealedMask & (1 << i) != 0 && tally.roots[i] == tally.root) ++tally.votes;
         }
     }
 
-    function _outcome(JobStatus status, Slot storage slot, bytes32 consensusRoot) private view returns (SlotOutcome) {
-        if (slot.worker == address(0)) return SlotOutcome.Empty;
-        if (status == JobStatus.Open) return slot.revealed ? SlotOutcome.Revealed : SlotOutcome.Committed;
-        if (!slot.revealed) return SlotOutcome.NotRevealed;
-        if (status == JobStatus.Finalized) {
-            return slot.sealOrRoot == consensusRoot ? SlotOutcome.Won : SlotOutcome.Dissented;
-        }
+    /// @dev Worker index of the slot at `position` (0 = empty); `roster` is the job's roster word.
+    function _rosterAt(uint256 jobId, uint256 roster, uint256 position) private view returns (uint256) {
+        if (position < ROSTER_HEAD) return uint32(roster >> (32 * position));
+        return _rosterTail[jobId][position - ROSTER_HEAD];
+    }
+
+    /// @dev True for a slot word that still holds a seal.
+    function _isSealed(bytes32 word) private pure returns (bool) {
+        return uint256(word) & SEALED_TAG_MASK == SEALED_TAG;
+    }
+
+    function _outcome(JobStatus status, bool revealed, bool agrees) private pure returns (SlotOutcome) {
+        if (status == JobStatus.Open) return revealed ? SlotOutcome.Revealed : SlotOutcome.Committed;
+        if (!revealed) return SlotOutcome.NotRevealed;
+        if (status == JobStatus.Finalized) return agrees ? SlotOutcome.Won : SlotOutcome.Dissented;
         return SlotOutcome.Released;
     }
 }

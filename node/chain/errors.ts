@@ -58,6 +58,7 @@ const hints: Record<string, string> = {
   MarketNotRequester: 'Only the address that posted the job may cancel it.',
   MarketJobHasCommits: 'A worker already committed; the job can no longer be cancelled.',
   MarketInvalidEscrow: 'Send a non-zero value that is a multiple of replicas (reward x replicas).',
+  MarketAmountTooLarge: 'A stake, and so a slot collateral, is capped at 2^80 wei (about 1.2M ETH); stake less or post a smaller reward.',
   MarketInvalidReplicas: 'Use 1 to 16 replicas.',
   MarketInvalidQuorum: 'Use a quorum between a strict majority of the replicas and the replicas.',
   MarketInvalidCommitWindow: 'Use a commit window within the deployment limits (see params()).',

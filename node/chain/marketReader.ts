@@ -31,14 +31,23 @@ export type MarketSlot = {
   worker: Address | null
   committed: boolean
   revealed: boolean
-  /** The revealed result root; null before reveal (the stored value is still the seal then). */
+  /** The revealed result root; null before reveal (the stored value is then the seal's top 224 bits). */
   revealedRoot: Hex | null
   outcome: SlotOutcomeName
   /** True when the worker lost its collateral in this job. */
   slashed: boolean
 }
 
-export type MarketAccount = { staked: bigint; locked: bigint; free: bigint; balance: bigint; unbonding: bigint; unbondingEnd: number }
+export type MarketAccount = {
+  staked: bigint
+  locked: bigint
+  free: bigint
+  balance: bigint
+  unbonding: bigint
+  unbondingEnd: number
+  /** Compact id the market gives a worker at its first stake (0 = never staked). */
+  workerIndex: number
+}
 
 export type MarketJobEvent = {
   eventName: string
@@ -50,7 +59,7 @@ export type MarketJobEvent = {
 
 export type CreateMarketReaderParameters = { publicClient: PublicClient; address: Address }
 
-const jobEventNames = ['JobPosted', 'SlotCommitted', 'SlotRevealed', 'JobFinalized', 'SlotSettled', 'RequesterRefunded', 'JobCancelled'] as const
+const jobEventNames = ['JobPosted', 'SlotCommitted', 'SlotRevealed', 'JobFinalized', 'RequesterRefunded', 'JobCancelled'] as const
 const zeroAddress = '0x0000000000000000000000000000000000000000'
 
 export function createMarketReader({ publicClient, address }: CreateMarketReaderParameters) {
@@ -94,7 +103,15 @@ export function createMarketReader({ publicClient, address }: CreateMarketReader
 
   async function getAccount(account: Address): Promise<MarketAccount> {
     const a = await publicClient.readContract({ ...contract, functionName: 'accountOf', args: [account] })
-    return { staked: a.staked, locked: a.locked, free: a.staked - a.locked, balance: a.balance, unbonding: a.unbonding, unbondingEnd: Number(a.unbondingEnd) }
+    return {
+      staked: a.staked,
+      locked: a.locked,
+      free: a.staked - a.locked,
+      balance: a.balance,
+      unbonding: a.unbonding,
+      unbondingEnd: Number(a.unbondingEnd),
+      workerIndex: Number(a.workerIndex),
+    }
   }
 
   async function getPeerId(worker: Address): Promise<Hex> {

@@ -164,7 +164,7 @@ describe('commit and reveal guards', () => {
   it('a copied seal can never be revealed', async () => {
     const jobId = await post(2)
     const [honestSalt] = await commitAll(jobId, [rootA])
-    // Before reveal the slot's stored value is the seal, public to everybody.
+    // Before reveal the slot holds the seal (its top 224 bits), public to everybody.
     const [honestSlot] = await h.publicClient.readContract({ address: h.market, abi: sandrunMarketAbi, functionName: 'getSlots', args: [jobId] })
     const honestSeal = honestSlot!.root
     const copier = workers[1]!
