@@ -1,0 +1,136 @@
+// The service side of the spawner process: forks it once, routes requests and events, and gives
+// each started process a small handle (pid, output callbacks, exit, kill).
+import { type ChildProcess, fork } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { SandboxError } from '../errors.ts'
+import type { ExtraFd, SpawnerEvent, SpawnerRequest } from './spawnerMessages.ts'
+
+export type SpawnParameters = {
+  file: string
+  args: string[]
+  env: Record<string, string>
+  uid?: number | undefined
+  gid?: number | undefined
+  extraFds: ExtraFd[]
+  onStdout(chunk: Buffer): void
+  onStderr(chunk: Buffer): void
+}
+
+export type SpawnedProcess = {
+  /** Resolves once the process exists (rejects when it could not be started). */
+  pid: Promise<number>
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+  kill(): void
+}
+
+export type Spawner = {
+  spawn(parameters: SpawnParameters): SpawnedProcess
+  close(): Promise<void>
+}
+
+type Pending = {
+  parameters: SpawnParameters
+  resolvePid(pid: number): void
+  rejectPid(error: Error): void
+  resolveExit(exit: { code: number | null; signal: NodeJS.Signals | null }): void
+  rejectExit(error: Error): void
+}
+
+function deferred<T>() {
+  let resolve!: (value: T) => void
+  let reject!: (error: Error) => void
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  return { promise, resolve, reject }
+}
+
+const spawnerProgram = fileURLToPath(new URL('./spawnerProcess.ts', import.meta.url))
+
+export async function createSpawner(): Promise<Spawner> {
+  const child: ChildProcess = fork(spawnerProgram, [], {
+    // The spawner is TypeScript too; it runs under tsx like the rest of the service.
+    execArgv: ['--import', 'tsx'],
+    serialization: 'advanced',
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  })
+  await new Promise<void>((resolve, reject) => {
+    child.once('spawn', resolve)
+    child.once('error', reject)
+  })
+  const pending = new Map<number, Pending>()
+  let nextId = 0
+  let closed = false
+
+  const failAll = (message: string) => {
+    for (const entry of pending.values()) {
+      const error = new SandboxError('SANDBOX_FAILED', 'The sandbox process launcher stopped.', { details: message })
+      entry.rejectPid(error)
+      entry.rejectExit(error)
+    }
+    pending.clear()
+  }
+  child.on('exit', () => failAll('spawner exited'))
+  child.on('message', (event: SpawnerEvent) => {
+    const entry = pending.get(event.id)
+    if (!entry) return
+    switch (event.type) {
+      case 'spawned':
+        entry.resolvePid(event.pid)
+        break
+      case 'stdout':
+        entry.parameters.onStdout(Buffer.from(event.data.buffer, event.data.byteOffset, event.data.byteLength))
+        break
+      case 'stderr':
+        entry.parameters.onStderr(Buffer.from(event.data.buffer, event.data.byteOffset, event.data.byteLength))
+        break
+      case 'exit':
+        pending.delete(event.id)
+        entry.resolveExit({ code: event.code, signal: event.signal })
+        break
+      case 'error': {
+        pending.delete(event.id)
+        const error = new SandboxError('SANDBOX_FAILED', 'The sandbox failed to start.', { details: event.message })
+        entry.rejectPid(error)
+        entry.rejectExit(error)
+        break
+      }
+    }
+  })
+
+  const request = (message: SpawnerRequest) => {
+    if (!closed && child.connected) child.send(message)
+  }
+
+  return {
+    spawn(parameters) {
+      const id = ++nextId
+      const pid = deferred<number>()
+      const exited = deferred<{ code: number | null; signal: NodeJS.Signals | null }>()
+      // Callers await `exited`; `pid` may be ignored, so its rejection must not go unhandled.
+      pid.promise.catch(() => {})
+      pending.set(id, {
+        parameters,
+        resolvePid: pid.resolve,
+        rejectPid: pid.reject,
+        resolveExit: exited.resolve,
+        rejectExit: exited.reject,
+      })
+      const { onStdout: _out, onStderr: _err, ...rest } = parameters
+      if (closed || !child.connected) {
+        failAll('spawner is closed')
+      } else {
+        request({ type: 'spawn', id, ...rest })
+      }
+      return { pid: pid.promise, exited: exited.promise, kill: () => request({ type: 'kill', id }) }
+    },
+    async close() {
+      closed = true
+      if (child.exitCode !== null || child.signalCode !== null) return
+      const gone = new Promise((resolve) => child.once('exit', resolve))
+      child.disconnect()
+      await gone
+    },
+  }
+}

@@ -1,0 +1,29 @@
+// Messages between the service and its spawner process (IPC with advanced serialization, so
+// Buffers travel as bytes). Extra fds are listed in order: the n-th becomes fd 3 + n in the child.
+
+export type ExtraFd =
+  /** A file opened read-only by the spawner (one open file description per child). */
+  | { kind: 'file'; path: string }
+  /** A pipe the spawner fills with these bytes and closes. */
+  | { kind: 'data'; data: Uint8Array }
+
+export type SpawnRequest = {
+  type: 'spawn'
+  id: number
+  file: string
+  args: string[]
+  env: Record<string, string>
+  uid?: number | undefined
+  gid?: number | undefined
+  extraFds: ExtraFd[]
+}
+
+export type KillRequest = { type: 'kill'; id: number }
+
+export type SpawnerRequest = SpawnRequest | KillRequest
+
+export type SpawnerEvent =
+  | { type: 'spawned'; id: number; pid: number }
+  | { type: 'stdout' | 'stderr'; id: number; data: Uint8Array }
+  | { type: 'exit'; id: number; code: number | null; signal: NodeJS.Signals | null }
+  | { type: 'error'; id: number; message: string }
