@@ -13,6 +13,11 @@ export type BwrapArgsParameters = {
   seccompFd?: number | undefined
   infoFd?: number | undefined
   blockFd?: number | undefined
+  /**
+   * More bwrap options, applied after /dev, /tmp and /work are set up and before the root is made
+   * read-only: an install step binds its package index under /tmp, GPU device binds need /dev.
+   */
+  extraArgs?: readonly string[] | undefined
 }
 
 /** `/bin`, `/lib`… are symlinks into /usr on merged-/usr systems and real directories elsewhere. */
@@ -63,11 +68,9 @@ export function bwrapArgs(parameters: BwrapArgsParameters): string[] {
     '--bind',
     parameters.workDir,
     '/work',
-    '--remount-ro',
-    '/',
-    '--chdir',
-    '/work',
   ]
+  if (parameters.extraArgs) args.push(...parameters.extraArgs)
+  args.push('--remount-ro', '/', '--chdir', '/work')
   if (parameters.seccompFd !== undefined) args.push('--seccomp', String(parameters.seccompFd))
   if (parameters.infoFd !== undefined) args.push('--info-fd', String(parameters.infoFd))
   if (parameters.blockFd !== undefined) args.push('--block-fd', String(parameters.blockFd))

@@ -1,17 +1,24 @@
-// Sets up the sandbox once per host process: finds bwrap and the interpreters, builds /etc and
-// the seccomp program, picks the cgroup backend (v2, v1, or rlimits), and runs a smoke test so a
-// broken host fails at start-up with a clear message rather than on the first job.
+// Sets up the sandbox once per host process: finds bwrap and the interpreters, detects the
+// installed environment templates and GPUs, validates the package indexes, builds /etc and the
+// seccomp program, and picks the cgroup backend (v2, v1, or rlimits), so a broken host or a bad
+// option fails at start-up with a clear message rather than on the first job.
 import { execFile, execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { accessSync, constants, mkdirSync, readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
+import { admitJob } from './admitJob.ts'
 import { detectCgroups } from './cgroups/detectCgroups.ts'
+import { detectEnvironments, type EnvironmentDetection } from './environments/detectEnvironments.ts'
 import { SandboxError } from './errors.ts'
+import { findExecutable } from './findExecutable.ts'
+import { detectGpus } from './gpu/detectGpus.ts'
+import type { GpuDetection } from './gpu/gpuInfo.ts'
 import { detectInterpreters } from './languages.ts'
 import { buildMinimalEtc } from './minimalEtc.ts'
 import { reapStaleInstances, writeOwnerRecord } from './reapStaleInstances.ts'
+import { requirementsConfig, type RequirementsConfigInput } from './requirements/requirementsConfig.ts'
 import { runJob, type SandboxRuntime } from './runJob.ts'
 import type { HostCapabilities, Sandbox, SandboxLimits } from './sandbox.ts'
 import { writeSeccompFilter } from './seccomp/index.ts'
@@ -45,21 +52,18 @@ export type CreateSandboxOptions = {
   keepIdleWorkspaces?: number
   /** How often the CPU budget is checked, in ms. */
   cpuPollMs?: number
+  /**
+   * Local package indexes for job `requirements` (a pip wheelhouse, an npm cache). Without one of a
+   * kind, jobs that need it are refused. Invalid values throw HOST_UNSUPPORTED here.
+   */
+  requirements?: RequirementsConfigInput | undefined
+  /** Detected at start-up (dpkg-query) unless given; tests pass their own. */
+  environments?: EnvironmentDetection[] | undefined
+  /** Detected at start-up (/dev, nvidia-smi) unless given; tests pass their own. */
+  gpus?: GpuDetection | undefined
 }
 
 const run = promisify(execFile)
-
-function findExecutable(candidates: string[]): string | null {
-  for (const candidate of candidates) {
-    try {
-      accessSync(candidate, constants.X_OK)
-      return candidate
-    } catch {
-      // next
-    }
-  }
-  return null
-}
 
 function userNamespacesEnabled(): boolean {
   try {
@@ -81,6 +85,8 @@ export async function createSandbox(options: CreateSandboxOptions = {}): Promise
       details: 'Install it with `apt-get install bubblewrap` (or run `npm run setup`).',
     })
   }
+  // Before anything is created: a bad index option is the operator's to fix.
+  const requirements = requirementsConfig(options.requirements)
   const isRoot = process.getuid?.() === 0
   const instance = randomBytes(6).toString('hex')
   const runtimeRoot = isRoot ? '/run/sandrun' : path.join(os.tmpdir(), `sandrun-${process.getuid?.()}`)
@@ -100,9 +106,11 @@ export async function createSandbox(options: CreateSandboxOptions = {}): Promise
   const prlimitPath = cgroups ? null : findExecutable(['/usr/bin/prlimit', '/bin/prlimit'])
   writeOwnerRecord(runtimeDir, { pid: process.pid, cgroupDirs: cgroups?.parentDirs ?? [] })
 
-  const [interpreters, bwrapVersion] = await Promise.all([
+  const [interpreters, bwrapVersion, environments, gpus] = await Promise.all([
     detectInterpreters(),
     run(bwrapPath, ['--version']).then((r) => r.stdout.trim().replace(/^bubblewrap\s+/, ''), () => null),
+    options.environments ?? detectEnvironments(),
+    options.gpus ?? detectGpus(),
   ])
 
   const workspaces = await createWorkspacePool({
@@ -125,6 +133,9 @@ export async function createSandbox(options: CreateSandboxOptions = {}): Promise
     sandboxUser,
     limits,
     cpuPollMs: options.cpuPollMs ?? 50,
+    environments,
+    gpus,
+    requirements,
   }
 
   const isolationNotes: string[] = []
@@ -139,6 +150,9 @@ export async function createSandbox(options: CreateSandboxOptions = {}): Promise
     isolation: cgroups ? 'full' : 'rlimits',
     isolationNote: isolationNotes.length > 0 ? isolationNotes.join('; ') : null,
     interpreters,
+    environments,
+    gpus,
+    packageIndexes: { pip: requirements.pipIndex !== null, npm: requirements.npmIndex !== null },
   }
 
   const active = new Set<AbortController>()
@@ -146,6 +160,7 @@ export async function createSandbox(options: CreateSandboxOptions = {}): Promise
   const sandbox: Sandbox = {
     capabilities,
     limits,
+    admitJob: (parameters) => admitJob(runtime, parameters),
     async runJob(parameters) {
       if (closed) throw new SandboxError('SANDBOX_FAILED', 'The sandbox is shut down.')
       const controller = new AbortController()

@@ -3,6 +3,7 @@
 // CA certificates, PHP and R configuration). Nothing else of the host's /etc is visible.
 import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
+import { environmentTemplates } from './environments/templates.ts'
 
 /** Host /etc entries copied in (symlinks kept as links; they point into /usr, which the sandbox sees). */
 const copiedEntries = [
@@ -18,6 +19,8 @@ const copiedEntries = [
   'mime.types',
   'protocols',
   'services',
+  // What template packages read at start-up (Debian's matplotlib: /etc/matplotlibrc).
+  ...new Set(environmentTemplates.flatMap((t) => t.etcEntries)),
 ]
 
 export function buildMinimalEtc({ dir, uid, gid }: { dir: string; uid: number; gid: number }): void {

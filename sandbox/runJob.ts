@@ -1,26 +1,27 @@
-// Runs one job: workspace, bundle extraction, cgroup, bwrap with seccomp, live output, limits
+// Runs one job: workspace, bundle extraction, cgroup, the install steps its requirements need and
+// then the entrypoint (each a bwrap process with seccomp in the job's cgroup), live output, limits
 // (wall timeout, CPU seconds, memory, pids), output collection, and cleanup of everything it
-// created. Job failures (non-zero exit, timeout, oom…) are results; only bad input and host
-// failures throw.
-import { spawn } from 'node:child_process'
+// created. Job failures (non-zero exit, failed install, timeout, oom…) are results; only bad input
+// and host failures throw.
+import type { ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { closeSync, lchownSync, lstatSync, openSync, readdirSync } from 'node:fs'
+import { lchownSync, lstatSync, readdirSync } from 'node:fs'
 import path from 'node:path'
-import type { Readable, Writable } from 'node:stream'
+import type { JobAdmissionHost } from './admitJob.ts'
 import { extractBundle } from './bundle/extractBundle.ts'
-import { bwrapArgs } from './bwrapArgs.ts'
 import type { CgroupBackend, JobCgroup } from './cgroups/types.ts'
-import { jobEnvironment } from './environment.ts'
 import { SandboxError } from './errors.ts'
+import { jobSetup, type PrepareStep } from './jobSetup.ts'
+import { launchBwrap, type BwrapExit } from './launchBwrap.ts'
 import { collectOutputs } from './outputs/collectOutputs.ts'
 import { snapshotTree } from './outputs/snapshotTree.ts'
 import { createOutputCapture } from './outputCapture.ts'
 import type { InterpreterInfo, RunJobParameters, SandboxLimits } from './sandbox.ts'
-import type { InterpreterName, RunJobResult, Termination } from './types.ts'
+import type { InterpreterName, OutputStream, RunJobResult, Termination } from './types.ts'
 import type { WorkspacePool } from './workspacePool.ts'
 
 /** Everything `createSandbox` sets up once and every job shares. */
-export type SandboxRuntime = {
+export type SandboxRuntime = JobAdmissionHost & {
   bwrapPath: string
   /** `prlimit` binary, used for rlimits when there is no cgroup backend. */
   prlimitPath: string | null
@@ -60,37 +61,6 @@ function checkEntrypoint(workDir: string, entrypoint: string): void {
   }
 }
 
-/** `sh -c` script: write "0" to each of the first $1 files (moving this process in), then exec the rest. */
-const joinScript =
-  'n=$1; shift; while [ "$n" -gt 0 ]; do echo 0 > "$1" || { echo "sandrun-join: cannot join the job cgroup" >&2; exit 125; }; n=$((n-1)); shift; done; exec "$@"'
-
-/** bwrap reports `{"child-pid": N}` on the info fd once it has cloned the namespace child. */
-function readChildPid(stream: Readable): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let text = ''
-    const onData = (chunk: Buffer) => {
-      text += chunk.toString('utf8')
-      const match = /"child-pid":\s*(\d+)/.exec(text)
-      if (match) {
-        cleanup()
-        resolve(Number(match[1]))
-      }
-    }
-    const onEnd = () => {
-      cleanup()
-      reject(new SandboxError('SANDBOX_FAILED', 'The sandbox failed to start.'))
-    }
-    const cleanup = () => {
-      stream.off('data', onData)
-      stream.off('end', onEnd)
-      stream.off('error', onEnd)
-    }
-    stream.on('data', onData)
-    stream.on('end', onEnd)
-    stream.on('error', onEnd)
-  })
-}
-
 function terminationFromExit(code: number | null, signal: NodeJS.Signals | null): { exitCode: number | null; termination: Termination } {
   if (code === null) {
     const number = signal ? (({ SIGKILL: 9, SIGTERM: 15, SIGSEGV: 11, SIGABRT: 6 }) as Record<string, number>)[signal] ?? 0 : 0
@@ -115,152 +85,106 @@ export async function runJob(runtime: SandboxRuntime, parameters: RunJobParamete
 
   const workspace = await runtime.workspaces.acquire(limits.workBytes)
   let cgroup: JobCgroup | undefined
-  let seccompFd: number | undefined
+  const timers: NodeJS.Timeout[] = []
+  let onAbort: (() => void) | undefined
   try {
     await extractBundle({ bundle, targetDir: workspace.dir })
     if (!command) checkEntrypoint(workspace.dir, manifest.entrypoint)
+    const setup = jobSetup({ host: runtime, manifest, workDir: workspace.dir })
     if (runtime.sandboxUser) chownTree(workspace.dir, runtime.sandboxUser.uid, runtime.sandboxUser.gid)
-    const baseline = manifest.outputs.length === 0 ? await snapshotTree(workspace.dir) : undefined
+    // With install steps the baseline comes after them, or installed packages would be outputs.
+    let baseline = manifest.outputs.length === 0 && setup.prepare.length === 0 ? await snapshotTree(workspace.dir) : undefined
 
     cgroup = runtime.cgroups?.create(
       `job-${randomBytes(8).toString('hex')}`,
       { memoryBytes: manifest.memory_mb * mib, pids: limits.pids, cpuCores: 1 },
       runtime.sandboxUser,
     )
-    // v1: the launcher moves itself into the cgroup before exec'ing bwrap (fast, see JobCgroup).
-    // v2: bwrap's namespace child waits on --block-fd until the service has moved it.
-    const selfJoin = cgroup?.selfJoinFiles && runtime.sandboxUser ? cgroup.selfJoinFiles : null
-    if (runtime.seccompPath) seccompFd = openSync(runtime.seccompPath, 'r')
-
-    const stdio: Array<'ignore' | 'pipe' | number> = ['ignore', 'pipe', 'pipe']
-    const fds: { seccompFd?: number; infoFd?: number; blockFd?: number } = {}
-    if (seccompFd !== undefined) fds.seccompFd = stdio.push(seccompFd) - 1
-    if (cgroup && !selfJoin) {
-      fds.infoFd = stdio.push('pipe') - 1
-      fds.blockFd = stdio.push('pipe') - 1
-    }
-    const args = bwrapArgs({
-      etcDir: runtime.etcDir,
-      workDir: workspace.dir,
-      tmpBytes: limits.tmpBytes,
-      command: command ?? [interpreter!.path, `/work/${manifest.entrypoint}`, ...manifest.args],
-      ...fds,
-    })
-
-    // The arguments travel through a pipe (--args), not argv: the job can read its pid 1's
-    // cmdline, and argv would show host paths (and, on the host, job arguments in `ps`).
-    // bwrap takes options from the fd but the command from argv; the command holds no host path.
-    const argsFd = stdio.push('pipe') - 1
-    const separator = args.indexOf('--')
-    const commandLine = ['--args', String(argsFd), ...args.slice(separator)]
-    let file = runtime.bwrapPath
-    if (!cgroup && runtime.prlimitPath) {
-      // Without cgroups, rlimits are the fallback. RLIMIT_NPROC counts every process of the uid,
-      // so concurrent jobs share it; /health reports this weaker isolation.
-      commandLine.unshift(
-        `--data=${manifest.memory_mb * mib}`,
-        `--nproc=${limits.pids}`,
-        `--cpu=${manifest.cpu_seconds}:${manifest.cpu_seconds + 1}`,
-        `--fsize=${limits.workBytes}`,
-        '--',
-        runtime.bwrapPath,
-      )
-      file = runtime.prlimitPath
-    }
-    if (selfJoin) {
-      // Nothing of the job can run before this shell has joined every hierarchy: bwrap starts
-      // only through its exec, after the last successful write.
-      commandLine.unshift('-c', joinScript, 'sandrun-join', String(selfJoin.length), ...selfJoin, runtime.bwrapPath)
-      file = '/bin/sh'
-    }
-    const started = performance.now()
-    const child = spawn(file, commandLine, {
-      stdio,
-      env: jobEnvironment(manifest),
-      ...(runtime.sandboxUser ?? {}),
-    })
-    if (seccompFd !== undefined) {
-      closeSync(seccompFd)
-      seccompFd = undefined
-    }
-    const argsStream = child.stdio[argsFd] as Writable
-    argsStream.on('error', () => {})
-    argsStream.end(Buffer.from(`${args.slice(0, separator).join('\0')}\0`))
+    const jobCgroup = cgroup
 
     const stdout = createOutputCapture(limits.outputCaptureBytes)
     const stderr = createOutputCapture(limits.outputCaptureBytes)
-    child.stdout!.on('data', (chunk: Buffer) => {
-      stdout.push(chunk)
-      onOutput?.('stdout', chunk)
-    })
-    child.stderr!.on('data', (chunk: Buffer) => {
-      stderr.push(chunk)
-      onOutput?.('stderr', chunk)
-    })
+    const write = (stream: OutputStream, chunk: Buffer) => {
+      ;(stream === 'stdout' ? stdout : stderr).push(chunk)
+      onOutput?.(stream, chunk)
+    }
+    const announce = (line: string) => write('stderr', Buffer.from(`[sandrun] ${line}\n`))
 
+    // One kill path for every process of the job: the timeout and the CPU budget cover the install
+    // steps and the entrypoint together, as the cgroup's accounting does.
     let killReason: Termination | undefined
+    let current: ChildProcess | undefined
     const kill = (reason: Termination) => {
       killReason ??= reason
-      child.kill('SIGKILL')
-      void cgroup?.killAll()
+      current?.kill('SIGKILL')
+      void jobCgroup?.killAll()
     }
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
-      child.once('error', reject)
-      child.once('close', (code, exitSignal) => resolve({ code, signal: exitSignal }))
-    })
+    onAbort = () => kill('cancelled')
+    signal?.addEventListener('abort', onAbort, { once: true })
+    if (signal?.aborted) kill('cancelled')
 
-    if (cgroup && fds.infoFd !== undefined && fds.blockFd !== undefined) {
-      const infoStream = child.stdio[fds.infoFd] as Readable
-      infoStream.on('error', () => {})
-      // The namespace child waits on the block fd until it is inside the job's cgroup, so no job
-      // code runs outside the limits (adding it after the start would race a fork bomb).
-      try {
-        const childPid = await Promise.race([
-          readChildPid(infoStream),
-          exited.then(() => Promise.reject(new SandboxError('SANDBOX_FAILED', 'The sandbox exited during start-up.'))),
-        ])
-        cgroup.addProcess(child.pid!)
-        cgroup.addProcess(childPid)
-        const block = child.stdio[fds.blockFd] as Writable
-        // bwrap reads exactly one byte and closes its end; a reset afterwards is expected.
-        block.on('error', () => {})
-        block.end('1')
-      } catch (error) {
-        kill('cancelled')
-        await exited.catch(() => {})
-        throw error
+    let started: number | undefined
+    const startClock = () => {
+      onStart?.()
+      timers.push(setTimeout(() => kill('timeout'), manifest.timeout * 1000))
+      if (jobCgroup) {
+        const budget = manifest.cpu_seconds
+        timers.push(
+          setInterval(() => {
+            if (jobCgroup.cpuSeconds() > budget) kill('cpu_limit')
+          }, runtime.cpuPollMs),
+        )
       }
     }
-    onStart?.()
-
-    const timers: NodeJS.Timeout[] = []
-    timers.push(setTimeout(() => kill('timeout'), manifest.timeout * 1000))
-    if (cgroup) {
-      const budget = manifest.cpu_seconds
-      const poll = setInterval(() => {
-        if (cgroup!.cpuSeconds() > budget) kill('cpu_limit')
-      }, runtime.cpuPollMs)
-      timers.push(poll)
+    const launch = async (step: { command: string[]; env: Record<string, string>; bwrapArgs: string[] }, output: (stream: OutputStream, chunk: Buffer) => void): Promise<BwrapExit> => {
+      if (killReason) return { code: null, signal: 'SIGKILL' }
+      started ??= performance.now()
+      const launched = await launchBwrap(runtime, {
+        cgroup: jobCgroup,
+        workDir: workspace.dir,
+        tmpBytes: limits.tmpBytes,
+        command: step.command,
+        env: step.env,
+        extraArgs: step.bwrapArgs,
+        rlimits: { memoryBytes: manifest.memory_mb * mib, pids: limits.pids, cpuSeconds: manifest.cpu_seconds, fileBytes: limits.workBytes },
+        onStdout: (chunk) => output('stdout', chunk),
+        onStderr: (chunk) => output('stderr', chunk),
+      })
+      current = launched.child
+      if (timers.length === 0) startClock()
+      // An abort or timeout that fired during the start-up reached no process yet.
+      if (killReason) kill(killReason)
+      const exit = await launched.exited
+      current = undefined
+      if (!killReason && launched.startFailed(exit)) throw new SandboxError('SANDBOX_FAILED', 'The sandbox failed to start.')
+      return exit
     }
-    const onAbort = () => kill('cancelled')
-    signal?.addEventListener('abort', onAbort, { once: true })
 
-    let exit: { code: number | null; signal: NodeJS.Signals | null }
-    try {
-      exit = await exited
-    } finally {
-      for (const timer of timers) clearTimeout(timer)
-      signal?.removeEventListener('abort', onAbort)
+    let failedStep: { step: PrepareStep; exit: BwrapExit } | undefined
+    for (const step of setup.prepare) {
+      announce(step.title)
+      // The installer's output goes to stderr, so the job's stdout is the entrypoint's alone.
+      const exit = await launch(step, (_stream, chunk) => write('stderr', chunk))
+      if (killReason || exit.code !== 0) {
+        failedStep = { step, exit }
+        break
+      }
+      announce(step.done)
     }
-    const wallTimeMs = Math.round((performance.now() - started) * 1000) / 1000
+    let exit: BwrapExit
+    if (failedStep) {
+      exit = failedStep.exit
+    } else {
+      if (setup.prepare.length > 0 && manifest.outputs.length === 0) baseline = await snapshotTree(workspace.dir)
+      exit = await launch(
+        { command: command ?? [interpreter!.path, `/work/${manifest.entrypoint}`, ...manifest.args], env: setup.env, bwrapArgs: setup.bwrapArgs },
+        write,
+      )
+    }
+    for (const timer of timers) clearTimeout(timer)
+    const wallTimeMs = started === undefined ? 0 : Math.round((performance.now() - started) * 1000) / 1000
     await cgroup?.killAll()
     const stats = cgroup?.stats()
-
-    const stderrBuffer = stderr.buffer()
-    const startFailure = ['bwrap: ', 'sandrun-join: '].some((prefix) => stderrBuffer.subarray(0, prefix.length).toString() === prefix)
-    if (!killReason && (exit.code === 1 || exit.code === 125) && startFailure) {
-      throw new SandboxError('SANDBOX_FAILED', 'The sandbox failed to start.')
-    }
 
     let { exitCode, termination } = terminationFromExit(exit.code, exit.signal)
     if (killReason) {
@@ -272,14 +196,18 @@ export async function runJob(runtime: SandboxRuntime, parameters: RunJobParamete
       termination = 'cpu_limit' // SIGXCPU from RLIMIT_CPU
     }
 
-    const outputs = await collectOutputs({
-      workDir: workspace.dir,
-      patterns: manifest.outputs,
-      baseline,
-      outputDir,
-      maxFiles: limits.maxOutputFiles,
-      maxTotalBytes: limits.maxOutputBytes,
-    })
+    // A failed step ends the job: it did not run, so there is nothing to collect.
+    if (failedStep) announce(`${failedStep.step.title} failed (${termination === 'exited' ? `exit code ${exitCode}` : termination}); the job did not run`)
+    const outputs = failedStep
+      ? { files: [], truncated: null }
+      : await collectOutputs({
+          workDir: workspace.dir,
+          patterns: manifest.outputs,
+          baseline,
+          outputDir,
+          maxFiles: limits.maxOutputFiles,
+          maxTotalBytes: limits.maxOutputBytes,
+        })
 
     return {
       exitCode,
@@ -288,14 +216,15 @@ export async function runJob(runtime: SandboxRuntime, parameters: RunJobParamete
       memoryPeakBytes: stats?.memoryPeakBytes ?? 0,
       wallTimeMs,
       stdout: stdout.buffer(),
-      stderr: stderrBuffer,
+      stderr: stderr.buffer(),
       stdoutTruncated: stdout.truncated,
       stderrTruncated: stderr.truncated,
       outputs: outputs.files,
       outputsTruncated: outputs.truncated !== null,
     }
   } finally {
-    if (seccompFd !== undefined) closeSync(seccompFd)
+    for (const timer of timers) clearTimeout(timer)
+    if (onAbort) signal?.removeEventListener('abort', onAbort)
     await cgroup?.destroy().catch(() => {})
     await runtime.workspaces.release(workspace)
   }

@@ -1,5 +1,9 @@
 // The sandbox facade: one object per host, created once at start-up (host detection, cgroup
 // backend, seccomp program), that runs jobs. This is the only thing the rest of the system calls.
+import type { EnvironmentDetection } from './environments/detectEnvironments.ts'
+import type { EnvironmentTemplate } from './environments/templates.ts'
+import type { GpuDetection, GpuInfo } from './gpu/gpuInfo.ts'
+import type { CheckRequirementsFileReturnType } from './requirements/checkRequirementsFile.ts'
 import type { InterpreterName, Manifest, OutputStream, RunJobResult } from './types.ts'
 
 export type IsolationLevel =
@@ -26,6 +30,12 @@ export type HostCapabilities = {
   /** Why isolation is weaker than 'full', when it is. */
   isolationNote: string | null
   interpreters: InterpreterInfo[]
+  /** Every environment template and whether this host has it (dpkg, detected once at start-up). */
+  environments: EnvironmentDetection[]
+  /** NVIDIA GPUs found at start-up (device files, nvidia-smi). */
+  gpus: GpuDetection
+  /** Which kinds of job `requirements` this host can install (the operator configured an index). */
+  packageIndexes: { pip: boolean; npm: boolean }
 }
 
 export type SandboxLimits = {
@@ -61,9 +71,31 @@ export type RunJobParameters = {
   command?: string[] | undefined
 }
 
+export type AdmitJobParameters = {
+  manifest: Manifest
+  /** The text of the bundle's `requirements` file; null when the bundle has no such regular file. */
+  requirementsFile?: string | null | undefined
+}
+
+/** What the job will run with on this host. */
+export type AdmitJobReturnType = {
+  template: EnvironmentTemplate
+  /** The GPU(s) passed into the sandbox; empty for a job without a GPU. */
+  gpus: GpuInfo[]
+  /** What the install step will install; null without `requirements`. */
+  requirements: CheckRequirementsFileReturnType | null
+}
+
 export type Sandbox = {
   readonly capabilities: HostCapabilities
   readonly limits: SandboxLimits
+  /**
+   * Whether this host can run the job (environment installed, GPU requirement met, requirements
+   * file acceptable and an index for it). Throws a user SandboxError (ENVIRONMENT_UNKNOWN,
+   * GPU_UNAVAILABLE, MANIFEST_INVALID, BUNDLE_INVALID) so a service can refuse it at submit time;
+   * runJob makes the same checks.
+   */
+  admitJob(parameters: AdmitJobParameters): AdmitJobReturnType
   runJob(parameters: RunJobParameters): Promise<RunJobResult>
   /** Removes host resources (tmpfs pool, cgroup parent). Running jobs are killed. */
   close(): Promise<void>

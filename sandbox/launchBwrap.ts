@@ -1,0 +1,179 @@
+// Starts one bwrap process of a job inside the job's cgroup and hands back its exit: the job's
+// entrypoint and every step before it (requirements install) go through here, so each is placed in
+// the cgroup the same way before any of its code runs, and the cgroup accounts for all of them.
+import { type ChildProcess, spawn } from 'node:child_process'
+import { closeSync, openSync } from 'node:fs'
+import type { Readable, Writable } from 'node:stream'
+import { bwrapArgs } from './bwrapArgs.ts'
+import type { JobCgroup } from './cgroups/types.ts'
+import { SandboxError } from './errors.ts'
+
+export type LaunchBwrapRuntime = {
+  bwrapPath: string
+  prlimitPath: string | null
+  etcDir: string
+  seccompPath: string | null
+  sandboxUser: { uid: number; gid: number } | undefined
+}
+
+export type LaunchBwrapParameters = {
+  cgroup: JobCgroup | undefined
+  workDir: string
+  tmpBytes: number
+  /** argv inside the sandbox. */
+  command: string[]
+  env: Record<string, string>
+  /** bwrap options placed before `--remount-ro /` (index binds, GPU devices). */
+  extraArgs?: readonly string[] | undefined
+  /** Per-process rlimits, used only when there is no cgroup. */
+  rlimits: { memoryBytes: number; pids: number; cpuSeconds: number; fileBytes: number }
+  onStdout(chunk: Buffer): void
+  onStderr(chunk: Buffer): void
+}
+
+export type BwrapExit = { code: number | null; signal: NodeJS.Signals | null }
+
+export type LaunchBwrapReturnType = {
+  child: ChildProcess
+  exited: Promise<BwrapExit>
+  /** After exit: whether bwrap or the cgroup join failed before the command ran (a host failure). */
+  startFailed(exit: BwrapExit): boolean
+}
+
+/** `sh -c` script: write "0" to each of the first $1 files (moving this process in), then exec the rest. */
+const joinScript =
+  'n=$1; shift; while [ "$n" -gt 0 ]; do echo 0 > "$1" || { echo "sandrun-join: cannot join the job cgroup" >&2; exit 125; }; n=$((n-1)); shift; done; exec "$@"'
+
+const startFailurePrefixes = ['bwrap: ', 'sandrun-join: ']
+
+/** bwrap reports `{"child-pid": N}` on the info fd once it has cloned the namespace child. */
+function readChildPid(stream: Readable): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let text = ''
+    const onData = (chunk: Buffer) => {
+      text += chunk.toString('utf8')
+      const match = /"child-pid":\s*(\d+)/.exec(text)
+      if (match) {
+        cleanup()
+        resolve(Number(match[1]))
+      }
+    }
+    const onEnd = () => {
+      cleanup()
+      reject(new SandboxError('SANDBOX_FAILED', 'The sandbox failed to start.'))
+    }
+    const cleanup = () => {
+      stream.off('data', onData)
+      stream.off('end', onEnd)
+      stream.off('error', onEnd)
+    }
+    stream.on('data', onData)
+    stream.on('end', onEnd)
+    stream.on('error', onEnd)
+  })
+}
+
+/** Resolves once the process runs inside the cgroup (v2: after the block-fd handshake). */
+export async function launchBwrap(runtime: LaunchBwrapRuntime, parameters: LaunchBwrapParameters): Promise<LaunchBwrapReturnType> {
+  const { cgroup, rlimits } = parameters
+  // v1: the launcher moves itself into the cgroup before exec'ing bwrap (fast, see JobCgroup).
+  // v2: bwrap's namespace child waits on --block-fd until the service has moved it.
+  const selfJoin = cgroup?.selfJoinFiles && runtime.sandboxUser ? cgroup.selfJoinFiles : null
+  // One open file description per process: bwrap reads the program from the fd's current offset.
+  let seccompFd = runtime.seccompPath ? openSync(runtime.seccompPath, 'r') : undefined
+  try {
+    const stdio: Array<'ignore' | 'pipe' | number> = ['ignore', 'pipe', 'pipe']
+    const fds: { seccompFd?: number; infoFd?: number; blockFd?: number } = {}
+    if (seccompFd !== undefined) fds.seccompFd = stdio.push(seccompFd) - 1
+    if (cgroup && !selfJoin) {
+      fds.infoFd = stdio.push('pipe') - 1
+      fds.blockFd = stdio.push('pipe') - 1
+    }
+    const args = bwrapArgs({
+      etcDir: runtime.etcDir,
+      workDir: parameters.workDir,
+      tmpBytes: parameters.tmpBytes,
+      command: parameters.command,
+      extraArgs: parameters.extraArgs,
+      ...fds,
+    })
+
+    // The arguments travel through a pipe (--args), not argv: the job can read its pid 1's
+    // cmdline, and argv would show host paths (and, on the host, job arguments in `ps`).
+    // bwrap takes options from the fd but the command from argv; the command holds no host path.
+    const argsFd = stdio.push('pipe') - 1
+    const separator = args.indexOf('--')
+    const commandLine = ['--args', String(argsFd), ...args.slice(separator)]
+    let file = runtime.bwrapPath
+    if (!cgroup && runtime.prlimitPath) {
+      // Without cgroups, rlimits are the fallback. RLIMIT_NPROC counts every process of the uid,
+      // so concurrent jobs share it; /health reports this weaker isolation.
+      commandLine.unshift(
+        `--data=${rlimits.memoryBytes}`,
+        `--nproc=${rlimits.pids}`,
+        `--cpu=${rlimits.cpuSeconds}:${rlimits.cpuSeconds + 1}`,
+        `--fsize=${rlimits.fileBytes}`,
+        '--',
+        runtime.bwrapPath,
+      )
+      file = runtime.prlimitPath
+    }
+    if (selfJoin) {
+      // Nothing of the job can run before this shell has joined every hierarchy: bwrap starts
+      // only through its exec, after the last successful write.
+      commandLine.unshift('-c', joinScript, 'sandrun-join', String(selfJoin.length), ...selfJoin, runtime.bwrapPath)
+      file = '/bin/sh'
+    }
+    const child = spawn(file, commandLine, { stdio, env: parameters.env, ...(runtime.sandboxUser ?? {}) })
+    if (seccompFd !== undefined) {
+      closeSync(seccompFd)
+      seccompFd = undefined
+    }
+    const argsStream = child.stdio[argsFd] as Writable
+    argsStream.on('error', () => {})
+    argsStream.end(Buffer.from(`${args.slice(0, separator).join('\0')}\0`))
+
+    // The first stderr bytes tell a start-up failure (bwrap's or the join's message) from the job's own.
+    let stderrHead = ''
+    child.stdout!.on('data', parameters.onStdout)
+    child.stderr!.on('data', (chunk: Buffer) => {
+      if (stderrHead.length < 16) stderrHead += chunk.subarray(0, 16).toString('latin1')
+      parameters.onStderr(chunk)
+    })
+    const exited = new Promise<BwrapExit>((resolve, reject) => {
+      child.once('error', reject)
+      child.once('close', (code, exitSignal) => resolve({ code, signal: exitSignal }))
+    })
+
+    if (cgroup && fds.infoFd !== undefined && fds.blockFd !== undefined) {
+      const infoStream = child.stdio[fds.infoFd] as Readable
+      infoStream.on('error', () => {})
+      // The namespace child waits on the block fd until it is inside the job's cgroup, so no job
+      // code runs outside the limits (adding it after the start would race a fork bomb).
+      try {
+        const childPid = await Promise.race([
+          readChildPid(infoStream),
+          exited.then(() => Promise.reject(new SandboxError('SANDBOX_FAILED', 'The sandbox exited during start-up.'))),
+        ])
+        cgroup.addProcess(child.pid!)
+        cgroup.addProcess(childPid)
+        const block = child.stdio[fds.blockFd] as Writable
+        // bwrap reads exactly one byte and closes its end; a reset afterwards is expected.
+        block.on('error', () => {})
+        block.end('1')
+      } catch (error) {
+        child.kill('SIGKILL')
+        await cgroup.killAll()
+        await exited.catch(() => {})
+        throw error
+      }
+    }
+    return {
+      child,
+      exited,
+      startFailed: (exit) => (exit.code === 1 || exit.code === 125) && startFailurePrefixes.some((prefix) => stderrHead.startsWith(prefix)),
+    }
+  } finally {
+    if (seccompFd !== undefined) closeSync(seccompFd)
+  }
+}
