@@ -22,6 +22,7 @@ import { requirementsConfig, type RequirementsConfigInput } from './requirements
 import { runJob, type SandboxRuntime } from './runJob.ts'
 import type { HostCapabilities, Sandbox, SandboxLimits } from './sandbox.ts'
 import { writeSeccompFilter } from './seccomp/index.ts'
+import { createSpawner } from './spawner/createSpawner.ts'
 import { createWorkspacePool } from './workspacePool.ts'
 
 const mib = 1024 * 1024
@@ -52,6 +53,11 @@ export type CreateSandboxOptions = {
   keepIdleWorkspaces?: number
   /** How often the CPU budget is checked, in ms. */
   cpuPollMs?: number
+  /**
+   * Start job processes from a small helper process (default true). Node's spawn forks the calling
+   * process, whose cost grows with its memory; the helper keeps it under a millisecond.
+   */
+  spawner?: boolean
   /**
    * Local package indexes for job `requirements` (a pip wheelhouse, an npm cache). Without one of a
    * kind, jobs that need it are refused. Invalid values throw HOST_UNSUPPORTED here.
@@ -122,7 +128,9 @@ export async function createSandbox(options: CreateSandboxOptions = {}): Promise
   })
 
   const limits: SandboxLimits = { ...defaultSandboxLimits, ...options.limits }
+  const spawner = options.spawner === false ? undefined : await createSpawner()
   const runtime: SandboxRuntime = {
+    spawner,
     bwrapPath,
     prlimitPath,
     etcDir,
@@ -179,6 +187,7 @@ export async function createSandbox(options: CreateSandboxOptions = {}): Promise
       closed = true
       for (const controller of active) controller.abort()
       while (active.size > 0) await new Promise((r) => setTimeout(r, 5))
+      await spawner?.close()
       await workspaces.close()
       await cgroups?.close().catch(() => {})
       rmSync(runtimeDir, { recursive: true, force: true })

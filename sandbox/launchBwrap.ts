@@ -1,14 +1,18 @@
 // Starts one bwrap process of a job inside the job's cgroup and hands back its exit: the job's
 // entrypoint and every step before it (requirements install) go through here, so each is placed in
 // the cgroup the same way before any of its code runs, and the cgroup accounts for all of them.
-import { type ChildProcess, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { closeSync, openSync } from 'node:fs'
 import type { Readable, Writable } from 'node:stream'
 import { bwrapArgs } from './bwrapArgs.ts'
 import type { JobCgroup } from './cgroups/types.ts'
 import { SandboxError } from './errors.ts'
+import type { Spawner } from './spawner/createSpawner.ts'
+import type { ExtraFd } from './spawner/spawnerMessages.ts'
 
 export type LaunchBwrapRuntime = {
+  /** Starts processes from a small helper process (cheap fork); absent: spawn from this process. */
+  spawner?: Spawner | undefined
   bwrapPath: string
   prlimitPath: string | null
   etcDir: string
@@ -34,7 +38,7 @@ export type LaunchBwrapParameters = {
 export type BwrapExit = { code: number | null; signal: NodeJS.Signals | null }
 
 export type LaunchBwrapReturnType = {
-  child: ChildProcess
+  kill(): void
   exited: Promise<BwrapExit>
   /** After exit: whether bwrap or the cgroup join failed before the command ran (a host failure). */
   startFailed(exit: BwrapExit): boolean
@@ -79,12 +83,14 @@ export async function launchBwrap(runtime: LaunchBwrapRuntime, parameters: Launc
   // v1: the launcher moves itself into the cgroup before exec'ing bwrap (fast, see JobCgroup).
   // v2: bwrap's namespace child waits on --block-fd until the service has moved it.
   const selfJoin = cgroup?.selfJoinFiles && runtime.sandboxUser ? cgroup.selfJoinFiles : null
+  const viaSpawner = runtime.spawner !== undefined && !(cgroup && !selfJoin)
   // One open file description per process: bwrap reads the program from the fd's current offset.
-  let seccompFd = runtime.seccompPath ? openSync(runtime.seccompPath, 'r') : undefined
+  // (The spawner opens its own.)
+  let seccompFd = runtime.seccompPath && !viaSpawner ? openSync(runtime.seccompPath, 'r') : undefined
   try {
     const stdio: Array<'ignore' | 'pipe' | number> = ['ignore', 'pipe', 'pipe']
     const fds: { seccompFd?: number; infoFd?: number; blockFd?: number } = {}
-    if (seccompFd !== undefined) fds.seccompFd = stdio.push(seccompFd) - 1
+    if (runtime.seccompPath) fds.seccompFd = stdio.push(seccompFd ?? 'ignore') - 1
     if (cgroup && !selfJoin) {
       fds.infoFd = stdio.push('pipe') - 1
       fds.blockFd = stdio.push('pipe') - 1
@@ -124,6 +130,35 @@ export async function launchBwrap(runtime: LaunchBwrapRuntime, parameters: Launc
       commandLine.unshift('-c', joinScript, 'sandrun-join', String(selfJoin.length), ...selfJoin, runtime.bwrapPath)
       file = '/bin/sh'
     }
+    // The first stderr bytes tell a start-up failure (bwrap's or the join's message) from the job's own.
+    let stderrHead = ''
+    const onStderr = (chunk: Buffer) => {
+      if (stderrHead.length < 16) stderrHead += chunk.subarray(0, 16).toString('latin1')
+      parameters.onStderr(chunk)
+    }
+    const startFailed = (exit: BwrapExit) =>
+      (exit.code === 1 || exit.code === 125) && startFailurePrefixes.some((prefix) => stderrHead.startsWith(prefix))
+    const argsData = Buffer.from(`${args.slice(0, separator).join('\0')}\0`)
+
+    if (runtime.spawner && viaSpawner) {
+      // Everything this process must do is done before the start: hand it to the spawner.
+      const extraFds: ExtraFd[] = []
+      if (runtime.seccompPath) extraFds.push({ kind: 'file', path: runtime.seccompPath })
+      extraFds.push({ kind: 'data', data: argsData })
+      const started = runtime.spawner.spawn({
+        file,
+        args: commandLine,
+        env: parameters.env,
+        uid: runtime.sandboxUser?.uid,
+        gid: runtime.sandboxUser?.gid,
+        extraFds,
+        onStdout: parameters.onStdout,
+        onStderr,
+      })
+      await started.pid
+      return { kill: started.kill, exited: started.exited, startFailed }
+    }
+
     const child = spawn(file, commandLine, { stdio, env: parameters.env, ...(runtime.sandboxUser ?? {}) })
     if (seccompFd !== undefined) {
       closeSync(seccompFd)
@@ -131,15 +166,9 @@ export async function launchBwrap(runtime: LaunchBwrapRuntime, parameters: Launc
     }
     const argsStream = child.stdio[argsFd] as Writable
     argsStream.on('error', () => {})
-    argsStream.end(Buffer.from(`${args.slice(0, separator).join('\0')}\0`))
-
-    // The first stderr bytes tell a start-up failure (bwrap's or the join's message) from the job's own.
-    let stderrHead = ''
+    argsStream.end(argsData)
     child.stdout!.on('data', parameters.onStdout)
-    child.stderr!.on('data', (chunk: Buffer) => {
-      if (stderrHead.length < 16) stderrHead += chunk.subarray(0, 16).toString('latin1')
-      parameters.onStderr(chunk)
-    })
+    child.stderr!.on('data', onStderr)
     const exited = new Promise<BwrapExit>((resolve, reject) => {
       child.once('error', reject)
       child.once('close', (code, exitSignal) => resolve({ code, signal: exitSignal }))
@@ -168,11 +197,7 @@ export async function launchBwrap(runtime: LaunchBwrapRuntime, parameters: Launc
         throw error
       }
     }
-    return {
-      child,
-      exited,
-      startFailed: (exit) => (exit.code === 1 || exit.code === 125) && startFailurePrefixes.some((prefix) => stderrHead.startsWith(prefix)),
-    }
+    return { kill: () => child.kill('SIGKILL'), exited, startFailed }
   } finally {
     if (seccompFd !== undefined) closeSync(seccompFd)
   }

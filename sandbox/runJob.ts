@@ -3,7 +3,6 @@
 // (wall timeout, CPU seconds, memory, pids), output collection, and cleanup of everything it
 // created. Job failures (non-zero exit, failed install, timeout, oom…) are results; only bad input
 // and host failures throw.
-import type { ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { lchownSync, lstatSync, readdirSync } from 'node:fs'
 import path from 'node:path'
@@ -13,6 +12,7 @@ import type { CgroupBackend, JobCgroup } from './cgroups/types.ts'
 import { SandboxError } from './errors.ts'
 import { jobSetup, type PrepareStep } from './jobSetup.ts'
 import { launchBwrap, type BwrapExit } from './launchBwrap.ts'
+import type { Spawner } from './spawner/createSpawner.ts'
 import { collectOutputs } from './outputs/collectOutputs.ts'
 import { snapshotTree } from './outputs/snapshotTree.ts'
 import { createOutputCapture } from './outputCapture.ts'
@@ -22,6 +22,8 @@ import type { WorkspacePool } from './workspacePool.ts'
 
 /** Everything `createSandbox` sets up once and every job shares. */
 export type SandboxRuntime = JobAdmissionHost & {
+  /** Starts job processes from a small helper process; absent: spawned from this process. */
+  spawner?: Spawner | undefined
   bwrapPath: string
   /** `prlimit` binary, used for rlimits when there is no cgroup backend. */
   prlimitPath: string | null
@@ -113,10 +115,10 @@ export async function runJob(runtime: SandboxRuntime, parameters: RunJobParamete
     // One kill path for every process of the job: the timeout and the CPU budget cover the install
     // steps and the entrypoint together, as the cgroup's accounting does.
     let killReason: Termination | undefined
-    let current: ChildProcess | undefined
+    let current: { kill(): void } | undefined
     const kill = (reason: Termination) => {
       killReason ??= reason
-      current?.kill('SIGKILL')
+      current?.kill()
       void jobCgroup?.killAll()
     }
     onAbort = () => kill('cancelled')
@@ -150,7 +152,7 @@ export async function runJob(runtime: SandboxRuntime, parameters: RunJobParamete
         onStdout: (chunk) => output('stdout', chunk),
         onStderr: (chunk) => output('stderr', chunk),
       })
-      current = launched.child
+      current = launched
       if (timers.length === 0) startClock()
       // An abort or timeout that fired during the start-up reached no process yet.
       if (killReason) kill(killReason)

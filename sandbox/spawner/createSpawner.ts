@@ -55,9 +55,16 @@ export async function createSpawner(): Promise<Spawner> {
     serialization: 'advanced',
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   })
+  // Ready once its module has loaded, so the first job does not pay the start-up.
   await new Promise<void>((resolve, reject) => {
-    child.once('spawn', resolve)
+    const onMessage = (event: SpawnerEvent) => {
+      if (event.type !== 'ready') return
+      child.off('message', onMessage)
+      resolve()
+    }
+    child.on('message', onMessage)
     child.once('error', reject)
+    child.once('exit', (code) => reject(new SandboxError('SANDBOX_FAILED', 'The sandbox process launcher did not start.', { details: `exit ${code}` })))
   })
   const pending = new Map<number, Pending>()
   let nextId = 0
@@ -76,6 +83,8 @@ export async function createSpawner(): Promise<Spawner> {
     const entry = pending.get(event.id)
     if (!entry) return
     switch (event.type) {
+      case 'ready':
+        break
       case 'spawned':
         entry.resolvePid(event.pid)
         break

@@ -23,6 +23,7 @@ export type KillRequest = { type: 'kill'; id: number }
 export type SpawnerRequest = SpawnRequest | KillRequest
 
 export type SpawnerEvent =
+  | { type: 'ready'; id: 0 }
   | { type: 'spawned'; id: number; pid: number }
   | { type: 'stdout' | 'stderr'; id: number; data: Uint8Array }
   | { type: 'exit'; id: number; code: number | null; signal: NodeJS.Signals | null }

@@ -66,6 +66,8 @@ process.on('message', (request: SpawnerRequest) => {
   else if (request.type === 'kill') children.get(request.id)?.kill('SIGKILL')
 })
 
+send({ type: 'ready', id: 0 })
+
 // The service is gone: take every job with us (bwrap's --die-with-parent does the rest).
 process.on('disconnect', () => {
   for (const child of children.values()) child.kill('SIGKILL')
