@@ -16,7 +16,8 @@ fi
 missing() { for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || echo "$p"; done; }
 
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-  required=(bubblewrap python3 util-linux iproute2 ca-certificates)
+  # python3-pip: job requirements (pip from a local wheelhouse); chromium: the web page tests.
+  required=(bubblewrap python3 python3-pip util-linux iproute2 ca-certificates chromium)
   optional=(ruby php-cli r-base-core)
   need=$(missing "${required[@]}")
   want=$(missing "${optional[@]}")
