@@ -22,6 +22,20 @@ export type VerifierErrorCode =
   | 'KEY_FILE_EXISTS'
   /** The key file cannot be read, or others than its owner can read it. */
   | 'KEY_FILE_UNREADABLE'
+  /** The market has no job with this id (status None): wrong id, market or chain. */
+  | 'JOB_NOT_FOUND'
+  /** The job is still open (or was cancelled/expired): there is no consensus root to check against. */
+  | 'JOB_NOT_FINALIZED'
+  /** The job settled without a quorum: no root won, so no result can be verified. */
+  | 'JOB_INCONCLUSIVE'
+  /** The RPC serves another chain than the deployment names; point --rpc at the right chain. */
+  | 'CHAIN_MISMATCH'
+  /** The RPC cannot be reached or answered with an error; check the URL and try again. */
+  | 'CHAIN_UNREACHABLE'
+  /** Storage and events disagree (a broken or lying RPC node); ask another node. */
+  | 'CHAIN_INCONSISTENT'
+  /** An outputs folder cannot be read (missing, a link, an unreadable file). */
+  | 'OUTPUTS_UNREADABLE'
 
 export type VerifierErrorParameters = {
   details?: string | undefined

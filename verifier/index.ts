@@ -1,5 +1,6 @@
-// Public surface of the verifier: result commitment (entries, root, proofs), spec hash, environment
-// digest and worker identity. Pure logic apart from reading and writing the worker key file.
+// Public surface of the verifier: result commitment (entries, root, proofs), checks of downloaded
+// files and folders against a root, spec hash, environment digest and worker identity. Pure logic
+// apart from the worker key file and hashing a folder; the chain side is in ./chain/index.ts.
 export { canonicalJson } from './canonicalJson.ts'
 export { canonicalResultEntries, requiredResultEntryNames, resultEntry } from './canonicalResultEntries.ts'
 export type { ResultEntry, ResultEntryInput } from './canonicalResultEntries.ts'
@@ -11,11 +12,16 @@ export { bytesToHex, hexToBytes, normalizeSha256 } from './hex.ts'
 export type { Hex } from './hex.ts'
 export { auditPath, leafHash, mth, verifyInclusion } from './merkle.ts'
 export type { VerifyInclusionParameters } from './merkle.ts'
+export { hashOutputsFolder } from './hashOutputsFolder.ts'
 export { exitEntryContent, resultEntries } from './resultEntries.ts'
 export type { ResultEntriesParameters, ResultEntriesReturnType } from './resultEntries.ts'
 export { resultProof, resultRoot, verifyResultFile } from './resultRoot.ts'
 export type { ResultProof, VerifyResultFileParameters } from './resultRoot.ts'
 export { specHash } from './specHash.ts'
+export { verifyOutputFile } from './verifyOutputFile.ts'
+export type { VerifyOutputFileCode, VerifyOutputFileParameters, VerifyOutputFileReturnType } from './verifyOutputFile.ts'
+export { verifyOutputs } from './verifyOutputs.ts'
+export type { OutputFileDigest, OutputFileVerdict, VerifyOutputsParameters, VerifyOutputsReturnType } from './verifyOutputs.ts'
 export type { SpecHashParameters } from './specHash.ts'
 export {
   generateWorkerKey,
