@@ -1,8 +1,9 @@
 // Errors of the Sandrun HTTP client, typed by what the caller should do: fix the request
 // (REQUEST_INVALID), wait (RATE_LIMITED, retryAfterSeconds), give up on a gone job (NOT_FOUND),
-// or check the gateway address (UNREACHABLE).
+// or check the gateway address (UNREACHABLE); NOT_SUPPORTED means this gateway's mode lacks the
+// feature (e.g. verification outside market mode).
 
-export type SandrunClientErrorCode = 'REQUEST_INVALID' | 'NOT_FOUND' | 'RATE_LIMITED' | 'SERVER_ERROR' | 'UNREACHABLE' | 'PROTOCOL'
+export type SandrunClientErrorCode = 'REQUEST_INVALID' | 'NOT_FOUND' | 'RATE_LIMITED' | 'SERVER_ERROR' | 'UNREACHABLE' | 'PROTOCOL' | 'NOT_SUPPORTED'
 
 export type SandrunClientErrorParameters = {
   status?: number | undefined

@@ -1,7 +1,10 @@
 // TypeScript client of the Sandrun REST API (used by the CLI, the MCP server and the benchmark):
-// submit a bundle with a manifest, read status (or wait for the end), stream logs, list and
-// download outputs. Every failure is a SandrunClientError with a code saying what to do.
-import { randomBytes } from 'node:crypto'
+// submit files, a folder or a bundle with a manifest, read status (or wait for the end), stream
+// logs, list and download outputs, read the verification report. Every failure is a
+// SandrunClientError with a code saying what to do.
+import { createHash, randomBytes } from 'node:crypto'
+import { packDirectory } from '../../sandbox/bundle/packDirectory.ts'
+import { packFiles, type PackFileContent } from '../../sandbox/bundle/packFiles.ts'
 import { errorFromResponse, SandrunClientError } from './clientError.ts'
 import { streamLogs, type LogStreamMessage } from './streamLogs.ts'
 
@@ -28,12 +31,45 @@ export type JobStatusBody = {
   job_hash: string | null
   output_files: Record<string, OutputFileBody>
   worker_metadata: { worker_id: string; signature: string } | null
+  /** Market mode only: how the result was agreed on chain. */
+  verification?: JobVerification | undefined
   error?: string
 }
 
-export type SubmitParameters = {
-  /** The job as a gzip tar (see packFiles / packDirectory). */
-  bundle: Uint8Array
+/**
+ * The market-mode verification summary in `/status` (how the chain agreed on the result). Typed
+ * loosely on purpose: every field is optional, so older and newer gateways both parse.
+ */
+export type JobVerification = {
+  /** posting, open, finalized, inconclusive, expired or cancelled. */
+  state?: string
+  /** True once the served result was checked byte for byte against the on-chain root. */
+  result_verified?: boolean
+  result_root?: string | null
+  replicas?: number
+  quorum?: number
+  committed?: number
+  revealed?: number
+  /** Worker addresses. */
+  agreeing?: string[]
+  dissenting?: string[]
+  slashed?: string[]
+  chain_id?: number
+  market?: string
+  /** The on-chain job id (decimal). */
+  job_id?: string | null
+  spec_hash?: string
+  tx_hashes?: { post?: string | null; commits?: string[]; reveals?: string[]; finalize?: string | null }
+  [field: string]: unknown
+}
+
+/** What to run: exactly one of a ready bundle, in-memory files, or a folder on disk. */
+export type SubmitSource =
+  | { /** The job as a gzip tar (see packFiles / packDirectory). */ bundle: Uint8Array; files?: undefined; dir?: undefined }
+  | { /** `{ 'main.py': 'print(1)', 'data/in.csv': bytes }` */ files: Record<string, PackFileContent>; bundle?: undefined; dir?: undefined }
+  | { /** A folder packed whole (its job.json is the manifest unless one is given). */ dir: string; bundle?: undefined; files?: undefined }
+
+export type SubmitParameters = SubmitSource & {
   /** The manifest; leave out to use job.json inside the bundle. */
   manifest?: Record<string, unknown> | undefined
   /** Called as the upload goes out: bytes sent so far and the total. */
@@ -42,6 +78,34 @@ export type SubmitParameters = {
 }
 
 export type SubmitReturnType = { job_id: string; status: JobState; position: number }
+
+export type LogsReturnType = { stdout: string; stderr: string; stdout_truncated: boolean; stderr_truncated: boolean }
+
+export type OutputsReturnType = { job_id: string; outputs: OutputFileBody[] }
+
+export type StatsReturnType = {
+  /** This client's (IP's) quota: CPU seconds per minute, active jobs, and whether a submit would pass now. */
+  your_quota: { used: number; limit: number; available: number; active_jobs: number; can_submit: boolean; reason: string }
+  system: Record<string, number>
+}
+
+/**
+ * `GET /verify/:id`: whether the served result is proven and by what (`chain` in market mode,
+ * `worker-signature` in local and pool modes), with the entries to recompute the root from and the
+ * chain's report. Loosely typed like JobVerification.
+ */
+export type VerifyReturnType = {
+  job_id?: string
+  method?: 'chain' | 'worker-signature' | string
+  verified?: boolean
+  reason?: string
+  caveat?: string
+  result_root?: string | null
+  entries?: Array<{ name: string; sha256: string; size: number }>
+  worker?: { worker_id: string; signature: string; signature_valid: boolean } | null
+  chain?: Record<string, unknown> | null
+  [field: string]: unknown
+}
 
 export type WaitParameters = {
   /** Called with each status seen while waiting (queued, running...). */
@@ -70,6 +134,13 @@ function multipart(bundle: Uint8Array, manifest: Record<string, unknown> | undef
   }
   parts.push(Buffer.from(`--${boundary}--\r\n`))
   return { body: Buffer.concat(parts), contentType: `multipart/form-data; boundary=${boundary}` }
+}
+
+async function bundleOf(source: SubmitSource): Promise<Uint8Array> {
+  if (source.bundle) return source.bundle
+  if (source.files) return packFiles(source.files)
+  if (source.dir) return packDirectory(source.dir)
+  throw new SandrunClientError('REQUEST_INVALID', 'Nothing to submit: pass `bundle`, `files` or `dir`.')
 }
 
 /** A request body that reports how much of it has been read by the HTTP stack. */
@@ -110,8 +181,8 @@ export function createSandrunClient({ baseUrl }: SandrunClientOptions) {
   const client = {
     baseUrl: root,
 
-    async submit({ bundle, manifest, onUploadProgress, signal }: SubmitParameters): Promise<SubmitReturnType> {
-      const { body, contentType } = multipart(bundle, manifest)
+    async submit({ manifest, onUploadProgress, signal, ...source }: SubmitParameters): Promise<SubmitReturnType> {
+      const { body, contentType } = multipart(await bundleOf(source as SubmitSource), manifest)
       const headers = { 'content-type': contentType, 'content-length': String(body.length) }
       const init: RequestInit & { duplex?: 'half' } = onUploadProgress
         ? { method: 'POST', headers, body: progressStream(body, onUploadProgress), duplex: 'half', signal }
@@ -134,7 +205,7 @@ export function createSandrunClient({ baseUrl }: SandrunClientOptions) {
       return status
     },
 
-    logs(jobId: string): Promise<{ stdout: string; stderr: string; stdout_truncated: boolean; stderr_truncated: boolean }> {
+    logs(jobId: string): Promise<LogsReturnType> {
       return json(`logs/${id(jobId)}?format=json`)
     },
 
@@ -142,14 +213,23 @@ export function createSandrunClient({ baseUrl }: SandrunClientOptions) {
       return streamLogs({ baseUrl: root, jobId, signal })
     },
 
-    outputs(jobId: string): Promise<{ job_id: string; outputs: OutputFileBody[] }> {
+    outputs(jobId: string): Promise<OutputsReturnType> {
       return json(`outputs/${id(jobId)}`)
     },
 
-    /** One output file's bytes (the gateway deletes the job once every output was downloaded). */
+    /**
+     * One output file's bytes, checked against the sha256 the gateway announces for it (the gateway
+     * deletes the job once every output was downloaded).
+     */
     async download(jobId: string, path: string): Promise<Buffer> {
       const encoded = path.split('/').map(encodeURIComponent).join('/')
-      return Buffer.from(await (await request(`download/${id(jobId)}/${encoded}`)).arrayBuffer())
+      const response = await request(`download/${id(jobId)}/${encoded}`)
+      const content = Buffer.from(await response.arrayBuffer())
+      const expected = response.headers.get('x-sandrun-sha256')?.replace(/^0x/, '').toLowerCase()
+      if (expected && createHash('sha256').update(content).digest('hex') !== expected) {
+        throw new SandrunClientError('PROTOCOL', `Output ${path} does not match its sha256; the download is corrupt. Download it again.`)
+      }
+      return content
     },
 
     /** All outputs as one tar.gz. */
@@ -161,9 +241,28 @@ export function createSandrunClient({ baseUrl }: SandrunClientOptions) {
       await request(`jobs/${id(jobId)}`, { method: 'DELETE' })
     },
 
-    stats: () => json<{ your_quota: Record<string, unknown>; system: Record<string, number> }>('stats'),
+    /**
+     * The verification report of a market-mode job (consensus root, agreeing and slashed workers,
+     * chain ids, tx hashes). Gateways without verification answer NOT_SUPPORTED.
+     */
+    async verify(jobId: string, { signal }: { signal?: AbortSignal } = {}): Promise<VerifyReturnType> {
+      try {
+        return await json<VerifyReturnType>(`verify/${id(jobId)}`, { signal })
+      } catch (error) {
+        // The gateway's catch-all 404 ("No route ...") means the route itself is missing, not the job.
+        if (error instanceof SandrunClientError && error.code === 'NOT_FOUND' && error.details?.startsWith('No route')) {
+          throw new SandrunClientError('NOT_SUPPORTED', `The gateway at ${root} does not verify results (no GET /verify/:id); verified results need a market-mode gateway, see docs/network.md.`, {
+            status: 404,
+            cause: error,
+          })
+        }
+        throw error
+      }
+    },
+
+    stats: () => json<StatsReturnType>('stats'),
     health: () => json<{ status: string; worker_id: string; mode: string }>('health'),
-    environments: () => json<{ templates: string[]; interpreters: Array<{ name: string; version: string | null }> }>('environments'),
+    environments: () => json<{ templates: Record<string, unknown>; interpreters: Array<{ name: string; version: string | null }> }>('environments'),
   }
   return client
 }
