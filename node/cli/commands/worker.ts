@@ -1,0 +1,129 @@
+// `sandrun worker`: joins a market deployment as a staked worker: takes announced jobs it can run,
+// runs them in this machine's sandbox, commits and reveals results on chain, gets paid, and serves
+// results and live logs to gateways. Log lines are JSON on stderr; one ready line goes to stdout.
+import { readFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import { createPublicClient, http, parseEther } from 'viem'
+import { readDeployment } from '../../chain/deployment.ts'
+import { faultModes, parseFaultMode } from '../../market/worker/faultMode.ts'
+import { WorkerError } from '../../market/worker/workerError.ts'
+import { jsonLineLog } from '../../market/worker/workerLog.ts'
+
+export const description = 'Run a staked market worker: take jobs, run them, commit and reveal results'
+
+const usage = `Usage: sandrun worker --rpc <url> --deployment <file> --key <file> [options]
+
+  --rpc <url>             JSON-RPC URL of the market's chain
+  --deployment <file>     deployment file written by \`sandrun deploy\`
+  --key <file>            worker key (\`sandrun keygen\`): the libp2p identity, and the eth account
+                          derived from it stakes and gets paid (fund that address first)
+  --data-dir <dir>        job state and results, kept across restarts (default ./sandrun-worker-data)
+  --stake <eth>           stake to hold; topped up at start (default 10 x the minimum collateral)
+  --listen <multiaddr>    libp2p listen address, repeatable (default /ip4/127.0.0.1/tcp/0)
+  --announce <multiaddr>  address to advertise instead (public IP behind NAT), repeatable
+  --bootstrap <multiaddr> peer to join through (a gateway's /p2p/ address), repeatable
+  --max-jobs <n>          jobs run at once (default 2)
+  --fault <mode>          misbehave for tests and demos: ${faultModes.join(' | ')}
+                          (refused unless the chain id is 31337 or 1337)
+`
+
+function positiveInteger(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined
+  const n = Number(value)
+  if (!Number.isSafeInteger(n) || n < 1) throw new WorkerError('CONFIG_INVALID', `--${name} must be a whole number >= 1, not "${value}".`)
+  return n
+}
+
+function stakeWei(value: string | undefined): bigint | undefined {
+  if (value === undefined) return undefined
+  try {
+    const wei = parseEther(value)
+    if (wei > 0n) return wei
+  } catch {
+    // reported below
+  }
+  throw new WorkerError('CONFIG_INVALID', `--stake must be a positive amount of ETH like 0.5, not "${value}".`)
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let values
+  try {
+    ;({ values } = parseArgs({
+      args: argv,
+      options: {
+        rpc: { type: 'string' },
+        deployment: { type: 'string' },
+        key: { type: 'string' },
+        'data-dir': { type: 'string' },
+        stake: { type: 'string' },
+        listen: { type: 'string', multiple: true },
+        announce: { type: 'string', multiple: true },
+        bootstrap: { type: 'string', multiple: true },
+        'max-jobs': { type: 'string' },
+        fault: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }))
+  } catch (error) {
+    process.stderr.write(`sandrun worker: ${(error as Error).message}\n\n${usage}`)
+    return 2
+  }
+  if (values.help) {
+    process.stdout.write(usage)
+    return 0
+  }
+  if (!values.rpc || !values.deployment || !values.key) {
+    process.stderr.write(`sandrun worker: --rpc, --deployment and --key are required.\n\n${usage}`)
+    return 2
+  }
+  const log = jsonLineLog()
+  let maxJobs: number | undefined
+  let stake: bigint | undefined
+  try {
+    maxJobs = positiveInteger('max-jobs', values['max-jobs'])
+    stake = stakeWei(values.stake)
+    // Checked before anything starts, so a refused fault mode costs no sandbox or network set-up.
+    if (values.fault !== undefined) {
+      const chainId = await createPublicClient({ transport: http(values.rpc) }).getChainId()
+      parseFaultMode({ value: values.fault, chainId })
+    }
+  } catch (error) {
+    process.stderr.write(`sandrun worker: ${(error as Error & { shortMessage?: string }).shortMessage ?? (error as Error).message}\n`)
+    return 2
+  }
+  // Fail early with a clear message if the key file is missing (createHost would say the same, later).
+  readFileSync(values.key)
+  const deployment = readDeployment({ file: values.deployment })
+  // libp2p and the sandbox load only once the options are known to be good: a refusal stays instant.
+  const [{ createSandbox }, { startWorkerNode }] = await Promise.all([import('../../../sandbox/createSandbox.ts'), import('../../market/worker/startWorkerNode.ts')])
+  const sandbox = await createSandbox()
+  const node = await startWorkerNode({
+    rpcUrl: values.rpc,
+    deployment,
+    keyFile: values.key,
+    dataDir: values['data-dir'] ?? 'sandrun-worker-data',
+    sandbox,
+    stake,
+    listen: values.listen,
+    announce: values.announce,
+    bootstrap: values.bootstrap,
+    maxJobs,
+    fault: values.fault,
+    log,
+    exit: (code) => process.exit(code),
+  }).catch(async (error: unknown) => {
+    await sandbox.close()
+    throw error
+  })
+  process.stdout.write(`sandrun worker ready peer=${node.peerId} address=${node.address} listen=${node.host.multiaddrs().join(',')}\n`)
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve)
+    process.once('SIGTERM', resolve)
+  })
+  log('worker stopping', {})
+  await node.stop()
+  await sandbox.close()
+  return 0
+}

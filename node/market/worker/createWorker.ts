@@ -1,0 +1,445 @@
+// The market worker's business logic (issue #6 item 2), with the chain, the network, the sandbox and
+// the disk injected: decide which announced job to take, fetch its spec and bundle, run it, commit
+// the result root with a derived salt, reveal and finalize when the contract allows, withdraw
+// earnings, and recover pending commits after a restart. Streams and gossip live in startWorkerNode.
+import { EventEmitter } from 'node:events'
+import type { Hex } from 'viem'
+import { MarketRevertError } from '../../chain/errors.ts'
+import type { MarketJob } from '../../chain/marketReader.ts'
+import type { OnChainVerdict, JobAnnouncement } from '../../p2p/jobAnnouncements.ts'
+import { LogFeed, type LogEvent } from '../../p2p/logFeed.ts'
+import type { HeartbeatParameters } from '../../p2p/workerHeartbeats.ts'
+import type { JobResultPayload } from '../../p2p/resultService.ts'
+import type { Sandbox } from '../../../sandbox/sandbox.ts'
+import { exitEntryContent, resultEntries } from '../../../verifier/resultEntries.ts'
+import { resultRoot } from '../../../verifier/resultRoot.ts'
+import type { WorkerKey } from '../../../verifier/workerIdentity.ts'
+import { decideJob, nextStep } from './decideJob.ts'
+import { alteredStdout, type FaultMode } from './faultMode.ts'
+import { hostEnvironments } from './hostEnvironments.ts'
+import type { JobStore, WorkerJobPhase, WorkerJobRecord } from './jobStore.ts'
+import { jobSalt } from './jobSalt.ts'
+import { parseSpecDocument } from './specDocument.ts'
+import type { WorkerChain } from './workerChain.ts'
+import { WorkerError } from './workerError.ts'
+import { silentLog, type WorkerLog } from './workerLog.ts'
+
+/** The network as the worker logic sees it: content-addressed fetches, nothing about streams. */
+export type WorkerNetwork = {
+  /** Bytes whose sha256 is `sha256`, from one of `providers` (verified on receipt); throws when none serves them. */
+  fetchBlob(parameters: { providers: string[]; sha256: string; expectedSize?: number | undefined; kind: 'spec' | 'bundle'; signal?: AbortSignal }): Promise<Uint8Array>
+}
+
+export type CreateWorkerParameters = {
+  chain: WorkerChain
+  network: WorkerNetwork
+  sandbox: Pick<Sandbox, 'runJob' | 'capabilities'>
+  store: JobStore
+  /** The worker key: its seed derives the commit salts. */
+  workerKey: Pick<WorkerKey, 'privateKey'>
+  maxJobs?: number
+  fault?: FaultMode | null
+  log?: WorkerLog
+  pollMs?: number
+  withdrawEveryMs?: number
+  retentionMs?: number
+  minCommitTimeLeftS?: number
+  /** Where to start scanning for this worker's commits on recovery (the deployment block). */
+  deployBlock?: bigint
+  /** How a `crash-after-commit` worker dies; the CLI passes process.exit. */
+  exit?: (code: number) => void
+}
+
+export const defaultWorkerOptions = {
+  // One job per core on the 2-core machines the project targets; the sandbox caps each job anyway.
+  maxJobs: 2,
+  // Reveal and finalize within a block or two of becoming possible, without hammering the RPC.
+  pollMs: 500,
+  // Earnings are also withdrawn right after each settlement; this catches refunds and shares.
+  withdrawEveryMs: 60_000,
+  // DESIGN section 7: results are kept 1 hour at most.
+  retentionMs: 3600_000,
+  // Less than this left of the commit window and even a trivial job's run and commit may miss it.
+  minCommitTimeLeftS: 3,
+} as const
+
+export type WorkerPhaseEvent = { jobId: string; phase: WorkerJobPhase | 'dropped'; reason?: string }
+
+export type Worker = {
+  /** Recovers pending jobs from disk and chain, then follows the chain until stop(). */
+  start(): Promise<void>
+  stop(): Promise<void>
+  /** For the announcement topic's validator: does the job exist on chain as announced? */
+  validateAnnouncement(announcement: JobAnnouncement): Promise<OnChainVerdict>
+  /** An accepted announcement: take the job if it fits (runs in the background). */
+  offer(announcement: JobAnnouncement): void
+  /** The result of a job this worker revealed (for the `result` protocol). */
+  getResult(jobId: string): Promise<JobResultPayload | undefined>
+  /** The live (or replayed) log of a job this worker ran (for the `logs` protocol). */
+  openLogs(jobId: string, signal: AbortSignal): AsyncIterable<LogEvent> | undefined
+  heartbeat(): HeartbeatParameters
+  jobs(): WorkerJobRecord[]
+  /** 'phase' (WorkerPhaseEvent) on every job change, 'withdrawn' ({ amount, hash }) after a withdrawal. */
+  readonly events: EventEmitter
+}
+
+type InFlight = { collateral: bigint; controller: AbortController }
+
+const lostRaceErrors = new Set(['MarketJobFull', 'MarketCommitClosed', 'MarketJobNotOpen', 'MarketAlreadyCommitted', 'MarketInsufficientFreeStake'])
+
+function isPermanentRefusal(error: unknown): boolean {
+  if (error instanceof WorkerError) return error.code === 'SPEC_INVALID' || error.code === 'ENVIRONMENT_MISMATCH'
+  // Only the job's own faults (bad manifest or bundle); a host failure may not repeat.
+  return (error as Error).name === 'SandboxError' && (error as { isUserError?: boolean }).isUserError === true
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof MarketRevertError) return error.errorName
+  const code = (error as { code?: unknown }).code
+  // Sandbox and worker messages may quote manifest fields; the code is enough for the operator's log.
+  if (typeof code === 'string' && (error as Error).name === 'SandboxError') return code
+  return error instanceof Error ? ((error as { shortMessage?: string }).shortMessage ?? error.message) : String(error)
+}
+
+export function createWorker(parameters: CreateWorkerParameters): Worker {
+  const { chain, network, sandbox, store } = parameters
+  const options = {
+    maxJobs: parameters.maxJobs ?? defaultWorkerOptions.maxJobs,
+    pollMs: parameters.pollMs ?? defaultWorkerOptions.pollMs,
+    withdrawEveryMs: parameters.withdrawEveryMs ?? defaultWorkerOptions.withdrawEveryMs,
+    retentionMs: parameters.retentionMs ?? defaultWorkerOptions.retentionMs,
+    minCommitTimeLeftS: parameters.minCommitTimeLeftS ?? defaultWorkerOptions.minCommitTimeLeftS,
+  }
+  const fault = parameters.fault ?? null
+  const log = parameters.log ?? silentLog
+  const exit = parameters.exit ?? ((code: number) => process.exit(code))
+  const environments = hostEnvironments(sandbox.capabilities)
+  const events = new EventEmitter()
+
+  const records = new Map<string, WorkerJobRecord>()
+  const inFlight = new Map<string, InFlight>()
+  const feeds = new Map<string, LogFeed>()
+  const offers = new Set<Promise<void>>()
+  // Jobs this host can never run (spec refused, environment missing, sandbox refusal): gateways
+  // re-announce open jobs every few seconds, and each re-announcement must not cost a fetch.
+  const refused = new Set<string>()
+  let stopped = false
+  let loopDone: Promise<void> | undefined
+  let wake: (() => void) | undefined
+  let withdrawDue = true
+  let lastWithdrawCheck = 0
+
+  const salt = (jobId: string): Hex => jobSalt({ seed: parameters.workerKey.privateKey, chainId: chain.chainId, market: chain.market, jobId: BigInt(jobId) })
+  const kick = (): void => wake?.()
+
+  async function update(record: WorkerJobRecord, patch: Partial<WorkerJobRecord>): Promise<void> {
+    Object.assign(record, patch, { updatedAt: Date.now() })
+    await store.save(record)
+    events.emit('phase', { jobId: record.jobId, phase: record.phase } satisfies WorkerPhaseEvent)
+  }
+
+  async function forget(jobId: string, reason: string): Promise<void> {
+    records.delete(jobId)
+    feeds.delete(jobId)
+    await store.remove(jobId).catch(() => undefined)
+    events.emit('phase', { jobId, phase: 'dropped', reason } satisfies WorkerPhaseEvent)
+  }
+
+  // ---- taking a job -------------------------------------------------------------------------
+
+  async function take(announcement: JobAnnouncement): Promise<void> {
+    const { jobId } = announcement
+    if (stopped || records.has(jobId) || inFlight.has(jobId) || refused.has(jobId)) return
+    const [job, now, account] = await Promise.all([chain.getJob(BigInt(jobId)), chain.latestTimestamp(), chain.getAccount()])
+    const reserved = [...inFlight.values()].reduce((sum, held) => sum + held.collateral, 0n)
+    const decision = decideJob({
+      job,
+      announcedSpecHash: announcement.specHash,
+      now,
+      running: inFlight.size,
+      maxJobs: options.maxJobs,
+      freeStake: account.free - reserved,
+      known: records.has(jobId) || inFlight.has(jobId),
+      minCommitTimeLeft: options.minCommitTimeLeftS,
+    })
+    if (!decision.take) {
+      log('job skipped', { jobId, reason: decision.reason })
+      return
+    }
+    const controller = new AbortController()
+    inFlight.set(jobId, { collateral: job.collateral, controller })
+    // The log exists from the start, so a watcher that comes early waits for the run instead of finding nothing.
+    const feed = new LogFeed()
+    feeds.set(jobId, feed)
+    events.emit('phase', { jobId, phase: 'running' } satisfies WorkerPhaseEvent)
+    try {
+      await runAndCommit(announcement, job, feed, controller.signal)
+    } catch (error) {
+      const reason = describeError(error)
+      if (error instanceof MarketRevertError && lostRaceErrors.has(error.errorName)) log('job dropped', { jobId, reason })
+      else log('job failed', { jobId, reason })
+      if (isPermanentRefusal(error)) {
+        if (refused.size >= 10_000) refused.clear()
+        refused.add(jobId)
+      }
+      feed.end({ state: 'failed' })
+      await forget(jobId, reason)
+    } finally {
+      inFlight.delete(jobId)
+    }
+  }
+
+  async function runAndCommit(announcement: JobAnnouncement, job: MarketJob, feed: LogFeed, signal: AbortSignal): Promise<void> {
+    const { jobId, providers } = announcement
+    // The spec comes by the on-chain hash: gossip only says where to look.
+    const spec = parseSpecDocument({ data: await network.fetchBlob({ providers, sha256: job.specHash, kind: 'spec', signal }), specHash: job.specHash })
+    const { manifest } = spec
+    const digest = environments.digestFor(manifest.environment, manifest.interpreter)
+    if (digest !== spec.environmentDigest) {
+      throw new WorkerError('ENVIRONMENT_MISMATCH', `This host does not have environment ${spec.environmentDigest} (${manifest.environment} with ${manifest.interpreter}).`)
+    }
+    const expectedSize = announcement.bundleSha256 === spec.bundleSha256 ? announcement.bundleSize : undefined
+    const bundle = await network.fetchBlob({ providers, sha256: spec.bundleSha256, expectedSize, kind: 'bundle', signal })
+
+    const { outputDir } = await store.prepare(jobId)
+    log('job running', { jobId, specHash: job.specHash, bundleBytes: bundle.byteLength })
+    const result = await sandbox.runJob({ manifest, bundle, outputDir, signal, onOutput: (stream, chunk) => feed.append(stream, chunk) })
+    feed.end({ state: 'completed', exit_code: result.exitCode, termination: result.termination })
+    // A run cut short by shutdown is not the job's result: never commit it.
+    if (signal.aborted) throw new Error('worker stopped during the run')
+
+    const faulty = fault === 'wrong-result'
+    const stdout = faulty ? alteredStdout(result.stdout, chain.address) : result.stdout
+    const entries = resultEntries({ exitCode: result.exitCode, termination: result.termination, stdout, stderr: result.stderr, outputs: result.outputs }).map(
+      ({ name, sha256, size }) => ({ name, sha256, size }),
+    )
+    const root = resultRoot(entries)
+    await store.writeResultFiles(jobId, { entries, exit: Buffer.from(exitEntryContent(result.exitCode, result.termination), 'utf8'), stdout, stderr: result.stderr })
+    const record: WorkerJobRecord = {
+      v: 1,
+      chainId: chain.chainId,
+      market: chain.market,
+      jobId,
+      specHash: job.specHash,
+      phase: 'sealed',
+      root,
+      faulty,
+      commitTx: null,
+      revealTx: null,
+      finalizeTx: null,
+      status: null,
+      outcome: null,
+      updatedAt: Date.now(),
+      settledAt: null,
+    }
+    // On disk before the commit is sent: a crash after it leaves what a restart needs to reveal.
+    records.set(jobId, record)
+    await update(record, {})
+    const { hash } = await chain.commit({ jobId: BigInt(jobId), resultRoot: root, salt: salt(jobId) })
+    if (fault === 'crash-after-commit') {
+      log('fault crash-after-commit: exiting after the commit receipt', { jobId, tx: hash })
+      stopped = true
+      kick()
+      exit(1)
+      return
+    }
+    await update(record, { phase: 'committed', commitTx: hash })
+    log('result committed', { jobId, root, tx: hash, faulty })
+    kick()
+  }
+
+  // ---- following the chain --------------------------------------------------------------------
+
+  async function settle(record: WorkerJobRecord, job: MarketJob): Promise<void> {
+    const slots = await chain.getSlots(BigInt(record.jobId))
+    const mine = slots.find((slot) => slot.worker?.toLowerCase() === chain.address.toLowerCase())
+    await update(record, { phase: 'settled', status: job.status, outcome: mine?.outcome ?? null, settledAt: Date.now() })
+    log('job settled', { jobId: record.jobId, status: job.status, outcome: record.outcome, slashed: mine?.slashed ?? false })
+    withdrawDue = true
+  }
+
+  async function advance(record: WorkerJobRecord, now: number): Promise<void> {
+    const jobId = BigInt(record.jobId)
+    const job = await chain.getJob(jobId)
+    const step = nextStep({ job, revealed: record.phase === 'revealed', mayReveal: fault !== 'no-reveal', now })
+    if (step === 'settled') return settle(record, job)
+    try {
+      if (step === 'reveal') {
+        const { hash } = await chain.reveal({ jobId, resultRoot: record.root!, salt: salt(record.jobId) })
+        await update(record, { phase: 'revealed', revealTx: hash })
+        log('result revealed', { jobId: record.jobId, root: record.root, tx: hash })
+        kick()
+      } else if (step === 'finalize') {
+        const { hash } = await chain.finalize(jobId)
+        record.finalizeTx = hash
+        log('job finalized', { jobId: record.jobId, tx: hash })
+        await settle(record, await chain.getJob(jobId))
+      }
+    } catch (error) {
+      if (!(error instanceof MarketRevertError)) throw error
+      // Another worker finalized first, or our view of the block time was a block behind: look again next tick.
+      if (error.errorName === 'MarketAlreadyRevealed') await update(record, { phase: 'revealed' })
+      else log('chain step postponed', { jobId: record.jobId, step, reason: error.errorName })
+    }
+  }
+
+  async function withdrawIfDue(): Promise<void> {
+    if (!withdrawDue && Date.now() - lastWithdrawCheck < options.withdrawEveryMs) return
+    withdrawDue = false
+    lastWithdrawCheck = Date.now()
+    const { balance } = await chain.getAccount()
+    if (balance === 0n) return
+    try {
+      const { hash } = await chain.withdraw()
+      log('earnings withdrawn', { amountWei: balance, tx: hash })
+      events.emit('withdrawn', { amount: balance, hash })
+    } catch (error) {
+      if (!(error instanceof MarketRevertError && error.errorName === 'MarketNothingToWithdraw')) throw error
+    }
+  }
+
+  async function expire(): Promise<void> {
+    const cutoff = Date.now() - options.retentionMs
+    for (const record of [...records.values()]) {
+      if (record.phase === 'settled' && (record.settledAt ?? 0) < cutoff) {
+        records.delete(record.jobId)
+        feeds.delete(record.jobId)
+        await store.remove(record.jobId)
+        log('job result expired', { jobId: record.jobId })
+      }
+    }
+  }
+
+  async function tick(): Promise<void> {
+    const active = [...records.values()].filter((record) => record.phase === 'committed' || record.phase === 'revealed')
+    if (active.length > 0) {
+      const now = await chain.latestTimestamp()
+      for (const record of active) {
+        if (stopped) return
+        await advance(record, now)
+      }
+    }
+    await withdrawIfDue()
+    await expire()
+  }
+
+  async function loop(): Promise<void> {
+    while (!stopped) {
+      try {
+        await tick()
+      } catch (error) {
+        log('chain poll failed', { reason: describeError(error) })
+      }
+      if (stopped) break
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, options.pollMs)
+        wake = () => {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+      wake = undefined
+    }
+  }
+
+  // ---- recovery --------------------------------------------------------------------------------
+
+  async function recover(): Promise<void> {
+    const { records: saved, orphans } = await store.list()
+    for (const jobId of orphans) await store.remove(jobId)
+    for (const record of saved) {
+      if (record.chainId !== chain.chainId || record.market.toLowerCase() !== chain.market.toLowerCase()) continue
+      if (record.phase === 'running') {
+        await store.remove(record.jobId)
+        continue
+      }
+      if (record.phase === 'sealed') {
+        // The commit may or may not have landed before the restart: the chain knows.
+        const slots = await chain.getSlots(BigInt(record.jobId))
+        const committed = slots.some((slot) => slot.committed && slot.worker?.toLowerCase() === chain.address.toLowerCase())
+        if (!committed) {
+          await store.remove(record.jobId)
+          log('uncommitted result discarded', { jobId: record.jobId })
+          continue
+        }
+        records.set(record.jobId, record)
+        await update(record, { phase: 'committed' })
+        log('commit recovered from chain', { jobId: record.jobId, root: record.root })
+        continue
+      }
+      records.set(record.jobId, record)
+    }
+    const pending = [...records.values()].filter((r) => r.phase === 'committed' || r.phase === 'revealed')
+    log('worker state recovered', { jobs: records.size, pending: pending.map((r) => r.jobId) })
+    if (parameters.deployBlock === undefined) return
+    for (const id of await chain.committedJobIds(parameters.deployBlock)) {
+      if (records.has(id.toString())) continue
+      const job = await chain.getJob(id)
+      if (job.status === 'Open') log('committed job has no local result; it cannot be revealed and its collateral will be slashed', { jobId: id.toString() })
+    }
+  }
+
+  async function replayFeed(jobId: string): Promise<LogFeed> {
+    const feed = new LogFeed()
+    const result = await store.readResult(jobId)
+    const file = (name: string): Uint8Array | undefined => result?.files.find((f) => f.name === name)?.content
+    if (file('stdout')) feed.append('stdout', file('stdout')!)
+    if (file('stderr')) feed.append('stderr', file('stderr')!)
+    const [code, ...termination] = Buffer.from(file('exit') ?? []).toString('utf8').split(':')
+    feed.end({ state: 'completed', exit_code: code === undefined || code === 'null' || code === '' ? null : Number(code), termination: termination.join(':') || null })
+    return feed
+  }
+
+  return {
+    events,
+    async start() {
+      await recover()
+      loopDone = loop()
+    },
+    async stop() {
+      stopped = true
+      for (const job of inFlight.values()) job.controller.abort()
+      kick()
+      await Promise.allSettled([loopDone, ...offers])
+    },
+    async validateAnnouncement(announcement) {
+      let job: MarketJob
+      try {
+        job = await chain.getJob(BigInt(announcement.jobId))
+      } catch {
+        return 'ignore'
+      }
+      // An unknown id may be our RPC lagging behind the gateway's; only a contradiction is a lie.
+      if (job.status === 'None') return 'ignore'
+      return job.specHash.toLowerCase() === announcement.specHash.toLowerCase()
+    },
+    offer(announcement) {
+      const offer = take(announcement).catch((error: unknown) => log('job offer failed', { jobId: announcement.jobId, reason: describeError(error) }))
+      offers.add(offer)
+      void offer.finally(() => offers.delete(offer))
+    },
+    async getResult(jobId) {
+      const record = records.get(jobId)
+      // Before the reveal, serving the files would let a lazy worker commit our root as its own.
+      if (!record || record.revealTx === null || (record.phase !== 'revealed' && record.phase !== 'settled')) return undefined
+      return store.readResult(jobId)
+    },
+    openLogs(jobId, signal) {
+      if (!records.has(jobId) && !inFlight.has(jobId)) return undefined
+      return (async function* () {
+        const feed = feeds.get(jobId) ?? (await replayFeed(jobId))
+        feeds.set(jobId, feed)
+        yield* feed.subscribe(signal)
+      })()
+    },
+    heartbeat() {
+      return {
+        address: chain.address.toLowerCase(),
+        capabilities: { interpreters: environments.interpreters.slice(0, 64), gpu: sandbox.capabilities.gpus.gpus.length > 0, maxJobs: options.maxJobs },
+        environments: environments.digests.slice(0, 64),
+        load: { running: inFlight.size },
+      }
+    },
+    jobs: () => [...records.values()].map((record) => ({ ...record })),
+  }
+}

@@ -1,0 +1,87 @@
+// What the worker needs from the chain, as one small interface: reads of jobs, slots and its
+// account, its transactions (serialized, so two jobs never race for one nonce) and block time.
+// Built on the market client; tests could hand createWorker any other implementation.
+import type { Address, Hex } from 'viem'
+import { sandrunMarketAbi } from '../../../contracts/abi.ts'
+import { ChainError, MarketRevertError } from '../../chain/errors.ts'
+import type { MarketClient, TxResult } from '../../chain/marketClient.ts'
+import type { MarketAccount, MarketJob, MarketSlot } from '../../chain/marketReader.ts'
+import { silentLog, type WorkerLog } from './workerLog.ts'
+
+export type WorkerChain = {
+  /** The worker's own account (derived from its key). */
+  address: Address
+  chainId: number
+  market: Address
+  getJob(jobId: bigint): Promise<MarketJob>
+  getSlots(jobId: bigint): Promise<MarketSlot[]>
+  getAccount(): Promise<MarketAccount>
+  getPeerId(): Promise<Hex>
+  /** Timestamp (s) of the latest block: the clock the contract's windows run on. */
+  latestTimestamp(): Promise<number>
+  /** ETH the account holds outside the market (for stake and gas). */
+  walletBalance(): Promise<bigint>
+  /** Ids of jobs this account committed to since `fromBlock` (recovery after a lost data dir). */
+  committedJobIds(fromBlock: bigint): Promise<bigint[]>
+  stake(p: { value: bigint; peerId: Hex }): Promise<TxResult>
+  commit(p: { jobId: bigint; resultRoot: Hex; salt: Hex }): Promise<TxResult>
+  reveal(p: { jobId: bigint; resultRoot: Hex; salt: Hex }): Promise<TxResult>
+  finalize(jobId: bigint): Promise<TxResult>
+  withdraw(): Promise<TxResult>
+}
+
+export type WorkerChainParameters = {
+  client: MarketClient
+  chainId: number
+  log?: WorkerLog
+}
+
+// A transaction estimated against one state and mined after other workers' commits can run out of
+// the estimated gas (a later slot costs more); estimating again either succeeds or names the reason.
+const maxSendAttempts = 3
+
+async function sendWithRetry<T>(send: () => Promise<T>, log: WorkerLog): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await send()
+    } catch (error) {
+      const revertedAfterEstimate = error instanceof ChainError && error.code === 'MARKET_REVERTED' && !(error instanceof MarketRevertError)
+      if (!revertedAfterEstimate || attempt >= maxSendAttempts) throw error
+      log('transaction reverted after estimation; retrying', { attempt, reason: error.shortMessage })
+    }
+  }
+}
+
+export function workerChain({ client, chainId, log = silentLog }: WorkerChainParameters): WorkerChain {
+  const account = client.account
+  if (!account) throw new Error('workerChain needs a market client with an account')
+  const { publicClient } = client
+  // One transaction at a time: viem reads the pending nonce per call, so parallel sends collide.
+  let queue: Promise<unknown> = Promise.resolve()
+  const serial = <T>(send: () => Promise<T>): Promise<T> => {
+    const attempt = () => sendWithRetry(send, log)
+    const next = queue.then(attempt, attempt)
+    queue = next.catch(() => undefined)
+    return next
+  }
+  return {
+    address: account.address,
+    chainId,
+    market: client.address,
+    getJob: (jobId) => client.getJob(jobId),
+    getSlots: (jobId) => client.getSlots(jobId),
+    getAccount: () => client.getAccount(account.address),
+    getPeerId: () => client.getPeerId(account.address),
+    latestTimestamp: async () => Number((await publicClient.getBlock({ blockTag: 'latest' })).timestamp),
+    walletBalance: () => publicClient.getBalance({ address: account.address }),
+    async committedJobIds(fromBlock) {
+      const logs = await publicClient.getContractEvents({ address: client.address, abi: sandrunMarketAbi, eventName: 'SlotCommitted', args: { worker: account.address }, fromBlock })
+      return [...new Set(logs.map((log) => log.args.jobId).filter((id): id is bigint => id !== undefined))]
+    },
+    stake: (p) => serial(() => client.stake(p)),
+    commit: (p) => serial(() => client.commit(p)),
+    reveal: (p) => serial(() => client.reveal(p)),
+    finalize: (jobId) => serial(() => client.finalize(jobId)),
+    withdraw: () => serial(() => client.withdraw()),
+  }
+}

@@ -1,0 +1,128 @@
+// Market workers against a real anvil, the real contract, real libp2p on 127.0.0.1 and the real
+// sandbox, with the test playing the gateway: a job is taken, run, committed, revealed, finalized
+// and paid; three workers reach consensus past a wrong one; a silent worker is slashed; a worker
+// that crashed right after its commit reveals after a restart.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { checkResultFiles } from '../../node/p2p/checkResultFiles.ts'
+import { resultRoot } from '../../verifier/resultRoot.ts'
+import { REWARD, startWorkerHarness, WINDOW, type WorkerHarness } from './workerHarness.ts'
+
+let h: WorkerHarness
+beforeAll(async () => {
+  h = await startWorkerHarness()
+})
+afterAll(async () => h?.stop())
+
+const hello = { files: { 'main.sh': 'echo hello from the market\n' }, entrypoint: 'main.sh' }
+
+describe('one worker, one replica', () => {
+  it('runs the job, commits, reveals, finalizes, serves the verified result and withdraws its reward', async () => {
+    const worker = await h.startWorker()
+    const balanceBefore = await h.requester.publicClient.getBalance({ address: worker.node.address })
+    const { jobId } = await h.postJob({ ...hello, replicas: 1 })
+    await worker.phase(jobId, 'settled')
+
+    const job = await h.requester.getJob(jobId)
+    expect(job.status).toBe('Finalized')
+    const [slot] = await h.requester.getSlots(jobId)
+    expect(slot).toMatchObject({ worker: worker.node.address, outcome: 'Won', slashed: false })
+    const record = worker.worker.jobs().find((j) => j.jobId === jobId.toString())!
+    expect(record).toMatchObject({ root: job.consensusRoot, status: 'Finalized', outcome: 'Won' })
+    expect(record.commitTx && record.revealTx && record.finalizeTx).toBeTruthy()
+
+    // The gateway's side: fetch from the worker, check every byte against the on-chain root.
+    const result = await h.results.fetch({ peer: worker.node.host.multiaddrs()[0]!, jobId: jobId.toString() })
+    checkResultFiles(result)
+    expect(resultRoot(result.entries)).toBe(job.consensusRoot)
+    expect(Buffer.from(result.files.find((f) => f.name === 'stdout')!.content).toString()).toBe('hello from the market\n')
+    expect(Buffer.from(result.files.find((f) => f.name === 'exit')!.content).toString()).toBe('0:exited')
+
+    // The live log ends with the job's status, replayed to a late watcher.
+    const events = []
+    for await (const event of h.logs.follow({ peer: worker.node.host.multiaddrs()[0]!, jobId: jobId.toString() })) events.push(event)
+    expect(events.at(-1)).toMatchObject({ type: 'end', status: { state: 'completed', exit_code: 0 } })
+
+    // Paid: the reward was credited and withdrawn to the worker's own account.
+    await new Promise<void>((resolve) => (worker.withdrawn.length > 0 ? resolve() : worker.worker.events.once('withdrawn', () => resolve())))
+    expect(worker.withdrawn).toEqual([REWARD])
+    expect((await h.requester.getAccount(worker.node.address)).balance).toBe(0n)
+    const balanceAfter = await h.requester.publicClient.getBalance({ address: worker.node.address })
+    expect(balanceAfter).toBeGreaterThan(balanceBefore) // reward exceeds the gas of commit, reveal, finalize, withdraw
+    await worker.stop()
+  })
+
+  it('advertises its capabilities and environments in heartbeats', async () => {
+    const worker = await h.startWorker()
+    const beat = worker.worker.heartbeat()
+    expect(beat.address).toBe(worker.node.address.toLowerCase())
+    expect(beat.capabilities.interpreters).toContain('sh')
+    expect(beat.environments.length).toBeGreaterThan(0)
+    expect(beat.load).toEqual({ running: 0 })
+    // The stake is registered with the libp2p peer id, so a gateway can find the worker from its slot.
+    const peerIdHex = await h.requester.getPeerId(worker.node.address)
+    expect(peerIdHex).toBe(`0x${Buffer.from(worker.node.host.libp2p.peerId.toMultihash().bytes).toString('hex')}`)
+    await worker.stop()
+  })
+})
+
+describe('three workers', () => {
+  it('settle on the honest root; the wrong-result worker is slashed and serves its altered result', async () => {
+    const honest = [await h.startWorker(), await h.startWorker()]
+    const wrong = await h.startWorker({ fault: 'wrong-result' })
+    const { jobId } = await h.postJob({ ...hello, replicas: 3 })
+    await Promise.all([...honest, wrong].map((w) => w.phase(jobId, 'settled')))
+
+    const job = await h.requester.getJob(jobId)
+    expect(job.status).toBe('Finalized')
+    const slots = await h.requester.getSlots(jobId)
+    const outcomeOf = (address: string) => slots.find((s) => s.worker === address)
+    for (const w of honest) expect(outcomeOf(w.node.address)).toMatchObject({ outcome: 'Won', revealedRoot: job.consensusRoot })
+    expect(outcomeOf(wrong.node.address)).toMatchObject({ outcome: 'Dissented', slashed: true })
+
+    const altered = await h.results.fetch({ peer: wrong.node.host.multiaddrs()[0]!, jobId: jobId.toString() })
+    checkResultFiles(altered)
+    expect(resultRoot(altered.entries)).toBe(outcomeOf(wrong.node.address)!.revealedRoot)
+    expect(resultRoot(altered.entries)).not.toBe(job.consensusRoot)
+    for (const w of [...honest, wrong]) await w.stop()
+  })
+
+  it('a no-reveal worker commits, never reveals, and is slashed once the reveal window closes', async () => {
+    const honest = [await h.startWorker(), await h.startWorker()]
+    const silent = await h.startWorker({ fault: 'no-reveal' })
+    const { jobId } = await h.postJob({ ...hello, replicas: 3 })
+    await Promise.all(honest.map((w) => w.phase(jobId, 'revealed')))
+    await silent.phase(jobId, 'committed')
+    expect((await h.requester.getJob(jobId)).status).toBe('Open')
+
+    await h.increaseTime(2 * WINDOW + 1)
+    await Promise.all([...honest, silent].map((w) => w.phase(jobId, 'settled')))
+    expect((await h.requester.getJob(jobId)).status).toBe('Finalized')
+    const slots = await h.requester.getSlots(jobId)
+    expect(slots.find((s) => s.worker === silent.node.address)).toMatchObject({ outcome: 'NotRevealed', slashed: true })
+    expect(slots.filter((s) => s.outcome === 'Won')).toHaveLength(2)
+    for (const w of [...honest, silent]) await w.stop()
+  })
+})
+
+describe('restart', () => {
+  it('a worker that crashed right after its commit reveals and finalizes after a restart', async () => {
+    let crashed!: () => void
+    const crash = new Promise<void>((resolve) => (crashed = resolve))
+    const first = await h.startWorker({ fault: 'crash-after-commit', exit: () => crashed() })
+    const { jobId } = await h.postJob({ ...hello, replicas: 1 })
+    // A dropped job would never crash the worker: fail fast instead of waiting for the timeout.
+    await Promise.race([crash, first.phase(jobId, 'committed')])
+    await first.stop()
+    const committed = await h.requester.getJob(jobId)
+    expect(committed).toMatchObject({ status: 'Open', committed: 1, revealed: 0 })
+
+    const second = await h.startWorker({ keyFile: first.keyFile, dataDir: first.dataDir })
+    expect(second.node.address).toBe(first.node.address)
+    await second.phase(jobId, 'settled')
+    const job = await h.requester.getJob(jobId)
+    expect(job.status).toBe('Finalized')
+    const [slot] = await h.requester.getSlots(jobId)
+    expect(slot).toMatchObject({ worker: second.node.address, outcome: 'Won' })
+    await second.stop()
+  })
+})
