@@ -54,6 +54,44 @@ export type JobStatus = {
   worker: { workerId: string; signature: string } | null
   /** Why a job failed without running (host failure), safe to show. */
   error: string | null
+  /** Market mode: how the result was agreed on chain; absent in the other modes. */
+  verification?: JobVerification | undefined
+}
+
+/** Market mode: the on-chain record behind a job's result (DESIGN section 6), for GET /status. */
+export type JobVerification = {
+  /** `posting` (no tx yet), `open`, then the chain's final word: `finalized`, `inconclusive`, `expired`, `cancelled`. */
+  state: 'posting' | 'open' | 'finalized' | 'inconclusive' | 'expired' | 'cancelled'
+  /** True once the served result was fetched and every byte checked against the on-chain root. */
+  resultVerified: boolean
+  resultRoot: string | null
+  replicas: number
+  quorum: number
+  committed: number
+  revealed: number
+  /** Worker addresses whose revealed root equals the consensus root. */
+  agreeing: string[]
+  dissenting: string[]
+  slashed: string[]
+  chainId: number
+  market: string
+  /** The on-chain job id (decimal); null until the post transaction is mined. */
+  chainJobId: string | null
+  specHash: string
+  txHashes: { post: string | null; commits: string[]; reveals: string[]; finalize: string | null }
+}
+
+/** Market mode: one worker the gateway heard from (GET /pool). */
+export type PoolWorker = {
+  peerId: string
+  address: string
+  /** Stake on chain (wei, decimal); null when the chain could not be read. */
+  stakeWei: string | null
+  freeStakeWei: string | null
+  capabilities: { interpreters: string[]; gpu: boolean; maxJobs: number }
+  environments: string[]
+  load: { running: number }
+  lastSeen: number
 }
 
 export type JobLogs = {
@@ -91,9 +129,35 @@ export type BackendStats = {
   activeJobsOf(clientId: string): number
 }
 
+/** One environment template as GET /environments shows it (docs/environments.md). */
+export type BackendEnvironmentTemplate = {
+  version: number
+  description: string
+  packages: string[]
+  imports: string[]
+  installed: boolean
+  versions: Record<string, string>
+  missing: string[]
+  /** The python3 environment digest; null when the template is not installed. */
+  digest: string | null
+  /** The environment digest per interpreter. */
+  digests: Record<string, string>
+}
+
 export type BackendEnvironments = {
-  templates: string[]
+  templates: Record<string, BackendEnvironmentTemplate>
   interpreters: Array<{ name: string; version: string | null }>
+  stats: { total_templates: number; installed_templates: number; available_interpreters: number }
+}
+
+/** A GPU a host offers to jobs (no host paths). */
+export type BackendGpu = {
+  index: number
+  name: string
+  memoryMiB: number | null
+  driverVersion: string | null
+  computeCapability: string | null
+  cudaVersion: string | null
 }
 
 export type BackendHealth = {
@@ -102,6 +166,11 @@ export type BackendHealth = {
   mode: 'local' | 'pool' | 'market'
   isolation: string
   isolationNote: string | null
+  gpus: BackendGpu[]
+  /** Why GPU details are incomplete (no nvidia-smi…), or null. */
+  gpuNote: string | null
+  /** Which kinds of job `requirements` can be installed. */
+  packageIndexes: { pip: boolean; npm: boolean }
 }
 
 /** Called once per finished job with its CPU use, so the gateway can charge the client's quota. */
@@ -126,5 +195,7 @@ export type JobBackend = {
   stats(): BackendStats
   environments(): BackendEnvironments
   health(): BackendHealth
+  /** Market mode: the workers seen on the network (GET /pool); other modes leave it out. */
+  pool?(): Promise<PoolWorker[]>
   close(): Promise<void>
 }

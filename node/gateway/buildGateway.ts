@@ -16,8 +16,11 @@ import { createRateLimiter } from './rateLimiter.ts'
 import { downloadRoutes } from './routes/downloadRoutes.ts'
 import { jobRoutes } from './routes/jobRoutes.ts'
 import { logStreamRoute } from './routes/logStreamRoute.ts'
+import { poolRoute } from './routes/poolRoute.ts'
 import { serviceRoutes } from './routes/serviceRoutes.ts'
 import { submitRoute } from './routes/submitRoute.ts'
+import { verifyRoutes } from './routes/verifyRoutes.ts'
+import { webRoutes } from '../web/webRoutes.ts'
 import { ErrorBody, RateLimitedBody } from './schemas.ts'
 
 export type BuildGatewayParameters = {
@@ -104,5 +107,8 @@ export async function buildGateway({ backend, options, log = () => undefined }: 
   logStreamRoute(app, context)
   downloadRoutes(app, context)
   serviceRoutes(app, context)
+  verifyRoutes(app, context)
+  poolRoute(app, context)
+  webRoutes(app)
   return app
 }

@@ -38,6 +38,8 @@ export type GatewayOptions = {
   logViewerMaxBufferedBytes: number
   /** Longest `GET /status/:id?wait=` long poll. */
   statusWaitMaxSeconds: number
+  /** JSON-RPC URL `GET/POST /verify/:id` read market jobs from; unset = chain checks answer 503. */
+  rpcUrl?: string | undefined
 }
 
 export type LocalModeOptions = {
@@ -52,6 +54,12 @@ export type LocalModeOptions = {
   retentionAfterFailureMs: number
   /** Worker key file; null = generate one into dataDir at start. */
   keyFile: string | null
+  /** Directory of .whl files jobs' requirements.txt install from; null = pip requirements refused. */
+  pipIndex: string | null
+  /** npm cache directory jobs' package.json install from; null = npm requirements refused. */
+  npmCache: string | null
+  /** The registry URL the npm cache was filled from (npm keys its cache by it); never contacted. */
+  npmRegistry: string | null
 }
 
 export const defaultGatewayOptions: GatewayOptions = {
@@ -95,6 +103,11 @@ export const defaultLocalModeOptions: LocalModeOptions = {
   retentionMaxMs: 60 * 60 * 1000,
   retentionAfterFailureMs: 5 * 60 * 1000,
   keyFile: null,
+  // Installing job requirements is opt-in: the operator decides which packages jobs may use.
+  pipIndex: null,
+  npmCache: null,
+  // npm's default registry, which a plain `npm cache add` fills the cache from.
+  npmRegistry: null,
 }
 
 export class ConfigError extends Error {

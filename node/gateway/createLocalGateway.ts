@@ -14,7 +14,10 @@ import type { ErrorReport } from './errorHandler.ts'
 export type CreateLocalGatewayParameters = {
   gateway: GatewayOptions
   local: LocalModeOptions
-  /** A sandbox to share (tests); by default one is created and closed with the gateway. */
+  /**
+   * A sandbox to share (tests); by default one is created with the local options' package indexes
+   * and closed with the gateway.
+   */
   sandbox?: Sandbox | undefined
   log?: ErrorReport | undefined
 }
@@ -43,7 +46,11 @@ async function workerKeyFor(local: LocalModeOptions): Promise<WorkerKey> {
 export async function createLocalGateway({ gateway, local, sandbox: shared, log }: CreateLocalGatewayParameters): Promise<CreateLocalGatewayReturnType> {
   const storage = await openStorage({ root: local.dataDir, requireTmpfs: !local.allowDiskStorage })
   const workerKey = await workerKeyFor(local)
-  const sandbox = shared ?? (await createSandbox())
+  const sandbox =
+    shared ??
+    (await createSandbox({
+      requirements: { pipIndex: local.pipIndex ?? undefined, npmIndex: local.npmCache ?? undefined, npmRegistry: local.npmRegistry ?? undefined },
+    }))
   const backend = createLocalBackend(
     {
       parallelism: local.parallelism,

@@ -43,7 +43,9 @@ export type ErrorReport = (message: string, context: Record<string, unknown>) =>
 export function createErrorHandler(report: ErrorReport) {
   return function errorHandler(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
     if (error instanceof BackendError) {
-      return reply.code(backendStatus[error.code]).send({ error: error.shortMessage, ...(error.details ? { details: error.details } : {}) })
+      return reply
+        .code(backendStatus[error.code])
+        .send({ error: error.shortMessage, ...(error.details ? { details: error.details } : {}), code: error.reason ?? error.code })
     }
     if (error instanceof GatewayError) {
       const status = gatewayStatus[error.code]

@@ -3,7 +3,11 @@
 import { Type, type Static } from '@sinclair/typebox'
 
 export const ErrorBody = Type.Object(
-  { error: Type.String(), details: Type.Optional(Type.String()) },
+  {
+    error: Type.String(),
+    details: Type.Optional(Type.String()),
+    code: Type.Optional(Type.String({ description: 'A stable code for a refused job (e.g. GPU_UNAVAILABLE, ENVIRONMENT_UNKNOWN, MANIFEST_INVALID).' })),
+  },
   { $id: 'ErrorBody', description: 'Every error: a message and, where useful, what to fix.' },
 )
 export type ErrorBody = Static<typeof ErrorBody>
@@ -31,6 +35,47 @@ export const OutputFileEntry = Type.Object({
   type: Type.Literal('file'),
 })
 
+export const VerificationBody = Type.Object(
+  {
+    state: Type.String({ description: 'posting, open, finalized, inconclusive, expired or cancelled (the on-chain job status).' }),
+    result_verified: Type.Boolean({ description: 'The served result was fetched and every file checked against the on-chain root.' }),
+    result_root: Type.Union([Type.String(), Type.Null()], { description: 'Consensus result root on chain (RFC 6962 Merkle root).' }),
+    replicas: Type.Integer(),
+    quorum: Type.Integer(),
+    committed: Type.Integer(),
+    revealed: Type.Integer(),
+    agreeing: Type.Array(Type.String(), { description: 'Worker addresses whose revealed root is the consensus root.' }),
+    dissenting: Type.Array(Type.String()),
+    slashed: Type.Array(Type.String()),
+    chain_id: Type.Integer(),
+    market: Type.String(),
+    job_id: Type.Union([Type.String(), Type.Null()], { description: 'The on-chain job id (decimal).' }),
+    spec_hash: Type.String(),
+    tx_hashes: Type.Object({
+      post: Type.Union([Type.String(), Type.Null()]),
+      commits: Type.Array(Type.String()),
+      reveals: Type.Array(Type.String()),
+      finalize: Type.Union([Type.String(), Type.Null()]),
+    }),
+  },
+  { description: 'Market mode only: how the result was agreed on chain; check it yourself with the chain id, market and job id.' },
+)
+
+export const PoolResponse = Type.Object({
+  workers: Type.Array(
+    Type.Object({
+      peer_id: Type.String(),
+      address: Type.String(),
+      stake_wei: Type.Union([Type.String(), Type.Null()]),
+      free_stake_wei: Type.Union([Type.String(), Type.Null()]),
+      capabilities: Type.Object({ interpreters: Type.Array(Type.String()), gpu: Type.Boolean(), max_jobs: Type.Integer() }),
+      environments: Type.Array(Type.String()),
+      load: Type.Object({ running: Type.Integer() }),
+      last_seen: Type.String({ format: 'date-time' }),
+    }),
+  ),
+})
+
 export const StatusResponse = Type.Object({
   job_id: Type.String(),
   status: JobState,
@@ -54,6 +99,7 @@ export const StatusResponse = Type.Object({
   output_files: Type.Record(Type.String(), OutputFileEntry),
   worker_metadata: Type.Union([Type.Object({ worker_id: Type.String(), signature: Type.String() }), Type.Null()]),
   error: Type.Optional(Type.String()),
+  verification: Type.Optional(VerificationBody),
 })
 export type StatusResponse = Static<typeof StatusResponse>
 
@@ -96,10 +142,31 @@ export const StatsResponse = Type.Object({
   }),
 })
 
+export const EnvironmentTemplateEntry = Type.Object({
+  version: Type.Integer({ description: 'Bumped whenever the package list changes.' }),
+  description: Type.String(),
+  packages: Type.Array(Type.String(), { description: 'Debian packages of the template.' }),
+  imports: Type.Array(Type.String(), { description: 'Python modules the template provides.' }),
+  installed: Type.Boolean({ description: 'Every package is installed here; jobs may ask for it.' }),
+  versions: Type.Record(Type.String(), Type.String(), { description: 'Debian version of each installed template package.' }),
+  missing: Type.Array(Type.String()),
+  digest: Type.Union([Type.String(), Type.Null()], { description: 'Environment digest for python3 jobs; null when not installed.' }),
+  digests: Type.Record(Type.String(), Type.String(), { description: 'Environment digest per interpreter.' }),
+})
+
 export const EnvironmentsResponse = Type.Object({
-  templates: Type.Array(Type.String()),
+  templates: Type.Record(Type.String(), EnvironmentTemplateEntry),
   interpreters: Type.Array(Type.Object({ name: Type.String(), version: Type.Union([Type.String(), Type.Null()]) })),
-  stats: Type.Object({ total_templates: Type.Integer() }),
+  stats: Type.Object({ total_templates: Type.Integer(), installed_templates: Type.Integer(), available_interpreters: Type.Integer() }),
+})
+
+export const GpuEntry = Type.Object({
+  index: Type.Integer(),
+  name: Type.String(),
+  memory_mib: Type.Union([Type.Integer(), Type.Null()]),
+  driver_version: Type.Union([Type.String(), Type.Null()]),
+  compute_capability: Type.Union([Type.String(), Type.Null()]),
+  cuda_version: Type.Union([Type.String(), Type.Null()], { description: 'Highest CUDA version the driver supports.' }),
 })
 
 export const HealthResponse = Type.Object({
@@ -108,6 +175,12 @@ export const HealthResponse = Type.Object({
   mode: Type.String(),
   isolation: Type.String(),
   isolation_note: Type.Union([Type.String(), Type.Null()]),
+  gpus: Type.Array(GpuEntry, { description: 'NVIDIA GPUs jobs can ask for with "gpu"; empty when there are none.' }),
+  gpu_note: Type.Union([Type.String(), Type.Null()], { description: 'Why GPU details are incomplete, if they are.' }),
+  package_indexes: Type.Object(
+    { pip: Type.Boolean(), npm: Type.Boolean() },
+    { description: 'Which kinds of "requirements" this host installs (requirements.txt: pip, package.json: npm).' },
+  ),
 })
 
 export const RootResponse = Type.Object({

@@ -1,6 +1,6 @@
 // Turns a backend JobStatus into Sandrun's documented JSON shape (snake_case, output_files keyed by
 // path, worker_metadata); shared by GET /status and the final message of the log stream.
-import type { JobStatus } from '../backends/jobBackend.ts'
+import type { JobStatus, JobVerification } from '../backends/jobBackend.ts'
 import type { StatusResponse } from './schemas.ts'
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString())
@@ -26,5 +26,26 @@ export function statusBody(status: JobStatus): StatusResponse {
     output_files: outputFiles,
     worker_metadata: status.worker ? { worker_id: status.worker.workerId, signature: status.worker.signature } : null,
     ...(status.error ? { error: status.error } : {}),
+    ...(status.verification ? { verification: verificationBody(status.verification) } : {}),
+  }
+}
+
+function verificationBody(v: JobVerification): NonNullable<StatusResponse['verification']> {
+  return {
+    state: v.state,
+    result_verified: v.resultVerified,
+    result_root: v.resultRoot,
+    replicas: v.replicas,
+    quorum: v.quorum,
+    committed: v.committed,
+    revealed: v.revealed,
+    agreeing: v.agreeing,
+    dissenting: v.dissenting,
+    slashed: v.slashed,
+    chain_id: v.chainId,
+    market: v.market,
+    job_id: v.chainJobId,
+    spec_hash: v.specHash,
+    tx_hashes: v.txHashes,
   }
 }

@@ -3,7 +3,10 @@
 // prints "hello" and writes out.txt. `started` records the jobs that began, in order.
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import type { RunJobParameters, Sandbox } from '../../sandbox/sandbox.ts'
+import { admitJob } from '../../sandbox/admitJob.ts'
+import { environmentTemplates } from '../../sandbox/environments/templates.ts'
+import { requirementsConfig } from '../../sandbox/requirements/requirementsConfig.ts'
+import type { HostCapabilities, RunJobParameters, Sandbox } from '../../sandbox/sandbox.ts'
 import type { RunJobResult } from '../../sandbox/types.ts'
 import { createHash } from 'node:crypto'
 
@@ -11,18 +14,29 @@ export type FakeSandbox = Sandbox & { started: string[] }
 
 export function createFakeSandbox(): FakeSandbox {
   const started: string[] = []
+  // Only the default template, no GPU and no package index: what a bare host offers.
+  const host = {
+    environments: environmentTemplates.map((template) => ({ template, installed: template.packages.length === 0, versions: {}, missing: [...template.packages] })),
+    gpus: { gpus: [], controlDevices: [], note: null },
+    requirements: requirementsConfig(),
+  }
+  const capabilities: HostCapabilities = {
+    bwrapVersion: null,
+    userNamespaces: true,
+    seccomp: true,
+    cgroupVersion: null,
+    cgroupControllers: [],
+    isolation: 'rlimits',
+    isolationNote: 'fake sandbox for tests',
+    interpreters: [{ name: 'bash', path: '/bin/bash', available: true, version: '5' }],
+    environments: host.environments,
+    gpus: host.gpus,
+    packageIndexes: { pip: false, npm: false },
+  }
   return {
     started,
-    capabilities: {
-      bwrapVersion: null,
-      userNamespaces: true,
-      seccomp: true,
-      cgroupVersion: null,
-      cgroupControllers: [],
-      isolation: 'rlimits',
-      isolationNote: 'fake sandbox for tests',
-      interpreters: [{ name: 'bash', path: '/bin/bash', available: true, version: '5' }],
-    },
+    capabilities,
+    admitJob: (parameters) => admitJob(host, parameters),
     limits: { pids: 10, workBytes: 1e6, tmpBytes: 1e6, outputCaptureBytes: 1024, maxOutputFiles: 10, maxOutputBytes: 1e6 },
     async runJob({ manifest, outputDir, signal, onOutput, onStart }: RunJobParameters): Promise<RunJobResult> {
       started.push(manifest.args.join(' '))

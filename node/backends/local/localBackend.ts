@@ -24,7 +24,8 @@ import type {
 import { createJobQueue } from './jobQueue.ts'
 import { JobLog } from './jobLog.ts'
 import { createOutputArchive } from './outputArchive.ts'
-import type { WorkerKey } from '../../../verifier/index.ts'
+import { environmentDigest, type WorkerKey } from '../../../verifier/index.ts'
+import { environmentsReport } from '../../../sandbox/environments/environmentsReport.ts'
 import { commitResult } from './commitResult.ts'
 import type { Storage } from './storage.ts'
 import { validateJob } from './validateJob.ts'
@@ -86,6 +87,7 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
   const activeByClient = new Map<string, number>()
   const counters = { total: 0, completed: 0, failed: 0 }
   let closed = false
+  let environmentsDocument: BackendEnvironments | undefined
 
   const find = (jobId: string): LocalJob => {
     const job = jobs.get(jobId)
@@ -243,7 +245,7 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
     async submit({ manifest: input, bundle, clientId }: SubmitJobParameters) {
       if (closed) throw new BackendError('BACKEND_CLOSED', 'The server is shutting down; submit again in a moment.')
       if (queue.waiting >= options.maxQueuedJobs) throw new BackendError('QUEUE_FULL', 'The job queue is full; retry in a few seconds.')
-      const manifest = await validateJob({ manifest: input, bundle, capabilities: sandbox.capabilities })
+      const manifest = await validateJob({ manifest: input, bundle, sandbox })
       const now = Date.now()
       const job: LocalJob = {
         id: newJobId(),
@@ -347,8 +349,13 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
     },
 
     environments(): BackendEnvironments {
-      const interpreters = sandbox.capabilities.interpreters.filter((i) => i.available).map((i) => ({ name: i.name, version: i.version }))
-      return { templates: ['default'], interpreters }
+      // Detection happened once at start-up, so the report (digests included) never changes.
+      environmentsDocument ??= environmentsReport({
+        detections: sandbox.capabilities.environments,
+        interpreters: sandbox.capabilities.interpreters,
+        digest: environmentDigest,
+      })
+      return environmentsDocument
     },
 
     health(): BackendHealth {
@@ -358,6 +365,10 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
         mode: 'local',
         isolation: sandbox.capabilities.isolation,
         isolationNote: sandbox.capabilities.isolationNote,
+        // Device files are host paths: they stay out of the answer.
+        gpus: sandbox.capabilities.gpus.gpus.map(({ deviceFile: _deviceFile, ...gpu }) => gpu),
+        gpuNote: sandbox.capabilities.gpus.note,
+        packageIndexes: sandbox.capabilities.packageIndexes,
       }
     },
 

@@ -18,6 +18,11 @@ Options:
   --cpu-seconds-per-minute <n>  per-IP CPU quota (default 10)
   --concurrent-jobs <n>         per-IP concurrent jobs (default 2)
   --jobs-per-hour <n>           per-IP jobs per hour (default 20)
+  --pip-index <dir>             wheelhouse (.whl files) that jobs' requirements.txt install from
+  --npm-cache <dir>             npm cache that jobs' package.json dependencies install from
+  --npm-registry <url>          registry the npm cache was filled from (default https://registry.npmjs.org/)
+                                Without an index, jobs with such "requirements" are refused (400).
+                                See docs/environments.md.
 `
 
 const number = (value: string | undefined): number | undefined => (value === undefined ? undefined : Number(value))
@@ -40,6 +45,9 @@ export async function run(argv: string[]): Promise<number> {
       'cpu-seconds-per-minute': { type: 'string' },
       'concurrent-jobs': { type: 'string' },
       'jobs-per-hour': { type: 'string' },
+      'pip-index': { type: 'string' },
+      'npm-cache': { type: 'string' },
+      'npm-registry': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   })
@@ -61,7 +69,15 @@ export async function run(argv: string[]): Promise<number> {
     }),
   )
   const local = resolveLocalModeOptions(
-    defined({ dataDir: values['data-dir'], allowDiskStorage: values['allow-disk-storage'], keyFile: values.key, parallelism: number(values.parallelism) }),
+    defined({
+      dataDir: values['data-dir'],
+      allowDiskStorage: values['allow-disk-storage'],
+      keyFile: values.key,
+      parallelism: number(values.parallelism),
+      pipIndex: values['pip-index'],
+      npmCache: values['npm-cache'],
+      npmRegistry: values['npm-registry'],
+    }),
   )
   const server = await createLocalGateway({ gateway, local, log })
   const address = await server.app.listen({ port: gateway.port, host: gateway.host })

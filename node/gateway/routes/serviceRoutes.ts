@@ -1,5 +1,6 @@
 // Service-level routes: GET / (what this is), /stats (your quota + system), /environments
-// (interpreters this host really has) and /health (for pool coordinators and probes).
+// (templates with installed state and digests, interpreters this host really has) and /health
+// (isolation, GPUs and package indexes, for pool coordinators and probes).
 import type { FastifyInstance } from 'fastify'
 import type { GatewayContext } from '../gatewayContext.ts'
 import { EnvironmentsResponse, ErrorBody, HealthResponse, RootResponse, StatsResponse } from '../schemas.ts'
@@ -32,10 +33,9 @@ export function serviceRoutes(app: FastifyInstance, { backend, limiter, options 
     }
   })
 
-  app.get('/environments', { schema: { summary: 'Environments and interpreters available here', response: { 200: EnvironmentsResponse, 500: ErrorBody } } }, async () => {
-    const environments = backend.environments()
-    return { ...environments, stats: { total_templates: environments.templates.length } }
-  })
+  app.get('/environments', { schema: { summary: 'Environment templates and interpreters available here', response: { 200: EnvironmentsResponse, 500: ErrorBody } } }, async () =>
+    backend.environments(),
+  )
 
   app.get('/health', { schema: { summary: 'Health and worker identity', response: { 200: HealthResponse, 503: HealthResponse, 500: ErrorBody } } }, async (_request, reply) => {
     const health = backend.health()
@@ -45,6 +45,16 @@ export function serviceRoutes(app: FastifyInstance, { backend, limiter, options 
       mode: health.mode,
       isolation: health.isolation,
       isolation_note: health.isolationNote,
+      gpus: health.gpus.map((gpu) => ({
+        index: gpu.index,
+        name: gpu.name,
+        memory_mib: gpu.memoryMiB,
+        driver_version: gpu.driverVersion,
+        compute_capability: gpu.computeCapability,
+        cuda_version: gpu.cudaVersion,
+      })),
+      gpu_note: health.gpuNote,
+      package_indexes: health.packageIndexes,
     })
   })
 }

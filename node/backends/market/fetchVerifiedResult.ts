@@ -1,0 +1,62 @@
+// Gets a job's result from the workers whose revealed root won on chain and accepts it only when
+// every file matches its entry and the entries' root is the on-chain consensus root. A worker that
+// serves anything else (a tampered result) is skipped and reported; the next agreeing one is tried.
+import { checkResultFiles, type FetchResultReturnType, type PeerTarget, type ResultService } from '../../p2p/index.ts'
+import { resultRoot } from '../../../verifier/index.ts'
+
+export type FetchVerifiedResultParameters = {
+  results: Pick<ResultService, 'fetch'>
+  /** The on-chain job id (decimal), the id workers serve results under. */
+  chainJobId: string
+  /** The consensus root read from the chain, 0x hex. */
+  root: string
+  /** Workers in the majority, best first. */
+  candidates: Array<{ address: string; peer: PeerTarget }>
+  signal?: AbortSignal | undefined
+  timeoutMs?: number | undefined
+  /** A candidate failed (unreachable, or served a result that does not match the root). */
+  onRejected?: ((candidate: { address: string; peer: PeerTarget }, reason: string, lied: boolean) => void) | undefined
+}
+
+export type FetchVerifiedResultReturnType = { payload: FetchResultReturnType; address: string }
+
+export class ResultUnavailableError extends Error {
+  override name = 'ResultUnavailableError'
+  readonly code = 'RESULT_UNAVAILABLE'
+}
+
+export async function fetchVerifiedResult({ results, chainJobId, root, candidates, signal, timeoutMs, onRejected }: FetchVerifiedResultParameters): Promise<FetchVerifiedResultReturnType> {
+  const reasons: string[] = []
+  for (const candidate of candidates) {
+    let payload: FetchResultReturnType
+    try {
+      payload = await results.fetch({ peer: candidate.peer, jobId: chainJobId, signal, timeoutMs })
+    } catch (error) {
+      const reason = (error as Error).message.split('\n')[0] ?? 'fetch failed'
+      reasons.push(`${candidate.address}: ${reason}`)
+      onRejected?.(candidate, reason, false)
+      continue
+    }
+    const problem = verify(payload, root)
+    if (problem === null) return { payload, address: candidate.address }
+    reasons.push(`${candidate.address}: ${problem}`)
+    onRejected?.(candidate, problem, true)
+  }
+  throw new ResultUnavailableError(
+    `No agreeing worker served a result matching the on-chain root ${root} (${candidates.length} tried); the gateway retries while the workers keep results.`,
+    { cause: reasons },
+  )
+}
+
+/** null when the payload is exactly the result committed on chain; otherwise what is wrong. */
+function verify(payload: FetchResultReturnType, root: string): string | null {
+  try {
+    checkResultFiles(payload)
+    const names = new Set(payload.entries.map((entry) => entry.name))
+    if (names.size !== payload.entries.length) return 'the entry list names a file twice'
+    const computed = resultRoot(payload.entries)
+    return computed === root.toLowerCase() ? null : `its entries hash to ${computed}, not the on-chain root`
+  } catch (error) {
+    return (error as Error).message.split('\n')[0] ?? 'invalid result'
+  }
+}

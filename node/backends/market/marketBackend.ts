@@ -1,0 +1,687 @@
+// The `market` JobBackend: each submitted job is posted on chain (the gateway's account pays the
+// reward), its spec document and bundle are served over libp2p and announced on the jobs topic,
+// the chain is followed until the job settles, and the result is fetched from a worker in the
+// majority and checked byte for byte against the on-chain root before anyone sees it. The job
+// table lives on disk, so a restarted gateway picks its open jobs up again.
+import { randomBytes } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import type { Readable } from 'node:stream'
+import type { Address, Hex } from 'viem'
+import { sandrunMarketAbi } from '../../../contracts/abi.ts'
+import type { Deployment } from '../../chain/deployment.ts'
+import { MarketRevertError } from '../../chain/errors.ts'
+import type { MarketClient } from '../../chain/marketClient.ts'
+import type { MarketJob } from '../../chain/marketReader.ts'
+import {
+  bundleService,
+  jobAnnouncements,
+  logsService,
+  resultService,
+  workerHeartbeats,
+  type BundleService,
+  type LogsService,
+  type ResultService,
+  type SandrunHost,
+} from '../../p2p/index.ts'
+import type { WorkerKey } from '../../../verifier/index.ts'
+import { BackendError } from '../backendError.ts'
+import type {
+  BackendEnvironments,
+  BackendHealth,
+  BackendStats,
+  JobBackend,
+  JobEvent,
+  JobFinishedListener,
+  JobStatus,
+  PoolWorker,
+  SubmitJobParameters,
+} from '../jobBackend.ts'
+import { JobLog } from '../local/jobLog.ts'
+import { createOutputArchive } from '../local/outputArchive.ts'
+import { fetchVerifiedResult } from './fetchVerifiedResult.ts'
+import type { JobStore, MarketJobRecord } from './jobStore.ts'
+import { resolveWorkerPeer } from './resolveWorkerPeer.ts'
+import { buildSpecDocument } from './specDocument.ts'
+import { validateMarketJob } from './validateMarketJob.ts'
+
+export type MarketBackendOptions = {
+  /** Replicas of a job whose manifest does not say (the manifest's own default is 3). */
+  defaultReplicas: number
+  /** Reward per replica (wei) when the manifest sets no reward_wei. */
+  rewardWei: bigint
+  /** Seconds workers have to commit, and then to reveal. */
+  commitWindowSeconds: number
+  revealWindowSeconds: number
+  /** How often open jobs are read from the chain. */
+  pollIntervalMs: number
+  /** How often a job with free slots is announced again (peers that joined late, lost gossip). */
+  announceIntervalMs: number
+  /** Give up fetching a finalized job's result after this long (workers keep results an hour). */
+  resultDeadlineMs: number
+  /** One result fetch from one worker; an unresponsive worker must not hold the job up for long. */
+  resultFetchTimeoutMs: number
+  /** Jobs not yet settled at once; beyond it submissions get QUEUE_FULL. */
+  maxOpenJobs: number
+  retentionMaxMs: number
+  retentionAfterFailureMs: number
+}
+
+export const defaultMarketBackendOptions: MarketBackendOptions = {
+  // Three replicas: one dishonest or broken worker is outvoted by the other two.
+  defaultReplicas: 3,
+  // 0.001 ETH a replica: enough for a worker to care on a dev chain; public gateways set their own.
+  rewardWei: 10n ** 15n,
+  // The deployment's default minimums (docs/contracts.md); a dev chain deploys shorter ones.
+  commitWindowSeconds: 60,
+  revealWindowSeconds: 60,
+  // A few polls per block on a 1 s chain; each poll is one eth_call per open job.
+  pollIntervalMs: 300,
+  announceIntervalMs: 2000,
+  resultDeadlineMs: 5 * 60_000,
+  // A result is at most a few hundred MiB over a LAN-or-better link between gateway and worker.
+  resultFetchTimeoutMs: 60_000,
+  maxOpenJobs: 200,
+  // Sandrun's retention: 1 hour at most, 5 minutes after a failure.
+  retentionMaxMs: 60 * 60_000,
+  retentionAfterFailureMs: 5 * 60_000,
+}
+
+export type MarketBackendComponents = {
+  /** Market client with the gateway's account (it posts and pays, and finalizes when nobody else does). */
+  market: MarketClient
+  deployment: Deployment
+  host: SandrunHost
+  store: JobStore
+  /** The environments report of this gateway's host: the digests the spec hash uses. */
+  environments: BackendEnvironments
+  workerKey: WorkerKey
+  log?: ((message: string, context: Record<string, unknown>) => void) | undefined
+}
+
+export type MarketBackend = JobBackend & {
+  pool(): Promise<PoolWorker[]>
+}
+
+type LiveJob = {
+  record: MarketJobRecord
+  clientId: string
+  log: JobLog
+  watchers: Set<(event: JobEvent) => void>
+  relay: AbortController | null
+  timer: NodeJS.Timeout | null
+  lastAnnounce: number
+  settling: boolean
+  firstSettleAttempt: number | null
+  downloaded: Set<string>
+  deleted: boolean
+}
+
+const finalStates = new Set(['completed', 'failed'])
+
+function newJobId(): string {
+  return `job-${randomBytes(16).toString('hex')}`
+}
+
+export async function createMarketBackend(options: MarketBackendOptions, components: MarketBackendComponents): Promise<MarketBackend> {
+  const { market, deployment, host, store, environments, workerKey } = components
+  const log = components.log ?? (() => undefined)
+  const jobs = new Map<string, LiveJob>()
+  const blobs = new Map<string, { jobId: string; name: 'spec' | 'bundle' }>()
+  const finishedListeners: JobFinishedListener[] = []
+  const counters = { total: 0, completed: 0, failed: 0 }
+  let closed = false
+  let pollTimer: NodeJS.Timeout | null = null
+  let txChain: Promise<unknown> = Promise.resolve()
+
+  // One account, one nonce sequence: transactions go out one after the other.
+  const serialTx = <T>(send: () => Promise<T>): Promise<T> => {
+    const next = txChain.then(send)
+    txChain = next.catch(() => undefined)
+    return next
+  }
+
+  const bundles: BundleService = bundleService({
+    getBundle: async (sha256) => {
+      const blob = blobs.get(sha256)
+      if (!blob) return undefined
+      return store.readBlob(blob.jobId, blob.name).catch(() => undefined)
+    },
+  })(host.libp2p)
+  const results: ResultService = resultService({})(host.libp2p)
+  const logs: LogsService = logsService({})(host.libp2p)
+  const announcements = jobAnnouncements({ deployment })(host.libp2p.services.pubsub)
+  const heartbeats = workerHeartbeats({ deployment })(host.libp2p.services.pubsub, host.peerId)
+  await bundles.start()
+  announcements.start()
+  heartbeats.start()
+
+  const peerOf = (address: string) =>
+    resolveWorkerPeer({ address, libp2p: host.libp2p, workersSeen: heartbeats.workersSeen, getPeerId: (a) => market.getPeerId(a) })
+
+  const statusOf = (job: LiveJob): JobStatus => {
+    const r = job.record
+    const exit = r.result?.find((e) => e.name === 'exit')
+    return {
+      jobId: r.id,
+      status: r.state,
+      position: 0,
+      submittedAt: r.submittedAt,
+      startedAt: r.startedAt,
+      finishedAt: r.finishedAt,
+      expiresAt: r.expiresAt,
+      execution: exit && r.execution ? r.execution : null,
+      jobHash: r.result ? r.verification.resultRoot : null,
+      outputFiles: (r.result ?? [])
+        .filter((e) => e.name.startsWith('outputs/'))
+        .map((e) => ({ path: e.name.slice('outputs/'.length), sizeBytes: e.size, sha256: e.sha256.slice(2) })),
+      worker: null,
+      error: r.error,
+      verification: { ...r.verification, agreeing: [...r.verification.agreeing], dissenting: [...r.verification.dissenting], slashed: [...r.verification.slashed] },
+    }
+  }
+
+  const emit = (job: LiveJob): void => {
+    const event: JobEvent = { type: 'status', status: statusOf(job) }
+    for (const watcher of job.watchers) watcher(event)
+  }
+
+  const save = (job: LiveJob): Promise<void> =>
+    store.save(job.record).catch((error: unknown) => log('job table write failed', { code: (error as { code?: string }).code ?? 'UNKNOWN' }))
+
+  const activeOf = (clientId: string): number => [...jobs.values()].filter((j) => j.clientId === clientId && !finalStates.has(j.record.state)).length
+
+  const scheduleDeletion = (job: LiveJob): void => {
+    if (job.timer) clearTimeout(job.timer)
+    job.timer = setTimeout(() => void removeJob(job, 'expired'), Math.max(0, job.record.expiresAt - Date.now()))
+    job.timer.unref()
+  }
+
+  const removeJob = async (job: LiveJob, why: string): Promise<void> => {
+    if (job.deleted) return
+    job.deleted = true
+    if (job.timer) clearTimeout(job.timer)
+    job.relay?.abort()
+    job.watchers.clear()
+    job.log.clear()
+    jobs.delete(job.record.id)
+    for (const [sha, blob] of blobs) if (blob.jobId === job.record.id) blobs.delete(sha)
+    await store.remove(job.record.id).catch(() => undefined)
+    log('job deleted', { why })
+  }
+
+  const finish = async (job: LiveJob, state: 'completed' | 'failed', error: string | null): Promise<void> => {
+    const r = job.record
+    r.state = state
+    r.error = error
+    r.finishedAt = Date.now()
+    r.startedAt ??= r.finishedAt
+    if (state === 'failed') r.expiresAt = Math.min(r.expiresAt, r.finishedAt + options.retentionAfterFailureMs)
+    counters[state]++
+    job.relay?.abort()
+    await save(job)
+    scheduleDeletion(job)
+    emit(job)
+    job.watchers.clear()
+    for (const listener of finishedListeners) listener({ jobId: r.id, clientId: job.clientId, cpuSeconds: 0 })
+  }
+
+  const track = (record: MarketJobRecord, clientId: string): LiveJob => {
+    const job: LiveJob = {
+      record,
+      clientId,
+      log: new JobLog({ captureBytes: 8 * 1024 * 1024 }),
+      watchers: new Set(),
+      relay: null,
+      timer: null,
+      lastAnnounce: 0,
+      settling: false,
+      firstSettleAttempt: null,
+      downloaded: new Set(),
+      deleted: false,
+    }
+    jobs.set(record.id, job)
+    blobs.set(record.verification.specHash, { jobId: record.id, name: 'spec' })
+    blobs.set(record.bundleSha256, { jobId: record.id, name: 'bundle' })
+    scheduleDeletion(job)
+    return job
+  }
+
+  const announce = async (job: LiveJob): Promise<void> => {
+    const r = job.record
+    if (r.verification.chainJobId === null) return
+    job.lastAnnounce = Date.now()
+    await announcements
+      .announce({ jobId: r.verification.chainJobId, specHash: r.verification.specHash, bundleSha256: r.bundleSha256, bundleSize: r.bundleSize, providers: host.multiaddrs().slice(0, 8) })
+      .catch((error: unknown) => log('announcement failed', { code: (error as { code?: string }).code ?? 'UNKNOWN' }))
+  }
+
+  const post = async (job: LiveJob): Promise<void> => {
+    const r = job.record
+    const posted = await serialTx(() =>
+      market.postJob({
+        specHash: r.verification.specHash as Hex,
+        replicas: r.verification.replicas,
+        quorum: r.verification.quorum,
+        commitWindow: options.commitWindowSeconds,
+        revealWindow: options.revealWindowSeconds,
+        reward: BigInt(r.rewardWei),
+      }),
+    )
+    r.verification.chainJobId = posted.jobId.toString()
+    r.verification.txHashes.post = posted.hash
+    r.verification.state = 'open'
+    await save(job)
+    ensurePolling()
+    await announce(job)
+  }
+
+  /** A job saved before its post was confirmed: find it on chain by requester and spec hash. */
+  const recoverPost = async (job: LiveJob): Promise<void> => {
+    const r = job.record
+    const logsFound = await market.publicClient.getContractEvents({
+      address: deployment.market,
+      abi: sandrunMarketAbi,
+      eventName: 'JobPosted',
+      args: { requester: market.account?.address, specHash: r.verification.specHash as Hex },
+      fromBlock: deployment.deployBlock,
+    })
+    const taken = new Set([...jobs.values()].map((j) => j.record.verification.chainJobId))
+    const match = logsFound.find((l) => !taken.has(l.args.jobId?.toString() ?? null))
+    if (!match || match.args.jobId === undefined) {
+      await finish(job, 'failed', 'The gateway restarted before the job was posted on chain; submit it again.')
+      return
+    }
+    r.verification.chainJobId = match.args.jobId.toString()
+    r.verification.txHashes.post = match.transactionHash
+    r.verification.state = 'open'
+    await save(job)
+  }
+
+  const relayLogs = async (job: LiveJob, chainJob: MarketJob): Promise<void> => {
+    if (job.relay) return
+    const relay = new AbortController()
+    job.relay = relay
+    const slots = await market.getSlots(chainJob.jobId).catch(() => [])
+    for (const slot of slots) {
+      if (!slot.worker || relay.signal.aborted) continue
+      const peer = await peerOf(slot.worker).catch(() => null)
+      if (!peer) continue
+      try {
+        for await (const event of logs.follow({ peer, jobId: chainJob.jobId.toString(), signal: relay.signal })) {
+          if (event.type === 'chunk') job.log.append(event.stream, Buffer.from(event.data))
+          if (event.type === 'end') return
+        }
+        return
+      } catch {
+        // This worker's log is gone (or it lied about having one): try the next committer.
+      }
+    }
+  }
+
+  const settle = async (job: LiveJob, chainJob: MarketJob): Promise<void> => {
+    const r = job.record
+    const v = r.verification
+    const id = chainJob.jobId
+    const [slots, events] = await Promise.all([market.getSlots(id), market.getJobEvents(id, { fromBlock: deployment.deployBlock })])
+    v.state = chainJob.status === 'Finalized' ? 'finalized' : chainJob.status === 'Inconclusive' ? 'inconclusive' : chainJob.status === 'Expired' ? 'expired' : 'cancelled'
+    v.resultRoot = chainJob.consensusRoot
+    v.committed = chainJob.committed
+    v.revealed = chainJob.revealed
+    const addresses = (pick: (s: (typeof slots)[number]) => boolean): string[] => slots.filter(pick).map((s) => s.worker!.toLowerCase())
+    v.agreeing = addresses((s) => s.worker !== null && s.outcome === 'Won')
+    v.dissenting = addresses((s) => s.worker !== null && s.outcome === 'Dissented')
+    v.slashed = addresses((s) => s.worker !== null && s.slashed)
+    v.txHashes.commits = events.filter((e) => e.eventName === 'SlotCommitted').map((e) => e.transactionHash)
+    v.txHashes.reveals = events.filter((e) => e.eventName === 'SlotRevealed').map((e) => e.transactionHash)
+    v.txHashes.finalize = events.find((e) => e.eventName === 'JobFinalized' || e.eventName === 'JobCancelled')?.transactionHash ?? null
+    if (chainJob.status !== 'Finalized' || chainJob.consensusRoot === null) {
+      const reason =
+        chainJob.status === 'Inconclusive'
+          ? `No ${chainJob.quorum} workers agreed on a result (inconclusive on chain); the reward was refunded. Check the job for non-determinism and submit it again.`
+          : chainJob.status === 'Expired'
+            ? 'No worker took the job before its commit window closed; the reward was refunded. GET /pool shows the workers online.'
+            : 'The job was cancelled on chain; the reward was refunded.'
+      await finish(job, 'failed', reason)
+      return
+    }
+    const candidates = []
+    for (const address of v.agreeing) {
+      const peer = await peerOf(address).catch(() => null)
+      if (peer) candidates.push({ address, peer })
+    }
+    const verified = await fetchVerifiedResult({
+      results,
+      chainJobId: id.toString(),
+      root: chainJob.consensusRoot,
+      candidates,
+      timeoutMs: options.resultFetchTimeoutMs,
+      onRejected: (candidate, reason, lied) => {
+        // A lie's reason names result files (job content): only the worker is logged then.
+        if (lied) log('worker served a result that does not match the chain', { worker: candidate.address })
+        else log('result fetch failed', { worker: candidate.address, reason: reason.slice(0, 200) })
+        if (lied) void host.denyPeer(candidate.peer.toString()).catch(() => undefined)
+      },
+    })
+    const contents = new Map(verified.payload.files.map((f) => [f.name, f.content]))
+    for (const entry of verified.payload.entries) {
+      await store.writeBlob(r.id, `sha256-${entry.sha256.slice(2)}`, contents.get(entry.name) ?? new Uint8Array())
+    }
+    r.result = verified.payload.entries.map((e) => ({ name: e.name, sha256: e.sha256, size: e.size }))
+    v.resultVerified = true
+    const text = (name: string): Buffer => Buffer.from(contents.get(name) ?? new Uint8Array())
+    job.log.settle(text('stdout'), text('stderr'), false, false)
+    const [code, ...reason] = text('exit').toString('utf8').split(':')
+    const termination = reason.join(':')
+    r.execution = {
+      cpuSeconds: 0,
+      memoryPeakBytes: 0,
+      exitCode: code === 'null' || code === undefined ? null : Number(code),
+      environment: r.manifest.environment,
+      wallTimeMs: Math.max(0, Date.now() - (r.startedAt ?? r.submittedAt)),
+      termination,
+    }
+    await finish(job, termination === 'exited' && code === '0' ? 'completed' : 'failed', null)
+  }
+
+  /** Chain time, so windows skipped with evm_increaseTime count as passed. */
+  const chainNow = async (): Promise<number> => Number((await market.publicClient.getBlock()).timestamp)
+
+  const finalizeIfDue = async (chainJob: MarketJob, now: number): Promise<void> => {
+    const commitsClosed = chainJob.committed === chainJob.replicas || now > chainJob.commitDeadline
+    const due = chainJob.committed === 0 ? now > chainJob.commitDeadline : now > chainJob.revealDeadline || (commitsClosed && chainJob.revealed === chainJob.committed)
+    if (!due) return
+    await serialTx(() => market.finalize(chainJob.jobId)).catch((error: unknown) => {
+      // A worker finalized first, or the chain moved between the read and the call: read again next poll.
+      if (!(error instanceof MarketRevertError)) log('finalize failed', { code: (error as { code?: string }).code ?? 'UNKNOWN' })
+    })
+  }
+
+  const follow = async (job: LiveJob, now: number): Promise<void> => {
+    const r = job.record
+    if (r.verification.chainJobId === null) return
+    const chainJob = await market.getJob(BigInt(r.verification.chainJobId))
+    const v = r.verification
+    let changed = chainJob.committed !== v.committed || chainJob.revealed !== v.revealed
+    v.committed = chainJob.committed
+    v.revealed = chainJob.revealed
+    if (chainJob.committed > 0 && r.state === 'queued') {
+      r.state = 'running'
+      r.startedAt = Date.now()
+      changed = true
+    }
+    if (chainJob.committed > 0 && !job.relay) void relayLogs(job, chainJob)
+    if (chainJob.status === 'Open') {
+      if (changed) {
+        await save(job)
+        emit(job)
+      }
+      if (chainJob.committed < chainJob.replicas && now <= chainJob.commitDeadline && Date.now() - job.lastAnnounce >= options.announceIntervalMs) void announce(job)
+      await finalizeIfDue(chainJob, now)
+      return
+    }
+    job.firstSettleAttempt ??= Date.now()
+    try {
+      await settle(job, chainJob)
+    } catch (error) {
+      log('result not verified yet', { code: (error as { code?: string }).code ?? 'UNKNOWN', message: (error as Error).message.slice(0, 300) })
+      await save(job)
+      if (Date.now() - job.firstSettleAttempt > options.resultDeadlineMs) {
+        await finish(job, 'failed', 'The job was agreed on chain, but no agreeing worker served a result that matches the on-chain root.')
+      }
+    }
+  }
+
+  const poll = async (): Promise<void> => {
+    pollTimer = null
+    const open = [...jobs.values()].filter((j) => !finalStates.has(j.record.state) && j.record.verification.chainJobId !== null && !j.settling)
+    if (open.length === 0 || closed) return
+    const now = await chainNow().catch(() => null)
+    if (now !== null) {
+      await Promise.all(
+        open.map(async (job) => {
+          job.settling = true
+          try {
+            await follow(job, now)
+          } catch (error) {
+            log('chain read failed', { code: (error as { code?: string }).code ?? 'UNKNOWN' })
+          } finally {
+            job.settling = false
+          }
+        }),
+      )
+    }
+    ensurePolling()
+  }
+
+  function ensurePolling(): void {
+    if (closed || pollTimer) return
+    pollTimer = setTimeout(() => void poll(), options.pollIntervalMs)
+  }
+
+  // Pick up the job table left by a previous run: settled jobs are served as they are, open ones followed again.
+  for (const record of await store.loadAll()) {
+    if (record.verification.chainId !== deployment.chainId || record.verification.market.toLowerCase() !== deployment.market.toLowerCase()) continue
+    if (record.expiresAt <= Date.now()) {
+      await store.remove(record.id)
+      continue
+    }
+    const job = track(record, 'restored')
+    if (finalStates.has(record.state)) {
+      if (record.result) {
+        const stdout = await store.readBlob(record.id, `sha256-${record.result.find((e) => e.name === 'stdout')?.sha256.slice(2) ?? ''}`).catch(() => Buffer.alloc(0))
+        const stderr = await store.readBlob(record.id, `sha256-${record.result.find((e) => e.name === 'stderr')?.sha256.slice(2) ?? ''}`).catch(() => Buffer.alloc(0))
+        job.log.settle(stdout, stderr, false, false)
+      }
+      continue
+    }
+    if (record.verification.chainJobId === null) await recoverPost(job).catch(() => finish(job, 'failed', 'The gateway restarted before the job was posted on chain; submit it again.'))
+  }
+  ensurePolling()
+
+  const find = (jobId: string): LiveJob => {
+    const job = jobs.get(jobId)
+    if (!job || job.deleted) throw new BackendError('JOB_NOT_FOUND', 'Job not found. It may have expired or its outputs were all downloaded (jobs are deleted then).', { details: jobId.slice(0, 64) })
+    return job
+  }
+
+  const requireFinished = (job: LiveJob): void => {
+    if (!finalStates.has(job.record.state)) throw new BackendError('JOB_NOT_FINISHED', 'The job has not finished yet; outputs exist once its status is completed or failed.', { details: job.record.state })
+  }
+
+  const outputEntry = (job: LiveJob, outputPath: string) => {
+    const entry = job.record.result?.find((e) => e.name === `outputs/${outputPath}`)
+    if (!entry) throw new BackendError('OUTPUT_NOT_FOUND', 'No such output file in this job. List the files with GET /outputs/:id.', { details: outputPath.slice(0, 256) })
+    return entry
+  }
+
+  const markDownloaded = (job: LiveJob, paths: string[]): void => {
+    for (const p of paths) job.downloaded.add(p)
+    const outputs = (job.record.result ?? []).filter((e) => e.name.startsWith('outputs/'))
+    if (outputs.length > 0 && outputs.every((e) => job.downloaded.has(e.name.slice('outputs/'.length)))) void removeJob(job, 'downloaded')
+  }
+
+  return {
+    mode: 'market',
+
+    async submit({ manifest: input, bundle, clientId }: SubmitJobParameters) {
+      if (closed) throw new BackendError('BACKEND_CLOSED', 'The server is shutting down; submit again in a moment.')
+      const open = [...jobs.values()].filter((j) => !finalStates.has(j.record.state)).length
+      if (open >= options.maxOpenJobs) throw new BackendError('QUEUE_FULL', 'The gateway has too many jobs open on chain; retry in a few seconds.')
+      const withReplicas = typeof input === 'object' && input !== null && !Array.isArray(input) && !('replicas' in input) ? { ...input, replicas: options.defaultReplicas } : input
+      const { manifest, environmentDigest } = await validateMarketJob({ manifest: withReplicas, bundle, environments })
+      const spec = buildSpecDocument({ manifest, bundle, environmentDigest })
+      const now = Date.now()
+      const replicas = manifest.replicas
+      const record: MarketJobRecord = {
+        id: newJobId(),
+        state: 'queued',
+        manifest,
+        bundleSha256: spec.bundleSha256,
+        bundleSize: bundle.byteLength,
+        environmentDigest,
+        rewardWei: (manifest.reward_wei === null ? options.rewardWei : BigInt(manifest.reward_wei)).toString(),
+        submittedAt: now,
+        startedAt: null,
+        finishedAt: null,
+        expiresAt: now + options.retentionMaxMs,
+        execution: null,
+        verification: {
+          state: 'posting',
+          resultVerified: false,
+          resultRoot: null,
+          replicas,
+          quorum: manifest.quorum ?? Math.floor(replicas / 2) + 1,
+          committed: 0,
+          revealed: 0,
+          agreeing: [],
+          dissenting: [],
+          slashed: [],
+          chainId: deployment.chainId,
+          market: deployment.market.toLowerCase(),
+          chainJobId: null,
+          specHash: spec.specHash,
+          txHashes: { post: null, commits: [], reveals: [], finalize: null },
+        },
+        result: null,
+        error: null,
+      }
+      await store.writeBlob(record.id, 'spec', spec.bytes)
+      await store.writeBlob(record.id, 'bundle', bundle)
+      await store.save(record)
+      const job = track(record, clientId)
+      counters.total++
+      try {
+        await post(job)
+      } catch (error) {
+        await removeJob(job, 'not posted')
+        counters.total--
+        const detail = (error as { shortMessage?: string }).shortMessage ?? (error as Error).message
+        log('post failed', { code: (error as { code?: string }).code ?? 'UNKNOWN', errorName: (error as { errorName?: string }).errorName ?? null })
+        throw new BackendError('QUEUE_FULL', 'The gateway could not post the job on chain; retry in a moment.', { details: detail.split('\n')[0]?.slice(0, 300), cause: error })
+      }
+      return { jobId: record.id, status: 'queued', position: 0 }
+    },
+
+    status: (jobId) => statusOf(find(jobId)),
+
+    logs: (jobId) => find(jobId).log.snapshot(),
+
+    watch(jobId, listener) {
+      const job = find(jobId)
+      const status = statusOf(job)
+      if (finalStates.has(job.record.state)) return { replay: job.log.replay(), status, unsubscribe: () => undefined }
+      const unsubscribeLog = job.log.subscribe((chunk) => listener({ type: 'output', stream: chunk.stream, data: chunk.data }))
+      const watcher = (event: JobEvent): void => {
+        listener(event)
+        if (event.type === 'status' && finalStates.has(event.status.status)) unsubscribeLog()
+      }
+      job.watchers.add(watcher)
+      return {
+        replay: job.log.replay(),
+        status,
+        unsubscribe: () => {
+          unsubscribeLog()
+          job.watchers.delete(watcher)
+        },
+      }
+    },
+
+    async openOutput(jobId, outputPath) {
+      const job = find(jobId)
+      requireFinished(job)
+      const entry = outputEntry(job, outputPath)
+      const stream = createReadStream(store.blobPath(job.record.id, `sha256-${entry.sha256.slice(2)}`))
+      stream.once('end', () => markDownloaded(job, [outputPath]))
+      return { file: { path: outputPath, sizeBytes: entry.size, sha256: entry.sha256.slice(2) }, stream }
+    },
+
+    async openOutputArchive(jobId) {
+      const job = find(jobId)
+      requireFinished(job)
+      const outputs = (job.record.result ?? []).filter((e) => e.name.startsWith('outputs/'))
+      return createOutputArchive({
+        entries: outputs.map((e) => ({
+          path: e.name.slice('outputs/'.length),
+          sizeBytes: e.size,
+          open: async (): Promise<Readable> => createReadStream(store.blobPath(job.record.id, `sha256-${e.sha256.slice(2)}`)),
+        })),
+        onComplete: () => markDownloaded(job, outputs.map((e) => e.name.slice('outputs/'.length))),
+      })
+    },
+
+    async delete(jobId) {
+      const job = find(jobId)
+      if (!finalStates.has(job.record.state)) {
+        // The escrow is on chain; cancel it while nobody has committed, so the reward comes back.
+        const chainJobId = job.record.verification.chainJobId
+        if (chainJobId !== null && job.record.verification.committed === 0) await serialTx(() => market.cancel(BigInt(chainJobId))).catch(() => undefined)
+        for (const watcher of job.watchers) watcher({ type: 'status', status: { ...statusOf(job), status: 'failed', error: 'The job was cancelled: its data was deleted.' } })
+      }
+      await removeJob(job, 'deleted')
+    },
+
+    onJobFinished(listener) {
+      finishedListeners.push(listener)
+    },
+
+    stats(): BackendStats {
+      const all = [...jobs.values()]
+      return {
+        queueLength: all.filter((j) => j.record.state === 'queued').length,
+        runningJobs: all.filter((j) => j.record.state === 'running').length,
+        parallelism: Math.max(1, heartbeats.workersSeen.list().length),
+        jobsTotal: counters.total,
+        completedTotal: counters.completed,
+        failedTotal: counters.failed,
+        retainedJobs: jobs.size,
+        activeJobsOf: activeOf,
+      }
+    },
+
+    environments: () => environments,
+
+    health(): BackendHealth {
+      return {
+        healthy: !closed,
+        workerId: workerKey.workerId,
+        mode: 'market',
+        isolation: 'replicated',
+        isolationNote: `Jobs run in the sandboxes of staked workers on chain ${deployment.chainId}; results are accepted only when a quorum agrees and every byte matches the on-chain root.`,
+        gpus: [],
+        gpuNote: 'GPUs belong to the workers; GET /pool lists what each offers.',
+        packageIndexes: { pip: false, npm: false },
+      }
+    },
+
+    async pool() {
+      return Promise.all(
+        heartbeats.workersSeen.list().map(async (w) => {
+          const account = await market.getAccount(w.address as Address).catch(() => null)
+          return {
+            peerId: w.peerId,
+            address: w.address,
+            stakeWei: account ? account.staked.toString() : null,
+            freeStakeWei: account ? account.free.toString() : null,
+            capabilities: w.capabilities,
+            environments: w.environments,
+            load: w.load,
+            lastSeen: w.lastSeen,
+          }
+        }),
+      )
+    },
+
+    async close() {
+      closed = true
+      if (pollTimer) clearTimeout(pollTimer)
+      for (const job of jobs.values()) {
+        job.relay?.abort()
+        if (job.timer) clearTimeout(job.timer)
+      }
+      announcements.stop()
+      heartbeats.stop()
+      await bundles.stop().catch(() => undefined)
+      await txChain
+    },
+  }
+}

@@ -1,0 +1,140 @@
+// `sandrun gateway`: the REST API in front of a backend. `--mode local` is `sandrun serve` (jobs
+// run here); `--mode market` posts jobs to the market contract, serves them to the workers of the
+// open network over libp2p and returns results checked against the chain.
+import { parseArgs } from 'node:util'
+import { resolveGatewayOptions } from '../../gateway/config.ts'
+import { createMarketGateway } from '../../gateway/createMarketGateway.ts'
+import { run as serve } from './serve.ts'
+
+export const description = 'Serve the REST API in local mode or in front of the open market (--mode market)'
+
+const usage = `Usage: sandrun gateway --mode market --rpc <url> --deployment <file> --key <file> [options]
+       sandrun gateway --mode local [serve options]     (same as \`sandrun serve\`)
+
+Market mode options:
+  --rpc <url>                   JSON-RPC endpoint of the chain the market is deployed on
+  --deployment <file>           deployment file written by \`sandrun deploy\`
+  --key <file>                  node key (\`sandrun keygen\`); its derived eth account posts jobs and
+                                pays the rewards, so fund it
+  --data-dir <dir>              job table, bundles and verified results (default .sandrun/gateway)
+  --port <n>                    HTTP port (default 8443)
+  --host <addr>                 HTTP address (default 127.0.0.1)
+  --listen <multiaddr>          libp2p listen address, repeatable (default /ip4/127.0.0.1/tcp/0)
+  --bootstrap <multiaddr>       peer to join the network through, repeatable
+  --replicas <n>                replicas of a job whose manifest does not say (default 3)
+  --reward-wei <n>              reward per replica when the manifest has no reward_wei (default 1e15)
+  --commit-window <s>           seconds workers have to commit (default 60, within the deployment's limits)
+  --reveal-window <s>           seconds workers have to reveal (default 60)
+  --trust-proxy <addrs>         comma-separated proxy addresses whose X-Forwarded-For is trusted
+  --cpu-seconds-per-minute <n>  per-IP CPU quota (default 10)
+  --concurrent-jobs <n>         per-IP concurrent jobs (default 2)
+  --jobs-per-hour <n>           per-IP jobs per hour (default 20); these protect the gateway's wallet
+
+Log lines are JSON on stderr; one ready line goes to stdout:
+  sandrun gateway ready url=<http url> peer=<peer id> account=<eth address> listen=<multiaddrs>
+`
+
+const number = (value: string | undefined): number | undefined => (value === undefined ? undefined : Number(value))
+const defined = <T extends object>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>
+
+function log(message: string, context: Record<string, unknown>): void {
+  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), message, ...context })}\n`)
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const modeIndex = argv.findIndex((a) => a === '--mode' || a.startsWith('--mode='))
+  const mode = modeIndex < 0 ? undefined : argv[modeIndex]!.includes('=') ? argv[modeIndex]!.split('=')[1] : argv[modeIndex + 1]
+  if (mode === 'local') return serve(argv.filter((_, i) => i !== modeIndex && !(i === modeIndex + 1 && !argv[modeIndex]!.includes('='))))
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      mode: { type: 'string' },
+      rpc: { type: 'string' },
+      deployment: { type: 'string' },
+      key: { type: 'string' },
+      'data-dir': { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      listen: { type: 'string', multiple: true },
+      bootstrap: { type: 'string', multiple: true },
+      replicas: { type: 'string' },
+      'reward-wei': { type: 'string' },
+      'commit-window': { type: 'string' },
+      'reveal-window': { type: 'string' },
+      'trust-proxy': { type: 'string' },
+      'cpu-seconds-per-minute': { type: 'string' },
+      'concurrent-jobs': { type: 'string' },
+      'jobs-per-hour': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  })
+  if (values.help) {
+    process.stdout.write(usage)
+    return 0
+  }
+  if (values.mode !== 'market') {
+    process.stderr.write(`sandrun gateway: --mode must be local or market.\n\n${usage}`)
+    return 2
+  }
+  const missing = (['rpc', 'deployment', 'key'] as const).filter((name) => values[name] === undefined)
+  if (missing.length > 0) {
+    process.stderr.write(`sandrun gateway: market mode needs ${missing.map((m) => `--${m}`).join(', ')}.\n\n${usage}`)
+    return 2
+  }
+  const gateway = resolveGatewayOptions(
+    defined({
+      port: number(values.port),
+      host: values.host,
+      trustProxy: values['trust-proxy'] ? values['trust-proxy'].split(',').map((s) => s.trim()) : undefined,
+      rateLimits: defined({
+        cpuSecondsPerMinute: number(values['cpu-seconds-per-minute']),
+        concurrentJobs: number(values['concurrent-jobs']),
+        jobsPerHour: number(values['jobs-per-hour']),
+      }),
+    }),
+  )
+  const positive = (value: string | undefined, name: string): number | undefined => {
+    if (value === undefined) return undefined
+    const n = Number(value)
+    if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} must be a whole number >= 1, got "${value}".`)
+    return n
+  }
+  const rewardWei = values['reward-wei']
+  if (rewardWei !== undefined && !/^[1-9][0-9]*$/.test(rewardWei)) throw new Error(`--reward-wei must be a positive integer (wei), got "${rewardWei}".`)
+  const server = await createMarketGateway({
+    gateway,
+    market: {
+      rpcUrl: values.rpc!,
+      deploymentFile: values.deployment!,
+      keyFile: values.key!,
+      dataDir: values['data-dir'] ?? '.sandrun/gateway',
+      listen: values.listen ?? ['/ip4/127.0.0.1/tcp/0'],
+      bootstrap: values.bootstrap ?? [],
+      backend: defined({
+        defaultReplicas: positive(values.replicas, 'replicas'),
+        rewardWei: rewardWei === undefined ? undefined : BigInt(rewardWei),
+        commitWindowSeconds: positive(values['commit-window'], 'commit-window'),
+        revealWindowSeconds: positive(values['reveal-window'], 'reveal-window'),
+      }),
+    },
+    log,
+  })
+  const address = await server.app.listen({ port: gateway.port, host: gateway.host })
+  log('sandrun gateway listening', {
+    address,
+    mode: 'market',
+    chainId: server.deployment.chainId,
+    market: server.deployment.market,
+    account: server.address,
+    peerId: server.host.peerId,
+    multiaddrs: server.host.multiaddrs(),
+  })
+  process.stdout.write(`sandrun gateway ready url=${address} peer=${server.host.peerId} account=${server.address} listen=${server.host.multiaddrs().join(',')}\n`)
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve)
+    process.once('SIGTERM', resolve)
+  })
+  log('sandrun gateway stopping', {})
+  await server.close()
+  return 0
+}

@@ -1,0 +1,68 @@
+// Starts one `sandrun <command>` process for the dev network and resolves when it prints its ready
+// line (`sandrun <command> ready key=value ...` on stdout), parsed into fields. Its JSON log lines
+// on stderr are passed to `onLog`; an exit before the ready line rejects with the last of them.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+
+export type SpawnNodeParameters = {
+  command: 'gateway' | 'worker'
+  args: string[]
+  /** Called with each stderr line (JSON logs); never job contents, the nodes do not log those. */
+  onLog?: ((line: string) => void) | undefined
+  /** How long to wait for the ready line (staking, sandbox detection and libp2p start take seconds). */
+  readyTimeoutMs?: number
+}
+
+export type SpawnedNode = {
+  child: ChildProcess
+  /** The ready line's key=value fields (url, peer, address, listen...). */
+  ready: Record<string, string>
+  /** Resolves when the process has exited. */
+  exited: Promise<number | null>
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves once it is gone. */
+  stop(graceMs?: number): Promise<void>
+}
+
+const cli = fileURLToPath(new URL('../../bin/sandrun', import.meta.url))
+
+export async function spawnNode({ command, args, onLog, readyTimeoutMs = 60_000 }: SpawnNodeParameters): Promise<SpawnedNode> {
+  const child = spawn(process.execPath, [cli, command, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  const recent: string[] = []
+  createInterface({ input: child.stderr! }).on('line', (line) => {
+    recent.push(line)
+    if (recent.length > 5) recent.shift()
+    onLog?.(line)
+  })
+  const stop = async (graceMs = 10_000): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return
+    child.kill('SIGTERM')
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
+    await exited
+    clearTimeout(timer)
+  }
+  const ready = await new Promise<Record<string, string>>((resolve, reject) => {
+    const timer = setTimeout(() => fail(`printed no ready line within ${readyTimeoutMs / 1000} s`), readyTimeoutMs)
+    function fail(why: string): void {
+      clearTimeout(timer)
+      reject(new Error(`sandrun ${command} ${why}. Its last log lines:\n${recent.join('\n')}`))
+    }
+    void exited.then((code) => fail(`exited with code ${code} before it was ready`))
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const prefix = `sandrun ${command} ready`
+      if (!line.startsWith(prefix)) return
+      clearTimeout(timer)
+      const fields: Record<string, string> = {}
+      for (const pair of line.slice(prefix.length).trim().split(/\s+/)) {
+        const at = pair.indexOf('=')
+        if (at > 0) fields[pair.slice(0, at)] = pair.slice(at + 1)
+      }
+      resolve(fields)
+    })
+  }).catch(async (error: unknown) => {
+    await stop(2000)
+    throw error
+  })
+  return { child, ready, exited, stop }
+}

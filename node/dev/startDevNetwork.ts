@@ -1,0 +1,153 @@
+// The whole open network on one machine (`sandrun dev`, `npm start`): anvil, a market deployed with
+// demo-sized windows, key files for a gateway and N workers (kept in the data dir), their derived
+// accounts funded from anvil's dev accounts, then the gateway and the workers as separate
+// processes joined over libp2p. stop() takes it all down in reverse order.
+import { mkdir, rm } from 'node:fs/promises'
+import path from 'node:path'
+import { createPublicClient, createWalletClient, http, parseEther, type Address } from 'viem'
+import { generateWorkerKey, loadWorkerKey, saveWorkerKey } from '../../verifier/index.ts'
+import { startAnvil } from '../chain/anvil.ts'
+import { deployMarket } from '../chain/deployMarket.ts'
+import { writeDeployment, type Deployment } from '../chain/deployment.ts'
+import { devAccounts } from '../chain/devAccounts.ts'
+import { defaultMarketParams } from '../chain/marketParams.ts'
+import { ethAccountFromWorkerKey } from '../market/ethAccount.ts'
+import { spawnNode, type SpawnedNode } from './spawnNode.ts'
+
+export type StartDevNetworkParameters = {
+  workers: number
+  dataDir: string
+  port: number
+  host: string
+  /** Extra `sandrun gateway` flags (benchmarks raise the per-IP limits). */
+  gatewayArgs?: string[] | undefined
+  /** Progress for the operator ("starting anvil", "worker 2 ready"). */
+  onProgress?: ((message: string) => void) | undefined
+  /** The nodes' JSON log lines, prefixed with their name. */
+  onLog?: ((name: string, line: string) => void) | undefined
+  /** Called once if a node exits on its own after start-up (the network is then incomplete). */
+  onNodeExit?: ((name: string, code: number | null) => void) | undefined
+}
+
+export type StartDevNetworkReturnType = {
+  rpcUrl: string
+  gatewayUrl: string
+  deployment: Deployment
+  deploymentFile: string
+  gatewayPeer: string
+  workers: Array<{ name: string; peer: string; address: string }>
+  stop(): Promise<void>
+}
+
+export const defaultDevNetworkOptions = {
+  // Short enough that a job nobody takes fails within a minute, long enough for a cold sandbox.
+  commitWindowSeconds: 30,
+  revealWindowSeconds: 30,
+  // Plenty for thousands of demo jobs; anvil's dev accounts hold 10000 ETH each.
+  fundingEth: '1000',
+} as const
+
+export async function startDevNetwork(parameters: StartDevNetworkParameters): Promise<StartDevNetworkReturnType> {
+  const progress = parameters.onProgress ?? (() => undefined)
+  const dataDir = path.resolve(parameters.dataDir)
+  const keysDir = path.join(dataDir, 'keys')
+  const runDir = path.join(dataDir, 'run')
+  // Every start is a fresh chain: state from the previous one (job tables, commits) would refer
+  // to a market that no longer exists. Keys stay, so peer ids and addresses stay the same.
+  await rm(runDir, { recursive: true, force: true })
+  await mkdir(keysDir, { recursive: true, mode: 0o700 })
+  await mkdir(runDir, { recursive: true, mode: 0o700 })
+
+  const stops: Array<() => Promise<void>> = []
+  let stopping: Promise<void> | undefined
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      for (const step of [...stops].reverse()) await step().catch(() => undefined)
+    })())
+
+  try {
+    progress('starting anvil')
+    const anvil = await startAnvil()
+    stops.push(() => anvil.stop())
+    const [funder] = devAccounts(1)
+    progress(`deploying the market on ${anvil.rpcUrl}`)
+    const deployment = await deployMarket({
+      rpcUrl: anvil.rpcUrl,
+      account: funder!,
+      params: { ...defaultMarketParams, minCommitWindow: 5n, minRevealWindow: 5n },
+    })
+    const deploymentFile = path.join(runDir, 'deployment.json')
+    writeDeployment(deploymentFile, deployment)
+
+    const names = ['gateway', ...Array.from({ length: parameters.workers }, (_, i) => `worker-${i + 1}`)]
+    const keyFiles = new Map<string, string>()
+    const wallet = createWalletClient({ account: funder!, transport: http(anvil.rpcUrl) })
+    const publicClient = createPublicClient({ transport: http(anvil.rpcUrl), pollingInterval: 100 })
+    progress(`funding ${names.length} accounts`)
+    for (const name of names) {
+      const keyFile = path.join(keysDir, `${name}.json`)
+      const key = await loadWorkerKey(keyFile).catch(async () => {
+        const fresh = generateWorkerKey()
+        await saveWorkerKey(keyFile, fresh)
+        return fresh
+      })
+      keyFiles.set(name, keyFile)
+      const to: Address = ethAccountFromWorkerKey(key).address
+      const hash = await wallet.sendTransaction({ to, value: parseEther(defaultDevNetworkOptions.fundingEth), chain: null })
+      await publicClient.waitForTransactionReceipt({ hash })
+    }
+
+    const watchExit = (name: string, node: SpawnedNode): void => {
+      void node.exited.then((code) => {
+        if (!stopping) parameters.onNodeExit?.(name, code)
+      })
+    }
+    const common = ['--rpc', anvil.rpcUrl, '--deployment', deploymentFile]
+    progress(`starting the gateway on ${parameters.host}:${parameters.port}`)
+    const gateway = await spawnNode({
+      command: 'gateway',
+      args: [
+        '--mode', 'market', ...common,
+        '--key', keyFiles.get('gateway')!,
+        '--data-dir', path.join(runDir, 'gateway'),
+        '--port', String(parameters.port),
+        '--host', parameters.host,
+        '--commit-window', String(defaultDevNetworkOptions.commitWindowSeconds),
+        '--reveal-window', String(defaultDevNetworkOptions.revealWindowSeconds),
+        ...(parameters.gatewayArgs ?? []),
+      ],
+      onLog: (line) => parameters.onLog?.('gateway', line),
+    })
+    stops.push(() => gateway.stop())
+    watchExit('gateway', gateway)
+    const bootstrap = (gateway.ready.listen ?? '').split(',').filter(Boolean)
+
+    progress(`starting ${parameters.workers} worker(s)`)
+    let readyCount = 0
+    const workers = await Promise.all(
+      names.slice(1).map(async (name) => {
+        const node = await spawnNode({
+          command: 'worker',
+          args: [...common, '--key', keyFiles.get(name)!, '--data-dir', path.join(runDir, name), ...bootstrap.flatMap((b) => ['--bootstrap', b])],
+          onLog: (line) => parameters.onLog?.(name, line),
+        })
+        stops.push(() => node.stop())
+        watchExit(name, node)
+        progress(`${name} ready (${++readyCount}/${parameters.workers})`)
+        return { name, peer: node.ready.peer ?? '', address: node.ready.address ?? '' }
+      }),
+    )
+    return {
+      rpcUrl: anvil.rpcUrl,
+      gatewayUrl: gateway.ready.url ?? `http://${parameters.host}:${parameters.port}`,
+      deployment,
+      deploymentFile,
+      gatewayPeer: gateway.ready.peer ?? '',
+      workers,
+      stop,
+    }
+  } catch (error) {
+    await stop()
+    throw error
+  }
+}

@@ -1,0 +1,84 @@
+// Market mode wiring: the deployment and the gateway's chain account (derived from its node key),
+// a libp2p host, this host's environment digests, the on-disk job table, the market backend and
+// the REST gateway over it. Used by `sandrun gateway --mode market`, `sandrun dev` and the tests.
+import type { FastifyInstance } from 'fastify'
+import type { Address } from 'viem'
+import { detectEnvironments } from '../../sandbox/environments/detectEnvironments.ts'
+import { environmentsReport } from '../../sandbox/environments/environmentsReport.ts'
+import { detectInterpreters } from '../../sandbox/languages.ts'
+import { environmentDigest, loadWorkerKey } from '../../verifier/index.ts'
+import { ethAccountFromWorkerKey } from '../market/ethAccount.ts'
+import { openJobStore } from '../backends/market/jobStore.ts'
+import { createMarketBackend, defaultMarketBackendOptions, type MarketBackend, type MarketBackendOptions } from '../backends/market/marketBackend.ts'
+import { readDeployment, type Deployment } from '../chain/deployment.ts'
+import { createMarketClient } from '../chain/marketClient.ts'
+import { createHost, type CreateHostParameters, type SandrunHost } from '../p2p/index.ts'
+import { buildGateway } from './buildGateway.ts'
+import type { GatewayOptions } from './config.ts'
+import type { ErrorReport } from './errorHandler.ts'
+
+export type MarketModeOptions = {
+  rpcUrl: string
+  deploymentFile: string
+  /** The node key (sandrun keygen); its derived eth account pays the rewards and must be funded. */
+  keyFile: string
+  /** Job table, spec documents, bundles and verified results; kept across restarts. */
+  dataDir: string
+  listen: string[]
+  bootstrap: string[]
+  backend: Partial<MarketBackendOptions>
+  /** Extra libp2p host options (tests and dev networks relax the per-IP limits meant for strangers). */
+  host?: Partial<CreateHostParameters> | undefined
+}
+
+export type CreateMarketGatewayParameters = {
+  gateway: GatewayOptions
+  market: MarketModeOptions
+  log?: ErrorReport | undefined
+}
+
+export type CreateMarketGatewayReturnType = {
+  app: FastifyInstance
+  backend: MarketBackend
+  host: SandrunHost
+  deployment: Deployment
+  /** The eth account that posts jobs and pays rewards. */
+  address: Address
+  close(): Promise<void>
+}
+
+export async function createMarketGateway({ gateway, market: options, log }: CreateMarketGatewayParameters): Promise<CreateMarketGatewayReturnType> {
+  const key = await loadWorkerKey(options.keyFile)
+  const account = ethAccountFromWorkerKey(key)
+  const probe = createMarketClient({ rpcUrl: options.rpcUrl, address: '0x0000000000000000000000000000000000000000' })
+  const chainId = await probe.publicClient.getChainId()
+  const deployment = readDeployment({ file: options.deploymentFile, chainId })
+  const market = createMarketClient({ rpcUrl: options.rpcUrl, address: deployment.market, account })
+  const [interpreters, detections] = await Promise.all([detectInterpreters(), detectEnvironments()])
+  const environments = environmentsReport({ detections, interpreters, digest: environmentDigest })
+  const store = await openJobStore(options.dataDir)
+  const host = await createHost({ ...options.host, keyFile: options.keyFile, listen: options.listen, bootstrap: options.bootstrap })
+  let backend: MarketBackend
+  try {
+    backend = await createMarketBackend(
+      { ...defaultMarketBackendOptions, ...options.backend },
+      { market, deployment, host, store, environments, workerKey: key, log },
+    )
+  } catch (error) {
+    await host.stop()
+    throw error
+  }
+  const app = await buildGateway({ backend, options: gateway, log })
+  return {
+    app,
+    backend,
+    host,
+    deployment,
+    address: account.address,
+    async close() {
+      await app.close()
+      await backend.close()
+      await host.stop()
+    },
+  }
+}

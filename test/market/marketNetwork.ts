@@ -1,0 +1,245 @@
+// A whole market network on this machine for the end-to-end tests: anvil, a market deployed with
+// short window minimums, a market-mode gateway on a real port (in the test process, so tests can
+// restart it and read its log), and `sandrun worker` processes with their own keys and data dirs,
+// all talking libp2p over TCP on 127.0.0.1. Chain time is skipped with
+// evm_increaseTime + evm_mine instead of sleeping through windows.
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { createWalletClient, http, parseEther, type Address } from 'viem'
+import type { Sandbox } from '../../sandbox/sandbox.ts'
+import { generateWorkerKey, loadWorkerKey, saveWorkerKey } from '../../verifier/index.ts'
+import { startAnvil, type StartAnvilReturnType } from '../../node/chain/anvil.ts'
+import { deployMarket } from '../../node/chain/deployMarket.ts'
+import { writeDeployment, type Deployment } from '../../node/chain/deployment.ts'
+import { devAccounts } from '../../node/chain/devAccounts.ts'
+import { createMarketClient, type MarketClient } from '../../node/chain/marketClient.ts'
+import { defaultMarketParams } from '../../node/chain/marketParams.ts'
+import { ethAccountFromWorkerKey } from '../../node/market/ethAccount.ts'
+import { startWorkerNode, type WorkerNode } from '../../node/market/worker/startWorkerNode.ts'
+import { resolveGatewayOptions } from '../../node/gateway/config.ts'
+import { createMarketGateway, type CreateMarketGatewayReturnType } from '../../node/gateway/createMarketGateway.ts'
+import type { MarketBackendOptions } from '../../node/backends/market/marketBackend.ts'
+import type { StatusResponse } from '../../node/gateway/schemas.ts'
+import type { JobStatus } from '../../node/backends/jobBackend.ts'
+import { jobSubmission } from '../gateway/testGateway.ts'
+import { spawnNode } from '../../node/dev/spawnNode.ts'
+
+export const windowSeconds = 30
+
+export type MarketNetwork = {
+  anvil: StartAnvilReturnType
+  deployment: Deployment
+  deploymentFile: string
+  /** Reads and writes with anvil's first dev account. */
+  chain: MarketClient
+  dir: string
+  /** A key file whose derived account holds 100 ETH. */
+  fundedKey(name: string): Promise<{ keyFile: string; address: Address }>
+  startGateway(options?: { name?: string; backend?: Partial<MarketBackendOptions> }): Promise<TestGateway>
+  /** A `sandrun worker` process with its own key and data dir (the same name = the same worker). */
+  startWorker(options: { name: string; gateway: TestGateway; fault?: string }): Promise<WorkerProcess>
+  /** A worker inside the test process, for tests that must reach into its code (a lying worker). */
+  startInProcessWorker(options: { name: string; gateway: TestGateway }): Promise<WorkerNode>
+  /** Moves chain time forward (past commit and reveal windows) and mines a block. */
+  skipTime(seconds: number): Promise<void>
+  stop(): Promise<void>
+}
+
+export type WorkerProcess = {
+  name: string
+  /** The worker's eth address, lowercase. */
+  address: string
+  peer: string
+  /** Its libp2p addresses (with /p2p/<peer>). */
+  listen: string[]
+  /** Resolves with the exit code once the process is gone (crash-after-commit exits by itself). */
+  exited: Promise<number | null>
+  /** SIGTERM (graceful) or SIGKILL (a crash). */
+  stop(how?: 'graceful' | 'crash'): Promise<void>
+}
+
+export type TestGateway = CreateMarketGatewayReturnType & {
+  url: string
+  log: Array<{ message: string; context: Record<string, unknown> }>
+  submit(files: Record<string, string>, manifest: Record<string, unknown>): Promise<string>
+  status(jobId: string): Promise<StatusResponse>
+  /** Long-polls /status until the job is completed or failed. */
+  waitFinal(jobId: string): Promise<StatusResponse>
+  /** Resolves once the job's on-chain record (as the gateway follows it) satisfies `done`. */
+  waitChain(jobId: string, done: (v: { committed: number; revealed: number }) => boolean): Promise<void>
+}
+
+export async function startMarketNetwork({ sandbox }: { sandbox: Sandbox }): Promise<MarketNetwork> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'sandrun-market-e2e-'))
+  const anvil = await startAnvil()
+  const [funder] = devAccounts(1)
+  const deployment = await deployMarket({
+    rpcUrl: anvil.rpcUrl,
+    account: funder!,
+    params: { ...defaultMarketParams, minCommitWindow: 1n, minRevealWindow: 1n },
+  })
+  const deploymentFile = path.join(dir, 'deployment.json')
+  writeDeployment(deploymentFile, deployment)
+  const chain = createMarketClient({ rpcUrl: anvil.rpcUrl, address: deployment.market, account: funder! })
+  const wallet = createWalletClient({ account: funder!, transport: http(anvil.rpcUrl) })
+  const stops: Array<() => Promise<void>> = []
+  const gateways: TestGateway[] = []
+
+  const rpc = async (method: string, params: unknown[]): Promise<void> => {
+    const response = await fetch(anvil.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) })
+    const body = (await response.json()) as { error?: { message: string } }
+    if (body.error) throw new Error(`${method}: ${body.error.message}`)
+  }
+
+  // One funder, one nonce sequence: fundings go out one at a time.
+  let funding: Promise<unknown> = Promise.resolve()
+  async function fundedKey(name: string): Promise<{ keyFile: string; address: Address }> {
+    const turn = funding.then(() => fundKey(name))
+    funding = turn.catch(() => undefined)
+    return turn
+  }
+
+  async function fundKey(name: string): Promise<{ keyFile: string; address: Address }> {
+    const keyFile = path.join(dir, `${name}.key.json`)
+    const key = await loadWorkerKey(keyFile).catch(async () => {
+      const fresh = generateWorkerKey()
+      await saveWorkerKey(keyFile, fresh)
+      const address = ethAccountFromWorkerKey(fresh).address
+      const hash = await wallet.sendTransaction({ to: address, value: parseEther('100'), chain: null })
+      await chain.publicClient.waitForTransactionReceipt({ hash })
+      return fresh
+    })
+    return { keyFile, address: ethAccountFromWorkerKey(key).address }
+  }
+
+  async function startGateway({ name = 'gateway', backend = {} }: { name?: string; backend?: Partial<MarketBackendOptions> } = {}): Promise<TestGateway> {
+    const { keyFile } = await fundedKey(name)
+    const log: TestGateway['log'] = []
+    const server = await createMarketGateway({
+      gateway: resolveGatewayOptions({ port: 0, rateLimits: { concurrentJobs: 50, jobsPerHour: 10_000, cpuSecondsPerMinute: 1000 } }),
+      market: {
+        rpcUrl: anvil.rpcUrl,
+        deploymentFile,
+        keyFile,
+        dataDir: path.join(dir, `${name}-data`),
+        listen: ['/ip4/127.0.0.1/tcp/0'],
+        bootstrap: [],
+        // Every peer here is 127.0.0.1: lift the per-IP limits that protect a public gateway.
+        host: { inboundConnectionsPerSecondPerHost: 1000, gossipScoreParams: { IPColocationFactorWeight: 0 } },
+        backend: { commitWindowSeconds: windowSeconds, revealWindowSeconds: windowSeconds, pollIntervalMs: 150, announceIntervalMs: 1000, ...backend },
+      },
+      log: (message, context) => log.push({ message, context }),
+    })
+    const url = await server.app.listen({ port: 0, host: '127.0.0.1' })
+    const status = async (jobId: string, wait = 0): Promise<StatusResponse> => {
+      const response = await fetch(`${url}/status/${jobId}${wait ? `?wait=${wait}` : ''}`)
+      if (response.status !== 200) throw new Error(`GET /status answered ${response.status}: ${await response.text()}`)
+      return (await response.json()) as StatusResponse
+    }
+    const gateway: TestGateway = {
+      ...server,
+      url,
+      log,
+      async submit(files, manifest) {
+        const { body, contentType } = await jobSubmission(files, manifest)
+        const response = await fetch(`${url}/submit`, { method: 'POST', headers: { 'content-type': contentType }, body })
+        const answer = (await response.json()) as { job_id?: string }
+        if (response.status !== 200 || !answer.job_id) throw new Error(`POST /submit answered ${response.status}: ${JSON.stringify(answer)}`)
+        return answer.job_id
+      },
+      status: (jobId) => status(jobId),
+      async waitFinal(jobId) {
+        for (;;) {
+          const current = await status(jobId, 30)
+          if (current.status === 'completed' || current.status === 'failed') return current
+        }
+      },
+      waitChain: (jobId, done) =>
+        new Promise<void>((resolve) => {
+          const check = (status: JobStatus): boolean => {
+            if (!status.verification || !done(status.verification)) return false
+            resolve()
+            return true
+          }
+          const watch = server.backend.watch(jobId, (event) => {
+            if (event.type === 'status' && check(event.status)) watch.unsubscribe()
+          })
+          if (check(watch.status)) watch.unsubscribe()
+        }),
+      async close() {
+        await server.close()
+        gateways.splice(gateways.indexOf(gateway), 1)
+      },
+    }
+    gateways.push(gateway)
+    return gateway
+  }
+
+  async function startWorker({ name, gateway, fault }: { name: string; gateway: TestGateway; fault?: string }): Promise<WorkerProcess> {
+    const { keyFile } = await fundedKey(name)
+    const node = await spawnNode({
+      command: 'worker',
+      args: [
+        '--rpc', anvil.rpcUrl,
+        '--deployment', deploymentFile,
+        '--key', keyFile,
+        '--data-dir', path.join(dir, `${name}-data`),
+        ...gateway.host.multiaddrs().flatMap((a) => ['--bootstrap', a]),
+        ...(fault ? ['--fault', fault] : []),
+      ],
+    })
+    const worker: WorkerProcess = {
+      name,
+      address: (node.ready.address ?? '').toLowerCase(),
+      peer: node.ready.peer ?? '',
+      listen: (node.ready.listen ?? '').split(',').filter(Boolean),
+      exited: node.exited,
+      stop: async (how = 'graceful') => {
+        if (how === 'crash') node.child.kill('SIGKILL')
+        await node.stop()
+      },
+    }
+    stops.push(() => worker.stop())
+    return worker
+  }
+
+  async function startInProcessWorker({ name, gateway }: { name: string; gateway: TestGateway }): Promise<WorkerNode> {
+    const { keyFile } = await fundedKey(name)
+    const node = await startWorkerNode({
+      rpcUrl: anvil.rpcUrl,
+      deployment,
+      keyFile,
+      dataDir: path.join(dir, `${name}-data`),
+      sandbox,
+      bootstrap: gateway.host.multiaddrs(),
+      pollMs: 100,
+      heartbeatMs: 500,
+      host: { gossipScoreParams: { IPColocationFactorWeight: 0 } },
+    })
+    stops.push(() => node.stop())
+    return node
+  }
+
+  return {
+    anvil,
+    deployment,
+    deploymentFile,
+    chain,
+    dir,
+    fundedKey,
+    startGateway,
+    startWorker,
+    startInProcessWorker,
+    async skipTime(seconds) {
+      await rpc('evm_increaseTime', [seconds])
+      await rpc('evm_mine', [])
+    },
+    async stop() {
+      await Promise.all(stops.map((stop) => stop().catch(() => undefined)))
+      await Promise.all([...gateways].map((g) => g.close().catch(() => undefined)))
+      await anvil.stop()
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
+}
