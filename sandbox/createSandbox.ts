@@ -16,7 +16,7 @@ import { findExecutable } from './findExecutable.ts'
 import { detectGpus } from './gpu/detectGpus.ts'
 import type { GpuDetection } from './gpu/gpuInfo.ts'
 import { detectInterpreters } from './languages.ts'
-import { buildMinimalEtc } from './minimalEtc.ts'
+import { cachedMinimalEtc } from './minimalEtc.ts'
 import { reapStaleInstances, writeOwnerRecord } from './reapStaleInstances.ts'
 import { requirementsConfig, type RequirementsConfigInput } from './requirements/requirementsConfig.ts'
 import { runJob, type SandboxRuntime } from './runJob.ts'
@@ -103,8 +103,7 @@ export async function createSandbox(options: CreateSandboxOptions = {}): Promise
   const uidInside = sandboxUser?.uid ?? process.getuid?.() ?? 65534
   const gidInside = sandboxUser?.gid ?? process.getgid?.() ?? 65534
 
-  const etcDir = path.join(runtimeDir, 'etc')
-  buildMinimalEtc({ dir: etcDir, uid: uidInside, gid: gidInside })
+  const etcDir = cachedMinimalEtc({ root: options.runtimeDir ? runtimeDir : runtimeRoot, uid: uidInside, gid: gidInside })
   const seccompPath = writeSeccompFilter(runtimeDir)
 
   const cgroupDetection = options.cgroups === false ? { backend: null, note: 'cgroups disabled by configuration' } : detectCgroups({ instance })

@@ -1,7 +1,8 @@
 // Builds the sandbox's /etc: a handful of generated files (one sandbox user, hostname, hosts) and
 // copies of the host entries that interpreters need to start (loader cache, alternatives links,
 // CA certificates, PHP and R configuration). Nothing else of the host's /etc is visible.
-import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { cpSync, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { environmentTemplates } from './environments/templates.ts'
 
@@ -40,4 +41,33 @@ export function buildMinimalEtc({ dir, uid, gid }: { dir: string; uid: number; g
     'resolv.conf': '',
   }
   for (const [name, content] of Object.entries(files)) writeFileSync(path.join(dir, name), content, { mode: 0o644 })
+}
+
+/**
+ * Returns a built /etc under `root`, reusing one built earlier for the same host /etc state and
+ * sandbox user. Copying /etc/alternatives alone takes most of a second, paid by every service start
+ * and every `sandrun exec` otherwise. The key covers the copied entries' modification times, so a
+ * package install (which touches them) gets a fresh copy.
+ */
+export function cachedMinimalEtc({ root, uid, gid }: { root: string; uid: number; gid: number }): string {
+  const hash = createHash('sha256').update(`v1:${uid}:${gid}`)
+  for (const entry of copiedEntries) {
+    try {
+      const stat = statSync(path.join('/etc', entry))
+      hash.update(`:${entry}:${stat.mtimeMs}:${stat.size}`)
+    } catch {
+      hash.update(`:${entry}:-`)
+    }
+  }
+  const dir = path.join(root, `etc-${hash.digest('hex').slice(0, 16)}`)
+  if (existsSync(path.join(dir, 'passwd'))) return dir
+  const building = `${dir}.${process.pid}.tmp`
+  buildMinimalEtc({ dir: building, uid, gid })
+  try {
+    renameSync(building, dir)
+  } catch {
+    // Another instance finished first; its copy is identical.
+    rmSync(building, { recursive: true, force: true })
+  }
+  return dir
 }

@@ -6,7 +6,7 @@
 // identity: `generateKeyPairFromSeed('Ed25519', seed)` from @libp2p/crypto gives the same key, and so
 // does `privateKeyFromRaw(seed || publicKey)` (64 bytes). Not `privateKeyFromRaw(seed)`: 32 raw bytes
 // are read there as a secp256k1 key.
-import { randomBytes } from 'node:crypto'
+import { createPrivateKey, type KeyObject, randomBytes, sign } from 'node:crypto'
 import { link, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { ed25519 } from '@noble/curves/ed25519.js'
@@ -140,9 +140,23 @@ function signedMessage(root: string): Uint8Array {
   return Buffer.concat([Buffer.from(resultSignatureTag, 'utf8'), hexToBytes(root, { length: 32, what: 'result root' })])
 }
 
-/** Base64 Ed25519 signature over `sandrun-result-v1:` || the 32 bytes of the 0x-hex root. */
+// PKCS#8 prefix of an Ed25519 private key (RFC 8410): the 32-byte seed follows.
+const pkcs8Ed25519Prefix = Buffer.from('302e020100300506032b657004220420', 'hex')
+const nodeKeys = new WeakMap<WorkerKey, KeyObject>()
+
+/**
+ * Base64 Ed25519 signature over `sandrun-result-v1:` || the 32 bytes of the 0x-hex root. Signs with
+ * Node's native Ed25519 and a cached key object: a service signs every result, and deriving the key
+ * in JavaScript on each call cost more than a millisecond. Ed25519 is deterministic, so the
+ * signature is the same either way.
+ */
 export function signResultRoot(key: WorkerKey, root: string): string {
-  return Buffer.from(ed25519.sign(signedMessage(root), key.privateKey)).toString('base64')
+  let keyObject = nodeKeys.get(key)
+  if (!keyObject) {
+    keyObject = createPrivateKey({ key: Buffer.concat([pkcs8Ed25519Prefix, key.privateKey]), format: 'der', type: 'pkcs8' })
+    nodeKeys.set(key, keyObject)
+  }
+  return sign(null, signedMessage(root), keyObject).toString('base64')
 }
 
 /** The `worker_metadata` a result carries: who ran it and their signature over its root. */
