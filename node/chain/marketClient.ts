@@ -11,6 +11,8 @@ import {
   parseEventLogs,
   type Account,
   type Address,
+  type ContractFunctionArgs,
+  type ContractFunctionName,
   type Hash,
   type Hex,
   type TransactionReceipt,
@@ -30,6 +32,20 @@ export type CreateMarketClientParameters = {
 }
 
 export type TxResult = { hash: Hash; receipt: TransactionReceipt }
+
+type MarketWriteFunction = ContractFunctionName<typeof sandrunMarketAbi, 'nonpayable' | 'payable'>
+type MarketWrite<F extends MarketWriteFunction> = {
+  functionName: F
+  args?: ContractFunctionArgs<typeof sandrunMarketAbi, 'nonpayable' | 'payable', F>
+  value?: bigint
+}
+
+/** Extra gas over the estimate, in percent (see execute). */
+export const gasMarginPercent = 25n
+
+export function withGasMargin(estimate: bigint): bigint {
+  return (estimate * (100n + gasMarginPercent)) / 100n
+}
 
 /** Turn a viem error carrying a decoded custom error into MarketRevertError; others pass through. */
 export function toMarketError(error: unknown): unknown {
@@ -63,56 +79,62 @@ export function createMarketClient({ rpcUrl, address, account, pollingInterval =
     return { walletClient, account }
   }
 
-  async function execute(send: () => Promise<Hash>): Promise<TxResult> {
+  /**
+   * Estimate, then send with a margin: the estimate holds only for the state it ran against, and a
+   * commit mined after other workers' commits (a later slot) or a finalize racing a reveal costs more.
+   */
+  async function execute<F extends MarketWriteFunction>(write: MarketWrite<F>): Promise<TxResult> {
+    const { walletClient, account } = signer()
+    // viem types each call from its literal function name; the union of names here is checked above.
+    const request = { ...contract, account, ...write } as never
     let hash: Hash
     try {
-      hash = await send()
+      const estimate = await publicClient.estimateContractGas(request)
+      hash = await walletClient.writeContract({ ...(request as object), gas: withGasMargin(estimate) } as never)
     } catch (error) {
       throw toMarketError(error)
     }
     // On an automining chain the receipt already exists; skip the polling delay then.
     const receipt = await publicClient.getTransactionReceipt({ hash }).catch(() => publicClient.waitForTransactionReceipt({ hash }))
-    if (receipt.status !== 'success') {
-      throw new ChainError('MARKET_REVERTED', `transaction ${hash} reverted on chain; the state changed between gas estimation and inclusion, retry after re-reading it.`)
-    }
+    if (receipt.status !== 'success') throw await revertedOnChain(write, account, hash, receipt.blockNumber)
     return { hash, receipt }
   }
 
+  /** Names the reason of a mined revert by replaying the call on the state it left, when the contract gives one. */
+  async function revertedOnChain<F extends MarketWriteFunction>(write: MarketWrite<F>, account: Account, hash: Hash, blockNumber: bigint): Promise<ChainError> {
+    const replayed = await publicClient
+      .simulateContract({ ...contract, account, ...write, blockNumber } as never)
+      .then(() => undefined, (error: unknown) => toMarketError(error))
+    if (replayed instanceof MarketRevertError) return replayed
+    return new ChainError('MARKET_REVERTED', `transaction ${hash} reverted on chain; the state changed between gas estimation and inclusion, retry after re-reading it.`)
+  }
+
   async function stake({ value, peerId = '0x' }: { value: bigint; peerId?: Hex }): Promise<TxResult> {
-    const { walletClient, account } = signer()
-    return execute(() => walletClient.writeContract({ ...contract, account, functionName: 'stake', args: [peerId], value }))
+    return execute({ functionName: 'stake', args: [peerId], value })
   }
 
   async function requestUnstake(amount: bigint): Promise<TxResult> {
-    const { walletClient, account } = signer()
-    return execute(() => walletClient.writeContract({ ...contract, account, functionName: 'requestUnstake', args: [amount] }))
+    return execute({ functionName: 'requestUnstake', args: [amount] })
   }
 
   async function withdrawStake(): Promise<TxResult> {
-    const { walletClient, account } = signer()
-    return execute(() => walletClient.writeContract({ ...contract, account, functionName: 'withdrawStake' }))
+    return execute({ functionName: 'withdrawStake' })
   }
 
   async function withdraw(): Promise<TxResult> {
-    const { walletClient, account } = signer()
-    return execute(() => walletClient.writeContract({ ...contract, account, functionName: 'withdraw' }))
+    return execute({ functionName: 'withdraw' })
   }
 
   type PostJobParameters = { specHash: Hex; replicas: number; quorum?: number; commitWindow: number; revealWindow: number; reward: bigint }
 
   /** Post a job escrowing `reward` x `replicas`; quorum defaults to a strict majority. */
   async function postJob(p: PostJobParameters): Promise<TxResult & { jobId: bigint }> {
-    const { walletClient, account } = signer()
     const quorum = p.quorum ?? Math.floor(p.replicas / 2) + 1
-    const result = await execute(() =>
-      walletClient.writeContract({
-        ...contract,
-        account,
-        functionName: 'postJob',
-        args: [p.specHash, p.replicas, quorum, p.commitWindow, p.revealWindow],
-        value: p.reward * BigInt(p.replicas),
-      }),
-    )
+    const result = await execute({
+      functionName: 'postJob',
+      args: [p.specHash, p.replicas, quorum, p.commitWindow, p.revealWindow],
+      value: p.reward * BigInt(p.replicas),
+    })
     const [posted] = parseEventLogs({ abi: sandrunMarketAbi, logs: result.receipt.logs, eventName: 'JobPosted' })
     if (!posted) throw new ChainError('MARKET_REVERTED', `postJob transaction ${result.hash} emitted no JobPosted event; is ${address} a SandrunMarket?`)
     return { ...result, jobId: posted.args.jobId }
@@ -120,25 +142,22 @@ export function createMarketClient({ rpcUrl, address, account, pollingInterval =
 
   /** Commit a sealed root. Keep the returned salt: reveal needs it. */
   async function commit({ jobId, resultRoot, salt = randomSalt() }: { jobId: bigint; resultRoot: Hex; salt?: Hex }): Promise<TxResult & { seal: Hex; salt: Hex }> {
-    const { walletClient, account } = signer()
+    const { account } = signer()
     const seal = computeSeal({ jobId, worker: account.address, resultRoot, salt })
-    const result = await execute(() => walletClient.writeContract({ ...contract, account, functionName: 'commit', args: [jobId, seal] }))
+    const result = await execute({ functionName: 'commit', args: [jobId, seal] })
     return { ...result, seal, salt }
   }
 
   async function reveal({ jobId, resultRoot, salt }: { jobId: bigint; resultRoot: Hex; salt: Hex }): Promise<TxResult> {
-    const { walletClient, account } = signer()
-    return execute(() => walletClient.writeContract({ ...contract, account, functionName: 'reveal', args: [jobId, resultRoot, salt] }))
+    return execute({ functionName: 'reveal', args: [jobId, resultRoot, salt] })
   }
 
   async function finalize(jobId: bigint): Promise<TxResult> {
-    const { walletClient, account } = signer()
-    return execute(() => walletClient.writeContract({ ...contract, account, functionName: 'finalize', args: [jobId] }))
+    return execute({ functionName: 'finalize', args: [jobId] })
   }
 
   async function cancel(jobId: bigint): Promise<TxResult> {
-    const { walletClient, account } = signer()
-    return execute(() => walletClient.writeContract({ ...contract, account, functionName: 'cancel', args: [jobId] }))
+    return execute({ functionName: 'cancel', args: [jobId] })
   }
 
   return { ...reader, account, stake, requestUnstake, withdrawStake, withdraw, postJob, commit, reveal, finalize, cancel }
