@@ -14,6 +14,9 @@ async function sha256File(file: string): Promise<string> {
   return `0x${hash.digest('hex')}`
 }
 
+/** The receipt `sandrun download` leaves in the folder (result entries, ids); not an output. */
+export const resultReceiptName = '.sandrun-result.json'
+
 export async function hashOutputsFolder(dir: string): Promise<OutputFileDigest[]> {
   const found: OutputFileDigest[] = []
   async function walk(relative: string): Promise<void> {
@@ -25,6 +28,7 @@ export async function hashOutputsFolder(dir: string): Promise<OutputFileDigest[]
       throw new VerifierError('OUTPUTS_UNREADABLE', `Cannot read the outputs folder ${absolute}; pass the folder \`sandrun download --out\` wrote.`, { cause })
     }
     for (const name of names) {
+      if (!relative && name === resultReceiptName) continue
       const child = relative ? `${relative}/${name}` : name
       const info = await lstat(path.join(dir, child))
       if (info.isDirectory()) await walk(child)

@@ -16,6 +16,7 @@ import {
   type VerifyOutputFileReturnType,
   type VerifyOutputsReturnType,
 } from '../../../verifier/index.ts'
+import { resultReceiptName } from '../../../verifier/hashOutputsFolder.ts'
 import { readDeployment } from '../../chain/deployment.ts'
 import { errorFromResponse, SandrunClientError } from '../../client/clientError.ts'
 import { createSandrunClient, defaultGatewayUrl, type JobStatusBody } from '../../client/sandrunClient.ts'
@@ -83,8 +84,51 @@ function gateway(url: string | undefined) {
   }
 }
 
+type Receipt = {
+  job_id?: string
+  job_hash?: string | null
+  worker_metadata?: { worker_id: string; signature: string } | null
+  verification?: { chain_id?: number; market?: string; job_id?: string | null } | null
+  entries?: ResultEntryInput[]
+}
+
+/**
+ * The receipt `sandrun download` saved with the outputs, if the folder (or the file's folder) has
+ * one. It only points (entries, ids, the claimed signature); every claim in it is checked against
+ * the chain or the signature, so a wrong receipt can only make verification fail.
+ */
+async function readReceipt(options: Options): Promise<Receipt | undefined> {
+  const folder = options.dir ?? (options.file ? path.dirname(options.file) : undefined)
+  if (!folder) return undefined
+  try {
+    return JSON.parse(await readFile(path.join(folder, resultReceiptName), 'utf8')) as Receipt
+  } catch {
+    return undefined
+  }
+}
+
+async function receiptEntries(options: Options): Promise<ResultEntryInput[] | undefined> {
+  const receipt = await readReceipt(options)
+  return Array.isArray(receipt?.entries) ? receipt.entries : undefined
+}
+
+/** The gateway's status, or the saved receipt's copy once the gateway has deleted the job. */
+async function statusOrReceipt(jobId: string, options: Options): Promise<Pick<JobStatusBody, 'job_hash' | 'worker_metadata'> & { verification?: Receipt['verification'] }> {
+  try {
+    return await gateway(options.gateway).status(jobId)
+  } catch (error) {
+    const receipt = await readReceipt(options)
+    if (receipt?.job_id === jobId && (error as { code?: string }).code === 'NOT_FOUND') {
+      return { job_hash: receipt.job_hash ?? null, worker_metadata: receipt.worker_metadata ?? null, verification: receipt.verification ?? null }
+    }
+    throw error
+  }
+}
+
 async function entriesFor(jobId: string, options: Options): Promise<ResultEntryInput[]> {
   if (options.entries) return JSON.parse(await readFile(options.entries, 'utf8')) as ResultEntryInput[]
+  const saved = await receiptEntries(options)
+  if (saved) return saved
   if (/^\d+$/.test(jobId)) throw new NotVerified('checking files needs the result entries: pass --entries, or the gateway job id instead of the on-chain id')
   return gateway(options.gateway).entries(jobId)
 }
@@ -102,7 +146,7 @@ async function checkFiles(jobId: string, root: string, options: Options): Promis
 
 async function onChainId(jobId: string, options: Options, deployment: ReturnType<typeof readDeployment>): Promise<bigint> {
   if (/^\d+$/.test(jobId)) return BigInt(jobId)
-  const ref = (await gateway(options.gateway).status(jobId)).verification
+  const ref = (await statusOrReceipt(jobId, options)).verification
   if (!ref?.job_id) throw new NotVerified(`the gateway reports no on-chain job for ${jobId}; is it a market job? Pass the on-chain id instead`)
   if (ref.chain_id !== deployment.chainId || ref.market?.toLowerCase() !== deployment.market.toLowerCase()) {
     throw new NotVerified(`the gateway says job ${jobId} is on chain ${ref.chain_id} market ${ref.market}, not the deployment's chain ${deployment.chainId} market ${deployment.market}`)
@@ -125,7 +169,7 @@ async function verifyOnChain(jobId: string, options: Options): Promise<Verdict> 
 }
 
 async function verifyBySignature(jobId: string, options: Options): Promise<Verdict> {
-  const status = await gateway(options.gateway).status(jobId)
+  const status = await statusOrReceipt(jobId, options)
   const base = { method: 'worker-signature' as const, caveat: signatureCaveat, chain: null, file: null, folder: null }
   if (status.verification) return { ...base, verified: false, reason: 'this is a market job: pass --rpc and --deployment to verify it on chain' }
   const worker = status.worker_metadata
