@@ -68,7 +68,8 @@ export async function createMarketGateway({ gateway, market: options, log }: Cre
     await host.stop()
     throw error
   }
-  const app = await buildGateway({ backend, options: gateway, log })
+  // GET/POST /verify read the chain through the same RPC the backend uses.
+  const app = await buildGateway({ backend, options: { ...gateway, rpcUrl: gateway.rpcUrl ?? options.rpcUrl }, log })
   return {
     app,
     backend,
