@@ -1,7 +1,10 @@
 // The contract between the REST gateway and whoever runs jobs (local sandbox, worker pool, market).
 // The gateway speaks only this interface, so the same API serves all three modes; every shape here
-// is mode-neutral and free of host details (no paths, no sandbox types).
+// is mode-neutral and free of host details (no paths); the few report shapes the sandbox already
+// defines (environments, GPUs) are reused as types rather than written twice.
 import type { Readable } from 'node:stream'
+import type { EnvironmentsReport, EnvironmentsReportTemplate } from '../../sandbox/environments/environmentsReport.ts'
+import type { GpuInfo } from '../../sandbox/gpu/gpuInfo.ts'
 
 export type JobState = 'queued' | 'running' | 'completed' | 'failed'
 
@@ -129,36 +132,12 @@ export type BackendStats = {
   activeJobsOf(clientId: string): number
 }
 
-/** One environment template as GET /environments shows it (docs/environments.md). */
-export type BackendEnvironmentTemplate = {
-  version: number
-  description: string
-  packages: string[]
-  imports: string[]
-  installed: boolean
-  versions: Record<string, string>
-  missing: string[]
-  /** The python3 environment digest; null when the template is not installed. */
-  digest: string | null
-  /** The environment digest per interpreter. */
-  digests: Record<string, string>
-}
-
-export type BackendEnvironments = {
-  templates: Record<string, BackendEnvironmentTemplate>
-  interpreters: Array<{ name: string; version: string | null }>
-  stats: { total_templates: number; installed_templates: number; available_interpreters: number }
-}
+/** GET /environments (docs/environments.md): the sandbox's report, as the backend serves it. */
+export type BackendEnvironmentTemplate = EnvironmentsReportTemplate
+export type BackendEnvironments = EnvironmentsReport
 
 /** A GPU a host offers to jobs (no host paths). */
-export type BackendGpu = {
-  index: number
-  name: string
-  memoryMiB: number | null
-  driverVersion: string | null
-  computeCapability: string | null
-  cudaVersion: string | null
-}
+export type BackendGpu = Omit<GpuInfo, 'deviceFile'>
 
 export type BackendHealth = {
   healthy: boolean
