@@ -1,15 +1,25 @@
 // `sandrun gateway`: the REST API in front of a backend. `--mode local` is `sandrun serve` (jobs
-// run here); `--mode market` posts jobs to the market contract, serves them to the workers of the
-// open network over libp2p and returns results checked against the chain.
+// run here); `--mode pool` sends jobs to the allowlisted workers of workers.json over libp2p;
+// `--mode market` posts jobs to the market contract, serves them to the workers of the open
+// network over libp2p and returns results checked against the chain.
 import { parseArgs } from 'node:util'
-import { resolveGatewayOptions } from '../../gateway/config.ts'
+import { resolveGatewayOptions, type GatewayOptions } from '../../gateway/config.ts'
 import { createMarketGateway } from '../../gateway/createMarketGateway.ts'
+import { createPoolGateway } from '../../backends/pool/createPoolGateway.ts'
 import { run as serve } from './serve.ts'
 
-export const description = 'Serve the REST API in local mode or in front of the open market (--mode market)'
+export const description = 'Serve the REST API in local mode, in front of a worker pool (--mode pool) or the open market (--mode market)'
 
 const usage = `Usage: sandrun gateway --mode market --rpc <url> --deployment <file> --key <file> [options]
+       sandrun gateway --mode pool --workers <workers.json> [options]
        sandrun gateway --mode local [serve options]     (same as \`sandrun serve\`)
+
+Pool mode options:
+  --workers <file>              the allowlist: [{"worker_id": "<base64 key>", "max_concurrent_jobs": 2,
+                                "endpoint": "<multiaddr, optional>"}]; other peers are refused
+  --key <file>                  node key (default: kept in --data-dir); workers --bootstrap to its peer id
+  --data-dir <dir>              where the node key is kept (default .sandrun/gateway)
+  --port, --host, --listen, --trust-proxy and the per-IP limits as in market mode
 
 Market mode options:
   --rpc <url>                   JSON-RPC endpoint of the chain the market is deployed on
@@ -65,6 +75,7 @@ export async function run(argv: string[]): Promise<number> {
       'cpu-seconds-per-minute': { type: 'string' },
       'concurrent-jobs': { type: 'string' },
       'jobs-per-hour': { type: 'string' },
+      workers: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   })
@@ -72,11 +83,15 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(usage)
     return 0
   }
-  if (values.mode !== 'market') {
-    process.stderr.write(`sandrun gateway: --mode must be local or market.\n\n${usage}`)
+  if (values.mode !== 'market' && values.mode !== 'pool') {
+    process.stderr.write(`sandrun gateway: --mode must be local, pool or market.\n\n${usage}`)
     return 2
   }
-  const missing = (['rpc', 'deployment', 'key'] as const).filter((name) => values[name] === undefined)
+  if (values.mode === 'pool' && values.workers === undefined) {
+    process.stderr.write(`sandrun gateway: pool mode needs --workers <workers.json>.\n\n${usage}`)
+    return 2
+  }
+  const missing = values.mode === 'pool' ? [] : (['rpc', 'deployment', 'key'] as const).filter((name) => values[name] === undefined)
   if (missing.length > 0) {
     process.stderr.write(`sandrun gateway: market mode needs ${missing.map((m) => `--${m}`).join(', ')}.\n\n${usage}`)
     return 2
@@ -93,6 +108,7 @@ export async function run(argv: string[]): Promise<number> {
       }),
     }),
   )
+  if (values.mode === 'pool') return runPool({ gateway, workersFile: values.workers!, keyFile: values.key, dataDir: values['data-dir'] ?? '.sandrun/gateway', listen: values.listen ?? ['/ip4/127.0.0.1/tcp/0'] })
   const positive = (value: string | undefined, name: string): number | undefined => {
     if (value === undefined) return undefined
     const n = Number(value)
@@ -130,6 +146,21 @@ export async function run(argv: string[]): Promise<number> {
     multiaddrs: server.host.multiaddrs(),
   })
   process.stdout.write(`sandrun gateway ready url=${address} peer=${server.host.peerId} account=${server.address} listen=${server.host.multiaddrs().join(',')}\n`)
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve)
+    process.once('SIGTERM', resolve)
+  })
+  log('sandrun gateway stopping', {})
+  await server.close()
+  return 0
+}
+
+async function runPool({ gateway, ...pool }: { gateway: GatewayOptions; workersFile: string; keyFile: string | undefined; dataDir: string; listen: string[] }): Promise<number> {
+  const server = await createPoolGateway({ gateway, pool, log })
+  const address = await server.app.listen({ port: gateway.port, host: gateway.host })
+  const workers = server.registry.members().length
+  log('sandrun gateway listening', { address, mode: 'pool', workers, peerId: server.host.peerId, multiaddrs: server.host.multiaddrs() })
+  process.stdout.write(`sandrun gateway ready mode=pool url=${address} peer=${server.host.peerId} workers=${workers} listen=${server.host.multiaddrs().join(',')}\n`)
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve)
     process.once('SIGTERM', resolve)

@@ -1,6 +1,7 @@
 // `sandrun worker`: joins a market deployment as a staked worker: takes announced jobs it can run,
 // runs them in this machine's sandbox, commits and reveals results on chain, gets paid, and serves
-// results and live logs to gateways. Log lines are JSON on stderr; one ready line goes to stdout.
+// results and live logs to gateways. `--mode pool` instead serves one gateway's allowlisted pool.
+// Log lines are JSON on stderr; one ready line goes to stdout.
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { createPublicClient, http, parseEther } from 'viem'
@@ -12,6 +13,7 @@ import { jsonLineLog } from '../../market/worker/workerLog.ts'
 export const description = 'Run a staked market worker: take jobs, run them, commit and reveal results'
 
 const usage = `Usage: sandrun worker --rpc <url> --deployment <file> --key <file> [options]
+       sandrun worker --mode pool --key <file> --bootstrap <gateway multiaddr>   (see --mode pool --help)
 
   --rpc <url>             JSON-RPC URL of the market's chain
   --deployment <file>     deployment file written by \`sandrun deploy\`
@@ -45,7 +47,99 @@ function stakeWei(value: string | undefined): bigint | undefined {
   throw new WorkerError('CONFIG_INVALID', `--stake must be a positive amount of ETH like 0.5, not "${value}".`)
 }
 
+const poolUsage = `Usage: sandrun worker --mode pool --key <file> --bootstrap <gateway multiaddr> [options]
+
+  --key <file>            worker key (\`sandrun keygen\`); its worker_id must be in the gateway's workers.json
+  --bootstrap <multiaddr> the gateway's address ending in /p2p/<peer id>, repeatable; only these
+                          gateways may send jobs, and the worker keeps connected to them
+  --listen <multiaddr>    libp2p listen address, repeatable (default /ip4/127.0.0.1/tcp/0)
+  --announce <multiaddr>  address to advertise instead (public IP behind NAT), repeatable
+  --max-jobs <n>          jobs run at once (default 2)
+`
+
+async function runPool(argv: string[]): Promise<number> {
+  let values
+  try {
+    ;({ values } = parseArgs({
+      args: argv,
+      options: {
+        mode: { type: 'string' },
+        key: { type: 'string' },
+        listen: { type: 'string', multiple: true },
+        announce: { type: 'string', multiple: true },
+        bootstrap: { type: 'string', multiple: true },
+        'max-jobs': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }))
+  } catch (error) {
+    process.stderr.write(`sandrun worker: ${(error as Error).message}\n\n${poolUsage}`)
+    return 2
+  }
+  if (values.help) {
+    process.stdout.write(poolUsage)
+    return 0
+  }
+  if (!values.key || !values.bootstrap?.length) {
+    process.stderr.write(`sandrun worker: pool mode needs --key and --bootstrap.\n\n${poolUsage}`)
+    return 2
+  }
+  let maxJobs: number | undefined
+  try {
+    maxJobs = positiveInteger('max-jobs', values['max-jobs'])
+  } catch (error) {
+    process.stderr.write(`sandrun worker: ${(error as WorkerError).shortMessage}\n`)
+    return 2
+  }
+  readFileSync(values.key)
+  const log = jsonLineLog()
+  const [{ createSandbox }, { startPoolWorker }] = await Promise.all([import('../../../sandbox/createSandbox.ts'), import('../../pool/startPoolWorker.ts')])
+  const sandbox = await createSandbox()
+  const node = await startPoolWorker({
+    keyFile: values.key,
+    bootstrap: values.bootstrap,
+    listen: values.listen,
+    announce: values.announce,
+    maxJobs,
+    sandbox,
+    log,
+  }).catch(async (error: unknown) => {
+    await sandbox.close()
+    throw error
+  })
+  process.stdout.write(`sandrun worker ready mode=pool peer=${node.peerId} worker_id=${node.workerId} listen=${node.host.multiaddrs().join(',')}\n`)
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve)
+    process.once('SIGTERM', resolve)
+  })
+  log('worker stopping', {})
+  await node.stop()
+  await sandbox.close()
+  return 0
+}
+
+/** `--mode pool` (or --mode=pool) anywhere in argv; `--mode market` is the default and is dropped. */
+function splitMode(argv: string[]): { mode: string | undefined; rest: string[] } {
+  const index = argv.findIndex((a) => a === '--mode' || a.startsWith('--mode='))
+  if (index < 0) return { mode: undefined, rest: argv }
+  const inline = argv[index]!.includes('=')
+  const mode = inline ? argv[index]!.slice('--mode='.length) : argv[index + 1]
+  return { mode, rest: argv.filter((_, i) => i !== index && (inline || i !== index + 1)) }
+}
+
 export async function run(argv: string[]): Promise<number> {
+  const { mode, rest } = splitMode(argv)
+  if (mode === 'pool') return runPool(rest)
+  if (mode !== undefined && mode !== 'market') {
+    process.stderr.write(`sandrun worker: --mode must be market (the default) or pool, not "${mode}".\n\n${usage}`)
+    return 2
+  }
+  return runMarket(rest)
+}
+
+async function runMarket(argv: string[]): Promise<number> {
   let values
   try {
     ;({ values } = parseArgs({
