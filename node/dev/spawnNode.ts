@@ -12,6 +12,8 @@ export type SpawnNodeParameters = {
   onLog?: ((line: string) => void) | undefined
   /** How long to wait for the ready line (staking, sandbox detection and libp2p start take seconds). */
   readyTimeoutMs?: number
+  /** A command that execs the node (e.g. `nsenter --net=<ns> --`); signals must reach the node itself. */
+  launcher?: string[]
 }
 
 export type SpawnedNode = {
@@ -26,8 +28,9 @@ export type SpawnedNode = {
 
 const cli = fileURLToPath(new URL('../../bin/sandrun', import.meta.url))
 
-export async function spawnNode({ command, args, onLog, readyTimeoutMs = 60_000 }: SpawnNodeParameters): Promise<SpawnedNode> {
-  const child = spawn(process.execPath, [cli, command, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+export async function spawnNode({ command, args, onLog, readyTimeoutMs = 60_000, launcher = [] }: SpawnNodeParameters): Promise<SpawnedNode> {
+  const [program, ...programArgs] = [...launcher, process.execPath, cli, command, ...args] as [string, ...string[]]
+  const child = spawn(program, programArgs, { stdio: ['ignore', 'pipe', 'pipe'] })
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   const recent: string[] = []
   createInterface({ input: child.stderr! }).on('line', (line) => {

@@ -3,8 +3,21 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { isPrivateIp } from './connectionGater.ts'
-import { createHost } from './createHost.ts'
+import { createHost, type SandrunHost } from './createHost.ts'
 import { startTestHosts } from './startTestHosts.ts'
+
+/** Resolves once `host` holds an open connection from or to `peerId`. */
+function connectionFrom(host: SandrunHost, peerId: string): Promise<void> {
+  return new Promise((resolve) => {
+    const check = (): void => {
+      if (!host.libp2p.getConnections().some((c) => c.remotePeer.toString() === peerId && c.status === 'open')) return
+      host.libp2p.removeEventListener('connection:open', check)
+      resolve()
+    }
+    host.libp2p.addEventListener('connection:open', check)
+    check()
+  })
+}
 
 describe('createHost', () => {
   let dir: string
@@ -75,6 +88,31 @@ describe('createHost', () => {
       false,
       false,
     ])
+  })
+
+  it('re-dials a bootstrap peer that restarts on the same port (a gateway upgrade)', { timeout: 15_000 }, async () => {
+    const gatewayDir = path.join(dir, 'restarting-gateway')
+    const gateway = await createHost({ dataDir: gatewayDir })
+    const address = gateway.multiaddrs()[0]!
+    const worker = await createHost({ bootstrap: [address] })
+    try {
+      await connectionFrom(gateway, worker.peerId)
+      await gateway.stop()
+      // Same key, same port: the address the worker was given is good again.
+      const restarted = await createHost({ dataDir: gatewayDir, listen: [address.replace(/\/p2p\/.*$/, '')] })
+      try {
+        await connectionFrom(restarted, worker.peerId)
+        expect(worker.libp2p.getConnections(restarted.libp2p.peerId).some((c) => c.status === 'open')).toBe(true)
+      } finally {
+        await restarted.stop()
+      }
+    } finally {
+      await worker.stop()
+    }
+  })
+
+  it('refuses a bootstrap address without a peer id, saying what a full address looks like', async () => {
+    await expect(createHost({ bootstrap: ['/ip4/127.0.0.1/tcp/4001'] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/\/p2p\//) })
   })
 
   it('rejects a malformed denied peer id with a message that says what is expected', async () => {

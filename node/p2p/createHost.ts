@@ -8,9 +8,10 @@ import { bootstrap } from '@libp2p/bootstrap'
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
 import type { PeerScoreParams } from '@libp2p/gossipsub/score'
 import { identify, type Identify } from '@libp2p/identify'
-import type { Libp2p, PeerId } from '@libp2p/interface'
+import { KEEP_ALIVE, type Libp2p, type PeerId } from '@libp2p/interface'
 import { kadDHT, type KadDHT } from '@libp2p/kad-dht'
 import { mdns } from '@libp2p/mdns'
+import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { ping, type Ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
@@ -51,6 +52,8 @@ export type CreateHostParameters = {
   inboundConnectionsPerSecondPerHost?: number
   /** Overrides of gossipsub's peer-score parameters (e.g. IPColocationFactorWeight: 0 for many peers on one host). */
   gossipScoreParams?: Partial<PeerScoreParams>
+  /** How long to wait before trying a lost bootstrap peer again once quick reconnection gave up (ms). */
+  bootstrapRedialMs?: number
 }
 
 export const defaultHostOptions = {
@@ -67,6 +70,9 @@ export const defaultHostOptions = {
   maxIncomingPendingConnections: 16,
   // libp2p's default rate limit of inbound connections per remote host and second.
   inboundConnectionsPerSecondPerHost: 5,
+  // libp2p retries a lost keep-alive peer 5 times over ~30 s, then drops it; a gateway that is down
+  // longer (an upgrade, a reboot) is still the node's way into the network, so keep trying slowly.
+  bootstrapRedialMs: 30_000,
 } as const
 
 export type SandrunHost = {
@@ -109,6 +115,8 @@ export async function createHost(parameters: CreateHostParameters = {}): Promise
 
   const libp2p = (await createLibp2p({
     privateKey,
+    // Bootstrap peers are tagged below before start, so the start-up already dials them.
+    start: false,
     addresses: { listen: [...options.listen], ...(options.announce ? { announce: options.announce } : {}) },
     transports: [tcp()],
     connectionEncrypters: [noise()],
@@ -123,6 +131,29 @@ export async function createHost(parameters: CreateHostParameters = {}): Promise
     },
     services: services as never,
   })) as unknown as SandrunLibp2p
+
+  const bootstrapPeers = await keepBootstrapPeers(libp2p, options.bootstrap ?? [])
+  await libp2p.start()
+  const redials = new Map<string, ReturnType<typeof setTimeout>>()
+  libp2p.addEventListener('peer:reconnect-failure', (event) => {
+    const peer = event.detail
+    if (!bootstrapPeers.has(peer.toString())) return
+    const redial = (): void => {
+      const timer = setTimeout(() => {
+        redials.delete(peer.toString())
+        // The failed reconnection removed the tag; put it back so later disconnects are retried again.
+        void libp2p.peerStore
+          .merge(peer, { tags: { [KEEP_ALIVE]: {} } })
+          .then(() => libp2p.dial(peer, { signal: AbortSignal.timeout(dialTimeoutMs) }))
+          .catch(() => {
+            if (libp2p.status === 'started') redial()
+          })
+      }, options.bootstrapRedialMs)
+      timer.unref()
+      redials.set(peer.toString(), timer)
+    }
+    redial()
+  })
 
   if (options.mdns) {
     // libp2p v3 does not dial discovered peers by itself; LAN peers found by mDNS are worth a connection.
@@ -152,9 +183,27 @@ export async function createHost(parameters: CreateHostParameters = {}): Promise
       await libp2p.hangUp(parsePeerId(id)).catch(() => undefined)
     },
     async stop() {
+      for (const timer of redials.values()) clearTimeout(timer)
       await libp2p.stop()
     },
   }
+}
+
+/**
+ * Marks the bootstrap peers keep-alive: libp2p's bootstrap discovery dials them once, and a peer
+ * that restarts (a gateway upgrade) would otherwise never be dialled again. Returns their ids.
+ */
+async function keepBootstrapPeers(libp2p: SandrunLibp2p, addresses: readonly string[]): Promise<Set<string>> {
+  const peers = new Set<string>()
+  for (const address of addresses) {
+    const target = multiaddr(address)
+    const id = target.getComponents().findLast((component) => component.name === 'p2p')?.value
+    if (id === undefined) throw new P2pError('INVALID_ARGUMENT', `bootstrap address "${address}" has no /p2p/<peer id>; use the full address a node prints (…/tcp/<port>/p2p/12D3KooW…).`)
+    const peer = parsePeerId(id)
+    await libp2p.peerStore.merge(peer, { multiaddrs: [target], tags: { [KEEP_ALIVE]: {} } })
+    peers.add(peer.toString())
+  }
+  return peers
 }
 
 function parsePeerId(id: string): PeerId {

@@ -198,6 +198,7 @@ describe('market network end to end', () => {
     const [address] = before.host.multiaddrs()
     await before.close()
     const after = await network.startGateway({ name: 'restarting-gateway', listen: [address!.replace(/\/p2p\/.*$/, '')] })
+    await Promise.all([a, b].map((w) => after.waitConnected(w.peer)))
     const c = await network.startWorker({ name: 'honest-c', gateway: after })
     try {
       const status = await after.waitFinal(jobId)

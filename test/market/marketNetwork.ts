@@ -36,14 +36,34 @@ export type MarketNetwork = {
   dir: string
   /** A key file whose derived account holds 100 ETH. */
   fundedKey(name: string): Promise<{ keyFile: string; address: Address }>
-  startGateway(options?: { name?: string; backend?: Partial<MarketBackendOptions> }): Promise<TestGateway>
+  startGateway(options?: GatewayStartOptions): Promise<TestGateway>
   /** A `sandrun worker` process with its own key and data dir (the same name = the same worker). */
-  startWorker(options: { name: string; gateway: TestGateway; fault?: string }): Promise<WorkerProcess>
+  startWorker(options: WorkerStartOptions): Promise<WorkerProcess>
   /** A worker inside the test process, for tests that must reach into its code (a lying worker). */
   startInProcessWorker(options: { name: string; gateway: TestGateway }): Promise<WorkerNode>
   /** Moves chain time forward (past commit and reveal windows) and mines a block. */
   skipTime(seconds: number): Promise<void>
   stop(): Promise<void>
+}
+
+export type GatewayStartOptions = {
+  /** The same name = the same key (peer id) and data dir: a restarted gateway. */
+  name?: string
+  backend?: Partial<MarketBackendOptions>
+  /** libp2p listen addresses; default an OS-chosen port on 127.0.0.1. */
+  listen?: string[]
+}
+
+export type WorkerStartOptions = {
+  name: string
+  gateway: TestGateway
+  fault?: string
+  /** The chain as the worker reaches it (from another network namespace); default anvil's own URL. */
+  rpcUrl?: string
+  /** libp2p listen addresses; default the worker's own (127.0.0.1). */
+  listen?: string[]
+  /** A network namespace (`ip netns`) to run the worker process in. */
+  netns?: string
 }
 
 export type WorkerProcess = {
@@ -68,6 +88,8 @@ export type TestGateway = CreateMarketGatewayReturnType & {
   waitFinal(jobId: string): Promise<StatusResponse>
   /** Resolves once the job's on-chain record (as the gateway follows it) satisfies `done`. */
   waitChain(jobId: string, done: (v: { committed: number; revealed: number }) => boolean): Promise<void>
+  /** Resolves once the gateway's libp2p host has an open connection with `peer`. */
+  waitConnected(peer: string): Promise<void>
 }
 
 export async function startMarketNetwork({ sandbox }: { sandbox: Sandbox }): Promise<MarketNetwork> {
@@ -113,7 +135,7 @@ export async function startMarketNetwork({ sandbox }: { sandbox: Sandbox }): Pro
     return { keyFile, address: ethAccountFromWorkerKey(key).address }
   }
 
-  async function startGateway({ name = 'gateway', backend = {} }: { name?: string; backend?: Partial<MarketBackendOptions> } = {}): Promise<TestGateway> {
+  async function startGateway({ name = 'gateway', backend = {}, listen = ['/ip4/127.0.0.1/tcp/0'] }: GatewayStartOptions = {}): Promise<TestGateway> {
     const { keyFile } = await fundedKey(name)
     const log: TestGateway['log'] = []
     const server = await createMarketGateway({
@@ -123,7 +145,7 @@ export async function startMarketNetwork({ sandbox }: { sandbox: Sandbox }): Pro
         deploymentFile,
         keyFile,
         dataDir: path.join(dir, `${name}-data`),
-        listen: ['/ip4/127.0.0.1/tcp/0'],
+        listen,
         bootstrap: [],
         // Every peer here is 127.0.0.1: lift the per-IP limits that protect a public gateway.
         host: { inboundConnectionsPerSecondPerHost: 1000, gossipScoreParams: { IPColocationFactorWeight: 0 } },
@@ -167,6 +189,17 @@ export async function startMarketNetwork({ sandbox }: { sandbox: Sandbox }): Pro
           })
           if (check(watch.status)) watch.unsubscribe()
         }),
+      waitConnected: (peer) =>
+        new Promise<void>((resolve) => {
+          const libp2p = server.host.libp2p
+          const check = (): void => {
+            if (!libp2p.getConnections().some((c) => c.remotePeer.toString() === peer && c.status === 'open')) return
+            libp2p.removeEventListener('connection:open', check)
+            resolve()
+          }
+          libp2p.addEventListener('connection:open', check)
+          check()
+        }),
       async close() {
         await server.close()
         gateways.splice(gateways.indexOf(gateway), 1)
@@ -176,16 +209,19 @@ export async function startMarketNetwork({ sandbox }: { sandbox: Sandbox }): Pro
     return gateway
   }
 
-  async function startWorker({ name, gateway, fault }: { name: string; gateway: TestGateway; fault?: string }): Promise<WorkerProcess> {
+  async function startWorker({ name, gateway, fault, rpcUrl = anvil.rpcUrl, listen = [], netns }: WorkerStartOptions): Promise<WorkerProcess> {
     const { keyFile } = await fundedKey(name)
     const node = await spawnNode({
+      // nsenter switches only the network namespace; `ip netns exec` would also remount /sys and hide the cgroups the sandbox needs.
+      ...(netns ? { launcher: ['nsenter', `--net=/run/netns/${netns}`, '--'] } : {}),
       command: 'worker',
       args: [
-        '--rpc', anvil.rpcUrl,
+        '--rpc', rpcUrl,
         '--deployment', deploymentFile,
         '--key', keyFile,
         '--data-dir', path.join(dir, `${name}-data`),
         ...gateway.host.multiaddrs().flatMap((a) => ['--bootstrap', a]),
+        ...listen.flatMap((a) => ['--listen', a]),
         ...(fault ? ['--fault', fault] : []),
       ],
     })
