@@ -124,9 +124,10 @@ export async function launchBwrap(runtime: LaunchBwrapRuntime, parameters: Launc
       )
       file = runtime.prlimitPath
     }
-    if (selfJoin) {
+    if (selfJoin && !viaSpawner) {
       // Nothing of the job can run before this shell has joined every hierarchy: bwrap starts
-      // only through its exec, after the last successful write.
+      // only through its exec, after the last successful write. (The spawner instead forks the
+      // process inside the cgroup, which saves this shell.)
       commandLine.unshift('-c', joinScript, 'sandrun-join', String(selfJoin.length), ...selfJoin, runtime.bwrapPath)
       file = '/bin/sh'
     }
@@ -152,6 +153,7 @@ export async function launchBwrap(runtime: LaunchBwrapRuntime, parameters: Launc
         uid: runtime.sandboxUser?.uid,
         gid: runtime.sandboxUser?.gid,
         extraFds,
+        joinFiles: selfJoin ?? undefined,
         onStdout: parameters.onStdout,
         onStderr,
       })

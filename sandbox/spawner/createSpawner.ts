@@ -12,6 +12,8 @@ export type SpawnParameters = {
   uid?: number | undefined
   gid?: number | undefined
   extraFds: ExtraFd[]
+  /** cgroup v1 `tasks` files the child is born into (see SpawnRequest). */
+  joinFiles?: string[] | undefined
   onStdout(chunk: Buffer): void
   onStderr(chunk: Buffer): void
 }
@@ -50,8 +52,9 @@ const spawnerProgram = fileURLToPath(new URL('./spawnerProcess.ts', import.meta.
 
 export async function createSpawner(): Promise<Spawner> {
   const child: ChildProcess = fork(spawnerProgram, [], {
-    // The spawner is TypeScript too; it runs under tsx like the rest of the service.
-    execArgv: ['--import', 'tsx'],
+    // The spawner is TypeScript too; it runs under tsx like the rest of the service. The loader is
+    // resolved from here: a bare `tsx` would be looked up from the user's working directory.
+    execArgv: ['--import', import.meta.resolve('tsx')],
     serialization: 'advanced',
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   })

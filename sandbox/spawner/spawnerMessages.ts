@@ -16,6 +16,11 @@ export type SpawnRequest = {
   uid?: number | undefined
   gid?: number | undefined
   extraFds: ExtraFd[]
+  /**
+   * cgroup v1 `tasks` files of the job: the spawner's main thread moves itself in (writing "0"),
+   * forks the child there, and moves back. The child is born inside the job cgroup.
+   */
+  joinFiles?: string[] | undefined
 }
 
 export type KillRequest = { type: 'kill'; id: number }

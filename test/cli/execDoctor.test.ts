@@ -10,7 +10,8 @@ const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bi
 
 function sandrun(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { timeout: 60_000 }, (error, stdout, stderr) => {
+    // From another directory, as a user would: nothing may depend on the repository being the cwd.
+    execFile(process.execPath, [bin, ...args], { timeout: 60_000, cwd: os.tmpdir() }, (error, stdout, stderr) => {
       resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr })
     })
   })
