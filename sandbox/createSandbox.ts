@@ -127,7 +127,9 @@ export async function createSandbox(options: CreateSandboxOptions = {}): Promise
   })
 
   const limits: SandboxLimits = { ...defaultSandboxLimits, ...options.limits }
-  const spawner = options.spawner === false ? undefined : await createSpawner()
+  // Two spares: a job can start while the previous one's workspace is still being emptied.
+  await workspaces.prepare(2, limits.workBytes)
+  const spawner = options.spawner === false ? undefined : await createSpawner({ dir: runtimeDir })
   const runtime: SandboxRuntime = {
     spawner,
     bwrapPath,
@@ -140,6 +142,7 @@ export async function createSandbox(options: CreateSandboxOptions = {}): Promise
     sandboxUser,
     limits,
     cpuPollMs: options.cpuPollMs ?? 50,
+    pendingCleanups: new Set(),
     environments,
     gpus,
     requirements,
@@ -186,6 +189,7 @@ export async function createSandbox(options: CreateSandboxOptions = {}): Promise
       closed = true
       for (const controller of active) controller.abort()
       while (active.size > 0) await new Promise((r) => setTimeout(r, 5))
+      await Promise.all(runtime.pendingCleanups)
       await spawner?.close()
       await workspaces.close()
       await cgroups?.close().catch(() => {})

@@ -157,7 +157,7 @@ export async function launchBwrap(runtime: LaunchBwrapRuntime, parameters: Launc
         onStdout: parameters.onStdout,
         onStderr,
       })
-      await started.pid
+      // No wait for the pid: a failed start rejects `exited`, and kill() works by request id.
       return { kill: started.kill, exited: started.exited, startFailed }
     }
 

@@ -37,6 +37,8 @@ export type SandboxRuntime = JobAdmissionHost & {
   limits: SandboxLimits
   /** How often the CPU-seconds budget is checked. */
   cpuPollMs: number
+  /** Cleanups of finished jobs still running (cgroup removal, workspace emptying); close() awaits them. */
+  pendingCleanups: Set<Promise<void>>
 }
 
 const mib = 1024 * 1024
@@ -227,7 +229,13 @@ export async function runJob(runtime: SandboxRuntime, parameters: RunJobParamete
   } finally {
     for (const timer of timers) clearTimeout(timer)
     if (onAbort) signal?.removeEventListener('abort', onAbort)
-    await cgroup?.destroy().catch(() => {})
-    await runtime.workspaces.release(workspace)
+    // Every process is gone and the outputs are copied: the caller need not wait for the cgroup
+    // removal and the workspace emptying (close() does). A job after this one takes a spare workspace.
+    const cleanup = (async () => {
+      await cgroup?.destroy().catch(() => {})
+      await runtime.workspaces.release(workspace)
+    })()
+    runtime.pendingCleanups.add(cleanup)
+    void cleanup.finally(() => runtime.pendingCleanups.delete(cleanup))
   }
 }

@@ -11,6 +11,8 @@ const run = promisify(execFile)
 export type Workspace = { dir: string; bytes: number }
 
 export type WorkspacePool = {
+  /** Mounts `count` idle workspaces of this size ahead of time (off the jobs' critical path). */
+  prepare(count: number, bytes: number): Promise<void>
   acquire(bytes: number): Promise<Workspace>
   release(workspace: Workspace): Promise<void>
   close(): Promise<void>
@@ -68,6 +70,11 @@ export async function createWorkspacePool(parameters: CreateWorkspacePoolParamet
   }
 
   return {
+    async prepare(count, bytes) {
+      const list = idle.get(bytes) ?? []
+      idle.set(bytes, list)
+      while (list.length < Math.min(count, keepIdle)) list.push(await create(bytes))
+    },
     async acquire(bytes) {
       const reusable = idle.get(bytes)?.pop()
       return reusable ?? create(bytes)

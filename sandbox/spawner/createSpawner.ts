@@ -1,6 +1,10 @@
 // The service side of the spawner process: forks it once, routes requests and events, and gives
 // each started process a small handle (pid, output callbacks, exit, kill).
 import { type ChildProcess, fork } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { transformSync } from 'esbuild'
 import { fileURLToPath } from 'node:url'
 import { SandboxError } from '../errors.ts'
 import type { ExtraFd, SpawnerEvent, SpawnerRequest } from './spawnerMessages.ts'
@@ -48,13 +52,32 @@ function deferred<T>() {
   return { promise, resolve, reject }
 }
 
-const spawnerProgram = fileURLToPath(new URL('./spawnerProcess.ts', import.meta.url))
+const spawnerSource = fileURLToPath(new URL('./spawnerProcess.ts', import.meta.url))
 
-export async function createSpawner(): Promise<Spawner> {
-  const child: ChildProcess = fork(spawnerProgram, [], {
-    // The spawner is TypeScript too; it runs under tsx like the rest of the service. The loader is
-    // resolved from here: a bare `tsx` would be looked up from the user's working directory.
-    execArgv: ['--import', import.meta.resolve('tsx')],
+/**
+ * The spawner's TypeScript, stripped of types into a plain module in `dir` (cached by content).
+ * Run under the tsx loader the spawner weighs ~80 MB, and fork's cost grows with that; as plain
+ * JavaScript it is about half, which saves ~1 ms per job start.
+ */
+function compiledSpawner(dir: string): string {
+  const source = readFileSync(spawnerSource, 'utf8')
+  const file = path.join(dir, `spawner-${createHash('sha256').update(source).digest('hex').slice(0, 16)}.mjs`)
+  if (!existsSync(file)) {
+    const { code } = transformSync(source, { loader: 'ts', format: 'esm', target: 'node20', sourcefile: 'spawnerProcess.ts' })
+    writeFileSync(`${file}.${process.pid}.tmp`, code)
+    renameSync(`${file}.${process.pid}.tmp`, file)
+  }
+  return file
+}
+
+export type CreateSpawnerParameters = {
+  /** Where the compiled spawner module is kept. */
+  dir: string
+}
+
+export async function createSpawner({ dir }: CreateSpawnerParameters): Promise<Spawner> {
+  const child: ChildProcess = fork(compiledSpawner(dir), [], {
+    execArgv: [],
     serialization: 'advanced',
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   })
