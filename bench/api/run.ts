@@ -4,7 +4,7 @@
 // docs/BENCHMARKS.md.  Usage: node --import tsx bench/api/run.ts [--jobs N] [--parallelism N]
 import '../../node/promiseWithResolvers.ts'
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
@@ -32,11 +32,29 @@ function rssOf(pid: number): { rss: number; peak: number } {
   return { rss: kib('VmRSS'), peak: kib('VmHWM') }
 }
 
-/** CPU seconds of the gateway process itself and of its reaped children (the sandboxes). */
+function statFields(pid: number | string): string[] {
+  return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+}
+
+/**
+ * CPU seconds of the gateway process itself, and of the sandboxes: its reaped children plus its
+ * live child processes (the spawner, which starts the jobs) and their reaped children.
+ */
 function cpuOf(pid: number): { self: number; children: number } {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
-  const tick = (i: number): number => Number(fields[i - 3]) / 100
-  return { self: tick(14) + tick(15), children: tick(16) + tick(17) }
+  const fields = statFields(pid)
+  const tick = (f: string[], i: number): number => Number(f[i - 3]) / 100
+  let children = tick(fields, 16) + tick(fields, 17)
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    let child: string[]
+    try {
+      child = statFields(entry)
+    } catch {
+      continue // exited meanwhile
+    }
+    if (Number(child[1]) === pid) children += tick(child, 14) + tick(child, 15) + tick(child, 16) + tick(child, 17)
+  }
+  return { self: tick(fields, 14) + tick(fields, 15), children }
 }
 
 function percentile(sorted: number[], p: number): number {
