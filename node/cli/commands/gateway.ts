@@ -3,7 +3,8 @@
 // `--mode market` posts jobs to the market contract, serves them to the workers of the open
 // network over libp2p and returns results checked against the chain.
 import { parseArgs } from 'node:util'
-import { resolveGatewayOptions, type GatewayOptions } from '../../gateway/config.ts'
+import { definedFields, gatewayFlagOptions, gatewayOptionsFromFlags } from '../gatewayFlags.ts'
+import type { GatewayOptions } from '../../gateway/config.ts'
 import { createMarketGateway } from '../../gateway/createMarketGateway.ts'
 import { createPoolGateway } from '../../backends/pool/createPoolGateway.ts'
 import { run as serve } from './serve.ts'
@@ -44,8 +45,6 @@ Log lines are JSON on stderr; one ready line goes to stdout:
   sandrun gateway ready url=<http url> peer=<peer id> account=<eth address> listen=<multiaddrs>
 `
 
-const number = (value: string | undefined): number | undefined => (value === undefined ? undefined : Number(value))
-const defined = <T extends object>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>
 
 function log(message: string, context: Record<string, unknown>): void {
   process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), message, ...context })}\n`)
@@ -63,18 +62,13 @@ export async function run(argv: string[]): Promise<number> {
       deployment: { type: 'string' },
       key: { type: 'string' },
       'data-dir': { type: 'string' },
-      port: { type: 'string' },
-      host: { type: 'string' },
+      ...gatewayFlagOptions,
       listen: { type: 'string', multiple: true },
       bootstrap: { type: 'string', multiple: true },
       replicas: { type: 'string' },
       'reward-wei': { type: 'string' },
       'commit-window': { type: 'string' },
       'reveal-window': { type: 'string' },
-      'trust-proxy': { type: 'string' },
-      'cpu-seconds-per-minute': { type: 'string' },
-      'concurrent-jobs': { type: 'string' },
-      'jobs-per-hour': { type: 'string' },
       workers: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -96,18 +90,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`sandrun gateway: market mode needs ${missing.map((m) => `--${m}`).join(', ')}.\n\n${usage}`)
     return 2
   }
-  const gateway = resolveGatewayOptions(
-    defined({
-      port: number(values.port),
-      host: values.host,
-      trustProxy: values['trust-proxy'] ? values['trust-proxy'].split(',').map((s) => s.trim()) : undefined,
-      rateLimits: defined({
-        cpuSecondsPerMinute: number(values['cpu-seconds-per-minute']),
-        concurrentJobs: number(values['concurrent-jobs']),
-        jobsPerHour: number(values['jobs-per-hour']),
-      }),
-    }),
-  )
+  const gateway = gatewayOptionsFromFlags(values)
   if (values.mode === 'pool') return runPool({ gateway, workersFile: values.workers!, keyFile: values.key, dataDir: values['data-dir'] ?? '.sandrun/gateway', listen: values.listen ?? ['/ip4/127.0.0.1/tcp/0'] })
   const positive = (value: string | undefined, name: string): number | undefined => {
     if (value === undefined) return undefined
@@ -126,7 +109,7 @@ export async function run(argv: string[]): Promise<number> {
       dataDir: values['data-dir'] ?? '.sandrun/gateway',
       listen: values.listen ?? ['/ip4/127.0.0.1/tcp/0'],
       bootstrap: values.bootstrap ?? [],
-      backend: defined({
+      backend: definedFields({
         defaultReplicas: positive(values.replicas, 'replicas'),
         rewardWei: rewardWei === undefined ? undefined : BigInt(rewardWei),
         commitWindowSeconds: positive(values['commit-window'], 'commit-window'),

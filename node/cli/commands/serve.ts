@@ -1,6 +1,7 @@
 // `sandrun serve`: the REST API in local mode — jobs run in this machine's sandbox.
 import { parseArgs } from 'node:util'
-import { resolveGatewayOptions, resolveLocalModeOptions } from '../../gateway/config.ts'
+import { definedFields, gatewayFlagOptions, gatewayOptionsFromFlags, numberFlag } from '../gatewayFlags.ts'
+import { resolveLocalModeOptions } from '../../gateway/config.ts'
 import { createLocalGateway } from '../../gateway/createLocalGateway.ts'
 
 export const description = 'Serve the Sandrun REST API on this machine (local mode)'
@@ -25,7 +26,6 @@ Options:
                                 See docs/environments.md.
 `
 
-const number = (value: string | undefined): number | undefined => (value === undefined ? undefined : Number(value))
 
 function log(message: string, context: Record<string, unknown>): void {
   process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), message, ...context })}\n`)
@@ -35,16 +35,11 @@ export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      port: { type: 'string' },
-      host: { type: 'string' },
+      ...gatewayFlagOptions,
       'data-dir': { type: 'string' },
       'allow-disk-storage': { type: 'boolean' },
       key: { type: 'string' },
       parallelism: { type: 'string' },
-      'trust-proxy': { type: 'string' },
-      'cpu-seconds-per-minute': { type: 'string' },
-      'concurrent-jobs': { type: 'string' },
-      'jobs-per-hour': { type: 'string' },
       'pip-index': { type: 'string' },
       'npm-cache': { type: 'string' },
       'npm-registry': { type: 'string' },
@@ -55,25 +50,13 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(usage)
     return 0
   }
-  const defined = <T extends object>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>
-  const gateway = resolveGatewayOptions(
-    defined({
-      port: number(values.port),
-      host: values.host,
-      trustProxy: values['trust-proxy'] ? values['trust-proxy'].split(',').map((s) => s.trim()) : undefined,
-      rateLimits: defined({
-        cpuSecondsPerMinute: number(values['cpu-seconds-per-minute']),
-        concurrentJobs: number(values['concurrent-jobs']),
-        jobsPerHour: number(values['jobs-per-hour']),
-      }),
-    }),
-  )
+  const gateway = gatewayOptionsFromFlags(values)
   const local = resolveLocalModeOptions(
-    defined({
+    definedFields({
       dataDir: values['data-dir'],
       allowDiskStorage: values['allow-disk-storage'],
       keyFile: values.key,
-      parallelism: number(values.parallelism),
+      parallelism: numberFlag(values.parallelism),
       pipIndex: values['pip-index'],
       npmCache: values['npm-cache'],
       npmRegistry: values['npm-registry'],
