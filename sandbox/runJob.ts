@@ -103,6 +103,7 @@ export async function runJob(runtime: SandboxRuntime, parameters: RunJobParamete
       `job-${randomBytes(8).toString('hex')}`,
       { memoryBytes: manifest.memory_mb * mib, pids: limits.pids, cpuCores: 1 },
       runtime.sandboxUser,
+      runtime.spawner?.pids,
     )
     const jobCgroup = cgroup
 

@@ -51,10 +51,14 @@ export function listPids(procsFile: string): number[] {
   }
 }
 
-/** Kills every pid listed until the cgroup is empty (a fork racing the kill is caught by the next round). */
-export async function killAllIn(procsFile: string): Promise<void> {
+/**
+ * Kills every pid listed until the cgroup is empty (a fork racing the kill is caught by the next
+ * round). `spare` pids are never killed: the spawner's main thread passes through a job's cgroup
+ * for a moment while it forks the job's first process, and v1 lists it then.
+ */
+export async function killAllIn(procsFile: string, spare?: ReadonlySet<number>): Promise<void> {
   for (let round = 0; round < 50; round++) {
-    const pids = listPids(procsFile)
+    const pids = listPids(procsFile).filter((pid) => !spare?.has(pid))
     if (pids.length === 0) return
     for (const pid of pids) {
       try {

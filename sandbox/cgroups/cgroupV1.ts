@@ -18,7 +18,7 @@ export function createCgroupV1Backend(parents: CgroupV1Mounts): CgroupBackend {
   const parentDirs = [...new Set([parents.memory, parents.pids, parents.cpuacct, parents.cpu].filter((d): d is string => !!d))]
   for (const dir of parentDirs) mkdirSync(dir, { recursive: true })
 
-  function create(name: string, limits: CgroupLimits, owner?: { uid: number; gid: number }): JobCgroup {
+  function create(name: string, limits: CgroupLimits, owner?: { uid: number; gid: number }, spare?: ReadonlySet<number>): JobCgroup {
     const memory = path.join(parents.memory, name)
     const pids = path.join(parents.pids, name)
     const cpuacct = path.join(parents.cpuacct, name)
@@ -55,10 +55,10 @@ export function createCgroupV1Backend(parents: CgroupV1Mounts): CgroupBackend {
         }
       },
       async killAll() {
-        await killAllIn(path.join(pids, 'cgroup.procs'))
+        await killAllIn(path.join(pids, 'cgroup.procs'), spare)
       },
       async destroy() {
-        await killAllIn(path.join(pids, 'cgroup.procs'))
+        await killAllIn(path.join(pids, 'cgroup.procs'), spare)
         for (const dir of dirs) await removeCgroupDir(dir)
       },
     }

@@ -27,7 +27,7 @@ export type JobCgroup = {
   /** Total CPU time used so far, in seconds. */
   cpuSeconds(): number
   stats(): CgroupStats
-  /** SIGKILLs every process still in the cgroup, until it is empty. */
+  /** SIGKILLs every process still in the cgroup, until it is empty (never the service's own helpers). */
   killAll(): Promise<void>
   destroy(): Promise<void>
 }
@@ -38,7 +38,7 @@ export type CgroupBackend = {
   /** The service's parent cgroup directories (recorded so a later start can remove them after a crash). */
   parentDirs: string[]
   /** `owner`: the uid/gid that may move itself in through `selfJoinFiles` (v1). */
-  create(name: string, limits: CgroupLimits, owner?: { uid: number; gid: number }): JobCgroup
+  create(name: string, limits: CgroupLimits, owner?: { uid: number; gid: number }, spare?: ReadonlySet<number>): JobCgroup
   /** Removes the service's parent cgroup(s) once every job cgroup is gone. */
   close(): Promise<void>
 }

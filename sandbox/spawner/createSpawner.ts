@@ -30,6 +30,8 @@ export type SpawnedProcess = {
 }
 
 export type Spawner = {
+  /** The spawner's own pid (it passes through job cgroups; a job's kill must spare it). */
+  pids: ReadonlySet<number>
   spawn(parameters: SpawnParameters): SpawnedProcess
   close(): Promise<void>
 }
@@ -139,6 +141,7 @@ export async function createSpawner({ dir }: CreateSpawnerParameters): Promise<S
   }
 
   return {
+    pids: new Set([child.pid!]),
     spawn(parameters) {
       const id = ++nextId
       const pid = deferred<number>()

@@ -2,7 +2,7 @@
 // data in RAM-backed storage and deletes it by the retention rules (after every output was
 // downloaded, 5 minutes after a failure, 1 hour at most). Nothing here logs job contents.
 import { randomBytes } from 'node:crypto'
-import { constants, createReadStream } from 'node:fs'
+import { constants } from 'node:fs'
 import { mkdir, open } from 'node:fs/promises'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
@@ -227,7 +227,9 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
       await handle.close()
       throw outputMissing(file.path)
     }
-    return createReadStream('', { fd: handle.fd, autoClose: true }).on('close', () => void handle.close().catch(() => undefined))
+    // The stream owns the handle and closes it once; closing the raw fd and then the handle again
+    // could close an unrelated file that reused the descriptor number in between.
+    return handle.createReadStream()
   }
 
   const markDownloaded = (job: LocalJob, paths: string[]): void => {
