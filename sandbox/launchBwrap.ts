@@ -83,7 +83,8 @@ export async function launchBwrap(runtime: LaunchBwrapRuntime, parameters: Launc
   // v1: the launcher moves itself into the cgroup before exec'ing bwrap (fast, see JobCgroup).
   // v2: bwrap's namespace child waits on --block-fd until the service has moved it.
   const selfJoin = cgroup?.selfJoinFiles && runtime.sandboxUser ? cgroup.selfJoinFiles : null
-  const viaSpawner = runtime.spawner !== undefined && !(cgroup && !selfJoin)
+  // A spawner that died (it should not) is bypassed: jobs keep running, just with costlier starts.
+  const viaSpawner = runtime.spawner?.alive === true && !(cgroup && !selfJoin)
   // One open file description per process: bwrap reads the program from the fd's current offset.
   // (The spawner opens its own.)
   let seccompFd = runtime.seccompPath && !viaSpawner ? openSync(runtime.seccompPath, 'r') : undefined

@@ -32,6 +32,8 @@ export type SpawnedProcess = {
 export type Spawner = {
   /** The spawner's own pid (it passes through job cgroups; a job's kill must spare it). */
   pids: ReadonlySet<number>
+  /** False once the spawner process is gone; callers then start processes themselves. */
+  readonly alive: boolean
   spawn(parameters: SpawnParameters): SpawnedProcess
   close(): Promise<void>
 }
@@ -142,6 +144,9 @@ export async function createSpawner({ dir }: CreateSpawnerParameters): Promise<S
 
   return {
     pids: new Set([child.pid!]),
+    get alive() {
+      return !closed && child.connected && child.exitCode === null && child.signalCode === null
+    },
     spawn(parameters) {
       const id = ++nextId
       const pid = deferred<number>()
