@@ -21,7 +21,7 @@ export type BwrapArgsParameters = {
 }
 
 /** `/bin`, `/lib`… are symlinks into /usr on merged-/usr systems and real directories elsewhere. */
-function systemDirArgs(): string[] {
+export function systemDirArgs(): string[] {
   const args: string[] = ['--ro-bind', '/usr', '/usr']
   for (const dir of ['bin', 'sbin', 'lib', 'lib64', 'lib32', 'libx32']) {
     let stat

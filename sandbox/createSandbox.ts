@@ -16,6 +16,7 @@ import { findExecutable } from './findExecutable.ts'
 import { detectGpus } from './gpu/detectGpus.ts'
 import type { GpuDetection } from './gpu/gpuInfo.ts'
 import { detectInterpreters } from './languages.ts'
+import { systemDirArgs } from './bwrapArgs.ts'
 import { cachedMinimalEtc } from './minimalEtc.ts'
 import { reapStaleInstances, writeOwnerRecord } from './reapStaleInstances.ts'
 import { requirementsConfig, type RequirementsConfigInput } from './requirements/requirementsConfig.ts'
@@ -100,6 +101,12 @@ export async function createSandbox(options: CreateSandboxOptions = {}): Promise
   const runtimeDir = options.runtimeDir ?? path.join(runtimeRoot, instance)
   mkdirSync(runtimeDir, { recursive: true, mode: 0o711 })
   const sandboxUser = isRoot ? { uid: options.sandboxUid ?? 65534, gid: options.sandboxGid ?? 65534 } : undefined
+  const smokeFailure = bwrapSmokeTest(bwrapPath, sandboxUser)
+  if (smokeFailure) {
+    throw new SandboxError('HOST_UNSUPPORTED', 'bubblewrap cannot create a sandbox on this host.', {
+      details: `${smokeFailure.split('\n')[0]} Unprivileged user namespaces must be enabled (user.max_user_namespaces > 0, and kernel.unprivileged_userns_clone=1 where that setting exists).`,
+    })
+  }
   const uidInside = sandboxUser?.uid ?? process.getuid?.() ?? 65534
   const gidInside = sandboxUser?.gid ?? process.getgid?.() ?? 65534
 
@@ -199,10 +206,17 @@ export async function createSandbox(options: CreateSandboxOptions = {}): Promise
   return sandbox
 }
 
-/** Synchronous check used by `sandrun doctor` before anything else: can bwrap start at all? */
-export function bwrapSmokeTest(bwrapPath: string): string | null {
+/**
+ * Can bwrap create a sandbox here, as the user jobs run as? Null when it can, else bwrap's message
+ * (typically: unprivileged user namespaces are disabled).
+ */
+export function bwrapSmokeTest(bwrapPath: string, user?: { uid: number; gid: number }): string | null {
   try {
-    execFileSync(bwrapPath, ['--unshare-user', '--unshare-net', '--ro-bind', '/usr', '/usr', '--', '/usr/bin/true'], { stdio: 'pipe' })
+    execFileSync(bwrapPath, ['--unshare-user', '--unshare-pid', '--unshare-net', ...systemDirArgs(), '--', '/usr/bin/true'], {
+      stdio: 'pipe',
+      timeout: 10_000,
+      ...(user ?? {}),
+    })
     return null
   } catch (error) {
     return ((error as { stderr?: Buffer }).stderr?.toString() ?? String(error)).trim()

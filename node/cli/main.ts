@@ -47,8 +47,9 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await command.run(rest)
   } catch (error) {
-    const message = error instanceof Error ? ((error as { shortMessage?: string }).shortMessage ?? error.message) : String(error)
-    process.stderr.write(`sandrun ${name}: ${message}\n`)
+    const short = error instanceof Error ? ((error as { shortMessage?: string }).shortMessage ?? error.message) : String(error)
+    const details = error instanceof Error ? (error as { details?: string }).details : undefined
+    process.stderr.write(`sandrun ${name}: ${short}${details && (error as { shortMessage?: string }).shortMessage ? `\n  ${details}` : ''}\n`)
     return 1
   }
 }
