@@ -21,6 +21,7 @@ import type {
   JobStatus,
   SubmitJobParameters,
 } from '../jobBackend.ts'
+import { watchJobLog } from '../watchJobLog.ts'
 import { createJobQueue } from './jobQueue.ts'
 import { JobLog } from './jobLog.ts'
 import { createOutputArchive } from './outputArchive.ts'
@@ -291,22 +292,7 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
 
     watch(jobId, listener) {
       const job = find(jobId)
-      const status = statusOf(job)
-      if (job.state === 'completed' || job.state === 'failed') return { replay: job.log.replay(), status, unsubscribe: () => undefined }
-      const unsubscribeLog = job.log.subscribe((chunk) => listener({ type: 'output', stream: chunk.stream, data: chunk.data }))
-      const watcher = (event: JobEvent): void => {
-        listener(event)
-        if (event.type === 'status' && event.status.status !== 'queued' && event.status.status !== 'running') unsubscribeLog()
-      }
-      job.watchers.add(watcher)
-      return {
-        replay: job.log.replay(),
-        status,
-        unsubscribe: () => {
-          unsubscribeLog()
-          job.watchers.delete(watcher)
-        },
-      }
+      return watchJobLog({ log: job.log, watchers: job.watchers, status: statusOf(job), listener })
     },
 
     async openOutput(jobId, outputPath) {

@@ -36,6 +36,7 @@ import type {
   PoolWorker,
   SubmitJobParameters,
 } from '../jobBackend.ts'
+import { watchJobLog } from '../watchJobLog.ts'
 import { JobLog } from '../local/jobLog.ts'
 import { createOutputArchive } from '../local/outputArchive.ts'
 import { fetchVerifiedResult } from './fetchVerifiedResult.ts'
@@ -568,22 +569,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
 
     watch(jobId, listener) {
       const job = find(jobId)
-      const status = statusOf(job)
-      if (finalStates.has(job.record.state)) return { replay: job.log.replay(), status, unsubscribe: () => undefined }
-      const unsubscribeLog = job.log.subscribe((chunk) => listener({ type: 'output', stream: chunk.stream, data: chunk.data }))
-      const watcher = (event: JobEvent): void => {
-        listener(event)
-        if (event.type === 'status' && finalStates.has(event.status.status)) unsubscribeLog()
-      }
-      job.watchers.add(watcher)
-      return {
-        replay: job.log.replay(),
-        status,
-        unsubscribe: () => {
-          unsubscribeLog()
-          job.watchers.delete(watcher)
-        },
-      }
+      return watchJobLog({ log: job.log, watchers: job.watchers, status: statusOf(job), listener })
     },
 
     async openOutput(jobId, outputPath) {
