@@ -5,6 +5,8 @@ import { lstatSync } from 'node:fs'
 
 export type BwrapArgsParameters = {
   etcDir: string
+  /** A prepared /dev (see devDir.ts); without one, or when extraArgs bind devices, bwrap's `--dev`. */
+  devDir?: string | null | undefined
   workDir: string
   tmpBytes: number
   /** Command and arguments as seen inside the sandbox. */
@@ -38,6 +40,12 @@ export function systemDirArgs(): string[] {
 
 let cachedSystemDirArgs: string[] | undefined
 
+function devArgs({ devDir, extraArgs, tmpBytes }: BwrapArgsParameters): string[] {
+  // Device binds (GPUs) need mount points inside /dev, which the prepared one cannot take.
+  if (!devDir || extraArgs?.some((arg) => arg.startsWith('/dev/'))) return ['--dev', '/dev']
+  return ['--dev-bind', devDir, '/dev', '--size', String(tmpBytes), '--tmpfs', '/dev/shm']
+}
+
 export function bwrapArgs(parameters: BwrapArgsParameters): string[] {
   cachedSystemDirArgs ??= systemDirArgs()
   const args = [
@@ -59,8 +67,7 @@ export function bwrapArgs(parameters: BwrapArgsParameters): string[] {
     '/etc',
     '--proc',
     '/proc',
-    '--dev',
-    '/dev',
+    ...devArgs(parameters),
     '--size',
     String(parameters.tmpBytes),
     '--tmpfs',

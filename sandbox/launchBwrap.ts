@@ -7,7 +7,7 @@ import type { Readable, Writable } from 'node:stream'
 import { bwrapArgs } from './bwrapArgs.ts'
 import type { JobCgroup } from './cgroups/types.ts'
 import { SandboxError } from './errors.ts'
-import type { Spawner } from './spawner/createSpawner.ts'
+import type { Spawner } from './spawner/spawnerClient.ts'
 import type { ExtraFd } from './spawner/spawnerMessages.ts'
 
 export type LaunchBwrapRuntime = {
@@ -16,6 +16,8 @@ export type LaunchBwrapRuntime = {
   bwrapPath: string
   prlimitPath: string | null
   etcDir: string
+  /** The prepared /dev, when there is one. */
+  devDir: string | null
   seccompPath: string | null
   sandboxUser: { uid: number; gid: number } | undefined
 }
@@ -98,6 +100,7 @@ export async function launchBwrap(runtime: LaunchBwrapRuntime, parameters: Launc
     }
     const args = bwrapArgs({
       etcDir: runtime.etcDir,
+      devDir: runtime.devDir,
       workDir: parameters.workDir,
       tmpBytes: parameters.tmpBytes,
       command: parameters.command,

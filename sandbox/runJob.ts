@@ -5,6 +5,7 @@
 // and host failures throw.
 import { randomBytes } from 'node:crypto'
 import { lchownSync, lstatSync, readdirSync } from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import type { JobAdmissionHost } from './admitJob.ts'
 import { extractBundle } from './bundle/extractBundle.ts'
@@ -12,7 +13,7 @@ import type { CgroupBackend, JobCgroup } from './cgroups/types.ts'
 import { SandboxError } from './errors.ts'
 import { jobSetup, type PrepareStep } from './jobSetup.ts'
 import { launchBwrap, type BwrapExit } from './launchBwrap.ts'
-import type { Spawner } from './spawner/createSpawner.ts'
+import type { Spawner } from './spawner/spawnerClient.ts'
 import { collectOutputs } from './outputs/collectOutputs.ts'
 import { snapshotTree } from './outputs/snapshotTree.ts'
 import { createOutputCapture } from './outputCapture.ts'
@@ -28,6 +29,8 @@ export type SandboxRuntime = JobAdmissionHost & {
   /** `prlimit` binary, used for rlimits when there is no cgroup backend. */
   prlimitPath: string | null
   etcDir: string
+  /** The prepared /dev (root), else null: bwrap builds one per job. */
+  devDir: string | null
   seccompPath: string | null
   cgroups: CgroupBackend | null
   workspaces: WorkspacePool
@@ -67,7 +70,7 @@ function checkEntrypoint(workDir: string, entrypoint: string): void {
 
 function terminationFromExit(code: number | null, signal: NodeJS.Signals | null): { exitCode: number | null; termination: Termination } {
   if (code === null) {
-    const number = signal ? (({ SIGKILL: 9, SIGTERM: 15, SIGSEGV: 11, SIGABRT: 6 }) as Record<string, number>)[signal] ?? 0 : 0
+    const number = signal ? (os.constants.signals[signal] ?? 0) : 0
     return { exitCode: null, termination: `signaled:${number}` }
   }
   // bwrap reports a child killed by signal N as 128 + N, like a shell does.
@@ -120,9 +123,13 @@ export async function runJob(runtime: SandboxRuntime, parameters: RunJobParamete
     let killReason: Termination | undefined
     let current: { kill(): void } | undefined
     const kill = (reason: Termination) => {
+      const first = killReason === undefined
       killReason ??= reason
       current?.kill()
       void jobCgroup?.killAll()
+      // A start in flight can still add a process after this sweep (bwrap's namespace child,
+      // cloned just before its parent was killed, outlives it): sweep until the step has exited.
+      if (first && jobCgroup) timers.push(setInterval(() => void jobCgroup.killAll(), 25))
     }
     onAbort = () => kill('cancelled')
     signal?.addEventListener('abort', onAbort, { once: true })

@@ -36,6 +36,10 @@ export type HostCapabilities = {
   gpus: GpuDetection
   /** Which kinds of job `requirements` this host can install (the operator configured an index). */
   packageIndexes: { pip: boolean; npm: boolean }
+  /** What starts job processes: the native launcher, the Node spawner, or the service itself. */
+  processLauncher: 'native' | 'node' | 'direct'
+  /** Why it is not the native launcher, when it is not. */
+  processLauncherNote: string | null
 }
 
 export type SandboxLimits = {

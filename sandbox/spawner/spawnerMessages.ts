@@ -1,6 +1,8 @@
 // Messages between the service and its spawner process (IPC with advanced serialization, so
 // Buffers travel as bytes). Extra fds are listed in order: the n-th becomes fd 3 + n in the child.
 
+import type { JoinFile } from './homeCgroups.ts'
+
 export type ExtraFd =
   /** A file opened read-only by the spawner (one open file description per child). */
   | { kind: 'file'; path: string }
@@ -17,10 +19,11 @@ export type SpawnRequest = {
   gid?: number | undefined
   extraFds: ExtraFd[]
   /**
-   * cgroup v1 `tasks` files of the job: the spawner's main thread moves itself in (writing "0"),
-   * forks the child there, and moves back. The child is born inside the job cgroup.
+   * cgroup v1 `tasks` files of the job, each with the spawner's own in that hierarchy: the
+   * spawner's main thread moves itself in (writing "0"), forks the child there, and moves back.
+   * The child is born inside the job cgroup.
    */
-  joinFiles?: string[] | undefined
+  joinFiles?: JoinFile[] | undefined
 }
 
 export type KillRequest = { type: 'kill'; id: number }

@@ -3,40 +3,11 @@
 // gateway pays ~10 ms per job); this process stays small, so each start costs well under 1 ms and
 // runs on another core. It only starts processes, relays their output and kills on request.
 import { type ChildProcess, spawn } from 'node:child_process'
-import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs'
-import path from 'node:path'
+import { closeSync, openSync, writeFileSync } from 'node:fs'
 import type { Writable } from 'node:stream'
 import type { SpawnerEvent, SpawnerRequest, SpawnRequest } from './spawnerMessages.ts'
 
 const children = new Map<number, ChildProcess>()
-
-/** This process's own cgroup v1 directories, by hierarchy mount point (to return to after a fork). */
-function ownCgroupDirs(): Map<string, string> {
-  const dirs = new Map<string, string>()
-  try {
-    const own = new Map<string, string>()
-    for (const line of readFileSync('/proc/self/cgroup', 'utf8').split('\n').filter(Boolean)) {
-      const [, controllers = '', ...rest] = line.split(':')
-      for (const controller of controllers.split(',')) own.set(controller, rest.join(':'))
-    }
-    for (const line of readFileSync('/proc/self/mounts', 'utf8').split('\n')) {
-      const [, dir = '', type = '', options = ''] = line.split(' ')
-      if (type !== 'cgroup') continue
-      const controller = options.split(',').find((o) => own.has(o))
-      if (controller) dirs.set(dir, path.join(dir, own.get(controller)!))
-    }
-  } catch {
-    // no cgroup v1: joinFiles are never sent then
-  }
-  return dirs
-}
-const homeDirs = ownCgroupDirs()
-
-/** The `tasks` file of our own cgroup in the hierarchy that holds `jobTasksFile`. */
-function homeTasksFile(jobTasksFile: string): string | undefined {
-  for (const [mount, dir] of homeDirs) if (jobTasksFile.startsWith(`${mount}/`)) return path.join(dir, 'tasks')
-  return undefined
-}
 
 function send(event: SpawnerEvent): void {
   process.send?.(event)
@@ -62,10 +33,8 @@ function start(request: SpawnRequest): void {
     try {
       // Writing "0" to `tasks` moves only this thread and skips the kernel's global threadgroup
       // lock (and its RCU grace period); fork() then creates the child inside the job cgroup.
-      for (const file of request.joinFiles ?? []) {
-        const home = homeTasksFile(file)
-        if (!home) throw new Error('no home cgroup to return to')
-        writeFileSync(file, '0')
+      for (const { job, home } of request.joinFiles ?? []) {
+        writeFileSync(job, '0')
         joined.push(home)
       }
       child = spawn(request.file, request.args, {

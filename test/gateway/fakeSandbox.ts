@@ -32,6 +32,8 @@ export function createFakeSandbox(): FakeSandbox {
     environments: host.environments,
     gpus: host.gpus,
     packageIndexes: { pip: false, npm: false },
+    processLauncher: 'direct',
+    processLauncherNote: null,
   }
   return {
     started,

@@ -1,0 +1,82 @@
+// The native launcher on its own: the request encoding (argv, env, extra fds, uid), events back,
+// kills, and a clear error for a process that cannot start.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildNativeSpawner, createNativeSpawner } from './createNativeSpawner.ts'
+import type { SpawnParameters, Spawner } from './spawnerClient.ts'
+
+let dir: string
+let spawner: Spawner
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'sandrun-spawn-test-'))
+  const built = await buildNativeSpawner(dir)
+  if (built.path === null) throw new Error(`the native launcher did not build: ${built.reason}`)
+  spawner = await createNativeSpawner(built.path)
+})
+afterAll(async () => {
+  await spawner?.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+async function run(parameters: Omit<SpawnParameters, 'onStdout' | 'onStderr'>) {
+  const out: Buffer[] = []
+  const err: Buffer[] = []
+  const started = spawner.spawn({ ...parameters, onStdout: (c) => out.push(c), onStderr: (c) => err.push(c) })
+  const exit = await started.exited
+  return { exit, pid: await started.pid, out: Buffer.concat(out).toString(), err: Buffer.concat(err).toString() }
+}
+
+describe('native launcher', () => {
+  it('passes argv and exactly the given environment', async () => {
+    const result = await run({ file: '/bin/sh', args: ['-c', 'echo "$0|$1|$GREETING"; env | sort', 'a b', 'c'], env: { GREETING: 'hi there' }, extraFds: [] })
+    expect(result.exit).toEqual({ code: 0, signal: null })
+    const [first, ...env] = result.out.trim().split('\n')
+    expect(first).toBe('a b|c|hi there')
+    expect(env.filter((line) => !line.startsWith('PWD=') && !line.startsWith('SHLVL=') && !line.startsWith('_='))).toEqual(['GREETING=hi there'])
+  })
+
+  it('hands extra fds 3 and up: a file opened read-only and a pipe filled with data', async () => {
+    const file = path.join(dir, 'input.txt')
+    writeFileSync(file, 'from a file')
+    const data = Buffer.alloc(200_000, 'd')
+    const result = await run({
+      file: '/bin/sh',
+      args: ['-c', 'cat <&3; echo; wc -c <&4; echo x >&3 || echo read-only'],
+      env: {},
+      extraFds: [
+        { kind: 'file', path: file },
+        { kind: 'data', data },
+      ],
+    })
+    expect(result.out.split('\n').slice(0, 2)).toEqual(['from a file', '200000'])
+    expect(result.out).toContain('read-only')
+  })
+
+  it('runs the process as the given uid and gid without supplementary groups', async () => {
+    const result = await run({ file: '/usr/bin/id', args: [], env: {}, uid: 65534, gid: 65534, extraFds: [] })
+    expect(result.out.trim()).toBe('uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)')
+  })
+
+  it('reports the signal that ended a process, and kills on request', async () => {
+    const out: Buffer[] = []
+    const started = spawner.spawn({ file: '/bin/sh', args: ['-c', 'echo up; exec sleep 30'], env: {}, extraFds: [], onStdout: (c) => out.push(c), onStderr: () => {} })
+    await started.pid
+    while (Buffer.concat(out).toString() !== 'up\n') await new Promise((resolve) => setImmediate(resolve))
+    started.kill()
+    expect(await started.exited).toEqual({ code: null, signal: 'SIGKILL' })
+  })
+
+  it('rejects with the reason when the program cannot be started, and keeps serving', async () => {
+    await expect(run({ file: '/nonexistent/program', args: [], env: {}, extraFds: [] })).rejects.toMatchObject({
+      details: 'cannot start the process: No such file or directory',
+    })
+    await expect(run({ file: '/bin/sh', args: ['-c', 'x'], env: {}, extraFds: [{ kind: 'file', path: '/nonexistent/input' }] })).rejects.toMatchObject({
+      details: 'cannot open an input file: No such file or directory',
+    })
+    expect((await run({ file: '/bin/echo', args: ['still', 'here'], env: {}, extraFds: [] })).out).toBe('still here\n')
+    expect(spawner.alive).toBe(true)
+  })
+})
