@@ -17,11 +17,12 @@ export type HexToBytesParameters = {
   allowBare?: boolean
 }
 
+const hexDigits = /^[0-9a-fA-F]*$/
+
 /** Decodes `0x` + 2*length hex digits (any case); throws HEX_INVALID otherwise. */
 export function hexToBytes(value: string, { length, what, allowBare = false }: HexToBytesParameters): Uint8Array {
   const digits = allowBare && !value.startsWith('0x') ? value : value.slice(2)
-  const pattern = new RegExp(`^[0-9a-fA-F]{${length * 2}}$`)
-  if ((!allowBare && !value.startsWith('0x')) || !pattern.test(digits)) {
+  if ((!allowBare && !value.startsWith('0x')) || digits.length !== length * 2 || !hexDigits.test(digits)) {
     throw new VerifierError('HEX_INVALID', `The ${what} must be 0x followed by ${length * 2} hex digits.`, {
       details: `got ${JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value)}`,
     })

@@ -1,7 +1,7 @@
 // RFC 6962 Merkle trees (Certificate Transparency): the tree hash, audit paths and the RFC 9162
 // inclusion check. Works on leaf hashes, so callers decide what a leaf is (see resultRoot.ts).
 // Domain-separated hashing (0x00 leaves, 0x01 nodes) keeps a node from passing as a leaf.
-import { sha256 } from '@noble/hashes/sha2.js'
+import { createHash } from 'node:crypto'
 import { VerifierError } from './errors.ts'
 
 const leafPrefix = Uint8Array.of(0x00)
@@ -9,11 +9,11 @@ const nodePrefix = Uint8Array.of(0x01)
 
 /** sha256(0x00 || data): the hash of one leaf. */
 export function leafHash(data: Uint8Array): Uint8Array {
-  return sha256(Buffer.concat([leafPrefix, data]))
+  return createHash('sha256').update(leafPrefix).update(data).digest()
 }
 
 function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
-  return sha256(Buffer.concat([nodePrefix, left, right]))
+  return createHash('sha256').update(nodePrefix).update(left).update(right).digest()
 }
 
 /** The largest power of two strictly below n (n >= 2): where RFC 6962 splits a tree. */
@@ -41,7 +41,7 @@ function subtreeHash(leafHashes: readonly Uint8Array[], start: number, end: numb
 /** MTH(D[n]) of RFC 6962 §2.1 over already-hashed leaves; the empty tree is sha256(""). */
 export function mth(leafHashes: readonly Uint8Array[]): Uint8Array {
   assertLeafHashes(leafHashes)
-  if (leafHashes.length === 0) return sha256(new Uint8Array(0))
+  if (leafHashes.length === 0) return createHash('sha256').digest()
   return subtreeHash(leafHashes, 0, leafHashes.length)
 }
 

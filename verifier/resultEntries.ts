@@ -1,11 +1,10 @@
 // Turns one run's result into the entries the result root commits to: exit, stdout, stderr and one
 // outputs/<path> entry per collected file. Only sums and sizes are kept, so the same entries can be
 // sent to a peer or a verifier without the content.
-import { sha256 } from '@noble/hashes/sha2.js'
+import { createHash } from 'node:crypto'
 import type { RunJobResult } from '../sandbox/types.ts'
 import { canonicalResultEntries, type ResultEntry } from './canonicalResultEntries.ts'
 import { VerifierError } from './errors.ts'
-import { bytesToHex } from './hex.ts'
 
 export type ResultEntriesParameters = {
   /** Exit code 0-255 of the entrypoint; null when it did not exit by itself (killed by a signal). */
@@ -45,7 +44,7 @@ export function exitEntryContent(exitCode: number | null, termination: string): 
 }
 
 function contentEntry(name: string, content: Uint8Array): { name: string; sha256: string; size: number } {
-  return { name, sha256: bytesToHex(sha256(content)), size: content.length }
+  return { name, sha256: `0x${createHash('sha256').update(content).digest('hex')}`, size: content.length }
 }
 
 /** The sorted, checked entries of one result (see canonicalResultEntries for the encoding). */

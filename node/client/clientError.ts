@@ -30,17 +30,20 @@ export class SandrunClientError extends Error {
   }
 }
 
-/** The client error for a non-2xx answer with the gateway's `{error, details, reason, retry_after}` body. */
+/** The client error for a non-2xx fetch Response with the gateway's `{error, details, reason, retry_after}` body. */
 export async function errorFromResponse(response: Response): Promise<SandrunClientError> {
-  const text = await response.text().catch(() => '')
+  return errorFromAnswer(response.status, response.statusText, await response.text().catch(() => ''))
+}
+
+/** The client error for a non-2xx answer, from its status and body text. */
+export function errorFromAnswer(status: number, statusText: string, text: string): SandrunClientError {
   let body: { error?: string; details?: string; reason?: string; retry_after?: number } = {}
   try {
     body = JSON.parse(text) as typeof body
   } catch {
-    body = { error: text.slice(0, 200) || response.statusText }
+    body = { error: text.slice(0, 200) || statusText }
   }
-  const message = body.error ?? `HTTP ${response.status}`
-  const status = response.status
+  const message = body.error ?? `HTTP ${status}`
   if (status === 429) return new SandrunClientError('RATE_LIMITED', `${message}: ${body.reason ?? 'try again later'}`, { status, retryAfterSeconds: body.retry_after ?? 1 })
   if (status === 404) return new SandrunClientError('NOT_FOUND', message, { status, details: body.details })
   if (status >= 500) return new SandrunClientError('SERVER_ERROR', message, { status, details: body.details })

@@ -1,6 +1,7 @@
 // The client's own contract, against a tiny stand-in server: verify() tells "this gateway has no
 // verification" apart from "no such job", downloads are checked against the announced sha256, and
 // submit() packs in-memory files or a folder itself.
+import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { mkdtemp, writeFile } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
@@ -74,5 +75,26 @@ describe('createSandrunClient', () => {
     expect(uploads[0]).toContain('print(1)')
     expect(uploads[1]).toContain('echo hi')
     expect(uploads[1]).toContain('job.json')
+  })
+
+  it('submit: reports upload progress, in order, up to the whole request body', async () => {
+    let received = 0
+    const url = await serve((_request, response, body) => {
+      received = body.length
+      json(response, 200, { job_id: 'job-1', status: 'queued', position: 1 })
+    })
+    const progress: Array<[number, number]> = []
+    const bundle = randomBytes(600 * 1024)
+    await createSandrunClient({ baseUrl: url }).submit({ bundle, manifest: { entrypoint: 'main.py' }, onUploadProgress: (sent, total) => progress.push([sent, total]) })
+    expect(progress.length).toBeGreaterThan(1)
+    expect(progress.at(-1)).toEqual([received, received])
+    const sent = progress.map(([s]) => s)
+    expect(sent).toEqual([...sent].sort((a, b) => a - b))
+  })
+
+  it('an address where no gateway listens is UNREACHABLE', async () => {
+    const url = await serve((_request, response) => json(response, 200, {}))
+    await new Promise((resolve) => server!.close(resolve))
+    expect((await failure(createSandrunClient({ baseUrl: url }).stats())).code).toBe('UNREACHABLE')
   })
 })

@@ -5,7 +5,8 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { packDirectory } from '../../sandbox/bundle/packDirectory.ts'
 import { packFiles, type PackFileContent } from '../../sandbox/bundle/packFiles.ts'
-import { errorFromResponse, SandrunClientError } from './clientError.ts'
+import { errorFromAnswer, SandrunClientError } from './clientError.ts'
+import { httpRequest, type HttpRequestParameters, type HttpResponse } from './httpRequest.ts'
 import { streamLogs, type LogStreamMessage } from './streamLogs.ts'
 
 export type JobState = 'queued' | 'running' | 'completed' | 'failed'
@@ -120,8 +121,6 @@ export type SandrunClientOptions = {
 
 export type SandrunClient = ReturnType<typeof createSandrunClient>
 
-const uploadChunkBytes = 256 * 1024
-
 function multipart(bundle: Uint8Array, manifest: Record<string, unknown> | undefined): { body: Buffer; contentType: string } {
   const boundary = `sandrun-${randomBytes(12).toString('hex')}`
   const parts: Buffer[] = [
@@ -143,40 +142,22 @@ async function bundleOf(source: SubmitSource): Promise<Uint8Array> {
   throw new SandrunClientError('REQUEST_INVALID', 'Nothing to submit: pass `bundle`, `files` or `dir`.')
 }
 
-/** A request body that reports how much of it has been read by the HTTP stack. */
-function progressStream(body: Buffer, onProgress: (sent: number, total: number) => void): ReadableStream<Uint8Array> {
-  let offset = 0
-  return new ReadableStream({
-    pull(controller) {
-      if (offset >= body.length) {
-        controller.close()
-        return
-      }
-      const chunk = body.subarray(offset, offset + uploadChunkBytes)
-      offset += chunk.length
-      controller.enqueue(chunk)
-      onProgress(offset, body.length)
-    },
-  })
-}
-
 export function createSandrunClient({ baseUrl }: SandrunClientOptions) {
   const root = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`
-  const url = (path: string): string => new URL(path, root).toString()
   const id = (jobId: string): string => encodeURIComponent(jobId)
 
-  const request = async (path: string, init: RequestInit = {}): Promise<Response> => {
-    let response: Response
+  const request = async (path: string, init: HttpRequestParameters = {}): Promise<HttpResponse> => {
+    let response: HttpResponse
     try {
-      response = await fetch(url(path), init)
+      response = await httpRequest(new URL(path, root), init)
     } catch (error) {
       if ((error as Error).name === 'AbortError') throw error
       throw new SandrunClientError('UNREACHABLE', `Cannot reach the gateway at ${root}; is \`sandrun serve\` running there?`, { cause: error })
     }
-    if (!response.ok) throw await errorFromResponse(response)
+    if (response.status < 200 || response.status > 299) throw errorFromAnswer(response.status, response.statusText, response.body.toString('utf8'))
     return response
   }
-  const json = async <T>(path: string, init?: RequestInit): Promise<T> => (await (await request(path, init)).json()) as T
+  const json = async <T>(path: string, init?: HttpRequestParameters): Promise<T> => JSON.parse((await request(path, init)).body.toString('utf8')) as T
 
   const client = {
     baseUrl: root,
@@ -184,10 +165,7 @@ export function createSandrunClient({ baseUrl }: SandrunClientOptions) {
     async submit({ manifest, onUploadProgress, signal, ...source }: SubmitParameters): Promise<SubmitReturnType> {
       const { body, contentType } = multipart(await bundleOf(source as SubmitSource), manifest)
       const headers = { 'content-type': contentType, 'content-length': String(body.length) }
-      const init: RequestInit & { duplex?: 'half' } = onUploadProgress
-        ? { method: 'POST', headers, body: progressStream(body, onUploadProgress), duplex: 'half', signal }
-        : { method: 'POST', headers, body, signal }
-      return json<SubmitReturnType>('submit', init)
+      return json<SubmitReturnType>('submit', { method: 'POST', headers, body, onUploadProgress, signal })
     },
 
     status(jobId: string, { waitSeconds, signal }: { waitSeconds?: number; signal?: AbortSignal } = {}): Promise<JobStatusBody> {
@@ -224,8 +202,8 @@ export function createSandrunClient({ baseUrl }: SandrunClientOptions) {
     async download(jobId: string, path: string): Promise<Buffer> {
       const encoded = path.split('/').map(encodeURIComponent).join('/')
       const response = await request(`download/${id(jobId)}/${encoded}`)
-      const content = Buffer.from(await response.arrayBuffer())
-      const expected = response.headers.get('x-sandrun-sha256')?.replace(/^0x/, '').toLowerCase()
+      const content = response.body
+      const expected = response.headers['x-sandrun-sha256']?.toString().replace(/^0x/, '').toLowerCase()
       if (expected && createHash('sha256').update(content).digest('hex') !== expected) {
         throw new SandrunClientError('PROTOCOL', `Output ${path} does not match its sha256; the download is corrupt. Download it again.`)
       }
@@ -234,7 +212,7 @@ export function createSandrunClient({ baseUrl }: SandrunClientOptions) {
 
     /** All outputs as one tar.gz. */
     async downloadAll(jobId: string): Promise<Buffer> {
-      return Buffer.from(await (await request(`download/${id(jobId)}`)).arrayBuffer())
+      return (await request(`download/${id(jobId)}`)).body
     },
 
     async delete(jobId: string): Promise<void> {

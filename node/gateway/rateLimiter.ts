@@ -25,6 +25,8 @@ export type RateLimiterComponents = {
 
 type ClientUsage = {
   cpu: Array<{ at: number; seconds: number }>
+  /** Sum of `cpu`, kept as charges come and go: a busy client has thousands of them per minute. */
+  cpuSeconds: number
   submissions: number[]
   pending: number
 }
@@ -48,14 +50,16 @@ export function createRateLimiter(options: RateLimitOptions, components: RateLim
   const usageOf = (clientId: string): ClientUsage => {
     let usage = clients.get(clientId)
     if (!usage) {
-      usage = { cpu: [], submissions: [], pending: 0 }
+      usage = { cpu: [], cpuSeconds: 0, submissions: [], pending: 0 }
       clients.set(clientId, usage)
     }
     return usage
   }
 
   const prune = (usage: ClientUsage, at: number): void => {
-    while (usage.cpu.length > 0 && usage.cpu[0]!.at <= at - minuteMs) usage.cpu.shift()
+    while (usage.cpu.length > 0 && usage.cpu[0]!.at <= at - minuteMs) usage.cpuSeconds -= usage.cpu.shift()!.seconds
+    // No rounding residue once the window is empty.
+    if (usage.cpu.length === 0) usage.cpuSeconds = 0
     while (usage.submissions.length > 0 && usage.submissions[0]! <= at - hourMs) usage.submissions.shift()
   }
 
@@ -68,8 +72,6 @@ export function createRateLimiter(options: RateLimitOptions, components: RateLim
       if (usage.cpu.length === 0 && usage.submissions.length === 0 && usage.pending === 0) clients.delete(clientId)
     }
   }
-
-  const cpuUsed = (usage: ClientUsage): number => usage.cpu.reduce((sum, c) => sum + c.seconds, 0)
 
   const verdict = (clientId: string, usage: ClientUsage, at: number): RateLimitVerdict => {
     const active = components.activeJobsOf(clientId) + usage.pending
@@ -84,7 +86,7 @@ export function createRateLimiter(options: RateLimitOptions, components: RateLim
         retryAfterSeconds: Math.max(1, Math.ceil((oldest + hourMs - at) / 1000)),
       }
     }
-    const used = cpuUsed(usage)
+    const used = usage.cpuSeconds
     if (used >= options.cpuSecondsPerMinute) {
       // Wait until enough old charges leave the window to bring usage under the limit.
       let remaining = used
@@ -124,13 +126,15 @@ export function createRateLimiter(options: RateLimitOptions, components: RateLim
     },
     chargeCpu(clientId, seconds) {
       if (!(seconds > 0)) return
-      usageOf(clientId).cpu.push({ at: now(), seconds })
+      const usage = usageOf(clientId)
+      usage.cpu.push({ at: now(), seconds })
+      usage.cpuSeconds += seconds
     },
     quota(clientId) {
       const at = now()
-      const usage = clients.get(clientId) ?? { cpu: [], submissions: [], pending: 0 }
+      const usage = clients.get(clientId) ?? { cpu: [], cpuSeconds: 0, submissions: [], pending: 0 }
       prune(usage, at)
-      const used = cpuUsed(usage)
+      const used = usage.cpuSeconds
       const result = verdict(clientId, usage, at)
       return {
         used: Math.round(used * 1000) / 1000,

@@ -3,6 +3,7 @@
 import { Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import tar from 'tar-stream'
+import { decodeSmallBundle, smallBundleBytes } from '../../sandbox/bundle/decodeSmallBundle.ts'
 
 export type ReadBundleEntryParameters = {
   bundle: Uint8Array
@@ -15,6 +16,12 @@ export type ReadBundleEntryParameters = {
 
 /** The entry's content, or null when the archive has no such regular file (or is not a gzip tar). */
 export async function readBundleEntry({ bundle, name, maxEntryBytes, maxScanBytes }: ReadBundleEntryParameters): Promise<Buffer | null> {
+  // A small bundle is read whole in one step; the first matching entry wins either way.
+  const small = decodeSmallBundle(bundle, Math.min(smallBundleBytes, maxScanBytes))
+  if (small) {
+    const entry = small.find(({ header }) => isWanted(header, name, maxEntryBytes))
+    return entry ? Buffer.from(entry.content) : null
+  }
   const gunzip = createGunzip()
   const extract = tar.extract()
   let scanned = 0
@@ -32,8 +39,7 @@ export async function readBundleEntry({ bundle, name, maxEntryBytes, maxScanByte
       resolve(value)
     }
     extract.on('entry', (header, stream, next) => {
-      const entryName = header.name.replace(/^\.\//, '')
-      if (entryName !== name || header.type !== 'file' || (header.size ?? 0) > maxEntryBytes) {
+      if (!isWanted(header, name, maxEntryBytes)) {
         stream.on('end', next)
         stream.resume()
         return
@@ -49,4 +55,8 @@ export async function readBundleEntry({ bundle, name, maxEntryBytes, maxScanByte
     gunzip.on('error', () => finish(null))
     Readable.from([Buffer.from(bundle.buffer, bundle.byteOffset, bundle.byteLength)]).pipe(gunzip).pipe(extract)
   })
+}
+
+function isWanted(header: Pick<tar.Header, 'name' | 'type' | 'size'>, name: string, maxEntryBytes: number): boolean {
+  return header.name.replace(/^\.\//, '') === name && header.type === 'file' && (header.size ?? 0) <= maxEntryBytes
 }

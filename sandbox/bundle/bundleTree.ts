@@ -16,6 +16,9 @@ export type BundleEntry =
   /** `target` is the normalized path of a regular file that appeared earlier. */
   | { kind: 'hardlink'; path: string; target: string }
 
+/** The header fields the checks read, as tar-stream decodes them (`linkname` is null when empty). */
+export type TarHeader = Pick<Header, 'name' | 'type' | 'size' | 'mode' | 'linkname'>
+
 type NodeKind = 'file' | 'directory' | 'symlink'
 
 export class BundleTree {
@@ -39,7 +42,7 @@ export class BundleTree {
   }
 
   /** Validates one header and records it; returns null for entries with nothing to do (the root). */
-  add(header: Header): BundleEntry | null {
+  add(header: TarHeader): BundleEntry | null {
     this.#entryCount += 1
     if (this.#entryCount > this.#limits.maxEntries)
       throw new SandboxError(
@@ -103,7 +106,7 @@ export class BundleTree {
     return files.sort()
   }
 
-  #countBytes(header: Header): void {
+  #countBytes(header: TarHeader): void {
     this.#totalBytes += header.size
     if (this.#totalBytes > this.#limits.maxTotalBytes)
       throw new SandboxError(
@@ -156,7 +159,7 @@ export class BundleTree {
   }
 }
 
-function entryKind(header: Header): BundleEntry['kind'] {
+function entryKind(header: TarHeader): BundleEntry['kind'] {
   switch (header.type) {
     case 'file':
     case 'contiguous-file':

@@ -1,8 +1,9 @@
 // Extracts a checked bundle into a job directory. Writes never follow a symlink: directories are
 // created (or verified) one component at a time, files are created with O_EXCL|O_NOFOLLOW, and the
-// archive checks already refuse any entry whose path goes through one of its own links.
-import { constants } from 'node:fs'
-import { chmod, link, lstat, mkdir, open, symlink, unlink } from 'node:fs/promises'
+// archive checks already refuse any entry whose path goes through one of its own links. The file
+// system calls are synchronous: on the job's tmpfs each takes microseconds, less than a round trip
+// through the thread pool, and a large file still arrives chunk by chunk between them.
+import { chmodSync, closeSync, constants, fchmodSync, linkSync, lstatSync, mkdirSync, openSync, symlinkSync, unlinkSync, writeSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { SandboxError } from '../errors.ts'
 import type { BundleLimits } from './bundleLimits.ts'
@@ -38,18 +39,18 @@ export async function extractBundle({
   // Relative paths known to be real directories: created here or checked with lstat.
   const directories = new Set<string>([''])
 
-  const ensureDirectory = async (path: string): Promise<void> => {
+  const ensureDirectory = (path: string): void => {
     const components = path.split('/')
     for (let i = 1; i <= components.length; i += 1) {
       const relative = components.slice(0, i).join('/')
       if (directories.has(relative)) continue
       const host = join(root, relative)
       try {
-        await mkdir(host, { mode: 0o755 })
-        await chmod(host, 0o755)
+        mkdirSync(host, { mode: 0o755 })
+        chmodSync(host, 0o755)
       } catch (error) {
         if (!isErrno(error, 'EEXIST')) throw error
-        const stats = await lstat(host)
+        const stats = lstatSync(host)
         if (!stats.isDirectory())
           throw new SandboxError(
             'SANDBOX_FAILED',
@@ -62,26 +63,26 @@ export async function extractBundle({
 
   const write = async (entry: BundleEntry, content: AsyncIterable<Buffer>): Promise<void> => {
     const parent = entry.path.split('/').slice(0, -1).join('/')
-    if (parent !== '') await ensureDirectory(parent)
+    if (parent !== '') ensureDirectory(parent)
     const host = join(root, entry.path)
     switch (entry.kind) {
       case 'directory':
         return ensureDirectory(entry.path)
       case 'symlink':
-        return symlink(entry.target, host)
+        return symlinkSync(entry.target, host)
       case 'hardlink':
-        return link(join(root, entry.target), host)
+        return linkSync(join(root, entry.target), host)
       case 'file': {
         // Tar semantics: a later entry replaces an earlier one. Unlink, not truncate, so an earlier
         // hardlink to the old file keeps its content.
-        if (entry.replaces) await unlink(host)
+        if (entry.replaces) unlinkSync(host)
         const mode = entry.executable ? 0o755 : 0o644
-        const handle = await open(host, createFlags, mode)
+        const fd = openSync(host, createFlags, mode)
         try {
-          await handle.chmod(mode)
-          for await (const chunk of content) await handle.write(chunk)
+          fchmodSync(fd, mode)
+          for await (const chunk of content) writeAll(fd, chunk)
         } finally {
-          await handle.close()
+          closeSync(fd)
         }
       }
     }
@@ -104,6 +105,10 @@ export async function extractBundle({
       }
     },
   })
+}
+
+function writeAll(fd: number, chunk: Buffer): void {
+  for (let written = 0; written < chunk.length; ) written += writeSync(fd, chunk, written)
 }
 
 function isErrno(error: unknown, code: string): boolean {

@@ -1,12 +1,14 @@
 // Streams a gzip tar through the safety checks, handing each accepted entry to a callback.
 // Inflation is metered as it happens and stopped at the first cap, so a gzip bomb costs at most
-// the caps' worth of work; backpressure keeps memory to a few stream buffers.
+// the caps' worth of work; backpressure keeps memory to a few stream buffers. Small bundles (most
+// jobs) are read in one go instead, through the same checks.
 import { once } from 'node:events'
 import { createGunzip, type Gunzip } from 'node:zlib'
 import * as tar from 'tar-stream'
 import { SandboxError } from '../errors.ts'
 import { type BundleLimits, formatBytes, resolveBundleLimits } from './bundleLimits.ts'
 import { type BundleEntry, BundleTree } from './bundleTree.ts'
+import { decodeSmallBundle, smallBundleBytes, type SmallBundleEntry } from './decodeSmallBundle.ts'
 
 export type ReadBundleParameters = {
   /** The whole gzip tar as uploaded. */
@@ -40,6 +42,9 @@ export async function readBundle({ bundle, limits, onEntry }: ReadBundleParamete
   // Content is capped by the tree; this caps what is not content (headers, padding, zero blocks
   // after the end marker), which a bomb could otherwise use to inflate without limit.
   const inflatedCap = resolved.maxTotalBytes + resolved.maxEntries * tarOverheadPerEntry + 1024 * 1024
+  // Below both inflation caps neither can trip, so the verdict is the streaming path's.
+  const small = decodeSmallBundle(bundle, Math.min(smallBundleBytes, resolved.ratioThresholdBytes, inflatedCap))
+  if (small) return readSmallBundle(small, tree, onEntry)
   let inflated = 0
   const state: ReadState = { failure: null, parserError: null }
   const fail = (error: SandboxError): void => {
@@ -103,6 +108,30 @@ export async function readBundle({ bundle, limits, onEntry }: ReadBundleParamete
   }
   if (state.failure) throw state.failure
   return { files: tree.files(), totalBytes: tree.totalBytes, entryCount: tree.entryCount }
+}
+
+/** The streaming path's loop over entries already in memory, with the same error handling. */
+async function readSmallBundle(entries: SmallBundleEntry[], tree: BundleTree, onEntry: ReadBundleParameters['onEntry']): Promise<ReadBundleReturnType> {
+  try {
+    for (const { header, content } of entries) {
+      const entry = tree.add(header)
+      if (!entry) continue
+      try {
+        await onEntry(entry, contentOf(content))
+      } catch (error) {
+        throw new CallerError(error)
+      }
+    }
+    tree.finish()
+  } catch (error) {
+    if (error instanceof CallerError) throw error.error
+    throw tarError(error)
+  }
+  return { files: tree.files(), totalBytes: tree.totalBytes, entryCount: tree.entryCount }
+}
+
+async function* contentOf(content: Buffer): AsyncIterable<Buffer> {
+  if (content.length > 0) yield content
 }
 
 /**

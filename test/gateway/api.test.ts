@@ -1,5 +1,6 @@
 // The REST API in local mode with real jobs: Sandrun's JSON shapes, the result commitment and the
 // worker signature, downloads, retention, limits, client IPs, CORS and the OpenAPI docs.
+import { randomBytes } from 'node:crypto'
 import { gunzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createSandbox, type Sandbox } from '../../sandbox/index.ts'
@@ -99,15 +100,18 @@ describe('REST API, local mode', () => {
     expect((await gateway.app.inject({ url: `/outputs/${jobId}` })).statusCode).toBe(404)
   })
 
-  it('reads the manifest from job.json in the tarball when the field is absent', async () => {
+  it('reads the manifest from job.json in the tarball when the field is absent, in small and large bundles', async () => {
     const { packFiles } = await import('../../sandbox/bundle/packFiles.ts')
     const { multipartBody } = await import('./testGateway.ts')
-    const bundle = await packFiles({ 'job.json': JSON.stringify({ entrypoint: 'run.sh', args: ['from-job-json'] }), 'run.sh': 'echo "$1"' })
-    const { body, contentType } = multipartBody([{ name: 'files', value: bundle, filename: 'job.tar.gz' }])
-    const response = await gateway.app.inject({ method: 'POST', url: '/submit', payload: body, headers: { 'content-type': contentType } })
-    expect(response.statusCode).toBe(200)
-    await finished(gateway, response.json().job_id)
-    expect((await gateway.app.inject({ url: `/logs/${response.json().job_id}` })).body).toBe('from-job-json\n')
+    // Small bundles are read in one go, larger ones streamed: job.json is found either way.
+    for (const data of [{}, { 'data.bin': randomBytes(2 * 1024 * 1024) }] as Array<Record<string, Buffer>>) {
+      const bundle = await packFiles({ ...data, 'job.json': JSON.stringify({ entrypoint: 'run.sh', args: ['from-job-json'] }), 'run.sh': 'echo "$1"' })
+      const { body, contentType } = multipartBody([{ name: 'files', value: bundle, filename: 'job.tar.gz' }])
+      const response = await gateway.app.inject({ method: 'POST', url: '/submit', payload: body, headers: { 'content-type': contentType } })
+      expect(response.statusCode).toBe(200)
+      await finished(gateway, response.json().job_id)
+      expect((await gateway.app.inject({ url: `/logs/${response.json().job_id}` })).body).toBe('from-job-json\n')
+    }
   })
 
   it('reports a failing job as failed, kept 5 minutes after it finished', async () => {

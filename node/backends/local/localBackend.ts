@@ -3,7 +3,7 @@
 // downloaded, 5 minutes after a failure, 1 hour at most). Nothing here logs job contents.
 import { randomBytes } from 'node:crypto'
 import { constants } from 'node:fs'
-import { mkdir, open } from 'node:fs/promises'
+import { open } from 'node:fs/promises'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
 import type { Manifest, OutputFile, RunJobResult } from '../../../sandbox/types.ts'
@@ -168,19 +168,12 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
     emit(job, { type: 'status', status: statusOf(job) })
     let result: RunJobResult
     try {
-      const dir = await storage.createJobDir()
-      if (job.deleted) {
-        // Deleted while its directory was being made: removeJob could not see it.
-        await storage.removeJobDir(dir)
-        return
-      }
-      job.dir = dir
-      const outputDir = path.join(dir, 'outputs')
-      await mkdir(outputDir, { mode: 0o700 })
+      // The job's directory holds the copies of its output files and nothing else.
+      job.dir = storage.createJobDir()
       result = await sandbox.runJob({
         manifest: job.manifest,
         bundle: job.bundle,
-        outputDir,
+        outputDir: job.dir,
         signal: job.abort.signal,
         onOutput: (stream, chunk) => job.log.append(stream, chunk),
         onStart: () => {
@@ -216,7 +209,7 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
   }
 
   const openOutputFile = async (job: LocalJob, file: OutputFile): Promise<Readable> => {
-    const outputRoot = job.dir ? path.join(job.dir, 'outputs') + path.sep : null
+    const outputRoot = job.dir ? job.dir + path.sep : null
     const resolved = path.resolve(file.hostPath)
     // Serve only regular files inside the job's output dir, never through a link.
     if (!outputRoot || !resolved.startsWith(outputRoot)) throw outputMissing(file.path)

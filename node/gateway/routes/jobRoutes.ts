@@ -1,5 +1,6 @@
 // Read a job: GET /status/:id (optionally long-polling with ?wait=), GET /logs/:id (text or
 // ?format=json), GET /outputs/:id, and DELETE /jobs/:id (cancel and delete now).
+import type { IncomingMessage } from 'node:http'
 import type { FastifyInstance } from 'fastify'
 import type { Static } from '@sinclair/typebox'
 import type { JobBackend, JobStatus } from '../../backends/jobBackend.ts'
@@ -18,14 +19,17 @@ import {
 
 const isFinal = (status: JobStatus): boolean => status.status === 'completed' || status.status === 'failed'
 
-/** Resolves with the job's status once it is final, or the current status after `timeoutMs`. */
-function waitForFinal(backend: JobBackend, jobId: string, timeoutMs: number, signal: AbortSignal): Promise<JobStatus> {
+/**
+ * Resolves with the job's status once it is final, or the current status after `timeoutMs` or once
+ * the client's request closes (a plain listener: an AbortSignal per long poll costs more).
+ */
+function waitForFinal(backend: JobBackend, jobId: string, timeoutMs: number, request: IncomingMessage): Promise<JobStatus> {
   return new Promise((resolve) => {
     let timer: NodeJS.Timeout | undefined
     const done = (): void => {
       clearTimeout(timer)
       watch.unsubscribe()
-      signal.removeEventListener('abort', done)
+      request.removeListener('close', done)
       // The job may have been deleted meanwhile; answer with what is known then.
       try {
         resolve(backend.status(jobId))
@@ -38,7 +42,7 @@ function waitForFinal(backend: JobBackend, jobId: string, timeoutMs: number, sig
     })
     if (isFinal(watch.status)) return done()
     timer = setTimeout(done, timeoutMs)
-    signal.addEventListener('abort', done)
+    request.once('close', done)
   })
 }
 
@@ -57,9 +61,7 @@ export function jobRoutes(app: FastifyInstance, { backend, options }: GatewayCon
       const waitSeconds = Math.min(request.query.wait ?? 0, options.statusWaitMaxSeconds)
       const current = backend.status(request.params.id)
       if (waitSeconds === 0 || isFinal(current)) return statusBody(current)
-      const abort = new AbortController()
-      request.raw.once('close', () => abort.abort())
-      return statusBody(await waitForFinal(backend, request.params.id, waitSeconds * 1000, abort.signal))
+      return statusBody(await waitForFinal(backend, request.params.id, waitSeconds * 1000, request.raw))
     },
   )
 
