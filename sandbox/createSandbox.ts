@@ -10,6 +10,7 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import { admitJob } from './admitJob.ts'
 import { detectCgroups } from './cgroups/detectCgroups.ts'
+import { closeInheritedFds } from './closeInheritedFds.ts'
 import { mountDevDir } from './devDir.ts'
 import { detectEnvironments, type EnvironmentDetection } from './environments/detectEnvironments.ts'
 import { SandboxError } from './errors.ts'
@@ -24,10 +25,12 @@ import { requirementsConfig, type RequirementsConfigInput } from './requirements
 import { runJob, type SandboxRuntime } from './runJob.ts'
 import type { HostCapabilities, Sandbox, SandboxLimits } from './sandbox.ts'
 import { writeSeccompFilter } from './seccomp/index.ts'
-import { buildNativeSpawner, createNativeSpawner } from './spawner/createNativeSpawner.ts'
+import { buildNativeTools, createNativeSpawner } from './spawner/createNativeSpawner.ts'
 import { createSpawner } from './spawner/createSpawner.ts'
 import type { Spawner } from './spawner/spawnerClient.ts'
+import { createWarmPool } from './warmPool.ts'
 import { createWorkspacePool } from './workspacePool.ts'
+import { parseManifest } from './manifest.ts'
 
 const mib = 1024 * 1024
 
@@ -57,6 +60,12 @@ export type CreateSandboxOptions = {
   keepIdleWorkspaces?: number
   /** How often the CPU budget is checked, in ms. */
   cpuPollMs?: number
+  /**
+   * Sandboxes kept started ahead of jobs (default 2; 0: none). Each is a bwrap instance waiting
+   * with an empty workspace and its own cgroup; a job of the default shape takes one and skips
+   * the sandbox set-up. Needs the native launcher and cgroup v1 (elsewhere jobs start cold).
+   */
+  warmSandboxes?: number
   /**
    * What starts job processes. `native` (default): sandrun-spawn.c, built with the host's C
    * compiler, falling back to `node` (a small Node process) where it cannot be built; `direct`:
@@ -141,6 +150,7 @@ export async function createSandbox(options: CreateSandboxOptions = {}): Promise
   const limits: SandboxLimits = { ...defaultSandboxLimits, ...options.limits }
   // Two spares: a job can start while the previous one's workspace is still being emptied.
   await workspaces.prepare(2, limits.workBytes)
+  closeInheritedFds()
   const launcher = options.spawner === 'direct' ? null : await startSpawner(options.spawner ?? 'native', runtimeRoot, runtimeDir)
   const spawner = launcher?.spawner
   const runtime: SandboxRuntime = {
@@ -162,6 +172,11 @@ export async function createSandbox(options: CreateSandboxOptions = {}): Promise
     requirements,
   }
 
+  const warmSandboxes = options.warmSandboxes ?? 2
+  if (warmSandboxes > 0 && launcher?.execTool && cgroups?.version === 'v1' && sandboxUser && seccompPath) {
+    runtime.warmPool = createWarmPool({ runtime, execTool: launcher.execTool, size: warmSandboxes, idleMemoryBytes: parseManifest({ entrypoint: 'job.sh' }).memory_mb * mib })
+  }
+
   const isolationNotes: string[] = []
   if (!cgroups) isolationNotes.push(`${cgroupDetection.note}; limits use rlimits (per process, not per job)`)
   if (!isRoot) isolationNotes.push('not root: /work is a plain directory without a size cap')
@@ -178,6 +193,7 @@ export async function createSandbox(options: CreateSandboxOptions = {}): Promise
     gpus,
     packageIndexes: { pip: requirements.pipIndex !== null, npm: requirements.npmIndex !== null },
     processLauncher: spawner?.kind ?? 'direct',
+    warmSandboxes: runtime.warmPool ? warmSandboxes : 0,
     processLauncherNote: launcher?.note ?? null,
   }
 
@@ -206,6 +222,7 @@ export async function createSandbox(options: CreateSandboxOptions = {}): Promise
       for (const controller of active) controller.abort()
       while (active.size > 0) await new Promise((r) => setTimeout(r, 5))
       await Promise.all(runtime.pendingCleanups)
+      await runtime.warmPool?.close()
       await spawner?.close()
       await workspaces.close()
       await cgroups?.close().catch(() => {})
@@ -217,12 +234,12 @@ export async function createSandbox(options: CreateSandboxOptions = {}): Promise
 }
 
 /** The native launcher when it builds and starts (kept in the runtime root, shared by instances), else the Node spawner. */
-async function startSpawner(kind: 'native' | 'node', runtimeRoot: string, runtimeDir: string): Promise<{ spawner: Spawner; note: string | null }> {
+async function startSpawner(kind: 'native' | 'node', runtimeRoot: string, runtimeDir: string): Promise<{ spawner: Spawner; note: string | null; execTool?: string }> {
   if (kind === 'node') return { spawner: await createSpawner({ dir: runtimeDir }), note: 'configured' }
-  const native = await buildNativeSpawner(runtimeRoot)
-  if (native.path !== null) {
+  const native = await buildNativeTools(runtimeRoot)
+  if (native.tools !== null) {
     try {
-      return { spawner: await createNativeSpawner(native.path), note: null }
+      return { spawner: await createNativeSpawner(native.tools.spawn), note: null, execTool: native.tools.exec }
     } catch (error) {
       return { spawner: await createSpawner({ dir: runtimeDir }), note: `the native launcher did not start (${(error as Error).message})` }
     }

@@ -19,6 +19,7 @@ import { snapshotTree } from './outputs/snapshotTree.ts'
 import { createOutputCapture } from './outputCapture.ts'
 import type { InterpreterInfo, RunJobParameters, SandboxLimits } from './sandbox.ts'
 import type { InterpreterName, OutputStream, RunJobResult, Termination } from './types.ts'
+import type { WarmPool, WarmSandbox } from './warmPool.ts'
 import type { WorkspacePool } from './workspacePool.ts'
 
 /** Everything `createSandbox` sets up once and every job shares. */
@@ -42,6 +43,8 @@ export type SandboxRuntime = JobAdmissionHost & {
   cpuPollMs: number
   /** Cleanups of finished jobs still running (cgroup removal, workspace emptying); close() awaits them. */
   pendingCleanups: Set<Promise<void>>
+  /** Pre-started sandboxes for jobs of the default shape (see warmPool.ts); absent where unsupported. */
+  warmPool?: WarmPool | undefined
 }
 
 const mib = 1024 * 1024
@@ -90,8 +93,12 @@ export async function runJob(runtime: SandboxRuntime, parameters: RunJobParamete
   }
   if (signal?.aborted) throw new SandboxError('SANDBOX_FAILED', 'The job was cancelled before it started.')
 
-  const workspace = await runtime.workspaces.acquire(limits.workBytes)
-  let cgroup: JobCgroup | undefined
+  // A pre-started sandbox fits a job with nothing to install, no devices and the default sizes.
+  const defaultShape =
+    manifest.requirements === null && manifest.gpu === null && limits.workBytes === runtime.limits.workBytes && limits.tmpBytes === runtime.limits.tmpBytes
+  let warm: WarmSandbox | undefined = defaultShape ? runtime.warmPool?.take() : undefined
+  const workspace = warm?.workspace ?? (await runtime.workspaces.acquire(limits.workBytes))
+  let cgroup: JobCgroup | undefined = warm?.cgroup
   const timers: NodeJS.Timeout[] = []
   let onAbort: (() => void) | undefined
   try {
@@ -102,7 +109,12 @@ export async function runJob(runtime: SandboxRuntime, parameters: RunJobParamete
     // With install steps the baseline comes after them, or installed packages would be outputs.
     let baseline = manifest.outputs.length === 0 && setup.prepare.length === 0 ? await snapshotTree(workspace.dir) : undefined
 
-    cgroup = runtime.cgroups?.create(
+    if (warm && (setup.prepare.length > 0 || setup.bwrapArgs.length > 0)) {
+      await warm.discard()
+      warm = undefined
+    }
+    if (cgroup && !warm) cgroup.startAccounting?.(manifest.memory_mb * mib)
+    cgroup ??= runtime.cgroups?.create(
       `job-${randomBytes(8).toString('hex')}`,
       { memoryBytes: manifest.memory_mb * mib, pids: limits.pids, cpuCores: 1 },
       runtime.sandboxUser,
@@ -151,7 +163,13 @@ export async function runJob(runtime: SandboxRuntime, parameters: RunJobParamete
     const launch = async (step: { command: string[]; env: Record<string, string>; bwrapArgs: string[] }, output: (stream: OutputStream, chunk: Buffer) => void): Promise<BwrapExit> => {
       if (killReason) return { code: null, signal: 'SIGKILL' }
       started ??= performance.now()
-      const launched = await launchBwrap(runtime, {
+      const warmStart = warm?.start({ command: step.command, env: step.env, memoryBytes: manifest.memory_mb * mib, onStdout: (chunk) => output('stdout', chunk), onStderr: (chunk) => output('stderr', chunk) })
+      if (warm && !warmStart) {
+        await warm.discard()
+        jobCgroup?.startAccounting?.(manifest.memory_mb * mib)
+      }
+      warm = undefined
+      const launched = warmStart ?? await launchBwrap(runtime, {
         cgroup: jobCgroup,
         workDir: workspace.dir,
         tmpBytes: limits.tmpBytes,
@@ -237,6 +255,8 @@ export async function runJob(runtime: SandboxRuntime, parameters: RunJobParamete
   } finally {
     for (const timer of timers) clearTimeout(timer)
     if (onAbort) signal?.removeEventListener('abort', onAbort)
+    // Taken but never started (bad bundle, cancelled): stop it before its cgroup goes.
+    await warm?.discard()
     // Every process is gone and the outputs are copied: the caller need not wait for the cgroup
     // removal and the workspace emptying (close() does). A job after this one takes a spare workspace.
     const cleanup = (async () => {

@@ -40,6 +40,8 @@ export type HostCapabilities = {
   processLauncher: 'native' | 'node' | 'direct'
   /** Why it is not the native launcher, when it is not. */
   processLauncherNote: string | null
+  /** Sandboxes kept started ahead of jobs (0 where unsupported or disabled). */
+  warmSandboxes: number
 }
 
 export type SandboxLimits = {

@@ -40,8 +40,26 @@ export function createCgroupV1Backend(parents: CgroupV1Mounts): CgroupBackend {
     if (owner) for (const file of selfJoinFiles) chownSync(file, owner.uid, owner.gid)
 
     const cpuSeconds = () => readNumber(path.join(cpuacct, 'cpuacct.usage')) / 1e9
+    let memoryBytes = limits.memoryBytes
     return {
       selfJoinFiles,
+      startAccounting(bytes) {
+        if (bytes !== memoryBytes) {
+          // memory+swap may never be below memory: lower memory first, raise memory+swap first.
+          const setMemory = () => writeControl(path.join(memory, 'memory.limit_in_bytes'), bytes)
+          const setSwap = () => tryWriteControl(path.join(memory, 'memory.memsw.limit_in_bytes'), bytes)
+          if (bytes > memoryBytes) {
+            setSwap()
+            setMemory()
+          } else {
+            setMemory()
+            setSwap()
+          }
+          memoryBytes = bytes
+        }
+        writeControl(path.join(cpuacct, 'cpuacct.usage'), 0)
+        writeControl(path.join(memory, 'memory.max_usage_in_bytes'), 0)
+      },
       addProcess(pid) {
         for (const dir of dirs) writeControl(path.join(dir, 'cgroup.procs'), pid)
       },

@@ -24,6 +24,12 @@ export type JobCgroup = {
    * whose RCU grace period otherwise costs ~10 ms per job. Owned by the sandbox uid. Null on v2.
    */
   selfJoinFiles: string[] | null
+  /**
+   * v1 only (absent on v2): for a cgroup created ahead of its job (a pre-started sandbox), sets the
+   * job's memory limit and starts CPU and peak-memory accounting afresh, so the job is measured
+   * from here on and the sandbox's own start-up is not counted.
+   */
+  startAccounting?(memoryBytes: number): void
   /** Total CPU time used so far, in seconds. */
   cpuSeconds(): number
   stats(): CgroupStats

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildNativeSpawner, createNativeSpawner } from './createNativeSpawner.ts'
+import { buildNativeTools, createNativeSpawner } from './createNativeSpawner.ts'
 import type { SpawnParameters, Spawner } from './spawnerClient.ts'
 
 let dir: string
@@ -12,9 +12,9 @@ let spawner: Spawner
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'sandrun-spawn-test-'))
-  const built = await buildNativeSpawner(dir)
-  if (built.path === null) throw new Error(`the native launcher did not build: ${built.reason}`)
-  spawner = await createNativeSpawner(built.path)
+  const built = await buildNativeTools(dir)
+  if (built.tools === null) throw new Error(`the native tools did not build: ${built.reason}`)
+  spawner = await createNativeSpawner(built.tools.spawn)
 })
 afterAll(async () => {
   await spawner?.close()

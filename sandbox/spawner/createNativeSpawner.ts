@@ -14,10 +14,9 @@ import { findExecutable } from '../findExecutable.ts'
 import { createSpawnerClient, type Spawner } from './spawnerClient.ts'
 import type { SpawnerEvent, SpawnerRequest } from './spawnerMessages.ts'
 
-const source = fileURLToPath(new URL('./sandrun-spawn.c', import.meta.url))
 const run = promisify(execFile)
 
-const request = { spawn: 1, kill: 2 } as const
+const request = { spawn: 1, kill: 2, write: 3 } as const
 const event = { ready: 1, spawned: 2, stdout: 3, stderr: 4, exit: 5, error: 6 } as const
 const unchanged = 0xffffffff
 
@@ -25,35 +24,64 @@ const unchanged = 0xffffffff
 const signalNames = new Map<number, NodeJS.Signals>()
 for (const [name, number] of Object.entries(os.constants.signals)) if (!signalNames.has(number)) signalNames.set(number, name as NodeJS.Signals)
 
-/**
- * The compiled launcher in `dir`, built when missing. Null (and why) when there is no C compiler
- * or the build fails: the caller falls back to the Node spawner.
- */
-export async function buildNativeSpawner(dir: string): Promise<{ path: string } | { path: null; reason: string }> {
-  const code = readFileSync(source)
-  const file = path.join(dir, `sandrun-spawn-${createHash('sha256').update(code).digest('hex').slice(0, 16)}`)
-  if (existsSync(file)) return { path: file }
-  const compiler = findExecutable(['/usr/bin/cc', '/usr/bin/gcc', '/usr/bin/clang', '/usr/local/bin/cc'])
-  if (!compiler) return { path: null, reason: 'no C compiler (install gcc)' }
+export type NativeTools = {
+  /** sandrun-spawn: starts processes for the service. */
+  spawn: string
+  /** sandrun-exec: the first program of a pre-started sandbox (see warmPool.ts). */
+  exec: string
+}
+
+const tools = {
+  spawn: { source: fileURLToPath(new URL('./sandrun-spawn.c', import.meta.url)), flags: ['-O2', '-std=gnu11'] },
+  // No C library: nothing to start up on every job.
+  exec: {
+    source: fileURLToPath(new URL('./sandrun-exec.c', import.meta.url)),
+    flags: ['-O2', '-static', '-nostdlib', '-fno-pie', '-no-pie', '-fno-stack-protector', '-fno-builtin'],
+  },
+}
+
+/** One tool, built into `dir` unless a build of the same source is there. */
+async function buildTool(compiler: string, dir: string, name: keyof typeof tools): Promise<string> {
+  const { source, flags } = tools[name]
+  const prefix = `sandrun-${name}-`
+  const file = path.join(dir, `${prefix}${createHash('sha256').update(readFileSync(source)).update(flags.join(' ')).digest('hex').slice(0, 16)}`)
+  if (existsSync(file)) return file
   const temporary = `${file}.${process.pid}.tmp`
   try {
-    await run(compiler, ['-O2', '-std=gnu11', '-o', temporary, source], { timeout: 60_000 })
+    await run(compiler, [...flags, '-o', temporary, source], { timeout: 60_000 })
     renameSync(temporary, file)
-    // Builds of older sources go (a running instance keeps its executable open).
-    for (const name of readdirSync(dir)) if (/^sandrun-spawn-[0-9a-f]{16}$/.test(name) && path.join(dir, name) !== file) rmSync(path.join(dir, name), { force: true })
-    return { path: file }
-  } catch (error) {
+  } finally {
     rmSync(temporary, { force: true })
+  }
+  // Builds of older sources go (a running instance keeps its executable open).
+  for (const entry of readdirSync(dir)) {
+    if (entry.startsWith(prefix) && /^[0-9a-f]{16}$/.test(entry.slice(prefix.length)) && path.join(dir, entry) !== file) rmSync(path.join(dir, entry), { force: true })
+  }
+  return file
+}
+
+/**
+ * The native tools in `dir`, built when missing. A reason instead when there is no C compiler or
+ * a build fails: the caller then falls back to the Node spawner.
+ */
+export async function buildNativeTools(dir: string): Promise<{ tools: NativeTools } | { tools: null; reason: string }> {
+  const compiler = findExecutable(['/usr/bin/cc', '/usr/bin/gcc', '/usr/bin/clang', '/usr/local/bin/cc'])
+  if (!compiler) return { tools: null, reason: 'no C compiler (install gcc)' }
+  try {
+    const [spawn, exec] = await Promise.all([buildTool(compiler, dir, 'spawn'), buildTool(compiler, dir, 'exec')])
+    return { tools: { spawn, exec } }
+  } catch (error) {
     const stderr = (error as { stderr?: string }).stderr?.split('\n')[0]
-    return { path: null, reason: `the C build failed${stderr ? `: ${stderr}` : ''}` }
+    return { tools: null, reason: `the C build failed${stderr ? `: ${stderr}` : ''}` }
   }
 }
 
 function encodeRequest(message: SpawnerRequest): Buffer {
   const head = Buffer.alloc(9)
-  head.writeUInt8(message.type === 'spawn' ? request.spawn : request.kill, 4)
+  head.writeUInt8(request[message.type], 4)
   head.writeUInt32LE(message.id, 5)
   const parts: Buffer[] = [head]
+  if (message.type === 'write') parts.push(Buffer.from(message.data.buffer, message.data.byteOffset, message.data.byteLength))
   if (message.type === 'spawn') {
     const joins = message.joinFiles ?? []
     const counts = Buffer.alloc(16)
@@ -70,6 +98,8 @@ function encodeRequest(message: SpawnerRequest): Buffer {
     for (const fd of message.extraFds) {
       if (fd.kind === 'file') {
         parts.push(Buffer.from([0]), Buffer.from(`${fd.path}\0`))
+      } else if (fd.kind === 'deferred') {
+        parts.push(Buffer.from([2]))
       } else {
         const length = Buffer.alloc(5)
         length.writeUInt8(1, 0)

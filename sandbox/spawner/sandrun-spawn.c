@@ -10,8 +10,10 @@
 // Requests:
 //   SPAWN (1): u32 uid | u32 gid (0xffffffff: unchanged) | u16 argc | u16 envc | u16 joinc | u16 fdc
 //              | file\0 | argv[argc]\0 | env[envc] ("K=V")\0 | join[joinc] pairs: job tasks\0 home tasks\0
-//              | fds[fdc]: u8 kind (0 file: path\0, 1 data: u32 n | n bytes); the i-th becomes fd 3+i.
+//              | fds[fdc]: u8 kind (0 file: path\0, 1 data: u32 n | n bytes, 2 deferred: a pipe filled
+//              later by WRITE); the i-th becomes fd 3+i.
 //   KILL (2):  (no payload) SIGKILL to the process.
+//   WRITE (3): bytes for the process's deferred pipe, which is then closed.
 // Events:
 //   READY (1) id 0 | SPAWNED (2) u32 pid | STDOUT (3) / STDERR (4) bytes | EXIT (5) i32 code | i32 signal
 //   (code -1 when signalled) | ERROR (6) message. After SPAWNED a process ends with EXIT or ERROR,
@@ -29,13 +31,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/syscall.h>
 #include <sys/fsuid.h>
 #include <sys/signalfd.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-enum { REQ_SPAWN = 1, REQ_KILL = 2 };
+enum { REQ_SPAWN = 1, REQ_KILL = 2, REQ_WRITE = 3 };
 enum { EV_READY = 1, EV_SPAWNED = 2, EV_STDOUT = 3, EV_STDERR = 4, EV_EXIT = 5, EV_ERROR = 6 };
 enum { W_STDOUT = 0, W_STDERR = 1, W_EXEC = 2, W_REQUESTS = 3, W_SIGNALS = 4 };
 #define MAX_FDS 16
@@ -54,6 +57,7 @@ struct child {
   int reaped;
   int status;
   int exec_errno;
+  int deferred_fd; // write end of the deferred pipe, -1 when none or written
   struct watch watches[3]; // stdout, stderr, exec-error pipe; fd -1 once closed
   struct child *next;
 };
@@ -138,6 +142,7 @@ static void maybe_finish(struct child *child) {
     else if (WIFSIGNALED(child->status)) result[1] = WTERMSIG(child->status);
     send_event(EV_EXIT, child->id, result, sizeof result);
   }
+  if (child->deferred_fd >= 0) close(child->deferred_fd);
   for (struct child **link = &children; *link; link = &(*link)->next) {
     if (*link == child) {
       *link = child->next;
@@ -208,7 +213,10 @@ static void start_child(int exec_error_fd, int *sources, int source_count, uint3
   signal(SIGPIPE, SIG_DFL);
   sigprocmask(SIG_SETMASK, &none, NULL);
   int error = 0;
-  // Move every source out of the way first, then into place: a source may sit on a target number.
+  // Move every source (and the error pipe) out of the way first, then into place: any of them may
+  // sit on a target number.
+  int error_fd = fcntl(exec_error_fd, F_DUPFD_CLOEXEC, HIGH_FD);
+  if (error_fd < 0) _exit(127);
   int high[MAX_FDS + 3];
   for (int i = 0; i < source_count && !error; i++) {
     high[i] = fcntl(sources[i], F_DUPFD_CLOEXEC, HIGH_FD);
@@ -216,13 +224,15 @@ static void start_child(int exec_error_fd, int *sources, int source_count, uint3
   }
   for (int i = 0; i < source_count && !error; i++)
     if (dup2(high[i], i) < 0) error = errno;
+  // Nothing else reaches the process: not even an fd this launcher inherited without close-on-exec.
+  if (!error && (syscall(SYS_close_range, source_count, error_fd - 1, 0) != 0 || syscall(SYS_close_range, error_fd + 1, ~0U, 0) != 0)) error = errno;
   if (!error && gid != NO_ID && (setgroups(0, NULL) != 0 || setresgid(gid, gid, gid) != 0)) error = errno;
   if (!error && uid != NO_ID && setresuid(uid, uid, uid) != 0) error = errno;
   if (!error) {
     execve(file, argv, envp);
     error = errno;
   }
-  (void)!write(exec_error_fd, &error, sizeof error);
+  (void)!write(error_fd, &error, sizeof error);
   _exit(127);
 }
 
@@ -246,6 +256,7 @@ static void spawn_request(uint32_t id, struct reader *r) {
   int sources[MAX_FDS + 3];
   int source_count = 0;
   int out_pipe[2] = { -1, -1 }, err_pipe[2] = { -1, -1 }, exec_pipe[2] = { -1, -1 };
+  int deferred_fd = -1;
   const char *failure = NULL;
   int failure_errno = 0;
   int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -273,7 +284,16 @@ static void spawn_request(uint32_t id, struct reader *r) {
       failure = "malformed spawn request";
       break;
     }
-    if (*kind == 0) {
+    if (*kind == 2) {
+      int late_pipe[2];
+      if (deferred_fd >= 0 || pipe2(late_pipe, O_CLOEXEC) != 0) {
+        failure = deferred_fd >= 0 ? "more than one deferred pipe" : "cannot create pipes";
+        failure_errno = deferred_fd >= 0 ? 0 : errno;
+        break;
+      }
+      sources[source_count++] = late_pipe[0];
+      deferred_fd = late_pipe[1];
+    } else if (*kind == 0) {
       const char *path = take_string(r);
       int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
       if (fd < 0) {
@@ -343,6 +363,7 @@ static void spawn_request(uint32_t id, struct reader *r) {
   free(envp);
   free(joins);
   if (failure) {
+    if (deferred_fd >= 0) close(deferred_fd);
     if (out_pipe[0] >= 0) close(out_pipe[0]);
     if (err_pipe[0] >= 0) close(err_pipe[0]);
     if (exec_pipe[0] >= 0) close(exec_pipe[0]);
@@ -354,6 +375,7 @@ static void spawn_request(uint32_t id, struct reader *r) {
   if (!child) die("sandrun-spawn: out of memory\n");
   child->id = id;
   child->pid = pid;
+  child->deferred_fd = deferred_fd;
   int fds[3] = { out_pipe[0], err_pipe[0], exec_pipe[0] };
   for (int i = 0; i < 3; i++) {
     child->watches[i] = (struct watch){ child, i, fds[i] };
@@ -402,6 +424,25 @@ static void reap(void) {
   }
 }
 
+/** Fills the deferred pipe (made big enough first) and closes it: its reader sees the end. */
+static void write_deferred(uint32_t id, const unsigned char *data, size_t length) {
+  struct child *child = find_child(id);
+  if (!child || child->deferred_fd < 0) return;
+  int fd = child->deferred_fd;
+  child->deferred_fd = -1;
+  if (length > 65536) fcntl(fd, F_SETPIPE_SZ, (int)length);
+  // Non-blocking: a reader that is gone (or a pipe still too small) must not stall the launcher.
+  fcntl(fd, F_SETFL, O_NONBLOCK);
+  size_t done = 0;
+  while (done < length) {
+    ssize_t n = write(fd, data + done, length - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += (size_t)n;
+  }
+  close(fd);
+}
+
 static unsigned char *requests;
 static size_t requests_length, requests_capacity;
 
@@ -428,6 +469,8 @@ static int read_requests(void) {
     struct reader r = { frame + 5, frame + length, 0 };
     if (frame[0] == REQ_SPAWN) {
       spawn_request(id, &r);
+    } else if (frame[0] == REQ_WRITE) {
+      write_deferred(id, frame + 5, length - 5);
     } else if (frame[0] == REQ_KILL) {
       struct child *child = find_child(id);
       if (child && !child->reaped) kill(child->pid, SIGKILL);
@@ -440,6 +483,8 @@ static int read_requests(void) {
 }
 
 int main(void) {
+  // Only stdin, stdout and stderr are ours; anything else inherited is closed.
+  syscall(SYS_close_range, 3, ~0U, 0);
   signal(SIGPIPE, SIG_IGN);
   sigset_t chld;
   sigemptyset(&chld);

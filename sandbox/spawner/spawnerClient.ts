@@ -22,6 +22,8 @@ export type SpawnedProcess = {
   pid: Promise<number>
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
   kill(): void
+  /** Fills the process's deferred pipe (ExtraFd `deferred`) and closes it. */
+  feed(data: Uint8Array): void
 }
 
 export type Spawner = {
@@ -117,7 +119,12 @@ export function createSpawnerClient(send: (request: SpawnerRequest) => boolean):
       } catch (error) {
         fail(id, new SandboxError('SANDBOX_FAILED', 'The sandbox failed to start.', { details: (error as Error).message }))
       }
-      return { pid: pid.promise, exited: exited.promise, kill: () => void send({ type: 'kill', id }) }
+      return {
+        pid: pid.promise,
+        exited: exited.promise,
+        kill: () => void send({ type: 'kill', id }),
+        feed: (data) => void send({ type: 'write', id, data }),
+      }
     },
   }
 }

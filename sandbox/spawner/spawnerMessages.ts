@@ -8,6 +8,8 @@ export type ExtraFd =
   | { kind: 'file'; path: string }
   /** A pipe the spawner fills with these bytes and closes. */
   | { kind: 'data'; data: Uint8Array }
+  /** A pipe filled later, once, by a write request (native spawner only; at most one per process). */
+  | { kind: 'deferred' }
 
 export type SpawnRequest = {
   type: 'spawn'
@@ -28,7 +30,10 @@ export type SpawnRequest = {
 
 export type KillRequest = { type: 'kill'; id: number }
 
-export type SpawnerRequest = SpawnRequest | KillRequest
+/** Fills the process's deferred pipe and closes it. */
+export type WriteRequest = { type: 'write'; id: number; data: Uint8Array }
+
+export type SpawnerRequest = SpawnRequest | KillRequest | WriteRequest
 
 export type SpawnerEvent =
   | { type: 'ready'; id: 0 }

@@ -21,6 +21,7 @@ function start(request: SpawnRequest): void {
   let child: ChildProcess
   try {
     for (const fd of request.extraFds) {
+      if (fd.kind === 'deferred') throw new Error('deferred pipes need the native spawner')
       if (fd.kind === 'file') {
         const handle = openSync(fd.path, 'r')
         opened.push(handle)

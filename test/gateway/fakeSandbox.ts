@@ -34,6 +34,7 @@ export function createFakeSandbox(): FakeSandbox {
     packageIndexes: { pip: false, npm: false },
     processLauncher: 'direct',
     processLauncherNote: null,
+    warmSandboxes: 0,
   }
   return {
     started,

@@ -32,6 +32,12 @@ describe.each(['native', 'node', 'direct'] as const)('process launcher: %s', (ki
     expect(live.join('')).toContain('stderr:err\n')
   })
 
+  it('hands the job stdin, stdout and stderr only', async () => {
+    // The fourth is the directory being listed.
+    const result = await runner.run({ files: { 'job.py': "import os\nprint(' '.join(sorted(os.listdir('/proc/self/fd'))))\n" } })
+    expect(result.out).toBe('0 1 2 3\n')
+  })
+
   it('reports a job killed by a signal', async () => {
     const result = await runner.run({ files: { 'job.sh': 'kill -SEGV $$\n' } })
     expect(result.exitCode).toBeNull()

@@ -27,6 +27,7 @@ export async function run(argv: string[]): Promise<number> {
       `cgroups           ${caps.cgroupVersion ? `ok   ${caps.cgroupVersion} (${caps.cgroupControllers.join(', ')})` : 'none'}`,
       `isolation         ${caps.isolation}${caps.isolationNote ? ` — ${caps.isolationNote}` : ''}`,
       `process launcher  ${caps.processLauncher}${caps.processLauncherNote ? ` — ${caps.processLauncherNote}` : ''}`,
+      `warm sandboxes    ${caps.warmSandboxes}`,
       '',
       'interpreters:',
     ]

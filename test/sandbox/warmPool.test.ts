@@ -1,0 +1,94 @@
+// Pre-started sandboxes: a job of the default shape runs in one that was set up before it arrived,
+// and must not be able to tell, except by being faster: same environment, same open files, its
+// own limits and accounting. Jobs of other shapes, and jobs that fail before starting, still work.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createJobRunner, type JobRunner } from './createJobRunner.ts'
+
+let warm: JobRunner
+let cold: JobRunner
+
+beforeAll(async () => {
+  ;[warm, cold] = await Promise.all([createJobRunner(), createJobRunner({ warmSandboxes: 0 })])
+})
+afterAll(async () => {
+  await Promise.all([warm?.close(), cold?.close()])
+})
+
+/** pid 1 in a pre-started sandbox is bwrap waiting to run sandrun-exec from fd 5. */
+const probe = `
+import json, os
+print(json.dumps({
+  'prestarted': '/proc/self/fd/5' in open('/proc/1/cmdline').read(),
+  'env': dict(os.environ),
+  'fds': sorted(os.listdir('/proc/self/fd')),
+  'cwd': os.getcwd(),
+  'argv': __import__('sys').argv,
+}))
+`
+
+describe('pre-started sandboxes', () => {
+  it('are kept ready by default', () => {
+    const { warmSandboxes, processLauncherNote } = warm.sandbox.capabilities
+    expect({ warmSandboxes, processLauncherNote }).toEqual({ warmSandboxes: 2, processLauncherNote: null })
+    expect(cold.sandbox.capabilities.warmSandboxes).toBe(0)
+  })
+
+  it('run a job with the same environment, files, arguments and working directory as a fresh sandbox', async () => {
+    const manifest = { args: ['one', 'two words'], env: { GREETING: 'hello' } }
+    const [fromPool, fresh] = await Promise.all([warm.run({ files: { 'main.py': probe }, manifest }), cold.run({ files: { 'main.py': probe }, manifest })])
+    type Probe = { prestarted: boolean; env: Record<string, string>; fds: string[]; cwd: string; argv: string[] }
+    const a = fromPool.report<Probe>()
+    const b = fresh.report<Probe>()
+    expect(a.prestarted).toBe(true)
+    expect(b.prestarted).toBe(false)
+    expect(a.env).toEqual(b.env)
+    expect(a.env.GREETING).toBe('hello')
+    // stdin, stdout, stderr and the directory listing itself: nothing of the launcher is left open.
+    expect(a.fds).toEqual(b.fds)
+    expect(a.fds).toEqual(['0', '1', '2', '3'])
+    expect(a.cwd).toBe('/work')
+    expect(a.argv).toEqual(['/work/main.py', 'one', 'two words'])
+  })
+
+  it('keep serving one job after another, each in a sandbox of its own', async () => {
+    const seen = new Set<string>()
+    for (let i = 0; i < 6; i++) {
+      const result = await warm.run({
+        files: { 'main.py': `import os, json\nopen('/tmp/mark', 'a').write('x')\nprint(json.dumps({'prestarted': '/proc/self/fd/5' in open('/proc/1/cmdline').read(), 'marks': open('/tmp/mark').read(), 'work': sorted(os.listdir('/work'))}))\n` },
+      })
+      const report = result.report<{ prestarted: boolean; marks: string; work: string[] }>()
+      expect(report.marks).toBe('x')
+      expect(report.work).toEqual(['main.py'])
+      if (report.prestarted) seen.add(String(i))
+    }
+    // Sequential jobs leave the pool time to refill: most take a pre-started sandbox.
+    expect(seen.size).toBeGreaterThanOrEqual(4)
+  })
+
+  it("apply the job's own memory limit and count only the job's CPU time", async () => {
+    const hog = await warm.run({
+      files: { 'main.py': "import os\nprint('prestarted' if '/proc/self/fd/5' in open('/proc/1/cmdline').read() else 'fresh', flush=True)\nx = bytearray(200 * 1024 * 1024)\nfor i in range(0, len(x), 4096):\n    x[i] = 1\n" },
+      manifest: { memory_mb: 64 },
+    })
+    expect(hog.out).toBe('prestarted\n')
+    expect(hog.termination).toBe('oom')
+    const trivial = await warm.run({ files: { 'job.sh': 'exit 0\n' } })
+    expect(trivial.exitCode).toBe(0)
+    expect(trivial.cpuSeconds).toBeLessThan(0.05)
+    expect(trivial.memoryPeakBytes).toBeGreaterThan(0)
+  })
+
+  it('are given back when a job fails before it starts, and the next job still runs', async () => {
+    await expect(warm.run({ files: { 'job.sh': 'echo hi\n' }, manifest: { entrypoint: 'missing.sh' } })).rejects.toMatchObject({ code: 'ENTRYPOINT_MISSING' })
+    const next = await warm.run({ files: { 'job.sh': 'echo next\n' } })
+    expect(next.out).toBe('next\n')
+  })
+
+  it('are not used for jobs of another shape (a bigger /tmp)', async () => {
+    const result = await warm.run({
+      files: { 'main.py': "print('prestarted' if '/proc/self/fd/5' in open('/proc/1/cmdline').read() else 'fresh')\n" },
+      limits: { tmpBytes: 128 * 1024 * 1024 },
+    })
+    expect(result.out).toBe('fresh\n')
+  })
+})
