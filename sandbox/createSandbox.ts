@@ -144,7 +144,8 @@ export async function createSandbox(options: CreateSandboxOptions = {}): Promise
     uid: uidInside,
     gid: gidInside,
     tmpfs: isRoot,
-    keepIdle: options.keepIdleWorkspaces ?? 8,
+    // Mounting and unmounting cost a process each: enough kept for busy hosts and the warm pool.
+    keepIdle: options.keepIdleWorkspaces ?? 16,
   })
 
   const limits: SandboxLimits = { ...defaultSandboxLimits, ...options.limits }

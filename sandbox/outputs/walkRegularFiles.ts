@@ -2,7 +2,7 @@
 // lstat'ed, symlinked directories are not descended, and the order is fixed (bytewise by path) so
 // two replicas of a job see the same list.
 import type { BigIntStats } from 'node:fs'
-import { lstat, readdir } from 'node:fs/promises'
+import { lstatSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 
 export type WalkedFile = {
@@ -36,6 +36,9 @@ export async function walkRegularFiles({
 }: WalkRegularFilesParameters): Promise<WalkRegularFilesReturnType> {
   const files: WalkedFile[] = []
   let seen = 0
+  // Synchronous calls are several times cheaper than the thread pool's round trips for the few
+  // entries a job usually leaves; the event loop gets a turn every `yieldEvery` entries.
+  const yieldEvery = 256
   // Depth-first with names visited in sorted order: the entry budget runs out at the same place
   // on every host.
   const pending: string[] = ['']
@@ -43,7 +46,7 @@ export async function walkRegularFiles({
     const relative = pending.pop() as string
     let names: Buffer[]
     try {
-      names = await readdir(relative === '' ? dir : join(dir, relative), { encoding: 'buffer' })
+      names = readdirSync(relative === '' ? dir : join(dir, relative), { encoding: 'buffer' })
     } catch {
       continue
     }
@@ -51,6 +54,7 @@ export async function walkRegularFiles({
     for (const raw of names.sort(Buffer.compare)) {
       seen += 1
       if (seen > maxEntries) return { files: sortByPath(files), incomplete: true }
+      if (seen % yieldEvery === 0) await new Promise((resolve) => setImmediate(resolve))
       let name: string
       try {
         name = utf8.decode(raw)
@@ -60,7 +64,7 @@ export async function walkRegularFiles({
       const path = relative === '' ? name : `${relative}/${name}`
       let stats: BigIntStats
       try {
-        stats = await lstat(join(dir, path), { bigint: true })
+        stats = lstatSync(join(dir, path), { bigint: true })
       } catch {
         continue
       }

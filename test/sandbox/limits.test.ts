@@ -53,6 +53,25 @@ report(allocated_mb=len(chunks))`),
     expect(result.memoryPeakBytes).toBeLessThanOrEqual(64 * mib)
   })
 
+  it('measures every job afresh: after an OOM and a 150 MB job, a small job reports no OOM and its own peak', async () => {
+    // One at a time in one sandbox, so the later jobs run in cgroups the earlier ones used.
+    const hog = pythonJob(`
+chunks = [b'x' * (1 << 20) for _ in range(150)]
+report(allocated_mb=len(chunks))`)
+    const oom = await runner.run({ files: hog, manifest: { memory_mb: 64 } })
+    expect(oom.termination).toBe('oom')
+    const big = await runner.run({ files: hog, manifest: { memory_mb: 512 } })
+    expect(big.report<{ allocated_mb: number }>().allocated_mb).toBe(150)
+    expect(big.memoryPeakBytes).toBeGreaterThan(150 * mib)
+    for (let i = 0; i < 4; i++) {
+      const small = await runner.run({ files: { 'job.sh': 'echo small\n' }, manifest: { memory_mb: 64 } })
+      expect(small.termination).toBe('exited')
+      expect(small.out).toBe('small\n')
+      expect(small.memoryPeakBytes).toBeLessThan(32 * mib)
+      expect(small.cpuSeconds).toBeLessThan(0.1)
+    }
+  })
+
   it('contains a fork bomb: the job ends, the pids limit held it, the host can still spawn', async () => {
     const marker = `forkbomb-${randomBytes(6).toString('hex')}`
     const result = await runner.run({
