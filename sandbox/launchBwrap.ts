@@ -42,15 +42,33 @@ export type BwrapExit = { code: number | null; signal: NodeJS.Signals | null }
 export type LaunchBwrapReturnType = {
   kill(): void
   exited: Promise<BwrapExit>
-  /** After exit: whether bwrap or the cgroup join failed before the command ran (a host failure). */
-  startFailed(exit: BwrapExit): boolean
+  /** After exit: bwrap's (or the launcher's) message when it failed before the command ran (a host failure), else null. */
+  startFailure(exit: BwrapExit): string | null
+}
+
+const startFailurePrefixes = ['bwrap: ', 'sandrun-join: ', 'sandrun-exec: ']
+
+/**
+ * Watches the first stderr bytes of a sandbox process: a start-up failure (bwrap's, the cgroup
+ * join's or sandrun-exec's message, exit 1 or 125) tells itself from the job's own output that way.
+ */
+export function createStartFailureDetector(): { onStderr(chunk: Buffer): void; startFailure(exit: BwrapExit): string | null } {
+  let head = ''
+  return {
+    onStderr(chunk) {
+      if (head.length < 240) head += chunk.subarray(0, 240).toString('latin1')
+    },
+    startFailure(exit) {
+      if (exit.code !== 1 && exit.code !== 125) return null
+      if (!startFailurePrefixes.some((prefix) => head.startsWith(prefix))) return null
+      return head.split('\n')[0]!.slice(0, 200)
+    },
+  }
 }
 
 /** `sh -c` script: write "0" to each of the first $1 files (moving this process in), then exec the rest. */
 const joinScript =
   'n=$1; shift; while [ "$n" -gt 0 ]; do echo 0 > "$1" || { echo "sandrun-join: cannot join the job cgroup" >&2; exit 125; }; n=$((n-1)); shift; done; exec "$@"'
-
-const startFailurePrefixes = ['bwrap: ', 'sandrun-join: ']
 
 /** bwrap reports `{"child-pid": N}` on the info fd once it has cloned the namespace child. */
 function readChildPid(stream: Readable): Promise<number> {
@@ -135,14 +153,11 @@ export async function launchBwrap(runtime: LaunchBwrapRuntime, parameters: Launc
       commandLine.unshift('-c', joinScript, 'sandrun-join', String(selfJoin.length), ...selfJoin, runtime.bwrapPath)
       file = '/bin/sh'
     }
-    // The first stderr bytes tell a start-up failure (bwrap's or the join's message) from the job's own.
-    let stderrHead = ''
+    const { onStderr: watchStderr, startFailure } = createStartFailureDetector()
     const onStderr = (chunk: Buffer) => {
-      if (stderrHead.length < 16) stderrHead += chunk.subarray(0, 16).toString('latin1')
+      watchStderr(chunk)
       parameters.onStderr(chunk)
     }
-    const startFailed = (exit: BwrapExit) =>
-      (exit.code === 1 || exit.code === 125) && startFailurePrefixes.some((prefix) => stderrHead.startsWith(prefix))
     const argsData = Buffer.from(`${args.slice(0, separator).join('\0')}\0`)
 
     if (runtime.spawner && viaSpawner) {
@@ -162,7 +177,7 @@ export async function launchBwrap(runtime: LaunchBwrapRuntime, parameters: Launc
         onStderr,
       })
       // No wait for the pid: a failed start rejects `exited`, and kill() works by request id.
-      return { kill: started.kill, exited: started.exited, startFailed }
+      return { kill: started.kill, exited: started.exited, startFailure }
     }
 
     const child = spawn(file, commandLine, { stdio, env: parameters.env, ...(runtime.sandboxUser ?? {}) })
@@ -203,7 +218,7 @@ export async function launchBwrap(runtime: LaunchBwrapRuntime, parameters: Launc
         throw error
       }
     }
-    return { kill: () => child.kill('SIGKILL'), exited, startFailed }
+    return { kill: () => child.kill('SIGKILL'), exited, startFailure }
   } finally {
     if (seccompFd !== undefined) closeSync(seccompFd)
   }

@@ -186,7 +186,8 @@ export async function runJob(runtime: SandboxRuntime, parameters: RunJobParamete
       if (killReason) kill(killReason)
       const exit = await launched.exited
       current = undefined
-      if (!killReason && launched.startFailed(exit)) throw new SandboxError('SANDBOX_FAILED', 'The sandbox failed to start.')
+      const failure = killReason ? null : launched.startFailure(exit)
+      if (failure) throw new SandboxError('SANDBOX_FAILED', 'The sandbox failed to start.', { details: failure })
       return exit
     }
 

@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto'
 import { bwrapArgs } from './bwrapArgs.ts'
 import type { JobCgroup } from './cgroups/types.ts'
-import type { BwrapExit, LaunchBwrapReturnType } from './launchBwrap.ts'
+import { createStartFailureDetector, type BwrapExit, type LaunchBwrapReturnType } from './launchBwrap.ts'
 import type { SandboxRuntime } from './runJob.ts'
 import type { SpawnedProcess } from './spawner/spawnerClient.ts'
 import type { Workspace } from './workspacePool.ts'
@@ -73,7 +73,7 @@ type Idle = {
   cgroup: JobCgroup
   process: SpawnedProcess
   exited: Promise<BwrapExit>
-  stderrHead: string
+  startFailure(exit: BwrapExit): string | null
   attach: { onStdout(chunk: Buffer): void; onStderr(chunk: Buffer): void } | undefined
   taken: boolean
 }
@@ -137,7 +137,8 @@ export function createWarmPool({ runtime, execTool, size, idleMemoryBytes }: Cre
       command: ['/proc/self/fd/5', '6'],
     })
     const separator = args.indexOf('--')
-    const idle: Idle = { workspace, cgroup, process: undefined!, exited: undefined!, stderrHead: '', attach: undefined, taken: false }
+    const detector = createStartFailureDetector()
+    const idle: Idle = { workspace, cgroup, process: undefined!, exited: undefined!, startFailure: detector.startFailure, attach: undefined, taken: false }
     idle.process = spawner.spawn({
       file: runtime.bwrapPath,
       args: ['--args', '4', ...args.slice(separator)],
@@ -153,7 +154,7 @@ export function createWarmPool({ runtime, execTool, size, idleMemoryBytes }: Cre
       joinFiles: cgroup.selfJoinFiles ?? undefined,
       onStdout: (chunk) => idle.attach?.onStdout(chunk),
       onStderr: (chunk) => {
-        if (idle.stderrHead.length < 16) idle.stderrHead += chunk.subarray(0, 16).toString('latin1')
+        detector.onStderr(chunk)
         idle.attach?.onStderr(chunk)
       },
     })
@@ -195,12 +196,10 @@ export function createWarmPool({ runtime, execTool, size, idleMemoryBytes }: Cre
         idle.cgroup.startAccounting!(memoryBytes)
         idle.attach = { onStdout, onStderr }
         idle.process.feed(payload)
-        const startFailed = (exit: BwrapExit) =>
-          (exit.code === 1 || exit.code === 125) && ['bwrap: ', 'sandrun-exec: '].some((prefix) => idle.stderrHead.startsWith(prefix))
         void idle.exited.then((exit) => {
-          if (!startFailed(exit)) failures = 0
+          if (idle.startFailure(exit) === null) failures = 0
         })
-        return { kill: idle.process.kill, exited: idle.exited, startFailed }
+        return { kill: idle.process.kill, exited: idle.exited, startFailure: idle.startFailure }
       },
       async discard() {
         if (started) return

@@ -60,7 +60,10 @@ export function createCgroupV1Backend(parents: CgroupV1Mounts): CgroupBackend {
   function create(name: string, limits: CgroupLimits, owner?: { uid: number; gid: number }, spare?: ReadonlySet<number>): JobCgroup {
     // Creating and removing a cgroup in four hierarchies costs ~0.4 ms of CPU (and kernel work
     // after it); an emptied one is reset instead.
-    const slot = idleSlots.pop() ?? newSlot(name, owner)
+    // Only a drained one: a process of the last job that is gone but not yet reaped still holds
+    // a pids charge there.
+    const drained = idleSlots.findIndex((idle) => readNumber(path.join(idle.pids, 'pids.current')) === 0)
+    const slot = drained >= 0 ? idleSlots.splice(drained, 1)[0]! : newSlot(name, owner)
     const { memory, pids, cpuacct, cpu, dirs } = slot
     setMemoryLimit(slot, limits.memoryBytes)
     writeControl(path.join(pids, 'pids.max'), limits.pids)
@@ -100,7 +103,7 @@ export function createCgroupV1Backend(parents: CgroupV1Mounts): CgroupBackend {
         await killAllIn(path.join(pids, 'cgroup.procs'), spare)
         // Kept for the next job when truly empty, with every page it was charged for dropped.
         if (!closed && idleSlots.length < maxIdleSlots && listPids(path.join(pids, 'cgroup.procs')).length === 0 && tryWriteControl(path.join(memory, 'memory.force_empty'), 0)) {
-          idleSlots.push(slot)
+          idleSlots.push(slot) // taken oldest first: those have had the longest to drain
           return
         }
         for (const dir of dirs) await removeCgroupDir(dir)

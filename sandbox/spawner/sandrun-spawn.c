@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/fsuid.h>
 #include <sys/signalfd.h>
@@ -485,6 +486,10 @@ static int read_requests(void) {
 int main(void) {
   // Only stdin, stdout and stderr are ours; anything else inherited is closed.
   syscall(SYS_close_range, 3, ~0U, 0);
+  // bwrap's outer process exits as soon as its sandbox's command has, before the sandbox's pid 1
+  // is reaped: orphans come here rather than to the host's init (which may reap late, and until
+  // then they hold their job cgroup's pids charges). reap() collects them with the rest.
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
   signal(SIGPIPE, SIG_IGN);
   sigset_t chld;
   sigemptyset(&chld);

@@ -72,6 +72,20 @@ report(allocated_mb=len(chunks))`)
     }
   })
 
+  it("counts only a job's own processes against its pids limit, however many jobs ran before it", async () => {
+    // Many short jobs first, 8 at a time, then jobs of 85 processes each (the limit is 100): a job
+    // placed where earlier ones' processes are still being reaped must not inherit their count.
+    let next = 0
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next++ < 300) await runner.run({ files: { 'job.sh': 'exit 0\n' } })
+      }),
+    )
+    const script = 'for i in $(seq 85); do /usr/bin/sleep 0.2 & done; wait; echo done\n'
+    const batch = await Promise.all(Array.from({ length: 8 }, () => runner.run({ files: { 'job.sh': script } })))
+    expect(new Set(batch.map((r) => `${r.termination}:${r.out}${r.err}`))).toEqual(new Set(['exited:done\n']))
+  })
+
   it('contains a fork bomb: the job ends, the pids limit held it, the host can still spawn', async () => {
     const marker = `forkbomb-${randomBytes(6).toString('hex')}`
     const result = await runner.run({
