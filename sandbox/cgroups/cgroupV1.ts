@@ -7,6 +7,8 @@ import { killAllIn, listPids, readKeyValues, readNumber, removeCgroupDir, tryWri
 
 /** Emptied job cgroups kept for reuse. */
 const maxIdleSlots = 16
+/** Memory still charged to an emptied cgroup (typically under 1 MiB) up to which it is reused. */
+const maxIdleChargeBytes = 2 * 1024 * 1024
 import type { CgroupBackend, CgroupLimits, JobCgroup } from './types.ts'
 
 export type CgroupV1Mounts = {
@@ -101,8 +103,12 @@ export function createCgroupV1Backend(parents: CgroupV1Mounts): CgroupBackend {
       },
       async destroy() {
         await killAllIn(path.join(pids, 'cgroup.procs'), spare)
-        // Kept for the next job when truly empty, with every page it was charged for dropped.
-        if (!closed && idleSlots.length < maxIdleSlots && listPids(path.join(pids, 'cgroup.procs')).length === 0 && tryWriteControl(path.join(memory, 'memory.force_empty'), 0)) {
+        // Kept for the next job when empty and charged with little memory (kernel objects of the
+        // sandbox being freed, page cache): that rest counts towards the next job, so a cgroup
+        // that holds more goes. (memory.force_empty would reclaim it, but waits for objects that
+        // are freed asynchronously, often ~10 ms.)
+        const charged = readNumber(path.join(memory, 'memory.usage_in_bytes'))
+        if (!closed && idleSlots.length < maxIdleSlots && charged <= maxIdleChargeBytes && listPids(path.join(pids, 'cgroup.procs')).length === 0) {
           idleSlots.push(slot) // taken oldest first: those have had the longest to drain
           return
         }
