@@ -4,7 +4,7 @@
 // option fails at start-up with a clear message rather than on the first job.
 import { execFile, execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, readFileSync, rmSync } from 'node:fs'
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
@@ -109,7 +109,7 @@ export async function createSandbox(options: CreateSandboxOptions = {}): Promise
   const requirements = requirementsConfig(options.requirements)
   const isRoot = process.getuid?.() === 0
   const instance = randomBytes(6).toString('hex')
-  const runtimeRoot = isRoot ? '/run/sandrun' : path.join(os.tmpdir(), `sandrun-${process.getuid?.()}`)
+  const runtimeRoot = privateRuntimeRoot(isRoot ? '/run/sandrun' : path.join(os.tmpdir(), `sandrun-${process.getuid?.()}`))
   if (!options.runtimeDir) await reapStaleInstances(runtimeRoot)
   const runtimeDir = options.runtimeDir ?? path.join(runtimeRoot, instance)
   mkdirSync(runtimeDir, { recursive: true, mode: 0o711 })
@@ -232,6 +232,18 @@ export async function createSandbox(options: CreateSandboxOptions = {}): Promise
     },
   }
   return sandbox
+}
+
+/**
+ * The runtime root holds the launcher this service executes and the records it trusts at the next
+ * start, so it must be this user's and writable by nobody else. A fixed name in a shared directory
+ * (rootless: /tmp) may have been made by another user first: then a fresh private one is used.
+ */
+function privateRuntimeRoot(preferred: string): string {
+  mkdirSync(preferred, { recursive: true, mode: 0o711 })
+  const stat = lstatSync(preferred)
+  if (stat.isDirectory() && stat.uid === process.getuid?.() && (stat.mode & 0o022) === 0) return preferred
+  return mkdtempSync(path.join(os.tmpdir(), 'sandrun-'))
 }
 
 /** The native launcher when it builds and starts (kept in the runtime root, shared by instances), else the Node spawner. */

@@ -95,7 +95,11 @@ export async function runJob(runtime: SandboxRuntime, parameters: RunJobParamete
 
   // A pre-started sandbox fits a job with nothing to install, no devices and the default sizes.
   const defaultShape =
-    manifest.requirements === null && manifest.gpu === null && limits.workBytes === runtime.limits.workBytes && limits.tmpBytes === runtime.limits.tmpBytes
+    manifest.requirements === null &&
+    manifest.gpu === null &&
+    limits.workBytes === runtime.limits.workBytes &&
+    limits.tmpBytes === runtime.limits.tmpBytes &&
+    limits.pids === runtime.limits.pids
   let warm: WarmSandbox | undefined = defaultShape ? runtime.warmPool?.take() : undefined
   const workspace = warm?.workspace ?? (await runtime.workspaces.acquire(limits.workBytes))
   let cgroup: JobCgroup | undefined = warm?.cgroup

@@ -191,7 +191,7 @@ export function createWarmPool({ runtime, execTool, size, idleMemoryBytes }: Cre
       cgroup: idle.cgroup,
       start({ command, env, memoryBytes, onStdout, onStderr }) {
         const payload = execPayload(command, env)
-        if (payload.length > maxPayloadBytes) return undefined
+        if (payload.length >= maxPayloadBytes) return undefined
         started = true
         idle.cgroup.startAccounting!(memoryBytes)
         idle.attach = { onStdout, onStderr }
@@ -199,7 +199,8 @@ export function createWarmPool({ runtime, execTool, size, idleMemoryBytes }: Cre
         void idle.exited.then((exit) => {
           if (idle.startFailure(exit) === null) failures = 0
         })
-        return { kill: idle.process.kill, exited: idle.exited, startFailure: idle.startFailure }
+        // The job sees a launcher failure as the cold path does: a rejection (SANDBOX_FAILED).
+        return { kill: idle.process.kill, exited: idle.process.exited, startFailure: idle.startFailure }
       },
       async discard() {
         if (started) return

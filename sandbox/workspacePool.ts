@@ -2,13 +2,18 @@
 // disk-filling job hits ENOSPC at its cap and its pages count against its memory cgroup. Mounting
 // costs a `mount` process, so emptied workspaces are kept and reused instead of unmounted.
 import { execFile } from 'node:child_process'
-import { chmodSync, chownSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
 
 const run = promisify(execFile)
 
-export type Workspace = { dir: string; bytes: number }
+/**
+ * `dir` is what the job gets as /work: a directory made fresh for each job inside `mount` (its
+ * tmpfs, owned by root). A job owns its /work and could leave extended attributes or a default
+ * ACL on it; a new directory per job carries nothing over.
+ */
+export type Workspace = { dir: string; mount: string; bytes: number }
 
 export type WorkspacePool = {
   /** Mounts `count` idle workspaces of this size ahead of time (off the jobs' critical path). */
@@ -37,9 +42,6 @@ function mountPointsUnder(root: string): string[] {
     .filter((mountPoint) => mountPoint.startsWith(prefix))
 }
 
-function emptyDirectory(dir: string): void {
-  for (const entry of readdirSync(dir)) rmSync(path.join(dir, entry), { recursive: true, force: true })
-}
 
 export async function createWorkspacePool(parameters: CreateWorkspacePoolParameters): Promise<WorkspacePool> {
   const { root, uid, gid, tmpfs, keepIdle } = parameters
@@ -52,21 +54,27 @@ export async function createWorkspacePool(parameters: CreateWorkspacePoolParamet
   const mounted = new Set<string>()
   let counter = 0
 
-  async function create(bytes: number): Promise<Workspace> {
-    const dir = path.join(root, `ws-${++counter}`)
+  /** The job's directory inside a workspace mount, new and empty, owned by the job's user. */
+  function jobDirIn(mount: string): string {
+    const dir = path.join(mount, 'work')
     mkdirSync(dir, { mode: 0o755 })
+    chownSync(dir, uid, gid)
+    return dir
+  }
+
+  async function create(bytes: number): Promise<Workspace> {
+    const mount = path.join(root, `ws-${++counter}`)
+    mkdirSync(mount, { mode: 0o755 })
     if (tmpfs) {
-      await run('mount', ['-t', 'tmpfs', '-o', `size=${bytes},mode=0755,uid=${uid},gid=${gid},nosuid,nodev`, 'sandrun-work', dir])
-      mounted.add(dir)
-    } else {
-      chownSync(dir, uid, gid)
+      await run('mount', ['-t', 'tmpfs', '-o', `size=${bytes},mode=0755,nosuid,nodev`, 'sandrun-work', mount])
+      mounted.add(mount)
     }
-    return { dir, bytes }
+    return { dir: jobDirIn(mount), mount, bytes }
   }
 
   async function destroy(workspace: Workspace): Promise<void> {
-    if (mounted.delete(workspace.dir)) await run('umount', ['-l', workspace.dir]).catch(() => {})
-    rmSync(workspace.dir, { recursive: true, force: true })
+    if (mounted.delete(workspace.mount)) await run('umount', ['-l', workspace.mount]).catch(() => {})
+    rmSync(workspace.mount, { recursive: true, force: true })
   }
 
   return {
@@ -80,24 +88,23 @@ export async function createWorkspacePool(parameters: CreateWorkspacePoolParamet
       return reusable ?? create(bytes)
     },
     async release(workspace) {
+      const list = idle.get(workspace.bytes) ?? []
+      if (list.length >= keepIdle) return destroy(workspace)
+      let fresh: Workspace
       try {
-        emptyDirectory(workspace.dir)
-        // The job may have changed the mode of its /work; reset it for the next one.
-        chmodSync(workspace.dir, 0o755)
-        chownSync(workspace.dir, uid, gid)
+        rmSync(workspace.dir, { recursive: true, force: true })
+        fresh = { ...workspace, dir: jobDirIn(workspace.mount) }
       } catch {
         return destroy(workspace)
       }
-      const list = idle.get(workspace.bytes) ?? []
-      if (list.length >= keepIdle) return destroy(workspace)
-      list.push(workspace)
+      list.push(fresh)
       idle.set(workspace.bytes, list)
     },
     async close() {
       const all = [...idle.values()].flat()
       idle.clear()
       await Promise.all(all.map(destroy))
-      for (const dir of [...mounted]) await destroy({ dir, bytes: 0 })
+      for (const mount of [...mounted]) await destroy({ dir: mount, mount, bytes: 0 })
     },
   }
 }

@@ -80,6 +80,8 @@ export function createCgroupV1Backend(parents: CgroupV1Mounts): CgroupBackend {
     const oomBaseline = oomKills()
 
     const selfJoinFiles = dirs.map((dir) => path.join(dir, 'tasks'))
+    let released = false
+    const sweeps = new Set<Promise<void>>()
     const cpuSeconds = () => readNumber(path.join(cpuacct, 'cpuacct.usage')) / 1e9
     return {
       selfJoinFiles,
@@ -99,10 +101,17 @@ export function createCgroupV1Backend(parents: CgroupV1Mounts): CgroupBackend {
         }
       },
       async killAll() {
-        await killAllIn(path.join(pids, 'cgroup.procs'), spare)
+        if (released) return
+        const sweep = killAllIn(path.join(pids, 'cgroup.procs'), spare, () => released)
+        sweeps.add(sweep)
+        await sweep.finally(() => sweeps.delete(sweep))
       },
       async destroy() {
+        if (released) return
         await killAllIn(path.join(pids, 'cgroup.procs'), spare)
+        // Sweeps still running (a kill's repeats) stop here, before another job can be placed.
+        released = true
+        await Promise.all(sweeps)
         // Kept for the next job when empty and charged with little memory (kernel objects of the
         // sandbox being freed, page cache): that rest counts towards the next job, so a cgroup
         // that holds more goes. (memory.force_empty would reclaim it, but waits for objects that

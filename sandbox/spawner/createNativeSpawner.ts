@@ -4,7 +4,7 @@
 // Requests and events are length-prefixed binary frames on its stdin and stdout (see the C file).
 import { execFile, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs'
+import { existsSync, lstatSync, readFileSync, renameSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -45,7 +45,12 @@ async function buildTool(compiler: string, dir: string, name: keyof typeof tools
   const { source, flags } = tools[name]
   const prefix = `sandrun-${name}-`
   const file = path.join(dir, `${prefix}${createHash('sha256').update(readFileSync(source)).update(flags.join(' ')).digest('hex').slice(0, 16)}`)
-  if (existsSync(file)) return file
+  if (existsSync(file)) {
+    // Run only what this user built: in a shared directory someone else's file could sit here.
+    const stat = lstatSync(file)
+    if (!stat.isFile() || stat.uid !== process.getuid?.() || (stat.mode & 0o022) !== 0) throw new Error(`${file} is not this user's build`)
+    return file
+  }
   const temporary = `${file}.${process.pid}.tmp`
   try {
     await run(compiler, [...flags, '-o', temporary, source], { timeout: 60_000 })
@@ -53,10 +58,8 @@ async function buildTool(compiler: string, dir: string, name: keyof typeof tools
   } finally {
     rmSync(temporary, { force: true })
   }
-  // Builds of older sources go (a running instance keeps its executable open).
-  for (const entry of readdirSync(dir)) {
-    if (entry.startsWith(prefix) && /^[0-9a-f]{16}$/.test(entry.slice(prefix.length)) && path.join(dir, entry) !== file) rmSync(path.join(dir, entry), { force: true })
-  }
+  // Builds of older sources stay: an instance still running may open its sandrun-exec by path
+  // (they are a few KB each, on a tmpfs emptied at boot).
   return file
 }
 

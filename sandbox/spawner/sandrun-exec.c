@@ -75,8 +75,9 @@ __attribute__((used)) static void start(long *stack) {
     if (command_count < 0) {
       command_count = 0;
       for (const char *p = text; *p; p++) {
-        if (*p < '0' || *p > '9' || command_count > MAX_STRINGS) fail("malformed command", 0);
+        if (*p < '0' || *p > '9') fail("malformed command", 0);
         command_count = command_count * 10 + (*p - '0');
+        if (command_count > MAX_STRINGS) fail("too many arguments", 0);
       }
     } else if (args < command_count) {
       command[args++] = text;

@@ -217,7 +217,17 @@ static void start_child(int exec_error_fd, int *sources, int source_count, uint3
   // Move every source (and the error pipe) out of the way first, then into place: any of them may
   // sit on a target number.
   int error_fd = fcntl(exec_error_fd, F_DUPFD_CLOEXEC, HIGH_FD);
-  if (error_fd < 0) _exit(127);
+  if (error_fd < 0) {
+    error = errno;
+    (void)!write(exec_error_fd, &error, sizeof error);
+    _exit(127);
+  }
+  // The launcher is shielded from the OOM killer (it passes through job cgroups); jobs are not.
+  int oom_fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+  if (oom_fd >= 0) {
+    (void)!write(oom_fd, "0", 1);
+    close(oom_fd);
+  }
   int high[MAX_FDS + 3];
   for (int i = 0; i < source_count && !error; i++) {
     high[i] = fcntl(sources[i], F_DUPFD_CLOEXEC, HIGH_FD);
@@ -490,6 +500,13 @@ int main(void) {
   // is reaped: orphans come here rather than to the host's init (which may reap late, and until
   // then they hold their job cgroup's pids charges). reap() collects them with the rest.
   prctl(PR_SET_CHILD_SUBREAPER, 1);
+  // While it forks it sits in a job's memory cgroup for a moment: an OOM kill there must not pick
+  // it (every job would go with it). Children set their own score back to 0.
+  int oom_fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+  if (oom_fd >= 0) {
+    (void)!write(oom_fd, "-1000", 5);
+    close(oom_fd);
+  }
   signal(SIGPIPE, SIG_IGN);
   sigset_t chld;
   sigemptyset(&chld);

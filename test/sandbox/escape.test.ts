@@ -574,3 +574,31 @@ report(**results)`)
     for (const [target, outcome] of Object.entries(report)) expect(outcome.ok, target).toBe(false)
   })
 })
+
+describe('the next job', () => {
+  it('finds nothing of the previous job on its /work: no extended attributes, no default ACL', async () => {
+    // One idle workspace and no pre-started sandboxes: the second job gets the first one's tmpfs.
+    const sequential = await createJobRunner({ keepIdleWorkspaces: 1, warmSandboxes: 0 })
+    try {
+      const plant = await sequential.run({
+        files: pythonJob(`
+import struct
+# A default ACL that leaves every new file without permissions, and a note for whoever comes next.
+acl = struct.pack('<I', 2) + b''.join(struct.pack('<HHI', tag, 0, 0xffffffff) for tag in (0x01, 0x04, 0x20))
+report(acl=attempt(lambda: os.setxattr('/work', 'system.posix_acl_default', acl)),
+       note=attempt(lambda: os.setxattr('/work', 'user.note', b'hello next job')))`),
+      })
+      const planted = plant.report<{ acl: Attempt; note: Attempt }>()
+      // Both are allowed on one's own directory; what matters is that they do not last.
+      expect(planted.acl.ok || planted.note.ok).toBe(true)
+      const next = await sequential.run({
+        files: pythonJob(`
+open('/work/new.txt', 'w').write('x')
+report(xattrs=os.listxattr('/work'), mode=oct(os.stat('/work/new.txt').st_mode & 0o777), read=open('/work/new.txt').read())`),
+      })
+      expect(next.report()).toEqual({ xattrs: [], mode: '0o644', read: 'x' })
+    } finally {
+      await sequential.close()
+    }
+  })
+})
