@@ -1,5 +1,5 @@
 // Benchmark (not a test): sandbox start-up overhead and trivial-job throughput.
-//   node --import tsx bench/sandbox/run.ts [--runs 200]
+//   node --import tsx bench/sandbox/run.ts [--runs 200] [--jobs 1000] [--warm 0]
 // For each command: N bare runs (spawned from Node with the same stdio capture) and N sandboxed runs
 // (sandbox.runJob with the same argv), p50/p99 of each and of the added overhead. Then trivial
 // jobs per second through the full job path (bundle, extraction, sandbox, cleanup) at 2 and 8 in
@@ -14,7 +14,7 @@ import { packFiles } from '../../sandbox/bundle/packFiles.ts'
 import { createSandbox } from '../../sandbox/index.ts'
 import { parseManifest } from '../../sandbox/manifest.ts'
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '200' }, jobs: { type: 'string', default: '400' } } })
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '200' }, jobs: { type: 'string', default: '1000' }, warm: { type: 'string' } } })
 const runs = Number(values.runs)
 const throughputJobs = Number(values.jobs)
 
@@ -43,7 +43,8 @@ async function time(fn: () => Promise<unknown>, n: number): Promise<number[]> {
   return samples.sort((a, b) => a - b)
 }
 
-const sandbox = await createSandbox()
+// --warm 0: every job sets up its own bwrap (no pre-started sandboxes), for comparison.
+const sandbox = await createSandbox(values.warm === undefined ? {} : { warmSandboxes: Number(values.warm) })
 const outputRoot = mkdtempSync(path.join(os.tmpdir(), 'sandrun-bench-'))
 const emptyBundle = await packFiles({ 'job.sh': 'exit 0\n' })
 const manifest = parseManifest({ entrypoint: 'job.sh', interpreter: 'sh' })
@@ -57,7 +58,7 @@ const sandboxed = async (argv: string[]) => {
 
 const fmt = (n: number) => n.toFixed(2).padStart(7)
 console.log(`sandrun sandbox benchmark — ${os.cpus().length} cores, ${os.cpus()[0]?.model}, Node ${process.version}`)
-console.log(`isolation: ${sandbox.capabilities.isolation}, cgroups ${sandbox.capabilities.cgroupVersion}, bwrap ${sandbox.capabilities.bwrapVersion}`)
+console.log(`isolation: ${sandbox.capabilities.isolation}, cgroups ${sandbox.capabilities.cgroupVersion}, bwrap ${sandbox.capabilities.bwrapVersion}, launcher ${sandbox.capabilities.processLauncher}, pre-started sandboxes ${sandbox.capabilities.warmSandboxes}`)
 console.log(`\nstart-up, ${runs} sequential runs each (ms)`)
 console.log('command              bare p50  bare p99   sbx p50   sbx p99  added p50  added p99')
 for (const argv of [['/usr/bin/true'], ['/usr/bin/bash', '-c', ':'], ['/usr/bin/python3', '-c', 'pass']]) {
