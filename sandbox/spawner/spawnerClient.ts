@@ -2,15 +2,10 @@
 // numbers requests, routes their events back, and gives each started process a small handle.
 import { SandboxError } from '../errors.ts'
 import { withHomeCgroups } from './homeCgroups.ts'
-import type { ExtraFd, SpawnerEvent, SpawnerRequest } from './spawnerMessages.ts'
+import type { SpawnerEvent, SpawnerRequest, SpawnRequest } from './spawnerMessages.ts'
 
-export type SpawnParameters = {
-  file: string
-  args: string[]
-  env: Record<string, string>
-  uid?: number | undefined
-  gid?: number | undefined
-  extraFds: ExtraFd[]
+/** A SpawnRequest as callers give it: join files without their home, output callbacks. */
+export type SpawnParameters = Omit<SpawnRequest, 'type' | 'id' | 'joinFiles'> & {
   /** cgroup v1 `tasks` files the child is born into (see SpawnRequest). */
   joinFiles?: string[] | undefined
   onStdout(chunk: Buffer): void
