@@ -172,7 +172,7 @@ export function createWarmPool({ runtime, execTool, size, idleMemoryBytes }: Cre
   }
 
   function fill(): void {
-    while (!closed && failures < maxFailures && ready.length + starting < size) {
+    while (!closed && spawner.alive && failures < maxFailures && ready.length + starting < size) {
       starting++
       void startOne()
         .catch(() => {
