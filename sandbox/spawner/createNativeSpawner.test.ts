@@ -1,6 +1,6 @@
 // The native launcher on its own: the request encoding (argv, env, extra fds, uid), events back,
 // kills, and a clear error for a process that cannot start.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -78,5 +78,30 @@ describe('native launcher', () => {
     })
     expect((await run({ file: '/bin/echo', args: ['still', 'here'], env: {}, extraFds: [] })).out).toBe('still here\n')
     expect(spawner.alive).toBe(true)
+  })
+})
+
+describe('building the native tools', () => {
+  it('gives a reason instead of tools where there is no C compiler, or the build fails', async () => {
+    const empty = mkdtempSync(path.join(tmpdir(), 'sandrun-spawn-build-'))
+    try {
+      expect(await buildNativeTools(empty, ['/nonexistent/cc'])).toEqual({ tools: null, reason: 'no C compiler (install gcc)' })
+      expect(await buildNativeTools(empty, ['/usr/bin/false'])).toMatchObject({ tools: null, reason: expect.stringMatching(/^the C build failed/) })
+    } finally {
+      rmSync(empty, { recursive: true, force: true })
+    }
+  })
+
+  it("refuses a file in its place that is not this user's build", async () => {
+    const shared = mkdtempSync(path.join(tmpdir(), 'sandrun-spawn-build-'))
+    try {
+      const built = await buildNativeTools(shared)
+      if (built.tools === null) throw new Error(built.reason)
+      // Someone else's file under the expected name (here: made group-writable).
+      chmodSync(built.tools.spawn, 0o775)
+      expect(await buildNativeTools(shared)).toMatchObject({ tools: null, reason: expect.stringMatching(/not this user's build/) })
+    } finally {
+      rmSync(shared, { recursive: true, force: true })
+    }
   })
 })

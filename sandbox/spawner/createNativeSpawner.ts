@@ -67,15 +67,19 @@ async function buildTool(compiler: string, dir: string, name: keyof typeof tools
  * The native tools in `dir`, built when missing. A reason instead when there is no C compiler or
  * a build fails: the caller then falls back to the Node spawner.
  */
-export async function buildNativeTools(dir: string): Promise<{ tools: NativeTools } | { tools: null; reason: string }> {
-  const compiler = findExecutable(['/usr/bin/cc', '/usr/bin/gcc', '/usr/bin/clang', '/usr/local/bin/cc'])
+export async function buildNativeTools(
+  dir: string,
+  compilers: readonly string[] = ['/usr/bin/cc', '/usr/bin/gcc', '/usr/bin/clang', '/usr/local/bin/cc'],
+): Promise<{ tools: NativeTools } | { tools: null; reason: string }> {
+  const compiler = findExecutable([...compilers])
   if (!compiler) return { tools: null, reason: 'no C compiler (install gcc)' }
   try {
     const [spawn, exec] = await Promise.all([buildTool(compiler, dir, 'spawn'), buildTool(compiler, dir, 'exec')])
     return { tools: { spawn, exec } }
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr?.split('\n')[0]
-    return { tools: null, reason: `the C build failed${stderr ? `: ${stderr}` : ''}` }
+    const detail = stderr || (error as Error).message
+    return { tools: null, reason: `the C build failed${detail ? `: ${detail}` : ''}` }
   }
 }
 
