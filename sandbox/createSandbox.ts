@@ -154,6 +154,7 @@ export async function createSandbox(options: CreateSandboxOptions = {}): Promise
   closeInheritedFds()
   const launcher = options.spawner === 'direct' ? null : await startSpawner(options.spawner ?? 'native', runtimeRoot, runtimeDir)
   const spawner = launcher?.spawner
+  let closed = false
   const runtime: SandboxRuntime = {
     spawner,
     bwrapPath,
@@ -178,6 +179,28 @@ export async function createSandbox(options: CreateSandboxOptions = {}): Promise
     runtime.warmPool = createWarmPool({ runtime, execTool: launcher.execTool, size: warmSandboxes, idleMemoryBytes: parseManifest({ entrypoint: 'job.sh' }).memory_mb * mib })
   }
 
+  // A native launcher that dies (it should not) is started again, a few times a minute at most;
+  // meanwhile, and beyond that, jobs start directly from this process.
+  const restarts: number[] = []
+  const keepLauncher = (current: Spawner, binary: string): void => {
+    void current.exited.then(async () => {
+      const now = Date.now()
+      while (restarts.length > 0 && restarts[0]! < now - 60_000) restarts.shift()
+      if (closed || restarts.length >= 3) return
+      restarts.push(now)
+      try {
+        const next = await createNativeSpawner(binary)
+        if (closed) return void (await next.close())
+        runtime.spawner = next
+        runtime.warmPool?.resume()
+        keepLauncher(next, binary)
+      } catch {
+        // it did not start either: direct starts it is
+      }
+    })
+  }
+  if (spawner?.kind === 'native' && launcher?.spawnTool) keepLauncher(spawner, launcher.spawnTool)
+
   const isolationNotes: string[] = []
   if (!cgroups) isolationNotes.push(`${cgroupDetection.note}; limits use rlimits (per process, not per job)`)
   if (!isRoot) isolationNotes.push('not root: /work is a plain directory without a size cap')
@@ -199,7 +222,6 @@ export async function createSandbox(options: CreateSandboxOptions = {}): Promise
   }
 
   const active = new Set<AbortController>()
-  let closed = false
   const sandbox: Sandbox = {
     capabilities,
     limits,
@@ -224,7 +246,7 @@ export async function createSandbox(options: CreateSandboxOptions = {}): Promise
       while (active.size > 0) await new Promise((r) => setTimeout(r, 5))
       await Promise.all(runtime.pendingCleanups)
       await runtime.warmPool?.close()
-      await spawner?.close()
+      await runtime.spawner?.close()
       await workspaces.close()
       await cgroups?.close().catch(() => {})
       if (devDir) await run('umount', ['-l', devDir]).catch(() => {})
@@ -247,12 +269,12 @@ function privateRuntimeRoot(preferred: string): string {
 }
 
 /** The native launcher when it builds and starts (kept in the runtime root, shared by instances), else the Node spawner. */
-async function startSpawner(kind: 'native' | 'node', runtimeRoot: string, runtimeDir: string): Promise<{ spawner: Spawner; note: string | null; execTool?: string }> {
+async function startSpawner(kind: 'native' | 'node', runtimeRoot: string, runtimeDir: string): Promise<{ spawner: Spawner; note: string | null; spawnTool?: string; execTool?: string }> {
   if (kind === 'node') return { spawner: await createSpawner({ dir: runtimeDir }), note: 'configured' }
   const native = await buildNativeTools(runtimeRoot)
   if (native.tools !== null) {
     try {
-      return { spawner: await createNativeSpawner(native.tools.spawn), note: null, execTool: native.tools.exec }
+      return { spawner: await createNativeSpawner(native.tools.spawn), note: null, spawnTool: native.tools.spawn, execTool: native.tools.exec }
     } catch (error) {
       return { spawner: await createSpawner({ dir: runtimeDir }), note: `the native launcher did not start (${(error as Error).message})` }
     }

@@ -45,6 +45,8 @@ export type WarmSandbox = {
 export type WarmPool = {
   /** A ready sandbox, now the caller's (with its workspace and cgroup), or undefined. */
   take(): WarmSandbox | undefined
+  /** Starts filling again after the launcher was replaced (its loss counted as failures). */
+  resume(): void
   close(): Promise<void>
 }
 
@@ -95,7 +97,8 @@ async function stop(idle: Idle): Promise<void> {
 }
 
 export function createWarmPool({ runtime, execTool, size, idleMemoryBytes }: CreateWarmPoolParameters): WarmPool {
-  const spawner = runtime.spawner!
+  // The launcher of the moment: createSandbox starts a new one if it dies.
+  const spawner = () => runtime.spawner!
   const cgroups = runtime.cgroups!
   const ready: Idle[] = []
   let starting = 0
@@ -120,7 +123,7 @@ export function createWarmPool({ runtime, execTool, size, idleMemoryBytes }: Cre
         `job-${randomBytes(8).toString('hex')}`,
         { memoryBytes: idleMemoryBytes, pids: runtime.limits.pids, cpuCores: 1 },
         runtime.sandboxUser,
-        spawner.pids,
+        spawner().pids,
       )
     } catch (error) {
       await runtime.workspaces.release(workspace)
@@ -139,7 +142,7 @@ export function createWarmPool({ runtime, execTool, size, idleMemoryBytes }: Cre
     const separator = args.indexOf('--')
     const detector = createStartFailureDetector()
     const idle: Idle = { workspace, cgroup, process: undefined!, exited: undefined!, startFailure: detector.startFailure, attach: undefined, taken: false }
-    idle.process = spawner.spawn({
+    idle.process = spawner().spawn({
       file: runtime.bwrapPath,
       args: ['--args', '4', ...args.slice(separator)],
       env: {},
@@ -172,7 +175,7 @@ export function createWarmPool({ runtime, execTool, size, idleMemoryBytes }: Cre
   }
 
   function fill(): void {
-    while (!closed && spawner.alive && failures < maxFailures && ready.length + starting < size) {
+    while (!closed && spawner().alive && failures < maxFailures && ready.length + starting < size) {
       starting++
       void startOne()
         .catch(() => {
@@ -218,6 +221,10 @@ export function createWarmPool({ runtime, execTool, size, idleMemoryBytes }: Cre
       idle.taken = true
       fill()
       return asWarmSandbox(idle)
+    },
+    resume() {
+      failures = 0
+      fill()
     },
     async close() {
       closed = true

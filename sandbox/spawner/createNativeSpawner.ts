@@ -176,10 +176,13 @@ export async function createNativeSpawner(binary: string): Promise<Spawner> {
     createEventDecoder((message) => (message.type === 'ready' ? ready() : client?.handle(message))),
   )
   child.stdin.on('error', () => {})
-  child.once('exit', () => {
-    gone = true
-    client?.failAll('spawner exited')
-  })
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      gone = true
+      client?.failAll('spawner exited')
+      resolve()
+    }),
+  )
   await started
   client = createSpawnerClient((message) => {
     if (closed || gone) return false
@@ -189,6 +192,7 @@ export async function createNativeSpawner(binary: string): Promise<Spawner> {
   return {
     kind: 'native',
     pids: new Set([child.pid!]),
+    exited,
     get alive() {
       return !closed && !gone
     },

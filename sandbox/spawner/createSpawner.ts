@@ -56,12 +56,14 @@ export async function createSpawner({ dir }: CreateSpawnerParameters): Promise<S
     child.send(message)
     return true
   })
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   child.on('exit', () => client.failAll('spawner exited'))
   child.on('message', (event: SpawnerEvent) => client.handle(event))
 
   return {
     kind: 'node',
     pids: new Set([child.pid!]),
+    exited,
     get alive() {
       return !closed && child.connected && child.exitCode === null && child.signalCode === null
     },

@@ -28,6 +28,8 @@ export type Spawner = {
   pids: ReadonlySet<number>
   /** False once the spawner process is gone; callers then start processes themselves. */
   readonly alive: boolean
+  /** Settles when the spawner process is gone, for whatever reason. */
+  exited: Promise<void>
   spawn(parameters: SpawnParameters): SpawnedProcess
   close(): Promise<void>
 }

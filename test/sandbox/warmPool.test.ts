@@ -1,6 +1,7 @@
 // Pre-started sandboxes: a job of the default shape runs in one that was set up before it arrived,
 // and must not be able to tell, except by being faster: same environment, same open files, its
 // own limits and accounting. Jobs of other shapes, and jobs that fail before starting, still work.
+import { readdirSync, readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createJobRunner, type JobRunner } from './createJobRunner.ts'
 
@@ -90,5 +91,38 @@ describe('pre-started sandboxes', () => {
       limits: { tmpBytes: 128 * 1024 * 1024 },
     })
     expect(result.out).toBe('fresh\n')
+  })
+
+  it('survive the loss of the launcher: jobs keep running, and a new launcher refills the pool', async () => {
+    const launchers = () =>
+      new Set(
+        readdirSync('/proc').filter((pid) => {
+          try {
+            return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1] === String(process.pid) && readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('sandrun-spawn')
+          } catch {
+            return false
+          }
+        }),
+      )
+    const before = launchers()
+    const runner = await createJobRunner()
+    try {
+      const [mine] = [...launchers()].filter((pid) => !before.has(pid))
+      expect(mine).toBeDefined()
+      process.kill(Number(mine), 'SIGKILL')
+      const prestarted = "print('prestarted' if '/proc/self/fd/5' in open('/proc/1/cmdline').read() else 'fresh')\n"
+      // Right away: the job runs (started directly if no launcher is back yet).
+      const during = await runner.run({ files: { 'main.py': prestarted } })
+      expect(during.exitCode).toBe(0)
+      // Soon: a new launcher, and pre-started sandboxes again.
+      let out = ''
+      for (let attempt = 0; attempt < 100 && out !== 'prestarted\n'; attempt++) out = (await runner.run({ files: { 'main.py': prestarted } })).out
+      expect(out).toBe('prestarted\n')
+      const now = [...launchers()].filter((pid) => !before.has(pid))
+      expect(now).toHaveLength(1)
+      expect(now[0]).not.toBe(mine)
+    } finally {
+      await runner.close()
+    }
   })
 })
