@@ -89,7 +89,8 @@ report(allocated_mb=len(chunks))`)
   it('contains a fork bomb: the job ends, the pids limit held it, the host can still spawn', async () => {
     const marker = `forkbomb-${randomBytes(6).toString('hex')}`
     const result = await runner.run({
-      files: { 'bomb.sh': ':(){ :|:& };:\nwait\n' },
+      // The bomb's processes detach from the script, so it stays (sleep) while they hit the limit.
+      files: { 'bomb.sh': ':(){ :|:& };:\nsleep 2\n' },
       manifest: { timeout: 3, args: [marker] },
       limits: { pids: 32 },
     })
