@@ -14,11 +14,13 @@ export type LaunchBwrapRuntime = {
   /** Starts processes from a small helper process (cheap fork); absent: spawn from this process. */
   spawner?: Spawner | undefined
   bwrapPath: string
+  /** `prlimit` binary, used for rlimits when there is no cgroup backend. */
   prlimitPath: string | null
   etcDir: string
-  /** The prepared /dev, when there is one. */
+  /** The prepared /dev (root), else null: bwrap builds one per job. */
   devDir: string | null
   seccompPath: string | null
+  /** Host uid/gid the job runs as; undefined when the service itself is not root. */
   sandboxUser: { uid: number; gid: number } | undefined
 }
 

@@ -12,8 +12,7 @@ import { extractBundle } from './bundle/extractBundle.ts'
 import type { CgroupBackend, JobCgroup } from './cgroups/types.ts'
 import { SandboxError } from './errors.ts'
 import { jobSetup, type PrepareStep } from './jobSetup.ts'
-import { launchBwrap, type BwrapExit } from './launchBwrap.ts'
-import type { Spawner } from './spawner/spawnerClient.ts'
+import { launchBwrap, type BwrapExit, type LaunchBwrapRuntime } from './launchBwrap.ts'
 import { collectOutputs } from './outputs/collectOutputs.ts'
 import { snapshotTree } from './outputs/snapshotTree.ts'
 import { createOutputCapture } from './outputCapture.ts'
@@ -23,21 +22,10 @@ import type { WarmPool, WarmSandbox } from './warmPool.ts'
 import type { WorkspacePool } from './workspacePool.ts'
 
 /** Everything `createSandbox` sets up once and every job shares. */
-export type SandboxRuntime = JobAdmissionHost & {
-  /** Starts job processes from a small helper process; absent: spawned from this process. */
-  spawner?: Spawner | undefined
-  bwrapPath: string
-  /** `prlimit` binary, used for rlimits when there is no cgroup backend. */
-  prlimitPath: string | null
-  etcDir: string
-  /** The prepared /dev (root), else null: bwrap builds one per job. */
-  devDir: string | null
-  seccompPath: string | null
+export type SandboxRuntime = JobAdmissionHost & LaunchBwrapRuntime & {
   cgroups: CgroupBackend | null
   workspaces: WorkspacePool
   interpreters: ReadonlyMap<InterpreterName, InterpreterInfo>
-  /** Host uid/gid the job runs as; undefined when the service itself is not root. */
-  sandboxUser: { uid: number; gid: number } | undefined
   limits: SandboxLimits
   /** How often the CPU-seconds budget is checked. */
   cpuPollMs: number

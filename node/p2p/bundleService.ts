@@ -6,7 +6,7 @@ import type { PeerTarget } from './dialTarget.ts'
 import { P2pError } from './errors.ts'
 import { operationSignal, toP2pError } from './operationSignal.ts'
 import { bundleProtocol } from './protocols.ts'
-import { openRequest, protocolHandler, readAnswer, readRequest, RemoteRefusal, type P2pNode } from './protocolStreams.ts'
+import { openRequest, protocolHandler, readAnswer, readRequest, RemoteRefusal, sha256Pattern, type P2pNode } from './protocolStreams.ts'
 
 export type BundleServiceInit = {
   /** Serves a bundle by sha256 (0x + 64 lowercase hex); undefined = not here. Omit on fetch-only nodes. */
@@ -49,8 +49,6 @@ export type BundleService = {
   /** Fetches and verifies a bundle; a HASH_MISMATCH or PROTOCOL_VIOLATION error has `penalize: true`. */
   fetch(parameters: FetchBundleParameters): Promise<FetchBundleReturnType>
 }
-
-const sha256Pattern = /^0x[0-9a-f]{64}$/
 
 export function bundleService(init: BundleServiceInit) {
   return (node: P2pNode): BundleService => createBundleService(node, init)

@@ -7,7 +7,7 @@ import type { FramedStream } from './framedStream.ts'
 import type { LogEvent } from './logFeed.ts'
 import { operationSignal, toP2pError } from './operationSignal.ts'
 import { logsProtocol } from './protocols.ts'
-import { openRequest, protocolHandler, readAnswer, readRequest, RemoteRefusal, type P2pNode } from './protocolStreams.ts'
+import { openRequest, protocolHandler, raceKeepalive, readAnswer, readRequest, RemoteRefusal, type P2pNode } from './protocolStreams.ts'
 import { jobIdPattern } from './resultService.ts'
 
 export type LogsServiceInit = {
@@ -137,15 +137,6 @@ function createLogsService(node: P2pNode, init: LogsServiceInit): LogsService {
         framed?.dispose()
       }
     },
-  }
-}
-
-async function raceKeepalive<T>(next: Promise<T>, keepaliveMs: number): Promise<T | 'keepalive'> {
-  let timer: NodeJS.Timeout | undefined
-  try {
-    return await Promise.race([next, new Promise<'keepalive'>((resolve) => (timer = setTimeout(() => resolve('keepalive'), keepaliveMs)))])
-  } finally {
-    clearTimeout(timer)
   }
 }
 

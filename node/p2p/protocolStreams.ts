@@ -83,3 +83,29 @@ export async function readAnswer(framed: FramedStream, what: string, maxLength: 
   }
   throw new P2pError('REMOTE_ERROR', `The peer refused ${what} (${String(answer.code).slice(0, 40)}); try another peer.`, { details: message })
 }
+
+/** A sha256 as the protocols carry it: 0x + 64 lowercase hex digits. */
+export const sha256Pattern = /^0x[0-9a-f]{64}$/
+
+/** Reads exactly `size` bytes of content sent as byte frames (at most 1 MiB each). */
+export async function readContent(framed: FramedStream, size: number, name: string, signal: AbortSignal): Promise<Uint8Array> {
+  const content = new Uint8Array(size)
+  let received = 0
+  while (received < size) {
+    const frame = await framed.readFrame({ maxLength: Math.min(size - received, 1024 * 1024), signal })
+    if (frame === undefined || frame.kind !== 'bytes') throw new P2pError('PROTOCOL_VIOLATION', `The peer cut ${name} short at ${received} of ${size} bytes.`)
+    content.set(frame.data, received)
+    received += frame.data.byteLength
+  }
+  return content
+}
+
+/** The next item, or 'keepalive' when none came within `keepaliveMs`. */
+export async function raceKeepalive<T>(next: Promise<T>, keepaliveMs: number): Promise<T | 'keepalive'> {
+  let timer: NodeJS.Timeout | undefined
+  try {
+    return await Promise.race([next, new Promise<'keepalive'>((resolve) => (timer = setTimeout(() => resolve('keepalive'), keepaliveMs)))])
+  } finally {
+    clearTimeout(timer)
+  }
+}

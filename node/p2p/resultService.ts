@@ -7,7 +7,7 @@ import { P2pError } from './errors.ts'
 import type { FramedStream } from './framedStream.ts'
 import { operationSignal, toP2pError } from './operationSignal.ts'
 import { resultProtocol } from './protocols.ts'
-import { openRequest, protocolHandler, readAnswer, readRequest, RemoteRefusal, type P2pNode } from './protocolStreams.ts'
+import { openRequest, protocolHandler, readAnswer, readContent, readRequest, RemoteRefusal, sha256Pattern, type P2pNode } from './protocolStreams.ts'
 
 export type ResultEntrySummary = {
   name: string
@@ -139,20 +139,6 @@ function createResultService(node: P2pNode, init: ResultServiceInit): ResultServ
     },
   }
 }
-
-async function readContent(framed: FramedStream, size: number, name: string, signal: AbortSignal): Promise<Uint8Array> {
-  const content = new Uint8Array(size)
-  let received = 0
-  while (received < size) {
-    const frame = await framed.readFrame({ maxLength: Math.min(size - received, 1024 * 1024), signal })
-    if (frame === undefined || frame.kind !== 'bytes') throw new P2pError('PROTOCOL_VIOLATION', `The peer cut ${name} short at ${received} of ${size} bytes.`)
-    content.set(frame.data, received)
-    received += frame.data.byteLength
-  }
-  return content
-}
-
-const sha256Pattern = /^0x[0-9a-f]{64}$/
 
 function parseEntries(value: unknown, maxEntries: number): ResultEntrySummary[] {
   if (!Array.isArray(value) || value.length > maxEntries) {

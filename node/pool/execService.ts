@@ -7,7 +7,7 @@ import { P2pError } from '../p2p/errors.ts'
 import { FramedStream } from '../p2p/framedStream.ts'
 import { LogFeed, type LogStreamName } from '../p2p/logFeed.ts'
 import { operationSignal, toP2pError } from '../p2p/operationSignal.ts'
-import type { P2pNode } from '../p2p/protocolStreams.ts'
+import { raceKeepalive, readContent, sha256Pattern, type P2pNode } from '../p2p/protocolStreams.ts'
 import { jobIdPattern, type JobResultPayload, type ResultEntrySummary } from '../p2p/resultService.ts'
 
 export const execProtocol = '/sandrun/exec/1.0.0'
@@ -249,15 +249,6 @@ function createExecService(node: P2pNode, init: ExecServiceInit): ExecService {
   }
 }
 
-async function raceKeepalive<T>(next: Promise<T>, keepaliveMs: number): Promise<T | 'keepalive'> {
-  let timer: NodeJS.Timeout | undefined
-  try {
-    return await Promise.race([next, new Promise<'keepalive'>((resolve) => (timer = setTimeout(() => resolve('keepalive'), keepaliveMs)))])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
 async function writeChunk(framed: FramedStream, stream: LogStreamName, data: Uint8Array, chunkBytes: number, signal: AbortSignal): Promise<void> {
   for (let offset = 0; offset < data.byteLength; offset += chunkBytes) {
     const piece = data.subarray(offset, offset + chunkBytes)
@@ -280,20 +271,6 @@ async function writeOutcome(framed: FramedStream, outcome: Exclude<ExecOutcome, 
     for (let offset = 0; offset < file.content.byteLength; offset += chunkBytes) await framed.writeBytes(file.content.subarray(offset, offset + chunkBytes), signal)
   }
 }
-
-async function readContent(framed: FramedStream, size: number, name: string, signal: AbortSignal): Promise<Uint8Array> {
-  const content = new Uint8Array(size)
-  let received = 0
-  while (received < size) {
-    const frame = await framed.readFrame({ maxLength: Math.min(size - received, 1024 * 1024), signal })
-    if (frame === undefined || frame.kind !== 'bytes') throw new P2pError('PROTOCOL_VIOLATION', `The peer cut ${name} short at ${received} of ${size} bytes.`)
-    content.set(frame.data, received)
-    received += frame.data.byteLength
-  }
-  return content
-}
-
-const sha256Pattern = /^0x[0-9a-f]{64}$/
 
 async function readResult(framed: FramedStream, header: Record<string, unknown>, maxResultBytes: number, signal: AbortSignal): Promise<ExecResult> {
   const bad = (what: string): P2pError => new P2pError('PROTOCOL_VIOLATION', `The worker sent a result with ${what}.`)

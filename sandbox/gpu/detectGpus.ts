@@ -1,8 +1,9 @@
 // Finds this host's NVIDIA GPUs: device files under /dev first (no device file, no GPU a sandbox
 // could use), then nvidia-smi for name, memory, driver, compute capability and CUDA version.
 import { execFile } from 'node:child_process'
-import { accessSync, constants, readdirSync, readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
+import { findExecutable } from '../findExecutable.ts'
 import type { GpuDetection, GpuInfo } from './gpuInfo.ts'
 import { parseDeviceMinor, parseNvidiaSmiCudaVersion, parseNvidiaSmiQuery } from './parseNvidiaSmi.ts'
 
@@ -21,18 +22,6 @@ function runNvidiaSmi(binary: string, args: string[]): Promise<string | null> {
   return new Promise((resolve) => {
     execFile(binary, args, { timeout: 20_000, env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8' } }, (error, stdout) => resolve(error ? null : String(stdout)))
   })
-}
-
-function findExecutable(candidates: readonly string[]): string | null {
-  for (const candidate of candidates) {
-    try {
-      accessSync(candidate, constants.X_OK)
-      return candidate
-    } catch {
-      // next
-    }
-  }
-  return null
 }
 
 export async function detectGpus({

@@ -8,6 +8,7 @@ import type { GatewayOptions } from '../../gateway/config.ts'
 import { createMarketGateway } from '../../gateway/createMarketGateway.ts'
 import { createPoolGateway } from '../../backends/pool/createPoolGateway.ts'
 import { run as serve } from './serve.ts'
+import { untilStopped } from '../untilStopped.ts'
 
 export const description = 'Serve the REST API in local mode, in front of a worker pool (--mode pool) or the open market (--mode market)'
 
@@ -129,10 +130,7 @@ export async function run(argv: string[]): Promise<number> {
     multiaddrs: server.host.multiaddrs(),
   })
   process.stdout.write(`sandrun gateway ready url=${address} peer=${server.host.peerId} account=${server.address} listen=${server.host.multiaddrs().join(',')}\n`)
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve)
-    process.once('SIGTERM', resolve)
-  })
+  await untilStopped()
   log('sandrun gateway stopping', {})
   await server.close()
   return 0
@@ -144,10 +142,7 @@ async function runPool({ gateway, ...pool }: { gateway: GatewayOptions; workersF
   const workers = server.registry.members().length
   log('sandrun gateway listening', { address, mode: 'pool', workers, peerId: server.host.peerId, multiaddrs: server.host.multiaddrs() })
   process.stdout.write(`sandrun gateway ready mode=pool url=${address} peer=${server.host.peerId} workers=${workers} listen=${server.host.multiaddrs().join(',')}\n`)
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve)
-    process.once('SIGTERM', resolve)
-  })
+  await untilStopped()
   log('sandrun gateway stopping', {})
   await server.close()
   return 0

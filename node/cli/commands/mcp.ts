@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util'
 import { createSandrunClient, defaultGatewayUrl } from '../../client/sandrunClient.ts'
 import { serveHttp } from '../../mcp/serveHttp.ts'
 import { serveStdio } from '../../mcp/serveStdio.ts'
+import { untilStopped } from '../untilStopped.ts'
 
 export const description = 'MCP server (stdio, or Streamable HTTP with --http) so AI assistants can run code'
 
@@ -48,10 +49,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const served = await serveHttp({ client, host: values.host ?? '127.0.0.1', port })
   process.stderr.write(`${JSON.stringify({ message: 'sandrun mcp listening', url: served.url, gateway: client.baseUrl })}\n`)
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve)
-    process.once('SIGTERM', resolve)
-  })
+  await untilStopped()
   await served.close()
   return 0
 }

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util'
 import { definedFields, gatewayFlagOptions, gatewayOptionsFromFlags, numberFlag } from '../gatewayFlags.ts'
 import { resolveLocalModeOptions } from '../../gateway/config.ts'
 import { createLocalGateway } from '../../gateway/createLocalGateway.ts'
+import { untilStopped } from '../untilStopped.ts'
 
 export const description = 'Serve the Sandrun REST API on this machine (local mode)'
 
@@ -65,10 +66,7 @@ export async function run(argv: string[]): Promise<number> {
   const server = await createLocalGateway({ gateway, local, log })
   const address = await server.app.listen({ port: gateway.port, host: gateway.host })
   log('sandrun gateway listening', { address, mode: 'local', workerId: server.workerKey.workerId, parallelism: local.parallelism })
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve)
-    process.once('SIGTERM', resolve)
-  })
+  await untilStopped()
   log('sandrun gateway stopping', {})
   await server.close()
   return 0

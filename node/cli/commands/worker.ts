@@ -9,6 +9,7 @@ import { readDeployment } from '../../chain/deployment.ts'
 import { faultModes, parseFaultMode } from '../../market/worker/faultMode.ts'
 import { WorkerError } from '../../market/worker/workerError.ts'
 import { jsonLineLog } from '../../market/worker/workerLog.ts'
+import { untilStopped } from '../untilStopped.ts'
 
 export const description = 'Run a staked market worker: take jobs, run them, commit and reveal results'
 
@@ -110,10 +111,7 @@ async function runPool(argv: string[]): Promise<number> {
     throw error
   })
   process.stdout.write(`sandrun worker ready mode=pool peer=${node.peerId} worker_id=${node.workerId} listen=${node.host.multiaddrs().join(',')}\n`)
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve)
-    process.once('SIGTERM', resolve)
-  })
+  await untilStopped()
   log('worker stopping', {})
   await node.stop()
   await sandbox.close()
@@ -212,10 +210,7 @@ async function runMarket(argv: string[]): Promise<number> {
     throw error
   })
   process.stdout.write(`sandrun worker ready peer=${node.peerId} address=${node.address} listen=${node.host.multiaddrs().join(',')}\n`)
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve)
-    process.once('SIGTERM', resolve)
-  })
+  await untilStopped()
   log('worker stopping', {})
   await node.stop()
   await sandbox.close()
