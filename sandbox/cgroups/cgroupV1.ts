@@ -47,11 +47,10 @@ export function createCgroupV1Backend(parents: CgroupV1Mounts): CgroupBackend {
     if (bytes === slot.memoryBytes) return
     const setMemory = () => writeControl(path.join(slot.memory, 'memory.limit_in_bytes'), bytes)
     const setSwap = () => tryWriteControl(path.join(slot.memory, 'memory.memsw.limit_in_bytes'), bytes)
-    if (!(bytes < slot.memoryBytes)) {
+    // A fresh cgroup (no limit yet, NaN here) takes memory first too.
+    if (bytes > slot.memoryBytes) {
       setSwap()
       setMemory()
-      // A fresh cgroup has no memory+swap limit yet; a smaller one than memory is refused.
-      setSwap()
     } else {
       setMemory()
       setSwap()
