@@ -22,6 +22,7 @@ import type {
   SubmitJobParameters,
 } from '../jobBackend.ts'
 import { watchJobLog } from '../watchJobLog.ts'
+import { whenSent } from '../whenSent.ts'
 import { createJobQueue } from './jobQueue.ts'
 import { JobLog } from './jobLog.ts'
 import { createOutputArchive } from './outputArchive.ts'
@@ -293,8 +294,7 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
       requireFinished(job)
       const file = job.outputs.find((o) => o.path === outputPath)
       if (!file) throw outputMissing(outputPath)
-      const stream = await openOutputFile(job, file)
-      stream.once('end', () => markDownloaded(job, [file.path]))
+      const stream = whenSent(await openOutputFile(job, file), file.sizeBytes, () => markDownloaded(job, [file.path]))
       return { file: { path: file.path, sizeBytes: file.sizeBytes, sha256: file.sha256 }, stream }
     },
 

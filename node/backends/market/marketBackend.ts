@@ -37,6 +37,7 @@ import type {
   SubmitJobParameters,
 } from '../jobBackend.ts'
 import { watchJobLog } from '../watchJobLog.ts'
+import { whenSent } from '../whenSent.ts'
 import { JobLog } from '../local/jobLog.ts'
 import { createOutputArchive } from '../local/outputArchive.ts'
 import { fetchVerifiedResult } from './fetchVerifiedResult.ts'
@@ -576,8 +577,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
       const job = find(jobId)
       requireFinished(job)
       const entry = outputEntry(job, outputPath)
-      const stream = createReadStream(store.blobPath(job.record.id, `sha256-${entry.sha256.slice(2)}`))
-      stream.once('end', () => markDownloaded(job, [outputPath]))
+      const stream = whenSent(createReadStream(store.blobPath(job.record.id, `sha256-${entry.sha256.slice(2)}`)), entry.size, () => markDownloaded(job, [outputPath]))
       return { file: { path: outputPath, sizeBytes: entry.size, sha256: entry.sha256.slice(2) }, stream }
     },
 

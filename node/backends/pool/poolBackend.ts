@@ -14,6 +14,7 @@ import { createOutputArchive } from '../local/outputArchive.ts'
 import { validateMarketJob } from '../market/validateMarketJob.ts'
 import { checkPoolResult } from './checkPoolResult.ts'
 import type { PoolMember, WorkerRegistry } from './workerRegistry.ts'
+import { whenSent } from '../whenSent.ts'
 
 export type PoolBackendOptions = {
   /** Workers one job is tried on before it fails. */
@@ -381,8 +382,7 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
       const job = find(jobId)
       requireFinished(job)
       const entry = outputEntry(job, outputPath)
-      const stream = Readable.from([Buffer.from(job.contents.get(entry.name) ?? new Uint8Array())])
-      stream.once('end', () => markDownloaded(job, [outputPath]))
+      const stream = whenSent(Readable.from([Buffer.from(job.contents.get(entry.name) ?? new Uint8Array())]), entry.size, () => markDownloaded(job, [outputPath]))
       return { file: { path: outputPath, sizeBytes: entry.size, sha256: entry.sha256.slice(2) }, stream }
     },
 
