@@ -25,7 +25,9 @@ import type { JobStatus } from '../../node/backends/jobBackend.ts'
 import { jobSubmission } from '../gateway/testGateway.ts'
 import { spawnNode } from '../../node/dev/spawnNode.ts'
 
-export const windowSeconds = 30
+// Commit and reveal windows of the test gateways: committees widen over the commit window and nobody
+// commits in its first eighth, so a third worker that starts slowly on a loaded machine is still drawn.
+export const windowSeconds = 60
 
 export type MarketNetwork = {
   anvil: StartAnvilReturnType
@@ -224,6 +226,8 @@ export async function startMarketNetwork({ sandbox }: { sandbox: Sandbox }): Pro
         ...listen.flatMap((a) => ['--listen', a]),
         ...(fault ? ['--fault', fault] : []),
       ],
+      // SANDRUN_TEST_WORKER_LOG=1 shows the workers' JSON log lines (never job contents).
+      ...(process.env.SANDRUN_TEST_WORKER_LOG ? { onLog: (line: string) => process.stderr.write(`[${name}] ${line}\n`) } : {}),
     })
     const worker: WorkerProcess = {
       name,

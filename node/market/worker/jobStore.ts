@@ -22,6 +22,8 @@ export type WorkerJobRecord = {
   /** On-chain job id, decimal. */
   jobId: string
   specHash: Hex
+  /** The round the slot belongs to: 0 for the first committee, 1 for the escalation committee (absent in older records: 0). */
+  round?: number
   phase: WorkerJobPhase
   /** The committed result root. */
   root: Hex | null

@@ -41,6 +41,8 @@ export type StartWorkerNodeParameters = {
   heartbeatMs?: number | undefined
   pollMs?: number | undefined
   retentionMs?: number | undefined
+  /** Withdraw earnings once they reach this much (wei); 0 = after every settlement. */
+  withdrawAtWei?: bigint | undefined
   log?: WorkerLog | undefined
   exit?: ((code: number) => void) | undefined
   /** Extra host options (tests relax gossip's same-IP penalty). */
@@ -89,12 +91,13 @@ export async function startWorkerNode(parameters: StartWorkerNodeParameters): Pr
       throw new WorkerError('CONFIG_INVALID', `The deployment file is for chain ${deployment.chainId} but ${parameters.rpcUrl} serves chain ${chainId}; pass the RPC of the deployment's chain.`)
     }
     const fault = parseFaultMode({ value: parameters.fault, chainId })
-    const chain = workerChain({ client, chainId, log })
+    const chain = workerChain({ client, chainId, deployBlock: deployment.deployBlock, log })
     const peerIdBytes = `0x${Buffer.from(host.libp2p.peerId.toMultihash().bytes).toString('hex')}` as Hex
     const stake = await ensureStake({
       chain,
       target: parameters.stake ?? deployment.params.minCollateral * defaultWorkerNodeOptions.stakeCollateralMultiple,
       peerId: peerIdBytes,
+      workerKey: host.workerKey,
       log,
     })
 
@@ -130,6 +133,7 @@ export async function startWorkerNode(parameters: StartWorkerNodeParameters): Pr
       log,
       pollMs: parameters.pollMs,
       retentionMs: parameters.retentionMs,
+      withdrawAtWei: parameters.withdrawAtWei,
       deployBlock: deployment.deployBlock,
       exit: parameters.exit,
     })
