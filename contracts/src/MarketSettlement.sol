@@ -69,6 +69,9 @@ abstract contract MarketSettlement is MarketStaking {
     /// nobody revealed) and was credited to the zero address, where nobody can withdraw it.
     event CollateralBurned(uint256 indexed jobId, uint256 amount);
 
+    /// @dev Collateral (gwei) one slot of the job with this state word locks (SandrunMarket.collateralFor).
+    function _collateralGwei(uint256 state) internal view virtual returns (uint256);
+
     /// @dev First position and size of the current round's committee.
     function _round(uint256 state) internal pure returns (uint256 base, uint256 size) {
         uint256 replicas = JobState.replicas(state);
@@ -96,6 +99,7 @@ abstract contract MarketSettlement is MarketStaking {
     function _escalate(Job storage job, uint256 jobId, uint256 state) private {
         uint256 next = JobState.escalated(state);
         job.state = next;
+        job.seed = 0; // the escalation committee's first commit stores its own seed
         uint256 commitDeadline = block.timestamp + JobState.commitWindow(next);
         emit JobEscalated(
             jobId,
@@ -111,8 +115,8 @@ abstract contract MarketSettlement is MarketStaking {
     /// rewards of first-committee slots that did not win go back to the requester.
     function _settleConsensus(Job storage job, uint256 jobId, uint256 state, Tally memory tally) private {
         uint256 replicas = JobState.replicas(state);
-        uint256 reward = uint256(job.rewardGwei) * 1 gwei;
-        uint256 collateralGwei = JobState.collateralGwei(state);
+        uint256 reward = JobState.rewardGwei(state) * 1 gwei;
+        uint256 collateralGwei = _collateralGwei(state);
         (uint256 firstWinners, uint256 laterWinners) = _countWinners(tally, replicas);
         uint256 winners = firstWinners + laterWinners;
         uint256 losers = tally.committed - winners;
@@ -147,7 +151,7 @@ abstract contract MarketSettlement is MarketStaking {
     /// unlocked and share the no-shows' collateral (never the requester, who could otherwise take a
     /// slot with an address it controls, stay silent and get the collateral back).
     function _settleInconclusive(Job storage job, uint256 jobId, uint256 state, Tally memory tally) private {
-        uint256 collateralGwei = JobState.collateralGwei(state);
+        uint256 collateralGwei = _collateralGwei(state);
         uint256 silent = tally.committed - tally.revealed;
         uint256 slashed = collateralGwei * 1 gwei * silent;
         uint256 share = tally.revealed == 0 ? 0 : slashed / tally.revealed;
@@ -168,7 +172,7 @@ abstract contract MarketSettlement is MarketStaking {
         }
         if (silent != 0) _totals.stakedGwei -= uint64(collateralGwei * silent);
         emit JobFinalized(jobId, JobStatus.Inconclusive, bytes32(0), outcomes, share, slashed);
-        _refund(jobId, job.requester, uint256(job.rewardGwei) * 1 gwei * JobState.replicas(state));
+        _refund(jobId, job.requester, JobState.rewardGwei(state) * 1 gwei * JobState.replicas(state));
         if (slashed != share * tally.revealed) _burn(jobId, slashed - share * tally.revealed);
     }
 
@@ -176,7 +180,7 @@ abstract contract MarketSettlement is MarketStaking {
     function _expire(Job storage job, uint256 jobId, uint256 state) internal {
         job.state = JobState.withStatus(state, JobStatus.Expired);
         emit JobFinalized(jobId, JobStatus.Expired, bytes32(0), 0, 0, 0);
-        _refund(jobId, job.requester, uint256(job.rewardGwei) * 1 gwei * JobState.replicas(state));
+        _refund(jobId, job.requester, JobState.rewardGwei(state) * 1 gwei * JobState.replicas(state));
     }
 
     function _countWinners(Tally memory tally, uint256 replicas) private pure returns (uint256 first, uint256 later) {

@@ -57,15 +57,16 @@ struct MarketTotals {
     uint64 stakedGwei; // sum of every account's stakedGwei: the denominator of eligibility
 }
 
-/// @notice A job: word 0 is the bit-packed round state (see SandrunMarket's JobWord layout), read
-/// by commit and reveal and written by each of them; word 1 is read only when the job settles.
+/// @notice A job: word 0 is the bit-packed round state (see JobState), read by commit and reveal
+/// and written by each of them; word 1 holds the requester and quorum, read when the job settles,
+/// and the round's seed, which the first commit of a round stores.
 struct Job {
     // word 0
     uint256 state;
     // word 1
     address requester;
-    uint64 rewardGwei; // per slot of the first committee; escrow = reward * replicas
     uint8 quorum;
+    uint88 seed; // low 88 bits of the round's seed block hash; 0 until the round's first commit
 }
 
 /// @notice Deploy-time economics and limits; immutable for the life of a deployment.

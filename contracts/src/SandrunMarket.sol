@@ -38,6 +38,7 @@ contract SandrunMarket is MarketSettlement {
         uint40 commitDeadline; // of the current round
         uint40 revealDeadline; // of the current round
         uint256 seedBlock; // block whose hash seeds the current round (see seedBlockFor past 256 blocks)
+        bytes32 seed; // the current round's seed once its first commit stored it (low 88 bits of the hash, | 1), else 0
         uint8 committed; // in the current round
         uint8 revealed; // in the current round
         uint8 totalCommitted; // over all rounds
@@ -158,21 +159,20 @@ contract SandrunMarket is MarketSettlement {
             revert MarketInvalidRevealWindow(revealWindow, minRevealWindow, maxRevealWindow);
         }
         uint256 reward = msg.value / replicas;
-        if (reward == 0 || reward * replicas != msg.value || reward % 1 gwei != 0 || reward / 1 gwei > type(uint64).max) {
+        if (reward == 0 || reward * replicas != msg.value || reward % 1 gwei != 0) {
             revert MarketInvalidEscrow(msg.value, replicas);
         }
+        // The reward lives in a 40-bit field of the job word; a collateral above the stake cap could
+        // never be locked by anybody.
+        if (reward / 1 gwei > JobState.MAX_REWARD_GWEI) revert MarketAmountTooLarge(reward, JobState.MAX_REWARD_GWEI * 1 gwei);
         uint256 collateral = collateralFor(reward, replicas);
-        // No collateral field holds more, and no stake could cover it anyway.
-        if (collateral / 1 gwei > JobState.MAX_COLLATERAL_GWEI) {
-            revert MarketAmountTooLarge(collateral, JobState.MAX_COLLATERAL_GWEI * 1 gwei);
-        }
+        if (collateral / 1 gwei > type(uint48).max) revert MarketAmountTooLarge(collateral, uint256(type(uint48).max) * 1 gwei);
         MarketTotals memory totals = _totals;
         jobId = ++totals.jobCount;
         _totals = totals;
         Job storage job = _jobs[jobId];
-        job.state = JobState.posted(replicas, collateral / 1 gwei, commitWindow, revealWindow);
+        job.state = JobState.posted(replicas, reward / 1 gwei, commitWindow, revealWindow);
         job.requester = msg.sender;
-        job.rewardGwei = uint64(reward / 1 gwei);
         job.quorum = quorum;
         uint40 commitDeadline = uint40(block.timestamp + commitWindow);
         emit JobPosted(jobId, msg.sender, specHash, reward, replicas, quorum, commitDeadline, commitDeadline + revealWindow);
@@ -200,11 +200,11 @@ contract SandrunMarket is MarketSettlement {
         uint256 seedBlock = JobState.seedBlock(state);
         // Stake deposited in or after the seed block did not exist when the seed was unknown.
         uint256 weight = account.stakeBlock >= seedBlock ? 0 : account.stakedGwei;
-        uint256 ticket = MarketEligibility.ticket(_seed(jobId, seedBlock), jobId, msg.sender);
+        uint256 ticket = MarketEligibility.ticket(_roundSeed(job, jobId, seedBlock), jobId, msg.sender);
         if (!MarketEligibility.isEligible(ticket, weight, _totals.stakedGwei, size, block.timestamp - roundStart, window)) {
             revert MarketNotEligible(jobId, msg.sender);
         }
-        _lock(account, msg.sender, JobState.collateralGwei(state));
+        _lock(account, msg.sender, _collateralGwei(state));
         uint256 workerIndex = account.workerIndex;
         if (position < JobState.ROSTER_HEAD) {
             job.state = JobState.withRosterHead(state, position, workerIndex);
@@ -347,8 +347,8 @@ contract SandrunMarket is MarketSettlement {
         uint256 commitDeadline = JobState.roundStart(state) + JobState.commitWindow(state);
         view_.status = status;
         view_.requester = job.requester;
-        view_.reward = uint256(job.rewardGwei) * 1 gwei;
-        view_.collateral = JobState.collateralGwei(state) * 1 gwei;
+        view_.reward = JobState.rewardGwei(state) * 1 gwei;
+        view_.collateral = status == JobStatus.None ? 0 : _collateralGwei(state) * 1 gwei;
         view_.replicas = status == JobStatus.None ? 0 : uint8(JobState.replicas(state));
         view_.quorum = job.quorum;
         view_.round = base == 0 ? 0 : 1;
@@ -357,6 +357,7 @@ contract SandrunMarket is MarketSettlement {
         view_.commitDeadline = uint40(commitDeadline);
         view_.revealDeadline = uint40(commitDeadline + JobState.revealWindow(state));
         view_.seedBlock = status == JobStatus.None ? 0 : JobState.seedBlock(state);
+        view_.seed = bytes32(uint256(job.seed));
         view_.committed = uint8(_committedIn(jobId, state, base, size));
         view_.revealed = uint8(status == JobStatus.Open || status == JobStatus.Escalated ? JobState.revealCount(state) : 0);
         view_.totalCommitted = uint8(tally.committed);
@@ -396,11 +397,22 @@ contract SandrunMarket is MarketSettlement {
         return replicas;
     }
 
-    /// @dev Reads the round's seed: the hash of its seed block, or past 256 blocks of a later
-    /// anchor (seedBlockFor). Never readable in the seed block itself.
-    function _seed(uint256 jobId, uint256 seedBlock) private view returns (bytes32) {
-        if (block.number <= seedBlock) revert MarketSeedNotReady(jobId, seedBlock + 1);
-        return blockhash(seedBlockFor(seedBlock, block.number));
+    /// @dev The round's seed: stored by its first commit, which reads the hash of the seed block
+    /// (or, past 256 blocks, of the latest anchor: seedBlockFor), so one seed holds for the whole
+    /// round however many blocks it lasts. Never readable in the seed block itself. Kept as its low
+    /// 88 bits (one word with the requester); the lowest bit is forced to 1 so a stored seed is never 0.
+    function _roundSeed(Job storage job, uint256 jobId, uint256 seedBlock) private returns (bytes32) {
+        uint256 seed = job.seed;
+        if (seed == 0) {
+            if (block.number <= seedBlock) revert MarketSeedNotReady(jobId, seedBlock + 1);
+            seed = uint88(uint256(blockhash(seedBlockFor(seedBlock, block.number)))) | 1;
+            job.seed = uint88(seed);
+        }
+        return bytes32(seed);
+    }
+
+    function _collateralGwei(uint256 state) internal view override returns (uint256) {
+        return collateralFor(JobState.rewardGwei(state) * 1 gwei, JobState.replicas(state)) / 1 gwei;
     }
 
     function _outcome(JobStatus status, bool revealed, bool agrees, bool pastRound) private pure returns (SlotOutcome) {

@@ -2,7 +2,7 @@
 // ticket becomes eligible for the job's current round (computed with node/chain/eligibility, the
 // contract's own rules), moving anvil's clock there instead of sleeping.
 import type { Hex, PublicClient, TestClient } from 'viem'
-import { eligibilityTicket, eligibleFrom, seedBlockFor } from '../../node/chain/eligibility/index.ts'
+import { eligibilityTicket, eligibleFrom, roundSeed, seedBlockFor } from '../../node/chain/eligibility/index.ts'
 import type { MarketClient } from '../../node/chain/marketClient.ts'
 
 /** Chain time from which `client` may commit to the job's current round (null: never in this window). */
@@ -10,7 +10,7 @@ export async function commitFrom(publicClient: PublicClient, client: MarketClien
   const worker = client.account!.address
   const [job, account, totals, latest] = await Promise.all([client.getJob(jobId), client.getAccount(worker), client.getTotals(), publicClient.getBlockNumber()])
   // Anvil mines every transaction in a block of its own: the commit lands in the next one.
-  const seed = (await publicClient.getBlock({ blockNumber: seedBlockFor(job.seedBlock, latest + 1n) })).hash
+  const seed = await roundSeed({ stored: job.seed, blockHash: async () => (await publicClient.getBlock({ blockNumber: seedBlockFor(job.seedBlock, latest + 1n) })).hash })
   const from = eligibleFrom({
     ticket: eligibilityTicket({ seed, jobId, worker }),
     weightGwei: account.stakeBlock >= job.seedBlock ? 0n : account.staked / 10n ** 9n,

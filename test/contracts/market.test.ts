@@ -279,6 +279,20 @@ describe('eligibility', () => {
     }
   })
 
+  it("the round's first commit stores its seed, which holds however many blocks the round lasts", async () => {
+    const jobId = await post()
+    const { seedBlock } = await stranger.getJob(jobId)
+    expect(BigInt((await stranger.getJob(jobId)).seed)).toBe(0n)
+    await commitAll(jobId, [rootA])
+    const seed = (await stranger.getJob(jobId)).seed
+    const hash = (await h.publicClient.getBlock({ blockNumber: seedBlock })).hash
+    expect(BigInt(seed)).toBe((BigInt(hash) & ((1n << 88n) - 1n)) | 1n)
+    // 300 blocks later the seed block's hash is out of blockhash's reach; commits still draw on the stored seed.
+    await h.testClient.mine({ blocks: 300 })
+    await commitAll(jobId, [rootA, rootA], workers.slice(1))
+    expect(await stranger.getJob(jobId)).toMatchObject({ committed: 3, seed })
+  })
+
   it('the seed block is found again from 256 blocks on, through the latest anchor', async () => {
     const read = (seedBlock: bigint, blockNumber: bigint) =>
       h.publicClient.readContract({ address: h.market, abi: sandrunMarketAbi, functionName: 'seedBlockFor', args: [seedBlock, blockNumber] })

@@ -139,10 +139,10 @@ describe('collateral and worker indices', () => {
     expect(await w.getAccount(w.account!.address)).toMatchObject({ locked: 0n, staked: 10n * ETH, balance: reward })
   })
 
-  it('a job whose collateral no field could hold is refused', async () => {
-    const reward = 2n ** 39n * 10n ** 9n // x 3 escalation slots: above the 2^40 - 1 gwei collateral cap
+  it('a reward the job word cannot hold is refused', async () => {
+    const reward = 2n ** 40n * 10n ** 9n // 2^40 gwei, one more than the 40-bit reward field holds
     await h.testClient.setBalance({ address: requester.account!.address, value: 2n ** 81n })
-    await expectMarketError(requester.postJob({ specHash, replicas: 1, commitWindow: 100, revealWindow: 100, reward }), 'MarketAmountTooLarge', [3n * reward, (2n ** 40n - 1n) * 10n ** 9n])
+    await expectMarketError(requester.postJob({ specHash, replicas: 1, commitWindow: 100, revealWindow: 100, reward }), 'MarketAmountTooLarge', [reward, (2n ** 40n - 1n) * 10n ** 9n])
   })
 
   it('each staker gets one worker index at its first stake and keeps it', async () => {

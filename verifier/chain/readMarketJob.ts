@@ -26,6 +26,8 @@ export type MarketJob = {
   revealDeadline: number
   /** The block whose hash seeds the current round's eligibility. */
   seedBlock: bigint
+  /** The current round's seed once its first commit stored it; zero before. */
+  seed: Hex
   /** Commits and reveals in the current round. */
   committed: number
   revealed: number
@@ -60,6 +62,7 @@ export async function readMarketJob(client: PublicClient, { market, jobId }: Rea
     commitDeadline: job.commitDeadline,
     revealDeadline: job.revealDeadline,
     seedBlock: job.seedBlock,
+    seed: job.seed,
     committed: job.committed,
     revealed: job.revealed,
     totalCommitted: job.totalCommitted,

@@ -71,12 +71,12 @@ export function lineChart(p: LineChartParameters): Buffer {
   }
   line(plot.left, plot.bottom, plot.right, plot.bottom, [0, 0, 0])
   line(plot.left, plot.top, plot.left, plot.bottom, [0, 0, 0])
-  text(p.title, (width - textWidth(p.title)) / 2, 14)
+  text(p.title, (width - textWidth(p.title)) / 2, 8)
   text(p.xLabel, (plot.left + plot.right - textWidth(p.xLabel)) / 2, height - 30)
-  text(p.yLabel, 8, plot.top - 36)
+  text(p.yLabel, 8, plot.top - 22)
 
   for (const [index, series] of p.series.entries()) {
-    const points = series.points.filter(([, y]) => y > 0)
+    const points = series.points.filter(([, y]) => y >= 10 ** p.y.minExponent)
     for (let i = 1; i < points.length; i++) line(px(points[i - 1]![0]), py(points[i - 1]![1]), px(points[i]![0]), py(points[i]![1]), series.color, series.dashed, 2)
     if (!series.dashed) for (const [x, y] of points) for (let dx = -3; dx <= 3; dx++) for (let dy = -3; dy <= 3; dy++) set(px(x) + dx, py(y) + dy, series.color)
     const ly = plot.top + 10 + index * 26

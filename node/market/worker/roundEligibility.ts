@@ -1,7 +1,7 @@
 // When this worker may commit to the current round of a job, computed off chain exactly as the
 // contract checks it (node/chain/eligibility), so a worker that is not drawn never runs the job.
 import type { Hex } from 'viem'
-import { commitDelay, eligibilityRules, eligibilityTicket, eligibleFrom, seedBlockFor } from '../../chain/eligibility/index.ts'
+import { commitDelay, eligibilityRules, eligibilityTicket, eligibleFrom, roundSeed, seedBlockFor } from '../../chain/eligibility/index.ts'
 import type { MarketAccount, MarketJob, MarketTotals } from '../../chain/marketReader.ts'
 import type { WorkerChain } from './workerChain.ts'
 
@@ -21,7 +21,7 @@ export type RoundEligibility =
     }
 
 export type RoundEligibilityParameters = {
-  job: Pick<MarketJob, 'jobId' | 'roundStart' | 'commitDeadline' | 'roundSlots' | 'seedBlock'>
+  job: Pick<MarketJob, 'jobId' | 'roundStart' | 'commitDeadline' | 'roundSlots' | 'seedBlock' | 'seed'>
   account: Pick<MarketAccount, 'staked' | 'stakeBlock'>
   totals: Pick<MarketTotals, 'totalStaked'>
   worker: WorkerChain['address']
@@ -34,7 +34,7 @@ const gwei = 10n ** 9n
 
 export async function roundEligibility({ job, account, totals, worker, nextBlock, blockHash }: RoundEligibilityParameters): Promise<RoundEligibility> {
   if (nextBlock <= job.seedBlock) return { drawn: false, reason: 'seed not ready' }
-  const seed = await blockHash(seedBlockFor(job.seedBlock, nextBlock))
+  const seed = await roundSeed({ stored: job.seed, blockHash: () => blockHash(seedBlockFor(job.seedBlock, nextBlock)) })
   const window = job.commitDeadline - job.roundStart
   const from = eligibleFrom({
     ticket: eligibilityTicket({ seed, jobId: job.jobId, worker }),
