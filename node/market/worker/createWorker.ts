@@ -94,7 +94,8 @@ export type Worker = {
   readonly events: EventEmitter
 }
 
-type InFlight = { collateral: bigint; controller: AbortController }
+/** A job taken and not committed yet: its collateral is reserved; `running` while the sandbox runs it. */
+type InFlight = { collateral: bigint; controller: AbortController; running: boolean }
 
 const lostRaceErrors = new Set(['MarketJobFull', 'MarketCommitClosed', 'MarketJobNotOpen', 'MarketAlreadyCommitted', 'MarketInsufficientFreeStake', 'MarketNotEligible', 'MarketSeedNotReady'])
 
@@ -152,6 +153,8 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     for (const announcement of waiting) offer(announcement)
   }
 
+  // Capacity counts sandbox runs only: a run that waits for its commit time holds no core.
+  const runningCount = (): number => [...inFlight.values()].filter((job) => job.running).length
   const salt = (jobId: string): Hex => jobSalt({ seed: parameters.workerKey.privateKey, chainId: chain.chainId, market: chain.market, jobId: BigInt(jobId) })
   const kick = (): void => wake?.()
 
@@ -190,7 +193,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
       job,
       eligibility,
       now,
-      running: inFlight.size,
+      running: runningCount(),
       maxJobs: options.maxJobs,
       freeStake: account.free - reserved,
       known: records.has(jobId) || inFlight.has(jobId),
@@ -204,7 +207,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
       return
     }
     const controller = new AbortController()
-    inFlight.set(jobId, { collateral: job.collateral, controller })
+    inFlight.set(jobId, { collateral: job.collateral, controller, running: true })
     // The log exists from the start, so a watcher that comes early waits for the run instead of finding nothing.
     const feed = new LogFeed()
     feeds.set(jobId, feed)
@@ -265,6 +268,9 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     log('job running', { jobId, round: job.round, specHash, bundleBytes: bundle.byteLength })
     const result = await sandbox.runJob({ manifest, bundle, outputDir, signal, onOutput: (stream, chunk) => feed.append(stream, chunk) })
     feed.end({ state: 'completed', exit_code: result.exitCode, termination: result.termination })
+    const held = inFlight.get(jobId)
+    if (held) held.running = false
+    resumeDeferred()
     // A run cut short by shutdown is not the job's result: never commit it.
     if (signal.aborted) throw new Error('worker stopped during the run')
 
@@ -297,6 +303,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     records.set(jobId, record)
     await update(record, {})
     // Nobody commits before the round's commit delay has let honest workers run the job.
+    log('result sealed', { jobId, root, commitFrom })
     await untilChainTime(commitFrom, signal)
     const { hash } = await chain.commit({ jobId: BigInt(jobId), resultRoot: root, salt: salt(jobId) })
     if (fault === 'crash-after-commit') {
@@ -454,7 +461,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
         address: chain.address.toLowerCase(),
         capabilities: { interpreters: environments.interpreters.slice(0, 64), gpu: sandbox.capabilities.gpus.gpus.length > 0, maxJobs: options.maxJobs },
         environments: environments.digests.slice(0, 64),
-        load: { running: inFlight.size },
+        load: { running: runningCount() },
       }
     },
     jobs: () => [...records.values()].map((record) => ({ ...record })),
