@@ -15,11 +15,13 @@ import type { Sandbox } from '../../../sandbox/sandbox.ts'
 import { exitEntryContent, resultEntries } from '../../../verifier/resultEntries.ts'
 import { resultRoot } from '../../../verifier/resultRoot.ts'
 import type { WorkerKey } from '../../../verifier/workerIdentity.ts'
+import { classifyFailure } from './classifyFailure.ts'
 import { decideJob, nextStep, recheckAfter } from './decideJob.ts'
 import { alteredStdout, type FaultMode } from './faultMode.ts'
 import { hostEnvironments } from './hostEnvironments.ts'
+import { earningsWithdrawal } from './earningsWithdrawal.ts'
 import { jobChainView } from './jobChainView.ts'
-import type { JobStore, WorkerJobPhase, WorkerJobRecord } from './jobStore.ts'
+import { sealedRecord, type JobStore, type WorkerJobPhase, type WorkerJobRecord } from './jobStore.ts'
 import { jobSalt } from './jobSalt.ts'
 import { recoverJobs } from './recoverJobs.ts'
 import { replayLogFeed } from './replayLogFeed.ts'
@@ -97,22 +99,6 @@ export type Worker = {
 /** A job taken and not committed yet: its collateral is reserved; `running` while the sandbox runs it. */
 type InFlight = { collateral: bigint; controller: AbortController; running: boolean }
 
-const lostRaceErrors = new Set(['MarketJobFull', 'MarketCommitClosed', 'MarketJobNotOpen', 'MarketAlreadyCommitted', 'MarketInsufficientFreeStake', 'MarketNotEligible', 'MarketSeedNotReady'])
-
-function isPermanentRefusal(error: unknown): boolean {
-  if (error instanceof WorkerError) return error.code === 'SPEC_INVALID' || error.code === 'ENVIRONMENT_MISMATCH'
-  // Only the job's own faults (bad manifest or bundle); a host failure may not repeat.
-  return (error as Error).name === 'SandboxError' && (error as { isUserError?: boolean }).isUserError === true
-}
-
-function describeError(error: unknown): string {
-  if (error instanceof MarketRevertError) return error.errorName
-  const code = (error as { code?: unknown }).code
-  // Sandbox and worker messages may quote manifest fields; the code is enough for the operator's log.
-  if (typeof code === 'string' && (error as Error).name === 'SandboxError') return code
-  return error instanceof Error ? ((error as { shortMessage?: string }).shortMessage ?? error.message) : String(error)
-}
-
 export function createWorker(parameters: CreateWorkerParameters): Worker {
   const { chain, network, sandbox, store } = parameters
   const options = {
@@ -140,8 +126,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
   let stopped = false
   let loopDone: Promise<void> | undefined
   let wake: (() => void) | undefined
-  let withdrawDue = true
-  let lastWithdrawCheck = 0
+  const earnings = earningsWithdrawal({ chain, log, events, withdrawAtWei: options.withdrawAtWei, checkEveryMs: options.withdrawEveryMs })
   // Jobs to look at again once this worker may be drawn, or may commit: gateways re-announce open
   // jobs too, but the worker does not depend on it.
   const rechecks = new Map<string, NodeJS.Timeout>()
@@ -159,7 +144,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
   const kick = (): void => wake?.()
 
   function offer(announcement: JobAnnouncement): void {
-    const taking = take(announcement).catch((error: unknown) => log('job offer failed', { jobId: announcement.jobId, reason: describeError(error) }))
+    const taking = take(announcement).catch((error: unknown) => log('job offer failed', { jobId: announcement.jobId, reason: classifyFailure(error).reason }))
     offers.add(taking)
     void taking.finally(() => offers.delete(taking))
   }
@@ -215,10 +200,9 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     try {
       await runAndCommit(announcement, job, decision.commitFrom, feed, controller.signal)
     } catch (error) {
-      const reason = describeError(error)
-      if (error instanceof MarketRevertError && lostRaceErrors.has(error.errorName)) log('job dropped', { jobId, reason })
-      else log('job failed', { jobId, reason })
-      if (isPermanentRefusal(error)) {
+      const { reason, lostRace, permanent } = classifyFailure(error)
+      log(lostRace ? 'job dropped' : 'job failed', { jobId, reason })
+      if (permanent) {
         if (refused.size >= 10_000) refused.clear()
         refused.add(jobId)
       }
@@ -281,24 +265,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     )
     const root = resultRoot(entries)
     await store.writeResultFiles(jobId, { entries, exit: Buffer.from(exitEntryContent(result.exitCode, result.termination), 'utf8'), stdout, stderr: result.stderr })
-    const record: WorkerJobRecord = {
-      v: 1,
-      chainId: chain.chainId,
-      market: chain.market,
-      jobId,
-      specHash,
-      round: job.round,
-      phase: 'sealed',
-      root,
-      faulty,
-      commitTx: null,
-      revealTx: null,
-      finalizeTx: null,
-      status: null,
-      outcome: null,
-      updatedAt: Date.now(),
-      settledAt: null,
-    }
+    const record = sealedRecord({ chainId: chain.chainId, market: chain.market, jobId, specHash, round: job.round, root, faulty })
     // On disk before the commit is sent: a crash after it leaves what a restart needs to reveal.
     records.set(jobId, record)
     await update(record, {})
@@ -325,7 +292,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     const mine = slots.find((slot) => slot.worker?.toLowerCase() === chain.address.toLowerCase())
     await update(record, { phase: 'settled', status: job.status, outcome: mine?.outcome ?? null, settledAt: Date.now() })
     log('job settled', { jobId: record.jobId, status: job.status, outcome: record.outcome, slashed: mine?.slashed ?? false })
-    withdrawDue = true
+    earnings.settled()
     resumeDeferred()
   }
 
@@ -354,22 +321,6 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     }
   }
 
-  /** Withdraws the credited balance once it reaches the threshold (or whatever there is, when `all`). */
-  async function withdrawIfDue(all = false): Promise<void> {
-    if (!all && !withdrawDue && Date.now() - lastWithdrawCheck < options.withdrawEveryMs) return
-    withdrawDue = false
-    lastWithdrawCheck = Date.now()
-    const { balance } = await chain.getAccount()
-    if (balance === 0n || (!all && balance < options.withdrawAtWei)) return
-    try {
-      const { hash } = await chain.withdraw()
-      log('earnings withdrawn', { amountWei: balance, tx: hash })
-      events.emit('withdrawn', { amount: balance, hash })
-    } catch (error) {
-      if (!(error instanceof MarketRevertError && error.errorName === 'MarketNothingToWithdraw')) throw error
-    }
-  }
-
   async function expire(): Promise<void> {
     const cutoff = Date.now() - options.retentionMs
     for (const record of [...records.values()]) {
@@ -391,7 +342,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
         await advance(record, now)
       }
     }
-    await withdrawIfDue()
+    await earnings.withdrawIfDue()
     await expire()
   }
 
@@ -400,7 +351,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
       try {
         await tick()
       } catch (error) {
-        log('chain poll failed', { reason: describeError(error) })
+        log('chain poll failed', { reason: classifyFailure(error).reason })
       }
       if (stopped) break
       await new Promise<void>((resolve) => {
@@ -427,9 +378,9 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
       kick()
       await Promise.allSettled([loopDone, ...offers])
       // Stopping cashes out: the batched earnings are the operator's to take along.
-      await withdrawIfDue(true).catch((error: unknown) => log('withdrawal at stop failed', { reason: describeError(error) }))
+      await earnings.withdrawIfDue(true).catch((error: unknown) => log('withdrawal at stop failed', { reason: classifyFailure(error).reason }))
     },
-    withdrawNow: () => withdrawIfDue(true),
+    withdrawNow: () => earnings.withdrawIfDue(true),
     async validateAnnouncement(announcement) {
       let specHash: Hex | null
       try {

@@ -40,6 +40,11 @@ export type WorkerJobRecord = {
   settledAt: number | null
 }
 
+/** The record of a result just computed, before its commit is sent. */
+export function sealedRecord(p: Pick<WorkerJobRecord, 'chainId' | 'market' | 'jobId' | 'specHash' | 'round' | 'root' | 'faulty'>): WorkerJobRecord {
+  return { v: 1, ...p, phase: 'sealed', commitTx: null, revealTx: null, finalizeTx: null, status: null, outcome: null, updatedAt: Date.now(), settledAt: null }
+}
+
 export type JobStore = {
   /** Creates the job's directory and returns where the sandbox writes output files. */
   prepare(jobId: string): Promise<{ outputDir: string }>
