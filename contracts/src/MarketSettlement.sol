@@ -127,20 +127,7 @@ abstract contract MarketSettlement is MarketStaking {
         uint256 share = pool / winners;
         uint256 payout = reward + share;
         job.state = JobState.withStatus(state, JobStatus.Finalized);
-        uint256 outcomes;
-        for (uint256 i; i < tally.workers.length; ++i) {
-            if (tally.workers[i] == address(0)) continue;
-            Account storage account = _accounts[tally.workers[i]];
-            SlotOutcome outcome;
-            if (tally.revealedMask & (1 << i) != 0 && tally.roots[i] == tally.root) {
-                outcome = SlotOutcome.Won;
-                _release(account, collateralGwei, payout);
-            } else {
-                outcome = tally.revealedMask & (1 << i) != 0 ? SlotOutcome.Dissented : SlotOutcome.NotRevealed;
-                _slash(account, collateralGwei);
-            }
-            outcomes |= uint256(outcome) << (4 * i);
-        }
+        uint256 outcomes = _settleSlots(tally, collateralGwei, true, payout);
         if (losers != 0) _totals.stakedGwei -= uint64(collateralGwei * losers);
         emit JobFinalized(jobId, JobStatus.Finalized, tally.root, outcomes, payout, slashed);
         if (firstWinners < replicas) _refund(jobId, job.requester, reward * (replicas - firstWinners));
@@ -156,20 +143,7 @@ abstract contract MarketSettlement is MarketStaking {
         uint256 slashed = collateralGwei * 1 gwei * silent;
         uint256 share = tally.revealed == 0 ? 0 : slashed / tally.revealed;
         job.state = JobState.withStatus(state, JobStatus.Inconclusive);
-        uint256 outcomes;
-        for (uint256 i; i < tally.workers.length; ++i) {
-            if (tally.workers[i] == address(0)) continue;
-            Account storage account = _accounts[tally.workers[i]];
-            SlotOutcome outcome;
-            if (tally.revealedMask & (1 << i) != 0) {
-                outcome = SlotOutcome.Released;
-                _release(account, collateralGwei, share);
-            } else {
-                outcome = SlotOutcome.NotRevealed;
-                _slash(account, collateralGwei);
-            }
-            outcomes |= uint256(outcome) << (4 * i);
-        }
+        uint256 outcomes = _settleSlots(tally, collateralGwei, false, share);
         if (silent != 0) _totals.stakedGwei -= uint64(collateralGwei * silent);
         emit JobFinalized(jobId, JobStatus.Inconclusive, bytes32(0), outcomes, share, slashed);
         _refund(jobId, job.requester, JobState.rewardGwei(state) * 1 gwei * JobState.replicas(state));
@@ -181,6 +155,27 @@ abstract contract MarketSettlement is MarketStaking {
         job.state = JobState.withStatus(state, JobStatus.Expired);
         emit JobFinalized(jobId, JobStatus.Expired, bytes32(0), 0, 0, 0);
         _refund(jobId, job.requester, JobState.rewardGwei(state) * 1 gwei * JobState.replicas(state));
+    }
+
+    /// @dev Pays or slashes every committed slot and returns the packed outcomes. With a consensus,
+    /// slots that revealed the winning root are Won and paid `payment`, the others Dissented or
+    /// NotRevealed and slashed; without one, revealers are Released and paid `payment`, silent slots
+    /// slashed.
+    function _settleSlots(Tally memory tally, uint256 collateralGwei, bool consensus, uint256 payment) private returns (uint256 outcomes) {
+        for (uint256 i; i < tally.workers.length; ++i) {
+            if (tally.workers[i] == address(0)) continue;
+            Account storage account = _accounts[tally.workers[i]];
+            bool revealed = tally.revealedMask & (1 << i) != 0;
+            SlotOutcome outcome;
+            if (revealed && (!consensus || tally.roots[i] == tally.root)) {
+                outcome = consensus ? SlotOutcome.Won : SlotOutcome.Released;
+                _release(account, collateralGwei, payment);
+            } else {
+                outcome = revealed ? SlotOutcome.Dissented : SlotOutcome.NotRevealed;
+                _slash(account, collateralGwei);
+            }
+            outcomes |= uint256(outcome) << (4 * i);
+        }
     }
 
     function _countWinners(Tally memory tally, uint256 replicas) private pure returns (uint256 first, uint256 later) {

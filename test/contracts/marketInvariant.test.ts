@@ -7,24 +7,13 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import { sandrunMarketAbi } from '../../contracts/abi.ts'
 import { MarketRevertError } from '../../node/chain/errors.ts'
 import { createMarketReader, type MarketJob } from '../../node/chain/marketReader.ts'
+import { seededRandom } from '../../bench/market/seededRandom.ts'
 import { ETH, startMarketHarness, type MarketHarness } from './marketHarness.ts'
 import { zeroAddress } from 'viem'
 
 const SEED = Number(process.env.SEED ?? 20240611)
 const STEPS = Number(process.env.STEPS ?? 1100)
 const ACTORS = 12
-
-/** mulberry32: tiny, fast and good enough to drive a fuzzer deterministically. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const roots = [keccak256(toHex('A')), keccak256(toHex('B')), keccak256(toHex('C'))]
 
@@ -35,7 +24,7 @@ beforeAll(async () => {
 afterAll(async () => h?.stop())
 
 it(`market invariants hold over ${STEPS} random operations (seed ${SEED})`, { timeout: 240_000 }, async () => {
-  const random = prng(SEED)
+  const random = seededRandom(SEED)
   const int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1))
   const pick = <T>(xs: readonly T[]): T | undefined => xs[Math.floor(random() * xs.length)]
   const actors = h.clients.slice(1, ACTORS + 1)

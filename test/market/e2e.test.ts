@@ -202,7 +202,7 @@ describe('market network end to end', { timeout: 180_000 }, () => {
   })
 
   it('a gateway restarted mid-job completes the job and serves its status afterwards', async () => {
-    const before = await network.startGateway({ name: 'restarting-gateway' })
+    const before = await network.startGateway({ name: 'restarting-gateway', backend: { commitWindowSeconds: 120 } })
     const a = await network.startWorker({ name: 'honest-a', gateway: before })
     const b = await network.startWorker({ name: 'honest-b', gateway: before })
     const jobId = await before.submit(job, manifest)
@@ -210,7 +210,7 @@ describe('market network end to end', { timeout: 180_000 }, () => {
     // Restarted with the same key on the same port: the workers re-dial it by themselves.
     const [address] = before.host.multiaddrs()
     await before.close()
-    const after = await network.startGateway({ name: 'restarting-gateway', listen: [address!.replace(/\/p2p\/.*$/, '')] })
+    const after = await network.startGateway({ name: 'restarting-gateway', listen: [address!.replace(/\/p2p\/.*$/, '')], backend: { commitWindowSeconds: 120 } })
     await Promise.all([a, b].map((w) => after.waitConnected(w.peer)))
     const c = await network.startWorker({ name: 'honest-c', gateway: after })
     try {

@@ -77,7 +77,7 @@ export type WorkerStartOptions = {
   keySeed?: Uint8Array
   /** The worker's JSON log lines (never job contents). */
   onLog?: (line: string) => void
-  /** How long the process may take to print its ready line (default 60 s). */
+  /** How long the process may take to print its ready line (default 3 minutes). */
   readyTimeoutMs?: number
 }
 
@@ -257,7 +257,8 @@ export async function startMarketNetwork({ sandbox, repeatable }: StartMarketNet
       // nsenter switches only the network namespace; `ip netns exec` would also remount /sys and hide the cgroups the sandbox needs.
       ...(netns ? { launcher: ['nsenter', `--net=/run/netns/${netns}`, '--'] } : {}),
       command: 'worker',
-      ...(readyTimeoutMs ? { readyTimeoutMs } : {}),
+      // A sandbox and a libp2p host per process: on a loaded 2-core machine start-up takes minutes.
+      readyTimeoutMs: readyTimeoutMs ?? 180_000,
       args: [
         '--rpc', rpcUrl,
         '--deployment', deploymentFile,
