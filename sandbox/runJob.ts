@@ -252,10 +252,12 @@ export async function runJob(runtime: SandboxRuntime, parameters: RunJobParamete
     await warm?.discard()
     // Every process is gone and the outputs are copied: the caller need not wait for the cgroup
     // removal and the workspace emptying (close() does). A job after this one takes a spare workspace.
+    // Neither step may reject: nobody awaits this promise but close(), and a rejection here would be
+    // unhandled (the workspace pool retries a removal that fails).
     const cleanup = (async () => {
       await cgroup?.destroy().catch(() => {})
       await runtime.workspaces.release(workspace)
-    })()
+    })().catch(() => {})
     runtime.pendingCleanups.add(cleanup)
     void cleanup.finally(() => runtime.pendingCleanups.delete(cleanup))
   }

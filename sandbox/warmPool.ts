@@ -110,7 +110,7 @@ export function createWarmPool({ runtime, execTool, size, idleMemoryBytes }: Cre
     const done = (async () => {
       await idle.cgroup.destroy().catch(() => {})
       await runtime.workspaces.release(idle.workspace)
-    })()
+    })().catch(() => {})
     cleanups.add(done)
     void done.finally(() => cleanups.delete(done))
   }

@@ -1,6 +1,8 @@
 // Job directories (/work inside the sandbox). As root each one is its own size-capped tmpfs, so a
 // disk-filling job hits ENOSPC at its cap and its pages count against its memory cgroup. Mounting
 // costs a `mount` process, so emptied workspaces are kept and reused instead of unmounted.
+// Removal never throws: a workspace that cannot be removed now (no file descriptor left to start
+// `umount`, a mount still busy) is retried later, so a job's end never takes the service down.
 import { execFile } from 'node:child_process'
 import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
@@ -19,8 +21,11 @@ export type WorkspacePool = {
   /** Mounts `count` idle workspaces of this size ahead of time (off the jobs' critical path). */
   prepare(count: number, bytes: number): Promise<void>
   acquire(bytes: number): Promise<Workspace>
+  /** Empties a workspace for reuse or removes it; never rejects (failed removals are retried). */
   release(workspace: Workspace): Promise<void>
   close(): Promise<void>
+  /** Workspaces whose removal failed and waits for another try. */
+  pendingRemovals(): number
 }
 
 export type CreateWorkspacePoolParameters = {
@@ -32,7 +37,14 @@ export type CreateWorkspacePoolParameters = {
   tmpfs: boolean
   /** Idle workspaces kept for reuse. */
   keepIdle: number
+  /** Detaches a workspace mount; the default runs `umount -l`. */
+  unmount?: ((mount: string) => Promise<void>) | undefined
+  /** First wait before a failed removal is tried again; it doubles up to a minute. */
+  retryDelayMs?: number | undefined
 }
+
+const maxRetryDelayMs = 60_000
+
 
 function mountPointsUnder(root: string): string[] {
   const prefix = root.endsWith('/') ? root : `${root}/`
@@ -44,7 +56,8 @@ function mountPointsUnder(root: string): string[] {
 
 
 export async function createWorkspacePool(parameters: CreateWorkspacePoolParameters): Promise<WorkspacePool> {
-  const { root, uid, gid, tmpfs, keepIdle } = parameters
+  const { root, uid, gid, tmpfs, keepIdle, retryDelayMs = 1000 } = parameters
+  const unmount = parameters.unmount ?? (async (mount: string) => void (await run('umount', ['-l', mount])))
   mkdirSync(root, { recursive: true, mode: 0o711 })
   chmodSync(root, 0o711)
   // Mounts left behind by a crashed instance with the same root.
@@ -72,9 +85,36 @@ export async function createWorkspacePool(parameters: CreateWorkspacePoolParamet
     return { dir: jobDirIn(mount), mount, bytes }
   }
 
+  /** Workspaces whose removal failed, with the timer of their next try. */
+  const leftovers = new Map<string, { workspace: Workspace; delayMs: number; timer: NodeJS.Timeout }>()
+
+  /** Unmounts and removes a workspace; false when something failed (the mount stays known). */
+  async function tryRemove(workspace: Workspace): Promise<boolean> {
+    try {
+      if (mounted.has(workspace.mount)) {
+        await unmount(workspace.mount)
+        mounted.delete(workspace.mount)
+      }
+      rmSync(workspace.mount, { recursive: true, force: true })
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  function retryLater(workspace: Workspace, delayMs: number): void {
+    const timer = setTimeout(() => {
+      leftovers.delete(workspace.mount)
+      void tryRemove(workspace).then((removed) => {
+        if (!removed) retryLater(workspace, Math.min(delayMs * 2, maxRetryDelayMs))
+      })
+    }, delayMs)
+    timer.unref()
+    leftovers.set(workspace.mount, { workspace, delayMs, timer })
+  }
+
   async function destroy(workspace: Workspace): Promise<void> {
-    if (mounted.delete(workspace.mount)) await run('umount', ['-l', workspace.mount]).catch(() => {})
-    rmSync(workspace.mount, { recursive: true, force: true })
+    if (!(await tryRemove(workspace))) retryLater(workspace, retryDelayMs)
   }
 
   return {
@@ -103,8 +143,14 @@ export async function createWorkspacePool(parameters: CreateWorkspacePoolParamet
     async close() {
       const all = [...idle.values()].flat()
       idle.clear()
-      await Promise.all(all.map(destroy))
-      for (const mount of [...mounted]) await destroy({ dir: mount, mount, bytes: 0 })
+      for (const { workspace, timer } of leftovers.values()) {
+        clearTimeout(timer)
+        all.push(workspace)
+      }
+      leftovers.clear()
+      await Promise.all(all.map(tryRemove))
+      for (const mount of [...mounted]) await tryRemove({ dir: mount, mount, bytes: 0 })
     },
+    pendingRemovals: () => leftovers.size,
   }
 }

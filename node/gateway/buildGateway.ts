@@ -11,6 +11,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import websocket from '@fastify/websocket'
 import type { JobBackend } from '../backends/jobBackend.ts'
 import type { GatewayOptions } from './config.ts'
+import { connectionsUnderFileLimit, guardConnections, openFileLimit } from './connectionGuard.ts'
 import { createErrorHandler, type ErrorReport } from './errorHandler.ts'
 import { createRateLimiter } from './rateLimiter.ts'
 import { downloadRoutes } from './routes/downloadRoutes.ts'
@@ -53,8 +54,8 @@ export async function buildGateway({ backend, options, log = () => undefined }: 
     return503OnClosing: true,
     // Router-level refusals (URL too long, bad percent-encoding) get the same body as every error.
     frameworkErrors: (error, request, reply) => void errorHandler(error, request, reply),
-    serverFactory: (handler) =>
-      http.createServer(
+    serverFactory: (handler) => {
+      const server = http.createServer(
         {
           requestTimeout: options.requestTimeoutMs,
           headersTimeout: options.headersTimeoutMs,
@@ -63,7 +64,14 @@ export async function buildGateway({ backend, options, log = () => undefined }: 
           maxHeaderSize: options.maxHeaderBytes,
         },
         handler,
-      ),
+      )
+      guardConnections(server, {
+        maxConnections: options.maxConnections ?? connectionsUnderFileLimit(openFileLimit()),
+        // Behind a proxy every connection comes from the proxy's address.
+        maxConnectionsPerAddress: options.trustProxy === false ? options.maxConnectionsPerAddress : 0,
+      })
+      return server
+    },
     clientErrorHandler: (error: Error & { code?: string }, socket: Socket) => {
       if (socket.writable) socket.end(clientErrorResponse(error.code))
       else socket.destroy()

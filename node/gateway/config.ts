@@ -34,6 +34,10 @@ export type GatewayOptions = {
   timeoutCheckIntervalMs: number
   /** Total size of the request line and headers. */
   maxHeaderBytes: number
+  /** Connections open at once; null = derived from the process's file-descriptor limit. */
+  maxConnections: number | null
+  /** Connections one client address (IPv6: its /64) may hold; not applied behind a trusted proxy. */
+  maxConnectionsPerAddress: number
   /** A log viewer whose socket holds more unsent bytes than this is disconnected. */
   logViewerMaxBufferedBytes: number
   /** Longest `GET /status/:id?wait=` long poll. */
@@ -85,6 +89,11 @@ export const defaultGatewayOptions: GatewayOptions = {
   timeoutCheckIntervalMs: 1_000,
   // Node's default; a header flood beyond it is answered with 431.
   maxHeaderBytes: 16 * 1024,
+  // Three quarters of the descriptors, at most 10,000 (connectionGuard.ts): the rest stay for jobs.
+  maxConnections: null,
+  // Enough for a browser, a CLI and a few dozen log viewers behind one NAT; a flood from one
+  // address meets 429 long before the global cap.
+  maxConnectionsPerAddress: 64,
   // About a second of fast output; a viewer further behind would make the gateway buffer unboundedly.
   logViewerMaxBufferedBytes: 1024 * 1024,
   // Long enough to save clients a polling loop, short enough for proxies' idle timeouts.
@@ -138,9 +147,10 @@ export function resolveGatewayOptions(overrides: ResolveGatewayOptionsParameters
   positiveNumber(options.rateLimits.cpuSecondsPerMinute, 'rateLimits.cpuSecondsPerMinute')
   positiveInteger(options.rateLimits.concurrentJobs, 'rateLimits.concurrentJobs')
   positiveInteger(options.rateLimits.jobsPerHour, 'rateLimits.jobsPerHour')
-  for (const key of ['maxUploadBytes', 'maxManifestBytes', 'requestTimeoutMs', 'headersTimeoutMs', 'keepAliveTimeoutMs', 'timeoutCheckIntervalMs', 'maxHeaderBytes', 'logViewerMaxBufferedBytes', 'statusWaitMaxSeconds'] as const) {
+  for (const key of ['maxUploadBytes', 'maxManifestBytes', 'requestTimeoutMs', 'headersTimeoutMs', 'keepAliveTimeoutMs', 'timeoutCheckIntervalMs', 'maxHeaderBytes', 'logViewerMaxBufferedBytes', 'statusWaitMaxSeconds', 'maxConnectionsPerAddress'] as const) {
     positiveInteger(options[key], key)
   }
+  if (options.maxConnections !== null) positiveInteger(options.maxConnections, 'maxConnections')
   if (options.headersTimeoutMs > options.requestTimeoutMs) throw new ConfigError('headersTimeoutMs must not exceed requestTimeoutMs.')
   return options
 }

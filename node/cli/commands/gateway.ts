@@ -9,6 +9,7 @@ import { createMarketGateway } from '../../gateway/createMarketGateway.ts'
 import { createPoolGateway } from '../../backends/pool/createPoolGateway.ts'
 import { run as serve } from './serve.ts'
 import { untilStopped } from '../untilStopped.ts'
+import { logUnhandledRejections } from '../logUnhandledRejections.ts'
 
 export const description = 'Serve the REST API in local mode, in front of a worker pool (--mode pool) or the open market (--mode market)'
 
@@ -41,6 +42,8 @@ Market mode options:
   --cpu-seconds-per-minute <n>  per-IP CPU quota (default 10)
   --concurrent-jobs <n>         per-IP concurrent jobs (default 2)
   --jobs-per-hour <n>           per-IP jobs per hour (default 20); these protect the gateway's wallet
+  --max-connections <n>         open connections at once (default: 3/4 of the file-descriptor limit, at most 10000)
+  --max-connections-per-address <n>  per-IP (IPv6: per /64) open connections (default 64; not applied with --trust-proxy)
 
 Log lines are JSON on stderr; one ready line goes to stdout:
   sandrun gateway ready url=<http url> peer=<peer id> account=<eth address> listen=<multiaddrs>
@@ -101,6 +104,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const rewardWei = values['reward-wei']
   if (rewardWei !== undefined && !/^[1-9][0-9]*$/.test(rewardWei)) throw new Error(`--reward-wei must be a positive integer (wei), got "${rewardWei}".`)
+  logUnhandledRejections(log)
   const server = await createMarketGateway({
     gateway,
     market: {
@@ -137,6 +141,7 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 async function runPool({ gateway, ...pool }: { gateway: GatewayOptions; workersFile: string; keyFile: string | undefined; dataDir: string; listen: string[] }): Promise<number> {
+  logUnhandledRejections(log)
   const server = await createPoolGateway({ gateway, pool, log })
   const address = await server.app.listen({ port: gateway.port, host: gateway.host })
   const workers = server.registry.members().length

@@ -4,6 +4,7 @@ import { definedFields, gatewayFlagOptions, gatewayOptionsFromFlags, numberFlag 
 import { resolveLocalModeOptions } from '../../gateway/config.ts'
 import { createLocalGateway } from '../../gateway/createLocalGateway.ts'
 import { untilStopped } from '../untilStopped.ts'
+import { logUnhandledRejections } from '../logUnhandledRejections.ts'
 
 export const description = 'Serve the Sandrun REST API on this machine (local mode)'
 
@@ -20,6 +21,8 @@ Options:
   --cpu-seconds-per-minute <n>  per-IP CPU quota (default 10)
   --concurrent-jobs <n>         per-IP concurrent jobs (default 2)
   --jobs-per-hour <n>           per-IP jobs per hour (default 20)
+  --max-connections <n>         open connections at once (default: 3/4 of the file-descriptor limit, at most 10000)
+  --max-connections-per-address <n>  per-IP (IPv6: per /64) open connections (default 64; not applied with --trust-proxy)
   --pip-index <dir>             wheelhouse (.whl files) that jobs' requirements.txt install from
   --npm-cache <dir>             npm cache that jobs' package.json dependencies install from
   --npm-registry <url>          registry the npm cache was filled from (default https://registry.npmjs.org/)
@@ -63,6 +66,7 @@ export async function run(argv: string[]): Promise<number> {
       npmRegistry: values['npm-registry'],
     }),
   )
+  logUnhandledRejections(log)
   const server = await createLocalGateway({ gateway, local, log })
   const address = await server.app.listen({ port: gateway.port, host: gateway.host })
   log('sandrun gateway listening', { address, mode: 'local', workerId: server.workerKey.workerId, parallelism: local.parallelism })

@@ -9,6 +9,7 @@ import { readDeployment } from '../../chain/deployment.ts'
 import { faultModes, parseFaultMode } from '../../market/worker/faultMode.ts'
 import { WorkerError } from '../../market/worker/workerError.ts'
 import { jsonLineLog } from '../../market/worker/workerLog.ts'
+import { logUnhandledRejections } from '../logUnhandledRejections.ts'
 import { untilStopped } from '../untilStopped.ts'
 
 export const description = 'Run a staked market worker: take jobs, run them, commit and reveal results'
@@ -96,6 +97,7 @@ async function runPool(argv: string[]): Promise<number> {
   }
   readFileSync(values.key)
   const log = jsonLineLog()
+  logUnhandledRejections(log)
   const [{ createSandbox }, { startPoolWorker }] = await Promise.all([import('../../../sandbox/createSandbox.ts'), import('../../pool/startPoolWorker.ts')])
   const sandbox = await createSandbox()
   const node = await startPoolWorker({
@@ -171,6 +173,7 @@ async function runMarket(argv: string[]): Promise<number> {
     return 2
   }
   const log = jsonLineLog()
+  logUnhandledRejections(log)
   let maxJobs: number | undefined
   let stake: bigint | undefined
   try {

@@ -1,0 +1,108 @@
+// The incident of issue 13: thousands of WebSocket viewers of one running job used up the service's
+// file descriptors, the job's cleanup then failed and the service exited. Here a real `sandrun
+// serve` process runs with a small descriptor limit (512, so its connection cap is 256) and meets
+// more viewers than that: it answers the surplus with a clear 503 (or 429 for one address's
+// surplus), keeps its job, and serves normally once the flood is gone.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import path from 'node:path'
+import { createInterface } from 'node:readline'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
+import { createSandrunClient, type SandrunClient } from '../../node/client/sandrunClient.ts'
+import { packFiles } from '../../sandbox/bundle/packFiles.ts'
+
+const bin = path.resolve(import.meta.dirname, '../../bin/sandrun')
+let server: ChildProcess
+let exited: Promise<number | null>
+let dataDir: string
+let url: string
+let client: SandrunClient
+
+beforeAll(async () => {
+  dataDir = await mkdtemp('/dev/shm/sandrun-flood-test-')
+  server = spawn('prlimit', ['--nofile=512:512', process.execPath, bin, 'serve', '--port', '0', '--data-dir', dataDir, '--concurrent-jobs', '10'], { stdio: ['ignore', 'ignore', 'pipe'] })
+  exited = new Promise((resolve) => server.once('exit', resolve))
+  for await (const line of createInterface({ input: server.stderr! })) {
+    const entry = JSON.parse(line) as { message: string; address?: string }
+    if (entry.message === 'sandrun gateway listening') {
+      url = entry.address!
+      break
+    }
+  }
+  server.stderr!.resume()
+  client = createSandrunClient({ baseUrl: url })
+}, 60_000)
+
+afterAll(async () => {
+  server.kill('SIGTERM')
+  await exited
+  await rm(dataDir, { recursive: true, force: true })
+})
+
+type Viewer = { socket: WebSocket; outcome: Promise<{ opened: true } | { opened: false; status: number; body: string }> }
+
+function openViewer(jobId: string, localAddress: string): Viewer {
+  const socket = new WebSocket(`${url.replace('http', 'ws')}/logs/${jobId}/stream`, { localAddress })
+  const outcome = new Promise<Awaited<Viewer['outcome']>>((resolve, reject) => {
+    socket.once('open', () => resolve({ opened: true }))
+    socket.once('unexpected-response', (_request, response) => {
+      let body = ''
+      response.on('data', (chunk: Buffer) => (body += chunk))
+      response.once('end', () => resolve({ opened: false, status: response.statusCode ?? 0, body }))
+    })
+    socket.once('error', reject)
+  })
+  return { socket, outcome }
+}
+
+async function closeAll(viewers: Viewer[]): Promise<void> {
+  await Promise.all(
+    viewers.map(({ socket }) => {
+      if (socket.readyState === WebSocket.CLOSED) return undefined
+      return new Promise((resolve) => {
+        socket.once('close', resolve)
+        socket.terminate()
+      })
+    }),
+  )
+}
+
+describe('a flood of WebSocket viewers', () => {
+  it('is capped below the descriptor limit with clear refusals, and the service keeps serving', async () => {
+    const { job_id: jobId } = await client.submit({ bundle: await packFiles({ 'main.sh': 'echo started; sleep 120' }), manifest: { entrypoint: 'main.sh', timeout: 180 } })
+    for await (const message of client.streamLogs(jobId)) if (message.type === 'output') break // it runs
+
+    // One address: 64 connections, then 429.
+    const greedy = Array.from({ length: 70 }, () => openViewer(jobId, '127.0.0.100'))
+    const greedyOutcomes = await Promise.all(greedy.map((v) => v.outcome))
+    expect(greedyOutcomes.filter((o) => o.opened)).toHaveLength(64)
+    const tooMany = greedyOutcomes.filter((o) => !o.opened)
+    expect(tooMany.every((o) => o.status === 429 && /Too many connections/.test(o.body))).toBe(true)
+    await closeAll(greedy)
+
+    // Fifty addresses, 8 viewers each: 400 connections against a cap of 256.
+    const flood = Array.from({ length: 400 }, (_, i) => openViewer(jobId, `127.0.1.${1 + (i % 50)}`))
+    const outcomes = await Promise.all(flood.map((v) => v.outcome))
+    // The cap counts every connection (this test's client may hold a kept-alive one too).
+    const opened = outcomes.filter((o) => o.opened).length
+    expect(opened).toBeLessThanOrEqual(256)
+    expect(opened).toBeGreaterThanOrEqual(250)
+    const refused = outcomes.filter((o) => !o.opened)
+    expect(refused).toHaveLength(400 - opened)
+    expect(refused.every((o) => o.status === 503 && /Service busy/.test(o.body))).toBe(true)
+    const busy = await fetch(`${url}/health`).catch((error: Error) => error)
+    expect(busy instanceof Response ? busy.status : busy.message).toBe(503)
+    await closeAll(flood)
+
+    // The flood is gone: the job is still there, can be cancelled and cleaned up, and new jobs run.
+    expect((await client.status(jobId)).status).toBe('running')
+    await client.delete(jobId)
+    const health = await fetch(`${url}/health`)
+    expect(health.status).toBe(200)
+    const { job_id: next } = await client.submit({ bundle: await packFiles({ 'main.sh': 'echo after' }), manifest: { entrypoint: 'main.sh' } })
+    expect((await client.wait(next)).status).toBe('completed')
+    expect(await client.logs(next)).toMatchObject({ stdout: 'after\n' })
+    expect(server.exitCode).toBe(null)
+  }, 120_000)
+})
