@@ -2,6 +2,7 @@
 // (templates with installed state and digests, interpreters this host really has) and /health
 // (isolation, GPUs and package indexes, for pool coordinators and probes).
 import type { FastifyInstance } from 'fastify'
+import { clientAddressKey } from '../clientAddressKey.ts'
 import type { GatewayContext } from '../gatewayContext.ts'
 import { EnvironmentsResponse, ErrorBody, HealthResponse, RootResponse, StatsResponse } from '../schemas.ts'
 
@@ -20,7 +21,7 @@ export function serviceRoutes(app: FastifyInstance, { backend, limiter, options 
   app.get('/stats', { schema: { summary: 'Your quota and system load', response: { 200: StatsResponse, 500: ErrorBody } } }, async (request) => {
     const stats = backend.stats()
     return {
-      your_quota: limiter.quota(request.ip),
+      your_quota: limiter.quota(clientAddressKey(request.ip)),
       system: {
         queue_length: stats.queueLength,
         active_jobs: stats.runningJobs,

@@ -1,8 +1,10 @@
 // POST /submit: multipart `files` (gzip tar) + `manifest` (JSON, or job.json inside the tarball).
 // Limits are checked before the body is read: the per-IP quota (429) and the declared size (413).
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { clientAddressKey } from '../clientAddressKey.ts'
 import { GatewayError } from '../gatewayError.ts'
 import type { GatewayContext } from '../gatewayContext.ts'
+import { multipartParts } from '../multipartParts.ts'
 import { readBundleEntry } from '../readBundleEntry.ts'
 import { ErrorBody, RateLimitedBody, SubmitResponse } from '../schemas.ts'
 
@@ -30,7 +32,7 @@ async function readSubmission(request: FastifyRequest, { options }: GatewayConte
   }
   let manifestText: string | null = null
   let bundle: Buffer | null = null
-  for await (const part of request.parts()) {
+  for await (const part of multipartParts(request)) {
     if (part.fieldname === 'files' && part.type === 'file') {
       if (bundle) throw invalid('Send exactly one `files` part (one tar.gz); pack several files into it.')
       bundle = await part.toBuffer()
@@ -74,9 +76,11 @@ export function submitRoute(app: FastifyInstance, context: GatewayContext): void
         if (declared !== undefined && Number(declared) > options.maxUploadBytes) {
           throw new GatewayError('UPLOAD_TOO_LARGE', `Upload too large: the limit is ${options.maxUploadBytes} bytes.`, { details: 'Make the bundle smaller (leave out data the job can do without).' })
         }
-        const verdict = limiter.reserve(request.ip)
+        // One quota per IPv4 address or IPv6 /64 (a subscriber holds a whole /64).
+        const clientId = clientAddressKey(request.ip)
+        const verdict = limiter.reserve(clientId)
         if (!verdict.allowed) throw new GatewayError('RATE_LIMITED', 'Rate limit exceeded', { reason: verdict.reason, retryAfterSeconds: verdict.retryAfterSeconds })
-        reservations.set(request, { clientId: request.ip, committed: false })
+        reservations.set(request, { clientId, committed: false })
       },
       onResponse: async (request) => releaseUncommitted(request),
       // A client that hangs up mid-upload gets no response, but must get its place back.
@@ -84,7 +88,7 @@ export function submitRoute(app: FastifyInstance, context: GatewayContext): void
     },
     async (request) => {
       const { manifest, bundle } = await readSubmission(request, context)
-      const accepted = await backend.submit({ manifest, bundle, clientId: request.ip })
+      const accepted = await backend.submit({ manifest, bundle, clientId: clientAddressKey(request.ip) })
       const reservation = reservations.get(request)
       if (reservation) {
         reservation.committed = true

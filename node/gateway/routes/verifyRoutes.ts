@@ -10,6 +10,7 @@ import { BackendError } from '../../backends/backendError.ts'
 import type { JobBackend, JobStatus } from '../../backends/jobBackend.ts'
 import type { GatewayContext } from '../gatewayContext.ts'
 import { GatewayError } from '../gatewayError.ts'
+import { multipartParts } from '../multipartParts.ts'
 import { ErrorBody, JobIdParams } from '../schemas.ts'
 import { VerifyFileResponse, VerifyResponse } from '../verifySchemas.ts'
 
@@ -54,7 +55,7 @@ async function readUpload(request: FastifyRequest): Promise<{ path: string; cont
   }
   let content: Buffer | null = null
   let outputPath: string | null = null
-  for await (const part of request.parts()) {
+  for await (const part of multipartParts(request)) {
     if (part.fieldname === 'file' && part.type === 'file' && content === null) content = await part.toBuffer()
     else if (part.fieldname === 'path' && part.type === 'field' && outputPath === null && typeof part.value === 'string') outputPath = part.value
     else {
