@@ -4,10 +4,11 @@
 // created. Job failures (non-zero exit, failed install, timeout, oom…) are results; only bad input
 // and host failures throw.
 import { randomBytes } from 'node:crypto'
-import { lchownSync, lstatSync, readdirSync } from 'node:fs'
+import { lstatSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { JobAdmissionHost } from './admitJob.ts'
+import type { JobUsers } from './claimJobUsers.ts'
 import { extractBundle } from './bundle/extractBundle.ts'
 import type { CgroupBackend, JobCgroup } from './cgroups/types.ts'
 import { SandboxError } from './errors.ts'
@@ -19,10 +20,12 @@ import { createOutputCapture } from './outputCapture.ts'
 import type { InterpreterInfo, RunJobParameters, SandboxLimits } from './sandbox.ts'
 import type { InterpreterName, OutputStream, RunJobResult, Termination } from './types.ts'
 import type { WarmPool, WarmSandbox } from './warmPool.ts'
-import type { WorkspacePool } from './workspacePool.ts'
+import type { Workspace, WorkspacePool } from './workspacePool.ts'
 
 /** Everything `createSandbox` sets up once and every job shares. */
 export type SandboxRuntime = JobAdmissionHost & LaunchBwrapRuntime & {
+  /** The host uids jobs run as, one per job (the service is root); absent: jobs run as the service's user. */
+  jobUsers?: JobUsers | undefined
   cgroups: CgroupBackend | null
   workspaces: WorkspacePool
   interpreters: ReadonlyMap<InterpreterName, InterpreterInfo>
@@ -33,17 +36,11 @@ export type SandboxRuntime = JobAdmissionHost & LaunchBwrapRuntime & {
   pendingCleanups: Set<Promise<void>>
   /** Pre-started sandboxes for jobs of the default shape (see warmPool.ts); absent where unsupported. */
   warmPool?: WarmPool | undefined
+  /** Jobs started in a pre-started sandbox. */
+  warmStarts: number
 }
 
 const mib = 1024 * 1024
-
-function chownTree(dir: string, uid: number, gid: number): void {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name)
-    lchownSync(full, uid, gid)
-    if (entry.isDirectory()) chownTree(full, uid, gid)
-  }
-}
 
 function checkEntrypoint(workDir: string, entrypoint: string): void {
   let ok = false
@@ -89,15 +86,22 @@ export async function runJob(runtime: SandboxRuntime, parameters: RunJobParamete
     limits.tmpBytes === runtime.limits.tmpBytes &&
     limits.pids === runtime.limits.pids
   let warm: WarmSandbox | undefined = defaultShape ? runtime.warmPool?.take() : undefined
-  const workspace = warm?.workspace ?? (await runtime.workspaces.acquire(limits.workBytes))
+  // A host uid of the job's own; it goes back to the pool with the workspace, once nothing of the job is left.
+  const user = warm ? warm.user : runtime.jobUsers?.take()
+  let workspace: Workspace
+  try {
+    workspace = warm?.workspace ?? (await runtime.workspaces.acquire(limits.workBytes, user))
+  } catch (error) {
+    if (user) runtime.jobUsers?.give(user)
+    throw error
+  }
   let cgroup: JobCgroup | undefined = warm?.cgroup
   const timers: NodeJS.Timeout[] = []
   let onAbort: (() => void) | undefined
   try {
-    await extractBundle({ bundle, targetDir: workspace.dir })
+    await extractBundle({ bundle, targetDir: workspace.dir, owner: user })
     if (!command) checkEntrypoint(workspace.dir, manifest.entrypoint)
     const setup = jobSetup({ host: runtime, manifest, workDir: workspace.dir })
-    if (runtime.sandboxUser) chownTree(workspace.dir, runtime.sandboxUser.uid, runtime.sandboxUser.gid)
     // With install steps the baseline comes after them, or installed packages would be outputs.
     let baseline = manifest.outputs.length === 0 && setup.prepare.length === 0 ? await snapshotTree(workspace.dir) : undefined
 
@@ -109,7 +113,6 @@ export async function runJob(runtime: SandboxRuntime, parameters: RunJobParamete
     cgroup ??= runtime.cgroups?.create(
       `job-${randomBytes(8).toString('hex')}`,
       { memoryBytes: manifest.memory_mb * mib, pids: limits.pids, cpuCores: 1 },
-      runtime.sandboxUser,
       runtime.spawner?.pids,
     )
     const jobCgroup = cgroup
@@ -161,8 +164,10 @@ export async function runJob(runtime: SandboxRuntime, parameters: RunJobParamete
         jobCgroup?.startAccounting?.(manifest.memory_mb * mib)
       }
       warm = undefined
+      if (warmStart) runtime.warmStarts++
       const launched = warmStart ?? await launchBwrap(runtime, {
         cgroup: jobCgroup,
+        user,
         workDir: workspace.dir,
         tmpBytes: limits.tmpBytes,
         command: step.command,
@@ -257,6 +262,7 @@ export async function runJob(runtime: SandboxRuntime, parameters: RunJobParamete
     const cleanup = (async () => {
       await cgroup?.destroy().catch(() => {})
       await runtime.workspaces.release(workspace)
+      if (user) runtime.jobUsers?.give(user)
     })().catch(() => {})
     runtime.pendingCleanups.add(cleanup)
     void cleanup.finally(() => runtime.pendingCleanups.delete(cleanup))

@@ -103,6 +103,8 @@ export type Sandbox = {
    */
   admitJob(parameters: AdmitJobParameters): AdmitJobReturnType
   runJob(parameters: RunJobParameters): Promise<RunJobResult>
+  /** Jobs started so far in a pre-started sandbox (they cannot tell themselves; the operator can). */
+  warmStarts(): number
   /** Removes host resources (tmpfs pool, cgroup parent). Running jobs are killed. */
   close(): Promise<void>
 }

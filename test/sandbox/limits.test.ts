@@ -156,6 +156,32 @@ report(outcome=outcome, written=written)`),
     expect(report.written).toBeLessThanOrEqual(8 * mib)
   })
 
+  it('caps the entries a job can leave in /work (hard links count), and the next job gets a clean one', async () => {
+    const result = await runner.run({
+      files: pythonJob(`
+open('/work/a', 'w').close()
+made = 0
+outcome = None
+try:
+    for i in range(1_000_000):
+        os.link('/work/a', '/work/l%d' % i)
+        made += 1
+except OSError as error:
+    outcome = errno.errorcode.get(error.errno)
+report(outcome=outcome, made=made)`),
+    })
+    expect(result.exitCode).toBe(0)
+    const report = result.report<{ outcome: string; made: number }>()
+    expect(report.outcome).toBe('ENOSPC')
+    expect(report.made).toBeLessThan(65_536)
+    expect(report.made).toBeGreaterThan(60_000)
+    // Collection stops at its own caps; the workspace is dropped whole rather than emptied.
+    expect(result.outputs.length).toBe(1000)
+    expect(result.outputsTruncated).toBe(true)
+    const next = await runner.run({ files: { 'main.sh': 'ls -A /work | wc -l' } })
+    expect(next.out.trim()).toBe('1')
+  })
+
   it('caps captured stdout at outputCaptureBytes and marks it truncated (1 GiB printed)', async () => {
     const result = await runner.run({
       files: pythonJob(`
