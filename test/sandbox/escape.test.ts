@@ -5,7 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { createSocket, type Socket as UdpSocket } from 'node:dgram'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { once } from 'node:events'
 import net from 'node:net'
@@ -319,7 +319,7 @@ report(**{name: attempt(lambda name=name: os.open('/proc/1/' + name, os.O_RDWR i
     expect(report.listing).toEqual({ ok: true, value: [] })
   })
 
-  it('runs each job as a host uid of its own, from the reserved block', async () => {
+  it('runs each job as a host uid of its own, from the reserved block, in a cgroup it does not own', async () => {
     const tokens = [randomBytes(6).toString('hex'), randomBytes(6).toString('hex')]
     const started = tokens.map(() => {
       let resolve!: () => void
@@ -336,13 +336,23 @@ report(**{name: attempt(lambda name=name: os.open('/proc/1/' + name, os.O_RDWR i
     )
     await Promise.all(started.map((s) => s.promise))
     // From the host: the uid of each job's process, found by its unique argument.
-    const uids = tokens.map((token) => {
-      const pid = readdirSync('/proc').find((p) => /^\d+$/.test(p) && safeRead(`/proc/${p}/cmdline`).includes(token))
-      expect(pid, token).toBeDefined()
-      return Number(/^Uid:\s+(\d+)/m.exec(safeRead(`/proc/${pid}/status`))?.[1])
-    })
+    const pids = tokens.map((token) => readdirSync('/proc').find((p) => /^\d+$/.test(p) && safeRead(`/proc/${p}/cmdline`).includes(token)))
+    const uids = pids.map((pid) => Number(/^Uid:\s+(\d+)/m.exec(safeRead(`/proc/${pid}/status`))?.[1]))
+    // The job's cgroup directories and their control files (tasks, cgroup.procs) are root's, not the job's.
+    const cgroupFiles = safeRead(`/proc/${pids[0]}/cgroup`)
+      .split('\n')
+      .map((line) => /^\d+:([^:]+):(\/.*\/job-[0-9a-f]+)$/.exec(line))
+      .filter((match) => match !== null)
+      .flatMap(([, controllers, dir]) => {
+        const base = `/sys/fs/cgroup/${controllers!.replace(/^name=/, '')}${dir}`
+        return existsSync(base) ? [base, ...readdirSync(base).map((name) => `${base}/${name}`)] : []
+      })
+    const owners = new Set(cgroupFiles.map((file) => statSync(file).uid))
     controller.abort()
     await Promise.all(jobs)
+    expect(pids.every(Boolean)).toBe(true)
+    if (runner.sandbox.capabilities.cgroupVersion === 'v1') expect(cgroupFiles.some((file) => file.endsWith('/tasks'))).toBe(true)
+    expect([...owners]).toEqual(cgroupFiles.length > 0 ? [0] : [])
     expect(uids[0]).not.toBe(uids[1])
     for (const uid of uids) {
       expect(uid).toBeGreaterThanOrEqual(jobUids.first)
