@@ -38,8 +38,19 @@ export type GatewayOptions = {
   maxConnections: number | null
   /** Connections one client address (IPv6: its /64) may hold; not applied behind a trusted proxy. */
   maxConnectionsPerAddress: number
-  /** A log viewer whose socket holds more unsent bytes than this is disconnected. */
+  /** Log and output reads (GET /logs, /download) one address may have in progress at once. */
+  maxReadsPerAddress: number
+  /** WebSocket log viewers one address may hold. */
+  maxLogViewersPerAddress: number
+  /** Bytes sent to one log viewer and not yet taken by its socket; beyond this its replay waits. */
   logViewerMaxBufferedBytes: number
+  /** The same, all viewers together: the service's memory for viewers, whatever their number. */
+  logViewersMaxBufferedBytes: number
+  /** A viewer whose socket takes nothing for this long is disconnected (close code 1013). */
+  logViewerStallMs: number
+  /** POST /verify uploads one address, and all together, may have in progress. */
+  maxVerifyUploadsPerAddress: number
+  maxVerifyUploads: number
   /** Longest `GET /status/:id?wait=` long poll. */
   statusWaitMaxSeconds: number
   /** JSON-RPC URL `GET/POST /verify/:id` read market jobs from; unset = chain checks answer 503. */
@@ -94,8 +105,19 @@ export const defaultGatewayOptions: GatewayOptions = {
   // Enough for a browser, a CLI and a few dozen log viewers behind one NAT; a flood from one
   // address meets 429 long before the global cap.
   maxConnectionsPerAddress: 64,
-  // About a second of fast output; a viewer further behind would make the gateway buffer unboundedly.
-  logViewerMaxBufferedBytes: 1024 * 1024,
+  // A browser's six parallel downloads plus a log view; each read holds at most a few stream buffers.
+  maxReadsPerAddress: 8,
+  // A few tabs and a CLI watching jobs; a share of the 64 connections an address may hold.
+  maxLogViewersPerAddress: 8,
+  // Enough to keep a fast viewer's socket busy; what lies beyond waits in the job's own log.
+  logViewerMaxBufferedBytes: 256 * 1024,
+  // 10,000 viewers at their own window would be 2.5 GiB; this caps their sum.
+  logViewersMaxBufferedBytes: 32 * 1024 * 1024,
+  // Far longer than any reading client pauses; a stopped one gives its connection back.
+  logViewerStallMs: 30_000,
+  // Checking a file needs one upload at a time; uploads are hashed as they arrive, never held.
+  maxVerifyUploadsPerAddress: 2,
+  maxVerifyUploads: 16,
   // Long enough to save clients a polling loop, short enough for proxies' idle timeouts.
   statusWaitMaxSeconds: 30,
 }
@@ -147,7 +169,7 @@ export function resolveGatewayOptions(overrides: ResolveGatewayOptionsParameters
   positiveNumber(options.rateLimits.cpuSecondsPerMinute, 'rateLimits.cpuSecondsPerMinute')
   positiveInteger(options.rateLimits.concurrentJobs, 'rateLimits.concurrentJobs')
   positiveInteger(options.rateLimits.jobsPerHour, 'rateLimits.jobsPerHour')
-  for (const key of ['maxUploadBytes', 'maxManifestBytes', 'requestTimeoutMs', 'headersTimeoutMs', 'keepAliveTimeoutMs', 'timeoutCheckIntervalMs', 'maxHeaderBytes', 'logViewerMaxBufferedBytes', 'statusWaitMaxSeconds', 'maxConnectionsPerAddress'] as const) {
+  for (const key of ['maxUploadBytes', 'maxManifestBytes', 'requestTimeoutMs', 'headersTimeoutMs', 'keepAliveTimeoutMs', 'timeoutCheckIntervalMs', 'maxHeaderBytes', 'logViewerMaxBufferedBytes', 'statusWaitMaxSeconds', 'maxConnectionsPerAddress', 'maxReadsPerAddress', 'maxLogViewersPerAddress', 'logViewersMaxBufferedBytes', 'logViewerStallMs', 'maxVerifyUploadsPerAddress', 'maxVerifyUploads'] as const) {
     positiveInteger(options[key], key)
   }
   if (options.maxConnections !== null) positiveInteger(options.maxConnections, 'maxConnections')

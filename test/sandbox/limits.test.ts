@@ -2,8 +2,8 @@
 // output caps, hostile bundles, every interpreter, exit codes, signals, output collection and
 // cancellation, each as the user of `runJob` sees it.
 import { spawnSync } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
-import { readdirSync, readFileSync } from 'node:fs'
+import { createHash, randomBytes } from 'node:crypto'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { gzipSync } from 'node:zlib'
 import * as tar from 'tar-stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -299,6 +299,20 @@ describe('interpreters and exits', () => {
 })
 
 describe('output files', () => {
+  it('stores a sparse output by its real bytes, and serves every byte of it', async () => {
+    const result = await runner.run({ files: { 'main.sh': 'truncate -s 99M big.bin; printf end >> big.bin' } })
+    expect(result.exitCode).toBe(0)
+    const [big] = result.outputs
+    expect(big).toMatchObject({ path: 'big.bin', sizeBytes: 99 * mib + 3 })
+    const expected = createHash('sha256').update(Buffer.alloc(99 * mib)).update('end').digest('hex')
+    expect(big!.sha256).toBe(expected)
+    // The copy the service keeps (RAM-backed) holds the last page, not 99 MiB of zeros.
+    const stored = statSync(big!.hostPath)
+    expect(stored.size).toBe(99 * mib + 3)
+    expect(stored.blocks * 512).toBeLessThan(mib)
+    expect(createHash('sha256').update(readFileSync(big!.hostPath)).digest('hex')).toBe(expected)
+  })
+
   it('collects the files matching the output globs', async () => {
     const result = await runner.run({
       files: pythonJob(`
