@@ -67,6 +67,8 @@ export type CreateSandboxOptions = {
   keepIdleWorkspaces?: number
   /** How often the CPU budget is checked, in ms. */
   cpuPollMs?: number
+  /** How often a running job's usage goes to RunJobParameters.onUsage, in ms (default 1000). */
+  usagePollMs?: number
   /**
    * Sandboxes kept started ahead of jobs (default 2; 0: none). Each is a bwrap instance waiting
    * with an empty workspace and its own cgroup; a job of the default shape takes one and skips
@@ -178,6 +180,7 @@ export async function createSandbox(options: CreateSandboxOptions = {}): Promise
     jobUsers,
     limits,
     cpuPollMs: options.cpuPollMs ?? 50,
+    usagePollMs: options.usagePollMs ?? 1000,
     pendingCleanups: new Set(),
     warmStarts: 0,
     environments,

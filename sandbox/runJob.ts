@@ -17,7 +17,7 @@ import { launchBwrap, type BwrapExit, type LaunchBwrapRuntime } from './launchBw
 import { collectOutputs } from './outputs/collectOutputs.ts'
 import { snapshotTree } from './outputs/snapshotTree.ts'
 import { createOutputCapture } from './outputCapture.ts'
-import type { InterpreterInfo, RunJobParameters, SandboxLimits } from './sandbox.ts'
+import type { InterpreterInfo, JobUsage, RunJobParameters, SandboxLimits } from './sandbox.ts'
 import type { InterpreterName, OutputStream, RunJobResult, Termination } from './types.ts'
 import type { WarmPool, WarmSandbox } from './warmPool.ts'
 import type { Workspace, WorkspacePool } from './workspacePool.ts'
@@ -32,6 +32,8 @@ export type SandboxRuntime = JobAdmissionHost & LaunchBwrapRuntime & {
   limits: SandboxLimits
   /** How often the CPU-seconds budget is checked. */
   cpuPollMs: number
+  /** How often a running job's usage is reported (RunJobParameters.onUsage). */
+  usagePollMs: number
   /** Cleanups of finished jobs still running (cgroup removal, workspace emptying); close() awaits them. */
   pendingCleanups: Set<Promise<void>>
   /** Pre-started sandboxes for jobs of the default shape (see warmPool.ts); absent where unsupported. */
@@ -67,7 +69,7 @@ function terminationFromExit(code: number | null, signal: NodeJS.Signals | null)
 }
 
 export async function runJob(runtime: SandboxRuntime, parameters: RunJobParameters): Promise<RunJobResult> {
-  const { manifest, bundle, outputDir, signal, onOutput, onStart, command } = parameters
+  const { manifest, bundle, outputDir, signal, onOutput, onStart, onUsage, command } = parameters
   const limits: SandboxLimits = { ...runtime.limits, ...parameters.limits }
 
   const interpreter = runtime.interpreters.get(manifest.interpreter)
@@ -98,8 +100,16 @@ export async function runJob(runtime: SandboxRuntime, parameters: RunJobParamete
   let cgroup: JobCgroup | undefined = warm?.cgroup
   const timers: NodeJS.Timeout[] = []
   let onAbort: (() => void) | undefined
+  // What the job costs the host, reported as it runs (the clock starts with its first process).
+  const usage = { outputBytes: 0, inflated: { inflatedBytes: 0 }, held: false, measuring: false }
+  const usageNow = (): JobUsage => ({
+    cpuSeconds: usage.measuring ? (cgroup?.cpuSeconds() ?? 0) : 0,
+    outputBytes: usage.outputBytes,
+    inflatedBytes: usage.inflated.inflatedBytes,
+    held: usage.held,
+  })
   try {
-    await extractBundle({ bundle, targetDir: workspace.dir, owner: user })
+    await extractBundle({ bundle, targetDir: workspace.dir, owner: user, meter: usage.inflated })
     if (!command) checkEntrypoint(workspace.dir, manifest.entrypoint)
     const setup = jobSetup({ host: runtime, manifest, workDir: workspace.dir })
     // With install steps the baseline comes after them, or installed packages would be outputs.
@@ -120,6 +130,7 @@ export async function runJob(runtime: SandboxRuntime, parameters: RunJobParamete
     const stdout = createOutputCapture(limits.outputCaptureBytes)
     const stderr = createOutputCapture(limits.outputCaptureBytes)
     const write = (stream: OutputStream, chunk: Buffer) => {
+      usage.outputBytes += chunk.length
       ;(stream === 'stdout' ? stdout : stderr).push(chunk)
       onOutput?.(stream, chunk)
     }
@@ -143,8 +154,17 @@ export async function runJob(runtime: SandboxRuntime, parameters: RunJobParamete
     if (signal?.aborted) kill('cancelled')
 
     let started: number | undefined
+    // The client's answer to each report decides whether the job runs or is held (its quota).
+    const report = () => {
+      const verdict = onUsage?.(usageNow())
+      if ((verdict === 'hold') === usage.held || !jobCgroup) return
+      if (jobCgroup.hold(verdict === 'hold')) usage.held = verdict === 'hold'
+      else if (verdict === 'hold') kill('cpu_limit')
+    }
     const startClock = () => {
       onStart?.()
+      usage.measuring = true
+      if (onUsage) timers.push(setInterval(report, runtime.usagePollMs))
       timers.push(setTimeout(() => kill('timeout'), manifest.timeout * 1000))
       if (jobCgroup) {
         const budget = manifest.cpu_seconds
@@ -253,6 +273,13 @@ export async function runJob(runtime: SandboxRuntime, parameters: RunJobParamete
   } finally {
     for (const timer of timers) clearTimeout(timer)
     if (onAbort) signal?.removeEventListener('abort', onAbort)
+    // Everything the job used, whether it completed, failed or was cancelled (its cgroup is still there).
+    try {
+      usage.held = false
+      onUsage?.(usageNow())
+    } catch {
+      // the caller's accounting must not stop the cleanup
+    }
     // Taken but never started (bad bundle, cancelled): stop it before its cgroup goes.
     await warm?.discard()
     // Every process is gone and the outputs are copied: the caller need not wait for the cgroup

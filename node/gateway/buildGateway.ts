@@ -80,7 +80,7 @@ export async function buildGateway({ backend, options, log = () => undefined }: 
   })
 
   const limiter = createRateLimiter(options.rateLimits, { activeJobsOf: (clientId) => backend.stats().activeJobsOf(clientId) })
-  backend.onJobFinished(({ clientId, cpuSeconds }) => limiter.chargeCpu(clientId, cpuSeconds))
+  backend.meterUsage({ charge: limiter.chargeCpu, exhausted: limiter.exhausted })
   const reads = createAddressSlots({ perAddress: options.maxReadsPerAddress, what: 'concurrent reads of logs and outputs' })
   const context = { backend, options, limiter, reads }
 

@@ -12,7 +12,7 @@ import type { BundleLimits } from './bundleLimits.ts'
 import type { BundleEntry } from './bundleTree.ts'
 import { quoteEntryName } from './entryPath.ts'
 import type { InspectBundleReturnType } from './inspectBundle.ts'
-import { readBundle } from './readBundle.ts'
+import { type InflationMeter, readBundle } from './readBundle.ts'
 
 export type ExtractBundleParameters = {
   bundle: Uint8Array
@@ -24,6 +24,8 @@ export type ExtractBundleParameters = {
   limits?: Partial<BundleLimits> | undefined
   /** The host user every extracted entry is given to (the job's); default: the caller's. */
   owner?: { uid: number; gid: number } | undefined
+  /** Counts the bytes inflated. */
+  meter?: InflationMeter | undefined
 }
 
 export type ExtractBundleReturnType = InspectBundleReturnType
@@ -39,6 +41,7 @@ export async function extractBundle({
   targetDir,
   limits,
   owner,
+  meter,
 }: ExtractBundleParameters): Promise<ExtractBundleReturnType> {
   const root = resolve(targetDir)
   // Relative paths known to be real directories: created here or checked with lstat.
@@ -105,6 +108,7 @@ export async function extractBundle({
   return readBundle({
     bundle,
     limits,
+    meter,
     onEntry: async (entry, content) => {
       await yielder()
       try {

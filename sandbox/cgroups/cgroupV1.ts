@@ -9,6 +9,8 @@ import { killAllIn, listPids, readKeyValues, readNumber, removeCgroupDir, tryWri
 const maxIdleSlots = 16
 /** Memory still charged to an emptied cgroup (typically under 1 MiB) up to which it is reused. */
 const maxIdleChargeBytes = 2 * 1024 * 1024
+/** A held job's CPU bandwidth: 1 ms per 100 ms period, the smallest quota the kernel takes. */
+const heldQuotaMicros = 1000
 import type { CgroupBackend, CgroupLimits, JobCgroup } from './types.ts'
 
 export type CgroupV1Mounts = {
@@ -68,7 +70,8 @@ export function createCgroupV1Backend(parents: CgroupV1Mounts): CgroupBackend {
     const { memory, pids, cpuacct, cpu, dirs } = slot
     setMemoryLimit(slot, limits.memoryBytes)
     writeControl(path.join(pids, 'pids.max'), limits.pids)
-    if (cpu) tryWriteControl(path.join(cpu, 'cpu.cfs_quota_us'), Math.max(1000, Math.round(limits.cpuCores * 100_000)))
+    const quota = Math.max(1000, Math.round(limits.cpuCores * 100_000))
+    if (cpu) tryWriteControl(path.join(cpu, 'cpu.cfs_quota_us'), quota)
     const resetAccounting = () => {
       writeControl(path.join(cpuacct, 'cpuacct.usage'), 0)
       writeControl(path.join(memory, 'memory.max_usage_in_bytes'), 0)
@@ -92,6 +95,9 @@ export function createCgroupV1Backend(parents: CgroupV1Mounts): CgroupBackend {
         for (const dir of dirs) writeControl(path.join(dir, 'cgroup.procs'), pid)
       },
       cpuSeconds,
+      hold(held) {
+        return cpu !== undefined && tryWriteControl(path.join(cpu, 'cpu.cfs_quota_us'), held ? heldQuotaMicros : quota)
+      },
       stats() {
         return {
           cpuSeconds: cpuSeconds(),

@@ -33,6 +33,11 @@ export type JobCgroup = {
   startAccounting?(memoryBytes: number): void
   /** Total CPU time used so far, in seconds. */
   cpuSeconds(): number
+  /**
+   * Holds the job (its CPU bandwidth cut to 1% of a core) or lets it run again; false when this
+   * host's cgroups have no CPU controller to do it with.
+   */
+  hold(held: boolean): boolean
   stats(): CgroupStats
   /** SIGKILLs every process still in the cgroup, until it is empty (never the service's own helpers). */
   killAll(): Promise<void>

@@ -7,6 +7,7 @@ import { open } from 'node:fs/promises'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
 import type { Manifest, OutputFile, RunJobResult } from '../../../sandbox/types.ts'
+import type { JobUsage } from '../../../sandbox/sandbox.ts'
 import type { Sandbox } from '../../../sandbox/sandbox.ts'
 import { BackendError } from '../backendError.ts'
 import type {
@@ -16,11 +17,12 @@ import type {
   JobBackend,
   JobEvent,
   JobExecution,
-  JobFinishedListener,
   JobState,
   JobStatus,
   SubmitJobParameters,
+  UsageMeter,
 } from '../jobBackend.ts'
+import { serviceWorkSeconds } from '../serviceWorkSeconds.ts'
 import { watchJobLog } from '../watchJobLog.ts'
 import { whenSent } from '../whenSent.ts'
 import { createJobQueue } from './jobQueue.ts'
@@ -72,6 +74,10 @@ type LocalJob = {
   downloaded: Set<string>
   timer: NodeJS.Timeout | null
   deleted: boolean
+  /** What the sandbox reported last (cumulative), so each report charges only what is new. */
+  used: JobUsage
+  /** Held because its client's CPU quota is used up. */
+  held: boolean
   run(): Promise<void>
 }
 
@@ -85,7 +91,7 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
   const log = components.log ?? (() => undefined)
   const jobs = new Map<string, LocalJob>()
   const queue = createJobQueue<LocalJob>({ parallelism: options.parallelism })
-  const finishedListeners: JobFinishedListener[] = []
+  let meter: UsageMeter | null = null
   const activeByClient = new Map<string, number>()
   const counters = { total: 0, completed: 0, failed: 0 }
   let closed = false
@@ -159,7 +165,23 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
     scheduleDeletion(job, expiry)
     emit(job, { type: 'status', status: statusOf(job) })
     job.watchers.clear()
-    for (const listener of finishedListeners) listener({ jobId: job.id, clientId: job.clientId, cpuSeconds: job.execution?.cpuSeconds ?? 0 })
+  }
+
+  /**
+   * Charges what is new since the last report (the job's CPU time and the service's work for it),
+   * deleted or not, and holds the job while its client's quota is used up.
+   */
+  const meterJob = (job: LocalJob, usage: JobUsage): 'run' | 'hold' => {
+    const cpu = Math.max(0, usage.cpuSeconds - job.used.cpuSeconds)
+    const work = serviceWorkSeconds({ relayedBytes: usage.outputBytes - job.used.outputBytes, inflatedBytes: usage.inflatedBytes - job.used.inflatedBytes })
+    job.used = usage
+    meter?.charge(job.clientId, cpu + work)
+    const hold = !job.deleted && meter?.exhausted(job.clientId) === true
+    if (hold !== job.held) {
+      job.held = hold
+      queue.setHeld(job, hold)
+    }
+    return hold ? 'hold' : 'run'
   }
 
   const runJob = async (job: LocalJob): Promise<void> => {
@@ -180,6 +202,7 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
         onStart: () => {
           job.startedAt = Date.now()
         },
+        onUsage: (usage) => meterJob(job, usage),
       })
     } catch (error) {
       if (job.deleted) return
@@ -239,10 +262,10 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
   return {
     mode: 'local',
 
-    async submit({ manifest: input, bundle, clientId }: SubmitJobParameters) {
+    async submit({ manifest: input, bundle, clientId, meter: inflation }: SubmitJobParameters) {
       if (closed) throw new BackendError('BACKEND_CLOSED', 'The server is shutting down; submit again in a moment.')
       if (queue.waiting >= options.maxQueuedJobs) throw new BackendError('QUEUE_FULL', 'The job queue is full; retry in a few seconds.')
-      const manifest = await validateJob({ manifest: input, bundle, sandbox })
+      const manifest = await validateJob({ manifest: input, bundle, sandbox, meter: inflation })
       const now = Date.now()
       const job: LocalJob = {
         id: newJobId(),
@@ -266,6 +289,8 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
         downloaded: new Set(),
         timer: null,
         deleted: false,
+        used: { cpuSeconds: 0, outputBytes: 0, inflatedBytes: 0, held: false },
+        held: false,
         run: () => runJob(job),
       }
       jobs.set(job.id, job)
@@ -312,8 +337,8 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
       await removeJob(find(jobId), 'deleted')
     },
 
-    onJobFinished(listener) {
-      finishedListeners.push(listener)
+    meterUsage(usageMeter) {
+      meter = usageMeter
     },
 
     stats(): BackendStats {

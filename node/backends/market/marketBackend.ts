@@ -31,7 +31,6 @@ import type {
   BackendStats,
   JobBackend,
   JobEvent,
-  JobFinishedListener,
   JobStatus,
   PoolWorker,
   SubmitJobParameters,
@@ -129,7 +128,6 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
   const log = components.log ?? (() => undefined)
   const jobs = new Map<string, LiveJob>()
   const blobs = new Map<string, { jobId: string; name: 'spec' | 'bundle' }>()
-  const finishedListeners: JobFinishedListener[] = []
   const counters = { total: 0, completed: 0, failed: 0 }
   let closed = false
   let pollTimer: NodeJS.Timeout | null = null
@@ -224,7 +222,6 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
     scheduleDeletion(job)
     emit(job)
     job.watchers.clear()
-    for (const listener of finishedListeners) listener({ jobId: r.id, clientId: job.clientId, cpuSeconds: 0 })
   }
 
   const track = (record: MarketJobRecord, clientId: string): LiveJob => {
@@ -606,9 +603,8 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
       await removeJob(job, 'deleted')
     },
 
-    onJobFinished(listener) {
-      finishedListeners.push(listener)
-    },
+    // Market jobs are paid for on chain (reward_wei), not from a client's CPU quota.
+    meterUsage() {},
 
     stats(): BackendStats {
       const all = [...jobs.values()]

@@ -8,7 +8,7 @@ import type { WorkerKey } from '../../../verifier/index.ts'
 import type { LogStreamName } from '../../p2p/logFeed.ts'
 import type { ExecOutcome, ExecService } from '../../pool/execService.ts'
 import { BackendError } from '../backendError.ts'
-import type { BackendEnvironments, BackendHealth, BackendStats, JobBackend, JobEvent, JobExecution, JobFinishedListener, JobState, JobStatus, SubmitJobParameters } from '../jobBackend.ts'
+import type { BackendEnvironments, BackendHealth, BackendStats, JobBackend, JobEvent, JobExecution, UsageMeter, JobState, JobStatus, SubmitJobParameters } from '../jobBackend.ts'
 import { JobLog } from '../local/jobLog.ts'
 import { createOutputArchive } from '../local/outputArchive.ts'
 import { validateMarketJob } from '../market/validateMarketJob.ts'
@@ -93,7 +93,8 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
   const log = components.log ?? (() => undefined)
   const jobs = new Map<string, PoolJob>()
   const queue: PoolJob[] = []
-  const finishedListeners: JobFinishedListener[] = []
+  // Charged once a job has finished: the CPU time comes with its result.
+  const meters: UsageMeter[] = []
   const counters = { total: 0, completed: 0, failed: 0 }
   let closed = false
 
@@ -150,7 +151,7 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
     emit(job)
     job.watchers.clear()
     job.outputListeners.clear()
-    for (const listener of finishedListeners) listener({ jobId: job.id, clientId: job.clientId, cpuSeconds: job.execution?.cpuSeconds ?? 0 })
+    for (const meter of meters) meter.charge(job.clientId, job.execution?.cpuSeconds ?? 0)
     pump()
   }
 
@@ -404,8 +405,8 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
       await removeJob(find(jobId), 'deleted')
     },
 
-    onJobFinished(listener) {
-      finishedListeners.push(listener)
+    meterUsage(meter) {
+      meters.push(meter)
     },
 
     stats(): BackendStats {

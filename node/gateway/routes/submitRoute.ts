@@ -1,6 +1,10 @@
 // POST /submit: multipart `files` (gzip tar) + `manifest` (JSON, or job.json inside the tarball).
 // Limits are checked before the body is read: the per-IP quota (429) and the declared size (413).
+// What the service spends on a submission (inflating it, refusing it) is charged to the client.
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { InflationMeter } from '../../../sandbox/bundle/readBundle.ts'
+import { BackendError } from '../../backends/backendError.ts'
+import { serviceWorkSeconds } from '../../backends/serviceWorkSeconds.ts'
 import { clientAddressKey } from '../clientAddressKey.ts'
 import { GatewayError } from '../gatewayError.ts'
 import type { GatewayContext } from '../gatewayContext.ts'
@@ -24,7 +28,7 @@ function parseManifestText(text: string): unknown {
   }
 }
 
-async function readSubmission(request: FastifyRequest, { options }: GatewayContext): Promise<Submission> {
+async function readSubmission(request: FastifyRequest, { options }: GatewayContext, meter: InflationMeter): Promise<Submission> {
   if (!request.isMultipart()) {
     throw new GatewayError('CONTENT_TYPE_UNSUPPORTED', 'POST /submit takes multipart/form-data.', {
       details: 'Send the tar.gz as the `files` part and the JSON manifest as the `manifest` part, e.g. curl -F files=@job.tar.gz -F manifest=@job.json',
@@ -48,7 +52,7 @@ async function readSubmission(request: FastifyRequest, { options }: GatewayConte
   }
   if (!bundle || bundle.length === 0) throw invalid('Missing `files`: attach the job as a tar.gz, e.g. -F files=@job.tar.gz')
   if (manifestText === null) {
-    const entry = await readBundleEntry({ bundle, name: 'job.json', maxEntryBytes: options.maxManifestBytes, maxScanBytes: options.maxUploadBytes * 4 })
+    const entry = await readBundleEntry({ bundle, name: 'job.json', maxEntryBytes: options.maxManifestBytes, meter })
     if (!entry) throw invalid('Missing manifest: send a `manifest` part or put job.json at the root of the tarball.', 'A manifest needs at least {"entrypoint": "main.py"}.')
     manifestText = entry.toString('utf8')
   }
@@ -87,14 +91,27 @@ export function submitRoute(app: FastifyInstance, context: GatewayContext): void
       onRequestAbort: async (request) => releaseUncommitted(request),
     },
     async (request) => {
-      const { manifest, bundle } = await readSubmission(request, context)
-      const accepted = await backend.submit({ manifest, bundle, clientId: clientAddressKey(request.ip) })
-      const reservation = reservations.get(request)
-      if (reservation) {
-        reservation.committed = true
-        limiter.commit(reservation.clientId)
+      const clientId = clientAddressKey(request.ip)
+      // The service's work for this submission counts against the client's CPU quota: every byte
+      // inflated (the job.json lookup and validation), and a refusal, which costs the service and
+      // not the job.
+      const inflation = { inflatedBytes: 0 }
+      let refused = false
+      try {
+        const { manifest, bundle } = await readSubmission(request, context, inflation)
+        const accepted = await backend.submit({ manifest, bundle, clientId, meter: inflation })
+        const reservation = reservations.get(request)
+        if (reservation) {
+          reservation.committed = true
+          limiter.commit(reservation.clientId)
+        }
+        return { job_id: accepted.jobId, status: accepted.status, position: accepted.position }
+      } catch (error) {
+        refused = !(error instanceof BackendError && (error.code === 'QUEUE_FULL' || error.code === 'BACKEND_CLOSED'))
+        throw error
+      } finally {
+        limiter.chargeCpu(clientId, serviceWorkSeconds({ inflatedBytes: inflation.inflatedBytes, refusedSubmissions: refused ? 1 : 0 }))
       }
-      return { job_id: accepted.jobId, status: accepted.status, position: accepted.position }
     },
   )
 }
