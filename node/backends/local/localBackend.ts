@@ -89,6 +89,8 @@ function newJobId(): string {
 export function createLocalBackend(options: LocalBackendOptions, components: LocalBackendComponents): JobBackend {
   const { sandbox, storage, workerKey } = components
   const log = components.log ?? (() => undefined)
+  // Nobody awaits a timed or download-triggered deletion: a failure is logged, never left unhandled.
+  const removalFailed = (error: unknown): void => log('job removal failed', { code: (error as { code?: string }).code ?? (error as Error).name })
   const jobs = new Map<string, LocalJob>()
   const queue = createJobQueue<LocalJob>({ parallelism: options.parallelism })
   let meter: UsageMeter | null = null
@@ -131,7 +133,7 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
   const scheduleDeletion = (job: LocalJob, at: number): void => {
     if (job.timer) clearTimeout(job.timer)
     job.expiresAt = at
-    job.timer = setTimeout(() => void removeJob(job, 'expired'), Math.max(0, at - Date.now()))
+    job.timer = setTimeout(() => void removeJob(job, 'expired').catch(removalFailed), Math.max(0, at - Date.now()))
     // Retention timers must not keep a stopping process alive.
     job.timer.unref()
   }
@@ -252,7 +254,7 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
 
   const markDownloaded = (job: LocalJob, paths: string[]): void => {
     for (const p of paths) job.downloaded.add(p)
-    if (job.outputs.length > 0 && job.outputs.every((o) => job.downloaded.has(o.path))) void removeJob(job, 'downloaded')
+    if (job.outputs.length > 0 && job.outputs.every((o) => job.downloaded.has(o.path))) void removeJob(job, 'downloaded').catch(removalFailed)
   }
 
   const requireFinished = (job: LocalJob): void => {

@@ -126,6 +126,8 @@ function newJobId(): string {
 export async function createMarketBackend(options: MarketBackendOptions, components: MarketBackendComponents): Promise<MarketBackend> {
   const { market, deployment, host, store, environments, workerKey } = components
   const log = components.log ?? (() => undefined)
+  // Nobody awaits a timed or download-triggered deletion: a failure is logged, never left unhandled.
+  const removalFailed = (error: unknown): void => log('job removal failed', { code: (error as { code?: string }).code ?? (error as Error).name })
   const jobs = new Map<string, LiveJob>()
   const blobs = new Map<string, { jobId: string; name: 'spec' | 'bundle' }>()
   const counters = { total: 0, completed: 0, failed: 0 }
@@ -192,7 +194,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
 
   const scheduleDeletion = (job: LiveJob): void => {
     if (job.timer) clearTimeout(job.timer)
-    job.timer = setTimeout(() => void removeJob(job, 'expired'), Math.max(0, job.record.expiresAt - Date.now()))
+    job.timer = setTimeout(() => void removeJob(job, 'expired').catch(removalFailed), Math.max(0, job.record.expiresAt - Date.now()))
     job.timer.unref()
   }
 
@@ -496,7 +498,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
   const markDownloaded = (job: LiveJob, paths: string[]): void => {
     for (const p of paths) job.downloaded.add(p)
     const outputs = (job.record.result ?? []).filter((e) => e.name.startsWith('outputs/'))
-    if (outputs.length > 0 && outputs.every((e) => job.downloaded.has(e.name.slice('outputs/'.length)))) void removeJob(job, 'downloaded')
+    if (outputs.length > 0 && outputs.every((e) => job.downloaded.has(e.name.slice('outputs/'.length)))) void removeJob(job, 'downloaded').catch(removalFailed)
   }
 
   return {

@@ -91,6 +91,8 @@ const captureBytes = 8 * 1024 * 1024
 export function createPoolBackend(options: PoolBackendOptions, components: PoolBackendComponents): PoolBackend {
   const { registry, exec, environments, workerKey } = components
   const log = components.log ?? (() => undefined)
+  // Nobody awaits a timed or download-triggered deletion: a failure is logged, never left unhandled.
+  const removalFailed = (error: unknown): void => log('job removal failed', { code: (error as { code?: string }).code ?? (error as Error).name })
   const jobs = new Map<string, PoolJob>()
   const queue: PoolJob[] = []
   // Charged once a job has finished: the CPU time comes with its result.
@@ -119,7 +121,7 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
 
   const scheduleDeletion = (job: PoolJob): void => {
     if (job.timer) clearTimeout(job.timer)
-    job.timer = setTimeout(() => void removeJob(job, 'expired'), Math.max(0, job.expiresAt - Date.now()))
+    job.timer = setTimeout(() => void removeJob(job, 'expired').catch(removalFailed), Math.max(0, job.expiresAt - Date.now()))
     job.timer.unref()
   }
 
@@ -305,7 +307,7 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
   const markDownloaded = (job: PoolJob, paths: string[]): void => {
     for (const p of paths) job.downloaded.add(p)
     const outputs = job.entries.filter((e) => e.name.startsWith('outputs/'))
-    if (outputs.length > 0 && outputs.every((e) => job.downloaded.has(e.name.slice('outputs/'.length)))) void removeJob(job, 'downloaded')
+    if (outputs.length > 0 && outputs.every((e) => job.downloaded.has(e.name.slice('outputs/'.length)))) void removeJob(job, 'downloaded').catch(removalFailed)
   }
   const activeOf = (clientId: string): number => [...jobs.values()].filter((j) => j.clientId === clientId && !finalStates.has(j.state)).length
 

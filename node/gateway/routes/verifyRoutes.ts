@@ -30,20 +30,32 @@ function chainReference({ verification: v }: JobStatus): ChainJobReference | nul
   return { chainId: v.chainId, market: v.market, jobId: BigInt(v.chainJobId) }
 }
 
-/** The result entries this gateway serves for a finished job, rebuilt from its status and logs. */
-function servedEntries(backend: JobBackend, status: JobStatus): ResultEntry[] {
+/**
+ * The result entries this gateway serves for a finished job, rebuilt from its status and logs.
+ * Hashing 2 x 10 MiB of logs takes tens of milliseconds of the event loop: a finished result never
+ * changes, so each is hashed once (the last `maxCached` are kept).
+ */
+function servedEntries(backend: JobBackend, status: JobStatus, cache: Map<string, ResultEntry[]>): ResultEntry[] {
   if (!status.execution || !status.jobHash) {
     throw new BackendError('JOB_NOT_FINISHED', 'The job has no result to verify yet; verify once GET /status/:id says completed or failed.', { details: status.status })
   }
+  const key = `${status.jobId}:${status.jobHash}`
+  const cached = cache.get(key)
+  if (cached) return cached
   const logs = backend.logs(status.jobId)
-  return resultEntries({
+  const entries = resultEntries({
     exitCode: status.execution.exitCode,
     termination: status.execution.termination,
     stdout: logs.stdout,
     stderr: logs.stderr,
     outputs: status.outputFiles,
   })
+  if (cache.size >= maxCached) cache.delete(cache.keys().next().value as string)
+  cache.set(key, entries)
+  return entries
 }
+
+const maxCached = 256
 
 function chainError(reply: FastifyReply, error: unknown): FastifyReply {
   if (!(error instanceof VerifierError)) throw error
@@ -89,6 +101,7 @@ export function verifyRoutes(app: FastifyInstance, { backend, options }: Gateway
   const client: PublicClient | null = options.rpcUrl ? createPublicClient({ transport: http(options.rpcUrl) }) : null
   // Settled jobs never change; keep their reports so repeated checks do not each cost RPC calls.
   const settled = new Map<string, VerifyJobReturnType>()
+  const entriesCache = new Map<string, ResultEntry[]>()
 
   async function chainReport(ref: ChainJobReference): Promise<VerifyJobReturnType> {
     if (!client) {
@@ -122,7 +135,7 @@ export function verifyRoutes(app: FastifyInstance, { backend, options }: Gateway
       if (backend.mode === 'market' && !ref) {
         throw new BackendError('JOB_NOT_FINISHED', 'The job is not on chain yet; verify once it has been posted.', { details: status.status })
       }
-      const entries = status.jobHash && status.execution ? servedEntries(backend, status) : []
+      const entries = status.jobHash && status.execution ? servedEntries(backend, status, entriesCache) : []
       const servedRoot = entries.length > 0 ? resultRoot(entries) : null
       const base = { job_id: status.jobId, result_root: status.jobHash, entries: entries.map(({ name, sha256, size }) => ({ name, sha256, size })) }
       if (ref) {
@@ -179,7 +192,7 @@ export function verifyRoutes(app: FastifyInstance, { backend, options }: Gateway
       const status = backend.status(request.params.id)
       uploads.hold(request, reply.raw)
       const upload = await readUpload(request)
-      const entries = servedEntries(backend, status)
+      const entries = servedEntries(backend, status, entriesCache)
       const ref = chainReference(status)
       const method = ref || backend.mode === 'market' ? ('chain' as const) : ('worker-signature' as const)
       let root: string | null = null
