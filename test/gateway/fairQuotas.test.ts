@@ -45,6 +45,10 @@ describe('fair quotas', () => {
     // The other client's job did not wait for the hogs to end: they still run (held).
     expect((await Promise.all(hogs.map((id) => status(id)))).map((s) => s.status)).toEqual(['running', 'running'])
     for (const id of hogs) await fetch(`${base}/jobs/${id}`, { method: 'DELETE' })
+    // Operators see how long the event loop was held up meanwhile.
+    const { system } = (await (await fetch(`${base}/stats`)).json()) as { system: { event_loop_delay_ms: { p99: number; max: number } } }
+    expect(system.event_loop_delay_ms.max).toBeGreaterThan(0)
+    expect(system.event_loop_delay_ms.max).toBeGreaterThanOrEqual(system.event_loop_delay_ms.p99)
   })
 
   it('charges a job deleted while it runs for what it used', async () => {
