@@ -38,6 +38,8 @@ export type GatewayOptions = {
   maxConnections: number | null
   /** Connections one client address (IPv6: its /64) may hold; not applied behind a trusted proxy. */
   maxConnectionsPerAddress: number
+  /** New connections one client address may open per second (in bursts of maxConnectionsPerAddress); not applied behind a trusted proxy. */
+  newConnectionsPerAddressPerSecond: number
   /** Log and output reads (GET /logs, /download) one address may have in progress at once. */
   maxReadsPerAddress: number
   /** WebSocket log viewers one address may hold. */
@@ -105,6 +107,9 @@ export const defaultGatewayOptions: GatewayOptions = {
   // Enough for a browser, a CLI and a few dozen log viewers behind one NAT; a flood from one
   // address meets 429 long before the global cap.
   maxConnectionsPerAddress: 64,
+  // Keep-alive clients open a handful; a page load is a burst. A reconnect loop is refused before
+  // it costs a request.
+  newConnectionsPerAddressPerSecond: 10,
   // A browser's six parallel downloads plus a log view; each read holds at most a few stream buffers.
   maxReadsPerAddress: 8,
   // A few tabs and a CLI watching jobs; a share of the 64 connections an address may hold.
@@ -169,7 +174,7 @@ export function resolveGatewayOptions(overrides: ResolveGatewayOptionsParameters
   positiveNumber(options.rateLimits.cpuSecondsPerMinute, 'rateLimits.cpuSecondsPerMinute')
   positiveInteger(options.rateLimits.concurrentJobs, 'rateLimits.concurrentJobs')
   positiveInteger(options.rateLimits.jobsPerHour, 'rateLimits.jobsPerHour')
-  for (const key of ['maxUploadBytes', 'maxManifestBytes', 'requestTimeoutMs', 'headersTimeoutMs', 'keepAliveTimeoutMs', 'timeoutCheckIntervalMs', 'maxHeaderBytes', 'logViewerMaxBufferedBytes', 'statusWaitMaxSeconds', 'maxConnectionsPerAddress', 'maxReadsPerAddress', 'maxLogViewersPerAddress', 'logViewersMaxBufferedBytes', 'logViewerStallMs', 'maxVerifyUploadsPerAddress', 'maxVerifyUploads'] as const) {
+  for (const key of ['maxUploadBytes', 'maxManifestBytes', 'requestTimeoutMs', 'headersTimeoutMs', 'keepAliveTimeoutMs', 'timeoutCheckIntervalMs', 'maxHeaderBytes', 'logViewerMaxBufferedBytes', 'statusWaitMaxSeconds', 'maxConnectionsPerAddress', 'maxReadsPerAddress', 'maxLogViewersPerAddress', 'logViewersMaxBufferedBytes', 'logViewerStallMs', 'maxVerifyUploadsPerAddress', 'maxVerifyUploads', 'newConnectionsPerAddressPerSecond'] as const) {
     positiveInteger(options[key], key)
   }
   if (options.maxConnections !== null) positiveInteger(options.maxConnections, 'maxConnections')
