@@ -8,12 +8,20 @@ const initialBytes = 4096
 
 export class GrowingBuffer {
   readonly #limit: number
-  #buffer = Buffer.alloc(0)
+  #buffer: Buffer = Buffer.alloc(0)
   #length = 0
 
   /** `limit`: the most bytes it will ever hold (appends beyond it are the caller's to refuse). */
   constructor(limit: number) {
     this.#limit = limit
+  }
+
+  /** A full buffer over bytes that already exist (no copy): views of it are views of them. */
+  static over(bytes: Buffer): GrowingBuffer {
+    const full = new GrowingBuffer(bytes.length)
+    full.#buffer = bytes
+    full.#length = bytes.length
+    return full
   }
 
   get length(): number {

@@ -43,10 +43,16 @@ const base = await new Promise<URL>((resolve, reject) => {
 progress(`service up at ${base.href}`)
 
 const rss = (): number => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024
+/** CPU seconds the service process has used (its own threads; jobs and the launcher are other processes). */
+const serviceCpu = (): number => {
+  const fields = readFileSync(`/proc/${server.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
 
 type Phase = 'quiet' | 'hostile'
 let phase: Phase = 'quiet'
-const samples = { quiet: { http: [] as number[], turnaround: [] as number[], rss: 0, loopP99: 0, loopMax: 0, failures: 0 }, hostile: { http: [] as number[], turnaround: [] as number[], rss: 0, loopP99: 0, loopMax: 0, failures: 0 } }
+const newSamples = () => ({ http: [] as number[], turnaround: [] as number[], rss: 0, loopP99: 0, loopMax: 0, failures: 0, cpuSeconds: 0, seconds: 0 })
+const samples = { quiet: newSamples(), hostile: newSamples() }
 let stopping = false
 
 /** Honest clients: a small job each, its logs and its output, again and again, from many addresses (20 jobs/hour each). */
@@ -88,9 +94,14 @@ async function honest(worker: number): Promise<void> {
 
 /** The service's RSS and event-loop delay, sampled every second. */
 async function sampler(): Promise<void> {
+  let last = { at: performance.now(), cpu: serviceCpu() }
   while (!stopping && serverExit === undefined) {
     const current = samples[phase]
     current.rss = Math.max(current.rss, rss())
+    const now = { at: performance.now(), cpu: serviceCpu() }
+    current.cpuSeconds += now.cpu - last.cpu
+    current.seconds += (now.at - last.at) / 1000
+    last = now
     const stats = await request(base, { path: '/stats', localAddress: '127.0.4.1', timeoutMs: 10_000 })
     if (stats.status === 200) {
       const { event_loop_delay_ms: delay } = (JSON.parse(stats.body.toString()) as { system: { event_loop_delay_ms: { p99: number; max: number } } }).system
@@ -133,7 +144,7 @@ const flood: ChildProcess = spawn('prlimit', [`--nofile=${floodClients + 10_000}
 createInterface({ input: flood.stdout! }).on('line', (line) => floodReports.push(line))
 while (Date.now() - startedAt < totalMs && serverExit === undefined) {
   await pause(10_000)
-  progress(`${Math.round((Date.now() - startedAt) / 1000)} s: RSS ${(rss() / mib).toFixed(0)} MiB, flood ${floodReports.at(-1) ?? 'starting'}`)
+  progress(`${Math.round((Date.now() - startedAt) / 1000)} s: RSS ${(rss() / mib).toFixed(0)} MiB, service CPU ${serviceCpu().toFixed(1)} s, load ${os.loadavg()[0]!.toFixed(1)}, flood ${floodReports.at(-1) ?? 'starting'}`)
 }
 
 progress('stopping')
@@ -163,6 +174,7 @@ const rows = [
   ['honest job, submit -> completed, p99', ms(percentile(quiet.turnaround, 99)), ms(percentile(hostile.turnaround, 99)), ratio(percentile(hostile.turnaround, 99), percentile(quiet.turnaround, 99))],
   ['honest jobs completed / requests failed', `${quiet.turnaround.length} / ${quiet.failures}`, `${hostile.turnaround.length} / ${hostile.failures}`, ''],
   ['service RSS, peak', `${(quiet.rss / mib).toFixed(0)} MiB`, `${(hostile.rss / mib).toFixed(0)} MiB`, ratio(hostile.rss, quiet.rss)],
+  ['service process CPU (share of one core)', `${((quiet.cpuSeconds / quiet.seconds) * 100).toFixed(0)} %`, `${((hostile.cpuSeconds / hostile.seconds) * 100).toFixed(0)} %`, ratio(hostile.cpuSeconds / hostile.seconds, quiet.cpuSeconds / quiet.seconds)],
   ['event-loop delay, p99 / max', `${quiet.loopP99} / ${quiet.loopMax} ms`, `${hostile.loopP99} / ${hostile.loopMax} ms`, ''],
 ]
 const actors = (JSON.parse(hostileReport.at(-1) ?? '[]') as Array<{ name: string; answers: Record<string, number> }>).map(({ name, answers }) => {

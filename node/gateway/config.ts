@@ -69,6 +69,8 @@ export type LocalModeOptions = {
   maxQueuedJobs: number
   retentionMaxMs: number
   retentionAfterFailureMs: number
+  /** Logs and outputs one client address's finished jobs may keep (RAM); its oldest go first beyond it. */
+  maxRetainedBytesPerClient: number
   /** Worker key file; null = generate one into dataDir at start. */
   keyFile: string | null
   /** Directory of .whl files jobs' requirements.txt install from; null = pip requirements refused. */
@@ -138,6 +140,9 @@ export const defaultLocalModeOptions: LocalModeOptions = {
   // Sandrun's retention: 1 hour at most, 5 minutes after a failure.
   retentionMaxMs: 60 * 60 * 1000,
   retentionAfterFailureMs: 5 * 60 * 1000,
+  // Five jobs' worth of full outputs (100 MiB each) and logs: a client can keep what it asked for,
+  // not an hour of 20 jobs' maximum (2 GiB) per address.
+  maxRetainedBytesPerClient: 512 * 1024 * 1024,
   keyFile: null,
   // Installing job requirements is opt-in: the operator decides which packages jobs may use.
   pipIndex: null,
@@ -188,6 +193,7 @@ export function resolveLocalModeOptions(overrides: Partial<LocalModeOptions> = {
   positiveInteger(options.maxQueuedJobs, 'maxQueuedJobs')
   positiveInteger(options.retentionMaxMs, 'retentionMaxMs')
   positiveInteger(options.retentionAfterFailureMs, 'retentionAfterFailureMs')
+  positiveInteger(options.maxRetainedBytesPerClient, 'maxRetainedBytesPerClient')
   if (!options.dataDir) throw new ConfigError('dataDir must be a directory path.')
   return options
 }

@@ -57,6 +57,7 @@ export async function createLocalGateway({ gateway, local, sandbox: shared, log 
       maxQueuedJobs: local.maxQueuedJobs,
       retentionMaxMs: local.retentionMaxMs,
       retentionAfterFailureMs: local.retentionAfterFailureMs,
+      maxRetainedBytesPerClient: local.maxRetainedBytesPerClient,
     },
     { sandbox, storage, workerKey, log },
   )

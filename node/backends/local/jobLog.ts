@@ -74,6 +74,9 @@ export class JobLog {
     // or a backend that reports output only at the end).
     if (stdout.length > live.length && stdout.subarray(0, live.length).equals(live)) this.append('stdout', stdout.subarray(live.length))
     if (stderr.length > liveErr.length && stderr.subarray(0, liveErr.length).equals(liveErr)) this.append('stderr', stderr.subarray(liveErr.length))
+    // Where the live copy is the final output, keep one of them: the replay reads the final bytes.
+    if (this.#streams.stdout.view().equals(stdout)) this.#streams.stdout = GrowingBuffer.over(stdout)
+    if (this.#streams.stderr.view().equals(stderr)) this.#streams.stderr = GrowingBuffer.over(stderr)
     this.#final = { stdout, stderr, stdoutTruncated, stderrTruncated }
   }
 

@@ -43,6 +43,11 @@ export type LocalBackendOptions = {
   retentionMaxMs: number
   /** How long a failed job's data is kept after it finished (ms). */
   retentionAfterFailureMs: number
+  /**
+   * Logs and outputs one client's finished jobs may keep in RAM at once; beyond it, that client's
+   * oldest finished jobs are deleted early. Default: no limit.
+   */
+  maxRetainedBytesPerClient?: number | undefined
 }
 
 export type LocalBackendComponents = {
@@ -138,7 +143,7 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
     job.timer.unref()
   }
 
-  const removeJob = async (job: LocalJob, why: 'expired' | 'downloaded' | 'deleted' | 'closed'): Promise<void> => {
+  const removeJob = async (job: LocalJob, why: 'expired' | 'downloaded' | 'deleted' | 'closed' | 'storage'): Promise<void> => {
     if (job.deleted) return
     job.deleted = true
     if (job.timer) clearTimeout(job.timer)
@@ -167,6 +172,26 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
     scheduleDeletion(job, expiry)
     emit(job, { type: 'status', status: statusOf(job) })
     job.watchers.clear()
+    keepWithinRetainedBudget(job.clientId)
+  }
+
+  /** What a finished job keeps in RAM: its logs and its outputs (apparent sizes). */
+  const retainedBytes = (job: LocalJob): number => {
+    const logs = job.log.snapshot()
+    return logs.stdout.length + logs.stderr.length + job.outputs.reduce((sum, o) => sum + o.sizeBytes, 0)
+  }
+
+  /** One client's finished jobs keep at most its budget: the oldest go first (never the newest). */
+  const keepWithinRetainedBudget = (clientId: string): void => {
+    const budget = options.maxRetainedBytesPerClient
+    if (budget === undefined) return
+    const finished = [...jobs.values()].filter((j) => j.clientId === clientId && !j.deleted && (j.state === 'completed' || j.state === 'failed')).sort((a, b) => a.finishedAt! - b.finishedAt!)
+    let total = finished.reduce((sum, j) => sum + retainedBytes(j), 0)
+    for (const oldest of finished.slice(0, -1)) {
+      if (total <= budget) return
+      total -= retainedBytes(oldest)
+      void removeJob(oldest, 'storage').catch(removalFailed)
+    }
   }
 
   /**
