@@ -88,6 +88,8 @@ export function createLogViewers({ windowBytes, budgetBytes, stallMs }: CreateLo
 
   const pump = (viewer: Viewer): void => {
     while (!viewer.closed && !viewer.ended && viewer.head < viewer.queue.length && viewer.inFlight < windowBytes) {
+      // Gone (its close event may not have come yet): nothing more is encoded for it.
+      if (viewer.socket.readyState !== viewer.socket.OPEN) return forget(viewer)
       if (inFlight >= budgetBytes) {
         waiting.add(viewer)
         return
@@ -106,8 +108,9 @@ export function createLogViewers({ windowBytes, budgetBytes, stallMs }: CreateLo
       const size = message.length
       viewer.inFlight += size
       inFlight += size
-      viewer.socket.send(message, { binary: false }, () => {
+      viewer.socket.send(message, { binary: false }, (error) => {
         if (viewer.closed) return
+        if (error) return forget(viewer)
         viewer.inFlight -= size
         inFlight -= size
         viewer.progressAt = Date.now()

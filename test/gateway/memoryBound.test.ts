@@ -3,53 +3,32 @@
 // twenty addresses everything one address may hold: JSON and text log reads, WebSocket viewers and
 // /verify uploads, none of which reads or finishes. The service's resident memory stays within the
 // budget docs/security.md states, it keeps answering, and nothing is left unhandled.
-import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
 import net from 'node:net'
-import path from 'node:path'
-import { createInterface } from 'node:readline'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { createSandrunClient, type SandrunClient } from '../../node/client/sandrunClient.ts'
 import { packFiles } from '../../sandbox/bundle/packFiles.ts'
+import { startServeProcess, type ServeProcess } from './startServeProcess.ts'
 
-const bin = path.resolve(import.meta.dirname, '../../bin/sandrun')
 const mib = 1024 * 1024
-let server: ChildProcess
-let exited: Promise<number | null>
-let dataDir: string
+let serve: ServeProcess
 let url: string
 let port: number
 let client: SandrunClient
-const logLines: string[] = []
 
 beforeAll(async () => {
-  dataDir = await mkdtemp('/dev/shm/sandrun-memory-test-')
-  server = spawn(process.execPath, [bin, 'serve', '--port', '0', '--data-dir', dataDir], { stdio: ['ignore', 'ignore', 'pipe'] })
-  exited = new Promise((resolve) => server.once('exit', resolve))
-  const lines = createInterface({ input: server.stderr! })
-  lines.on('line', (line) => logLines.push(line))
-  await new Promise<void>((resolve) =>
-    lines.on('line', (line) => {
-      const entry = JSON.parse(line) as { message: string; address?: string }
-      if (entry.message !== 'sandrun gateway listening') return
-      url = entry.address!
-      port = Number(new URL(url).port)
-      resolve()
-    }),
-  )
+  serve = await startServeProcess()
+  ;({ url, port } = serve)
   client = createSandrunClient({ baseUrl: url })
 }, 60_000)
 
 afterAll(async () => {
-  server.kill('SIGTERM')
-  await exited
-  await rm(dataDir, { recursive: true, force: true })
+  await serve.close()
 })
 
 /** The service's resident memory, from the kernel. */
-const rssBytes = (): number => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))![1]) * 1024
+const rssBytes = (): number => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${serve.process.pid}/status`, 'utf8'))![1]) * 1024
 
 /** Sends a request from `localAddress` and never reads the answer; resolves once sent. */
 function stalled(localAddress: string, head: string): Promise<net.Socket> {
@@ -113,7 +92,7 @@ describe('memory under clients that never read', () => {
     expect(loaded).toBeLessThan(1024 * mib)
 
     for (const socket of held) (socket instanceof WebSocket ? socket.terminate() : socket.destroy())
-    expect(logLines.filter((line) => line.includes('unhandled rejection'))).toEqual([])
-    expect(server.exitCode).toBe(null)
+    expect(serve.logLines.filter((line) => line.includes('unhandled rejection'))).toEqual([])
+    expect(serve.process.exitCode).toBe(null)
   }, 180_000)
 })
