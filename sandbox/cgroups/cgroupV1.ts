@@ -24,9 +24,6 @@ export type CgroupV1Mounts = {
 export function createCgroupV1Backend(parents: CgroupV1Mounts): CgroupBackend {
   const parentDirs = [...new Set([parents.memory, parents.pids, parents.cpuacct, parents.cpu].filter((d): d is string => !!d))]
   for (const dir of parentDirs) mkdirSync(dir, { recursive: true })
-  // All jobs together weigh a quarter of one ordinary process when the CPUs are contended: the
-  // service that answers clients is never starved by the jobs it runs (idle CPUs still go to jobs).
-  if (parents.cpu) tryWriteControl(path.join(parents.cpu, 'cpu.shares'), 256)
 
   /** One job cgroup: a directory per hierarchy. Emptied ones are kept and reused (see `destroy`). */
   type Slot = { memory: string; pids: string; cpuacct: string; cpu: string | undefined; dirs: string[]; memoryBytes: number }

@@ -30,9 +30,6 @@ export function createCgroupV2Backend({ base, parent }: { base: string; parent: 
   delegate(base, wanted)
   mkdirSync(parent, { recursive: true })
   enableControllers(parent, wanted)
-  // All jobs together weigh a quarter of the service's own cgroup under contention (default 100):
-  // the service that answers clients is never starved by the jobs it runs.
-  tryWriteControl(path.join(parent, 'cpu.weight'), 25)
 
   function create(name: string, limits: CgroupLimits): JobCgroup {
     const dir = path.join(parent, name)
