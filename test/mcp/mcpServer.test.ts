@@ -143,7 +143,7 @@ describe('sandrun mcp --http', () => {
     const http = new Client({ name: 'sandrun-http-test', version: '1.0.0' })
     await http.connect(new StreamableHTTPClientTransport(new URL(url)))
     try {
-      const result = (await http.callTool({ name: 'execute_code', arguments: { language: 'ruby', code: 'puts [1, 2, 3].sum' } })) as CallToolResult
+      const result = (await http.callTool({ name: 'execute_code', arguments: { language: 'perl', code: 'my $s = 0; $s += $_ for (1, 2, 3); print "$s\\n"' } })) as CallToolResult
       expect(textOf(result)).toContain('--- stdout ---\n6\n')
     } finally {
       await http.close()
