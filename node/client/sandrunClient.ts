@@ -82,7 +82,7 @@ export type SubmitReturnType = { job_id: string; status: JobState; position: num
 
 export type LogsReturnType = { stdout: string; stderr: string; stdout_truncated: boolean; stderr_truncated: boolean }
 
-export type OutputsReturnType = { job_id: string; outputs: OutputFileBody[] }
+export type OutputsReturnType = { job_id: string; /** Output paths (Sandrun's original shape). */ files: string[]; outputs: OutputFileBody[] }
 
 export type StatsReturnType = {
   /** This client's (IP's) quota: CPU seconds per minute, active jobs, and whether a submit would pass now. */
@@ -184,7 +184,7 @@ export function createSandrunClient({ baseUrl }: SandrunClientOptions) {
     },
 
     logs(jobId: string): Promise<LogsReturnType> {
-      return json(`logs/${id(jobId)}?format=json`)
+      return json(`logs/${id(jobId)}`)
     },
 
     streamLogs(jobId: string, { signal }: { signal?: AbortSignal } = {}): AsyncGenerator<LogStreamMessage> {

@@ -118,7 +118,11 @@ export const LogsJsonResponse = Type.Object({
   stderr_truncated: Type.Boolean(),
 })
 
-export const OutputsResponse = Type.Object({ job_id: Type.String(), outputs: Type.Array(OutputFileEntry) })
+export const OutputsResponse = Type.Object({
+  job_id: Type.String(),
+  files: Type.Array(Type.String(), { description: 'Output paths, as Sandrun\'s clients read them; each downloads from /download/:id/<path>.' }),
+  outputs: Type.Array(OutputFileEntry),
+})
 
 export const DownloadParams = Type.Object({ id: Type.String({ maxLength: 128 }), '*': Type.String({ maxLength: 4096 }) })
 

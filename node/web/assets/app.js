@@ -191,7 +191,7 @@ function streamLogs(jobId) {
       // The stream broke (proxy, slow viewer): fall back to long polling and the stored logs.
       let status = await getJson(`/status/${encodeURIComponent(jobId)}`)
       while (status.status === 'queued' || status.status === 'running') status = await getJson(`/status/${encodeURIComponent(jobId)}?wait=30`)
-      const logs = await getJson(`/logs/${encodeURIComponent(jobId)}?format=json`)
+      const logs = await getJson(`/logs/${encodeURIComponent(jobId)}`)
       log.replaceChildren()
       appendLog('stdout', logs.stdout)
       appendLog('stderr', logs.stderr)
