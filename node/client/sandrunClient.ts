@@ -22,12 +22,19 @@ export type JobStatusBody = {
   finished_at: string | null
   expires_at: string
   execution_metadata: {
-    cpu_seconds: number
-    memory_peak_bytes: number
+    /** null when nobody measured it (never a made-up 0). */
+    cpu_seconds: number | null
+    memory_peak_bytes: number | null
     exit_code: number | null
     environment: string
-    wall_time_ms: number
+    wall_time_ms: number | null
     termination: string
+    /** Optional: older gateways leave these out. */
+    stdout_truncated?: boolean
+    stderr_truncated?: boolean
+    /** gateway, worker, or workers (market mode: the median of the workers' signed reports). */
+    reported_by?: string
+    reports?: number
   } | null
   job_hash: string | null
   output_files: Record<string, OutputFileBody>
@@ -61,6 +68,8 @@ export type JobVerification = {
   job_id?: string | null
   spec_hash?: string
   tx_hashes?: { post?: string | null; commits?: string[]; reveals?: string[]; finalize?: string | null }
+  /** Each revealing worker's signed report of its run (usage is reported, not agreed on chain). */
+  executions?: Array<{ address: string; worker_id: string; cpu_seconds: number; memory_peak_bytes: number; wall_time_ms: number; exit_code: number | null; termination: string; signature_valid: boolean; [field: string]: unknown }>
   [field: string]: unknown
 }
 

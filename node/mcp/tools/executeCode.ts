@@ -3,7 +3,7 @@
 // verification summary. Progress notifications keep clients that asked for them from timing out.
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import type { SandrunClient } from '../../client/sandrunClient.ts'
-import { describeJob } from '../describeJob.ts'
+import { describeJob } from '../../client/describeJob.ts'
 import { describeLogs } from '../describeLogs.ts'
 import { withToolErrors } from '../withToolErrors.ts'
 import { jobInputShape, submitParametersOf } from './jobInput.ts'

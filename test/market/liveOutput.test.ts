@@ -1,0 +1,80 @@
+// Market mode tells the truth while a job runs and after: the log of the worker that runs the job
+// streams live (before anyone committed), the usage shown is what the workers signed (median, per
+// worker), and output past the cap is cut by the one rule of every mode and announced, never cut
+// silently or started mid-line. Real anvil, real `sandrun worker` processes, real sandbox.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createSandrunClient, type LogStreamMessage } from '../../node/client/index.ts'
+import { createSandbox, defaultSandboxLimits, type Sandbox } from '../../sandbox/index.ts'
+import { defaultMarketBackendOptions } from '../../node/backends/market/marketBackend.ts'
+import { startMarketNetwork, type MarketNetwork, type TestGateway, type WorkerProcess } from './marketNetwork.ts'
+
+let sandbox: Sandbox
+let network: MarketNetwork
+let gateway: TestGateway
+let workers: WorkerProcess[]
+
+beforeAll(async () => {
+  sandbox = await createSandbox()
+  network = await startMarketNetwork({ sandbox })
+  gateway = await network.startGateway()
+  workers = await Promise.all(['live-a', 'live-b', 'live-c'].map((name) => network.startWorker({ name, gateway })))
+})
+
+afterAll(async () => {
+  await Promise.all((workers ?? []).map((w) => w.stop('crash')))
+  await network?.stop()
+  await sandbox?.close()
+})
+
+describe('market mode: live output, reported usage, truncation', () => {
+  it('the gateway cuts output where the sandbox does', () => {
+    expect(defaultMarketBackendOptions.outputCaptureBytes).toBe(defaultSandboxLimits.outputCaptureBytes)
+  })
+
+  it('streams the running worker\'s output before any commit, then shows the workers\' signed usage', async () => {
+    // The second line waits for a file nobody creates, for 2 s: the first line must arrive while the job still runs.
+    const jobId = await gateway.submit(
+      { 'main.py': 'import time\nprint("first", flush=True)\ntime.sleep(2)\nx = bytearray(30 * 1024 * 1024)\nprint("second")\n' },
+      { entrypoint: 'main.py' },
+    )
+    const client = createSandrunClient({ baseUrl: gateway.url })
+    const messages: LogStreamMessage[] = []
+    let whileRunning: Awaited<ReturnType<typeof client.status>> | undefined
+    for await (const message of client.streamLogs(jobId)) {
+      messages.push(message)
+      if (message.type === 'output' && message.data.includes('first') && !whileRunning) whileRunning = await client.status(jobId)
+    }
+    expect(whileRunning).toMatchObject({ status: 'running', verification: { committed: 0 } })
+    const output = messages.flatMap((m) => (m.type === 'output' ? [m.data] : [])).join('')
+    expect(output).toBe('first\nsecond\n')
+
+    const final = await client.wait(jobId)
+    const meta = final.execution_metadata!
+    expect(meta).toMatchObject({ exit_code: 0, termination: 'exited', reported_by: 'workers', reports: 3, stdout_truncated: false, stderr_truncated: false })
+    // Figures a user can check against the job: it slept 2 s and held a 30 MiB buffer.
+    expect(meta.wall_time_ms).toBeGreaterThanOrEqual(2000)
+    expect(meta.memory_peak_bytes).toBeGreaterThan(30 * 1024 * 1024)
+    expect(meta.cpu_seconds).toBeGreaterThan(0)
+    const executions = final.verification!.executions as unknown as Array<{ address: string; signature_valid: boolean; result_root: string; wall_time_ms: number }>
+    expect(executions.map((e) => e.address).sort()).toEqual(workers.map((w) => w.address).sort())
+    expect(executions.every((e) => e.signature_valid && e.result_root === final.job_hash && e.wall_time_ms >= 2000)).toBe(true)
+  })
+
+  it('output past the cap: the stream starts at the first line, says where it was cut, and /logs flags it', async () => {
+    const cap = defaultSandboxLimits.outputCaptureBytes
+    // 200,000 lines of 64 bytes: 12.8 MB, past the 10 MiB cap.
+    const jobId = await gateway.submit({ 'main.py': 'import sys\nfor i in range(200000):\n    sys.stdout.write("line %06d %s\\n" % (i, "x" * 51))\n' }, { entrypoint: 'main.py' })
+    const client = createSandrunClient({ baseUrl: gateway.url })
+    const messages: LogStreamMessage[] = []
+    for await (const message of client.streamLogs(jobId)) messages.push(message)
+    const streamed = messages.flatMap((m) => (m.type === 'output' ? [m.data] : [])).join('')
+    expect(streamed.startsWith('line 000000 ')).toBe(true)
+    expect(Buffer.byteLength(streamed)).toBe(cap)
+    expect(messages.some((m) => m.type === 'gap')).toBe(false)
+    expect(messages.filter((m) => m.type === 'truncated')).toEqual([{ type: 'truncated', stream: 'stdout', cap_bytes: cap }])
+    const logs = await client.logs(jobId)
+    expect(logs).toMatchObject({ stdout_truncated: true, stderr_truncated: false })
+    expect(Buffer.byteLength(logs.stdout)).toBe(cap)
+    expect((await client.status(jobId)).execution_metadata).toMatchObject({ stdout_truncated: true, reported_by: 'workers' })
+  })
+})
