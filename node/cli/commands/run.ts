@@ -53,7 +53,7 @@ async function verifyCommand(client: SandrunClient, final: JobStatusBody, outDir
   const v = final.verification
   if (!v?.job_id) return [`verify later:  sandrun verify ${final.job_id} --dir ${outDir} --gateway ${client.baseUrl}`]
   const chain = (await client.health().catch(() => null)) as { chain?: { rpc_url?: string | null } } | null
-  const rpc = chain?.chain?.rpc_url ?? `<RPC URL of chain ${v.chain_id}>`
+  const rpc = chain?.chain?.rpc_url ?? `<RPC-URL-of-chain-${v.chain_id}>`
   return [`on-chain job ${v.job_id} (chain ${v.chain_id}, market ${v.market})`, `verify later:  sandrun verify ${final.job_id} --dir ${outDir} --rpc ${rpc} --market ${v.market}`]
 }
 

@@ -131,17 +131,15 @@ async function outputPathOf(file: string, options: Options): Promise<string> {
   return found ? path.relative(found.folder, path.resolve(file)).split(path.sep).join('/') : path.basename(file)
 }
 
-/** The gateway's status, or the saved receipt's copy once the gateway has deleted the job. */
+/**
+ * The saved receipt's copy of the job's ids and signature when the folder has one for this job (it
+ * works offline and after the gateway deleted the job; its claims are checked all the same), else
+ * the gateway's status.
+ */
 async function statusOrReceipt(jobId: string, options: Options): Promise<Pick<JobStatusBody, 'job_hash' | 'worker_metadata'> & { verification?: Receipt['verification'] }> {
-  try {
-    return await gateway(options.gateway).status(jobId)
-  } catch (error) {
-    const receipt = await readReceipt(options)
-    if (receipt?.job_id === jobId && (error as { code?: string }).code === 'NOT_FOUND') {
-      return { job_hash: receipt.job_hash ?? null, worker_metadata: receipt.worker_metadata ?? null, verification: receipt.verification ?? null }
-    }
-    throw error
-  }
+  const receipt = await readReceipt(options)
+  if (receipt?.job_id === jobId) return { job_hash: receipt.job_hash ?? null, worker_metadata: receipt.worker_metadata ?? null, verification: receipt.verification ?? null }
+  return gateway(options.gateway).status(jobId)
 }
 
 async function entriesFor(jobId: string, options: Options): Promise<ResultEntryInput[]> {
