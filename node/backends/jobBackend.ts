@@ -186,6 +186,10 @@ export type BackendHealth = {
   gpuNote: string | null
   /** Which kinds of job `requirements` can be installed. */
   packageIndexes: { pip: boolean; npm: boolean }
+  /** Market mode: the gateway's libp2p identity, what workers pass to --bootstrap. */
+  p2p?: { peerId: string; multiaddrs: string[] } | undefined
+  /** Market mode: the deployment, and the RPC URL the operator chose to advertise (or null). */
+  chain?: { chainId: number; market: string; rpcUrl: string | null } | undefined
 }
 
 /** Called once per finished job with its CPU use, so the gateway can charge the client's quota. */

@@ -95,7 +95,7 @@ export type OutputsReturnType = { job_id: string; /** Output paths (Sandrun's or
 
 export type StatsReturnType = {
   /** This client's (IP's) quota: CPU seconds per minute, active jobs, and whether a submit would pass now. */
-  your_quota: { used: number; limit: number; available: number; active_jobs: number; can_submit: boolean; reason: string }
+  your_quota: { used: number; limit: number; available: number; active_jobs: number; can_submit: boolean; reason: string; retry_after?: number }
   system: Record<string, number>
 }
 

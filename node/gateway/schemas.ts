@@ -158,6 +158,7 @@ export const StatsResponse = Type.Object({
     active_jobs: Type.Integer(),
     can_submit: Type.Boolean(),
     reason: Type.String(),
+    retry_after: Type.Integer({ description: 'Seconds until a submission can pass again; 0 when it can now.' }),
   }),
   system: Type.Object({
     queue_length: Type.Integer(),
@@ -208,6 +209,18 @@ export const HealthResponse = Type.Object({
   package_indexes: Type.Object(
     { pip: Type.Boolean(), npm: Type.Boolean() },
     { description: 'Which kinds of "requirements" this host installs (requirements.txt: pip, package.json: npm).' },
+  ),
+  p2p: Type.Optional(
+    Type.Object(
+      { peer_id: Type.String(), multiaddrs: Type.Array(Type.String()) },
+      { description: 'Market mode: the gateway\'s libp2p addresses; a worker joins with --bootstrap <one of them>.' },
+    ),
+  ),
+  chain: Type.Optional(
+    Type.Object(
+      { chain_id: Type.Integer(), market: Type.String(), rpc_url: Type.Union([Type.String(), Type.Null()], { description: 'An RPC URL the operator advertises (--public-rpc), or null.' }) },
+      { description: 'Market mode: the deployment results are agreed on; check them with sandrun verify --rpc <url> --market <market>.' },
+    ),
   ),
 })
 

@@ -70,6 +70,8 @@ export type MarketBackendOptions = {
   reportFetchTimeoutMs: number
   /** Bytes of each output stream kept and shown; workers cut there too. */
   outputCaptureBytes: number
+  /** An RPC URL of the chain to advertise in /health (for `sandrun verify`); null: none. */
+  publicRpcUrl: string | null
   /** Jobs not yet settled at once; beyond it submissions get QUEUE_FULL. */
   maxOpenJobs: number
   retentionMaxMs: number
@@ -95,6 +97,8 @@ export const defaultMarketBackendOptions: MarketBackendOptions = {
   // The sandbox's default capture per stream (defaultSandboxLimits.outputCaptureBytes): the one
   // truncation rule of every mode. A test keeps the two equal.
   outputCaptureBytes: 10 * 1024 * 1024,
+  // The gateway's own RPC URL may hold an API key: advertised only when the operator says so.
+  publicRpcUrl: null,
   maxOpenJobs: 200,
   // Sandrun's retention: 1 hour at most, 5 minutes after a failure.
   retentionMaxMs: 60 * 60_000,
@@ -700,6 +704,8 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
         gpus: [],
         gpuNote: 'GPUs belong to the workers; GET /pool lists what each offers.',
         packageIndexes: { pip: false, npm: false },
+        p2p: { peerId: host.peerId, multiaddrs: host.multiaddrs() },
+        chain: { chainId: deployment.chainId, market: deployment.market.toLowerCase(), rpcUrl: options.publicRpcUrl },
       }
     },
 

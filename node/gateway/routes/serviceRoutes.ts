@@ -64,6 +64,8 @@ export function serviceRoutes(app: FastifyInstance, { backend, limiter, options 
       })),
       gpu_note: health.gpuNote,
       package_indexes: health.packageIndexes,
+      ...(health.p2p ? { p2p: { peer_id: health.p2p.peerId, multiaddrs: health.p2p.multiaddrs } } : {}),
+      ...(health.chain ? { chain: { chain_id: health.chain.chainId, market: health.chain.market, rpc_url: health.chain.rpcUrl } } : {}),
     })
   })
 }
