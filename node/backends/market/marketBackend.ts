@@ -531,6 +531,10 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
   // Pick up the job table left by a previous run: settled jobs are served as they are, open ones followed again.
   for (const record of await store.loadAll()) {
     if (record.verification.chainId !== deployment.chainId || record.verification.market.toLowerCase() !== deployment.market.toLowerCase()) continue
+    // Records of gateways before signed usage reports hold made-up zeros: show them as unknown.
+    if (record.execution && record.execution.reportedBy === undefined) {
+      record.execution = { ...record.execution, cpuSeconds: null, memoryPeakBytes: null, wallTimeMs: null, stdoutTruncated: false, stderrTruncated: false, reportedBy: 'workers', reports: 0 }
+    }
     if (record.expiresAt <= Date.now()) {
       await store.remove(record.id)
       continue
