@@ -3,11 +3,9 @@
 // worker), and output past the cap is cut by the one rule of every mode and announced, never cut
 // silently or started mid-line. A result fetched with `sandrun run` or MCP verifies on chain after the
 // gateway deleted the job. Real anvil, real `sandrun worker` processes, real sandbox.
-import { execFile } from 'node:child_process'
 import { mkdtemp, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { promisify } from 'node:util'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
@@ -16,22 +14,13 @@ import { createSandrunClient, type LogStreamMessage } from '../../node/client/in
 import { createSandbox, defaultSandboxLimits, type Sandbox } from '../../sandbox/index.ts'
 import { defaultMarketBackendOptions } from '../../node/backends/market/marketBackend.ts'
 import { startMarketNetwork, type MarketNetwork, type TestGateway, type WorkerProcess } from './marketNetwork.ts'
+import { runSandrunCli, sandrunBin } from '../runSandrunCli.ts'
 
 let sandbox: Sandbox
 let network: MarketNetwork
 let gateway: TestGateway
 let workers: WorkerProcess[]
-const bin = path.resolve(import.meta.dirname, '../../bin/sandrun')
-const exec = promisify(execFile)
 
-async function sandrun(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    return { code: 0, ...(await exec(process.execPath, [bin, ...args], { cwd })) }
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string }
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
-  }
-}
 
 beforeAll(async () => {
   sandbox = await createSandbox()
@@ -101,7 +90,7 @@ describe('market mode: live output, reported usage, truncation', () => {
   it('sandrun run keeps the receipt: once the gateway deleted the job, the printed verify command passes on chain', async () => {
     const work = await mkdtemp(path.join(os.tmpdir(), 'sandrun-market-run-'))
     await writeFile(path.join(work, 'main.py'), 'import os\nos.makedirs("a", exist_ok=True)\nopen("a/b.txt", "w").write("deep")\n')
-    const { stderr } = await exec(process.execPath, [bin, 'run', 'main.py', '--gateway', gateway.url, '--out', 'out'], { cwd: work })
+    const { stderr } = await runSandrunCli(['run', 'main.py', '--gateway', gateway.url, '--out', 'out'], work)
     const command = /verify later: {2}sandrun (verify .*)$/m.exec(stderr)?.[1]
     expect(command).toMatch(/^verify job-[0-9a-f]+ --dir out --rpc \S+ --market 0x[0-9a-f]{40}$/)
     expect(stderr).toMatch(/on-chain job \d+ \(chain 31337, market 0x[0-9a-f]{40}\)/)
@@ -109,17 +98,17 @@ describe('market mode: live output, reported usage, truncation', () => {
     expect((await fetch(`${gateway.url}/status/${jobId}`)).status).toBe(404)
     // The gateway does not advertise its RPC here: the user fills in their own.
     const args = command!.replace(/--rpc \S+/, `--rpc ${network.anvil.rpcUrl}`).split(' ')
-    const folder = await sandrun(args, work)
+    const folder = await runSandrunCli(args, work)
     expect(folder.stdout).toMatch(/^VERIFIED \(chain\)/m)
     expect(folder.code).toBe(0)
-    const file = await sandrun([...args.filter((a) => a !== '--dir' && a !== 'out'), '--file', 'out/a/b.txt'], work)
+    const file = await runSandrunCli([...args.filter((a) => a !== '--dir' && a !== 'out'), '--file', 'out/a/b.txt'], work)
     expect(file.stdout).toMatch(/file a\/b\.txt: VERIFIED\nVERIFIED \(chain\)/)
     expect(file.code).toBe(0)
   })
 
   it('MCP: download_output keeps the receipt, and verify_result proves the result on chain after the gateway deleted the job', async () => {
     const mcp = new Client({ name: 'sandrun-test', version: '1.0.0' })
-    await mcp.connect(new StdioClientTransport({ command: process.execPath, args: [bin, 'mcp', '--gateway', gateway.url, '--rpc', network.anvil.rpcUrl], stderr: 'pipe' }))
+    await mcp.connect(new StdioClientTransport({ command: process.execPath, args: [sandrunBin, 'mcp', '--gateway', gateway.url, '--rpc', network.anvil.rpcUrl], stderr: 'pipe' }))
     try {
       const call = async (name: string, args: Record<string, unknown>) => (await mcp.callTool({ name, arguments: args })) as CallToolResult
       const ran = await call('execute_code', { language: 'python', code: 'open("answer.txt", "w").write("42")\n' })

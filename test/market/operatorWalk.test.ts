@@ -3,28 +3,17 @@
 // started without --bootstrap says it has no peer, one started with it takes a slot of the next job
 // and is paid, and `sandrun worker status|unstake|withdraw` show and move the money. Also: `dev`
 // and `serve` refuse a taken port at once (dev before anvil starts).
-import { execFile } from 'node:child_process'
 import { mkdtemp } from 'node:fs/promises'
 import { createServer, type Server } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { packFiles } from '../../sandbox/bundle/packFiles.ts'
 import { createSandrunClient } from '../../node/client/index.ts'
 import { spawnNode, type SpawnedNode } from '../../node/dev/spawnNode.ts'
+import { runSandrunCli } from '../runSandrunCli.ts'
 
-const bin = path.resolve(import.meta.dirname, '../../bin/sandrun')
-const exec = promisify(execFile)
 
-async function sandrun(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    return { code: 0, ...(await exec(process.execPath, [bin, ...args], { cwd })) }
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string }
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
-  }
-}
 
 let work: string
 let dev: SpawnedNode
@@ -48,9 +37,9 @@ describe('a second operator joins a running dev network (docs/network.md)', () =
     expect(health.p2p.multiaddrs).toContain(p2p)
     expect(health.chain.rpc_url).toBe(rpc)
 
-    const keygen = await sandrun(['keygen', '--out', 'op2.key'], work)
+    const keygen = await runSandrunCli(['keygen', '--out', 'op2.key'], work)
     const address = /fund it\): (0x[0-9a-fA-F]{40})/.exec(keygen.stderr)![1]!
-    const funded = await sandrun(['dev', 'fund', 'op2.key', '50', '--data-dir', path.join(work, 'dev')], work)
+    const funded = await runSandrunCli(['dev', 'fund', 'op2.key', '50', '--data-dir', path.join(work, 'dev')], work)
     expect(funded.stdout).toMatch(new RegExp(`^sent 50 ETH to ${address} on ${rpc} \\(tx 0x[0-9a-f]{64}\\); balance 50 ETH\\n$`))
 
     const deployment = path.join(work, 'dev', 'run', 'deployment.json')
@@ -82,15 +71,15 @@ describe('a second operator joins a running dev network (docs/network.md)', () =
     expect(final.status).toBe('completed')
     expect(final.verification?.agreeing).toContain(address.toLowerCase())
 
-    const status = await sandrun(['worker', 'status', '--rpc', rpc!, '--deployment', deployment, '--key', 'op2.key'], work)
+    const status = await runSandrunCli(['worker', 'status', '--rpc', rpc!, '--deployment', deployment, '--key', 'op2.key'], work)
     expect(status.stdout).toMatch(/jobs {8}1 won, 0 lost \(0 slashed\), 0 open/)
     expect(status.stdout).toMatch(/earned {6}0\.001 ETH in rewards/)
-    const unstake = await sandrun(['worker', 'unstake', 'all', '--rpc', rpc!, '--deployment', deployment, '--key', 'op2.key'], work)
+    const unstake = await runSandrunCli(['worker', 'unstake', 'all', '--rpc', rpc!, '--deployment', deployment, '--key', 'op2.key'], work)
     expect(unstake.stdout).toMatch(/^unstaking [\d.]+ ETH \(tx 0x[0-9a-f]{64}\); withdrawable at /)
-    const after = JSON.parse((await sandrun(['worker', 'status', '--json', '--rpc', rpc!, '--deployment', deployment, '--key', 'op2.key'], work)).stdout) as { unbondingWei: string; freeWei: string }
+    const after = JSON.parse((await runSandrunCli(['worker', 'status', '--json', '--rpc', rpc!, '--deployment', deployment, '--key', 'op2.key'], work)).stdout) as { unbondingWei: string; freeWei: string }
     expect(BigInt(after.unbondingWei)).toBeGreaterThan(0n)
     expect(after.freeWei).toBe('0')
-    const withdraw = await sandrun(['worker', 'withdraw', '--rpc', rpc!, '--deployment', deployment, '--key', 'op2.key'], work)
+    const withdraw = await runSandrunCli(['worker', 'withdraw', '--rpc', rpc!, '--deployment', deployment, '--key', 'op2.key'], work)
     expect(withdraw.code).toBe(0)
     expect(withdraw.stdout).toMatch(/still unbonding for \d+ s|withdrew/)
     // Ten CLI processes, a dev network and a market job: minutes on a loaded 2-core machine.
@@ -108,7 +97,7 @@ describe('a taken port', () => {
   afterAll(() => new Promise<void>((resolve) => blocker.close(() => resolve())))
 
   it('sandrun dev exits at once with a clear message, before starting anvil', async () => {
-    const result = await sandrun(['dev', '--port', String(port), '--data-dir', path.join(work, 'busy')], work)
+    const result = await runSandrunCli(['dev', '--port', String(port), '--data-dir', path.join(work, 'busy')], work)
     expect(result.code).toBe(1)
     expect(result.stderr).toContain(`Port ${port} on 127.0.0.1 is already in use`)
     expect(result.stderr).not.toContain('starting anvil')
@@ -116,7 +105,7 @@ describe('a taken port', () => {
 
   it('sandrun serve and sandrun gateway exit at once with a clear message', async () => {
     for (const args of [['serve', '--port', String(port)], ['gateway', '--mode', 'market', '--rpc', 'http://127.0.0.1:1', '--deployment', 'none.json', '--key', 'none.key', '--port', String(port)]]) {
-      const result = await sandrun(args, work)
+      const result = await runSandrunCli(args, work)
       expect(result.code).toBe(1)
       expect(result.stderr).toContain(`Port ${port} on 127.0.0.1 is already in use (another sandrun, or another program). Stop that one, or pick another port with --port <n>.`)
     }
