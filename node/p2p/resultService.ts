@@ -18,8 +18,10 @@ export type ResultEntrySummary = {
 
 export type JobResultPayload = {
   entries: ResultEntrySummary[]
-  /** Content by entry name (exit, stdout, stderr, outputs/...). */
+  /** Content by entry name (exit, stdout, stderr, outputs/...); empty when asked for without files. */
   files: Array<{ name: string; content: Uint8Array }>
+  /** The worker's signed execution report (untrusted JSON: check it with verifyExecutionReport). */
+  execution?: unknown
 }
 
 export type ResultServiceInit = {
@@ -49,6 +51,8 @@ export type FetchResultParameters = {
   jobId: string
   signal?: AbortSignal
   timeoutMs?: number
+  /** false: only the entries and the execution report, no file contents. Default true. */
+  withFiles?: boolean
 }
 
 export type FetchResultReturnType = JobResultPayload
@@ -81,8 +85,10 @@ function createResultService(node: P2pNode, init: ResultServiceInit): ResultServ
     if (!jobIdPattern.test(jobId)) throw new RemoteRefusal('BAD_REQUEST', 'jobId must be 1-128 characters of [A-Za-z0-9_-]')
     const result = await getResult?.(jobId)
     if (result === undefined) throw new RemoteRefusal('NOT_FOUND', 'no finished result for this job here')
-    await framed.writeJson({ ok: true, entries: result.entries, files: result.files.length }, signal)
-    for (const file of result.files) {
+    // `files: false` asks for the entries and the execution report only (a gateway collecting every worker's report).
+    const files = request.files === false ? [] : result.files
+    await framed.writeJson({ ok: true, entries: result.entries, files: files.length, ...(result.execution !== undefined ? { execution: result.execution } : {}) }, signal)
+    for (const file of files) {
       await framed.writeJson({ name: file.name, size: file.content.byteLength }, signal)
       for (let offset = 0; offset < file.content.byteLength; offset += chunkBytes) {
         await framed.writeBytes(file.content.subarray(offset, offset + chunkBytes), signal)
@@ -99,13 +105,13 @@ function createResultService(node: P2pNode, init: ResultServiceInit): ResultServ
     async stop() {
       if (getResult !== undefined) await node.unhandle(resultProtocol)
     },
-    async fetch({ peer, jobId, signal, timeoutMs = init.fetchTimeoutMs ?? defaultResultOptions.fetchTimeoutMs }) {
+    async fetch({ peer, jobId, signal, timeoutMs = init.fetchTimeoutMs ?? defaultResultOptions.fetchTimeoutMs, withFiles = true }) {
       if (!jobIdPattern.test(jobId)) throw new P2pError('INVALID_ARGUMENT', `Job id "${jobId}" must be 1-128 characters of [A-Za-z0-9_-].`)
       const op = operationSignal({ signal, timeoutMs })
       const what = `the result of job ${jobId}`
       let framed: FramedStream | undefined
       try {
-        framed = await openRequest(node, peer, resultProtocol, { v: 1, jobId }, op.signal)
+        framed = await openRequest(node, peer, resultProtocol, { v: 1, jobId, ...(withFiles ? {} : { files: false }) }, op.signal)
         const answer = await readAnswer(framed, what, maxEntriesFrame, op.signal)
         const entries = parseEntries(answer.entries, maxEntries)
         const fileCount = answer.files
@@ -128,7 +134,7 @@ function createResultService(node: P2pNode, init: ResultServiceInit): ResultServ
           files.push({ name, content: await readContent(framed, size, name, op.signal) })
         }
         await framed.close(op.signal).catch(() => undefined)
-        return { entries, files }
+        return { entries, files, ...(answer.execution !== undefined ? { execution: answer.execution } : {}) }
       } catch (error) {
         const failure = toP2pError(error, `Fetching ${what}`, op)
         framed?.abort(failure)

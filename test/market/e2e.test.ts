@@ -65,7 +65,7 @@ describe('market network end to end', () => {
       const chainJob = await network.chain.getJob(BigInt(v.job_id!))
       expect(chainJob.consensusRoot).toBe(v.result_root)
       expect(status.job_hash).toBe(v.result_root)
-      const logs = await (await fetch(`${gateway.url}/logs/${jobId}`)).text()
+      const logs = await (await fetch(`${gateway.url}/logs/${jobId}?format=text`)).text()
       expect(logs).toContain('hello from the market')
       // The gateway's own /verify reads the chain, not its job table.
       const verified = (await (await fetch(`${gateway.url}/verify/${jobId}`)).json()) as { method: string; verified: boolean }
@@ -97,7 +97,7 @@ describe('market network end to end', () => {
       expect(v.agreeing).toHaveLength(2)
       expect(v.dissenting).toEqual([liar!.address])
       expect(v.slashed).toEqual([liar!.address])
-      const logs = await (await fetch(`${gateway.url}/logs/${status.job_id}`)).text()
+      const logs = await (await fetch(`${gateway.url}/logs/${status.job_id}?format=text`)).text()
       expect(logs).toContain('hello from the market')
       expect(logs).not.toContain('sandrun fault')
       expect(await recomputedRoot(gateway, status)).toBe(v.result_root)
@@ -177,7 +177,7 @@ describe('market network end to end', () => {
         const status = await gateway.waitFinal(jobId)
         expect(status.status).toBe('completed')
         expect(status.verification!.agreeing).toContain(liar.address.toLowerCase())
-        const logs = await (await fetch(`${gateway.url}/logs/${jobId}`)).text()
+        const logs = await (await fetch(`${gateway.url}/logs/${jobId}?format=text`)).text()
         expect(logs).toContain('hello from the market')
         expect(logs).not.toContain('forged')
         const caught = gateway.log.find((entry) => entry.message === 'worker served a result that does not match the chain')
@@ -206,7 +206,7 @@ describe('market network end to end', () => {
       expect(status.verification!.agreeing).toHaveLength(3)
       const again = await after.status(jobId)
       expect(again.verification!.result_verified).toBe(true)
-      const logs = await (await fetch(`${after.url}/logs/${jobId}`)).text()
+      const logs = await (await fetch(`${after.url}/logs/${jobId}?format=text`)).text()
       expect(logs).toContain('hello from the market')
     } finally {
       await Promise.all([a.stop(), b.stop(), c.stop(), after.close()])

@@ -75,6 +75,12 @@ describe('sandrun mcp over stdio', () => {
     const resource = binary.content.find((c) => c.type === 'resource')
     expect(resource?.type === 'resource' && 'blob' in resource.resource ? Buffer.from(resource.resource.blob, 'base64') : null).toEqual(Buffer.from(Array.from({ length: 256 }, (_, i) => i)))
     expect(resource?.type === 'resource' ? resource.resource.uri : '').toBe(`sandrun://jobs/${structured.job_id}/outputs/blob.bin`)
+
+    // Both outputs downloaded: the gateway deleted the job, and verify_result checks the kept receipt.
+    expect(textOf(await call('get_job_status', { job_id: structured.job_id }))).toMatch(/Job not found/)
+    const verified = await call('verify_result', { job_id: structured.job_id })
+    expect(verified.isError).toBeFalsy()
+    expect(verified.structuredContent).toMatchObject({ verified: true, method: 'worker-signature', worker: { worker_id: gateway.workerKey.workerId, signature_valid: true } })
   })
 
   it('execute_code reports a failing program as a result, not a tool error', async () => {

@@ -130,7 +130,7 @@ describe('pool mode', () => {
       expect(verifyWorkerSignature({ workerId: status.worker_metadata!.worker_id, root: status.job_hash!, signature: status.worker_metadata!.signature })).toBe(true)
     }
     const first = statuses[0]!
-    expect(await (await fetch(`${url}/logs/${first.job_id}`)).text()).toContain('pool says hi')
+    expect(await (await fetch(`${url}/logs/${first.job_id}?format=text`)).text()).toContain('pool says hi')
     expect(await (await fetch(`${url}/download/${first.job_id}/out.txt`)).text()).toBe('42\n')
   }, 30_000)
 
@@ -159,7 +159,7 @@ describe('pool mode', () => {
     expect(status.status).toBe('completed')
     expect(status.worker_metadata!.worker_id).not.toBe(victimId)
     expect(gatewayLog.some((line) => line.includes('job retried on another worker') && line.includes(victimId))).toBe(true)
-    expect(await (await fetch(`${url}/logs/${jobId}`)).text()).toContain('finished')
+    expect(await (await fetch(`${url}/logs/${jobId}?format=text`)).text()).toContain('finished')
     const after = await poolUntil((v) => v.workers.find((w) => w.worker_id === victimId)!.healthy === false)
     expect(after.workers.filter((w) => w.healthy)).toHaveLength(2)
   }, 40_000)

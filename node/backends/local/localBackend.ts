@@ -202,6 +202,9 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
       environment: job.manifest.environment,
       wallTimeMs: result.wallTimeMs,
       termination: result.termination,
+      stdoutTruncated: result.stdoutTruncated,
+      stderrTruncated: result.stderrTruncated,
+      reportedBy: 'gateway',
     }
     const commitment = commitResult(result, workerKey)
     job.jobHash = commitment.root

@@ -21,7 +21,7 @@ export type MarketJobRecord = {
   startedAt: number | null
   finishedAt: number | null
   expiresAt: number
-  /** From the verified result's exit entry; CPU and memory are not part of the commitment (0). */
+  /** Exit from the verified result's exit entry; usage is the median of the workers' signed reports (null when none came). */
   execution: JobExecution | null
   verification: JobVerification
   /** The verified result's entries (content in blobs/); null until verified. */

@@ -4,6 +4,7 @@
 // majority and checked byte for byte against the on-chain root before anyone sees it. The job
 // table lives on disk, so a restarted gateway picks its open jobs up again.
 import { randomBytes } from 'node:crypto'
+import type { PeerId } from '@libp2p/interface'
 import { createReadStream } from 'node:fs'
 import type { Readable } from 'node:stream'
 import type { Address, Hex } from 'viem'
@@ -40,7 +41,10 @@ import { watchJobLog } from '../watchJobLog.ts'
 import { whenSent } from '../whenSent.ts'
 import { JobLog } from '../local/jobLog.ts'
 import { createOutputArchive } from '../local/outputArchive.ts'
+import { collectExecutionReports } from './collectExecutionReports.ts'
 import { fetchVerifiedResult } from './fetchVerifiedResult.ts'
+import { relayJobLog } from './relayJobLog.ts'
+import { summarizeExecutionReports } from './summarizeExecutionReports.ts'
 import type { JobStore, MarketJobRecord } from './jobStore.ts'
 import { resolveWorkerPeer } from './resolveWorkerPeer.ts'
 import { buildSpecDocument } from './specDocument.ts'
@@ -62,6 +66,12 @@ export type MarketBackendOptions = {
   resultDeadlineMs: number
   /** One result fetch from one worker; an unresponsive worker must not hold the job up for long. */
   resultFetchTimeoutMs: number
+  /** Collecting the other workers' execution reports after a job settled (each, in parallel). */
+  reportFetchTimeoutMs: number
+  /** Bytes of each output stream kept and shown; workers cut there too. */
+  outputCaptureBytes: number
+  /** An RPC URL of the chain to advertise in /health (for `sandrun verify`); null: none. */
+  publicRpcUrl: string | null
   /** Jobs not yet settled at once; beyond it submissions get QUEUE_FULL. */
   maxOpenJobs: number
   retentionMaxMs: number
@@ -82,6 +92,13 @@ export const defaultMarketBackendOptions: MarketBackendOptions = {
   resultDeadlineMs: 5 * 60_000,
   // A result is at most a few hundred MiB over a LAN-or-better link between gateway and worker.
   resultFetchTimeoutMs: 60_000,
+  // Reports are a few hundred bytes; a worker that cannot send one in this time is shown without it.
+  reportFetchTimeoutMs: 10_000,
+  // The sandbox's default capture per stream (defaultSandboxLimits.outputCaptureBytes): the one
+  // truncation rule of every mode. A test keeps the two equal.
+  outputCaptureBytes: 10 * 1024 * 1024,
+  // The gateway's own RPC URL may hold an API key: advertised only when the operator says so.
+  publicRpcUrl: null,
   maxOpenJobs: 200,
   // Sandrun's retention: 1 hour at most, 5 minutes after a failure.
   retentionMaxMs: 60 * 60_000,
@@ -110,6 +127,14 @@ type LiveJob = {
   log: JobLog
   watchers: Set<(event: JobEvent) => void>
   relay: AbortController | null
+  /** A worker's log was followed to its end: no more relays. */
+  relayDone: boolean
+  /** Not before this (ms): a relay that found no log waits a little before the next try. */
+  nextRelayAt: number
+  /** Bytes of each stream relayed so far (a relay from another worker skips them). */
+  relayed: { stdout: number; stderr: number }
+  /** The first worker that fetched the bundle: it is running the job. */
+  runner: PeerId | null
   timer: NodeJS.Timeout | null
   lastAnnounce: number
   settling: boolean
@@ -143,9 +168,10 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
   }
 
   const bundles: BundleService = bundleService({
-    getBundle: async (sha256) => {
+    getBundle: async (sha256, from) => {
       const blob = blobs.get(sha256)
       if (!blob) return undefined
+      if (blob.name === 'bundle') onBundleFetched(blob.jobId, from)
       return store.readBlob(blob.jobId, blob.name).catch(() => undefined)
     },
   })(host.libp2p)
@@ -171,14 +197,20 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
       startedAt: r.startedAt,
       finishedAt: r.finishedAt,
       expiresAt: r.expiresAt,
-      execution: exit && r.execution ? r.execution : null,
+      execution: exit && r.execution ? { ...r.execution } : null,
       jobHash: r.result ? r.verification.resultRoot : null,
       outputFiles: (r.result ?? [])
         .filter((e) => e.name.startsWith('outputs/'))
         .map((e) => ({ path: e.name.slice('outputs/'.length), sizeBytes: e.size, sha256: e.sha256.slice(2) })),
       worker: null,
       error: r.error,
-      verification: { ...r.verification, agreeing: [...r.verification.agreeing], dissenting: [...r.verification.dissenting], slashed: [...r.verification.slashed] },
+      verification: {
+        ...r.verification,
+        agreeing: [...r.verification.agreeing],
+        dissenting: [...r.verification.dissenting],
+        slashed: [...r.verification.slashed],
+        executions: (r.verification.executions ?? []).map((e) => ({ ...e })),
+      },
     }
   }
 
@@ -224,16 +256,21 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
     scheduleDeletion(job)
     emit(job)
     job.watchers.clear()
-    for (const listener of finishedListeners) listener({ jobId: r.id, clientId: job.clientId, cpuSeconds: 0 })
+    // The workers' reported CPU time counts toward the client's quota, as the sandbox's does locally.
+    for (const listener of finishedListeners) listener({ jobId: r.id, clientId: job.clientId, cpuSeconds: r.execution?.cpuSeconds ?? 0 })
   }
 
   const track = (record: MarketJobRecord, clientId: string): LiveJob => {
     const job: LiveJob = {
       record,
       clientId,
-      log: new JobLog({ captureBytes: 8 * 1024 * 1024 }),
+      log: new JobLog({ captureBytes: options.outputCaptureBytes }),
       watchers: new Set(),
       relay: null,
+      relayDone: false,
+      nextRelayAt: 0,
+      relayed: { stdout: 0, stderr: 0 },
+      runner: null,
       timer: null,
       lastAnnounce: 0,
       settling: false,
@@ -299,25 +336,37 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
     await save(job)
   }
 
-  const relayLogs = async (job: LiveJob, chainJob: MarketJob): Promise<void> => {
-    if (job.relay) return
+  /** Follows the runner's log (else the committers'); once one was followed to the end, never again. */
+  const startRelay = (job: LiveJob): void => {
+    const chainJobId = job.record.verification.chainJobId
+    if (job.relay || job.relayDone || job.deleted || chainJobId === null || finalStates.has(job.record.state) || Date.now() < job.nextRelayAt) return
     const relay = new AbortController()
     job.relay = relay
-    const slots = await market.getSlots(chainJob.jobId).catch(() => [])
-    for (const slot of slots) {
-      if (!slot.worker || relay.signal.aborted) continue
-      const peer = await peerOf(slot.worker).catch(() => null)
-      if (!peer) continue
-      try {
-        for await (const event of logs.follow({ peer, jobId: chainJob.jobId.toString(), signal: relay.signal })) {
-          if (event.type === 'chunk') job.log.append(event.stream, Buffer.from(event.data))
-          if (event.type === 'end') return
-        }
-        return
-      } catch {
-        // This worker's log is gone (or it lied about having one): try the next committer.
-      }
+    const peers = async (): Promise<PeerId[]> => {
+      const committers = await market.getSlots(BigInt(chainJobId)).catch(() => [])
+      const found = await Promise.all(committers.filter((s) => s.worker).map((s) => peerOf(s.worker!).catch(() => null)))
+      const runner = job.runner ? [job.runner] : []
+      return [...runner, ...found.filter((p): p is PeerId => p !== null && !runner.some((r) => r.equals(p)))]
     }
+    void relayJobLog({ logs, chainJobId, peers, log: job.log, relayed: job.relayed, signal: relay.signal }).then((done) => {
+      job.relayDone ||= done
+      if (!done) job.nextRelayAt = Date.now() + 2000
+      if (job.relay === relay) job.relay = null
+    })
+  }
+
+  /** A worker fetched the bundle: it is about to run the job, so the job runs and its log can be followed. */
+  const onBundleFetched = (jobId: string, from: PeerId): void => {
+    const job = jobs.get(jobId)
+    if (!job || job.deleted || finalStates.has(job.record.state)) return
+    job.runner ??= from
+    if (job.record.state === 'queued') {
+      job.record.state = 'running'
+      job.record.startedAt = Date.now()
+      void save(job)
+      emit(job)
+    }
+    startRelay(job)
   }
 
   const settle = async (job: LiveJob, chainJob: MarketJob): Promise<void> => {
@@ -371,16 +420,35 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
     r.result = verified.payload.entries.map((e) => ({ name: e.name, sha256: e.sha256, size: e.size }))
     v.resultVerified = true
     const text = (name: string): Buffer => Buffer.from(contents.get(name) ?? new Uint8Array())
-    job.log.settle(text('stdout'), text('stderr'), false, false)
+    v.executions = await collectExecutionReports({
+      results,
+      chainId: deployment.chainId,
+      market: deployment.market,
+      chainJobId: id.toString(),
+      revealers: await Promise.all(
+        slots.filter((s) => s.worker !== null && s.revealedRoot !== null).map(async (s) => ({ address: s.worker!.toLowerCase(), root: s.revealedRoot!, peer: await peerOf(s.worker!).catch(() => null) })),
+      ),
+      known: new Map(verified.payload.execution === undefined ? [] : [[verified.address, verified.payload.execution]]),
+      timeoutMs: options.reportFetchTimeoutMs,
+    })
+    const usage = summarizeExecutionReports(v.executions, chainJob.consensusRoot)
+    // Without reports, a stream that filled the cap is the only sign it was cut.
+    const stdoutTruncated = usage?.stdoutTruncated ?? text('stdout').length >= options.outputCaptureBytes
+    const stderrTruncated = usage?.stderrTruncated ?? text('stderr').length >= options.outputCaptureBytes
+    job.log.settle(text('stdout'), text('stderr'), stdoutTruncated, stderrTruncated)
     const [code, ...reason] = text('exit').toString('utf8').split(':')
     const termination = reason.join(':')
     r.execution = {
-      cpuSeconds: 0,
-      memoryPeakBytes: 0,
+      cpuSeconds: usage?.cpuSeconds ?? null,
+      memoryPeakBytes: usage?.memoryPeakBytes ?? null,
       exitCode: code === 'null' || code === undefined ? null : Number(code),
       environment: r.manifest.environment,
-      wallTimeMs: Math.max(0, Date.now() - (r.startedAt ?? r.submittedAt)),
+      wallTimeMs: usage?.wallTimeMs ?? null,
       termination,
+      stdoutTruncated,
+      stderrTruncated,
+      reportedBy: 'workers',
+      reports: usage?.reports ?? 0,
     }
     await finish(job, termination === 'exited' && code === '0' ? 'completed' : 'failed', null)
   }
@@ -411,7 +479,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
       r.startedAt = Date.now()
       changed = true
     }
-    if (chainJob.committed > 0 && !job.relay) void relayLogs(job, chainJob)
+    if (chainJob.committed > 0) startRelay(job)
     if (chainJob.status === 'Open') {
       if (changed) {
         await save(job)
@@ -463,6 +531,10 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
   // Pick up the job table left by a previous run: settled jobs are served as they are, open ones followed again.
   for (const record of await store.loadAll()) {
     if (record.verification.chainId !== deployment.chainId || record.verification.market.toLowerCase() !== deployment.market.toLowerCase()) continue
+    // Records of gateways before signed usage reports hold made-up zeros: show them as unknown.
+    if (record.execution && record.execution.reportedBy === undefined) {
+      record.execution = { ...record.execution, cpuSeconds: null, memoryPeakBytes: null, wallTimeMs: null, stdoutTruncated: false, stderrTruncated: false, reportedBy: 'workers', reports: 0 }
+    }
     if (record.expiresAt <= Date.now()) {
       await store.remove(record.id)
       continue
@@ -472,7 +544,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
       if (record.result) {
         const stdout = await store.readBlob(record.id, `sha256-${record.result.find((e) => e.name === 'stdout')?.sha256.slice(2) ?? ''}`).catch(() => Buffer.alloc(0))
         const stderr = await store.readBlob(record.id, `sha256-${record.result.find((e) => e.name === 'stderr')?.sha256.slice(2) ?? ''}`).catch(() => Buffer.alloc(0))
-        job.log.settle(stdout, stderr, false, false)
+        job.log.settle(stdout, stderr, record.execution?.stdoutTruncated ?? false, record.execution?.stderrTruncated ?? false)
       }
       continue
     }
@@ -636,6 +708,8 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
         gpus: [],
         gpuNote: 'GPUs belong to the workers; GET /pool lists what each offers.',
         packageIndexes: { pip: false, npm: false },
+        p2p: { peerId: host.peerId, multiaddrs: host.multiaddrs() },
+        chain: { chainId: deployment.chainId, market: deployment.market.toLowerCase(), rpcUrl: options.publicRpcUrl },
       }
     },
 

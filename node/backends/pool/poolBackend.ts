@@ -212,7 +212,17 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
     const text = (name: string): Buffer => Buffer.from(job.contents.get(name) ?? new Uint8Array())
     job.log.settle(text('stdout'), text('stderr'), result.execution.stdoutTruncated, result.execution.stderrTruncated)
     const e = result.execution
-    job.execution = { cpuSeconds: e.cpuSeconds, memoryPeakBytes: e.memoryPeakBytes, exitCode: e.exitCode, environment: job.manifest.environment, wallTimeMs: e.wallTimeMs, termination: e.termination }
+    job.execution = {
+      cpuSeconds: e.cpuSeconds,
+      memoryPeakBytes: e.memoryPeakBytes,
+      exitCode: e.exitCode,
+      environment: job.manifest.environment,
+      wallTimeMs: e.wallTimeMs,
+      termination: e.termination,
+      stdoutTruncated: e.stdoutTruncated,
+      stderrTruncated: e.stderrTruncated,
+      reportedBy: 'worker',
+    }
     finish(job, e.termination === 'exited' && e.exitCode === 0 ? 'completed' : 'failed', null)
   }
 

@@ -4,6 +4,7 @@ import { definedFields, gatewayFlagOptions, gatewayOptionsFromFlags, numberFlag 
 import { resolveLocalModeOptions } from '../../gateway/config.ts'
 import { createLocalGateway } from '../../gateway/createLocalGateway.ts'
 import { untilStopped } from '../untilStopped.ts'
+import { assertPortFree } from '../assertPortFree.ts'
 import { logUnhandledRejections } from '../logUnhandledRejections.ts'
 
 export const description = 'Serve the Sandrun REST API on this machine (local mode)'
@@ -66,9 +67,14 @@ export async function run(argv: string[]): Promise<number> {
       npmRegistry: values['npm-registry'],
     }),
   )
+  await assertPortFree({ host: gateway.host, port: gateway.port })
   logUnhandledRejections(log)
   const server = await createLocalGateway({ gateway, local, log })
-  const address = await server.app.listen({ port: gateway.port, host: gateway.host })
+  // Taken between the check and now: stop what was started, so the process exits with the error.
+  const address = await server.app.listen({ port: gateway.port, host: gateway.host }).catch(async (error: unknown) => {
+    await server.close()
+    throw error
+  })
   log('sandrun gateway listening', { address, mode: 'local', workerId: server.workerKey.workerId, parallelism: local.parallelism })
   await untilStopped()
   log('sandrun gateway stopping', {})

@@ -11,6 +11,8 @@ import { WorkerError } from '../../market/worker/workerError.ts'
 import { jsonLineLog } from '../../market/worker/workerLog.ts'
 import { logUnhandledRejections } from '../logUnhandledRejections.ts'
 import { untilStopped } from '../untilStopped.ts'
+import { warnWithoutPeers } from '../warnWithoutPeers.ts'
+import { runWorkerAccountCommand, workerAccountUsage } from '../workerAccountCommands.ts'
 
 export const description = 'Run a staked market worker: take jobs, run them, commit and reveal results'
 
@@ -29,7 +31,10 @@ const usage = `Usage: sandrun worker --rpc <url> --deployment <file> --key <file
   --max-jobs <n>          jobs run at once (default 2)
   --fault <mode>          misbehave for tests and demos: ${faultModes.join(' | ')}
                           (refused unless the chain id is 31337 or 1337)
-`
+
+Without --bootstrap the worker only finds peers on the LAN (mDNS); it says so when it has none.
+
+${workerAccountUsage}`
 
 function positiveInteger(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined
@@ -130,6 +135,8 @@ function splitMode(argv: string[]): { mode: string | undefined; rest: string[] }
 }
 
 export async function run(argv: string[]): Promise<number> {
+  const [action] = argv
+  if (action === 'status' || action === 'unstake' || action === 'withdraw') return runWorkerAccountCommand(action, argv.slice(1))
   const { mode, rest } = splitMode(argv)
   if (mode === 'pool') return runPool(rest)
   if (mode !== undefined && mode !== 'market') {
@@ -213,7 +220,9 @@ async function runMarket(argv: string[]): Promise<number> {
     throw error
   })
   process.stdout.write(`sandrun worker ready peer=${node.peerId} address=${node.address} listen=${node.host.multiaddrs().join(',')}\n`)
+  const stopWarning = warnWithoutPeers({ libp2p: node.host.libp2p, log })
   await untilStopped()
+  stopWarning()
   log('worker stopping', {})
   await node.stop()
   await sandbox.close()

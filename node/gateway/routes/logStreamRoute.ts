@@ -1,14 +1,22 @@
 // WS /logs/:id/stream: replays the output written so far, streams new output as the job writes
 // it, then sends the final status and closes. Messages are JSON text frames:
 //   {"type":"output","stream":"stdout"|"stderr","data":"..."}  and  {"type":"end","status":{...}}
+// and, when something is cut, {"type":"truncated","stream":...,"cap_bytes":N} (the stream reached
+// the cap; none of it follows) or {"type":"gap","dropped_bytes":N} (output was lost on the way).
 // A viewer too slow to keep up is disconnected (close code 1013); the job never waits for viewers.
 import type { FastifyInstance } from 'fastify'
 import type { Static } from '@sinclair/typebox'
 import type { WebSocket } from 'ws'
-import type { JobEvent } from '../../backends/jobBackend.ts'
+import type { JobEvent, JobLogEntry } from '../../backends/jobBackend.ts'
 import type { GatewayContext } from '../gatewayContext.ts'
 import { statusBody } from '../statusBody.ts'
 import { ErrorBody, JobIdParams } from '../schemas.ts'
+
+function logMessage(entry: JobLogEntry): Record<string, unknown> {
+  if (entry.type === 'output') return { type: 'output', stream: entry.stream, data: entry.data.toString('utf8') }
+  if (entry.type === 'truncated') return { type: 'truncated', stream: entry.stream, cap_bytes: entry.capBytes }
+  return { type: 'gap', dropped_bytes: entry.droppedBytes }
+}
 
 export function logStreamRoute(app: FastifyInstance, { backend, options }: GatewayContext): void {
   app.get<{ Params: Static<typeof JobIdParams> }>(
@@ -44,7 +52,7 @@ export function logStreamRoute(app: FastifyInstance, { backend, options }: Gatew
       let watch: ReturnType<typeof backend.watch>
       try {
         watch = backend.watch(request.params.id, (event: JobEvent) => {
-          if (event.type === 'output') send({ type: 'output', stream: event.stream, data: event.data.toString('utf8') })
+          if (event.type !== 'status') send(logMessage(event))
           else if (event.status.status === 'completed' || event.status.status === 'failed') end(event.status)
         })
       } catch {
@@ -56,7 +64,7 @@ export function logStreamRoute(app: FastifyInstance, { backend, options }: Gatew
         closed = true
         watch.unsubscribe()
       })
-      for (const chunk of watch.replay) send({ type: 'output', stream: chunk.stream, data: chunk.data.toString('utf8') })
+      for (const entry of watch.replay) send(logMessage(entry))
       if (watch.status.status === 'completed' || watch.status.status === 'failed') end(watch.status)
     },
   )

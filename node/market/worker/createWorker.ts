@@ -14,7 +14,9 @@ import type { Sandbox } from '../../../sandbox/sandbox.ts'
 import { exitEntryContent, resultEntries } from '../../../verifier/resultEntries.ts'
 import { resultRoot } from '../../../verifier/resultRoot.ts'
 import type { WorkerKey } from '../../../verifier/workerIdentity.ts'
+import { defaultSandboxLimits } from '../../../sandbox/createSandbox.ts'
 import { decideJob, nextStep } from './decideJob.ts'
+import { executionReports } from './executionReports.ts'
 import { alteredStdout, type FaultMode } from './faultMode.ts'
 import { hostEnvironments } from './hostEnvironments.ts'
 import type { JobStore, WorkerJobPhase, WorkerJobRecord } from './jobStore.ts'
@@ -129,6 +131,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
   let withdrawDue = true
   let lastWithdrawCheck = 0
 
+  const reports = executionReports({ workerKey: parameters.workerKey, chainId: chain.chainId, market: chain.market, retentionMs: options.retentionMs })
   const salt = (jobId: string): Hex => jobSalt({ seed: parameters.workerKey.privateKey, chainId: chain.chainId, market: chain.market, jobId: BigInt(jobId) })
   const kick = (): void => wake?.()
 
@@ -169,7 +172,8 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     const controller = new AbortController()
     inFlight.set(jobId, { collateral: job.collateral, controller })
     // The log exists from the start, so a watcher that comes early waits for the run instead of finding nothing.
-    const feed = new LogFeed()
+    // The same cap as the sandbox's capture: the live log never shows what the result will not hold.
+    const feed = new LogFeed({ captureBytes: defaultSandboxLimits.outputCaptureBytes })
     feeds.set(jobId, feed)
     events.emit('phase', { jobId, phase: 'running' } satisfies WorkerPhaseEvent)
     try {
@@ -204,7 +208,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     const { outputDir } = await store.prepare(jobId)
     log('job running', { jobId, specHash: job.specHash, bundleBytes: bundle.byteLength })
     const result = await sandbox.runJob({ manifest, bundle, outputDir, signal, onOutput: (stream, chunk) => feed.append(stream, chunk) })
-    feed.end({ state: 'completed', exit_code: result.exitCode, termination: result.termination })
+    feed.end({ state: 'completed', exit_code: result.exitCode, termination: result.termination, stdout_truncated: result.stdoutTruncated, stderr_truncated: result.stderrTruncated })
     // A run cut short by shutdown is not the job's result: never commit it.
     if (signal.aborted) throw new Error('worker stopped during the run')
 
@@ -214,6 +218,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
       ({ name, sha256, size }) => ({ name, sha256, size }),
     )
     const root = resultRoot(entries)
+    reports.record(jobId, root, result)
     await store.writeResultFiles(jobId, { entries, exit: Buffer.from(exitEntryContent(result.exitCode, result.termination), 'utf8'), stdout, stderr: result.stderr })
     const record: WorkerJobRecord = {
       v: 1,
@@ -422,7 +427,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
       const record = records.get(jobId)
       // Before the reveal, serving the files would let a lazy worker commit our root as its own.
       if (!record || record.revealTx === null || (record.phase !== 'revealed' && record.phase !== 'settled')) return undefined
-      return store.readResult(jobId)
+      return reports.attach(jobId, await store.readResult(jobId))
     },
     openLogs(jobId, signal) {
       if (!records.has(jobId) && !inFlight.has(jobId)) return undefined
