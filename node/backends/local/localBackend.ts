@@ -29,7 +29,7 @@ import { createOutputArchive } from './outputArchive.ts'
 import { environmentDigest, type WorkerKey } from '../../../verifier/index.ts'
 import { environmentsReport } from '../../../sandbox/environments/environmentsReport.ts'
 import { commitResult } from './commitResult.ts'
-import type { Storage } from './storage.ts'
+import type { Storage } from '../../storage/openStorage.ts'
 import { validateJob } from './validateJob.ts'
 
 export type LocalBackendOptions = {
