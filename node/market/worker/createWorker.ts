@@ -3,8 +3,9 @@
 // the result root with a derived salt, reveal and finalize when the contract allows, withdraw
 // earnings, and recover pending commits after a restart. Streams and gossip live in startWorkerNode.
 import { EventEmitter } from 'node:events'
-import type { Hex } from 'viem'
+import { recoverMessageAddress, type Address, type Hex } from 'viem'
 import { MarketRevertError } from '../../chain/errors.ts'
+import { systemClock, type Clock } from '../../clock/systemClock.ts'
 import type { MarketJob } from '../../chain/marketReader.ts'
 import type { OnChainVerdict, JobAnnouncement } from '../../p2p/jobAnnouncements.ts'
 import { LogFeed, type LogEvent } from '../../p2p/logFeed.ts'
@@ -15,6 +16,7 @@ import { exitEntryContent, resultEntries } from '../../../verifier/resultEntries
 import { resultRoot } from '../../../verifier/resultRoot.ts'
 import type { WorkerKey } from '../../../verifier/workerIdentity.ts'
 import { decideJob, nextStep } from './decideJob.ts'
+import { resultClaimMessage } from '../resultClaim.ts'
 import { alteredStdout, type FaultMode } from './faultMode.ts'
 import { hostEnvironments } from './hostEnvironments.ts'
 import type { JobStore, WorkerJobPhase, WorkerJobRecord } from './jobStore.ts'
@@ -42,7 +44,10 @@ export type CreateWorkerParameters = {
   log?: WorkerLog
   pollMs?: number
   withdrawEveryMs?: number
-  retentionMs?: number
+  resultWindowMs?: number
+  retentionMaxMs?: number
+  /** What retention counts on (default the system clock). */
+  clock?: Clock
   minCommitTimeLeftS?: number
   /** Where to start scanning for this worker's commits on recovery (the deployment block). */
   deployBlock?: bigint
@@ -57,8 +62,11 @@ export const defaultWorkerOptions = {
   pollMs: 500,
   // Earnings are also withdrawn right after each settlement; this catches refunds and shares.
   withdrawEveryMs: 60_000,
-  // DESIGN section 7: results are kept 1 hour at most.
-  retentionMs: 3600_000,
+  // A settled job's result waits this long for its requester (gateways give up after 5 minutes,
+  // defaultMarketBackendOptions.resultDeadlineMs); one the requester fetched goes at once.
+  resultWindowMs: 10 * 60_000,
+  // DESIGN section 7: job data is kept 1 hour at most, settled or not (a reveal needs only the root).
+  retentionMaxMs: 60 * 60_000,
   // Less than this left of the commit window and even a trivial job's run and commit may miss it.
   minCommitTimeLeftS: 3,
 } as const
@@ -75,11 +83,13 @@ export type Worker = {
   offer(announcement: JobAnnouncement): void
   /** The result of a job this worker revealed (for the `result` protocol). */
   getResult(jobId: string): Promise<JobResultPayload | undefined>
+  /** The result went out whole; with a valid requester's claim it is deleted once the job is settled. */
+  resultServed(jobId: string, claim: string | null): Promise<void>
   /** The live (or replayed) log of a job this worker ran (for the `logs` protocol). */
   openLogs(jobId: string, signal: AbortSignal): AsyncIterable<LogEvent> | undefined
   heartbeat(): HeartbeatParameters
   jobs(): WorkerJobRecord[]
-  /** 'phase' (WorkerPhaseEvent) on every job change, 'withdrawn' ({ amount, hash }) after a withdrawal. */
+  /** 'phase' (WorkerPhaseEvent) on every job change, 'withdrawn' ({ amount, hash }) after a withdrawal, 'removed' ({ jobId, reason }) when a job's data is deleted. */
   readonly events: EventEmitter
 }
 
@@ -107,12 +117,14 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     maxJobs: parameters.maxJobs ?? defaultWorkerOptions.maxJobs,
     pollMs: parameters.pollMs ?? defaultWorkerOptions.pollMs,
     withdrawEveryMs: parameters.withdrawEveryMs ?? defaultWorkerOptions.withdrawEveryMs,
-    retentionMs: parameters.retentionMs ?? defaultWorkerOptions.retentionMs,
+    resultWindowMs: parameters.resultWindowMs ?? defaultWorkerOptions.resultWindowMs,
+    retentionMaxMs: parameters.retentionMaxMs ?? defaultWorkerOptions.retentionMaxMs,
     minCommitTimeLeftS: parameters.minCommitTimeLeftS ?? defaultWorkerOptions.minCommitTimeLeftS,
   }
   const fault = parameters.fault ?? null
   const log = parameters.log ?? silentLog
   const exit = parameters.exit ?? ((code: number) => process.exit(code))
+  const clock = parameters.clock ?? systemClock
   const environments = hostEnvironments(sandbox.capabilities)
   const events = new EventEmitter()
 
@@ -123,6 +135,10 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
   // Jobs this host can never run (spec refused, environment missing, sandbox refusal): gateways
   // re-announce open jobs every few seconds, and each re-announcement must not cost a fetch.
   const refused = new Set<string>()
+  // Results sealed by this process (a restart cannot read earlier ones): when, for whom, and whether the requester got it.
+  const sealedAt = new Map<string, number>()
+  const requesters = new Map<string, Address>()
+  const served = new Set<string>()
   let stopped = false
   let loopDone: Promise<void> | undefined
   let wake: (() => void) | undefined
@@ -133,16 +149,23 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
   const kick = (): void => wake?.()
 
   async function update(record: WorkerJobRecord, patch: Partial<WorkerJobRecord>): Promise<void> {
-    Object.assign(record, patch, { updatedAt: Date.now() })
+    Object.assign(record, patch, { updatedAt: clock.now() })
     await store.save(record)
     events.emit('phase', { jobId: record.jobId, phase: record.phase } satisfies WorkerPhaseEvent)
   }
 
   async function forget(jobId: string, reason: string): Promise<void> {
+    await removeData(jobId)
+    events.emit('phase', { jobId, phase: 'dropped', reason } satisfies WorkerPhaseEvent)
+  }
+
+  async function removeData(jobId: string): Promise<void> {
     records.delete(jobId)
     feeds.delete(jobId)
+    sealedAt.delete(jobId)
+    requesters.delete(jobId)
+    served.delete(jobId)
     await store.remove(jobId).catch(() => undefined)
-    events.emit('phase', { jobId, phase: 'dropped', reason } satisfies WorkerPhaseEvent)
   }
 
   // ---- taking a job -------------------------------------------------------------------------
@@ -215,6 +238,8 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     )
     const root = resultRoot(entries)
     await store.writeResultFiles(jobId, { entries, exit: Buffer.from(exitEntryContent(result.exitCode, result.termination), 'utf8'), stdout, stderr: result.stderr })
+    sealedAt.set(jobId, clock.now())
+    requesters.set(jobId, job.requester)
     const record: WorkerJobRecord = {
       v: 1,
       chainId: chain.chainId,
@@ -229,7 +254,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
       finalizeTx: null,
       status: null,
       outcome: null,
-      updatedAt: Date.now(),
+      updatedAt: clock.now(),
       settledAt: null,
     }
     // On disk before the commit is sent: a crash after it leaves what a restart needs to reveal.
@@ -253,7 +278,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
   async function settle(record: WorkerJobRecord, job: MarketJob): Promise<void> {
     const slots = await chain.getSlots(BigInt(record.jobId))
     const mine = slots.find((slot) => slot.worker?.toLowerCase() === chain.address.toLowerCase())
-    await update(record, { phase: 'settled', status: job.status, outcome: mine?.outcome ?? null, settledAt: Date.now() })
+    await update(record, { phase: 'settled', status: job.status, outcome: mine?.outcome ?? null, settledAt: clock.now() })
     log('job settled', { jobId: record.jobId, status: job.status, outcome: record.outcome, slashed: mine?.slashed ?? false })
     withdrawDue = true
   }
@@ -298,14 +323,25 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     }
   }
 
+  /** Settled and fetched by its requester, or past the result window: everything goes. Past 1 hour: the result goes. */
   async function expire(): Promise<void> {
-    const cutoff = Date.now() - options.retentionMs
+    const now = clock.now()
     for (const record of [...records.values()]) {
-      if (record.phase === 'settled' && (record.settledAt ?? 0) < cutoff) {
-        records.delete(record.jobId)
-        feeds.delete(record.jobId)
-        await store.remove(record.jobId)
-        log('job result expired', { jobId: record.jobId })
+      const { jobId } = record
+      if (record.phase === 'settled' && (served.has(jobId) || now - (record.settledAt ?? 0) >= options.resultWindowMs)) {
+        const reason = served.has(jobId) ? 'served to its requester' : 'result window passed'
+        await removeData(jobId)
+        log('job data deleted', { jobId, reason })
+        events.emit('removed', { jobId, reason })
+        continue
+      }
+      const since = sealedAt.get(jobId)
+      if (since !== undefined && now - since >= options.retentionMaxMs) {
+        sealedAt.delete(jobId)
+        feeds.delete(jobId)
+        await store.removeResult(jobId)
+        log('job result expired before the job settled', { jobId })
+        events.emit('removed', { jobId, reason: 'retention maximum' })
       }
     }
   }
@@ -349,7 +385,8 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     for (const jobId of orphans) await store.remove(jobId)
     for (const record of saved) {
       if (record.chainId !== chain.chainId || record.market.toLowerCase() !== chain.market.toLowerCase()) continue
-      if (record.phase === 'running') {
+      // A settled job needs nothing more from this worker, and its result died with the old process's keys.
+      if (record.phase === 'running' || record.phase === 'settled') {
         await store.remove(record.jobId)
         continue
       }
@@ -364,7 +401,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
         }
         records.set(record.jobId, record)
         await update(record, { phase: 'committed' })
-        log('commit recovered from chain', { jobId: record.jobId, root: record.root })
+        log('commit recovered from chain; its result did not survive the restart', { jobId: record.jobId, root: record.root })
         continue
       }
       records.set(record.jobId, record)
@@ -424,8 +461,19 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
       if (!record || record.revealTx === null || (record.phase !== 'revealed' && record.phase !== 'settled')) return undefined
       return store.readResult(jobId)
     },
+    async resultServed(jobId, claim) {
+      const requester = requesters.get(jobId)
+      const record = records.get(jobId)
+      if (claim === null || !requester || !record) return
+      const message = resultClaimMessage({ chainId: chain.chainId, market: chain.market, jobId, worker: chain.address })
+      const signer = await recoverMessageAddress({ message, signature: claim as Hex }).catch(() => null)
+      if (signer?.toLowerCase() !== requester.toLowerCase()) return
+      served.add(jobId)
+      if (record.phase === 'settled') kick()
+    },
     openLogs(jobId, signal) {
-      if (!records.has(jobId) && !inFlight.has(jobId)) return undefined
+      // Once the result is gone (or was sealed by a process before a restart) there is no log either.
+      if (!inFlight.has(jobId) && !feeds.has(jobId) && !sealedAt.has(jobId)) return undefined
       return (async function* () {
         const feed = feeds.get(jobId) ?? (await replayFeed(jobId))
         feeds.set(jobId, feed)
