@@ -1,0 +1,61 @@
+// Local mode keeps job data on a tmpfs data directory only, and deletes it by the retention rules:
+// at once when every output was downloaded, 5 minutes after a failure, 1 hour at most. The clock is
+// moved by hand; then nothing of any job is left in the data directory.
+import { statfs } from 'node:fs/promises'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { jobSubmission, startTestGateway } from '../gateway/testGateway.ts'
+import { manualClock, type ManualClock } from './manualClock.ts'
+import { markerJob, type MarkerJob } from './markerJob.ts'
+import { scanFiles } from './scanFiles.ts'
+
+type Gateway = Awaited<ReturnType<typeof startTestGateway>>
+const tmpfsMagic = 0x01021994
+
+let clock: ManualClock
+let gateway: Gateway
+
+beforeAll(async () => {
+  clock = manualClock()
+  gateway = await startTestGateway({ clock })
+})
+afterAll(async () => gateway?.close())
+
+async function run(job: MarkerJob): Promise<{ jobId: string; status: Record<string, unknown> }> {
+  const { body, contentType } = await jobSubmission(job.files, job.manifest)
+  const accepted = await gateway.app.inject({ method: 'POST', url: '/submit', payload: body, headers: { 'content-type': contentType } })
+  expect(accepted.statusCode).toBe(200)
+  const jobId = accepted.json().job_id as string
+  const status = (await gateway.app.inject({ url: `/status/${jobId}?wait=60` })).json() as Record<string, unknown>
+  return { jobId, status }
+}
+
+const statusCode = async (jobId: string): Promise<number> => (await gateway.app.inject({ url: `/status/${jobId}` })).statusCode
+
+describe('local mode retention', () => {
+  it('keeps job data on tmpfs only, and after retention the data directory holds nothing of any job', async () => {
+    expect((await statfs(gateway.dataDir)).type).toBe(tmpfsMagic)
+    const [downloaded, failed, kept] = [markerJob(), markerJob({ exitCode: 3 }), markerJob()]
+    const a = await run(downloaded)
+    const b = await run(failed)
+    const c = await run(kept)
+    expect([a.status.status, b.status.status, c.status.status]).toEqual(['completed', 'failed', 'completed'])
+    // The copies of the outputs are in the data directory, which is RAM.
+    expect((await scanFiles([gateway.dataDir], kept.marker)).containing).toHaveLength(1)
+
+    // Downloaded: deleted at once.
+    const download = await gateway.app.inject({ url: `/download/${a.jobId}/out.txt` })
+    expect(download.body).toBe(`${downloaded.marker}\n`)
+    await expect.poll(() => statusCode(a.jobId)).toBe(404)
+
+    // Failed: 5 minutes. Completed and never downloaded: 1 hour from submission.
+    await clock.advance(5 * 60_000 + 1)
+    expect(await statusCode(b.jobId)).toBe(404)
+    expect(await statusCode(c.jobId)).toBe(200)
+    await clock.advance(55 * 60_000)
+    expect(await statusCode(c.jobId)).toBe(404)
+
+    const left = await scanFiles([gateway.dataDir], downloaded.marker)
+    expect(left.files).toEqual(['worker-key.json'])
+    for (const job of [downloaded, failed, kept]) expect((await scanFiles([gateway.dataDir], job.marker)).containing).toEqual([])
+  })
+})
