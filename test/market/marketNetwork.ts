@@ -109,6 +109,8 @@ export type TestGateway = CreateMarketGatewayReturnType & {
 
 export async function startMarketNetwork({ sandbox }: { sandbox: Sandbox }): Promise<MarketNetwork> {
   const dir = await mkdtemp(path.join(tmpdir(), 'sandrun-market-e2e-'))
+  // The workers' scratch dirs (tmpfs), removed with the network even after a SIGKILL.
+  const shm = await mkdtemp('/dev/shm/sandrun-market-e2e-')
   const anvil = await startAnvil()
   const [funder] = devAccounts(1)
   const deployment = await deployMarket({
@@ -236,6 +238,7 @@ export async function startMarketNetwork({ sandbox }: { sandbox: Sandbox }): Pro
         '--deployment', deploymentFile,
         '--key', keyFile,
         '--data-dir', path.join(dir, `${name}-data`),
+        '--scratch-dir', path.join(shm, name),
         ...gateway.host.multiaddrs().flatMap((a) => ['--bootstrap', a]),
         ...listen.flatMap((a) => ['--listen', a]),
         ...(fault ? ['--fault', fault] : []),
@@ -263,6 +266,7 @@ export async function startMarketNetwork({ sandbox }: { sandbox: Sandbox }): Pro
       deployment,
       keyFile,
       dataDir: path.join(dir, `${name}-data`),
+      scratchDir: path.join(shm, name),
       sandbox,
       bootstrap: gateway.host.multiaddrs(),
       pollMs: 100,
@@ -326,6 +330,7 @@ export async function startMarketNetwork({ sandbox }: { sandbox: Sandbox }): Pro
       await Promise.all([...gateways].map((g) => g.close().catch(() => undefined)))
       await anvil.stop()
       await rm(dir, { recursive: true, force: true })
+      await rm(shm, { recursive: true, force: true })
     },
   }
 }
