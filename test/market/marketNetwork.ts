@@ -41,7 +41,7 @@ export type MarketNetwork = {
   /** A `sandrun worker` process with its own key and data dir (the same name = the same worker). */
   startWorker(options: WorkerStartOptions): Promise<WorkerProcess>
   /** A worker inside the test process, for tests that must reach into its code (a lying worker) or move its clock. */
-  startInProcessWorker(options: { name: string; gateway: Pick<TestGateway, 'host'>; clock?: Clock }): Promise<WorkerNode>
+  startInProcessWorker(options: { name: string; gateway: Bootstrap; clock?: Clock }): Promise<WorkerNode>
   /** A `sandrun gateway --mode market` process (the same name = the same key and data dir), for crash tests. */
   startGatewayProcess(options: { name: string; listen?: string[] }): Promise<GatewayProcess>
   /** Moves chain time forward (past commit and reveal windows) and mines a block. */
@@ -62,7 +62,7 @@ export type GatewayStartOptions = {
 export type WorkerStartOptions = {
   name: string
   /** The gateway the worker bootstraps to (only its addresses are used). */
-  gateway: Pick<TestGateway, 'host'>
+  gateway: Bootstrap
   fault?: string
   /** The chain as the worker reaches it (from another network namespace); default anvil's own URL. */
   rpcUrl?: string
@@ -84,6 +84,9 @@ export type WorkerProcess = {
   /** SIGTERM (graceful) or SIGKILL (a crash). */
   stop(how?: 'graceful' | 'crash'): Promise<void>
 }
+
+/** A gateway as a worker needs it: the libp2p addresses to bootstrap to. */
+export type Bootstrap = { host: { multiaddrs(): string[] } }
 
 export type GatewayProcess = {
   url: string
@@ -259,7 +262,7 @@ export async function startMarketNetwork({ sandbox }: { sandbox: Sandbox }): Pro
     return worker
   }
 
-  async function startInProcessWorker({ name, gateway, clock }: { name: string; gateway: Pick<TestGateway, 'host'>; clock?: Clock }): Promise<WorkerNode> {
+  async function startInProcessWorker({ name, gateway, clock }: { name: string; gateway: Bootstrap; clock?: Clock }): Promise<WorkerNode> {
     const { keyFile } = await fundedKey(name)
     const node = await startWorkerNode({
       rpcUrl: anvil.rpcUrl,
