@@ -54,6 +54,8 @@ const sealedFiles = (files: string[], prefix: string): string[] => files.filter(
 
 describe('market mode retention', () => {
   it('never holds a job output in clear on any disk, while the job runs or after', async () => {
+    const { privacy } = (await (await fetch(`${gateway.url}/`)).json()) as { privacy: string }
+    expect(privacy).toMatch(/^Market mode runs jobs on a public network: .* encrypted under keys held only in its memory .* or 10 minutes after the job settled on chain at most\.$/)
     const job = markerJob({ sleepSeconds: 2 })
     const printed = markerPrinted(job.marker)
     const jobId = await gateway.submit(job.files, job.manifest)

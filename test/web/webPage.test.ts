@@ -46,8 +46,11 @@ describe('web page', () => {
     expect(html.headers.get('content-type')).toMatch(/^text\/html/)
     expect(html.headers.get('content-security-policy')).toContain("script-src 'self'")
     expect(await html.text()).toContain('<textarea id="code"')
-    const api = await fetch(`${url}/`)
-    expect(((await api.json()) as { service: string }).service).toBe('sandrun')
+    const api = (await (await fetch(`${url}/`)).json()) as { service: string; privacy: string }
+    expect(api.service).toBe('sandrun')
+    expect(api.privacy).toBe(
+      "Local mode: a job's bundle, logs and output files are kept in this server's memory and on a tmpfs data directory (RAM), never on its disk. They are deleted right after all its outputs are downloaded, 5 minutes after a failure, and 1 hour after submission at the latest, and when the server restarts.",
+    )
     expect((await fetch(`${url}/ui`)).headers.get('content-type')).toMatch(/^text\/html/)
   })
 
@@ -89,6 +92,8 @@ describe('web page', () => {
     expect(usage).toMatch(/CPU time\s+\d+\.\d{3} s/)
     expect(usage).toMatch(/Peak memory\s+[\d.]+ (KiB|MiB)/)
     await expect.poll(() => page.locator('#quota').textContent()).toMatch(/of 1000 CPU seconds left this minute/)
+    // The page states what this server keeps, as GET / words it for the mode.
+    await expect.poll(() => page.locator('#privacy').textContent()).toMatch(/^Local mode: .* tmpfs data directory \(RAM\), never on its disk\./)
     expect(await page.locator('#verification').isHidden()).toBe(true)
     expect(problems).toEqual([])
 

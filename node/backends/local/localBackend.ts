@@ -32,6 +32,7 @@ import { commitResult } from './commitResult.ts'
 import type { Storage } from '../../storage/openStorage.ts'
 import { systemClock, type Clock } from '../../clock/systemClock.ts'
 import { validateJob } from './validateJob.ts'
+import { describeRetention } from '../describeRetention.ts'
 
 export type LocalBackendOptions = {
   /** Jobs run at once. */
@@ -340,6 +341,13 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
         digest: environmentDigest,
       })
       return environmentsDocument
+    },
+
+    privacy() {
+      const where = storage.onTmpfs
+        ? 'in this server\'s memory and on a tmpfs data directory (RAM), never on its disk'
+        : 'in this server\'s memory, and its output files on the data directory, which is on a disk (the operator allowed it with --allow-disk-storage)'
+      return `Local mode: a job's bundle, logs and output files are kept ${where}. They are ${describeRetention(options)}, and when the server restarts.`
     },
 
     health(): BackendHealth {

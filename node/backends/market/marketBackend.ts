@@ -41,6 +41,8 @@ import { JobLog } from '../local/jobLog.ts'
 import { createOutputArchive } from '../local/outputArchive.ts'
 import { systemClock, type Clock } from '../../clock/systemClock.ts'
 import { resultClaimMessage } from '../../market/resultClaim.ts'
+import { describeRetention } from '../describeRetention.ts'
+import { resultWindowMs } from '../../market/resultWindow.ts'
 import { fetchVerifiedResult } from './fetchVerifiedResult.ts'
 import { followOrphanedJobs } from './followOrphanedJobs.ts'
 import type { JobStore, MarketJobRecord } from './jobStore.ts'
@@ -61,7 +63,7 @@ export type MarketBackendOptions = {
   pollIntervalMs: number
   /** How often a job with free slots is announced again (peers that joined late, lost gossip). */
   announceIntervalMs: number
-  /** Give up fetching a finalized job's result after this long; below the workers' result window (defaultWorkerOptions.resultWindowMs). */
+  /** Give up fetching a finalized job's result after this long; within the workers' result window (node/market/resultWindow.ts). */
   resultDeadlineMs: number
   /** One result fetch from one worker; an unresponsive worker must not hold the job up for long. */
   resultFetchTimeoutMs: number
@@ -82,7 +84,8 @@ export const defaultMarketBackendOptions: MarketBackendOptions = {
   // A few polls per block on a 1 s chain; each poll is one eth_call per open job.
   pollIntervalMs: 300,
   announceIntervalMs: 2000,
-  resultDeadlineMs: 5 * 60_000,
+  // Half the workers' result window: every retry happens while they still hold the result.
+  resultDeadlineMs: resultWindowMs / 2,
   // A result is at most a few hundred MiB over a LAN-or-better link between gateway and worker.
   resultFetchTimeoutMs: 60_000,
   maxOpenJobs: 200,
@@ -599,6 +602,14 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
     },
 
     environments: () => environments,
+
+    privacy() {
+      return (
+        'Market mode runs jobs on a public network: any staked worker that takes a job gets its bundle and manifest, and anyone may fetch its result from a worker once revealed; the chain keeps its spec hash and result root (hashes, not content) for good. ' +
+        `This gateway keeps a job's bundle and results on disk encrypted under keys held only in its memory (unreadable once it stops), and its logs in memory; they are ${describeRetention(options)}. ` +
+        `Workers keep a result encrypted the same way until this gateway has fetched it, or ${Math.round(resultWindowMs / 60_000)} minutes after the job settled on chain at most.`
+      )
+    },
 
     health(): BackendHealth {
       return {

@@ -15,6 +15,7 @@ import { validateMarketJob } from '../market/validateMarketJob.ts'
 import { checkPoolResult } from './checkPoolResult.ts'
 import type { PoolMember, WorkerRegistry } from './workerRegistry.ts'
 import { whenSent } from '../whenSent.ts'
+import { describeRetention } from '../describeRetention.ts'
 import { systemClock, type Clock } from '../../clock/systemClock.ts'
 
 export type PoolBackendOptions = {
@@ -427,6 +428,13 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
     },
 
     environments: () => environments,
+
+    privacy() {
+      return (
+        `Pool mode: the gateway keeps a job's bundle, logs and output files in its memory only; the allowlisted worker that runs it keeps the outputs on tmpfs (RAM) until they are sent back, and nothing afterwards. ` +
+        `They are ${describeRetention(options)}, and when the gateway restarts.`
+      )
+    },
 
     health(): BackendHealth {
       const members = registry.members()

@@ -17,6 +17,7 @@ import { resultRoot } from '../../../verifier/resultRoot.ts'
 import type { WorkerKey } from '../../../verifier/workerIdentity.ts'
 import { decideJob, nextStep } from './decideJob.ts'
 import { resultClaimMessage } from '../resultClaim.ts'
+import { resultWindowMs } from '../resultWindow.ts'
 import { alteredStdout, type FaultMode } from './faultMode.ts'
 import { hostEnvironments } from './hostEnvironments.ts'
 import type { JobStore, WorkerJobPhase, WorkerJobRecord } from './jobStore.ts'
@@ -62,9 +63,8 @@ export const defaultWorkerOptions = {
   pollMs: 500,
   // Earnings are also withdrawn right after each settlement; this catches refunds and shares.
   withdrawEveryMs: 60_000,
-  // A settled job's result waits this long for its requester (gateways give up after 5 minutes,
-  // defaultMarketBackendOptions.resultDeadlineMs); one the requester fetched goes at once.
-  resultWindowMs: 10 * 60_000,
+  // A settled job's result waits this long for its requester; one the requester fetched goes at once.
+  resultWindowMs,
   // DESIGN section 7: job data is kept 1 hour at most, settled or not (a reveal needs only the root).
   retentionMaxMs: 60 * 60_000,
   // Less than this left of the commit window and even a trivial job's run and commit may miss it.

@@ -90,8 +90,12 @@ async function loadMode() {
     const badge = $('mode')
     badge.textContent = health.mode === 'market' ? 'market mode: results agreed on chain by staked workers' : `${health.mode} mode`
     badge.hidden = false
+    // What this server keeps of a job, where and for how long: the service's own statement for its mode.
+    const { privacy } = await getJson('/', { headers: { accept: 'application/json' } })
+    $('privacy').textContent = privacy
+    $('privacy').hidden = false
   } catch {
-    // The badge is a nicety; the page works without it.
+    // The badge and the statement are niceties; the page works without them.
   }
 }
 
