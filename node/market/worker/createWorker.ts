@@ -83,8 +83,8 @@ export type Worker = {
   offer(announcement: JobAnnouncement): void
   /** The result of a job this worker revealed (for the `result` protocol). */
   getResult(jobId: string): Promise<JobResultPayload | undefined>
-  /** The result went out whole; with a valid requester's claim it is deleted once the job is settled. */
-  resultServed(jobId: string, claim: string | null): Promise<void>
+  /** The result went out whole; with a valid requester's claim (true) it is deleted once the job is settled. */
+  resultServed(jobId: string, claim: string | null): Promise<boolean>
   /** The live (or replayed) log of a job this worker ran (for the `logs` protocol). */
   openLogs(jobId: string, signal: AbortSignal): AsyncIterable<LogEvent> | undefined
   heartbeat(): HeartbeatParameters
@@ -464,12 +464,13 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     async resultServed(jobId, claim) {
       const requester = requesters.get(jobId)
       const record = records.get(jobId)
-      if (claim === null || !requester || !record) return
+      if (claim === null || !requester || !record) return false
       const message = resultClaimMessage({ chainId: chain.chainId, market: chain.market, jobId, worker: chain.address })
       const signer = await recoverMessageAddress({ message, signature: claim as Hex }).catch(() => null)
-      if (signer?.toLowerCase() !== requester.toLowerCase()) return
+      if (signer?.toLowerCase() !== requester.toLowerCase()) return false
       served.add(jobId)
       if (record.phase === 'settled') kick()
+      return true
     },
     openLogs(jobId, signal) {
       // Once the result is gone (or was sealed by a process before a restart) there is no log either.
