@@ -1,12 +1,14 @@
 // Market mode: a job's content never rests in clear on any node's disk, neither while it runs nor
 // afterwards (the gateway and the workers seal it under keys held in memory), and retention removes
 // it everywhere: the gateway deletes on download, 5 minutes after a failure and 1 hour at most;
-// a worker deletes a settled result once its requester fetched it, or after the result window.
+// a worker deletes a settled result once its requester fetched it, or after the result window, and
+// any result 1 hour after the run (it still reveals: that takes only the root it committed).
 // Gateway and workers share a hand-moved clock; the whole network directory is scanned.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { WorkerNode } from '../../node/market/worker/startWorkerNode.ts'
 import { createSandbox, type Sandbox } from '../../sandbox/index.ts'
-import { startMarketNetwork, type MarketNetwork, type TestGateway } from '../market/marketNetwork.ts'
+import { startMarketNetwork, windowSeconds, type MarketNetwork, type TestGateway } from '../market/marketNetwork.ts'
+import { waitForPhase } from '../market/workerHarness.ts'
 import { manualClock, type ManualClock } from './manualClock.ts'
 import { markerJob } from './markerJob.ts'
 import { scanFiles } from './scanFiles.ts'
@@ -100,4 +102,34 @@ describe('market mode retention', () => {
     expect(sealedFiles(scan.files, 'retention-gateway-data/open-jobs/')).toEqual([])
     for (const job of [downloaded, failed, kept]) expect((await scanFiles([network.dir], job.marker)).containing).toEqual([])
   })
+
+  it('a result not settled within 1 hour is deleted by its workers, which still reveal from the root they kept', async () => {
+    // Five replicas and three workers: the job stays open until its commit window closes on chain.
+    const job = markerJob()
+    const jobId = await gateway.submit(job.files, { ...job.manifest, replicas: 5, quorum: 3 })
+    await gateway.waitChain(jobId, (v) => v.committed === 3)
+    const chainJobId = (await gateway.status(jobId)).verification!.job_id!
+    const removed = workers.map((node) => waitForRemoval(node, chainJobId))
+    await clock.advance(60 * 60_000 + 1)
+    expect(await Promise.all(removed)).toEqual(['retention maximum', 'retention maximum', 'retention maximum'])
+    const scan = await scanFiles([network.dir], job.marker)
+    expect(scan.containing).toEqual([])
+    for (const node of ['retention-w1', 'retention-w2', 'retention-w3']) expect(sealedFiles(scan.files, `${node}-data/sealed/`)).toEqual([])
+
+    await network.skipTime(windowSeconds + 1)
+    await Promise.all(workers.map((node) => waitForPhase(node.worker, BigInt(chainJobId), 'settled')))
+    const chainJob = await network.chain.getJob(BigInt(chainJobId))
+    expect(chainJob).toMatchObject({ status: 'Finalized', revealed: 3 })
+  })
 })
+
+function waitForRemoval(node: WorkerNode, jobId: string): Promise<string> {
+  return new Promise((resolve) => {
+    const onRemoved = (event: { jobId: string; reason: string }): void => {
+      if (event.jobId !== jobId) return
+      node.worker.events.off('removed', onRemoved)
+      resolve(event.reason)
+    }
+    node.worker.events.on('removed', onRemoved)
+  })
+}
