@@ -3,7 +3,7 @@
 // the result root with a derived salt, reveal and finalize when the contract allows, withdraw
 // earnings, and recover pending commits after a restart. Streams and gossip live in startWorkerNode.
 import { EventEmitter } from 'node:events'
-import { recoverMessageAddress, type Address, type Hex } from 'viem'
+import type { Hex } from 'viem'
 import { MarketRevertError } from '../../chain/errors.ts'
 import { systemClock, type Clock } from '../../clock/systemClock.ts'
 import type { MarketJob } from '../../chain/marketReader.ts'
@@ -16,12 +16,12 @@ import { exitEntryContent, resultEntries } from '../../../verifier/resultEntries
 import { resultRoot } from '../../../verifier/resultRoot.ts'
 import type { WorkerKey } from '../../../verifier/workerIdentity.ts'
 import { decideJob, nextStep } from './decideJob.ts'
-import { resultClaimMessage } from '../resultClaim.ts'
 import { resultWindowMs } from '../resultWindow.ts'
 import { alteredStdout, type FaultMode } from './faultMode.ts'
 import { hostEnvironments } from './hostEnvironments.ts'
 import type { JobStore, WorkerJobPhase, WorkerJobRecord } from './jobStore.ts'
 import { jobSalt } from './jobSalt.ts'
+import { resultRetention } from './resultRetention.ts'
 import { parseSpecDocument } from './specDocument.ts'
 import type { WorkerChain } from './workerChain.ts'
 import { WorkerError } from './workerError.ts'
@@ -117,8 +117,6 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     maxJobs: parameters.maxJobs ?? defaultWorkerOptions.maxJobs,
     pollMs: parameters.pollMs ?? defaultWorkerOptions.pollMs,
     withdrawEveryMs: parameters.withdrawEveryMs ?? defaultWorkerOptions.withdrawEveryMs,
-    resultWindowMs: parameters.resultWindowMs ?? defaultWorkerOptions.resultWindowMs,
-    retentionMaxMs: parameters.retentionMaxMs ?? defaultWorkerOptions.retentionMaxMs,
     minCommitTimeLeftS: parameters.minCommitTimeLeftS ?? defaultWorkerOptions.minCommitTimeLeftS,
   }
   const fault = parameters.fault ?? null
@@ -135,10 +133,14 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
   // Jobs this host can never run (spec refused, environment missing, sandbox refusal): gateways
   // re-announce open jobs every few seconds, and each re-announcement must not cost a fetch.
   const refused = new Set<string>()
-  // Results sealed by this process (a restart cannot read earlier ones): when, for whom, and whether the requester got it.
-  const sealedAt = new Map<string, number>()
-  const requesters = new Map<string, Address>()
-  const served = new Set<string>()
+  const retention = resultRetention({
+    clock,
+    resultWindowMs: parameters.resultWindowMs ?? defaultWorkerOptions.resultWindowMs,
+    retentionMaxMs: parameters.retentionMaxMs ?? defaultWorkerOptions.retentionMaxMs,
+    chainId: chain.chainId,
+    market: chain.market,
+    worker: chain.address,
+  })
   let stopped = false
   let loopDone: Promise<void> | undefined
   let wake: (() => void) | undefined
@@ -162,9 +164,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
   async function removeData(jobId: string): Promise<void> {
     records.delete(jobId)
     feeds.delete(jobId)
-    sealedAt.delete(jobId)
-    requesters.delete(jobId)
-    served.delete(jobId)
+    retention.forget(jobId)
     await store.remove(jobId).catch(() => undefined)
   }
 
@@ -238,8 +238,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     )
     const root = resultRoot(entries)
     await store.writeResultFiles(jobId, { entries, exit: Buffer.from(exitEntryContent(result.exitCode, result.termination), 'utf8'), stdout, stderr: result.stderr })
-    sealedAt.set(jobId, clock.now())
-    requesters.set(jobId, job.requester)
+    retention.sealed(jobId, job.requester)
     const record: WorkerJobRecord = {
       v: 1,
       chainId: chain.chainId,
@@ -323,26 +322,15 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     }
   }
 
-  /** Settled and fetched by its requester, or past the result window: everything goes. Past 1 hour: the result goes. */
   async function expire(): Promise<void> {
-    const now = clock.now()
-    for (const record of [...records.values()]) {
-      const { jobId } = record
-      if (record.phase === 'settled' && (served.has(jobId) || now - (record.settledAt ?? 0) >= options.resultWindowMs)) {
-        const reason = served.has(jobId) ? 'served to its requester' : 'result window passed'
-        await removeData(jobId)
-        log('job data deleted', { jobId, reason })
-        events.emit('removed', { jobId, reason })
-        continue
-      }
-      const since = sealedAt.get(jobId)
-      if (since !== undefined && now - since >= options.retentionMaxMs) {
-        sealedAt.delete(jobId)
+    for (const { jobId, scope, reason } of retention.collect([...records.values()])) {
+      if (scope === 'job') await removeData(jobId)
+      else {
         feeds.delete(jobId)
         await store.removeResult(jobId)
-        log('job result expired before the job settled', { jobId })
-        events.emit('removed', { jobId, reason: 'retention maximum' })
       }
+      log('job data deleted', { jobId, scope, reason })
+      events.emit('removed', { jobId, reason })
     }
   }
 
@@ -462,19 +450,13 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
       return store.readResult(jobId)
     },
     async resultServed(jobId, claim) {
-      const requester = requesters.get(jobId)
-      const record = records.get(jobId)
-      if (claim === null || !requester || !record) return false
-      const message = resultClaimMessage({ chainId: chain.chainId, market: chain.market, jobId, worker: chain.address })
-      const signer = await recoverMessageAddress({ message, signature: claim as Hex }).catch(() => null)
-      if (signer?.toLowerCase() !== requester.toLowerCase()) return false
-      served.add(jobId)
-      if (record.phase === 'settled') kick()
+      if (claim === null || !records.has(jobId) || !(await retention.claim(jobId, claim))) return false
+      kick()
       return true
     },
     openLogs(jobId, signal) {
       // Once the result is gone (or was sealed by a process before a restart) there is no log either.
-      if (!inFlight.has(jobId) && !feeds.has(jobId) && !sealedAt.has(jobId)) return undefined
+      if (!inFlight.has(jobId) && !feeds.has(jobId) && !retention.holds(jobId)) return undefined
       return (async function* () {
         const feed = feeds.get(jobId) ?? (await replayFeed(jobId))
         feeds.set(jobId, feed)
