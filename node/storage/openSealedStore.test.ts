@@ -84,6 +84,16 @@ describe('sealed store', () => {
     expect((await store.read('job-b/one')).toString()).toBe('b')
   })
 
+  it('close() removes every file and forgets every key', async () => {
+    const root = await freshRoot()
+    const store = await openSealedStore({ root })
+    await store.write('job-a/one', Buffer.from('1'))
+    await store.write('job-b/two', Buffer.from('2'))
+    await store.close()
+    expect(await readdir(root)).toEqual([])
+    expect(store.has('job-a/one')).toBe(false)
+  })
+
   it('refuses names that could leave the store', async () => {
     const store = await openSealedStore({ root: await freshRoot() })
     for (const name of ['../x', '/etc/passwd', 'a/../../b', 'a//b', '.hidden', '']) {

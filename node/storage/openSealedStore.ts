@@ -18,6 +18,8 @@ export type SealedStore = {
   has(name: string): boolean
   /** Removes `name`, or with a trailing slash everything under it, and forgets their keys. */
   remove(name: string): Promise<void>
+  /** Removes every file and forgets every key (a stopping process). */
+  close(): Promise<void>
 }
 
 export class SealedStoreError extends Error {
@@ -87,8 +89,11 @@ async function* decryptRecords(file: string, key: Buffer): AsyncGenerator<Buffer
 export async function openSealedStore({ root }: { root: string }): Promise<SealedStore> {
   const absolute = path.resolve(root)
   await mkdir(absolute, { recursive: true, mode: 0o700 })
+  const removeAll = async (): Promise<void> => {
+    for (const entry of await readdir(absolute)) await rm(path.join(absolute, entry), { recursive: true, force: true })
+  }
   // Everything here was sealed by an earlier process, whose keys died with it: unreadable, so removed.
-  for (const entry of await readdir(absolute)) await rm(path.join(absolute, entry), { recursive: true, force: true })
+  await removeAll()
   const keys = new Map<string, Buffer>()
 
   const fileOf = (name: string): string => {
@@ -144,6 +149,10 @@ export async function openSealedStore({ root }: { root: string }): Promise<Seale
       const target = prefix === null ? fileOf(name) : fileOf(prefix.slice(0, -1))
       for (const known of [...keys.keys()]) if (known === name || (prefix !== null && known.startsWith(prefix))) forget(known)
       await rm(target, { recursive: true, force: true })
+    },
+    async close() {
+      for (const known of [...keys.keys()]) forget(known)
+      await removeAll()
     },
   }
 }

@@ -281,7 +281,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
         reward: BigInt(r.rewardWei),
       }),
     ).catch(async (error: unknown) => {
-      await ledger.drop(entry)
+      await ledger.drop(entry).catch(() => undefined)
       throw error
     })
     await ledger.posted(entry, posted.jobId)
@@ -646,10 +646,8 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
       closed = true
       if (pollTimer) clearTimeout(pollTimer)
       orphans.stop()
-      for (const job of jobs.values()) {
-        job.relay?.abort()
-        job.timer?.()
-      }
+      // Their keys die with this process: the files would be noise, so they go now rather than at the next start.
+      await Promise.all([...jobs.values()].map((job) => removeJob(job, 'closed')))
       announcements.stop()
       heartbeats.stop()
       await bundles.stop().catch(() => undefined)

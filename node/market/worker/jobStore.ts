@@ -58,6 +58,8 @@ export type JobStore = {
   removeResult(jobId: string): Promise<void>
   /** Removes everything of the job. */
   remove(jobId: string): Promise<void>
+  /** A stopping worker: sealed results go (their keys die with it); commitment records stay. */
+  close(): Promise<void>
 }
 
 export type CreateJobStoreParameters = {
@@ -154,6 +156,10 @@ export async function createJobStore({ dataDir, scratch }: CreateJobStoreParamet
     async remove(jobId) {
       await removeResult(jobId)
       await rm(jobDir(jobId), { recursive: true, force: true })
+    },
+    async close() {
+      for (const jobId of [...outputDirs.keys()]) await removeOutputDir(jobId)
+      await sealed.close()
     },
   }
 }

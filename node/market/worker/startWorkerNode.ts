@@ -131,11 +131,13 @@ export async function startWorkerNode(parameters: StartWorkerNodeParameters): Pr
 
     const scratch = await openStorage({ root: parameters.scratchDir ?? scratchDirFor(parameters.dataDir), requireTmpfs: !parameters.allowDiskStorage, flag: '--scratch-dir' })
     started.push(() => scratch.close())
+    const store = await createJobStore({ dataDir: parameters.dataDir, scratch })
+    started.push(() => store.close())
     const worker = createWorker({
       chain,
       network,
       sandbox,
-      store: await createJobStore({ dataDir: parameters.dataDir, scratch }),
+      store,
       workerKey: host.workerKey,
       maxJobs: parameters.maxJobs,
       fault,
