@@ -49,7 +49,7 @@ describe('web page', () => {
     const api = (await (await fetch(`${url}/`)).json()) as { service: string; privacy: string }
     expect(api.service).toBe('sandrun')
     expect(api.privacy).toBe(
-      "Local mode: a job's bundle, logs and output files are kept in this server's memory and on a tmpfs data directory (RAM), never on its disk. They are deleted right after all its outputs are downloaded, 5 minutes after a failure, and 1 hour after submission at the latest, and when the server restarts.",
+      "Local mode: a job's bundle, logs and output files are kept in this server's memory and on a tmpfs data directory (RAM), never on its disk. They are deleted right after all the job's outputs are downloaded, 5 minutes after the job failed, and 1 hour after submission at the latest, and when the server restarts.",
     )
     expect((await fetch(`${url}/ui`)).headers.get('content-type')).toMatch(/^text\/html/)
   })
