@@ -1,7 +1,7 @@
 // kill -9 of real gateway and worker processes, then a restart with the same data: what the dead
 // process left is either sealed under keys that died with it (market gateway and worker: unreadable,
 // then removed at start-up) or in RAM (tmpfs: local data dir, pool scratch dir; emptied at start-up).
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawnNode, type SpawnedNode } from '../../node/dev/spawnNode.ts'
@@ -19,10 +19,12 @@ async function submit(url: string, job: MarkerJob): Promise<string> {
   return answer.job_id
 }
 
-async function waitFinal(url: string, jobId: string): Promise<string> {
+type Status = { status: string; verification?: { job_id: string | null } }
+
+async function waitFinal(url: string, jobId: string): Promise<Status> {
   for (;;) {
-    const { status } = (await (await fetch(`${url}/status/${jobId}?wait=30`)).json()) as { status: string }
-    if (status === 'completed' || status === 'failed') return status
+    const status = (await (await fetch(`${url}/status/${jobId}?wait=30`)).json()) as Status
+    if (status.status === 'completed' || status.status === 'failed') return status
   }
 }
 
@@ -46,14 +48,20 @@ describe('market: kill -9 of a gateway and a worker', () => {
     const workers = await Promise.all(names.map((name) => network.startWorker({ name, gateway })))
     const job = markerJob()
     const jobId = await submit(gateway.url, job)
-    expect(await waitFinal(gateway.url, jobId)).toBe('completed')
+    const final = await waitFinal(gateway.url, jobId)
+    expect(final.status).toBe('completed')
+    const chainJobId = final.verification!.job_id!
 
+    // The replica the gateway fetched from lets go of the job; the two others keep their sealed
+    // result, with a settled record, for the result window.
+    const phases = async (): Promise<Array<string | null>> =>
+      Promise.all(names.map(async (name) => readFile(path.join(network.dir, `${name}-data`, 'jobs', chainJobId, 'job.json'), 'utf8').then((text) => (JSON.parse(text) as { phase: string }).phase, () => null)))
+    await expect.poll(async () => (await phases()).map(String).sort(), { timeout: 30_000 }).toEqual(['null', 'settled', 'settled'])
+    const holder = (await phases()).indexOf('settled')
     const before = await scanFiles([network.dir], job.marker)
     expect(before.containing).toEqual([])
     expect(under(before.files, 'killed-gateway-data/jobs/').length).toBeGreaterThan(0)
-    // The replicas the gateway did not fetch from keep their sealed result for the result window.
-    const holder = names.findIndex((name) => under(before.files, `${name}-data/sealed/`).length > 0)
-    expect(holder).toBeGreaterThanOrEqual(0)
+    expect(under(before.files, `${names[holder]}-data/sealed/`).length).toBeGreaterThan(0)
 
     await Promise.all([gateway.stop('crash'), workers[holder]!.stop('crash')])
     const left = await scanFiles([network.dir], job.marker)
@@ -90,7 +98,7 @@ describe('local and pool: kill -9 with job data in RAM', () => {
     nodes.push(first)
     const job = markerJob()
     const jobId = await submit(first.ready.url!, job)
-    expect(await waitFinal(first.ready.url!, jobId)).toBe('completed')
+    expect((await waitFinal(first.ready.url!, jobId)).status).toBe('completed')
     // Kept (not downloaded): the output's copy is in the data dir, which is RAM.
     expect((await scanFiles([dataDir], job.marker)).containing).toHaveLength(1)
     first.child.kill('SIGKILL')
