@@ -9,5 +9,5 @@ function duration(ms: number): string {
 }
 
 export function describeRetention({ retentionMaxMs, retentionAfterFailureMs }: { retentionMaxMs: number; retentionAfterFailureMs: number }): string {
-  return `deleted right after all the job's outputs are downloaded, ${duration(retentionAfterFailureMs)} after the job failed, and ${duration(retentionMaxMs)} after submission at the latest`
+  return `deleted right after all its outputs are downloaded, ${duration(retentionAfterFailureMs)} after a failure, and ${duration(retentionMaxMs)} after submission at the latest`
 }

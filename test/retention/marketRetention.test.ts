@@ -58,7 +58,7 @@ const sealedFiles = (files: string[], prefix: string): string[] => files.filter(
 describe('market mode retention', () => {
   it('never holds a job output in clear on any disk, while the job runs or after', async () => {
     const { privacy } = (await (await fetch(`${gateway.url}/`)).json()) as { privacy: string }
-    expect(privacy).toMatch(/^Market mode runs jobs on a public network: .* encrypted under keys held only in its memory .* or 10 minutes after the job settled on chain at most\.$/)
+    expect(privacy).toMatch(/^Job data is kept by this gateway and by the staked workers that ran it in memory, or on disk only encrypted under keys held in their memory .* 10 minutes after the job settled on chain at most\. This is a public network: /)
     const job = markerJob({ sleepSeconds: 2 })
     const printed = markerPrinted(job.marker)
     const jobId = await gateway.submit(job.files, job.manifest)

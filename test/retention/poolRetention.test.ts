@@ -74,7 +74,7 @@ describe('pool mode retention', () => {
   it('never holds a job output in clear on disk while it runs or after; outputs wait on tmpfs', async () => {
     expect((await statfs(path.join(shm, 'scratch'))).type).toBe(tmpfsMagic)
     const { privacy } = (await (await fetch(`${url}/`)).json()) as { privacy: string }
-    expect(privacy).toMatch(/^Pool mode: the gateway keeps .* in its memory only; .* on tmpfs \(RAM\) until they are sent back, and nothing afterwards\./)
+    expect(privacy).toMatch(/^Job data lives in RAM on this gateway \(its memory\) and on the pool worker that ran it \(output files on tmpfs until they are sent back, nothing afterwards\), never on a disk\./)
     const job = markerJob({ sleepSeconds: 2 })
     const jobId = await submit(job)
     // The gateway relays the worker's output live: once the marker shows, the job is running.

@@ -49,7 +49,7 @@ describe('web page', () => {
     const api = (await (await fetch(`${url}/`)).json()) as { service: string; privacy: string }
     expect(api.service).toBe('sandrun')
     expect(api.privacy).toBe(
-      "Local mode: a job's bundle, logs and output files are kept in this server's memory and on a tmpfs data directory (RAM), never on its disk. They are deleted right after all the job's outputs are downloaded, 5 minutes after the job failed, and 1 hour after submission at the latest, and when the server restarts.",
+      "Job data lives in RAM (tmpfs) on this machine: bundle and logs in the server's memory, output files on a tmpfs data directory, never on a disk. It is deleted right after all its outputs are downloaded, 5 minutes after a failure, and 1 hour after submission at the latest, and when the server restarts.",
     )
     expect((await fetch(`${url}/ui`)).headers.get('content-type')).toMatch(/^text\/html/)
   })
@@ -93,7 +93,7 @@ describe('web page', () => {
     expect(usage).toMatch(/Peak memory\s+[\d.]+ (KiB|MiB)/)
     await expect.poll(() => page.locator('#quota').textContent()).toMatch(/of 1000 CPU seconds left this minute/)
     // The page states what this server keeps, as GET / words it for the mode.
-    await expect.poll(() => page.locator('#privacy').textContent()).toMatch(/^Local mode: .* tmpfs data directory \(RAM\), never on its disk\./)
+    await expect.poll(() => page.locator('#privacy').textContent()).toMatch(/^Job data lives in RAM \(tmpfs\) on this machine: .* never on a disk\./)
     expect(await page.locator('#verification').isHidden()).toBe(true)
     expect(problems).toEqual([])
 

@@ -344,10 +344,11 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
     },
 
     privacy() {
-      const where = storage.onTmpfs
-        ? 'in this server\'s memory and on a tmpfs data directory (RAM), never on its disk'
-        : 'in this server\'s memory, and its output files on the data directory, which is on a disk (the operator allowed it with --allow-disk-storage)'
-      return `Local mode: a job's bundle, logs and output files are kept ${where}. They are ${describeRetention(options)}, and when the server restarts.`
+      const rule = `${describeRetention(options)}, and when the server restarts`
+      if (!storage.onTmpfs) {
+        return `Job data is NOT kept in RAM only here: the operator put the data directory on a disk (--allow-disk-storage), so output files rest on it in clear until deleted. Job data is ${rule}.`
+      }
+      return `Job data lives in RAM (tmpfs) on this machine: bundle and logs in the server's memory, output files on a tmpfs data directory, never on a disk. It is ${rule}.`
     },
 
     health(): BackendHealth {

@@ -605,9 +605,10 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
 
     privacy() {
       return (
-        'Market mode runs jobs on a public network: any staked worker that takes a job gets its bundle and manifest, and anyone may fetch its result from a worker once revealed; the chain keeps its spec hash and result root (hashes, not content) for good. ' +
-        `This gateway keeps a job's bundle and results on disk encrypted under keys held only in its memory (unreadable once it stops), and its logs in memory; they are ${describeRetention(options)}. ` +
-        `Workers keep a result encrypted the same way until this gateway has fetched it, or ${Math.round(resultWindowMs / 60_000)} minutes after the job settled on chain at most.`
+        'Job data is kept by this gateway and by the staked workers that ran it in memory, or on disk only encrypted under keys held in their memory (unreadable once the process stops). ' +
+        `On this gateway it is ${describeRetention(options)}; ` +
+        `on the workers, once this gateway has fetched the result, or ${Math.round(resultWindowMs / 60_000)} minutes after the job settled on chain at most. ` +
+        'This is a public network: the workers that take a job see its bundle and manifest, anyone may fetch its result from a worker once revealed, and the chain keeps its spec hash and result root (hashes, not content) for good.'
       )
     },
 

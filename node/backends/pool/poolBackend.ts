@@ -431,8 +431,8 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
 
     privacy() {
       return (
-        `Pool mode: the gateway keeps a job's bundle, logs and output files in its memory only; the allowlisted worker that runs it keeps the outputs on tmpfs (RAM) until they are sent back, and nothing afterwards. ` +
-        `They are ${describeRetention(options)}, and when the gateway restarts.`
+        `Job data lives in RAM on this gateway (its memory) and on the pool worker that ran it (output files on tmpfs until they are sent back, nothing afterwards), never on a disk. ` +
+        `It is ${describeRetention(options)}, and when the gateway restarts.`
       )
     },
 

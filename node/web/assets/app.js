@@ -84,18 +84,22 @@ async function loadQuota() {
   }
 }
 
+async function loadPrivacy() {
+  try {
+    $('privacy').textContent = (await getJson('/')).privacy
+  } catch {
+    // The line is informative; the API reference link stays.
+  }
+}
+
 async function loadMode() {
   try {
     const health = await getJson('/health')
     const badge = $('mode')
     badge.textContent = health.mode === 'market' ? 'market mode: results agreed on chain by staked workers' : `${health.mode} mode`
     badge.hidden = false
-    // What this server keeps of a job, where and for how long: the service's own statement for its mode.
-    const { privacy } = await getJson('/', { headers: { accept: 'application/json' } })
-    $('privacy').textContent = privacy
-    $('privacy').hidden = false
   } catch {
-    // The badge and the statement are niceties; the page works without them.
+    // The badge is a nicety; the page works without it.
   }
 }
 
@@ -271,3 +275,4 @@ form.addEventListener('submit', run)
 loadLanguages()
 loadQuota()
 loadMode()
+loadPrivacy()
