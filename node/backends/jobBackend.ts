@@ -214,6 +214,8 @@ export type JobBackend = {
   stats(): BackendStats
   environments(): BackendEnvironments
   health(): BackendHealth
+  /** What this backend keeps of a job, where, and for how long (GET / and the web page say it). */
+  privacy(): string
   /** Market mode: the workers seen on the network (GET /pool); other modes leave it out. */
   pool?(): Promise<PoolWorker[]>
   close(): Promise<void>

@@ -27,6 +27,8 @@ export type JobResultPayload = {
 export type ResultServiceInit = {
   /** Serves a finished job's result; undefined = unknown or not finished here. Omit on fetch-only nodes. */
   getResult?: (jobId: string) => JobResultPayload | undefined | Promise<JobResultPayload | undefined>
+  /** Every byte of a result went out; `claim` is the requester's signature the request carried, if any (node/market/resultClaim.ts). */
+  onServed?: (jobId: string, claim: string | null) => void
   maxResultBytes?: number
   maxEntries?: number
   fetchTimeoutMs?: number
@@ -49,6 +51,8 @@ export const defaultResultOptions = {
 export type FetchResultParameters = {
   peer: PeerTarget
   jobId: string
+  /** The requester's claim (node/market/resultClaim.ts): the worker may delete the result once served. */
+  claim?: string | undefined
   signal?: AbortSignal
   timeoutMs?: number
   /** false: only the entries and the execution report, no file contents. Default true. */
@@ -66,6 +70,7 @@ export type ResultService = {
 
 /** Job ids: decimal chain ids in market mode, gateway ids in pool mode; never paths or free text. */
 export const jobIdPattern = /^[A-Za-z0-9_-]{1,128}$/
+const claimPattern = /^0x[0-9a-fA-F]{130}$/
 
 export function resultService(init: ResultServiceInit) {
   return (node: P2pNode): ResultService => createResultService(node, init)
@@ -83,6 +88,8 @@ function createResultService(node: P2pNode, init: ResultServiceInit): ResultServ
     const request = await readRequest(framed, signal)
     const jobId = typeof request.jobId === 'string' ? request.jobId : ''
     if (!jobIdPattern.test(jobId)) throw new RemoteRefusal('BAD_REQUEST', 'jobId must be 1-128 characters of [A-Za-z0-9_-]')
+    const claim = request.claim === undefined ? null : request.claim
+    if (claim !== null && (typeof claim !== 'string' || !claimPattern.test(claim))) throw new RemoteRefusal('BAD_REQUEST', 'claim must be a 65-byte signature as 0x hex')
     const result = await getResult?.(jobId)
     if (result === undefined) throw new RemoteRefusal('NOT_FOUND', 'no finished result for this job here')
     // `files: false` asks for the entries and the execution report only (a gateway collecting every worker's report).
@@ -94,6 +101,7 @@ function createResultService(node: P2pNode, init: ResultServiceInit): ResultServ
         await framed.writeBytes(file.content.subarray(offset, offset + chunkBytes), signal)
       }
     }
+    init.onServed?.(jobId, claim)
   }, init.serveTimeoutMs ?? defaultResultOptions.serveTimeoutMs)
 
   return {
@@ -105,13 +113,13 @@ function createResultService(node: P2pNode, init: ResultServiceInit): ResultServ
     async stop() {
       if (getResult !== undefined) await node.unhandle(resultProtocol)
     },
-    async fetch({ peer, jobId, signal, timeoutMs = init.fetchTimeoutMs ?? defaultResultOptions.fetchTimeoutMs, withFiles = true }) {
+    async fetch({ peer, jobId, claim, signal, timeoutMs = init.fetchTimeoutMs ?? defaultResultOptions.fetchTimeoutMs, withFiles = true }) {
       if (!jobIdPattern.test(jobId)) throw new P2pError('INVALID_ARGUMENT', `Job id "${jobId}" must be 1-128 characters of [A-Za-z0-9_-].`)
       const op = operationSignal({ signal, timeoutMs })
       const what = `the result of job ${jobId}`
       let framed: FramedStream | undefined
       try {
-        framed = await openRequest(node, peer, resultProtocol, { v: 1, jobId, ...(withFiles ? {} : { files: false }) }, op.signal)
+        framed = await openRequest(node, peer, resultProtocol, { v: 1, jobId, ...(withFiles ? {} : { files: false }), ...(claim ? { claim } : {}) }, op.signal)
         const answer = await readAnswer(framed, what, maxEntriesFrame, op.signal)
         const entries = parseEntries(answer.entries, maxEntries)
         const fileCount = answer.files

@@ -47,8 +47,11 @@ describe('web page', () => {
     expect(html.headers.get('content-type')).toMatch(/^text\/html/)
     expect(html.headers.get('content-security-policy')).toContain("script-src 'self'")
     expect(await html.text()).toContain('<textarea id="code"')
-    const api = await fetch(`${url}/`)
-    expect(((await api.json()) as { service: string }).service).toBe('sandrun')
+    const api = (await (await fetch(`${url}/`)).json()) as { service: string; privacy: string }
+    expect(api.service).toBe('sandrun')
+    expect(api.privacy).toBe(
+      "Job data lives in RAM (tmpfs) on this machine: bundle and logs in the server's memory, output files on a tmpfs data directory, never on a disk. It is deleted right after all its outputs are downloaded, 5 minutes after a failure, and 1 hour after submission at the latest, and when the server restarts.",
+    )
     expect((await fetch(`${url}/ui`)).headers.get('content-type')).toMatch(/^text\/html/)
   })
 
@@ -90,6 +93,8 @@ describe('web page', () => {
     expect(usage).toMatch(/CPU time\s+\d+\.\d{3} s/)
     expect(usage).toMatch(/Peak memory\s+[\d.]+ (KiB|MiB)/)
     await expect.poll(() => page.locator('#quota').textContent()).toMatch(/of 1000 CPU seconds left this minute/)
+    // The page states what this server keeps, as GET / words it for the mode.
+    await expect.poll(() => page.locator('#privacy').textContent()).toMatch(/^Job data lives in RAM \(tmpfs\) on this machine: .* never on a disk\./)
     expect(await page.locator('#verification').isHidden()).toBe(true)
     expect(problems).toEqual([])
 

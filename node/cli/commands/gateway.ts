@@ -30,7 +30,9 @@ Market mode options:
   --deployment <file>           deployment file written by \`sandrun deploy\`
   --key <file>                  node key (\`sandrun keygen\`); its derived eth account posts jobs and
                                 pays the rewards, so fund it
-  --data-dir <dir>              job table, bundles and verified results (default .sandrun/gateway)
+  --data-dir <dir>              bundles, specs and verified results sealed under keys held in memory
+                                only (a restart cannot read them, and removes them), and the ledger
+                                of posted jobs not yet settled (default .sandrun/gateway)
   --port <n>                    HTTP port (default 8443)
   --host <addr>                 HTTP address (default 127.0.0.1)
   --listen <multiaddr>          libp2p listen address, repeatable (default /ip4/127.0.0.1/tcp/0)

@@ -15,7 +15,8 @@ Options:
   --port <n>                    port (default 8443)
   --host <addr>                 address to listen on (default 127.0.0.1)
   --data-dir <dir>              job data directory, must be tmpfs (default /dev/shm/sandrun)
-  --allow-disk-storage          accept a data dir that is not tmpfs
+  --allow-disk-storage          accept a data dir that is not tmpfs (job data then rests on disk
+                                in clear: for development only)
   --key <file>                  worker key (from \`sandrun keygen\`); default: generated into the data dir
   --parallelism <n>             jobs run at once (default: number of cores)
   --trust-proxy <addrs>         comma-separated proxy addresses whose X-Forwarded-For is trusted
@@ -76,6 +77,7 @@ export async function run(argv: string[]): Promise<number> {
     throw error
   })
   log('sandrun gateway listening', { address, mode: 'local', workerId: server.workerKey.workerId, parallelism: local.parallelism })
+  process.stdout.write(`sandrun gateway ready mode=local url=${address}\n`)
   await untilStopped()
   log('sandrun gateway stopping', {})
   await server.close()

@@ -23,7 +23,12 @@ const usage = `Usage: sandrun worker --rpc <url> --deployment <file> --key <file
   --deployment <file>     deployment file written by \`sandrun deploy\`
   --key <file>            worker key (\`sandrun keygen\`): the libp2p identity, and the eth account
                           derived from it stakes and gets paid (fund that address first)
-  --data-dir <dir>        job state and results, kept across restarts (default ./sandrun-worker-data)
+  --data-dir <dir>        commitment records (chain facts, kept across restarts) and results sealed
+                          under keys held in memory only (unreadable after a restart, so removed)
+                          (default ./sandrun-worker-data)
+  --scratch-dir <dir>     tmpfs directory where output files wait between the sandbox and sealing
+                          (default /dev/shm/sandrun-scratch-<id of the data dir>)
+  --allow-disk-storage    accept a --scratch-dir that is not tmpfs (job outputs touch the disk in clear)
   --stake <eth>           stake to hold; topped up at start (default 10 x the minimum collateral)
   --listen <multiaddr>    libp2p listen address, repeatable (default /ip4/127.0.0.1/tcp/0)
   --announce <multiaddr>  address to advertise instead (public IP behind NAT), repeatable
@@ -62,6 +67,9 @@ const poolUsage = `Usage: sandrun worker --mode pool --key <file> --bootstrap <g
   --listen <multiaddr>    libp2p listen address, repeatable (default /ip4/127.0.0.1/tcp/0)
   --announce <multiaddr>  address to advertise instead (public IP behind NAT), repeatable
   --max-jobs <n>          jobs run at once (default 2)
+  --scratch-dir <dir>     tmpfs directory where output files wait until sent to the gateway
+                          (default /dev/shm/sandrun-scratch-<id of the key file>)
+  --allow-disk-storage    accept a --scratch-dir that is not tmpfs (job outputs touch the disk in clear)
 `
 
 async function runPool(argv: string[]): Promise<number> {
@@ -76,6 +84,8 @@ async function runPool(argv: string[]): Promise<number> {
         announce: { type: 'string', multiple: true },
         bootstrap: { type: 'string', multiple: true },
         'max-jobs': { type: 'string' },
+        'scratch-dir': { type: 'string' },
+        'allow-disk-storage': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -111,6 +121,8 @@ async function runPool(argv: string[]): Promise<number> {
     listen: values.listen,
     announce: values.announce,
     maxJobs,
+    scratchDir: values['scratch-dir'],
+    allowDiskStorage: values['allow-disk-storage'],
     sandbox,
     log,
   }).catch(async (error: unknown) => {
@@ -156,6 +168,8 @@ async function runMarket(argv: string[]): Promise<number> {
         deployment: { type: 'string' },
         key: { type: 'string' },
         'data-dir': { type: 'string' },
+        'scratch-dir': { type: 'string' },
+        'allow-disk-storage': { type: 'boolean' },
         stake: { type: 'string' },
         listen: { type: 'string', multiple: true },
         announce: { type: 'string', multiple: true },
@@ -206,6 +220,8 @@ async function runMarket(argv: string[]): Promise<number> {
     deployment,
     keyFile: values.key,
     dataDir: values['data-dir'] ?? 'sandrun-worker-data',
+    scratchDir: values['scratch-dir'],
+    allowDiskStorage: values['allow-disk-storage'],
     sandbox,
     stake,
     listen: values.listen,

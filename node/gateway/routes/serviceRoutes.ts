@@ -5,15 +5,6 @@ import type { FastifyInstance } from 'fastify'
 import type { GatewayContext } from '../gatewayContext.ts'
 import { EnvironmentsResponse, ErrorBody, HealthResponse, RootResponse, StatsResponse } from '../schemas.ts'
 
-const retention = 'deleted after all outputs are downloaded, 5 minutes after a failure, 1 hour at most'
-
-/** Where job data is kept differs per mode; the page shows this line, so it must be true for each. */
-const privacy: Record<GatewayContext['backend']['mode'], string> = {
-  local: `Job data lives in RAM (tmpfs) on this machine and is ${retention}.`,
-  pool: `Job data lives in RAM on this gateway and on the pool worker that ran it, and is ${retention}.`,
-  market: `Job data is kept on disk by this gateway and by the staked workers that ran it (workers keep results for an hour after the job settles), and is ${retention} here.`,
-}
-
 export function serviceRoutes(app: FastifyInstance, { backend, limiter, options }: GatewayContext): void {
   const limits = options.rateLimits
   app.get('/', { schema: { summary: 'Service information', response: { 200: RootResponse, 500: ErrorBody } } }, async () => ({
@@ -21,7 +12,7 @@ export function serviceRoutes(app: FastifyInstance, { backend, limiter, options 
     status: 'running' as const,
     mode: backend.mode,
     description: 'Anonymous, ephemeral, sandboxed batch job execution. POST a tar.gz and a JSON manifest to /submit.',
-    privacy: privacy[backend.mode],
+    privacy: backend.privacy(),
     limits: `${limits.cpuSecondsPerMinute} CPU-sec/min, ${limits.concurrentJobs} concurrent jobs, ${limits.jobsPerHour} jobs/hour per IP; uploads up to ${Math.floor(options.maxUploadBytes / 1024 / 1024)} MB`,
     docs: '/docs',
   }))
