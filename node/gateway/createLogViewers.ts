@@ -19,6 +19,8 @@ export type CreateLogViewersParameters = {
 
 export type LogViewer = {
   output(stream: 'stdout' | 'stderr', data: Buffer): void
+  /** A message of its own between the output pieces (a `truncated` or `gap` notice). */
+  notice(message: Record<string, unknown>): void
   /** The final message; the socket is closed (1000) once it is sent. */
   end(status: unknown): void
 }
@@ -37,7 +39,7 @@ const pieceBytes = 16 * 1024
 /** Queued items a viewer may fall behind by; merged chunks keep honest viewers far below it. */
 const maxQueued = 4096
 
-type Item = { stream: 'stdout' | 'stderr'; data: Buffer; offset: number } | { end: unknown }
+type Item = { stream: 'stdout' | 'stderr'; data: Buffer; offset: number } | { json: unknown; last: boolean }
 
 type Viewer = {
   socket: WebSocket
@@ -96,8 +98,8 @@ export function createLogViewers({ windowBytes, budgetBytes, stallMs }: CreateLo
       }
       const item = viewer.queue[viewer.head]!
       let message: Buffer
-      if ('end' in item) {
-        message = Buffer.from(JSON.stringify({ type: 'end', status: item.end }))
+      if ('json' in item) {
+        message = Buffer.from(JSON.stringify(item.json))
         viewer.head++
       } else {
         const piece = encode(item.stream, item.data, item.offset)
@@ -117,7 +119,7 @@ export function createLogViewers({ windowBytes, budgetBytes, stallMs }: CreateLo
         pump(viewer)
         wake()
       })
-      if ('end' in item) {
+      if ('json' in item && item.last) {
         viewer.ended = true
         viewer.socket.close(1000, 'job finished')
         return
@@ -166,8 +168,11 @@ export function createLogViewers({ windowBytes, budgetBytes, stallMs }: CreateLo
           }
           enqueue({ stream, data, offset: 0 })
         },
+        notice(message) {
+          enqueue({ json: message, last: false })
+        },
         end(status) {
-          enqueue({ end: status })
+          enqueue({ json: { type: 'end', status }, last: true })
         },
       }
     },

@@ -17,6 +17,8 @@ export type ClientQuota = {
   active_jobs: number
   can_submit: boolean
   reason: string
+  /** Seconds until a submission can pass again; 0 when it can now. */
+  retry_after: number
 }
 
 export type RateLimiterComponents = {
@@ -153,6 +155,7 @@ export function createRateLimiter(options: RateLimitOptions, components: RateLim
         active_jobs: components.activeJobsOf(clientId),
         can_submit: result.allowed,
         reason: result.allowed ? '' : result.reason,
+        retry_after: result.allowed ? 0 : result.retryAfterSeconds,
       }
     },
   }

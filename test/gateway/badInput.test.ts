@@ -280,6 +280,6 @@ describe('bad input', () => {
     expect(response.statusCode).toBe(200)
     const status = (await gateway.app.inject({ url: `/status/${response.json().job_id}?wait=30` })).json()
     expect(status.status).toBe('completed')
-    expect((await gateway.app.inject({ url: `/logs/${status.job_id}` })).body).toBe('still alive\n')
+    expect((await gateway.app.inject({ url: `/logs/${status.job_id}` })).json().stdout).toBe('still alive\n')
   })
 })

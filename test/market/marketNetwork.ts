@@ -24,6 +24,7 @@ import type { StatusResponse } from '../../node/gateway/schemas.ts'
 import type { JobStatus } from '../../node/backends/jobBackend.ts'
 import { jobSubmission } from '../gateway/testGateway.ts'
 import { spawnNode } from '../../node/dev/spawnNode.ts'
+import type { Clock } from '../../node/clock/systemClock.ts'
 
 export const windowSeconds = 30
 
@@ -39,8 +40,10 @@ export type MarketNetwork = {
   startGateway(options?: GatewayStartOptions): Promise<TestGateway>
   /** A `sandrun worker` process with its own key and data dir (the same name = the same worker). */
   startWorker(options: WorkerStartOptions): Promise<WorkerProcess>
-  /** A worker inside the test process, for tests that must reach into its code (a lying worker). */
-  startInProcessWorker(options: { name: string; gateway: TestGateway }): Promise<WorkerNode>
+  /** A worker inside the test process, for tests that must reach into its code (a lying worker) or move its clock. */
+  startInProcessWorker(options: { name: string; gateway: Bootstrap; clock?: Clock }): Promise<WorkerNode>
+  /** A `sandrun gateway --mode market` process (the same name = the same key and data dir), for crash tests. */
+  startGatewayProcess(options: { name: string; listen?: string[] }): Promise<GatewayProcess>
   /** Moves chain time forward (past commit and reveal windows) and mines a block. */
   skipTime(seconds: number): Promise<void>
   stop(): Promise<void>
@@ -52,11 +55,14 @@ export type GatewayStartOptions = {
   backend?: Partial<MarketBackendOptions>
   /** libp2p listen addresses; default an OS-chosen port on 127.0.0.1. */
   listen?: string[]
+  /** What retention counts on; default the system clock. */
+  clock?: Clock
 }
 
 export type WorkerStartOptions = {
   name: string
-  gateway: TestGateway
+  /** The gateway the worker bootstraps to (only its addresses are used). */
+  gateway: Bootstrap
   fault?: string
   /** The chain as the worker reaches it (from another network namespace); default anvil's own URL. */
   rpcUrl?: string
@@ -79,6 +85,18 @@ export type WorkerProcess = {
   stop(how?: 'graceful' | 'crash'): Promise<void>
 }
 
+/** A gateway as a worker needs it: the libp2p addresses to bootstrap to. */
+export type Bootstrap = { host: { multiaddrs(): string[] } }
+
+export type GatewayProcess = {
+  url: string
+  dataDir: string
+  /** `host.multiaddrs()`: the libp2p addresses from its ready line, for workers to bootstrap to. */
+  host: { multiaddrs(): string[] }
+  /** SIGTERM (graceful) or SIGKILL (a crash). */
+  stop(how?: 'graceful' | 'crash'): Promise<void>
+}
+
 export type TestGateway = CreateMarketGatewayReturnType & {
   url: string
   log: Array<{ message: string; context: Record<string, unknown> }>
@@ -94,6 +112,8 @@ export type TestGateway = CreateMarketGatewayReturnType & {
 
 export async function startMarketNetwork({ sandbox }: { sandbox: Sandbox }): Promise<MarketNetwork> {
   const dir = await mkdtemp(path.join(tmpdir(), 'sandrun-market-e2e-'))
+  // The workers' scratch dirs (tmpfs), removed with the network even after a SIGKILL.
+  const shm = await mkdtemp('/dev/shm/sandrun-market-e2e-')
   const anvil = await startAnvil()
   const [funder] = devAccounts(1)
   const deployment = await deployMarket({
@@ -135,7 +155,7 @@ export async function startMarketNetwork({ sandbox }: { sandbox: Sandbox }): Pro
     return { keyFile, address: ethAccountFromWorkerKey(key).address }
   }
 
-  async function startGateway({ name = 'gateway', backend = {}, listen = ['/ip4/127.0.0.1/tcp/0'] }: GatewayStartOptions = {}): Promise<TestGateway> {
+  async function startGateway({ name = 'gateway', backend = {}, listen = ['/ip4/127.0.0.1/tcp/0'], clock }: GatewayStartOptions = {}): Promise<TestGateway> {
     const { keyFile } = await fundedKey(name)
     const log: TestGateway['log'] = []
     const server = await createMarketGateway({
@@ -151,6 +171,7 @@ export async function startMarketNetwork({ sandbox }: { sandbox: Sandbox }): Pro
         host: { inboundConnectionsPerSecondPerHost: 1000, gossipScoreParams: { IPColocationFactorWeight: 0 } },
         backend: { commitWindowSeconds: windowSeconds, revealWindowSeconds: windowSeconds, pollIntervalMs: 150, announceIntervalMs: 1000, ...backend },
       },
+      clock,
       log: (message, context) => log.push({ message, context }),
     })
     const url = await server.app.listen({ port: 0, host: '127.0.0.1' })
@@ -220,6 +241,7 @@ export async function startMarketNetwork({ sandbox }: { sandbox: Sandbox }): Pro
         '--deployment', deploymentFile,
         '--key', keyFile,
         '--data-dir', path.join(dir, `${name}-data`),
+        '--scratch-dir', path.join(shm, name),
         ...gateway.host.multiaddrs().flatMap((a) => ['--bootstrap', a]),
         ...listen.flatMap((a) => ['--listen', a]),
         ...(fault ? ['--fault', fault] : []),
@@ -240,21 +262,55 @@ export async function startMarketNetwork({ sandbox }: { sandbox: Sandbox }): Pro
     return worker
   }
 
-  async function startInProcessWorker({ name, gateway }: { name: string; gateway: TestGateway }): Promise<WorkerNode> {
+  async function startInProcessWorker({ name, gateway, clock }: { name: string; gateway: Bootstrap; clock?: Clock }): Promise<WorkerNode> {
     const { keyFile } = await fundedKey(name)
     const node = await startWorkerNode({
       rpcUrl: anvil.rpcUrl,
       deployment,
       keyFile,
       dataDir: path.join(dir, `${name}-data`),
+      scratchDir: path.join(shm, name),
       sandbox,
       bootstrap: gateway.host.multiaddrs(),
       pollMs: 100,
       heartbeatMs: 500,
+      clock,
       host: { gossipScoreParams: { IPColocationFactorWeight: 0 } },
     })
     stops.push(() => node.stop())
     return node
+  }
+
+  async function startGatewayProcess({ name, listen = ['/ip4/127.0.0.1/tcp/0'] }: { name: string; listen?: string[] }): Promise<GatewayProcess> {
+    const { keyFile } = await fundedKey(name)
+    const dataDir = path.join(dir, `${name}-data`)
+    const node = await spawnNode({
+      command: 'gateway',
+      args: [
+        '--mode', 'market',
+        '--rpc', anvil.rpcUrl,
+        '--deployment', deploymentFile,
+        '--key', keyFile,
+        '--data-dir', dataDir,
+        '--port', '0',
+        '--commit-window', String(windowSeconds),
+        '--reveal-window', String(windowSeconds),
+        '--concurrent-jobs', '50', '--jobs-per-hour', '10000', '--cpu-seconds-per-minute', '1000',
+        ...listen.flatMap((a) => ['--listen', a]),
+      ],
+    })
+    const multiaddrs = (node.ready.listen ?? '').split(',').filter(Boolean)
+    const gateway: GatewayProcess = {
+      url: node.ready.url ?? '',
+      dataDir,
+      host: { multiaddrs: () => multiaddrs },
+      stop: async (how = 'graceful') => {
+        if (how === 'crash') node.child.kill('SIGKILL')
+        await node.stop()
+      },
+    }
+    stops.push(() => gateway.stop())
+    return gateway
   }
 
   return {
@@ -267,6 +323,7 @@ export async function startMarketNetwork({ sandbox }: { sandbox: Sandbox }): Pro
     startGateway,
     startWorker,
     startInProcessWorker,
+    startGatewayProcess,
     async skipTime(seconds) {
       await rpc('evm_increaseTime', [seconds])
       await rpc('evm_mine', [])
@@ -276,6 +333,7 @@ export async function startMarketNetwork({ sandbox }: { sandbox: Sandbox }): Pro
       await Promise.all([...gateways].map((g) => g.close().catch(() => undefined)))
       await anvil.stop()
       await rm(dir, { recursive: true, force: true })
+      await rm(shm, { recursive: true, force: true })
     },
   }
 }

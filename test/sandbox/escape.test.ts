@@ -10,6 +10,8 @@ import { hostname } from 'node:os'
 import { once } from 'node:events'
 import net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { probeInt80 } from '../host/probeInt80.ts'
+import { requireHost } from '../host/requireHost.ts'
 import { createJobRunner, type JobRunner } from './createJobRunner.ts'
 import { pythonJob } from './pythonJob.ts'
 
@@ -635,7 +637,8 @@ r = syscall(304, os.open('/work', os.O_RDONLY), handle, os.O_RDONLY)`,
     }
   })
 
-  it('cannot make a 32-bit system call through int 0x80', async () => {
+  it('cannot make a 32-bit system call through int 0x80', async (context) => {
+    requireHost(context, probeInt80())
     const result = await runPython(`
 import mmap
 code = bytes([0xb8, 20, 0, 0, 0, 0xcd, 0x80, 0xc3])  # mov eax, 20 (i386 getpid); int 0x80; ret

@@ -2,7 +2,9 @@
 // and must not be able to tell, except by being faster: same environment, same open files, its
 // own limits and accounting. Jobs of other shapes, and jobs that fail before starting, still work.
 import { readdirSync, readFileSync } from 'node:fs'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { probeCgroupLimits } from '../host/probeCgroupLimits.ts'
+import { requireHost } from '../host/requireHost.ts'
 import { createJobRunner, type JobRunner } from './createJobRunner.ts'
 
 let warm: JobRunner
@@ -14,6 +16,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([warm?.close(), cold?.close()])
 })
+// Each pre-started sandbox waits in a cgroup of its own: without cgroups there are none.
+beforeEach((context) => requireHost(context, probeCgroupLimits()))
 
 /** Runs one job and tells whether it took a pre-started sandbox (jobs cannot see it: the host counts). */
 async function runCounted(runner: JobRunner, parameters: Parameters<JobRunner['run']>[0]) {

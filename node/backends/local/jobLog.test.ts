@@ -1,16 +1,20 @@
 import { describe, expect, it } from 'vitest'
-import { JobLog } from './jobLog.ts'
+import { JobLog, type LogEntry } from './jobLog.ts'
+
+const show = (e: LogEntry): string => (e.type === 'output' ? `${e.stream}:${e.data}` : e.type === 'truncated' ? `truncated:${e.stream}:${e.capBytes}` : `gap:${e.droppedBytes}`)
+const outputOf = (entries: LogEntry[], stream: string): Buffer => Buffer.concat(entries.flatMap((e) => (e.type === 'output' && e.stream === stream ? [e.data] : [])))
 
 describe('JobLog', () => {
   it('keeps output up to its cap, in order, and marks the rest truncated', () => {
     const log = new JobLog({ captureBytes: 10 })
     const seen: string[] = []
-    log.subscribe((chunk) => seen.push(`${chunk.stream}:${chunk.data}`))
+    log.subscribe((entry) => seen.push(show(entry)))
     log.append('stdout', Buffer.from('abc'))
     log.append('stderr', Buffer.from('E'))
     log.append('stdout', Buffer.from('defghijkl'))
-    expect(seen).toEqual(['stdout:abc', 'stderr:E', 'stdout:defghij'])
-    expect(log.replay().map((c) => `${c.stream}:${c.data}`)).toEqual(['stdout:abc', 'stderr:E', 'stdout:defghij'])
+    log.append('stdout', Buffer.from('more'))
+    expect(seen).toEqual(['stdout:abc', 'stderr:E', 'stdout:defghij', 'truncated:stdout:10'])
+    expect(log.replay().map(show)).toEqual(['stdout:abc', 'stderr:E', 'stdout:defghij', 'truncated:stdout:10'])
     expect(log.snapshot()).toEqual({ stdout: Buffer.from('abcdefghij'), stderr: Buffer.from('E'), stdoutTruncated: true, stderrTruncated: false })
   })
 
@@ -20,9 +24,8 @@ describe('JobLog', () => {
     const replay = log.replay()
     expect(replay.length).toBeLessThanOrEqual(65_536)
     // Coarser interleaving, same bytes per stream.
-    const joined = (stream: string) => Buffer.concat(replay.filter((c) => c.stream === stream).map((c) => c.data))
-    expect(joined('stdout').equals(log.snapshot().stdout)).toBe(true)
-    expect(joined('stderr').equals(log.snapshot().stderr)).toBe(true)
+    expect(outputOf(replay, 'stdout').equals(log.snapshot().stdout)).toBe(true)
+    expect(outputOf(replay, 'stderr').equals(log.snapshot().stderr)).toBe(true)
     expect(log.snapshot().stdout.length).toBe(100_000)
   })
 

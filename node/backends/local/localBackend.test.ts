@@ -5,7 +5,7 @@ import { generateWorkerKey, resultEntries, resultRoot, verifyWorkerSignature } f
 import { createFakeSandbox } from '../../../test/gateway/fakeSandbox.ts'
 import type { JobBackend, JobStatus } from '../jobBackend.ts'
 import { createLocalBackend, type LocalBackendOptions } from './localBackend.ts'
-import { openStorage } from './storage.ts'
+import { openStorage } from '../../storage/openStorage.ts'
 
 const backends: JobBackend[] = []
 const roots: string[] = []

@@ -31,8 +31,10 @@ import { createOutputArchive } from './outputArchive.ts'
 import { environmentDigest, type WorkerKey } from '../../../verifier/index.ts'
 import { environmentsReport } from '../../../sandbox/environments/environmentsReport.ts'
 import { commitResult } from './commitResult.ts'
-import type { Storage } from './storage.ts'
+import type { Storage } from '../../storage/openStorage.ts'
+import { systemClock, type Clock } from '../../clock/systemClock.ts'
 import { validateJob } from './validateJob.ts'
+import { describeRetention } from '../describeRetention.ts'
 
 export type LocalBackendOptions = {
   /** Jobs run at once. */
@@ -54,6 +56,8 @@ export type LocalBackendComponents = {
   sandbox: Sandbox
   storage: Storage
   workerKey: WorkerKey
+  /** What retention counts on (default the system clock). */
+  clock?: Clock | undefined
   log?: ((message: string, context: Record<string, unknown>) => void) | undefined
 }
 
@@ -77,7 +81,8 @@ type LocalJob = {
   watchers: Set<(event: JobEvent) => void>
   abort: AbortController
   downloaded: Set<string>
-  timer: NodeJS.Timeout | null
+  /** Cancels the pending deletion. */
+  timer: (() => void) | null
   deleted: boolean
   /** What the sandbox reported last (cumulative), so each report charges only what is new. */
   used: JobUsage
@@ -93,6 +98,7 @@ function newJobId(): string {
 
 export function createLocalBackend(options: LocalBackendOptions, components: LocalBackendComponents): JobBackend {
   const { sandbox, storage, workerKey } = components
+  const clock = components.clock ?? systemClock
   const log = components.log ?? (() => undefined)
   // Nobody awaits a timed or download-triggered deletion: a failure is logged, never left unhandled.
   const removalFailed = (error: unknown): void => log('job removal failed', { code: (error as { code?: string }).code ?? (error as Error).name })
@@ -136,17 +142,15 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
   }
 
   const scheduleDeletion = (job: LocalJob, at: number): void => {
-    if (job.timer) clearTimeout(job.timer)
+    job.timer?.()
     job.expiresAt = at
-    job.timer = setTimeout(() => void removeJob(job, 'expired').catch(removalFailed), Math.max(0, at - Date.now()))
-    // Retention timers must not keep a stopping process alive.
-    job.timer.unref()
+    job.timer = clock.after(at - clock.now(), () => removeJob(job, 'expired').catch(removalFailed))
   }
 
   const removeJob = async (job: LocalJob, why: 'expired' | 'downloaded' | 'deleted' | 'closed' | 'storage'): Promise<void> => {
     if (job.deleted) return
     job.deleted = true
-    if (job.timer) clearTimeout(job.timer)
+    job.timer?.()
     if (job.state === 'queued' || job.state === 'running') {
       // Cancelled before it finished: free its queue slot or kill it, give its client's share
       // back, and give viewers and waiters a final answer instead of leaving them waiting.
@@ -165,7 +169,7 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
 
   const finish = (job: LocalJob, state: 'completed' | 'failed'): void => {
     job.state = state
-    job.finishedAt = Date.now()
+    job.finishedAt = clock.now()
     changeActive(job.clientId, -1)
     counters[state]++
     const expiry = state === 'failed' ? Math.min(job.expiresAt, job.finishedAt + options.retentionAfterFailureMs) : job.expiresAt
@@ -214,7 +218,7 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
   const runJob = async (job: LocalJob): Promise<void> => {
     if (job.deleted || !job.bundle) return
     job.state = 'running'
-    job.startedAt = Date.now()
+    job.startedAt = clock.now()
     emit(job, { type: 'status', status: statusOf(job) })
     let result: RunJobResult
     try {
@@ -227,7 +231,7 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
         signal: job.abort.signal,
         onOutput: (stream, chunk) => job.log.append(stream, chunk),
         onStart: () => {
-          job.startedAt = Date.now()
+          job.startedAt = clock.now()
         },
         onUsage: (usage) => meterJob(job, usage),
       })
@@ -252,6 +256,9 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
       environment: job.manifest.environment,
       wallTimeMs: result.wallTimeMs,
       termination: result.termination,
+      stdoutTruncated: result.stdoutTruncated,
+      stderrTruncated: result.stderrTruncated,
+      reportedBy: 'gateway',
     }
     const commitment = commitResult(result, workerKey)
     job.jobHash = commitment.root
@@ -293,7 +300,7 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
       if (closed) throw new BackendError('BACKEND_CLOSED', 'The server is shutting down; submit again in a moment.')
       if (queue.waiting >= options.maxQueuedJobs) throw new BackendError('QUEUE_FULL', 'The job queue is full; retry in a few seconds.')
       const manifest = await validateJob({ manifest: input, bundle, sandbox, meter: inflation })
-      const now = Date.now()
+      const now = clock.now()
       const job: LocalJob = {
         id: newJobId(),
         clientId,
@@ -389,6 +396,14 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
         digest: environmentDigest,
       })
       return environmentsDocument
+    },
+
+    privacy() {
+      const rule = `${describeRetention(options)}, and when the server restarts`
+      if (!storage.onTmpfs) {
+        return `Job data is NOT kept in RAM only here: the operator put the data directory on a disk (--allow-disk-storage), so output files rest on it in clear until deleted. Job data is ${rule}.`
+      }
+      return `Job data lives in RAM (tmpfs) on this machine: bundle and logs in the server's memory, output files on a tmpfs data directory, never on a disk. It is ${rule}.`
     },
 
     health(): BackendHealth {

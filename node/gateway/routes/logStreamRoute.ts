@@ -1,20 +1,28 @@
 // WS /logs/:id/stream: replays the output written so far, streams new output as the job writes
 // it, then sends the final status and closes. Messages are JSON text frames:
 //   {"type":"output","stream":"stdout"|"stderr","data":"..."}  and  {"type":"end","status":{...}}
+// and, when something is cut, {"type":"truncated","stream":...,"cap_bytes":N} (the stream reached
+// the cap; none of it follows) or {"type":"gap","dropped_bytes":N} (output was lost on the way).
 // Each viewer is sent data as fast as it reads (createLogViewers.ts); one that stops reading is
 // disconnected (close code 1013). The job never waits for viewers. One address may hold a few
 // viewers at once (429 beyond).
 import type { FastifyInstance } from 'fastify'
 import type { Static } from '@sinclair/typebox'
 import type { WebSocket } from 'ws'
-import type { JobEvent, JobStatus } from '../../backends/jobBackend.ts'
+import type { JobEvent, JobLogEntry, JobStatus } from '../../backends/jobBackend.ts'
 import { createAddressSlots } from '../addressSlots.ts'
-import { createLogViewers } from '../createLogViewers.ts'
+import { createLogViewers, type LogViewer } from '../createLogViewers.ts'
 import type { GatewayContext } from '../gatewayContext.ts'
 import { statusBody } from '../statusBody.ts'
 import { ErrorBody, JobIdParams, RateLimitedBody } from '../schemas.ts'
 
 const isFinal = (status: JobStatus): boolean => status.status === 'completed' || status.status === 'failed'
+
+function sendEntry(viewer: LogViewer, entry: JobLogEntry): void {
+  if (entry.type === 'output') viewer.output(entry.stream, entry.data)
+  else if (entry.type === 'truncated') viewer.notice({ type: 'truncated', stream: entry.stream, cap_bytes: entry.capBytes })
+  else viewer.notice({ type: 'gap', dropped_bytes: entry.droppedBytes })
+}
 
 export function logStreamRoute(app: FastifyInstance, { backend, options }: GatewayContext): void {
   const viewers = createLogViewers({
@@ -46,7 +54,7 @@ export function logStreamRoute(app: FastifyInstance, { backend, options }: Gatew
       let watch: ReturnType<typeof backend.watch>
       try {
         watch = backend.watch(request.params.id, (event: JobEvent) => {
-          if (event.type === 'output') viewer.output(event.stream, event.data)
+          if (event.type !== 'status') sendEntry(viewer, event)
           else if (isFinal(event.status)) viewer.end(statusBody(event.status))
         })
       } catch {
@@ -55,7 +63,7 @@ export function logStreamRoute(app: FastifyInstance, { backend, options }: Gatew
         return
       }
       socket.once('close', () => watch.unsubscribe())
-      for (const chunk of watch.replay) viewer.output(chunk.stream, chunk.data)
+      for (const entry of watch.replay) sendEntry(viewer, entry)
       if (isFinal(watch.status)) viewer.end(statusBody(watch.status))
     },
   )

@@ -16,7 +16,7 @@ export function serviceRoutes(app: FastifyInstance, { backend, limiter, options 
     status: 'running' as const,
     mode: backend.mode,
     description: 'Anonymous, ephemeral, sandboxed batch job execution. POST a tar.gz and a JSON manifest to /submit.',
-    privacy: 'Job data lives in RAM and is deleted after all outputs are downloaded, 5 minutes after a failure, 1 hour at most.',
+    privacy: backend.privacy(),
     limits: `${limits.cpuSecondsPerMinute} CPU-sec/min, ${limits.concurrentJobs} concurrent jobs, ${limits.jobsPerHour} jobs/hour per IP; uploads up to ${Math.floor(options.maxUploadBytes / 1024 / 1024)} MB`,
     docs: '/docs',
   }))
@@ -61,6 +61,8 @@ export function serviceRoutes(app: FastifyInstance, { backend, limiter, options 
       })),
       gpu_note: health.gpuNote,
       package_indexes: health.packageIndexes,
+      ...(health.p2p ? { p2p: { peer_id: health.p2p.peerId, multiaddrs: health.p2p.multiaddrs } } : {}),
+      ...(health.chain ? { chain: { chain_id: health.chain.chainId, market: health.chain.market, rpc_url: health.chain.rpcUrl } } : {}),
     })
   })
 }
