@@ -16,8 +16,6 @@ describe.runIf(isRoot)('workspace pool', () => {
     let failures = 2
     const pool = await createWorkspacePool({
       root,
-      uid: 65534,
-      gid: 65534,
       tmpfs: true,
       keepIdle: 0,
       retryDelayMs: 20,
@@ -42,8 +40,6 @@ describe.runIf(isRoot)('workspace pool', () => {
     let failing = true
     const pool = await createWorkspacePool({
       root,
-      uid: 65534,
-      gid: 65534,
       tmpfs: true,
       keepIdle: 0,
       retryDelayMs: 60_000,

@@ -15,6 +15,8 @@ export type SubmitJobParameters = {
   bundle: Uint8Array
   /** Who submitted it (the client IP); used for per-client accounting, never logged with content. */
   clientId: string
+  /** Filled with the bytes the backend inflated to check the bundle, accepted or not (to be charged). */
+  meter?: { inflatedBytes: number } | undefined
 }
 
 export type SubmitJobReturnType = {
@@ -192,8 +194,15 @@ export type BackendHealth = {
   chain?: { chainId: number; market: string; rpcUrl: string | null } | undefined
 }
 
-/** Called once per finished job with its CPU use, so the gateway can charge the client's quota. */
-export type JobFinishedListener = (event: { jobId: string; clientId: string; cpuSeconds: number }) => void
+/**
+ * The clients' CPU quota as the backend sees it: it charges what each client's jobs use (the
+ * service's own work for them included, in CPU seconds), and holds a client's running jobs while its
+ * quota is used up. A backend that can only learn the CPU time at the end charges it then.
+ */
+export type UsageMeter = {
+  charge(clientId: string, cpuSeconds: number): void
+  exhausted(clientId: string): boolean
+}
 
 export type JobBackend = {
   readonly mode: 'local' | 'pool' | 'market'
@@ -210,7 +219,8 @@ export type JobBackend = {
   openOutputArchive(jobId: string): Promise<Readable>
   /** Cancels a queued or running job and deletes its data. */
   delete(jobId: string): Promise<void>
-  onJobFinished(listener: JobFinishedListener): void
+  /** Where the CPU the clients' jobs use is charged (set once by the gateway). */
+  meterUsage(meter: UsageMeter): void
   stats(): BackendStats
   environments(): BackendEnvironments
   health(): BackendHealth

@@ -10,6 +10,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import websocket from '@fastify/websocket'
 import type { JobBackend } from '../backends/jobBackend.ts'
+import { createAddressSlots } from './addressSlots.ts'
 import type { GatewayOptions } from './config.ts'
 import { connectionsUnderFileLimit, guardConnections, openFileLimit } from './connectionGuard.ts'
 import { createErrorHandler, type ErrorReport } from './errorHandler.ts'
@@ -69,6 +70,7 @@ export async function buildGateway({ backend, options, log = () => undefined }: 
         maxConnections: options.maxConnections ?? connectionsUnderFileLimit(openFileLimit()),
         // Behind a proxy every connection comes from the proxy's address.
         maxConnectionsPerAddress: options.trustProxy === false ? options.maxConnectionsPerAddress : 0,
+        newConnectionsPerAddressPerSecond: options.trustProxy === false ? options.newConnectionsPerAddressPerSecond : 0,
       })
       return server
     },
@@ -79,8 +81,9 @@ export async function buildGateway({ backend, options, log = () => undefined }: 
   })
 
   const limiter = createRateLimiter(options.rateLimits, { activeJobsOf: (clientId) => backend.stats().activeJobsOf(clientId) })
-  backend.onJobFinished(({ clientId, cpuSeconds }) => limiter.chargeCpu(clientId, cpuSeconds))
-  const context = { backend, options, limiter }
+  backend.meterUsage({ charge: limiter.chargeCpu, exhausted: limiter.exhausted })
+  const reads = createAddressSlots({ perAddress: options.maxReadsPerAddress, what: 'concurrent reads of logs and outputs' })
+  const context = { backend, options, limiter, reads }
 
   app.addSchema(ErrorBody)
   app.addSchema(RateLimitedBody)

@@ -1,6 +1,8 @@
 // Caps open connections below the process's file-descriptor limit, so a flood of clients (idle
 // WebSocket viewers, slow readers) meets a clear 503 instead of taking the descriptors the service
-// needs to run and clean up jobs; one address (an IPv6 /64) may hold only a share of them (429).
+// needs to run and clean up jobs; one address (an IPv6 /64) may hold only a share of them (429),
+// and open new ones only so fast (429): a client that reconnects in a loop is refused here, for a
+// write and a close, not by the HTTP parser and the routes after a full request.
 import { readFileSync } from 'node:fs'
 import type { Server } from 'node:http'
 import type { Socket } from 'node:net'
@@ -11,6 +13,8 @@ export type ConnectionLimits = {
   maxConnections: number
   /** Connections one address (IPv6: one /64) may hold; 0 = no per-address cap (behind a proxy). */
   maxConnectionsPerAddress: number
+  /** New connections one address may open per second, in bursts of up to its cap; 0 = no limit. */
+  newConnectionsPerAddressPerSecond?: number | undefined
 }
 
 /** The soft RLIMIT_NOFILE of this process (Node cannot read it otherwise); 1024 if unknown. */
@@ -69,6 +73,27 @@ export function guardConnections(server: Server, limits: ConnectionLimits): { op
     })
   }
 
+  // Token buckets of new connections per address, forgotten once full again (nothing to remember).
+  const rate = limits.newConnectionsPerAddressPerSecond ?? 0
+  const buckets = new Map<string, { tokens: number; at: number }>()
+  const burst = Math.max(1, limits.maxConnectionsPerAddress)
+  const sweep = setInterval(() => {
+    const now = performance.now()
+    for (const [key, bucket] of buckets) if (bucket.tokens + ((now - bucket.at) / 1000) * rate >= burst) buckets.delete(key)
+  }, 10_000)
+  sweep.unref()
+  server.once('close', () => clearInterval(sweep))
+  const takeToken = (key: string): boolean => {
+    const now = performance.now()
+    const bucket = buckets.get(key) ?? { tokens: burst, at: now }
+    bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) / 1000) * rate)
+    bucket.at = now
+    buckets.set(key, bucket)
+    if (bucket.tokens < 1) return false
+    bucket.tokens -= 1
+    return true
+  }
+
   const admit = (socket: Socket): boolean => {
     if (open >= limits.maxConnections) {
       refuse(socket, refusal(503, 'Service busy', `The service has ${open} connections open, its limit. Try again in a few seconds.`))
@@ -78,6 +103,10 @@ export function guardConnections(server: Server, limits: ConnectionLimits): { op
     const held = key === null ? 0 : (perAddress.get(key) ?? 0)
     if (key !== null && held >= limits.maxConnectionsPerAddress) {
       refuse(socket, refusal(429, 'Too many connections', `Your address holds ${held} open connections, the limit per address. Close some (idle log viewers, kept-alive requests) and try again.`))
+      return false
+    }
+    if (key !== null && rate > 0 && !takeToken(key)) {
+      refuse(socket, refusal(429, 'Too many new connections', `Your address opens connections faster than ${rate} a second on average. Reuse connections (keep-alive) or slow down.`))
       return false
     }
     open++

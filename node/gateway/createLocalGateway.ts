@@ -60,6 +60,7 @@ export async function createLocalGateway({ gateway, local, sandbox: shared, cloc
       maxQueuedJobs: local.maxQueuedJobs,
       retentionMaxMs: local.retentionMaxMs,
       retentionAfterFailureMs: local.retentionAfterFailureMs,
+      maxRetainedBytesPerClient: local.maxRetainedBytesPerClient,
     },
     { sandbox, storage, workerKey, clock, log },
   )

@@ -168,6 +168,10 @@ export const StatsResponse = Type.Object({
     completed_total: Type.Integer(),
     failed_total: Type.Integer(),
     retained_jobs: Type.Integer(),
+    event_loop_delay_ms: Type.Object(
+      { p99: Type.Number(), max: Type.Number() },
+      { description: "How long the service's event loop was held up over the last one to two minutes." },
+    ),
   }),
 })
 

@@ -36,8 +36,8 @@ export async function serveHttp({ client, host, port, rpcUrl }: ServeHttpParamet
     const mcp = createMcpServer({ client, receipts })
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableDnsRebindingProtection: allowedHosts !== undefined, allowedHosts })
     response.once('close', () => {
-      void transport.close()
-      void mcp.close()
+      void transport.close().catch(() => undefined)
+      void mcp.close().catch(() => undefined)
     })
     mcp
       .connect(transport)

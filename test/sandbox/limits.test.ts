@@ -2,8 +2,8 @@
 // output caps, hostile bundles, every interpreter, exit codes, signals, output collection and
 // cancellation, each as the user of `runJob` sees it.
 import { spawnSync } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
-import { readdirSync, readFileSync } from 'node:fs'
+import { createHash, randomBytes } from 'node:crypto'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { gzipSync } from 'node:zlib'
 import * as tar from 'tar-stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -165,6 +165,32 @@ report(outcome=outcome, written=written)`),
     expect(report.written).toBeLessThanOrEqual(8 * mib)
   })
 
+  it('caps the entries a job can leave in /work (hard links count), and the next job gets a clean one', async () => {
+    const result = await runner.run({
+      files: pythonJob(`
+open('/work/a', 'w').close()
+made = 0
+outcome = None
+try:
+    for i in range(1_000_000):
+        os.link('/work/a', '/work/l%d' % i)
+        made += 1
+except OSError as error:
+    outcome = errno.errorcode.get(error.errno)
+report(outcome=outcome, made=made)`),
+    })
+    expect(result.exitCode).toBe(0)
+    const report = result.report<{ outcome: string; made: number }>()
+    expect(report.outcome).toBe('ENOSPC')
+    expect(report.made).toBeLessThan(65_536)
+    expect(report.made).toBeGreaterThan(60_000)
+    // Collection stops at its own caps; the workspace is dropped whole rather than emptied.
+    expect(result.outputs.length).toBe(1000)
+    expect(result.outputsTruncated).toBe(true)
+    const next = await runner.run({ files: { 'main.sh': 'ls -A /work | wc -l' } })
+    expect(next.out.trim()).toBe('1')
+  })
+
   it('caps captured stdout at outputCaptureBytes and marks it truncated (1 GiB printed)', async () => {
     const result = await runner.run({
       files: pythonJob(`
@@ -283,6 +309,20 @@ describe('interpreters and exits', () => {
 })
 
 describe('output files', () => {
+  it('stores a sparse output by its real bytes, and serves every byte of it', async () => {
+    const result = await runner.run({ files: { 'main.sh': 'truncate -s 99M big.bin; printf end >> big.bin' } })
+    expect(result.exitCode).toBe(0)
+    const [big] = result.outputs
+    expect(big).toMatchObject({ path: 'big.bin', sizeBytes: 99 * mib + 3 })
+    const expected = createHash('sha256').update(Buffer.alloc(99 * mib)).update('end').digest('hex')
+    expect(big!.sha256).toBe(expected)
+    // The copy the service keeps (RAM-backed) holds the last page, not 99 MiB of zeros.
+    const stored = statSync(big!.hostPath)
+    expect(stored.size).toBe(99 * mib + 3)
+    expect(stored.blocks * 512).toBeLessThan(mib)
+    expect(createHash('sha256').update(readFileSync(big!.hostPath)).digest('hex')).toBe(expected)
+  })
+
   it('collects the files matching the output globs', async () => {
     const result = await runner.run({
       files: pythonJob(`

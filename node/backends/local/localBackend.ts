@@ -7,6 +7,7 @@ import { open } from 'node:fs/promises'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
 import type { Manifest, OutputFile, RunJobResult } from '../../../sandbox/types.ts'
+import type { JobUsage } from '../../../sandbox/sandbox.ts'
 import type { Sandbox } from '../../../sandbox/sandbox.ts'
 import { BackendError } from '../backendError.ts'
 import type {
@@ -16,11 +17,12 @@ import type {
   JobBackend,
   JobEvent,
   JobExecution,
-  JobFinishedListener,
   JobState,
   JobStatus,
   SubmitJobParameters,
+  UsageMeter,
 } from '../jobBackend.ts'
+import { serviceWorkSeconds } from '../serviceWorkSeconds.ts'
 import { watchJobLog } from '../watchJobLog.ts'
 import { whenSent } from '../whenSent.ts'
 import { createJobQueue } from './jobQueue.ts'
@@ -43,6 +45,11 @@ export type LocalBackendOptions = {
   retentionMaxMs: number
   /** How long a failed job's data is kept after it finished (ms). */
   retentionAfterFailureMs: number
+  /**
+   * Logs and outputs one client's finished jobs may keep in RAM at once; beyond it, that client's
+   * oldest finished jobs are deleted early. Default: no limit.
+   */
+  maxRetainedBytesPerClient?: number | undefined
 }
 
 export type LocalBackendComponents = {
@@ -77,6 +84,10 @@ type LocalJob = {
   /** Cancels the pending deletion. */
   timer: (() => void) | null
   deleted: boolean
+  /** What the sandbox reported last (cumulative), so each report charges only what is new. */
+  used: JobUsage
+  /** Held because its client's CPU quota is used up. */
+  held: boolean
   run(): Promise<void>
 }
 
@@ -89,9 +100,11 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
   const { sandbox, storage, workerKey } = components
   const clock = components.clock ?? systemClock
   const log = components.log ?? (() => undefined)
+  // Nobody awaits a timed or download-triggered deletion: a failure is logged, never left unhandled.
+  const removalFailed = (error: unknown): void => log('job removal failed', { code: (error as { code?: string }).code ?? (error as Error).name })
   const jobs = new Map<string, LocalJob>()
   const queue = createJobQueue<LocalJob>({ parallelism: options.parallelism })
-  const finishedListeners: JobFinishedListener[] = []
+  let meter: UsageMeter | null = null
   const activeByClient = new Map<string, number>()
   const counters = { total: 0, completed: 0, failed: 0 }
   let closed = false
@@ -131,10 +144,10 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
   const scheduleDeletion = (job: LocalJob, at: number): void => {
     job.timer?.()
     job.expiresAt = at
-    job.timer = clock.after(at - clock.now(), () => removeJob(job, 'expired'))
+    job.timer = clock.after(at - clock.now(), () => removeJob(job, 'expired').catch(removalFailed))
   }
 
-  const removeJob = async (job: LocalJob, why: 'expired' | 'downloaded' | 'deleted' | 'closed'): Promise<void> => {
+  const removeJob = async (job: LocalJob, why: 'expired' | 'downloaded' | 'deleted' | 'closed' | 'storage'): Promise<void> => {
     if (job.deleted) return
     job.deleted = true
     job.timer?.()
@@ -163,7 +176,43 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
     scheduleDeletion(job, expiry)
     emit(job, { type: 'status', status: statusOf(job) })
     job.watchers.clear()
-    for (const listener of finishedListeners) listener({ jobId: job.id, clientId: job.clientId, cpuSeconds: job.execution?.cpuSeconds ?? 0 })
+    keepWithinRetainedBudget(job.clientId)
+  }
+
+  /** What a finished job keeps in RAM: its logs and its outputs (apparent sizes). */
+  const retainedBytes = (job: LocalJob): number => {
+    const logs = job.log.snapshot()
+    return logs.stdout.length + logs.stderr.length + job.outputs.reduce((sum, o) => sum + o.sizeBytes, 0)
+  }
+
+  /** One client's finished jobs keep at most its budget: the oldest go first (never the newest). */
+  const keepWithinRetainedBudget = (clientId: string): void => {
+    const budget = options.maxRetainedBytesPerClient
+    if (budget === undefined) return
+    const finished = [...jobs.values()].filter((j) => j.clientId === clientId && !j.deleted && (j.state === 'completed' || j.state === 'failed')).sort((a, b) => a.finishedAt! - b.finishedAt!)
+    let total = finished.reduce((sum, j) => sum + retainedBytes(j), 0)
+    for (const oldest of finished.slice(0, -1)) {
+      if (total <= budget) return
+      total -= retainedBytes(oldest)
+      void removeJob(oldest, 'storage').catch(removalFailed)
+    }
+  }
+
+  /**
+   * Charges what is new since the last report (the job's CPU time and the service's work for it),
+   * deleted or not, and holds the job while its client's quota is used up.
+   */
+  const meterJob = (job: LocalJob, usage: JobUsage): 'run' | 'hold' => {
+    const cpu = Math.max(0, usage.cpuSeconds - job.used.cpuSeconds)
+    const work = serviceWorkSeconds({ relayedBytes: usage.outputBytes - job.used.outputBytes, inflatedBytes: usage.inflatedBytes - job.used.inflatedBytes })
+    job.used = usage
+    meter?.charge(job.clientId, cpu + work)
+    const hold = !job.deleted && meter?.exhausted(job.clientId) === true
+    if (hold !== job.held) {
+      job.held = hold
+      queue.setHeld(job, hold)
+    }
+    return hold ? 'hold' : 'run'
   }
 
   const runJob = async (job: LocalJob): Promise<void> => {
@@ -184,6 +233,7 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
         onStart: () => {
           job.startedAt = clock.now()
         },
+        onUsage: (usage) => meterJob(job, usage),
       })
     } catch (error) {
       if (job.deleted) return
@@ -236,7 +286,7 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
 
   const markDownloaded = (job: LocalJob, paths: string[]): void => {
     for (const p of paths) job.downloaded.add(p)
-    if (job.outputs.length > 0 && job.outputs.every((o) => job.downloaded.has(o.path))) void removeJob(job, 'downloaded')
+    if (job.outputs.length > 0 && job.outputs.every((o) => job.downloaded.has(o.path))) void removeJob(job, 'downloaded').catch(removalFailed)
   }
 
   const requireFinished = (job: LocalJob): void => {
@@ -246,10 +296,10 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
   return {
     mode: 'local',
 
-    async submit({ manifest: input, bundle, clientId }: SubmitJobParameters) {
+    async submit({ manifest: input, bundle, clientId, meter: inflation }: SubmitJobParameters) {
       if (closed) throw new BackendError('BACKEND_CLOSED', 'The server is shutting down; submit again in a moment.')
       if (queue.waiting >= options.maxQueuedJobs) throw new BackendError('QUEUE_FULL', 'The job queue is full; retry in a few seconds.')
-      const manifest = await validateJob({ manifest: input, bundle, sandbox })
+      const manifest = await validateJob({ manifest: input, bundle, sandbox, meter: inflation })
       const now = clock.now()
       const job: LocalJob = {
         id: newJobId(),
@@ -273,6 +323,8 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
         downloaded: new Set(),
         timer: null,
         deleted: false,
+        used: { cpuSeconds: 0, outputBytes: 0, inflatedBytes: 0, held: false },
+        held: false,
         run: () => runJob(job),
       }
       jobs.set(job.id, job)
@@ -319,8 +371,8 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
       await removeJob(find(jobId), 'deleted')
     },
 
-    onJobFinished(listener) {
-      finishedListeners.push(listener)
+    meterUsage(usageMeter) {
+      meter = usageMeter
     },
 
     stats(): BackendStats {

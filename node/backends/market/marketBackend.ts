@@ -31,10 +31,10 @@ import type {
   BackendStats,
   JobBackend,
   JobEvent,
-  JobFinishedListener,
   JobStatus,
   PoolWorker,
   SubmitJobParameters,
+  UsageMeter,
 } from '../jobBackend.ts'
 import { watchJobLog } from '../watchJobLog.ts'
 import { whenSent } from '../whenSent.ts'
@@ -164,9 +164,12 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
   const { market, deployment, host, store, ledger, environments, workerKey } = components
   const clock = components.clock ?? systemClock
   const log = components.log ?? (() => undefined)
+  // Nobody awaits a timed or download-triggered deletion: a failure is logged, never left unhandled.
+  const removalFailed = (error: unknown): void => log('job removal failed', { code: (error as { code?: string }).code ?? (error as Error).name })
   const jobs = new Map<string, LiveJob>()
   const blobs = new Map<string, { jobId: string; name: 'spec' | 'bundle' }>()
-  const finishedListeners: JobFinishedListener[] = []
+  // Charged once a job has settled: the CPU time comes with the workers' signed reports.
+  const meters: UsageMeter[] = []
   const counters = { total: 0, completed: 0, failed: 0 }
   let closed = false
   let pollTimer: NodeJS.Timeout | null = null
@@ -235,7 +238,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
 
   const scheduleDeletion = (job: LiveJob): void => {
     job.timer?.()
-    job.timer = clock.after(job.record.expiresAt - clock.now(), () => removeJob(job, 'expired'))
+    job.timer = clock.after(job.record.expiresAt - clock.now(), () => removeJob(job, 'expired').catch(removalFailed))
   }
 
   const removeJob = async (job: LiveJob, why: string): Promise<void> => {
@@ -267,7 +270,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
     emit(job)
     job.watchers.clear()
     // The workers' reported CPU time counts toward the client's quota, as the sandbox's does locally.
-    for (const listener of finishedListeners) listener({ jobId: r.id, clientId: job.clientId, cpuSeconds: r.execution?.cpuSeconds ?? 0 })
+    for (const meter of meters) meter.charge(job.clientId, r.execution?.cpuSeconds ?? 0)
   }
 
   const track = (record: MarketJobRecord, clientId: string): LiveJob => {
@@ -544,7 +547,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
   const markDownloaded = (job: LiveJob, paths: string[]): void => {
     for (const p of paths) job.downloaded.add(p)
     const outputs = (job.record.result ?? []).filter((e) => e.name.startsWith('outputs/'))
-    if (outputs.length > 0 && outputs.every((e) => job.downloaded.has(e.name.slice('outputs/'.length)))) void removeJob(job, 'downloaded')
+    if (outputs.length > 0 && outputs.every((e) => job.downloaded.has(e.name.slice('outputs/'.length)))) void removeJob(job, 'downloaded').catch(removalFailed)
   }
 
   return {
@@ -650,8 +653,9 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
       await removeJob(job, 'deleted')
     },
 
-    onJobFinished(listener) {
-      finishedListeners.push(listener)
+    // Market jobs are paid for on chain (reward_wei), not from a client's CPU quota.
+    meterUsage(meter) {
+      meters.push(meter)
     },
 
     stats(): BackendStats {

@@ -8,7 +8,7 @@ import type { WorkerKey } from '../../../verifier/index.ts'
 import type { LogStreamName } from '../../p2p/logFeed.ts'
 import type { ExecOutcome, ExecService } from '../../pool/execService.ts'
 import { BackendError } from '../backendError.ts'
-import type { BackendEnvironments, BackendHealth, BackendStats, JobBackend, JobEvent, JobExecution, JobFinishedListener, JobState, JobStatus, SubmitJobParameters } from '../jobBackend.ts'
+import type { BackendEnvironments, BackendHealth, BackendStats, JobBackend, JobEvent, JobExecution, UsageMeter, JobState, JobStatus, SubmitJobParameters } from '../jobBackend.ts'
 import { JobLog } from '../local/jobLog.ts'
 import { createOutputArchive } from '../local/outputArchive.ts'
 import { validateMarketJob } from '../market/validateMarketJob.ts'
@@ -97,9 +97,12 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
   const { registry, exec, environments, workerKey } = components
   const clock = components.clock ?? systemClock
   const log = components.log ?? (() => undefined)
+  // Nobody awaits a timed or download-triggered deletion: a failure is logged, never left unhandled.
+  const removalFailed = (error: unknown): void => log('job removal failed', { code: (error as { code?: string }).code ?? (error as Error).name })
   const jobs = new Map<string, PoolJob>()
   const queue: PoolJob[] = []
-  const finishedListeners: JobFinishedListener[] = []
+  // Charged once a job has finished: the CPU time comes with its result.
+  const meters: UsageMeter[] = []
   const counters = { total: 0, completed: 0, failed: 0 }
   let closed = false
 
@@ -124,7 +127,7 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
 
   const scheduleDeletion = (job: PoolJob): void => {
     job.timer?.()
-    job.timer = clock.after(job.expiresAt - clock.now(), () => removeJob(job, 'expired'))
+    job.timer = clock.after(job.expiresAt - clock.now(), () => removeJob(job, 'expired').catch(removalFailed))
   }
 
   const removeJob = async (job: PoolJob, why: string): Promise<void> => {
@@ -155,7 +158,7 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
     emit(job)
     job.watchers.clear()
     job.outputListeners.clear()
-    for (const listener of finishedListeners) listener({ jobId: job.id, clientId: job.clientId, cpuSeconds: job.execution?.cpuSeconds ?? 0 })
+    for (const meter of meters) meter.charge(job.clientId, job.execution?.cpuSeconds ?? 0)
     pump()
   }
 
@@ -319,7 +322,7 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
   const markDownloaded = (job: PoolJob, paths: string[]): void => {
     for (const p of paths) job.downloaded.add(p)
     const outputs = job.entries.filter((e) => e.name.startsWith('outputs/'))
-    if (outputs.length > 0 && outputs.every((e) => job.downloaded.has(e.name.slice('outputs/'.length)))) void removeJob(job, 'downloaded')
+    if (outputs.length > 0 && outputs.every((e) => job.downloaded.has(e.name.slice('outputs/'.length)))) void removeJob(job, 'downloaded').catch(removalFailed)
   }
   const activeOf = (clientId: string): number => [...jobs.values()].filter((j) => j.clientId === clientId && !finalStates.has(j.state)).length
 
@@ -419,8 +422,8 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
       await removeJob(find(jobId), 'deleted')
     },
 
-    onJobFinished(listener) {
-      finishedListeners.push(listener)
+    meterUsage(meter) {
+      meters.push(meter)
     },
 
     stats(): BackendStats {

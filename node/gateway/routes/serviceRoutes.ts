@@ -2,11 +2,15 @@
 // (templates with installed state and digests, interpreters this host really has) and /health
 // (isolation, GPUs and package indexes, for pool coordinators and probes).
 import type { FastifyInstance } from 'fastify'
+import { clientAddressKey } from '../clientAddressKey.ts'
+import { createEventLoopMonitor } from '../createEventLoopMonitor.ts'
 import type { GatewayContext } from '../gatewayContext.ts'
 import { EnvironmentsResponse, ErrorBody, HealthResponse, RootResponse, StatsResponse } from '../schemas.ts'
 
 export function serviceRoutes(app: FastifyInstance, { backend, limiter, options }: GatewayContext): void {
   const limits = options.rateLimits
+  const eventLoop = createEventLoopMonitor()
+  app.addHook('onClose', async () => eventLoop.close())
   app.get('/', { schema: { summary: 'Service information', response: { 200: RootResponse, 500: ErrorBody } } }, async () => ({
     service: 'sandrun' as const,
     status: 'running' as const,
@@ -19,8 +23,9 @@ export function serviceRoutes(app: FastifyInstance, { backend, limiter, options 
 
   app.get('/stats', { schema: { summary: 'Your quota and system load', response: { 200: StatsResponse, 500: ErrorBody } } }, async (request) => {
     const stats = backend.stats()
+    const delay = eventLoop.delay()
     return {
-      your_quota: limiter.quota(request.ip),
+      your_quota: limiter.quota(clientAddressKey(request.ip)),
       system: {
         queue_length: stats.queueLength,
         active_jobs: stats.runningJobs,
@@ -29,6 +34,7 @@ export function serviceRoutes(app: FastifyInstance, { backend, limiter, options 
         completed_total: stats.completedTotal,
         failed_total: stats.failedTotal,
         retained_jobs: stats.retainedJobs,
+        event_loop_delay_ms: { p99: delay.p99Ms, max: delay.maxMs },
       },
     }
   })
