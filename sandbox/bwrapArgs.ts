@@ -1,5 +1,5 @@
 // The bubblewrap command line for one job (DESIGN section 3): every namespace, read-only system
-// binds, a generated /etc, fresh /proc, minimal /dev, size-capped tmpfs /tmp, the job's workspace
+// binds, a generated /etc, fresh /proc (without its pid 1), minimal /dev, size-capped tmpfs /tmp, the job's workspace
 // at /work, and a read-only root so nothing else is writable.
 import { lstatSync } from 'node:fs'
 
@@ -11,6 +11,11 @@ export type BwrapArgsParameters = {
   tmpBytes: number
   /** Command and arguments as seen inside the sandbox. */
   command: string[]
+  /**
+   * The uid/gid the job has inside, whatever host uid it runs as (every job has its own): jobs see
+   * one fixed identity, so their results do not depend on which host uid they were given.
+   */
+  insideUser?: { uid: number; gid: number } | undefined
   /** fd numbers in the child, when used. */
   seccompFd?: number | undefined
   infoFd?: number | undefined
@@ -48,8 +53,10 @@ function devArgs({ devDir, extraArgs, tmpBytes }: BwrapArgsParameters): string[]
 
 export function bwrapArgs(parameters: BwrapArgsParameters): string[] {
   cachedSystemDirArgs ??= systemDirArgs()
+  const identity = parameters.insideUser ? ['--uid', String(parameters.insideUser.uid), '--gid', String(parameters.insideUser.gid)] : []
   const args = [
     '--unshare-user',
+    ...identity,
     '--unshare-pid',
     '--unshare-net',
     '--unshare-ipc',
@@ -67,6 +74,13 @@ export function bwrapArgs(parameters: BwrapArgsParameters): string[] {
     '/etc',
     '--proc',
     '/proc',
+    // The sandbox's pid 1 is bwrap's reaper, of the job's own user and dumpable (bwrap marks it so):
+    // its /proc entry would let the job write its memory (/proc/1/mem) or read its fds. Hidden
+    // under an empty read-only tmpfs; the job's own processes keep their entries.
+    '--tmpfs',
+    '/proc/1',
+    '--remount-ro',
+    '/proc/1',
     ...devArgs(parameters),
     '--size',
     String(parameters.tmpBytes),

@@ -12,6 +12,7 @@ import { admitJob } from './admitJob.ts'
 import { detectCgroups } from './cgroups/detectCgroups.ts'
 import { closeInheritedFds } from './closeInheritedFds.ts'
 import { mountDevDir } from './devDir.ts'
+import { mountEtcDir } from './mountEtcDir.ts'
 import { detectEnvironments, type EnvironmentDetection } from './environments/detectEnvironments.ts'
 import { SandboxError } from './errors.ts'
 import { findExecutable } from './findExecutable.ts'
@@ -30,6 +31,7 @@ import { createSpawner } from './spawner/createSpawner.ts'
 import type { Spawner } from './spawner/spawnerClient.ts'
 import { createWarmPool } from './warmPool.ts'
 import { createWorkspacePool } from './workspacePool.ts'
+import { claimJobUsers, type ClaimJobUsersParameters } from './claimJobUsers.ts'
 import { parseManifest } from './manifest.ts'
 
 const mib = 1024 * 1024
@@ -50,9 +52,14 @@ export const defaultSandboxLimits: SandboxLimits = {
 export type CreateSandboxOptions = {
   /** Host directory for workspaces, /etc and the seccomp program. Default: /run/sandrun/<random> as root. */
   runtimeDir?: string
-  /** Host uid/gid jobs run as (when the service is root). Default nobody (65534). */
+  /** The uid/gid jobs have inside the sandbox (the service is root). Default 65534 ("sandbox" in its /etc/passwd). */
   sandboxUid?: number
   sandboxGid?: number
+  /**
+   * Where the host uids come from that jobs run as, one per job (the service is root): a block of
+   * `blockSize` from `first` is claimed per service (claimJobUsers.ts). Default 2,000,000,000, blocks of 1024.
+   */
+  jobUids?: ClaimJobUsersParameters | undefined
   limits?: Partial<SandboxLimits>
   /** Set false to skip cgroups even where available (tests of the rlimit fallback). */
   cgroups?: boolean
@@ -60,6 +67,8 @@ export type CreateSandboxOptions = {
   keepIdleWorkspaces?: number
   /** How often the CPU budget is checked, in ms. */
   cpuPollMs?: number
+  /** How often a running job's usage goes to RunJobParameters.onUsage, in ms (default 1000). */
+  usagePollMs?: number
   /**
    * Sandboxes kept started ahead of jobs (default 2; 0: none). Each is a bwrap instance waiting
    * with an empty workspace and its own cgroup; a job of the default shape takes one and skips
@@ -114,8 +123,11 @@ export async function createSandbox(options: CreateSandboxOptions = {}): Promise
   const runtimeDir = options.runtimeDir ?? path.join(runtimeRoot, instance)
   mkdirSync(runtimeDir, { recursive: true, mode: 0o711 })
   const sandboxUser = isRoot ? { uid: options.sandboxUid ?? 65534, gid: options.sandboxGid ?? 65534 } : undefined
-  const smokeFailure = bwrapSmokeTest(bwrapPath, sandboxUser)
+  // As root every job runs as a host uid of its own (per-user kernel limits become per job).
+  const jobUsers = isRoot ? await claimJobUsers(options.jobUids) : undefined
+  const smokeFailure = bwrapSmokeTest(bwrapPath, jobUsers ? { uid: jobUsers.first, gid: jobUsers.first } : undefined)
   if (smokeFailure) {
+    await jobUsers?.close()
     throw new SandboxError('HOST_UNSUPPORTED', 'bubblewrap cannot create a sandbox on this host.', {
       details: `${smokeFailure.split('\n')[0]} Unprivileged user namespaces must be enabled (user.max_user_namespaces > 0, and kernel.unprivileged_userns_clone=1 where that setting exists).`,
     })
@@ -123,7 +135,8 @@ export async function createSandbox(options: CreateSandboxOptions = {}): Promise
   const uidInside = sandboxUser?.uid ?? process.getuid?.() ?? 65534
   const gidInside = sandboxUser?.gid ?? process.getgid?.() ?? 65534
 
-  const etcDir = cachedMinimalEtc({ root: options.runtimeDir ? runtimeDir : runtimeRoot, uid: uidInside, gid: gidInside })
+  const cachedEtc = cachedMinimalEtc({ root: options.runtimeDir ? runtimeDir : runtimeRoot, uid: uidInside, gid: gidInside })
+  const etcDir = (isRoot ? await mountEtcDir(path.join(runtimeDir, 'etc'), cachedEtc) : null) ?? cachedEtc
   const seccompPath = writeSeccompFilter(runtimeDir)
   const devDir = isRoot ? await mountDevDir(path.join(runtimeDir, 'dev')) : null
 
@@ -141,8 +154,6 @@ export async function createSandbox(options: CreateSandboxOptions = {}): Promise
 
   const workspaces = await createWorkspacePool({
     root: path.join(runtimeDir, 'work'),
-    uid: uidInside,
-    gid: gidInside,
     tmpfs: isRoot,
     // Mounting and unmounting cost a process each: enough kept for busy hosts and the warm pool.
     keepIdle: options.keepIdleWorkspaces ?? 16,
@@ -166,9 +177,12 @@ export async function createSandbox(options: CreateSandboxOptions = {}): Promise
     workspaces,
     interpreters: new Map(interpreters.map((i) => [i.name, i])),
     sandboxUser,
+    jobUsers,
     limits,
     cpuPollMs: options.cpuPollMs ?? 50,
+    usagePollMs: options.usagePollMs ?? 1000,
     pendingCleanups: new Set(),
+    warmStarts: 0,
     environments,
     gpus,
     requirements,
@@ -240,6 +254,7 @@ export async function createSandbox(options: CreateSandboxOptions = {}): Promise
         parameters.signal?.removeEventListener('abort', onAbort)
       }
     },
+    warmStarts: () => runtime.warmStarts,
     async close() {
       closed = true
       for (const controller of active) controller.abort()
@@ -249,7 +264,9 @@ export async function createSandbox(options: CreateSandboxOptions = {}): Promise
       await runtime.spawner?.close()
       await workspaces.close()
       await cgroups?.close().catch(() => {})
+      await jobUsers?.close()
       if (devDir) await run('umount', ['-l', devDir]).catch(() => {})
+      if (etcDir !== cachedEtc) await run('umount', ['-l', etcDir]).catch(() => {})
       rmSync(runtimeDir, { recursive: true, force: true })
     },
   }
@@ -283,7 +300,7 @@ async function startSpawner(kind: 'native' | 'node', runtimeRoot: string, runtim
 }
 
 /**
- * Can bwrap create a sandbox here, as the user jobs run as? Null when it can, else bwrap's message
+ * Can bwrap create a sandbox here, as a user jobs run as? Null when it can, else bwrap's message
  * (typically: unprivileged user namespaces are disabled).
  */
 export function bwrapSmokeTest(bwrapPath: string, user?: { uid: number; gid: number }): string | null {

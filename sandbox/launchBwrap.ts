@@ -20,12 +20,14 @@ export type LaunchBwrapRuntime = {
   /** The prepared /dev (root), else null: bwrap builds one per job. */
   devDir: string | null
   seccompPath: string | null
-  /** Host uid/gid the job runs as; undefined when the service itself is not root. */
+  /** The uid/gid jobs have inside the sandbox; undefined when the service itself is not root. */
   sandboxUser: { uid: number; gid: number } | undefined
 }
 
 export type LaunchBwrapParameters = {
   cgroup: JobCgroup | undefined
+  /** The host uid/gid this job runs as (its own, see claimJobUsers.ts); undefined: the service's. */
+  user: { uid: number; gid: number } | undefined
   workDir: string
   tmpBytes: number
   /** argv inside the sandbox. */
@@ -48,11 +50,11 @@ export type LaunchBwrapReturnType = {
   startFailure(exit: BwrapExit): string | null
 }
 
-const startFailurePrefixes = ['bwrap: ', 'sandrun-join: ', 'sandrun-exec: ']
+const startFailurePrefixes = ['bwrap: ', 'sandrun-exec: ']
 
 /**
- * Watches the first stderr bytes of a sandbox process: a start-up failure (bwrap's, the cgroup
- * join's or sandrun-exec's message, exit 1 or 125) tells itself from the job's own output that way.
+ * Watches the first stderr bytes of a sandbox process: a start-up failure (bwrap's or
+ * sandrun-exec's message, exit 1 or 125) tells itself from the job's own output that way.
  */
 export function createStartFailureDetector(): { onStderr(chunk: Buffer): void; startFailure(exit: BwrapExit): string | null } {
   let head = ''
@@ -67,10 +69,6 @@ export function createStartFailureDetector(): { onStderr(chunk: Buffer): void; s
     },
   }
 }
-
-/** `sh -c` script: write "0" to each of the first $1 files (moving this process in), then exec the rest. */
-const joinScript =
-  'n=$1; shift; while [ "$n" -gt 0 ]; do echo 0 > "$1" || { echo "sandrun-join: cannot join the job cgroup" >&2; exit 125; }; n=$((n-1)); shift; done; exec "$@"'
 
 /** bwrap reports `{"child-pid": N}` on the info fd once it has cloned the namespace child. */
 function readChildPid(stream: Readable): Promise<number> {
@@ -102,11 +100,13 @@ function readChildPid(stream: Readable): Promise<number> {
 /** Resolves once the process runs inside the cgroup (v2: after the block-fd handshake). */
 export async function launchBwrap(runtime: LaunchBwrapRuntime, parameters: LaunchBwrapParameters): Promise<LaunchBwrapReturnType> {
   const { cgroup, rlimits } = parameters
-  // v1: the launcher moves itself into the cgroup before exec'ing bwrap (fast, see JobCgroup).
-  // v2: bwrap's namespace child waits on --block-fd until the service has moved it.
-  const selfJoin = cgroup?.selfJoinFiles && runtime.sandboxUser ? cgroup.selfJoinFiles : null
   // A spawner that died (it should not) is bypassed: jobs keep running, just with costlier starts.
-  const viaSpawner = runtime.spawner?.alive === true && !(cgroup && !selfJoin)
+  const spawnerAlive = runtime.spawner?.alive === true
+  // v1 with a spawner: the spawner (the service's user, never the job's: the cgroup's files are not
+  // the job's to write) joins the cgroup and forks the process inside it (fast, see JobCgroup).
+  // Otherwise bwrap's namespace child waits on --block-fd until the service has moved it.
+  const selfJoin = spawnerAlive && cgroup?.selfJoinFiles && parameters.user ? cgroup.selfJoinFiles : null
+  const viaSpawner = spawnerAlive && !(cgroup && !selfJoin)
   // One open file description per process: bwrap reads the program from the fd's current offset.
   // (The spawner opens its own.)
   let seccompFd = runtime.seccompPath && !viaSpawner ? openSync(runtime.seccompPath, 'r') : undefined
@@ -125,6 +125,7 @@ export async function launchBwrap(runtime: LaunchBwrapRuntime, parameters: Launc
       tmpBytes: parameters.tmpBytes,
       command: parameters.command,
       extraArgs: parameters.extraArgs,
+      insideUser: parameters.user ? runtime.sandboxUser : undefined,
       ...fds,
     })
 
@@ -148,13 +149,6 @@ export async function launchBwrap(runtime: LaunchBwrapRuntime, parameters: Launc
       )
       file = runtime.prlimitPath
     }
-    if (selfJoin && !viaSpawner) {
-      // Nothing of the job can run before this shell has joined every hierarchy: bwrap starts
-      // only through its exec, after the last successful write. (The spawner instead forks the
-      // process inside the cgroup, which saves this shell.)
-      commandLine.unshift('-c', joinScript, 'sandrun-join', String(selfJoin.length), ...selfJoin, runtime.bwrapPath)
-      file = '/bin/sh'
-    }
     const { onStderr: watchStderr, startFailure } = createStartFailureDetector()
     const onStderr = (chunk: Buffer) => {
       watchStderr(chunk)
@@ -171,8 +165,8 @@ export async function launchBwrap(runtime: LaunchBwrapRuntime, parameters: Launc
         file,
         args: commandLine,
         env: parameters.env,
-        uid: runtime.sandboxUser?.uid,
-        gid: runtime.sandboxUser?.gid,
+        uid: parameters.user?.uid,
+        gid: parameters.user?.gid,
         extraFds,
         joinFiles: selfJoin ?? undefined,
         onStdout: parameters.onStdout,
@@ -182,7 +176,7 @@ export async function launchBwrap(runtime: LaunchBwrapRuntime, parameters: Launc
       return { kill: started.kill, exited: started.exited, startFailure }
     }
 
-    const child = spawn(file, commandLine, { stdio, env: parameters.env, ...(runtime.sandboxUser ?? {}) })
+    const child = spawn(file, commandLine, { stdio, env: parameters.env, ...(parameters.user ?? {}) })
     if (seccompFd !== undefined) {
       closeSync(seccompFd)
       seccompFd = undefined

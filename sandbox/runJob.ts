@@ -4,10 +4,11 @@
 // created. Job failures (non-zero exit, failed install, timeout, oom…) are results; only bad input
 // and host failures throw.
 import { randomBytes } from 'node:crypto'
-import { lchownSync, lstatSync, readdirSync } from 'node:fs'
+import { lstatSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { JobAdmissionHost } from './admitJob.ts'
+import type { JobUsers } from './claimJobUsers.ts'
 import { extractBundle } from './bundle/extractBundle.ts'
 import type { CgroupBackend, JobCgroup } from './cgroups/types.ts'
 import { SandboxError } from './errors.ts'
@@ -16,34 +17,32 @@ import { launchBwrap, type BwrapExit, type LaunchBwrapRuntime } from './launchBw
 import { collectOutputs } from './outputs/collectOutputs.ts'
 import { snapshotTree } from './outputs/snapshotTree.ts'
 import { createOutputCapture } from './outputCapture.ts'
-import type { InterpreterInfo, RunJobParameters, SandboxLimits } from './sandbox.ts'
+import type { InterpreterInfo, JobUsage, RunJobParameters, SandboxLimits } from './sandbox.ts'
 import type { InterpreterName, OutputStream, RunJobResult, Termination } from './types.ts'
 import type { WarmPool, WarmSandbox } from './warmPool.ts'
-import type { WorkspacePool } from './workspacePool.ts'
+import type { Workspace, WorkspacePool } from './workspacePool.ts'
 
 /** Everything `createSandbox` sets up once and every job shares. */
 export type SandboxRuntime = JobAdmissionHost & LaunchBwrapRuntime & {
+  /** The host uids jobs run as, one per job (the service is root); absent: jobs run as the service's user. */
+  jobUsers?: JobUsers | undefined
   cgroups: CgroupBackend | null
   workspaces: WorkspacePool
   interpreters: ReadonlyMap<InterpreterName, InterpreterInfo>
   limits: SandboxLimits
   /** How often the CPU-seconds budget is checked. */
   cpuPollMs: number
+  /** How often a running job's usage is reported (RunJobParameters.onUsage). */
+  usagePollMs: number
   /** Cleanups of finished jobs still running (cgroup removal, workspace emptying); close() awaits them. */
   pendingCleanups: Set<Promise<void>>
   /** Pre-started sandboxes for jobs of the default shape (see warmPool.ts); absent where unsupported. */
   warmPool?: WarmPool | undefined
+  /** Jobs started in a pre-started sandbox. */
+  warmStarts: number
 }
 
 const mib = 1024 * 1024
-
-function chownTree(dir: string, uid: number, gid: number): void {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name)
-    lchownSync(full, uid, gid)
-    if (entry.isDirectory()) chownTree(full, uid, gid)
-  }
-}
 
 function checkEntrypoint(workDir: string, entrypoint: string): void {
   let ok = false
@@ -70,7 +69,7 @@ function terminationFromExit(code: number | null, signal: NodeJS.Signals | null)
 }
 
 export async function runJob(runtime: SandboxRuntime, parameters: RunJobParameters): Promise<RunJobResult> {
-  const { manifest, bundle, outputDir, signal, onOutput, onStart, command } = parameters
+  const { manifest, bundle, outputDir, signal, onOutput, onStart, onUsage, command } = parameters
   const limits: SandboxLimits = { ...runtime.limits, ...parameters.limits }
 
   const interpreter = runtime.interpreters.get(manifest.interpreter)
@@ -89,15 +88,30 @@ export async function runJob(runtime: SandboxRuntime, parameters: RunJobParamete
     limits.tmpBytes === runtime.limits.tmpBytes &&
     limits.pids === runtime.limits.pids
   let warm: WarmSandbox | undefined = defaultShape ? runtime.warmPool?.take() : undefined
-  const workspace = warm?.workspace ?? (await runtime.workspaces.acquire(limits.workBytes))
+  // A host uid of the job's own; it goes back to the pool with the workspace, once nothing of the job is left.
+  const user = warm ? warm.user : runtime.jobUsers?.take()
+  let workspace: Workspace
+  try {
+    workspace = warm?.workspace ?? (await runtime.workspaces.acquire(limits.workBytes, user))
+  } catch (error) {
+    if (user) runtime.jobUsers?.give(user)
+    throw error
+  }
   let cgroup: JobCgroup | undefined = warm?.cgroup
   const timers: NodeJS.Timeout[] = []
   let onAbort: (() => void) | undefined
+  // What the job costs the host, reported as it runs (the clock starts with its first process).
+  const usage = { outputBytes: 0, inflated: { inflatedBytes: 0 }, held: false, measuring: false }
+  const usageNow = (): JobUsage => ({
+    cpuSeconds: usage.measuring ? (cgroup?.cpuSeconds() ?? 0) : 0,
+    outputBytes: usage.outputBytes,
+    inflatedBytes: usage.inflated.inflatedBytes,
+    held: usage.held,
+  })
   try {
-    await extractBundle({ bundle, targetDir: workspace.dir })
+    await extractBundle({ bundle, targetDir: workspace.dir, owner: user, meter: usage.inflated })
     if (!command) checkEntrypoint(workspace.dir, manifest.entrypoint)
     const setup = jobSetup({ host: runtime, manifest, workDir: workspace.dir })
-    if (runtime.sandboxUser) chownTree(workspace.dir, runtime.sandboxUser.uid, runtime.sandboxUser.gid)
     // With install steps the baseline comes after them, or installed packages would be outputs.
     let baseline = manifest.outputs.length === 0 && setup.prepare.length === 0 ? await snapshotTree(workspace.dir) : undefined
 
@@ -109,7 +123,6 @@ export async function runJob(runtime: SandboxRuntime, parameters: RunJobParamete
     cgroup ??= runtime.cgroups?.create(
       `job-${randomBytes(8).toString('hex')}`,
       { memoryBytes: manifest.memory_mb * mib, pids: limits.pids, cpuCores: 1 },
-      runtime.sandboxUser,
       runtime.spawner?.pids,
     )
     const jobCgroup = cgroup
@@ -117,6 +130,7 @@ export async function runJob(runtime: SandboxRuntime, parameters: RunJobParamete
     const stdout = createOutputCapture(limits.outputCaptureBytes)
     const stderr = createOutputCapture(limits.outputCaptureBytes)
     const write = (stream: OutputStream, chunk: Buffer) => {
+      usage.outputBytes += chunk.length
       ;(stream === 'stdout' ? stdout : stderr).push(chunk)
       onOutput?.(stream, chunk)
     }
@@ -140,8 +154,17 @@ export async function runJob(runtime: SandboxRuntime, parameters: RunJobParamete
     if (signal?.aborted) kill('cancelled')
 
     let started: number | undefined
+    // The client's answer to each report decides whether the job runs or is held (its quota).
+    const report = () => {
+      const verdict = onUsage?.(usageNow())
+      if ((verdict === 'hold') === usage.held || !jobCgroup) return
+      if (jobCgroup.hold(verdict === 'hold')) usage.held = verdict === 'hold'
+      else if (verdict === 'hold') kill('cpu_limit')
+    }
     const startClock = () => {
       onStart?.()
+      usage.measuring = true
+      if (onUsage) timers.push(setInterval(report, runtime.usagePollMs))
       timers.push(setTimeout(() => kill('timeout'), manifest.timeout * 1000))
       if (jobCgroup) {
         const budget = manifest.cpu_seconds
@@ -161,8 +184,10 @@ export async function runJob(runtime: SandboxRuntime, parameters: RunJobParamete
         jobCgroup?.startAccounting?.(manifest.memory_mb * mib)
       }
       warm = undefined
+      if (warmStart) runtime.warmStarts++
       const launched = warmStart ?? await launchBwrap(runtime, {
         cgroup: jobCgroup,
+        user,
         workDir: workspace.dir,
         tmpBytes: limits.tmpBytes,
         command: step.command,
@@ -248,14 +273,24 @@ export async function runJob(runtime: SandboxRuntime, parameters: RunJobParamete
   } finally {
     for (const timer of timers) clearTimeout(timer)
     if (onAbort) signal?.removeEventListener('abort', onAbort)
+    // Everything the job used, whether it completed, failed or was cancelled (its cgroup is still there).
+    try {
+      usage.held = false
+      onUsage?.(usageNow())
+    } catch {
+      // the caller's accounting must not stop the cleanup
+    }
     // Taken but never started (bad bundle, cancelled): stop it before its cgroup goes.
     await warm?.discard()
     // Every process is gone and the outputs are copied: the caller need not wait for the cgroup
     // removal and the workspace emptying (close() does). A job after this one takes a spare workspace.
+    // Neither step may reject: nobody awaits this promise but close(), and a rejection here would be
+    // unhandled (the workspace pool retries a removal that fails).
     const cleanup = (async () => {
       await cgroup?.destroy().catch(() => {})
       await runtime.workspaces.release(workspace)
-    })()
+      if (user) runtime.jobUsers?.give(user)
+    })().catch(() => {})
     runtime.pendingCleanups.add(cleanup)
     void cleanup.finally(() => runtime.pendingCleanups.delete(cleanup))
   }

@@ -69,12 +69,31 @@ export type RunJobParameters = {
   onOutput?: ((stream: OutputStream, chunk: Buffer) => void) | undefined
   /** Called once the job's process has started (the queue shows `running` from here). */
   onStart?: (() => void) | undefined
+  /**
+   * What the job has used so far, about once a second while it runs (from its cgroup) and once
+   * more when it is over, cancelled or not. Answering `hold` holds the job (its CPU cut to 1% of a
+   * core, the wall clock running on) until an answer is `run` again; where the host cannot hold a
+   * job, it is stopped instead (cpu_limit).
+   */
+  onUsage?: ((usage: JobUsage) => 'run' | 'hold') | undefined
   limits?: Partial<SandboxLimits> | undefined
   /**
    * Runs this argv (absolute paths inside the sandbox) instead of the manifest's interpreter and
    * entrypoint. For the service's own steps (dependency installation, benchmarks); never user input.
    */
   command?: string[] | undefined
+}
+
+/** A job's use of the host so far (cumulative). */
+export type JobUsage = {
+  /** CPU time of all its processes (0 without cgroups). */
+  cpuSeconds: number
+  /** Bytes the service read from its stdout and stderr, those beyond the capture cap included. */
+  outputBytes: number
+  /** Bytes the service inflated to unpack its bundle. */
+  inflatedBytes: number
+  /** Whether the job is being held right now. */
+  held: boolean
 }
 
 export type AdmitJobParameters = {
@@ -103,6 +122,8 @@ export type Sandbox = {
    */
   admitJob(parameters: AdmitJobParameters): AdmitJobReturnType
   runJob(parameters: RunJobParameters): Promise<RunJobResult>
+  /** Jobs started so far in a pre-started sandbox (they cannot tell themselves; the operator can). */
+  warmStarts(): number
   /** Removes host resources (tmpfs pool, cgroup parent). Running jobs are killed. */
   close(): Promise<void>
 }

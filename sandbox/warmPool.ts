@@ -16,6 +16,7 @@ import { createStartFailureDetector, type BwrapExit, type LaunchBwrapReturnType 
 import type { SandboxRuntime } from './runJob.ts'
 import type { SpawnedProcess } from './spawner/spawnerClient.ts'
 import type { Workspace } from './workspacePool.ts'
+import type { JobUser } from './claimJobUsers.ts'
 
 const mib = 1024 * 1024
 
@@ -33,6 +34,8 @@ export type WarmSandboxStart = {
 export type WarmSandbox = {
   workspace: Workspace
   cgroup: JobCgroup
+  /** The host uid it runs as (its own); the job that takes it gives it back with its workspace. */
+  user: JobUser | undefined
   /**
    * Starts the job in this sandbox; undefined when the command line does not fit (the caller then
    * discards this sandbox and starts its own).
@@ -73,6 +76,7 @@ const maxFailures = 3
 type Idle = {
   workspace: Workspace
   cgroup: JobCgroup
+  user: JobUser | undefined
   process: SpawnedProcess
   exited: Promise<BwrapExit>
   startFailure(exit: BwrapExit): string | null
@@ -110,23 +114,31 @@ export function createWarmPool({ runtime, execTool, size, idleMemoryBytes }: Cre
     const done = (async () => {
       await idle.cgroup.destroy().catch(() => {})
       await runtime.workspaces.release(idle.workspace)
-    })()
+      if (idle.user) runtime.jobUsers?.give(idle.user)
+    })().catch(() => {})
     cleanups.add(done)
     void done.finally(() => cleanups.delete(done))
   }
 
   async function startOne(): Promise<void> {
-    const workspace = await runtime.workspaces.acquire(runtime.limits.workBytes)
+    const user = runtime.jobUsers?.take()
+    let workspace: Workspace
+    try {
+      workspace = await runtime.workspaces.acquire(runtime.limits.workBytes, user)
+    } catch (error) {
+      if (user) runtime.jobUsers?.give(user)
+      throw error
+    }
     let cgroup: JobCgroup
     try {
       cgroup = cgroups.create(
         `job-${randomBytes(8).toString('hex')}`,
         { memoryBytes: idleMemoryBytes, pids: runtime.limits.pids, cpuCores: 1 },
-        runtime.sandboxUser,
         spawner().pids,
       )
     } catch (error) {
       await runtime.workspaces.release(workspace)
+      if (user) runtime.jobUsers?.give(user)
       throw error
     }
     const args = bwrapArgs({
@@ -135,19 +147,20 @@ export function createWarmPool({ runtime, execTool, size, idleMemoryBytes }: Cre
       workDir: workspace.dir,
       tmpBytes: runtime.limits.tmpBytes,
       seccompFd: 3,
+      insideUser: user ? runtime.sandboxUser : undefined,
       // fd 5: sandrun-exec itself, run through /proc (no path of it inside the sandbox); fd 6: the pipe
       // its command line arrives on. Both are closed before the job's command runs.
       command: ['/proc/self/fd/5', '6'],
     })
     const separator = args.indexOf('--')
     const detector = createStartFailureDetector()
-    const idle: Idle = { workspace, cgroup, process: undefined!, exited: undefined!, startFailure: detector.startFailure, attach: undefined, taken: false }
+    const idle: Idle = { workspace, cgroup, user, process: undefined!, exited: undefined!, startFailure: detector.startFailure, attach: undefined, taken: false }
     idle.process = spawner().spawn({
       file: runtime.bwrapPath,
       args: ['--args', '4', ...args.slice(separator)],
       env: {},
-      uid: runtime.sandboxUser?.uid,
-      gid: runtime.sandboxUser?.gid,
+      uid: user?.uid,
+      gid: user?.gid,
       extraFds: [
         { kind: 'file', path: runtime.seccompPath! },
         { kind: 'data', data: Buffer.from(`${args.slice(0, separator).join('\0')}\0`) },
@@ -192,6 +205,7 @@ export function createWarmPool({ runtime, execTool, size, idleMemoryBytes }: Cre
     return {
       workspace: idle.workspace,
       cgroup: idle.cgroup,
+      user: idle.user,
       start({ command, env, memoryBytes, onStdout, onStderr }) {
         const payload = execPayload(command, env)
         if (payload.length >= maxPayloadBytes) return undefined

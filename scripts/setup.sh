@@ -17,8 +17,10 @@ missing() { for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | gr
 
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   # python3-pip: job requirements (pip from a local wheelhouse); chromium: the web page tests;
-  # gcc + libc6-dev: the sandbox builds its small native process launcher (sandrun-spawn.c).
-  required=(bubblewrap python3 python3-pip util-linux iproute2 ca-certificates chromium gcc libc6-dev)
+  # gcc + libc6-dev: the sandbox builds its small native process launcher (sandrun-spawn.c);
+  # procps: `ps`, which the escape tests run inside the sandbox (minimal images lack it);
+  # python3-requests: the test that talks to the gateway the way Sandrun's Python client does.
+  required=(bubblewrap python3 python3-pip python3-requests util-linux procps iproute2 ca-certificates chromium gcc libc6-dev)
   optional=(ruby php-cli r-base-core)
   need=$(missing "${required[@]}")
   want=$(missing "${optional[@]}")

@@ -35,3 +35,7 @@ export {
   workerMetadata,
 } from './workerIdentity.ts'
 export type { SaveWorkerKeyOptions, VerifyWorkerSignatureParameters, WorkerKey, WorkerMetadata } from './workerIdentity.ts'
+export { executionReportTag, signExecutionReport } from './signExecutionReport.ts'
+export type { ExecutionReport, ExecutionReportFields } from './signExecutionReport.ts'
+export { verifyExecutionReport } from './verifyExecutionReport.ts'
+export type { VerifyExecutionReportParameters, VerifyExecutionReportReturnType } from './verifyExecutionReport.ts'

@@ -13,8 +13,12 @@ export type VerifyOutputFileParameters = {
   root: string
   /** Entry name the file is claimed to be: `outputs/<path>`, or `stdout`, `stderr`, `exit`. */
   name: string
-  content: Uint8Array
-} & ({ proof: ResultProof } | { entries: readonly ResultEntryInput[] })
+} & (
+  | { content: Uint8Array }
+  /** The file's sha256 (0x + 64 hex digits) and size, for a file hashed as it streamed in. */
+  | { digest: { sha256: string; size: number } }
+) &
+  ({ proof: ResultProof } | { entries: readonly ResultEntryInput[] })
 
 export type VerifyOutputFileReturnType = {
   verified: boolean
@@ -34,15 +38,16 @@ function rootOf(entries: readonly ResultEntryInput[]): string | null {
 }
 
 export function verifyOutputFile(parameters: VerifyOutputFileParameters): VerifyOutputFileReturnType {
-  const { root, name, content } = parameters
-  const hash = bytesToHex(sha256(content))
+  const { root, name } = parameters
+  const hash = 'content' in parameters ? bytesToHex(sha256(parameters.content)) : `0x${parameters.digest.sha256.replace(/^0x/, '').toLowerCase()}`
+  const size = 'content' in parameters ? parameters.content.length : parameters.digest.size
   try {
-    resultEntry({ name, sha256: hash, size: content.length })
+    resultEntry({ name, sha256: hash, size })
   } catch {
     return { verified: false, code: 'NAME_INVALID', reason: `${JSON.stringify(name)} is not an entry name; output files are named outputs/<relative path>` }
   }
   if ('proof' in parameters) {
-    return verifyResultFile({ root, name, proof: parameters.proof, content })
+    return verifyResultFile({ root, name, proof: parameters.proof, sha256: hash, size })
       ? { verified: true, code: 'VERIFIED', reason: `${name} is part of the result with root ${root}` }
       : { verified: false, code: 'PROOF_INVALID', reason: `${name} does not match root ${root} with this proof: its content, its path or the proof is wrong` }
   }
@@ -51,9 +56,9 @@ export function verifyOutputFile(parameters: VerifyOutputFileParameters): Verify
     return { verified: false, code: 'ENTRIES_MISMATCH', reason: `the result entries supplied with the file do not hash to root ${root}: whoever served them altered the result` }
   }
   // The entries are now as trustworthy as the root; the proof only restates that, and is checked anyway.
-  const same = entries.find((e) => e.name !== name && e.sha256.replace(/^0x/, '').toLowerCase() === hash.slice(2) && e.size === content.length)
+  const same = entries.find((e) => e.name !== name && e.sha256.replace(/^0x/, '').toLowerCase() === hash.slice(2) && e.size === size)
   const claimed = entries.find((e) => e.name === name)
-  if (claimed && verifyResultFile({ root, name, proof: resultProof(entries, name), content })) {
+  if (claimed && verifyResultFile({ root, name, proof: resultProof(entries, name), sha256: hash, size })) {
     return { verified: true, code: 'VERIFIED', reason: `${name} (sha256 ${hash}) is part of the result with root ${root}` }
   }
   if (same) {

@@ -15,6 +15,8 @@ export type SubmitJobParameters = {
   bundle: Uint8Array
   /** Who submitted it (the client IP); used for per-client accounting, never logged with content. */
   clientId: string
+  /** Filled with the bytes the backend inflated to check the bundle, accepted or not (to be charged). */
+  meter?: { inflatedBytes: number } | undefined
 }
 
 export type SubmitJobReturnType = {
@@ -24,14 +26,42 @@ export type SubmitJobReturnType = {
   position: number
 }
 
+/**
+ * How a job ran. Usage figures are null where nobody measured them (never a made-up 0). In market
+ * mode they are the median of what the workers signed; they are metadata, outside the result root.
+ */
 export type JobExecution = {
-  cpuSeconds: number
-  memoryPeakBytes: number
+  cpuSeconds: number | null
+  memoryPeakBytes: number | null
   exitCode: number | null
   environment: string
-  wallTimeMs: number
+  wallTimeMs: number | null
   /** `exited`, `signaled:N`, `timeout`, `oom`, `cpu_limit` or `cancelled`. */
   termination: string
+  /** The stream went past the capture cap (the same cap in every mode); the rest was not kept. */
+  stdoutTruncated: boolean
+  stderrTruncated: boolean
+  /** Who measured the usage: this gateway's sandbox, the one pool worker, or the market's workers (median). */
+  reportedBy: 'gateway' | 'worker' | 'workers'
+  /** Market mode: how many signed worker reports the figures are the median of. */
+  reports?: number | undefined
+}
+
+/** Market mode: one worker's signed account of its run (not part of the consensus root). */
+export type WorkerExecutionReport = {
+  address: string
+  workerId: string
+  cpuSeconds: number
+  memoryPeakBytes: number
+  wallTimeMs: number
+  exitCode: number | null
+  termination: string
+  stdoutTruncated: boolean
+  stderrTruncated: boolean
+  resultRoot: string
+  signature: string
+  /** The signature checks out against the worker's key and binds this job and root. */
+  signatureValid: boolean
 }
 
 export type JobOutputFile = {
@@ -82,6 +112,8 @@ export type JobVerification = {
   chainJobId: string | null
   specHash: string
   txHashes: { post: string | null; commits: string[]; reveals: string[]; finalize: string | null }
+  /** What each worker that revealed reports about its run, signed with its key. */
+  executions?: WorkerExecutionReport[] | undefined
 }
 
 /** Market mode: one worker the gateway heard from (GET /pool). */
@@ -104,13 +136,19 @@ export type JobLogs = {
   stderrTruncated: boolean
 }
 
-export type JobEvent =
+/** One entry of a job's log: output, or a note that something was cut (see JobLog). */
+export type JobLogEntry =
   | { type: 'output'; stream: 'stdout' | 'stderr'; data: Buffer }
-  | { type: 'status'; status: JobStatus }
+  /** The stream reached the capture cap; nothing more of it follows. */
+  | { type: 'truncated'; stream: 'stdout' | 'stderr'; capBytes: number }
+  /** Bytes lost before they reached the gateway; the next output may start mid-line. */
+  | { type: 'gap'; droppedBytes: number }
+
+export type JobEvent = JobLogEntry | { type: 'status'; status: JobStatus }
 
 export type WatchJobReturnType = {
-  /** Output written so far, in the order it was produced. */
-  replay: Array<{ stream: 'stdout' | 'stderr'; data: Buffer }>
+  /** The log so far, in the order it was produced. */
+  replay: JobLogEntry[]
   status: JobStatus
   /** Stop receiving events. */
   unsubscribe(): void
@@ -150,10 +188,21 @@ export type BackendHealth = {
   gpuNote: string | null
   /** Which kinds of job `requirements` can be installed. */
   packageIndexes: { pip: boolean; npm: boolean }
+  /** Market mode: the gateway's libp2p identity, what workers pass to --bootstrap. */
+  p2p?: { peerId: string; multiaddrs: string[] } | undefined
+  /** Market mode: the deployment, and the RPC URL the operator chose to advertise (or null). */
+  chain?: { chainId: number; market: string; rpcUrl: string | null } | undefined
 }
 
-/** Called once per finished job with its CPU use, so the gateway can charge the client's quota. */
-export type JobFinishedListener = (event: { jobId: string; clientId: string; cpuSeconds: number }) => void
+/**
+ * The clients' CPU quota as the backend sees it: it charges what each client's jobs use (the
+ * service's own work for them included, in CPU seconds), and holds a client's running jobs while its
+ * quota is used up. A backend that can only learn the CPU time at the end charges it then.
+ */
+export type UsageMeter = {
+  charge(clientId: string, cpuSeconds: number): void
+  exhausted(clientId: string): boolean
+}
 
 export type JobBackend = {
   readonly mode: 'local' | 'pool' | 'market'
@@ -170,10 +219,13 @@ export type JobBackend = {
   openOutputArchive(jobId: string): Promise<Readable>
   /** Cancels a queued or running job and deletes its data. */
   delete(jobId: string): Promise<void>
-  onJobFinished(listener: JobFinishedListener): void
+  /** Where the CPU the clients' jobs use is charged (set once by the gateway). */
+  meterUsage(meter: UsageMeter): void
   stats(): BackendStats
   environments(): BackendEnvironments
   health(): BackendHealth
+  /** What this backend keeps of a job, where, and for how long (GET / and the web page say it). */
+  privacy(): string
   /** Market mode: the workers seen on the network (GET /pool); other modes leave it out. */
   pool?(): Promise<PoolWorker[]>
   close(): Promise<void>

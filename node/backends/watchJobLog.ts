@@ -15,7 +15,7 @@ const isFinal = (state: JobStatus['status']): boolean => state === 'completed' |
 
 export function watchJobLog({ log, watchers, status, listener }: WatchJobLogParameters): WatchJobReturnType {
   if (isFinal(status.status)) return { replay: log.replay(), status, unsubscribe: () => undefined }
-  const unsubscribeLog = log.subscribe((chunk) => listener({ type: 'output', stream: chunk.stream, data: chunk.data }))
+  const unsubscribeLog = log.subscribe(listener)
   const watcher = (event: JobEvent): void => {
     listener(event)
     if (event.type === 'status' && isFinal(event.status.status)) unsubscribeLog()

@@ -9,6 +9,8 @@ export const gatewayFlagOptions = {
   'cpu-seconds-per-minute': { type: 'string' },
   'concurrent-jobs': { type: 'string' },
   'jobs-per-hour': { type: 'string' },
+  'max-connections': { type: 'string' },
+  'max-connections-per-address': { type: 'string' },
 } as const
 
 export type GatewayFlagValues = { [K in keyof typeof gatewayFlagOptions]?: string | undefined }
@@ -26,6 +28,8 @@ export function gatewayOptionsFromFlags(values: GatewayFlagValues): GatewayOptio
       port: numberFlag(values.port),
       host: values.host,
       trustProxy: values['trust-proxy'] ? values['trust-proxy'].split(',').map((s) => s.trim()) : undefined,
+      maxConnections: numberFlag(values['max-connections']),
+      maxConnectionsPerAddress: numberFlag(values['max-connections-per-address']),
       rateLimits: definedFields({
         cpuSecondsPerMinute: numberFlag(values['cpu-seconds-per-minute']),
         concurrentJobs: numberFlag(values['concurrent-jobs']),

@@ -10,17 +10,19 @@ export type CommandModule = {
 }
 
 const commandsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'commands')
+// `.ts` from the source tree (through tsx), `.js` from the built package.
+const extension = path.extname(fileURLToPath(import.meta.url))
 
 function commandNames(): string[] {
   return readdirSync(commandsDir)
-    .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
-    .map((f) => f.slice(0, -3))
+    .filter((f) => f.endsWith(extension) && !f.endsWith(`.test${extension}`) && !f.endsWith('.d.ts'))
+    .map((f) => f.slice(0, -extension.length))
     .sort()
 }
 
 async function loadCommand(name: string): Promise<CommandModule | undefined> {
   if (!/^[a-z][a-z-]*$/.test(name) || !commandNames().includes(name)) return undefined
-  return (await import(path.join(commandsDir, `${name}.ts`))) as CommandModule
+  return (await import(path.join(commandsDir, `${name}${extension}`))) as CommandModule
 }
 
 async function printHelp(): Promise<void> {

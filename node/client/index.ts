@@ -23,4 +23,6 @@ export { SandrunClientError, type SandrunClientErrorCode, type SandrunClientErro
 export { streamLogs, type StreamLogsParameters } from './streamLogs.ts'
 export { packJob, type PackJobParameters, type PackJobReturnType } from './packJob.ts'
 export { saveOutput, type SaveOutputParameters } from './saveOutput.ts'
+export { saveReceipt, type SaveReceiptParameters } from './saveReceipt.ts'
+export { describeExecution } from './describeExecution.ts'
 export { snippetJob, snippetLanguages, type SnippetJobParameters, type SnippetJobReturnType } from './snippetJob.ts'

@@ -22,12 +22,19 @@ export type JobStatusBody = {
   finished_at: string | null
   expires_at: string
   execution_metadata: {
-    cpu_seconds: number
-    memory_peak_bytes: number
+    /** null when nobody measured it (never a made-up 0). */
+    cpu_seconds: number | null
+    memory_peak_bytes: number | null
     exit_code: number | null
     environment: string
-    wall_time_ms: number
+    wall_time_ms: number | null
     termination: string
+    /** Optional: older gateways leave these out. */
+    stdout_truncated?: boolean
+    stderr_truncated?: boolean
+    /** gateway, worker, or workers (market mode: the median of the workers' signed reports). */
+    reported_by?: string
+    reports?: number
   } | null
   job_hash: string | null
   output_files: Record<string, OutputFileBody>
@@ -61,6 +68,8 @@ export type JobVerification = {
   job_id?: string | null
   spec_hash?: string
   tx_hashes?: { post?: string | null; commits?: string[]; reveals?: string[]; finalize?: string | null }
+  /** Each revealing worker's signed report of its run (usage is reported, not agreed on chain). */
+  executions?: Array<{ address: string; worker_id: string; cpu_seconds: number; memory_peak_bytes: number; wall_time_ms: number; exit_code: number | null; termination: string; signature_valid: boolean; [field: string]: unknown }>
   [field: string]: unknown
 }
 
@@ -82,11 +91,11 @@ export type SubmitReturnType = { job_id: string; status: JobState; position: num
 
 export type LogsReturnType = { stdout: string; stderr: string; stdout_truncated: boolean; stderr_truncated: boolean }
 
-export type OutputsReturnType = { job_id: string; outputs: OutputFileBody[] }
+export type OutputsReturnType = { job_id: string; /** Output paths (Sandrun's original shape). */ files: string[]; outputs: OutputFileBody[] }
 
 export type StatsReturnType = {
   /** This client's (IP's) quota: CPU seconds per minute, active jobs, and whether a submit would pass now. */
-  your_quota: { used: number; limit: number; available: number; active_jobs: number; can_submit: boolean; reason: string }
+  your_quota: { used: number; limit: number; available: number; active_jobs: number; can_submit: boolean; reason: string; retry_after?: number }
   system: Record<string, number>
 }
 
@@ -184,7 +193,7 @@ export function createSandrunClient({ baseUrl }: SandrunClientOptions) {
     },
 
     logs(jobId: string): Promise<LogsReturnType> {
-      return json(`logs/${id(jobId)}?format=json`)
+      return json(`logs/${id(jobId)}`)
     },
 
     streamLogs(jobId: string, { signal }: { signal?: AbortSignal } = {}): AsyncGenerator<LogStreamMessage> {

@@ -1,10 +1,17 @@
-// The gateway's WS log stream as an async iterator: output chunks as they are produced, ending with
-// the job's final status. Messages arriving faster than the consumer reads are queued in order.
+// The gateway's WS log stream as an async iterator: output chunks as they are produced (and notes
+// where output was cut), ending with the job's final status. Messages arriving faster than the
+// consumer reads are queued in order.
 import WebSocket from 'ws'
 import { SandrunClientError } from './clientError.ts'
 import type { JobStatusBody } from './sandrunClient.ts'
 
-export type LogStreamMessage = { type: 'output'; stream: 'stdout' | 'stderr'; data: string } | { type: 'end'; status: JobStatusBody }
+export type LogStreamMessage =
+  | { type: 'output'; stream: 'stdout' | 'stderr'; data: string }
+  /** The stream reached the gateway's cap; nothing more of it follows. */
+  | { type: 'truncated'; stream: 'stdout' | 'stderr'; cap_bytes: number }
+  /** Output was lost on the way to the gateway; the next output may start mid-line. */
+  | { type: 'gap'; dropped_bytes: number }
+  | { type: 'end'; status: JobStatusBody }
 
 export type StreamLogsParameters = {
   baseUrl: string

@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 
 export type SpawnNodeParameters = {
-  command: 'gateway' | 'worker'
+  command: 'gateway' | 'worker' | 'dev'
   args: string[]
   /** Called with each stderr line (JSON logs); never job contents, the nodes do not log those. */
   onLog?: ((line: string) => void) | undefined

@@ -2,7 +2,7 @@
 // demo-sized windows, key files for a gateway and N workers (kept in the data dir), their derived
 // accounts funded from anvil's dev accounts, then the gateway and the workers as separate
 // processes joined over libp2p. stop() takes it all down in reverse order.
-import { mkdir, rm } from 'node:fs/promises'
+import { mkdir, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { createPublicClient, createWalletClient, http, parseEther, type Address } from 'viem'
 import { generateWorkerKey, loadWorkerKey, saveWorkerKey } from '../../verifier/index.ts'
@@ -35,6 +35,8 @@ export type StartDevNetworkReturnType = {
   deployment: Deployment
   deploymentFile: string
   gatewayPeer: string
+  /** The gateway's libp2p addresses (with /p2p/<peer id>): what another worker passes to --bootstrap. */
+  gatewayMultiaddrs: string[]
   workers: Array<{ name: string; peer: string; address: string }>
   stop(): Promise<void>
 }
@@ -46,6 +48,9 @@ export const defaultDevNetworkOptions = {
   // Plenty for thousands of demo jobs; anvil's dev accounts hold 10000 ETH each.
   fundingEth: '1000',
 } as const
+
+/** Written into the data dir while the network runs: `sandrun dev fund` reads the RPC URL from it. */
+export const devNetworkFile = 'run/network.json'
 
 export async function startDevNetwork(parameters: StartDevNetworkParameters): Promise<StartDevNetworkReturnType> {
   const progress = parameters.onProgress ?? (() => undefined)
@@ -114,6 +119,8 @@ export async function startDevNetwork(parameters: StartDevNetworkParameters): Pr
         '--host', parameters.host,
         '--commit-window', String(defaultDevNetworkOptions.commitWindowSeconds),
         '--reveal-window', String(defaultDevNetworkOptions.revealWindowSeconds),
+        // A dev chain's RPC is no secret: /health shows it, so `sandrun run` prints a ready verify command.
+        '--public-rpc', anvil.rpcUrl,
         ...(parameters.gatewayArgs ?? []),
       ],
       onLog: (line) => parameters.onLog?.('gateway', line),
@@ -137,12 +144,15 @@ export async function startDevNetwork(parameters: StartDevNetworkParameters): Pr
         return { name, peer: node.ready.peer ?? '', address: node.ready.address ?? '' }
       }),
     )
+    const gatewayUrl = gateway.ready.url ?? `http://${parameters.host}:${parameters.port}`
+    await writeFile(path.join(dataDir, devNetworkFile), `${JSON.stringify({ rpc_url: anvil.rpcUrl, gateway_url: gatewayUrl, deployment_file: deploymentFile, p2p: bootstrap }, null, 2)}\n`)
     return {
       rpcUrl: anvil.rpcUrl,
-      gatewayUrl: gateway.ready.url ?? `http://${parameters.host}:${parameters.port}`,
+      gatewayUrl,
       deployment,
       deploymentFile,
       gatewayPeer: gateway.ready.peer ?? '',
+      gatewayMultiaddrs: bootstrap,
       workers,
       stop,
     }

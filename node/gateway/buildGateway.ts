@@ -10,7 +10,9 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import websocket from '@fastify/websocket'
 import type { JobBackend } from '../backends/jobBackend.ts'
+import { createAddressSlots } from './addressSlots.ts'
 import type { GatewayOptions } from './config.ts'
+import { connectionsUnderFileLimit, guardConnections, openFileLimit } from './connectionGuard.ts'
 import { createErrorHandler, type ErrorReport } from './errorHandler.ts'
 import { createRateLimiter } from './rateLimiter.ts'
 import { downloadRoutes } from './routes/downloadRoutes.ts'
@@ -53,8 +55,8 @@ export async function buildGateway({ backend, options, log = () => undefined }: 
     return503OnClosing: true,
     // Router-level refusals (URL too long, bad percent-encoding) get the same body as every error.
     frameworkErrors: (error, request, reply) => void errorHandler(error, request, reply),
-    serverFactory: (handler) =>
-      http.createServer(
+    serverFactory: (handler) => {
+      const server = http.createServer(
         {
           requestTimeout: options.requestTimeoutMs,
           headersTimeout: options.headersTimeoutMs,
@@ -63,7 +65,15 @@ export async function buildGateway({ backend, options, log = () => undefined }: 
           maxHeaderSize: options.maxHeaderBytes,
         },
         handler,
-      ),
+      )
+      guardConnections(server, {
+        maxConnections: options.maxConnections ?? connectionsUnderFileLimit(openFileLimit()),
+        // Behind a proxy every connection comes from the proxy's address.
+        maxConnectionsPerAddress: options.trustProxy === false ? options.maxConnectionsPerAddress : 0,
+        newConnectionsPerAddressPerSecond: options.trustProxy === false ? options.newConnectionsPerAddressPerSecond : 0,
+      })
+      return server
+    },
     clientErrorHandler: (error: Error & { code?: string }, socket: Socket) => {
       if (socket.writable) socket.end(clientErrorResponse(error.code))
       else socket.destroy()
@@ -71,8 +81,9 @@ export async function buildGateway({ backend, options, log = () => undefined }: 
   })
 
   const limiter = createRateLimiter(options.rateLimits, { activeJobsOf: (clientId) => backend.stats().activeJobsOf(clientId) })
-  backend.onJobFinished(({ clientId, cpuSeconds }) => limiter.chargeCpu(clientId, cpuSeconds))
-  const context = { backend, options, limiter }
+  backend.meterUsage({ charge: limiter.chargeCpu, exhausted: limiter.exhausted })
+  const reads = createAddressSlots({ perAddress: options.maxReadsPerAddress, what: 'concurrent reads of logs and outputs' })
+  const context = { backend, options, limiter, reads }
 
   app.addSchema(ErrorBody)
   app.addSchema(RateLimitedBody)

@@ -34,8 +34,25 @@ export type GatewayOptions = {
   timeoutCheckIntervalMs: number
   /** Total size of the request line and headers. */
   maxHeaderBytes: number
-  /** A log viewer whose socket holds more unsent bytes than this is disconnected. */
+  /** Connections open at once; null = derived from the process's file-descriptor limit. */
+  maxConnections: number | null
+  /** Connections one client address (IPv6: its /64) may hold; not applied behind a trusted proxy. */
+  maxConnectionsPerAddress: number
+  /** New connections one client address may open per second (in bursts of maxConnectionsPerAddress); not applied behind a trusted proxy. */
+  newConnectionsPerAddressPerSecond: number
+  /** Log and output reads (GET /logs, /download) one address may have in progress at once. */
+  maxReadsPerAddress: number
+  /** WebSocket log viewers one address may hold. */
+  maxLogViewersPerAddress: number
+  /** Bytes sent to one log viewer and not yet taken by its socket; beyond this its replay waits. */
   logViewerMaxBufferedBytes: number
+  /** The same, all viewers together: the service's memory for viewers, whatever their number. */
+  logViewersMaxBufferedBytes: number
+  /** A viewer whose socket takes nothing for this long is disconnected (close code 1013). */
+  logViewerStallMs: number
+  /** POST /verify uploads one address, and all together, may have in progress. */
+  maxVerifyUploadsPerAddress: number
+  maxVerifyUploads: number
   /** Longest `GET /status/:id?wait=` long poll. */
   statusWaitMaxSeconds: number
   /** JSON-RPC URL `GET/POST /verify/:id` read market jobs from; unset = chain checks answer 503. */
@@ -52,6 +69,8 @@ export type LocalModeOptions = {
   maxQueuedJobs: number
   retentionMaxMs: number
   retentionAfterFailureMs: number
+  /** Logs and outputs one client address's finished jobs may keep (RAM); its oldest go first beyond it. */
+  maxRetainedBytesPerClient: number
   /** Worker key file; null = generate one into dataDir at start. */
   keyFile: string | null
   /** Directory of .whl files jobs' requirements.txt install from; null = pip requirements refused. */
@@ -85,8 +104,27 @@ export const defaultGatewayOptions: GatewayOptions = {
   timeoutCheckIntervalMs: 1_000,
   // Node's default; a header flood beyond it is answered with 431.
   maxHeaderBytes: 16 * 1024,
-  // About a second of fast output; a viewer further behind would make the gateway buffer unboundedly.
-  logViewerMaxBufferedBytes: 1024 * 1024,
+  // Three quarters of the descriptors, at most 10,000 (connectionGuard.ts): the rest stay for jobs.
+  maxConnections: null,
+  // Enough for a browser, a CLI and a few dozen log viewers behind one NAT; a flood from one
+  // address meets 429 long before the global cap.
+  maxConnectionsPerAddress: 64,
+  // Keep-alive clients open a handful; a page load is a burst. A reconnect loop is refused before
+  // it costs a request.
+  newConnectionsPerAddressPerSecond: 10,
+  // A browser's six parallel downloads plus a log view; each read holds at most a few stream buffers.
+  maxReadsPerAddress: 8,
+  // A few tabs and a CLI watching jobs; a share of the 64 connections an address may hold.
+  maxLogViewersPerAddress: 8,
+  // Enough to keep a fast viewer's socket busy; what lies beyond waits in the job's own log.
+  logViewerMaxBufferedBytes: 256 * 1024,
+  // 10,000 viewers at their own window would be 2.5 GiB; this caps their sum.
+  logViewersMaxBufferedBytes: 32 * 1024 * 1024,
+  // Far longer than any reading client pauses; a stopped one gives its connection back.
+  logViewerStallMs: 30_000,
+  // Checking a file needs one upload at a time; uploads are hashed as they arrive, never held.
+  maxVerifyUploadsPerAddress: 2,
+  maxVerifyUploads: 16,
   // Long enough to save clients a polling loop, short enough for proxies' idle timeouts.
   statusWaitMaxSeconds: 30,
 }
@@ -102,6 +140,9 @@ export const defaultLocalModeOptions: LocalModeOptions = {
   // Sandrun's retention: 1 hour at most, 5 minutes after a failure.
   retentionMaxMs: 60 * 60 * 1000,
   retentionAfterFailureMs: 5 * 60 * 1000,
+  // Five jobs' worth of full outputs (100 MiB each) and logs: a client can keep what it asked for,
+  // not an hour of 20 jobs' maximum (2 GiB) per address.
+  maxRetainedBytesPerClient: 512 * 1024 * 1024,
   keyFile: null,
   // Installing job requirements is opt-in: the operator decides which packages jobs may use.
   pipIndex: null,
@@ -138,9 +179,10 @@ export function resolveGatewayOptions(overrides: ResolveGatewayOptionsParameters
   positiveNumber(options.rateLimits.cpuSecondsPerMinute, 'rateLimits.cpuSecondsPerMinute')
   positiveInteger(options.rateLimits.concurrentJobs, 'rateLimits.concurrentJobs')
   positiveInteger(options.rateLimits.jobsPerHour, 'rateLimits.jobsPerHour')
-  for (const key of ['maxUploadBytes', 'maxManifestBytes', 'requestTimeoutMs', 'headersTimeoutMs', 'keepAliveTimeoutMs', 'timeoutCheckIntervalMs', 'maxHeaderBytes', 'logViewerMaxBufferedBytes', 'statusWaitMaxSeconds'] as const) {
+  for (const key of ['maxUploadBytes', 'maxManifestBytes', 'requestTimeoutMs', 'headersTimeoutMs', 'keepAliveTimeoutMs', 'timeoutCheckIntervalMs', 'maxHeaderBytes', 'logViewerMaxBufferedBytes', 'statusWaitMaxSeconds', 'maxConnectionsPerAddress', 'maxReadsPerAddress', 'maxLogViewersPerAddress', 'logViewersMaxBufferedBytes', 'logViewerStallMs', 'maxVerifyUploadsPerAddress', 'maxVerifyUploads', 'newConnectionsPerAddressPerSecond'] as const) {
     positiveInteger(options[key], key)
   }
+  if (options.maxConnections !== null) positiveInteger(options.maxConnections, 'maxConnections')
   if (options.headersTimeoutMs > options.requestTimeoutMs) throw new ConfigError('headersTimeoutMs must not exceed requestTimeoutMs.')
   return options
 }
@@ -151,6 +193,7 @@ export function resolveLocalModeOptions(overrides: Partial<LocalModeOptions> = {
   positiveInteger(options.maxQueuedJobs, 'maxQueuedJobs')
   positiveInteger(options.retentionMaxMs, 'retentionMaxMs')
   positiveInteger(options.retentionAfterFailureMs, 'retentionAfterFailureMs')
+  positiveInteger(options.maxRetainedBytesPerClient, 'maxRetainedBytesPerClient')
   if (!options.dataDir) throw new ConfigError('dataDir must be a directory path.')
   return options
 }

@@ -6,7 +6,8 @@ import { createSandbox, type Sandbox } from '../../sandbox/index.ts'
 import { generateWorkerKey, loadWorkerKey, saveWorkerKey, type WorkerKey } from '../../verifier/index.ts'
 import type { JobBackend } from '../backends/jobBackend.ts'
 import { createLocalBackend } from '../backends/local/localBackend.ts'
-import { openStorage } from '../backends/local/storage.ts'
+import { openStorage } from '../storage/openStorage.ts'
+import type { Clock } from '../clock/systemClock.ts'
 import { buildGateway } from './buildGateway.ts'
 import type { GatewayOptions, LocalModeOptions } from './config.ts'
 import type { ErrorReport } from './errorHandler.ts'
@@ -19,6 +20,8 @@ export type CreateLocalGatewayParameters = {
    * and closed with the gateway.
    */
   sandbox?: Sandbox | undefined
+  /** What retention counts on (tests let it pass); default the system clock. */
+  clock?: Clock | undefined
   log?: ErrorReport | undefined
 }
 
@@ -43,7 +46,7 @@ async function workerKeyFor(local: LocalModeOptions): Promise<WorkerKey> {
   }
 }
 
-export async function createLocalGateway({ gateway, local, sandbox: shared, log }: CreateLocalGatewayParameters): Promise<CreateLocalGatewayReturnType> {
+export async function createLocalGateway({ gateway, local, sandbox: shared, clock, log }: CreateLocalGatewayParameters): Promise<CreateLocalGatewayReturnType> {
   const storage = await openStorage({ root: local.dataDir, requireTmpfs: !local.allowDiskStorage })
   const workerKey = await workerKeyFor(local)
   const sandbox =
@@ -57,8 +60,9 @@ export async function createLocalGateway({ gateway, local, sandbox: shared, log 
       maxQueuedJobs: local.maxQueuedJobs,
       retentionMaxMs: local.retentionMaxMs,
       retentionAfterFailureMs: local.retentionAfterFailureMs,
+      maxRetainedBytesPerClient: local.maxRetainedBytesPerClient,
     },
-    { sandbox, storage, workerKey, log },
+    { sandbox, storage, workerKey, clock, log },
   )
   const app = await buildGateway({ backend, options: gateway, log })
   return {

@@ -1,6 +1,6 @@
 // Market mode wiring: the deployment and the gateway's chain account (derived from its node key),
-// a libp2p host, this host's environment digests, the on-disk job table, the market backend and
-// the REST gateway over it. Used by `sandrun gateway --mode market`, `sandrun dev` and the tests.
+// a libp2p host, this host's environment digests, the sealed job store and the ledger of open
+// chain jobs, the market backend and the REST gateway over it. Used by `sandrun gateway --mode market`, `sandrun dev` and the tests.
 import type { FastifyInstance } from 'fastify'
 import type { Address } from 'viem'
 import { detectEnvironments } from '../../sandbox/environments/detectEnvironments.ts'
@@ -9,6 +9,8 @@ import { detectInterpreters } from '../../sandbox/languages.ts'
 import { environmentDigest, loadWorkerKey } from '../../verifier/index.ts'
 import { ethAccountFromWorkerKey } from '../market/ethAccount.ts'
 import { openJobStore } from '../backends/market/jobStore.ts'
+import { openJobLedger } from '../backends/market/openJobLedger.ts'
+import type { Clock } from '../clock/systemClock.ts'
 import { createMarketBackend, defaultMarketBackendOptions, type MarketBackend, type MarketBackendOptions } from '../backends/market/marketBackend.ts'
 import { readDeployment, type Deployment } from '../chain/deployment.ts'
 import { createMarketClient } from '../chain/marketClient.ts'
@@ -22,7 +24,7 @@ export type MarketModeOptions = {
   deploymentFile: string
   /** The node key (sandrun keygen); its derived eth account pays the rewards and must be funded. */
   keyFile: string
-  /** Job table, spec documents, bundles and verified results; kept across restarts. */
+  /** Job files sealed under in-memory keys (gone with the process), the ledger of open chain jobs, the node key. */
   dataDir: string
   listen: string[]
   bootstrap: string[]
@@ -34,6 +36,8 @@ export type MarketModeOptions = {
 export type CreateMarketGatewayParameters = {
   gateway: GatewayOptions
   market: MarketModeOptions
+  /** What retention counts on (tests let it pass); default the system clock. */
+  clock?: Clock | undefined
   log?: ErrorReport | undefined
 }
 
@@ -47,7 +51,7 @@ export type CreateMarketGatewayReturnType = {
   close(): Promise<void>
 }
 
-export async function createMarketGateway({ gateway, market: options, log }: CreateMarketGatewayParameters): Promise<CreateMarketGatewayReturnType> {
+export async function createMarketGateway({ gateway, market: options, clock, log }: CreateMarketGatewayParameters): Promise<CreateMarketGatewayReturnType> {
   const key = await loadWorkerKey(options.keyFile)
   const account = ethAccountFromWorkerKey(key)
   const probe = createMarketClient({ rpcUrl: options.rpcUrl, address: '0x0000000000000000000000000000000000000000' })
@@ -57,12 +61,13 @@ export async function createMarketGateway({ gateway, market: options, log }: Cre
   const [interpreters, detections] = await Promise.all([detectInterpreters(), detectEnvironments()])
   const environments = environmentsReport({ detections, interpreters, digest: environmentDigest })
   const store = await openJobStore(options.dataDir)
+  const ledger = await openJobLedger({ dataDir: options.dataDir, chainId: deployment.chainId, market: deployment.market })
   const host = await createHost({ ...options.host, keyFile: options.keyFile, listen: options.listen, bootstrap: options.bootstrap })
   let backend: MarketBackend
   try {
     backend = await createMarketBackend(
       { ...defaultMarketBackendOptions, ...options.backend },
-      { market, deployment, host, store, environments, workerKey: key, log },
+      { market, deployment, host, store, ledger, environments, workerKey: key, clock, log },
     )
   } catch (error) {
     await host.stop()

@@ -67,6 +67,10 @@ export function createErrorHandler(report: ErrorReport) {
     if (statusCode && statusCode >= 400 && statusCode < 500) {
       return reply.code(statusCode).send({ error: 'Invalid request', details: error.message.slice(0, 500) })
     }
+    // A client that hung up mid-upload is not the service's failure (and hears no answer anyway).
+    if (code === 'ECONNRESET' || request.raw.aborted) {
+      return reply.code(400).send({ error: 'The request was cut off', details: 'The connection closed before the upload was complete.' })
+    }
     // Never show internals (paths, stack) to anonymous clients; the operator gets the code.
     report('request failed', { code: code ?? error.name, method: request.method, route: request.routeOptions.url ?? 'unknown' })
     return reply.code(500).send({ error: 'Internal server error', details: 'The server could not handle this request; try again later.' })

@@ -1,5 +1,7 @@
-// What every route needs: the backend that runs jobs, the resolved options and the rate limiter.
+// What every route needs: the backend that runs jobs, the resolved options, the rate limiter and
+// the per-address slots for reads of logs and outputs.
 import type { JobBackend } from '../backends/jobBackend.ts'
+import type { AddressSlots } from './addressSlots.ts'
 import type { GatewayOptions } from './config.ts'
 import type { RateLimiter } from './rateLimiter.ts'
 
@@ -7,4 +9,6 @@ export type GatewayContext = {
   backend: JobBackend
   options: GatewayOptions
   limiter: RateLimiter
+  /** GET /logs and /download in progress, per address. */
+  reads: AddressSlots
 }

@@ -39,10 +39,10 @@ describe('rate limiter', () => {
     limiter.chargeCpu('a', 5)
     clock.now += 10_000
     expect(limiter.reserve('a')).toEqual({ allowed: false, reason: expect.stringMatching(/CPU quota exhausted \(11\.0\/10\.0/), retryAfterSeconds: 30 })
-    expect(limiter.quota('a')).toMatchObject({ used: 11, available: 0, can_submit: false })
+    expect(limiter.quota('a')).toMatchObject({ used: 11, available: 0, can_submit: false, retry_after: 30 })
     clock.now += 30_000
     expect(limiter.reserve('a').allowed).toBe(true)
-    expect(limiter.quota('a')).toMatchObject({ used: 5, available: 5 })
+    expect(limiter.quota('a')).toMatchObject({ used: 5, available: 5, retry_after: 0 })
   })
 
   it('counts jobs the backend still holds as active', () => {

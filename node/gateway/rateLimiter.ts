@@ -1,6 +1,8 @@
 // Per-client (IP) limits of Sandrun: CPU seconds per rolling minute, concurrent jobs, jobs per
 // rolling hour. A submission reserves its place before the upload is parsed, so parallel requests
-// from one client cannot slip past the concurrency limit together.
+// from one client cannot slip past the concurrency limit together. CPU is charged as it is used
+// (running jobs about once a second, the service's work for the client as it happens), and a client
+// whose minute is used up has its running jobs held (`exhausted`) until charges leave the window.
 import type { RateLimitOptions } from './config.ts'
 
 const minuteMs = 60_000
@@ -15,6 +17,8 @@ export type ClientQuota = {
   active_jobs: number
   can_submit: boolean
   reason: string
+  /** Seconds until a submission can pass again; 0 when it can now. */
+  retry_after: number
 }
 
 export type RateLimiterComponents = {
@@ -39,6 +43,8 @@ export type RateLimiter = {
   /** The submission was refused (bad input): give its place back. */
   release(clientId: string): void
   chargeCpu(clientId: string, seconds: number): void
+  /** True while the CPU seconds charged in the last minute reach the limit. */
+  exhausted(clientId: string): boolean
   quota(clientId: string): ClientQuota
 }
 
@@ -130,6 +136,12 @@ export function createRateLimiter(options: RateLimitOptions, components: RateLim
       usage.cpu.push({ at: now(), seconds })
       usage.cpuSeconds += seconds
     },
+    exhausted(clientId) {
+      const usage = clients.get(clientId)
+      if (!usage) return false
+      prune(usage, now())
+      return usage.cpuSeconds >= options.cpuSecondsPerMinute
+    },
     quota(clientId) {
       const at = now()
       const usage = clients.get(clientId) ?? { cpu: [], cpuSeconds: 0, submissions: [], pending: 0 }
@@ -143,6 +155,7 @@ export function createRateLimiter(options: RateLimitOptions, components: RateLim
         active_jobs: components.activeJobsOf(clientId),
         can_submit: result.allowed,
         reason: result.allowed ? '' : result.reason,
+        retry_after: result.allowed ? 0 : result.retryAfterSeconds,
       }
     },
   }

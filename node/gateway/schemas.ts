@@ -57,6 +57,23 @@ export const VerificationBody = Type.Object(
       reveals: Type.Array(Type.String()),
       finalize: Type.Union([Type.String(), Type.Null()]),
     }),
+    executions: Type.Array(
+      Type.Object({
+        address: Type.String(),
+        worker_id: Type.String({ description: 'The worker\'s Ed25519 key (base64), the one its libp2p peer id and stake are registered under.' }),
+        cpu_seconds: Type.Number(),
+        memory_peak_bytes: Type.Integer(),
+        wall_time_ms: Type.Number(),
+        exit_code: Type.Union([Type.Integer(), Type.Null()]),
+        termination: Type.String(),
+        stdout_truncated: Type.Boolean(),
+        stderr_truncated: Type.Boolean(),
+        result_root: Type.String(),
+        signature: Type.String(),
+        signature_valid: Type.Boolean(),
+      }),
+      { description: 'Each revealing worker\'s signed report of its run (usage is reported by workers, not agreed on chain).' },
+    ),
   },
   { description: 'Market mode only: how the result was agreed on chain; check it yourself with the chain id, market and job id.' },
 )
@@ -85,14 +102,21 @@ export const StatusResponse = Type.Object({
   finished_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   expires_at: Type.String({ format: 'date-time', description: 'When the job data is deleted at the latest.' }),
   execution_metadata: Type.Union([
-    Type.Object({
-      cpu_seconds: Type.Number(),
-      memory_peak_bytes: Type.Integer(),
-      exit_code: Type.Union([Type.Integer(), Type.Null()]),
-      environment: Type.String(),
-      wall_time_ms: Type.Number(),
-      termination: Type.String(),
-    }),
+    Type.Object(
+      {
+        cpu_seconds: Type.Union([Type.Number(), Type.Null()], { description: 'CPU seconds of the job; null when nobody measured it.' }),
+        memory_peak_bytes: Type.Union([Type.Integer(), Type.Null()]),
+        exit_code: Type.Union([Type.Integer(), Type.Null()]),
+        environment: Type.String(),
+        wall_time_ms: Type.Union([Type.Number(), Type.Null()], { description: 'From the start of the job code to its end, as measured by the sandbox.' }),
+        termination: Type.String(),
+        stdout_truncated: Type.Boolean({ description: 'stdout went past the capture cap (10 MiB per stream by default); the rest was not kept.' }),
+        stderr_truncated: Type.Boolean(),
+        reported_by: Type.String({ description: 'gateway (this machine\'s sandbox), worker (the pool worker that ran it) or workers (market: the median of the signed reports of the workers, outside the consensus root).' }),
+        reports: Type.Optional(Type.Integer({ description: 'Market mode: how many worker reports the figures are the median of.' })),
+      },
+      { description: 'How the job ran. In market mode these are what the workers report and sign; they are not part of the result root, see verification.executions.' },
+    ),
     Type.Null(),
   ]),
   job_hash: Type.Union([Type.String({ description: 'Result root (RFC 6962 Merkle root over the result entries).' }), Type.Null()]),
@@ -118,7 +142,11 @@ export const LogsJsonResponse = Type.Object({
   stderr_truncated: Type.Boolean(),
 })
 
-export const OutputsResponse = Type.Object({ job_id: Type.String(), outputs: Type.Array(OutputFileEntry) })
+export const OutputsResponse = Type.Object({
+  job_id: Type.String(),
+  files: Type.Array(Type.String(), { description: 'Output paths, as Sandrun\'s clients read them; each downloads from /download/:id/<path>.' }),
+  outputs: Type.Array(OutputFileEntry),
+})
 
 export const DownloadParams = Type.Object({ id: Type.String({ maxLength: 128 }), '*': Type.String({ maxLength: 4096 }) })
 
@@ -130,6 +158,7 @@ export const StatsResponse = Type.Object({
     active_jobs: Type.Integer(),
     can_submit: Type.Boolean(),
     reason: Type.String(),
+    retry_after: Type.Integer({ description: 'Seconds until a submission can pass again; 0 when it can now.' }),
   }),
   system: Type.Object({
     queue_length: Type.Integer(),
@@ -139,6 +168,10 @@ export const StatsResponse = Type.Object({
     completed_total: Type.Integer(),
     failed_total: Type.Integer(),
     retained_jobs: Type.Integer(),
+    event_loop_delay_ms: Type.Object(
+      { p99: Type.Number(), max: Type.Number() },
+      { description: "How long the service's event loop was held up over the last one to two minutes." },
+    ),
   }),
 })
 
@@ -180,6 +213,18 @@ export const HealthResponse = Type.Object({
   package_indexes: Type.Object(
     { pip: Type.Boolean(), npm: Type.Boolean() },
     { description: 'Which kinds of "requirements" this host installs (requirements.txt: pip, package.json: npm).' },
+  ),
+  p2p: Type.Optional(
+    Type.Object(
+      { peer_id: Type.String(), multiaddrs: Type.Array(Type.String()) },
+      { description: 'Market mode: the gateway\'s libp2p addresses; a worker joins with --bootstrap <one of them>.' },
+    ),
+  ),
+  chain: Type.Optional(
+    Type.Object(
+      { chain_id: Type.Integer(), market: Type.String(), rpc_url: Type.Union([Type.String(), Type.Null()], { description: 'An RPC URL the operator advertises (--public-rpc), or null.' }) },
+      { description: 'Market mode: the deployment results are agreed on; check them with sandrun verify --rpc <url> --market <market>.' },
+    ),
   ),
 })
 

@@ -20,7 +20,18 @@ export function statusBody(status: JobStatus): StatusResponse {
     finished_at: iso(status.finishedAt),
     expires_at: new Date(status.expiresAt).toISOString(),
     execution_metadata: e
-      ? { cpu_seconds: e.cpuSeconds, memory_peak_bytes: e.memoryPeakBytes, exit_code: e.exitCode, environment: e.environment, wall_time_ms: e.wallTimeMs, termination: e.termination }
+      ? {
+          cpu_seconds: e.cpuSeconds,
+          memory_peak_bytes: e.memoryPeakBytes,
+          exit_code: e.exitCode,
+          environment: e.environment,
+          wall_time_ms: e.wallTimeMs,
+          termination: e.termination,
+          stdout_truncated: e.stdoutTruncated,
+          stderr_truncated: e.stderrTruncated,
+          reported_by: e.reportedBy,
+          ...(e.reports !== undefined ? { reports: e.reports } : {}),
+        }
       : null,
     job_hash: status.jobHash,
     output_files: outputFiles,
@@ -47,5 +58,19 @@ function verificationBody(v: JobVerification): NonNullable<StatusResponse['verif
     job_id: v.chainJobId,
     spec_hash: v.specHash,
     tx_hashes: v.txHashes,
+    executions: (v.executions ?? []).map((r) => ({
+      address: r.address,
+      worker_id: r.workerId,
+      cpu_seconds: r.cpuSeconds,
+      memory_peak_bytes: r.memoryPeakBytes,
+      wall_time_ms: r.wallTimeMs,
+      exit_code: r.exitCode,
+      termination: r.termination,
+      stdout_truncated: r.stdoutTruncated,
+      stderr_truncated: r.stderrTruncated,
+      result_root: r.resultRoot,
+      signature: r.signature,
+      signature_valid: r.signatureValid,
+    })),
   }
 }

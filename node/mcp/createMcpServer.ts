@@ -2,6 +2,7 @@
 // on the one HTTP client. Transport-agnostic; serveStdio and serveHttp connect it.
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import type { SandrunClient } from '../client/sandrunClient.ts'
+import { createReceiptStore, type ReceiptStore } from './receiptStore.ts'
 import { registerDownloadOutput } from './tools/downloadOutput.ts'
 import { registerExecuteCode } from './tools/executeCode.ts'
 import { registerGetJobStatus } from './tools/getJobStatus.ts'
@@ -14,9 +15,11 @@ export type CreateMcpServerParameters = {
   client: SandrunClient
   /** Reported to MCP clients in the handshake. */
   version?: string | undefined
+  /** Receipts kept at download, shared by every session of the process (default: this server's own). */
+  receipts?: ReceiptStore | undefined
 }
 
-export function createMcpServer({ client, version = '0.1.0' }: CreateMcpServerParameters): McpServer {
+export function createMcpServer({ client, version = '0.1.0', receipts = createReceiptStore({ client }) }: CreateMcpServerParameters): McpServer {
   const server = new McpServer(
     { name: 'sandrun', version },
     {
@@ -29,7 +32,7 @@ export function createMcpServer({ client, version = '0.1.0' }: CreateMcpServerPa
   registerGetJobStatus(server, client)
   registerGetLogs(server, client)
   registerListOutputs(server, client)
-  registerDownloadOutput(server, client)
-  registerVerifyResult(server, client)
+  registerDownloadOutput(server, client, receipts)
+  registerVerifyResult(server, client, receipts)
   return server
 }

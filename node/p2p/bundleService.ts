@@ -2,6 +2,7 @@
 // The answer declares the size first, so an oversize bundle is refused before any byte of it is
 // read; the receiver hashes while reading and never returns bytes that do not match the hash.
 import { createHash } from 'node:crypto'
+import type { PeerId } from '@libp2p/interface'
 import type { PeerTarget } from './dialTarget.ts'
 import { P2pError } from './errors.ts'
 import { operationSignal, toP2pError } from './operationSignal.ts'
@@ -9,8 +10,11 @@ import { bundleProtocol } from './protocols.ts'
 import { openRequest, protocolHandler, readAnswer, readRequest, RemoteRefusal, sha256Pattern, type P2pNode } from './protocolStreams.ts'
 
 export type BundleServiceInit = {
-  /** Serves a bundle by sha256 (0x + 64 lowercase hex); undefined = not here. Omit on fetch-only nodes. */
-  getBundle?: (sha256: string) => Uint8Array | undefined | Promise<Uint8Array | undefined>
+  /**
+   * Serves a bundle by sha256 (0x + 64 lowercase hex); undefined = not here. Omit on fetch-only nodes.
+   * `from` is the asking peer (a market gateway learns from it which worker is starting a job).
+   */
+  getBundle?: (sha256: string, from: PeerId) => Uint8Array | undefined | Promise<Uint8Array | undefined>
   maxBundleBytes?: number
   fetchTimeoutMs?: number
   serveTimeoutMs?: number
@@ -61,11 +65,11 @@ function createBundleService(node: P2pNode, init: BundleServiceInit): BundleServ
   const { chunkBytes } = defaultBundleOptions
   const getBundle = init.getBundle
 
-  const handler = protocolHandler(async (framed, _connection, signal) => {
+  const handler = protocolHandler(async (framed, connection, signal) => {
     const request = await readRequest(framed, signal)
     const sha256 = typeof request.sha256 === 'string' ? request.sha256 : ''
     if (!sha256Pattern.test(sha256)) throw new RemoteRefusal('BAD_REQUEST', 'sha256 must be 0x + 64 lowercase hex digits')
-    const bundle = await getBundle?.(sha256)
+    const bundle = await getBundle?.(sha256, connection.remotePeer)
     if (bundle === undefined) throw new RemoteRefusal('NOT_FOUND', 'no bundle with this sha256 here')
     await framed.writeJson({ ok: true, size: bundle.byteLength }, signal)
     for (let offset = 0; offset < bundle.byteLength; offset += chunkBytes) {

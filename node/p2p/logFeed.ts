@@ -3,6 +3,8 @@
 // Policy for slow readers: the job is never blocked. Each subscriber has a bounded queue
 // (maxLagBytes); when it overflows, its oldest chunks are dropped and replaced by one `gap` event
 // with the number of bytes lost. The replay is bounded the same way (maxReplayBytes, oldest first).
+// With `captureBytes`, each stream keeps only its first bytes, as the sandbox's capture does: the
+// feed then never holds more than the result will, and the end status says what was cut.
 
 export type LogStreamName = 'stdout' | 'stderr'
 
@@ -16,6 +18,8 @@ export type LogEvent =
 export type LogFeedOptions = {
   maxReplayBytes?: number
   maxLagBytes?: number
+  /** Bytes of each stream the feed takes at all; later output is ignored (default: no cap). */
+  captureBytes?: number
 }
 
 export const defaultLogFeedOptions = {
@@ -40,10 +44,14 @@ export class LogFeed {
   private replayDropped = 0
   private endEvent: Extract<LogEvent, { type: 'end' }> | undefined
   private readonly subscribers = new Set<Subscriber>()
+  private readonly captureBytes: number
+  private readonly taken = { stdout: 0, stderr: 0 }
 
-  constructor({ maxReplayBytes = defaultLogFeedOptions.maxReplayBytes, maxLagBytes = defaultLogFeedOptions.maxLagBytes }: LogFeedOptions = {}) {
-    this.maxReplayBytes = maxReplayBytes
+  constructor({ maxReplayBytes = defaultLogFeedOptions.maxReplayBytes, maxLagBytes = defaultLogFeedOptions.maxLagBytes, captureBytes = Infinity }: LogFeedOptions = {}) {
+    // A capped feed replays everything it took: a late watcher never starts mid-stream.
+    this.maxReplayBytes = Number.isFinite(captureBytes) ? Math.max(maxReplayBytes, 2 * captureBytes) : maxReplayBytes
     this.maxLagBytes = maxLagBytes
+    this.captureBytes = captureBytes
   }
 
   get ended(): boolean {
@@ -52,10 +60,13 @@ export class LogFeed {
 
   /** Never blocks and never throws for slow readers; appending after end is ignored. */
   append(stream: LogStreamName, data: Uint8Array): void {
-    if (this.endEvent || data.byteLength === 0) return
-    const event = { type: 'chunk', stream, data: Uint8Array.from(data) } as const
+    const room = this.captureBytes - this.taken[stream]
+    if (this.endEvent || data.byteLength === 0 || room <= 0) return
+    const kept = data.byteLength > room ? data.subarray(0, room) : data
+    this.taken[stream] += kept.byteLength
+    const event = { type: 'chunk', stream, data: Uint8Array.from(kept) } as const
     this.replay.push(event)
-    this.replayBytes += data.byteLength
+    this.replayBytes += kept.byteLength
     while (this.replayBytes > this.maxReplayBytes && this.replay.length > 0) {
       const dropped = this.replay.shift()!
       this.replayBytes -= dropped.data.byteLength

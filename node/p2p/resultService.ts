@@ -18,13 +18,17 @@ export type ResultEntrySummary = {
 
 export type JobResultPayload = {
   entries: ResultEntrySummary[]
-  /** Content by entry name (exit, stdout, stderr, outputs/...). */
+  /** Content by entry name (exit, stdout, stderr, outputs/...); empty when asked for without files. */
   files: Array<{ name: string; content: Uint8Array }>
+  /** The worker's signed execution report (untrusted JSON: check it with verifyExecutionReport). */
+  execution?: unknown
 }
 
 export type ResultServiceInit = {
   /** Serves a finished job's result; undefined = unknown or not finished here. Omit on fetch-only nodes. */
   getResult?: (jobId: string) => JobResultPayload | undefined | Promise<JobResultPayload | undefined>
+  /** Every byte of a result went out; `claim` is the requester's signature the request carried, if any (node/market/resultClaim.ts). */
+  onServed?: (jobId: string, claim: string | null) => void
   maxResultBytes?: number
   maxEntries?: number
   fetchTimeoutMs?: number
@@ -47,8 +51,12 @@ export const defaultResultOptions = {
 export type FetchResultParameters = {
   peer: PeerTarget
   jobId: string
+  /** The requester's claim (node/market/resultClaim.ts): the worker may delete the result once served. */
+  claim?: string | undefined
   signal?: AbortSignal
   timeoutMs?: number
+  /** false: only the entries and the execution report, no file contents. Default true. */
+  withFiles?: boolean
 }
 
 export type FetchResultReturnType = JobResultPayload
@@ -62,6 +70,7 @@ export type ResultService = {
 
 /** Job ids: decimal chain ids in market mode, gateway ids in pool mode; never paths or free text. */
 export const jobIdPattern = /^[A-Za-z0-9_-]{1,128}$/
+const claimPattern = /^0x[0-9a-fA-F]{130}$/
 
 export function resultService(init: ResultServiceInit) {
   return (node: P2pNode): ResultService => createResultService(node, init)
@@ -79,15 +88,20 @@ function createResultService(node: P2pNode, init: ResultServiceInit): ResultServ
     const request = await readRequest(framed, signal)
     const jobId = typeof request.jobId === 'string' ? request.jobId : ''
     if (!jobIdPattern.test(jobId)) throw new RemoteRefusal('BAD_REQUEST', 'jobId must be 1-128 characters of [A-Za-z0-9_-]')
+    const claim = request.claim === undefined ? null : request.claim
+    if (claim !== null && (typeof claim !== 'string' || !claimPattern.test(claim))) throw new RemoteRefusal('BAD_REQUEST', 'claim must be a 65-byte signature as 0x hex')
     const result = await getResult?.(jobId)
     if (result === undefined) throw new RemoteRefusal('NOT_FOUND', 'no finished result for this job here')
-    await framed.writeJson({ ok: true, entries: result.entries, files: result.files.length }, signal)
-    for (const file of result.files) {
+    // `files: false` asks for the entries and the execution report only (a gateway collecting every worker's report).
+    const files = request.files === false ? [] : result.files
+    await framed.writeJson({ ok: true, entries: result.entries, files: files.length, ...(result.execution !== undefined ? { execution: result.execution } : {}) }, signal)
+    for (const file of files) {
       await framed.writeJson({ name: file.name, size: file.content.byteLength }, signal)
       for (let offset = 0; offset < file.content.byteLength; offset += chunkBytes) {
         await framed.writeBytes(file.content.subarray(offset, offset + chunkBytes), signal)
       }
     }
+    init.onServed?.(jobId, claim)
   }, init.serveTimeoutMs ?? defaultResultOptions.serveTimeoutMs)
 
   return {
@@ -99,13 +113,13 @@ function createResultService(node: P2pNode, init: ResultServiceInit): ResultServ
     async stop() {
       if (getResult !== undefined) await node.unhandle(resultProtocol)
     },
-    async fetch({ peer, jobId, signal, timeoutMs = init.fetchTimeoutMs ?? defaultResultOptions.fetchTimeoutMs }) {
+    async fetch({ peer, jobId, claim, signal, timeoutMs = init.fetchTimeoutMs ?? defaultResultOptions.fetchTimeoutMs, withFiles = true }) {
       if (!jobIdPattern.test(jobId)) throw new P2pError('INVALID_ARGUMENT', `Job id "${jobId}" must be 1-128 characters of [A-Za-z0-9_-].`)
       const op = operationSignal({ signal, timeoutMs })
       const what = `the result of job ${jobId}`
       let framed: FramedStream | undefined
       try {
-        framed = await openRequest(node, peer, resultProtocol, { v: 1, jobId }, op.signal)
+        framed = await openRequest(node, peer, resultProtocol, { v: 1, jobId, ...(withFiles ? {} : { files: false }), ...(claim ? { claim } : {}) }, op.signal)
         const answer = await readAnswer(framed, what, maxEntriesFrame, op.signal)
         const entries = parseEntries(answer.entries, maxEntries)
         const fileCount = answer.files
@@ -128,7 +142,7 @@ function createResultService(node: P2pNode, init: ResultServiceInit): ResultServ
           files.push({ name, content: await readContent(framed, size, name, op.signal) })
         }
         await framed.close(op.signal).catch(() => undefined)
-        return { entries, files }
+        return { entries, files, ...(answer.execution !== undefined ? { execution: answer.execution } : {}) }
       } catch (error) {
         const failure = toP2pError(error, `Fetching ${what}`, op)
         framed?.abort(failure)

@@ -1,9 +1,8 @@
 // A pool-mode worker (`sandrun worker --mode pool`): a libp2p host keyed by the worker key that keeps
 // a connection to its gateways and serves them the exec protocol, running each job in this
 // machine's sandbox and signing the result root. No chain, no stake: the gateway's allowlist is the trust.
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
+// Nothing of a job rests on disk: outputs wait on tmpfs until sent, the result goes back in the reply.
+import { readFile } from 'node:fs/promises'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { SandboxError } from '../../sandbox/errors.ts'
@@ -13,6 +12,8 @@ import { exitEntryContent, resultEntries, resultRoot, workerMetadata } from '../
 import { createHost, type CreateHostParameters, type SandrunHost } from '../p2p/createHost.ts'
 import { execService, type ExecRunParameters, type ExecService } from './execService.ts'
 import { PoolError } from './poolError.ts'
+import { openStorage } from '../storage/openStorage.ts'
+import { scratchDirFor } from '../storage/scratchDirFor.ts'
 
 export type PoolWorkerLog = (message: string, context: Record<string, unknown>) => void
 
@@ -27,8 +28,10 @@ export type StartPoolWorkerParameters = {
   maxJobs?: number | undefined
   /** Created once per process by the caller (createSandbox). */
   sandbox: Pick<Sandbox, 'runJob'>
-  /** Where each job's collected outputs are staged until sent (default: the OS temp dir). */
-  workDir?: string | undefined
+  /** tmpfs directory where each job's collected outputs wait until sent (default: scratchDirFor(keyFile), on /dev/shm). */
+  scratchDir?: string | undefined
+  /** Accept a scratch dir that is not tmpfs (output files would touch a disk in clear). */
+  allowDiskStorage?: boolean | undefined
   reconnectMs?: number | undefined
   log?: PoolWorkerLog | undefined
   /** Extra host options (tests). */
@@ -68,6 +71,8 @@ export async function startPoolWorker(parameters: StartPoolWorkerParameters): Pr
   const maxJobs = parameters.maxJobs ?? defaultPoolWorkerOptions.maxJobs
   if (parameters.bootstrap.length === 0) throw new PoolError('CONFIG_INVALID', 'A pool worker needs --bootstrap <gateway multiaddr> (the /p2p/ address the gateway prints).')
   const gateways = new Map(parameters.bootstrap.map((address) => [gatewayPeer(address), address]))
+  // Opening it empties what a crashed run of this worker left there.
+  const scratch = await openStorage({ root: parameters.scratchDir ?? scratchDirFor(parameters.keyFile), requireTmpfs: !parameters.allowDiskStorage, flag: '--scratch-dir' })
   const host = await createHost({
     ...parameters.host,
     keyFile: parameters.keyFile,
@@ -75,14 +80,13 @@ export async function startPoolWorker(parameters: StartPoolWorkerParameters): Pr
     ...(parameters.announce ? { announce: parameters.announce } : {}),
   })
   const key = host.workerKey
-  const workDir = parameters.workDir ?? tmpdir()
   let running = 0
 
   const run = async ({ jobId, manifest: input, bundle, onOutput, signal }: ExecRunParameters) => {
     let dir: string | undefined
     try {
       const manifest = parseManifest(input)
-      dir = await mkdtemp(path.join(workDir, 'sandrun-pool-job-'))
+      dir = scratch.createJobDir()
       log('job running', { jobId, bundleBytes: bundle.byteLength })
       const result = await sandbox.runJob({ manifest, bundle, outputDir: dir, signal, onOutput: (stream, chunk) => onOutput(stream, chunk) })
       if (signal.aborted) throw new Error('the job was cancelled by the gateway')
@@ -122,7 +126,7 @@ export async function startPoolWorker(parameters: StartPoolWorkerParameters): Pr
       log('job failed on this host', { jobId, code: (error as { code?: string }).code ?? 'UNKNOWN' })
       return { type: 'failed' as const, code: 'HOST_FAILURE', message: 'The worker could not run the job.', userError: false }
     } finally {
-      if (dir) await rm(dir, { recursive: true, force: true }).catch(() => undefined)
+      if (dir) await scratch.removeJobDir(dir).catch(() => undefined)
     }
   }
 
@@ -183,6 +187,7 @@ export async function startPoolWorker(parameters: StartPoolWorkerParameters): Pr
       host.libp2p.removeEventListener('peer:disconnect', onClose as never)
       await exec.stop().catch(() => undefined)
       await host.stop()
+      await scratch.close()
     },
   }
 }

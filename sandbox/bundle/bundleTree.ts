@@ -43,13 +43,7 @@ export class BundleTree {
 
   /** Validates one header and records it; returns null for entries with nothing to do (the root). */
   add(header: TarHeader): BundleEntry | null {
-    this.#entryCount += 1
-    if (this.#entryCount > this.#limits.maxEntries)
-      throw new SandboxError(
-        'BUNDLE_TOO_LARGE',
-        `The bundle has more than ${this.#limits.maxEntries} entries (files, directories and links).`,
-        { details: 'Pack fewer files, e.g. archive a large data set into one file inside the bundle.' },
-      )
+    this.#count()
     const path = entryPath({ name: header.name, maxDepth: this.#limits.maxDepth })
     const kind = entryKind(header)
     if (path === '') {
@@ -106,6 +100,20 @@ export class BundleTree {
     return files.sort()
   }
 
+  /**
+   * One more entry of the unpacked tree. Directories that paths only imply count too: ten thousand
+   * entries 64 levels deep would otherwise unpack to over half a million directories.
+   */
+  #count(): void {
+    this.#entryCount += 1
+    if (this.#entryCount > this.#limits.maxEntries)
+      throw new SandboxError(
+        'BUNDLE_TOO_LARGE',
+        `The bundle unpacks to more than ${this.#limits.maxEntries} entries (files, directories and links, counting the directories its paths imply).`,
+        { details: 'Pack fewer files or a flatter tree, e.g. archive a large data set into one file inside the bundle.' },
+      )
+  }
+
   #countBytes(header: TarHeader): void {
     this.#totalBytes += header.size
     if (this.#totalBytes > this.#limits.maxTotalBytes)
@@ -128,12 +136,14 @@ export class BundleTree {
 
   /** Parents are implicit directories; none may be a symlink (it would redirect the write) or a file. */
   #claimParents(path: string, name: string): void {
-    const components = path.split('/')
-    for (let i = 1; i < components.length; i += 1) {
-      const parent = components.slice(0, i).join('/')
+    // Each proper prefix in turn (a, a/b): linear in the path's length.
+    for (let end = path.indexOf('/'); end >= 0; end = path.indexOf('/', end + 1)) {
+      const parent = path.slice(0, end)
       const existing = this.#kinds.get(parent)
-      if (existing === undefined) this.#kinds.set(parent, 'directory')
-      else if (existing === 'symlink')
+      if (existing === undefined) {
+        this.#count()
+        this.#kinds.set(parent, 'directory')
+      } else if (existing === 'symlink')
         throw unsafe(
           `The entry ${quoteEntryName(name)} lies under ${quoteEntryName(parent)}, which is a symlink in the archive.`,
           'Entries may not be written through links; pack the real directory instead.',

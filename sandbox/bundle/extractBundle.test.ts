@@ -111,7 +111,7 @@ describe('extractBundle', () => {
 
   it('inspectBundle reports the same files without writing anything', async () => {
     const bundle = await packFiles({ 'b.txt': 'bb', 'a/x.py': 'x', 'lnk': { symlink: 'b.txt' } })
-    expect(await inspectBundle(bundle)).toEqual({ files: ['a/x.py', 'b.txt'], totalBytes: 3, entryCount: 3 })
+    expect(await inspectBundle(bundle)).toEqual({ files: ['a/x.py', 'b.txt'], totalBytes: 3, entryCount: 4 })
     expect(await readdir(target)).toEqual([])
   })
 
@@ -302,6 +302,16 @@ describe('size caps', () => {
     const bundle = await packFiles({ a: '1', b: '2', c: '3', d: '4' })
     await expectRefused(bundle, 'BUNDLE_TOO_LARGE', /more than 3 entries/, { maxEntries: 3 })
     expect((await inspectBundle(bundle, { maxEntries: 4 })).files).toHaveLength(4)
+  })
+
+  it('counts the directories that paths imply, before any of them is written', async () => {
+    // Ten files 30 levels deep each imply 300 directories: a tiny archive, a huge tree.
+    const deep = Array.from({ length: 10 }, (_, i) => ({ header: { name: `${`d${i}/`.repeat(30)}f` }, content: 'x' }))
+    const bundle = await gzTar(deep)
+    await expectRefused(bundle, 'BUNDLE_TOO_LARGE', /more than 100 entries.*directories its paths imply/, { maxEntries: 100 })
+    // Refused at the fourth file's first new directory: three trees at most were written, never ten.
+    expect((await readdir(target)).length).toBeLessThanOrEqual(4)
+    expect((await inspectBundle(bundle, { maxEntries: 310 })).entryCount).toBe(310)
   })
 
   it('refuses more bytes than allowed', async () => {

@@ -2,15 +2,17 @@
 // created (or verified) one component at a time, files are created with O_EXCL|O_NOFOLLOW, and the
 // archive checks already refuse any entry whose path goes through one of its own links. The file
 // system calls are synchronous: on the job's tmpfs each takes microseconds, less than a round trip
-// through the thread pool, and a large file still arrives chunk by chunk between them.
-import { chmodSync, closeSync, constants, fchmodSync, linkSync, lstatSync, mkdirSync, openSync, symlinkSync, unlinkSync, writeSync } from 'node:fs'
+// through the thread pool, and a large file still arrives chunk by chunk between them; the event
+// loop gets a turn every few milliseconds however many entries there are.
+import { chmodSync, chownSync, closeSync, constants, fchmodSync, fchownSync, lchownSync, linkSync, lstatSync, mkdirSync, openSync, symlinkSync, unlinkSync, writeSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import { createYielder } from '../createYielder.ts'
 import { SandboxError } from '../errors.ts'
 import type { BundleLimits } from './bundleLimits.ts'
 import type { BundleEntry } from './bundleTree.ts'
 import { quoteEntryName } from './entryPath.ts'
 import type { InspectBundleReturnType } from './inspectBundle.ts'
-import { readBundle } from './readBundle.ts'
+import { type InflationMeter, readBundle } from './readBundle.ts'
 
 export type ExtractBundleParameters = {
   bundle: Uint8Array
@@ -20,6 +22,10 @@ export type ExtractBundleParameters = {
    */
   targetDir: string
   limits?: Partial<BundleLimits> | undefined
+  /** The host user every extracted entry is given to (the job's); default: the caller's. */
+  owner?: { uid: number; gid: number } | undefined
+  /** Counts the bytes inflated. */
+  meter?: InflationMeter | undefined
 }
 
 export type ExtractBundleReturnType = InspectBundleReturnType
@@ -34,42 +40,52 @@ export async function extractBundle({
   bundle,
   targetDir,
   limits,
+  owner,
+  meter,
 }: ExtractBundleParameters): Promise<ExtractBundleReturnType> {
   const root = resolve(targetDir)
   // Relative paths known to be real directories: created here or checked with lstat.
   const directories = new Set<string>([''])
+  const yielder = createYielder()
 
   const ensureDirectory = (path: string): void => {
-    const components = path.split('/')
-    for (let i = 1; i <= components.length; i += 1) {
-      const relative = components.slice(0, i).join('/')
-      if (directories.has(relative)) continue
-      const host = join(root, relative)
-      try {
-        mkdirSync(host, { mode: 0o755 })
-        chmodSync(host, 0o755)
-      } catch (error) {
-        if (!isErrno(error, 'EEXIST')) throw error
-        const stats = lstatSync(host)
-        if (!stats.isDirectory())
-          throw new SandboxError(
-            'SANDBOX_FAILED',
-            `Cannot extract into a non-empty directory: ${quoteEntryName(relative)} already exists and is not a directory.`,
-          )
-      }
-      directories.add(relative)
+    // Each prefix of the path in turn (a, a/b, a/b/c): linear in the path's length.
+    for (let end = path.indexOf('/'); ; end = path.indexOf('/', end + 1)) {
+      const relative = end < 0 ? path : path.slice(0, end)
+      if (!directories.has(relative)) createDirectory(relative)
+      if (end < 0) return
     }
   }
 
+  const createDirectory = (relative: string): void => {
+    const host = join(root, relative)
+    try {
+      mkdirSync(host, { mode: 0o755 })
+      chmodSync(host, 0o755)
+      if (owner) chownSync(host, owner.uid, owner.gid)
+    } catch (error) {
+      if (!isErrno(error, 'EEXIST')) throw error
+      const stats = lstatSync(host)
+      if (!stats.isDirectory())
+        throw new SandboxError(
+          'SANDBOX_FAILED',
+          `Cannot extract into a non-empty directory: ${quoteEntryName(relative)} already exists and is not a directory.`,
+        )
+    }
+    directories.add(relative)
+  }
+
   const write = async (entry: BundleEntry, content: AsyncIterable<Buffer>): Promise<void> => {
-    const parent = entry.path.split('/').slice(0, -1).join('/')
-    if (parent !== '') ensureDirectory(parent)
+    const slash = entry.path.lastIndexOf('/')
+    if (slash > 0) ensureDirectory(entry.path.slice(0, slash))
     const host = join(root, entry.path)
     switch (entry.kind) {
       case 'directory':
         return ensureDirectory(entry.path)
       case 'symlink':
-        return symlinkSync(entry.target, host)
+        symlinkSync(entry.target, host)
+        if (owner) lchownSync(host, owner.uid, owner.gid)
+        return
       case 'hardlink':
         return linkSync(join(root, entry.target), host)
       case 'file': {
@@ -80,6 +96,7 @@ export async function extractBundle({
         const fd = openSync(host, createFlags, mode)
         try {
           fchmodSync(fd, mode)
+          if (owner) fchownSync(fd, owner.uid, owner.gid)
           for await (const chunk of content) writeAll(fd, chunk)
         } finally {
           closeSync(fd)
@@ -91,7 +108,9 @@ export async function extractBundle({
   return readBundle({
     bundle,
     limits,
+    meter,
     onEntry: async (entry, content) => {
+      await yielder()
       try {
         await write(entry, content)
       } catch (error) {

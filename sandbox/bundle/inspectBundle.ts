@@ -8,7 +8,7 @@ export type InspectBundleReturnType = {
   files: string[]
   /** Uncompressed size of all file entries. */
   totalBytes: number
-  /** Entries of every kind, as counted against `maxEntries`. */
+  /** Entries of every kind, the directories their paths imply included, as counted against `maxEntries`. */
   entryCount: number
 }
 

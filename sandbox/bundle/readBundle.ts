@@ -19,7 +19,11 @@ export type ReadBundleParameters = {
    * callback leaves unread is discarded. Errors it throws end the read and are rethrown unchanged.
    */
   onEntry: (entry: BundleEntry, content: AsyncIterable<Buffer>) => Promise<void>
+  /** Counts the bytes inflated (whether the bundle is accepted or not), so the work can be charged. */
+  meter?: InflationMeter | undefined
 }
+
+export type InflationMeter = { inflatedBytes: number }
 
 export type ReadBundleReturnType = {
   /** Regular files (hardlinks included) of the final tree, sorted. */
@@ -34,7 +38,7 @@ const feedChunkBytes = 16 * 1024
 /** Worst-case tar bookkeeping per entry: header, pax or GNU long-name record, padding. */
 const tarOverheadPerEntry = 6 * 1024
 
-export async function readBundle({ bundle, limits, onEntry }: ReadBundleParameters): Promise<ReadBundleReturnType> {
+export async function readBundle({ bundle, limits, onEntry, meter }: ReadBundleParameters): Promise<ReadBundleReturnType> {
   const resolved = resolveBundleLimits(limits)
   const tree = new BundleTree(resolved)
   const gunzip = createGunzip()
@@ -44,7 +48,10 @@ export async function readBundle({ bundle, limits, onEntry }: ReadBundleParamete
   const inflatedCap = resolved.maxTotalBytes + resolved.maxEntries * tarOverheadPerEntry + 1024 * 1024
   // Below both inflation caps neither can trip, so the verdict is the streaming path's.
   const small = decodeSmallBundle(bundle, Math.min(smallBundleBytes, resolved.ratioThresholdBytes, inflatedCap))
-  if (small) return readSmallBundle(small, tree, onEntry)
+  if (small) {
+    if (meter) for (const { content } of small) meter.inflatedBytes += 512 + Math.ceil(content.length / 512) * 512
+    return readSmallBundle(small, tree, onEntry)
+  }
   let inflated = 0
   const state: ReadState = { failure: null, parserError: null }
   const fail = (error: SandboxError): void => {
@@ -56,6 +63,7 @@ export async function readBundle({ bundle, limits, onEntry }: ReadBundleParamete
 
   gunzip.on('data', (chunk: Buffer) => {
     inflated += chunk.byteLength
+    if (meter) meter.inflatedBytes += chunk.byteLength
     if (inflated > inflatedCap)
       return fail(
         new SandboxError('BUNDLE_TOO_LARGE', `The bundle inflates to more than ${formatBytes(inflatedCap)}.`, {

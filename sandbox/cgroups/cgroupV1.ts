@@ -1,7 +1,7 @@
 // cgroup v1 backend: one directory per job in each of the memory, pids, cpu and cpuacct
 // hierarchies (cpu and cpuacct may share a mount). Used where the kernel exposes these
 // controllers on v1, as on the development machine.
-import { chownSync, mkdirSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import { killAllIn, listPids, readKeyValues, readNumber, removeCgroupDir, tryWriteControl, writeControl } from './cgroupFiles.ts'
 
@@ -9,6 +9,8 @@ import { killAllIn, listPids, readKeyValues, readNumber, removeCgroupDir, tryWri
 const maxIdleSlots = 16
 /** Memory still charged to an emptied cgroup (typically under 1 MiB) up to which it is reused. */
 const maxIdleChargeBytes = 2 * 1024 * 1024
+/** A held job's CPU bandwidth: 1 ms per 100 ms period, the smallest quota the kernel takes. */
+const heldQuotaMicros = 1000
 import type { CgroupBackend, CgroupLimits, JobCgroup } from './types.ts'
 
 export type CgroupV1Mounts = {
@@ -28,7 +30,7 @@ export function createCgroupV1Backend(parents: CgroupV1Mounts): CgroupBackend {
   const idleSlots: Slot[] = []
   let closed = false
 
-  function newSlot(name: string, owner?: { uid: number; gid: number }): Slot {
+  function newSlot(name: string): Slot {
     const memory = path.join(parents.memory, name)
     const pids = path.join(parents.pids, name)
     const cpuacct = path.join(parents.cpuacct, name)
@@ -38,7 +40,7 @@ export function createCgroupV1Backend(parents: CgroupV1Mounts): CgroupBackend {
     // No swap: the memory limit must mean RAM + swap, or a job could page past it.
     tryWriteControl(path.join(memory, 'memory.swappiness'), 0)
     if (cpu) tryWriteControl(path.join(cpu, 'cpu.cfs_period_us'), 100_000)
-    if (owner) for (const dir of dirs) chownSync(path.join(dir, 'tasks'), owner.uid, owner.gid)
+    // Every control file stays root's: only the service's spawner moves processes in (selfJoinFiles).
     return { memory, pids, cpuacct, cpu, dirs, memoryBytes: Number.NaN }
   }
 
@@ -58,17 +60,18 @@ export function createCgroupV1Backend(parents: CgroupV1Mounts): CgroupBackend {
     slot.memoryBytes = bytes
   }
 
-  function create(name: string, limits: CgroupLimits, owner?: { uid: number; gid: number }, spare?: ReadonlySet<number>): JobCgroup {
+  function create(name: string, limits: CgroupLimits, spare?: ReadonlySet<number>): JobCgroup {
     // Creating and removing a cgroup in four hierarchies costs ~0.4 ms of CPU (and kernel work
     // after it); an emptied one is reset instead.
     // Only a drained one: a process of the last job that is gone but not yet reaped still holds
     // a pids charge there.
     const drained = idleSlots.findIndex((idle) => readNumber(path.join(idle.pids, 'pids.current')) === 0)
-    const slot = drained >= 0 ? idleSlots.splice(drained, 1)[0]! : newSlot(name, owner)
+    const slot = drained >= 0 ? idleSlots.splice(drained, 1)[0]! : newSlot(name)
     const { memory, pids, cpuacct, cpu, dirs } = slot
     setMemoryLimit(slot, limits.memoryBytes)
     writeControl(path.join(pids, 'pids.max'), limits.pids)
-    if (cpu) tryWriteControl(path.join(cpu, 'cpu.cfs_quota_us'), Math.max(1000, Math.round(limits.cpuCores * 100_000)))
+    const quota = Math.max(1000, Math.round(limits.cpuCores * 100_000))
+    if (cpu) tryWriteControl(path.join(cpu, 'cpu.cfs_quota_us'), quota)
     const resetAccounting = () => {
       writeControl(path.join(cpuacct, 'cpuacct.usage'), 0)
       writeControl(path.join(memory, 'memory.max_usage_in_bytes'), 0)
@@ -92,6 +95,9 @@ export function createCgroupV1Backend(parents: CgroupV1Mounts): CgroupBackend {
         for (const dir of dirs) writeControl(path.join(dir, 'cgroup.procs'), pid)
       },
       cpuSeconds,
+      hold(held) {
+        return cpu !== undefined && tryWriteControl(path.join(cpu, 'cpu.cfs_quota_us'), held ? heldQuotaMicros : quota)
+      },
       stats() {
         return {
           cpuSeconds: cpuSeconds(),

@@ -37,7 +37,8 @@ export function createCgroupV2Backend({ base, parent }: { base: string; parent: 
     writeControl(path.join(dir, 'memory.max'), limits.memoryBytes)
     tryWriteControl(path.join(dir, 'memory.swap.max'), 0)
     writeControl(path.join(dir, 'pids.max'), limits.pids)
-    tryWriteControl(path.join(dir, 'cpu.max'), `${Math.max(1000, Math.round(limits.cpuCores * 100_000))} 100000`)
+    const cpuMax = `${Math.max(1000, Math.round(limits.cpuCores * 100_000))} 100000`
+    tryWriteControl(path.join(dir, 'cpu.max'), cpuMax)
 
     const cpuSeconds = () => (readKeyValues(path.join(dir, 'cpu.stat')).get('usage_usec') ?? 0) / 1e6
     const procs = path.join(dir, 'cgroup.procs')
@@ -54,6 +55,8 @@ export function createCgroupV2Backend({ base, parent }: { base: string; parent: 
         writeControl(procs, pid)
       },
       cpuSeconds,
+      // Held: 1 ms per 100 ms period, the smallest quota the kernel takes.
+      hold: (held) => tryWriteControl(path.join(dir, 'cpu.max'), held ? '1000 100000' : cpuMax),
       stats() {
         const events = readKeyValues(path.join(dir, 'memory.events'))
         return {

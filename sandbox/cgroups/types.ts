@@ -19,9 +19,10 @@ export type JobCgroup = {
   /** Moves a process (and its future children) into the job's cgroup(s). Synchronous, so nothing runs first. */
   addProcess(pid: number): void
   /**
-   * v1 only: files a process can write "0" to in order to move itself in, with no help from the
-   * service. Moving oneself (a single thread, by pid 0) skips the kernel's global threadgroup lock,
-   * whose RCU grace period otherwise costs ~10 ms per job. Owned by the sandbox uid. Null on v2.
+   * v1 only: files the service's spawner writes "0" to in order to move itself in before it forks a
+   * job process there. Moving oneself (a single thread, by pid 0) skips the kernel's global
+   * threadgroup lock, whose RCU grace period otherwise costs ~10 ms per job. Owned by root, never by
+   * the job's user (a job must not move processes between cgroups). Null on v2.
    */
   selfJoinFiles: string[] | null
   /**
@@ -32,6 +33,11 @@ export type JobCgroup = {
   startAccounting?(memoryBytes: number): void
   /** Total CPU time used so far, in seconds. */
   cpuSeconds(): number
+  /**
+   * Holds the job (its CPU bandwidth cut to 1% of a core) or lets it run again; false when this
+   * host's cgroups have no CPU controller to do it with.
+   */
+  hold(held: boolean): boolean
   stats(): CgroupStats
   /** SIGKILLs every process still in the cgroup, until it is empty (never the service's own helpers). */
   killAll(): Promise<void>
@@ -43,8 +49,8 @@ export type CgroupBackend = {
   controllers: string[]
   /** The service's parent cgroup directories (recorded so a later start can remove them after a crash). */
   parentDirs: string[]
-  /** `owner`: the uid/gid that may move itself in through `selfJoinFiles` (v1). */
-  create(name: string, limits: CgroupLimits, owner?: { uid: number; gid: number }, spare?: ReadonlySet<number>): JobCgroup
+  /** `spare`: pids a kill never touches (the spawner, which passes through job cgroups). */
+  create(name: string, limits: CgroupLimits, spare?: ReadonlySet<number>): JobCgroup
   /** Removes the service's parent cgroup(s) once every job cgroup is gone. */
   close(): Promise<void>
 }

@@ -1,9 +1,14 @@
 // Lists the regular files under a job directory without ever following a symlink: entries are
 // lstat'ed, symlinked directories are not descended, and the order is fixed (bytewise by path) so
-// two replicas of a job see the same list.
+// two replicas of a job see the same list. A job may leave tens of thousands of entries (its /work
+// allows 65,536): directories are read off the event loop, and the per-entry work and the sorting
+// happen in slices, so the service keeps answering while it walks.
 import type { BigIntStats } from 'node:fs'
-import { lstatSync, readdirSync } from 'node:fs'
+import { lstatSync } from 'node:fs'
+import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
+import { createYielder } from '../createYielder.ts'
+import { sortInSlices } from './sortInSlices.ts'
 
 export type WalkedFile = {
   /** Relative to the walked directory, `/`-separated. */
@@ -26,6 +31,9 @@ export type WalkRegularFilesReturnType = {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
+/** A path's UTF-8 bytes as a latin1 string: JS string order on these is byte order. */
+const byteKey = (path: string): string => Buffer.from(path).toString('latin1')
+
 /**
  * Names that are not valid UTF-8 are skipped: they cannot be reported as JSON strings or compared
  * across hosts. Entries that vanish or cannot be read are skipped too.
@@ -34,27 +42,29 @@ export async function walkRegularFiles({
   dir,
   maxEntries = Number.POSITIVE_INFINITY,
 }: WalkRegularFilesParameters): Promise<WalkRegularFilesReturnType> {
+  const yielder = createYielder()
   const files: WalkedFile[] = []
   let seen = 0
-  // Synchronous calls are several times cheaper than the thread pool's round trips for the few
-  // entries a job usually leaves; the event loop gets a turn every `yieldEvery` entries.
-  const yieldEvery = 256
+  let incomplete = false
   // Depth-first with names visited in sorted order: the entry budget runs out at the same place
   // on every host.
   const pending: string[] = ['']
-  while (pending.length > 0) {
+  walk: while (pending.length > 0) {
     const relative = pending.pop() as string
     let names: Buffer[]
     try {
-      names = readdirSync(relative === '' ? dir : join(dir, relative), { encoding: 'buffer' })
+      names = await readdir(relative === '' ? dir : join(dir, relative), { encoding: 'buffer' })
     } catch {
       continue
     }
     const subdirectories: string[] = []
-    for (const raw of names.sort(Buffer.compare)) {
+    for (const raw of await sortInSlices(names, (name) => name.toString('latin1'), yielder)) {
       seen += 1
-      if (seen > maxEntries) return { files: sortByPath(files), incomplete: true }
-      if (seen % yieldEvery === 0) await new Promise((resolve) => setImmediate(resolve))
+      if (seen > maxEntries) {
+        incomplete = true
+        break walk
+      }
+      await yielder()
       let name: string
       try {
         name = utf8.decode(raw)
@@ -73,14 +83,5 @@ export async function walkRegularFiles({
     }
     pending.push(...subdirectories.reverse())
   }
-  return { files: sortByPath(files), incomplete: false }
-}
-
-/** Bytewise UTF-8 order, the order result entries are committed in (not JS UTF-16 order). */
-export function comparePaths(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b))
-}
-
-function sortByPath(files: WalkedFile[]): WalkedFile[] {
-  return files.sort((a, b) => comparePaths(a.path, b.path))
+  return { files: await sortInSlices(files, (file) => byteKey(file.path), yielder), incomplete }
 }

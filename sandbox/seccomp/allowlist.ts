@@ -29,6 +29,9 @@
 //   CAP_SYS_NICE/CAP_SYS_RESOURCE; runtimes call them routinely.
 // - io_setup/io_submit… (Linux AIO) are allowed as in Docker; io_uring is not (a long record of
 //   kernel CVEs, and libuv/others fall back to threads when io_uring_setup fails).
+// - inotify is not allowed: /usr and /etc are shared read-only binds, and a watch on them would
+//   report which files other jobs (and the host) open. Tools fall back to polling (tail -f) or
+//   report that file watching is unavailable; batch jobs rarely watch files.
 import { addressFamily, cloneNamespaceFlags, fileType, ioctlRequest, personality } from './linuxConstants.ts'
 import { errno } from './seccompAction.ts'
 import type { SyscallRule } from './syscallRule.ts'
@@ -225,10 +228,6 @@ export const seccompAllowlist: readonly SyscallRule[] = [
   'tee',
   'vmsplice',
   'cachestat',
-  'inotify_init',
-  'inotify_init1',
-  'inotify_add_watch',
-  'inotify_rm_watch',
   { name: 'ioctl', when: [{ arg: 1, width: 32, op: 'notIn', values: [ioctlRequest.TIOCSTI, ioctlRequest.TIOCLINUX] }] },
 
   // Pipes, polling and event fds.

@@ -55,6 +55,9 @@ export const deniedSyscalls: readonly DeniedSyscall[] = [
   { name: 'io_uring_enter', why: 'a long record of kernel CVEs, bypasses seccomp for its ops' },
   { name: 'io_uring_register', why: 'a long record of kernel CVEs, bypasses seccomp for its ops' },
   { name: 'fanotify_init', why: 'filesystem-wide monitoring' },
+  { name: 'inotify_init', why: 'watches on the shared /usr and /etc show what other jobs and the host open' },
+  { name: 'inotify_init1', why: 'watches on the shared /usr and /etc show what other jobs and the host open' },
+  { name: 'inotify_add_watch', why: 'watches on the shared /usr and /etc show what other jobs and the host open' },
   { name: 'landlock_create_ruleset', why: 'not needed; extra kernel surface' },
   { name: 'lsm_set_self_attr', why: 'security-module state' },
 

@@ -10,7 +10,8 @@ import { SandboxError } from '../errors.ts'
 import { createSpawnerClient, type Spawner } from './spawnerClient.ts'
 import type { SpawnerEvent } from './spawnerMessages.ts'
 
-const spawnerSource = fileURLToPath(new URL('./spawnerProcess.ts', import.meta.url))
+// `.js` in the built package (dist/), `.ts` in the source tree: the same extension as this module.
+const spawnerSource = fileURLToPath(new URL(`./spawnerProcess${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url))
 
 /**
  * The spawner's TypeScript, stripped of types into a plain module in `dir` (cached by content).

@@ -1,7 +1,7 @@
 // Runs one command in a bwrap sandbox set up like the job runner's (same bwrapArgs, generated
 // /etc, seccomp filter, fixed environment, unprivileged uid when root) on a workspace that
 // survives between calls, so an install step and the job that uses it can run one after the other.
-// Extra bwrap args (index binds) go before `--remount-ro /`, where the runner will put them.
+// Extra bwrap args (index binds) go where the runner puts them (bwrapArgs' extraArgs).
 import { spawn } from 'node:child_process'
 import { chmodSync, chownSync, closeSync, mkdtempSync, openSync, readdirSync, lchownSync, mkdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -46,8 +46,7 @@ export function createSandboxed(): Sandboxed {
       chownSync(workDir, uid, gid)
       chownTree(workDir)
       const seccompFd = openSync(seccompPath, 'r')
-      const args = bwrapArgs({ etcDir, workDir, tmpBytes: 64 * 1024 * 1024, command, seccompFd: 3 })
-      args.splice(args.indexOf('--remount-ro'), 0, ...extraArgs)
+      const args = bwrapArgs({ etcDir, workDir, tmpBytes: 64 * 1024 * 1024, command, seccompFd: 3, extraArgs })
       try {
         const child = spawn('/usr/bin/bwrap', args, {
           stdio: ['ignore', 'pipe', 'pipe', seccompFd],

@@ -58,11 +58,17 @@ describe('REST API, local mode', () => {
       worker_metadata: { worker_id: gateway.workerKey.workerId, signature: expect.any(String) },
     })
 
-    const logs = await gateway.app.inject({ url: `/logs/${jobId}` })
-    expect(logs.headers['content-type']).toMatch(/^text\/plain/)
-    expect(logs.body).toBe('hello\nwarn\n')
-    const json = (await gateway.app.inject({ url: `/logs/${jobId}?format=json` })).json()
-    expect(json).toMatchObject({ stdout: 'hello\n', stderr: 'warn\n' })
+    // JSON by default (Sandrun's published clients parse it); text when asked for.
+    const logsReply = await gateway.app.inject({ url: `/logs/${jobId}` })
+    expect(logsReply.headers['content-type']).toMatch(/^application\/json/)
+    const json = logsReply.json()
+    expect(json).toMatchObject({ stdout: 'hello\n', stderr: 'warn\n', stdout_truncated: false, stderr_truncated: false })
+    for (const request of [{ url: `/logs/${jobId}?format=text` }, { url: `/logs/${jobId}`, headers: { accept: 'text/plain' } }]) {
+      const text = await gateway.app.inject(request)
+      expect(text.headers['content-type']).toMatch(/^text\/plain/)
+      expect(text.body).toBe('hello\nwarn\n')
+    }
+    expect((await gateway.app.inject({ url: `/logs/${jobId}`, headers: { accept: '*/*' } })).json().stdout).toBe('hello\n')
 
     // The job hash is the result root over what the user can see, signed by this gateway's key.
     const root = resultRoot(
@@ -78,7 +84,7 @@ describe('REST API, local mode', () => {
     expect(verifyWorkerSignature({ workerId: status.worker_metadata.worker_id, root, signature: status.worker_metadata.signature })).toBe(true)
 
     const outputs = (await gateway.app.inject({ url: `/outputs/${jobId}` })).json()
-    expect(outputs).toEqual({ job_id: jobId, outputs: [{ path: 'result.txt', size_bytes: 2, sha256_hash: status.output_files['result.txt'].sha256_hash, type: 'file' }] })
+    expect(outputs).toEqual({ job_id: jobId, files: ['result.txt'], outputs: [{ path: 'result.txt', size_bytes: 2, sha256_hash: status.output_files['result.txt'].sha256_hash, type: 'file' }] })
 
     const download = await gateway.app.inject({ url: `/download/${jobId}/result.txt` })
     expect(download.statusCode).toBe(200)
@@ -110,7 +116,7 @@ describe('REST API, local mode', () => {
       const response = await gateway.app.inject({ method: 'POST', url: '/submit', payload: body, headers: { 'content-type': contentType } })
       expect(response.statusCode).toBe(200)
       await finished(gateway, response.json().job_id)
-      expect((await gateway.app.inject({ url: `/logs/${response.json().job_id}` })).body).toBe('from-job-json\n')
+      expect((await gateway.app.inject({ url: `/logs/${response.json().job_id}?format=text` })).body).toBe('from-job-json\n')
     }
   })
 

@@ -151,6 +151,22 @@ describe('bad input', () => {
     expectRefusal(await submit({ body: Buffer.alloc(0), contentType: 'multipart/form-data; boundary=x' }), 400)
   })
 
+  it('multipart with a missing or empty boundary', async () => {
+    const { body } = await jobSubmission(okFiles, { entrypoint: 'main.sh' })
+    for (const contentType of ['multipart/form-data', 'multipart/form-data; boundary=', 'multipart/form-data; boundary=""']) {
+      expectRefusal(await submit({ body, contentType }), 400, /multipart body is malformed.*boundary/i)
+    }
+  })
+
+  it('multipart with a missing boundary on POST /verify of an existing job', async () => {
+    const response = await submit(await jobSubmission({ 'main.sh': 'echo x > out.txt' }, { entrypoint: 'main.sh' }))
+    const id = response.json().job_id as string
+    await gateway.app.inject({ url: `/status/${id}?wait=30` })
+    const { body } = multipartBody([{ name: 'file', value: 'x\n', filename: 'out.txt' }, { name: 'path', value: 'out.txt' }])
+    const answer = await gateway.app.inject({ method: 'POST', url: `/verify/${id}`, payload: body, headers: { 'content-type': 'multipart/form-data' } })
+    expectRefusal(answer, 400, /multipart body is malformed/)
+  })
+
   it('wrong content type', async () => {
     const response = await gateway.app.inject({ method: 'POST', url: '/submit', payload: { entrypoint: 'main.sh' } })
     expectRefusal(response, 415, /multipart/)
@@ -264,6 +280,6 @@ describe('bad input', () => {
     expect(response.statusCode).toBe(200)
     const status = (await gateway.app.inject({ url: `/status/${response.json().job_id}?wait=30` })).json()
     expect(status.status).toBe('completed')
-    expect((await gateway.app.inject({ url: `/logs/${status.job_id}` })).body).toBe('still alive\n')
+    expect((await gateway.app.inject({ url: `/logs/${status.job_id}` })).json().stdout).toBe('still alive\n')
   })
 })

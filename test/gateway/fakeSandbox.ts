@@ -40,6 +40,7 @@ export function createFakeSandbox(): FakeSandbox {
     started,
     capabilities,
     admitJob: (parameters) => admitJob(host, parameters),
+    warmStarts: () => 0,
     limits: { pids: 10, workBytes: 1e6, tmpBytes: 1e6, outputCaptureBytes: 1024, maxOutputFiles: 10, maxOutputBytes: 1e6 },
     async runJob({ manifest, outputDir, signal, onOutput, onStart }: RunJobParameters): Promise<RunJobResult> {
       started.push(manifest.args.join(' '))

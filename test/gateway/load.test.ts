@@ -50,7 +50,7 @@ it(`runs ${jobs} jobs at concurrency ${concurrency} with zero 5xx and bounded me
       const jobId = (JSON.parse(submitted.text) as { job_id: string }).job_id
       const status = await request(agent, 'GET', `/status/${jobId}?wait=60`)
       statuses.push(status.status)
-      const logs = await request(agent, 'GET', `/logs/${jobId}`)
+      const logs = await request(agent, 'GET', `/logs/${jobId}?format=text`)
       statuses.push(logs.status)
       if ((JSON.parse(status.text) as { status: string }).status === 'completed' && logs.text === `job-${n}\n`) correct++
     }

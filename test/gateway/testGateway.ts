@@ -2,6 +2,7 @@
 // gateway tests, plus helpers to build multipart submissions by hand.
 import { mkdtemp, rm } from 'node:fs/promises'
 import type { Sandbox } from '../../sandbox/sandbox.ts'
+import type { Clock } from '../../node/clock/systemClock.ts'
 import { packFiles } from '../../sandbox/bundle/packFiles.ts'
 import { resolveGatewayOptions, resolveLocalModeOptions, type ResolveGatewayOptionsParameters, type LocalModeOptions } from '../../node/gateway/config.ts'
 import { createLocalGateway, type CreateLocalGatewayReturnType } from '../../node/gateway/createLocalGateway.ts'
@@ -11,14 +12,16 @@ export type TestGatewayParameters = {
   local?: Partial<LocalModeOptions>
   /** Another sandbox (a fake) instead of the real one. */
   sandbox?: Sandbox
+  clock?: Clock
 }
 
-export async function startTestGateway({ gateway = {}, local = {}, sandbox }: TestGatewayParameters = {}): Promise<CreateLocalGatewayReturnType & { dataDir: string }> {
+export async function startTestGateway({ gateway = {}, local = {}, sandbox, clock }: TestGatewayParameters = {}): Promise<CreateLocalGatewayReturnType & { dataDir: string }> {
   const dataDir = await mkdtemp('/dev/shm/sandrun-gateway-test-')
   const started = await createLocalGateway({
     gateway: resolveGatewayOptions({ port: 0, ...gateway, rateLimits: { concurrentJobs: 50, jobsPerHour: 10_000, cpuSecondsPerMinute: 1000, ...gateway.rateLimits } }),
     local: resolveLocalModeOptions({ dataDir, ...local }),
     sandbox,
+    clock,
   })
   return {
     ...started,

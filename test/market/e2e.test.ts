@@ -1,7 +1,9 @@
 // End to end on a real chain and a real network: jobs submitted to a market-mode gateway's REST API
 // are taken by staked workers over libp2p (TCP), run in the sandbox, committed and revealed on
 // anvil, and come back only once verified against the on-chain root. Honest, faulty, restarted and
-// lying workers, and a restarted gateway.
+// lying workers, and a restarted gateway (which keeps no job data across the restart).
+import { readdir } from 'node:fs/promises'
+import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createSandbox, type Sandbox } from '../../sandbox/index.ts'
 import { resultEntries, resultRoot } from '../../verifier/index.ts'
@@ -71,7 +73,7 @@ describe('market network end to end', { timeout: 180_000 }, () => {
       const chainJob = await network.chain.getJob(BigInt(v.job_id!))
       expect(chainJob.consensusRoot).toBe(v.result_root)
       expect(status.job_hash).toBe(v.result_root)
-      const logs = await (await fetch(`${gateway.url}/logs/${jobId}`)).text()
+      const logs = await (await fetch(`${gateway.url}/logs/${jobId}?format=text`)).text()
       expect(logs).toContain('hello from the market')
       // The gateway's own /verify reads the chain, not its job table.
       const verified = (await (await fetch(`${gateway.url}/verify/${jobId}`)).json()) as { method: string; verified: boolean }
@@ -107,7 +109,7 @@ describe('market network end to end', { timeout: 180_000 }, () => {
       expect(v.agreeing).toHaveLength(2)
       expect(v.dissenting).toEqual([liar!.address])
       expect(v.slashed).toEqual([liar!.address])
-      const logs = await (await fetch(`${gateway.url}/logs/${status.job_id}`)).text()
+      const logs = await (await fetch(`${gateway.url}/logs/${status.job_id}?format=text`)).text()
       expect(logs).toContain('hello from the market')
       expect(logs).not.toContain('sandrun fault')
       expect(await recomputedRoot(gateway, status)).toBe(v.result_root)
@@ -190,7 +192,7 @@ describe('market network end to end', { timeout: 180_000 }, () => {
         const status = await patient.waitFinal(jobId)
         expect(status.status).toBe('completed')
         expect(status.verification!.agreeing).toContain(liar.address.toLowerCase())
-        const logs = await (await fetch(`${patient.url}/logs/${jobId}`)).text()
+        const logs = await (await fetch(`${patient.url}/logs/${jobId}?format=text`)).text()
         expect(logs).toContain('hello from the market')
         expect(logs).not.toContain('forged')
         const caught = patient.log.find((entry) => entry.message === 'worker served a result that does not match the chain')
@@ -201,28 +203,28 @@ describe('market network end to end', { timeout: 180_000 }, () => {
     })
   })
 
-  it('a gateway restarted mid-job completes the job and serves its status afterwards', async () => {
+  it('a gateway restarted mid-job has forgotten it (its data died with the process) and still sees it settle on chain', async () => {
     const before = await network.startGateway({ name: 'restarting-gateway', backend: { commitWindowSeconds: 120 } })
     const a = await network.startWorker({ name: 'honest-a', gateway: before })
     const b = await network.startWorker({ name: 'honest-b', gateway: before })
     const jobId = await before.submit(job, manifest)
     await before.waitChain(jobId, (v) => v.committed === 2)
-    // Restarted with the same key on the same port: the workers re-dial it by themselves.
+    const chainJobId = BigInt((await before.status(jobId)).verification!.job_id!)
     const [address] = before.host.multiaddrs()
     await before.close()
     const after = await network.startGateway({ name: 'restarting-gateway', listen: [address!.replace(/\/p2p\/.*$/, '')], backend: { commitWindowSeconds: 120 } })
-    await Promise.all([a, b].map((w) => after.waitConnected(w.peer)))
-    const c = await network.startWorker({ name: 'honest-c', gateway: after })
     try {
-      const status = await after.waitFinal(jobId)
-      expect(status.status).toBe('completed')
-      expect(status.verification!.agreeing).toHaveLength(3)
-      const again = await after.status(jobId)
-      expect(again.verification!.result_verified).toBe(true)
-      const logs = await (await fetch(`${after.url}/logs/${jobId}`)).text()
-      expect(logs).toContain('hello from the market')
+      // The job's files were sealed under keys that died with the old process: removed, not served.
+      const response = await fetch(`${after.url}/status/${jobId}`)
+      expect(response.status).toBe(404)
+      expect(await readdir(path.join(network.dir, 'restarting-gateway-data', 'jobs'))).toEqual([])
+      // Its ledger still names the job: once the commit window closes, the two workers reveal and finalize.
+      await network.skipTime(120 + 1)
+      await expect.poll(() => after.log.some((entry) => entry.message === 'orphaned job settled' && entry.context.chainJobId === chainJobId.toString()), { timeout: 60_000 }).toBe(true)
+      expect((await network.chain.getJob(chainJobId)).status).toBe('Finalized')
+      expect(await readdir(path.join(network.dir, 'restarting-gateway-data', 'open-jobs'))).toEqual([])
     } finally {
-      await Promise.all([a.stop(), b.stop(), c.stop(), after.close()])
+      await Promise.all([a.stop(), b.stop(), after.close()])
     }
   })
 })

@@ -25,6 +25,7 @@ import type { JobStatus } from '../../node/backends/jobBackend.ts'
 import { jobSubmission } from '../gateway/testGateway.ts'
 import { spawnNode } from '../../node/dev/spawnNode.ts'
 import { jobsTopic } from '../../node/p2p/deploymentTopics.ts'
+import type { Clock } from '../../node/clock/systemClock.ts'
 
 // Commit and reveal windows of the test gateways: committees widen over the commit window and nobody
 // commits in its first eighth, so a third worker that starts slowly on a loaded machine is still drawn.
@@ -42,8 +43,10 @@ export type MarketNetwork = {
   startGateway(options?: GatewayStartOptions): Promise<TestGateway>
   /** A `sandrun worker` process with its own key and data dir (the same name = the same worker). */
   startWorker(options: WorkerStartOptions): Promise<WorkerProcess>
-  /** A worker inside the test process, for tests that must reach into its code (a lying worker). */
-  startInProcessWorker(options: { name: string; gateway: TestGateway }): Promise<WorkerNode>
+  /** A worker inside the test process, for tests that must reach into its code (a lying worker) or move its clock. */
+  startInProcessWorker(options: { name: string; gateway: Bootstrap; clock?: Clock }): Promise<WorkerNode>
+  /** A `sandrun gateway --mode market` process (the same name = the same key and data dir), for crash tests. */
+  startGatewayProcess(options: { name: string; listen?: string[] }): Promise<GatewayProcess>
   /** Moves chain time forward (past commit and reveal windows) and mines a block. */
   skipTime(seconds: number): Promise<void>
   /** Mines a block at exactly `timestamp` (a repeatable chain keeps that time until set again). */
@@ -59,11 +62,14 @@ export type GatewayStartOptions = {
   listen?: string[]
   /** Seed of the gateway key (a repeatable account and transactions). */
   keySeed?: Uint8Array
+  /** What retention counts on; default the system clock. */
+  clock?: Clock
 }
 
 export type WorkerStartOptions = {
   name: string
-  gateway: TestGateway
+  /** The gateway the worker bootstraps to (only its addresses are used). */
+  gateway: Bootstrap
   fault?: string
   /** The chain as the worker reaches it (from another network namespace); default anvil's own URL. */
   rpcUrl?: string
@@ -90,6 +96,18 @@ export type WorkerProcess = {
   listen: string[]
   /** Resolves with the exit code once the process is gone (crash-after-commit exits by itself). */
   exited: Promise<number | null>
+  /** SIGTERM (graceful) or SIGKILL (a crash). */
+  stop(how?: 'graceful' | 'crash'): Promise<void>
+}
+
+/** A gateway as a worker needs it: the libp2p addresses to bootstrap to. */
+export type Bootstrap = { host: { multiaddrs(): string[] } }
+
+export type GatewayProcess = {
+  url: string
+  dataDir: string
+  /** `host.multiaddrs()`: the libp2p addresses from its ready line, for workers to bootstrap to. */
+  host: { multiaddrs(): string[] }
   /** SIGTERM (graceful) or SIGKILL (a crash). */
   stop(how?: 'graceful' | 'crash'): Promise<void>
 }
@@ -121,6 +139,8 @@ export type StartMarketNetworkParameters = {
 
 export async function startMarketNetwork({ sandbox, repeatable }: StartMarketNetworkParameters): Promise<MarketNetwork> {
   const dir = await mkdtemp(path.join(tmpdir(), 'sandrun-market-e2e-'))
+  // The workers' scratch dirs (tmpfs), removed with the network even after a SIGKILL.
+  const shm = await mkdtemp('/dev/shm/sandrun-market-e2e-')
   const anvil = await startAnvil(repeatable ? { timestamp: repeatable.genesisTimestamp } : {})
   const rpc = async (method: string, params: unknown[]): Promise<void> => {
     const response = await fetch(anvil.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) })
@@ -165,7 +185,7 @@ export async function startMarketNetwork({ sandbox, repeatable }: StartMarketNet
     return { keyFile, address: ethAccountFromWorkerKey(key).address }
   }
 
-  async function startGateway({ name = 'gateway', backend = {}, listen = ['/ip4/127.0.0.1/tcp/0'], keySeed }: GatewayStartOptions = {}): Promise<TestGateway> {
+  async function startGateway({ name = 'gateway', backend = {}, listen = ['/ip4/127.0.0.1/tcp/0'], keySeed, clock }: GatewayStartOptions = {}): Promise<TestGateway> {
     const { keyFile } = await fundedKey(name, keySeed)
     const log: TestGateway['log'] = []
     const server = await createMarketGateway({
@@ -181,6 +201,7 @@ export async function startMarketNetwork({ sandbox, repeatable }: StartMarketNet
         host: { inboundConnectionsPerSecondPerHost: 1000, gossipScoreParams: { IPColocationFactorWeight: 0 } },
         backend: { commitWindowSeconds: windowSeconds, revealWindowSeconds: windowSeconds, pollIntervalMs: 150, announceIntervalMs: 1000, ...backend },
       },
+      clock,
       log: (message, context) => log.push({ message, context }),
     })
     const url = await server.app.listen({ port: 0, host: '127.0.0.1' })
@@ -264,6 +285,7 @@ export async function startMarketNetwork({ sandbox, repeatable }: StartMarketNet
         '--deployment', deploymentFile,
         '--key', keyFile,
         '--data-dir', path.join(dir, `${name}-data`),
+        '--scratch-dir', path.join(shm, name),
         ...gateway.host.multiaddrs().flatMap((a) => ['--bootstrap', a]),
         ...listen.flatMap((a) => ['--listen', a]),
         ...(fault ? ['--fault', fault] : []),
@@ -290,21 +312,55 @@ export async function startMarketNetwork({ sandbox, repeatable }: StartMarketNet
     return worker
   }
 
-  async function startInProcessWorker({ name, gateway }: { name: string; gateway: TestGateway }): Promise<WorkerNode> {
+  async function startInProcessWorker({ name, gateway, clock }: { name: string; gateway: Bootstrap; clock?: Clock }): Promise<WorkerNode> {
     const { keyFile } = await fundedKey(name)
     const node = await startWorkerNode({
       rpcUrl: anvil.rpcUrl,
       deployment,
       keyFile,
       dataDir: path.join(dir, `${name}-data`),
+      scratchDir: path.join(shm, name),
       sandbox,
       bootstrap: gateway.host.multiaddrs(),
       pollMs: 100,
       heartbeatMs: 500,
+      clock,
       host: { gossipScoreParams: { IPColocationFactorWeight: 0 } },
     })
     stops.push(() => node.stop())
     return node
+  }
+
+  async function startGatewayProcess({ name, listen = ['/ip4/127.0.0.1/tcp/0'] }: { name: string; listen?: string[] }): Promise<GatewayProcess> {
+    const { keyFile } = await fundedKey(name)
+    const dataDir = path.join(dir, `${name}-data`)
+    const node = await spawnNode({
+      command: 'gateway',
+      args: [
+        '--mode', 'market',
+        '--rpc', anvil.rpcUrl,
+        '--deployment', deploymentFile,
+        '--key', keyFile,
+        '--data-dir', dataDir,
+        '--port', '0',
+        '--commit-window', String(windowSeconds),
+        '--reveal-window', String(windowSeconds),
+        '--concurrent-jobs', '50', '--jobs-per-hour', '10000', '--cpu-seconds-per-minute', '1000',
+        ...listen.flatMap((a) => ['--listen', a]),
+      ],
+    })
+    const multiaddrs = (node.ready.listen ?? '').split(',').filter(Boolean)
+    const gateway: GatewayProcess = {
+      url: node.ready.url ?? '',
+      dataDir,
+      host: { multiaddrs: () => multiaddrs },
+      stop: async (how = 'graceful') => {
+        if (how === 'crash') node.child.kill('SIGKILL')
+        await node.stop()
+      },
+    }
+    stops.push(() => gateway.stop())
+    return gateway
   }
 
   return {
@@ -317,6 +373,7 @@ export async function startMarketNetwork({ sandbox, repeatable }: StartMarketNet
     startGateway,
     startWorker,
     startInProcessWorker,
+    startGatewayProcess,
     async skipTime(seconds) {
       await rpc('evm_increaseTime', [seconds])
       await rpc('evm_mine', [])
@@ -330,6 +387,7 @@ export async function startMarketNetwork({ sandbox, repeatable }: StartMarketNet
       await Promise.all([...gateways].map((g) => g.close().catch(() => undefined)))
       await anvil.stop()
       await rm(dir, { recursive: true, force: true })
+      await rm(shm, { recursive: true, force: true })
     },
   }
 }

@@ -66,7 +66,7 @@ describe('market network across network namespaces', () => {
     expect(status.status).toBe('completed')
     expect(status.verification).toMatchObject({ state: 'finalized', result_verified: true, replicas: 3, quorum: 2, revealed: 3, slashed: [] })
     expect(status.verification!.agreeing.sort()).toEqual(workers.map((w) => w.address).sort())
-    const logs = await (await fetch(`${gateway.url}/logs/${status.job_id}`)).text()
+    const logs = await (await fetch(`${gateway.url}/logs/${status.job_id}?format=text`)).text()
     expect(logs).toContain('hello across namespaces')
   })
 

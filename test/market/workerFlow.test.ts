@@ -2,9 +2,12 @@
 // sandbox, with the test playing the gateway: a job is taken once the worker is drawn, run,
 // committed, revealed (the last reveal settles it) and paid, earnings batched until the worker
 // stops; a wrong worker escalates the job and is slashed; a silent worker is slashed; a worker that
-// crashed right after its commit reveals after a restart.
+// crashed right after its commit reveals after a restart; a settled result is deleted once its
+// requester fetched it with a signed claim, and not for anyone else.
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { verifyPeerRegistration } from '../../node/chain/verifyPeerRegistration.ts'
+import { resultClaimMessage } from '../../node/market/resultClaim.ts'
 import { checkResultFiles } from '../../node/p2p/checkResultFiles.ts'
 import { resultRoot } from '../../verifier/resultRoot.ts'
 import { REWARD, startWorkerHarness, WINDOW, type WorkerHarness } from './workerHarness.ts'
@@ -136,5 +139,33 @@ describe('restart', () => {
     const [slot] = await h.requester.getSlots(jobId)
     expect(slot).toMatchObject({ worker: second.node.address, outcome: 'Won' })
     await second.stop()
+  })
+})
+
+describe('result retention', () => {
+  it('deletes a settled result once its requester fetched it with a signed claim, and for nobody else', async () => {
+    const worker = await h.startWorker()
+    const { jobId } = await h.postJob({ ...hello, replicas: 1 })
+    await worker.phase(jobId, 'settled')
+    const id = jobId.toString()
+    const peer = worker.node.host.multiaddrs()[0]!
+    const claimOf = (workerAddress: `0x${string}`) => resultClaimMessage({ chainId: h.deployment.chainId, market: h.deployment.market, jobId: id, worker: workerAddress })
+    const requester = h.requester.account!
+    // Anyone may fetch a revealed result; a claim by another account, or for another worker, deletes nothing.
+    const stranger = privateKeyToAccount(generatePrivateKey())
+    const refused = [await stranger.signMessage({ message: claimOf(worker.node.address) }), await requester.signMessage!({ message: claimOf(stranger.address) })]
+    for (const claim of refused) {
+      expect(Buffer.from((await h.results.fetch({ peer, jobId: id, claim })).files.find((f) => f.name === 'stdout')!.content).toString()).toBe('hello from the market\n')
+      expect(await worker.worker.resultServed(id, claim)).toBe(false)
+    }
+    expect(await worker.worker.resultServed(id, null)).toBe(false)
+
+    const removed = new Promise((resolve) => worker.worker.events.once('removed', resolve))
+    const result = await h.results.fetch({ peer, jobId: id, claim: await requester.signMessage!({ message: claimOf(worker.node.address) }) })
+    expect(Buffer.from(result.files.find((f) => f.name === 'stdout')!.content).toString()).toBe('hello from the market\n')
+    expect(await removed).toEqual({ jobId: id, reason: 'served to its requester' })
+    expect(worker.worker.jobs().map((j) => j.jobId)).not.toContain(id)
+    await expect(h.results.fetch({ peer, jobId: id })).rejects.toThrow(/no finished result/)
+    await worker.stop()
   })
 })

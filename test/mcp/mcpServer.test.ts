@@ -75,6 +75,12 @@ describe('sandrun mcp over stdio', () => {
     const resource = binary.content.find((c) => c.type === 'resource')
     expect(resource?.type === 'resource' && 'blob' in resource.resource ? Buffer.from(resource.resource.blob, 'base64') : null).toEqual(Buffer.from(Array.from({ length: 256 }, (_, i) => i)))
     expect(resource?.type === 'resource' ? resource.resource.uri : '').toBe(`sandrun://jobs/${structured.job_id}/outputs/blob.bin`)
+
+    // Both outputs downloaded: the gateway deleted the job, and verify_result checks the kept receipt.
+    expect(textOf(await call('get_job_status', { job_id: structured.job_id }))).toMatch(/Job not found/)
+    const verified = await call('verify_result', { job_id: structured.job_id })
+    expect(verified.isError).toBeFalsy()
+    expect(verified.structuredContent).toMatchObject({ verified: true, method: 'worker-signature', worker: { worker_id: gateway.workerKey.workerId, signature_valid: true } })
   })
 
   it('execute_code reports a failing program as a result, not a tool error', async () => {
@@ -143,7 +149,7 @@ describe('sandrun mcp --http', () => {
     const http = new Client({ name: 'sandrun-http-test', version: '1.0.0' })
     await http.connect(new StreamableHTTPClientTransport(new URL(url)))
     try {
-      const result = (await http.callTool({ name: 'execute_code', arguments: { language: 'ruby', code: 'puts [1, 2, 3].sum' } })) as CallToolResult
+      const result = (await http.callTool({ name: 'execute_code', arguments: { language: 'perl', code: 'my $s = 0; $s += $_ for (1, 2, 3); print "$s\\n"' } })) as CallToolResult
       expect(textOf(result)).toContain('--- stdout ---\n6\n')
     } finally {
       await http.close()

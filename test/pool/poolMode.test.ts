@@ -20,6 +20,8 @@ type PoolView = {
 type Status = { job_id: string; status: string; job_hash: string | null; worker_metadata: { worker_id: string; signature: string } | null; output_files: Record<string, { path: string }> }
 
 let dir: string
+/** The workers' scratch dirs (tmpfs), removed with the test even after a SIGKILL. */
+let shm: string
 let gateway: SpawnedNode
 let url: string
 const gatewayLog: string[] = []
@@ -45,7 +47,11 @@ async function freePort(): Promise<number> {
 
 async function startWorker(name: keyof typeof keys, args: string[]): Promise<void> {
   const log: string[] = []
-  const node = await spawnNode({ command: 'worker', args: ['--mode', 'pool', '--key', path.join(dir, `${name}.json`), ...args], onLog: (line) => log.push(line) })
+  const node = await spawnNode({
+    command: 'worker',
+    args: ['--mode', 'pool', '--key', path.join(dir, `${name}.json`), '--scratch-dir', path.join(shm, name), ...args],
+    onLog: (line) => log.push(line),
+  })
   workers.set(name, { node, log })
 }
 
@@ -81,6 +87,7 @@ async function waitFinal(jobId: string): Promise<Status> {
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'sandrun-pool-test-'))
+  shm = await mkdtemp('/dev/shm/sandrun-pool-test-')
   for (const [name, key] of Object.entries(keys)) await saveWorkerKey(path.join(dir, `${name}.json`), key)
   const gatewayKey = generateWorkerKey()
   await saveWorkerKey(path.join(dir, 'gateway.json'), gatewayKey)
@@ -116,6 +123,7 @@ afterAll(async () => {
   await Promise.all([...workers.values()].map((w) => w.node.stop(2000)))
   await gateway?.stop(5000)
   if (dir) await rm(dir, { recursive: true, force: true })
+  if (shm) await rm(shm, { recursive: true, force: true })
 })
 
 describe('pool mode', () => {
@@ -130,7 +138,7 @@ describe('pool mode', () => {
       expect(verifyWorkerSignature({ workerId: status.worker_metadata!.worker_id, root: status.job_hash!, signature: status.worker_metadata!.signature })).toBe(true)
     }
     const first = statuses[0]!
-    expect(await (await fetch(`${url}/logs/${first.job_id}`)).text()).toContain('pool says hi')
+    expect(await (await fetch(`${url}/logs/${first.job_id}?format=text`)).text()).toContain('pool says hi')
     expect(await (await fetch(`${url}/download/${first.job_id}/out.txt`)).text()).toBe('42\n')
   }, 30_000)
 
@@ -159,7 +167,7 @@ describe('pool mode', () => {
     expect(status.status).toBe('completed')
     expect(status.worker_metadata!.worker_id).not.toBe(victimId)
     expect(gatewayLog.some((line) => line.includes('job retried on another worker') && line.includes(victimId))).toBe(true)
-    expect(await (await fetch(`${url}/logs/${jobId}`)).text()).toContain('finished')
+    expect(await (await fetch(`${url}/logs/${jobId}?format=text`)).text()).toContain('finished')
     const after = await poolUntil((v) => v.workers.find((w) => w.worker_id === victimId)!.healthy === false)
     expect(after.workers.filter((w) => w.healthy)).toHaveLength(2)
   }, 40_000)

@@ -1,14 +1,17 @@
 // The sandbox escape suite: each test runs one attack as a real job and asserts, from what the
 // program reports and what the host can observe, that it stayed contained. Runs as root against
-// the real bwrap + seccomp + cgroup sandbox (jobs run as host uid 65534).
+// the real bwrap + seccomp + cgroup sandbox (each job runs as a host uid of its own, from a small
+// block this file reserves, so host processes of those very uids can stand by as sentinels).
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { createSocket, type Socket as UdpSocket } from 'node:dgram'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { once } from 'node:events'
 import net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { probeInt80 } from '../host/probeInt80.ts'
+import { requireHost } from '../host/requireHost.ts'
 import { createJobRunner, type JobRunner } from './createJobRunner.ts'
 import { pythonJob } from './pythonJob.ts'
 
@@ -21,27 +24,46 @@ type Attempt = { ok: boolean; errno?: string; value?: unknown }
 type SyscallReport = { ret: number; errno: string | null }
 
 let runner: JobRunner
-/** A host process of the same uid as the jobs (65534), carrying the marker in argv and env. */
+/** The host uids this file's jobs run as: a block of its own, away from the default range. */
+const jobUids = { first: 2_100_000_000, blockSize: 8, blocks: 1 }
+/** One host process per job uid, carrying the marker in argv and env: whatever uid a job has, a sentinel shares it. */
+let sentinels: ChildProcess[] = []
 let sentinel: ChildProcess
 
 beforeAll(async () => {
-  runner = await createJobRunner()
-  sentinel = spawn('/usr/bin/python3', ['-c', 'import time; time.sleep(600)', marker], {
-    uid: 65534,
-    gid: 65534,
-    stdio: 'ignore',
-    env: { SANDRUN_ESCAPE_MARKER: marker },
-  })
-  await once(sentinel, 'spawn')
+  runner = await createJobRunner({ jobUids })
+  sentinels = Array.from({ length: jobUids.blockSize }, (_, i) =>
+    spawn('/usr/bin/python3', ['-c', 'import time; time.sleep(600)', marker], {
+      uid: jobUids.first + i,
+      gid: jobUids.first + i,
+      stdio: 'ignore',
+      env: { SANDRUN_ESCAPE_MARKER: marker },
+    }),
+  )
+  await Promise.all(sentinels.map((child) => once(child, 'spawn')))
+  sentinel = sentinels[0]!
 })
 
 afterAll(async () => {
-  sentinel?.kill('SIGKILL')
+  for (const child of sentinels) child.kill('SIGKILL')
   await runner?.close()
 })
 
-/** Reads the kernel's view, not Node's: a killed sentinel may not have been reaped yet (a zombie). */
+function safeRead(file: string): string {
+  try {
+    return readFileSync(file, 'utf8')
+  } catch {
+    return ''
+  }
+}
+
+/** Every sentinel is alive. */
 function sentinelAlive(): boolean {
+  return sentinels.every(isAlive)
+}
+
+/** Reads the kernel's view, not Node's: a killed sentinel may not have been reaped yet (a zombie). */
+function isAlive(sentinel: ChildProcess): boolean {
   if (sentinel.exitCode !== null || sentinel.signalCode !== null) return false
   try {
     const stat = readFileSync(`/proc/${sentinel.pid}/stat`, 'utf8')
@@ -162,6 +184,23 @@ report(copy_euid=copy.stdout.strip(), setuid_bit=bool(os.stat('/work/id').st_mod
     expect(report.tmp_mounts).toBe(1)
   })
 
+  it("finds no host path of the service in what it can read about its own mounts and process", async () => {
+    const result = await runPython(`
+report(**{f: attempt(lambda f=f: open(f, 'rb').read().decode(errors='replace')) for f in
+          ['/proc/self/mountinfo', '/proc/self/mounts', '/proc/self/cgroup', '/proc/self/environ', '/proc/self/cmdline']})`)
+    const report = result.report<Record<string, Attempt>>()
+    expect(report['/proc/self/mountinfo']?.ok).toBe(true)
+    // The service's runtime directory (workspaces, /etc, /dev) and data directories are host paths.
+    expect(result.out).not.toMatch(/\/run\/sandrun|\/tmp\/sandrun|\/dev\/shm\/sandrun|sandrun-test|process_api/)
+    const roots = String(report['/proc/self/mountinfo']?.value)
+      .trim()
+      .split('\n')
+      .map((line) => line.split(' ')[3])
+    // A bind mount shows its path in the source filesystem: only /usr (the same path inside), the
+    // workspace's job directory and bwrap's own root may appear; everything else is a mount's root.
+    expect(new Set(roots)).toEqual(new Set(['/', '/newroot', '/usr', '/work']))
+  })
+
   it("cannot read a concurrent job's files, environment or processes", async () => {
     const token = randomBytes(12).toString('hex')
     const reversed = [...token].reverse().join('')
@@ -229,15 +268,19 @@ report(found=found, work=sorted(os.listdir('/work')), pids=len(pids))`)
 })
 
 describe('processes and identity', () => {
-  it('sees only its own processes (no host pids, no sentinel)', async () => {
+  it('sees only its own processes (no host pids, no sentinel; the sandbox init is hidden)', async () => {
     const result = await runPython(`
 import subprocess
-procs = {p: open('/proc/%s/cmdline' % p, 'rb').read().split(b'\\0')[0].decode() for p in os.listdir('/proc') if p.isdigit()}
+def cmdline(p):
+    try:
+        return open('/proc/%s/cmdline' % p, 'rb').read().split(b'\\0')[0].decode()
+    except OSError as e:
+        return errno.errorcode[e.errno]
+procs = {p: cmdline(p) for p in os.listdir('/proc') if p.isdigit()}
 ps = subprocess.run(['ps', '-eo', 'pid=,args='], capture_output=True, text=True).stdout
 report(procs=procs, ps=ps)`)
     const { procs, ps } = result.report<{ procs: Record<string, string>; ps: string }>()
-    expect(new Set(Object.values(procs))).toEqual(new Set(['/usr/bin/bwrap', '/usr/bin/python3']))
-    expect(Object.keys(procs).sort()).toEqual(['1', '2'])
+    expect(procs).toEqual({ '1': 'ENOENT', '2': '/usr/bin/python3' })
     expect(ps).not.toContain(marker)
     expect(ps).not.toMatch(/vitest|node/)
     // The host does see the sentinel: the check above could have found it.
@@ -268,7 +311,58 @@ report(dumps=dumps)`)
     expect(env.PATH).toBe('/usr/local/bin:/usr/bin:/bin')
   })
 
-  it("kill -1 and kill 1 do not reach the host (vitest and a same-uid sentinel survive)", async () => {
+  it("cannot write the memory of the sandbox's init, nor read anything of it (/proc/1 is hidden)", async () => {
+    const result = await runPython(`
+report(**{name: attempt(lambda name=name: os.open('/proc/1/' + name, os.O_RDWR if name.endswith('mem') else os.O_RDONLY))
+          for name in ['mem', 'task/1/mem', 'environ', 'maps', 'fd', 'root', 'cmdline']},
+       write=attempt(lambda: open('/proc/1/mem', 'r+b')), listing=attempt(lambda: os.listdir('/proc/1')))`)
+    const report = result.report<Record<string, Attempt>>()
+    for (const name of ['mem', 'task/1/mem', 'environ', 'maps', 'fd', 'root', 'cmdline', 'write']) expect(report[name], name).toEqual({ ok: false, errno: 'ENOENT' })
+    expect(report.listing).toEqual({ ok: true, value: [] })
+  })
+
+  it('runs each job as a host uid of its own, from the reserved block, in a cgroup it does not own', async () => {
+    const tokens = [randomBytes(6).toString('hex'), randomBytes(6).toString('hex')]
+    const started = tokens.map(() => {
+      let resolve!: () => void
+      return { promise: new Promise<void>((r) => (resolve = r)), resolve: () => resolve() }
+    })
+    const controller = new AbortController()
+    const jobs = tokens.map((token, i) =>
+      runner.run({
+        files: { 'main.sh': 'echo up; while true; do sleep 1; done' },
+        manifest: { args: [token], timeout: 60 },
+        signal: controller.signal,
+        onOutput: () => started[i]!.resolve(),
+      }),
+    )
+    await Promise.all(started.map((s) => s.promise))
+    // From the host: the uid of each job's process, found by its unique argument.
+    const pids = tokens.map((token) => readdirSync('/proc').find((p) => /^\d+$/.test(p) && safeRead(`/proc/${p}/cmdline`).includes(token)))
+    const uids = pids.map((pid) => Number(/^Uid:\s+(\d+)/m.exec(safeRead(`/proc/${pid}/status`))?.[1]))
+    // The job's cgroup directories and their control files (tasks, cgroup.procs) are root's, not the job's.
+    const cgroupFiles = safeRead(`/proc/${pids[0]}/cgroup`)
+      .split('\n')
+      .map((line) => /^\d+:([^:]+):(\/.*\/job-[0-9a-f]+)$/.exec(line))
+      .filter((match) => match !== null)
+      .flatMap(([, controllers, dir]) => {
+        const base = `/sys/fs/cgroup/${controllers!.replace(/^name=/, '')}${dir}`
+        return existsSync(base) ? [base, ...readdirSync(base).map((name) => `${base}/${name}`)] : []
+      })
+    const owners = new Set(cgroupFiles.map((file) => statSync(file).uid))
+    controller.abort()
+    await Promise.all(jobs)
+    expect(pids.every(Boolean)).toBe(true)
+    if (runner.sandbox.capabilities.cgroupVersion === 'v1') expect(cgroupFiles.some((file) => file.endsWith('/tasks'))).toBe(true)
+    expect([...owners]).toEqual(cgroupFiles.length > 0 ? [0] : [])
+    expect(uids[0]).not.toBe(uids[1])
+    for (const uid of uids) {
+      expect(uid).toBeGreaterThanOrEqual(jobUids.first)
+      expect(uid).toBeLessThan(jobUids.first + jobUids.blockSize)
+    }
+  })
+
+  it("kill -1 and kill 1 do not reach the host (vitest and same-uid sentinels survive)", async () => {
     const result = await runPython(`
 report(kill_all=attempt(lambda: os.kill(-1, 9)), kill_init=attempt(lambda: os.kill(1, 9)), survived=True)`)
     expect(result.termination).toBe('exited')
@@ -279,7 +373,7 @@ report(kill_all=attempt(lambda: os.kill(-1, 9)), kill_init=attempt(lambda: os.ki
   it('cannot signal a host process by its host pid', async () => {
     // Host pid numbers mean nothing in the job's pid namespace: at most they name a job process.
     const result = await runPython(`
-report(sentinel=attempt(lambda: os.kill(${sentinel.pid}, 9)), vitest=attempt(lambda: os.kill(${process.pid}, 9)), survived=True)`)
+report(sentinels=[attempt(lambda pid=pid: os.kill(pid, 9)) for pid in ${JSON.stringify(sentinels.map((child) => child.pid))}], vitest=attempt(lambda: os.kill(${process.pid}, 9)), survived=True)`)
     expect(result.report<{ survived: boolean }>().survived).toBe(true)
     expect(sentinelAlive()).toBe(true)
   })
@@ -543,7 +637,8 @@ r = syscall(304, os.open('/work', os.O_RDONLY), handle, os.O_RDONLY)`,
     }
   })
 
-  it('cannot make a 32-bit system call through int 0x80', async () => {
+  it('cannot make a 32-bit system call through int 0x80', async (context) => {
+    requireHost(context, probeInt80())
     const result = await runPython(`
 import mmap
 code = bytes([0xb8, 20, 0, 0, 0, 0xcd, 0x80, 0xc3])  # mov eax, 20 (i386 getpid); int 0x80; ret

@@ -2,13 +2,17 @@
 // output caps, hostile bundles, every interpreter, exit codes, signals, output collection and
 // cancellation, each as the user of `runJob` sees it.
 import { spawnSync } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
-import { readdirSync, readFileSync } from 'node:fs'
+import { createHash, randomBytes } from 'node:crypto'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { gzipSync } from 'node:zlib'
 import * as tar from 'tar-stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { packFiles } from '../../sandbox/bundle/packFiles.ts'
 import { SandboxError } from '../../sandbox/index.ts'
+import type { InterpreterName } from '../../sandbox/types.ts'
+import { probeCgroupLimits } from '../host/probeCgroupLimits.ts'
+import { probeInterpreter } from '../host/probeInterpreter.ts'
+import { requireHost } from '../host/requireHost.ts'
 import { createJobRunner, type JobRunner, type JobRunParameters } from './createJobRunner.ts'
 import { pythonJob } from './pythonJob.ts'
 
@@ -39,7 +43,8 @@ function hostProcessesWith(marker: string): number[] {
 }
 
 describe('resource limits', () => {
-  it('ends a job that uses more memory than memory_mb with oom', async () => {
+  it('ends a job that uses more memory than memory_mb with oom', async (context) => {
+    requireHost(context, probeCgroupLimits())
     const result = await runner.run({
       files: pythonJob(`
 chunks = []
@@ -53,7 +58,8 @@ report(allocated_mb=len(chunks))`),
     expect(result.memoryPeakBytes).toBeLessThanOrEqual(64 * mib)
   })
 
-  it('measures every job afresh: after an OOM and a 150 MB job, a small job reports no OOM and its own peak', async () => {
+  it('measures every job afresh: after an OOM and a 150 MB job, a small job reports no OOM and its own peak', async (context) => {
+    requireHost(context, probeCgroupLimits())
     // One at a time in one sandbox, so the later jobs run in cgroups the earlier ones used.
     const hog = pythonJob(`
 chunks = [b'x' * (1 << 20) for _ in range(150)]
@@ -72,7 +78,8 @@ report(allocated_mb=len(chunks))`)
     }
   })
 
-  it("counts only a job's own processes against its pids limit, however many jobs ran before it", async () => {
+  it("counts only a job's own processes against its pids limit, however many jobs ran before it", async (context) => {
+    requireHost(context, probeCgroupLimits())
     // Many short jobs first, 8 at a time, then jobs of 85 processes each (the limit is 100): a job
     // placed where earlier ones' processes are still being reaped must not inherit their count.
     let next = 0
@@ -86,7 +93,8 @@ report(allocated_mb=len(chunks))`)
     expect(new Set(batch.map((r) => `${r.termination}:${r.out}${r.err}`))).toEqual(new Set(['exited:done\n']))
   })
 
-  it('contains a fork bomb: the job ends, the pids limit held it, the host can still spawn', async () => {
+  it('contains a fork bomb: the job ends, the pids limit held it, the host can still spawn', async (context) => {
+    requireHost(context, probeCgroupLimits())
     const marker = `forkbomb-${randomBytes(6).toString('hex')}`
     const result = await runner.run({
       // The bomb's processes detach from the script, so it stays (sleep) while they hit the limit.
@@ -101,7 +109,8 @@ report(allocated_mb=len(chunks))`)
     expect(spawnSync('/usr/bin/true').status).toBe(0)
   })
 
-  it('stops a busy loop at cpu_seconds with cpu_limit', async () => {
+  it('stops a busy loop at cpu_seconds with cpu_limit', async (context) => {
+    requireHost(context, probeCgroupLimits())
     const result = await runner.run({ files: { 'spin.py': 'while True:\n    pass\n' }, manifest: { cpu_seconds: 1, timeout: 10 } })
     expect(result.termination).toBe('cpu_limit')
     expect(result.exitCode).toBeNull()
@@ -154,6 +163,32 @@ report(outcome=outcome, written=written)`),
     const report = result.report<{ outcome: string; written: number }>()
     expect(report.outcome).toBe('ENOSPC')
     expect(report.written).toBeLessThanOrEqual(8 * mib)
+  })
+
+  it('caps the entries a job can leave in /work (hard links count), and the next job gets a clean one', async () => {
+    const result = await runner.run({
+      files: pythonJob(`
+open('/work/a', 'w').close()
+made = 0
+outcome = None
+try:
+    for i in range(1_000_000):
+        os.link('/work/a', '/work/l%d' % i)
+        made += 1
+except OSError as error:
+    outcome = errno.errorcode.get(error.errno)
+report(outcome=outcome, made=made)`),
+    })
+    expect(result.exitCode).toBe(0)
+    const report = result.report<{ outcome: string; made: number }>()
+    expect(report.outcome).toBe('ENOSPC')
+    expect(report.made).toBeLessThan(65_536)
+    expect(report.made).toBeGreaterThan(60_000)
+    // Collection stops at its own caps; the workspace is dropped whole rather than emptied.
+    expect(result.outputs.length).toBe(1000)
+    expect(result.outputsTruncated).toBe(true)
+    const next = await runner.run({ files: { 'main.sh': 'ls -A /work | wc -l' } })
+    expect(next.out.trim()).toBe('1')
   })
 
   it('caps captured stdout at outputCaptureBytes and marks it truncated (1 GiB printed)', async () => {
@@ -225,7 +260,7 @@ describe('bundles and entrypoints', () => {
 })
 
 describe('interpreters and exits', () => {
-  const hello: Array<[string, string, string, Record<string, unknown>]> = [
+  const hello: Array<[InterpreterName, string, string, Record<string, unknown>]> = [
     ['python3', 'main.py', 'print("hello from python3")', {}],
     ['node', 'main.js', 'console.log("hello from node")', {}],
     ['bash', 'main.sh', 'echo "hello from bash"', {}],
@@ -236,7 +271,8 @@ describe('interpreters and exits', () => {
     ['php', 'main.php', '<?php echo "hello from php\\n";', {}],
   ]
 
-  it.each(hello)('runs %s', async (name, file, code, manifest) => {
+  it.for(hello)('runs %s', async ([name, file, code, manifest], context) => {
+    requireHost(context, probeInterpreter(name))
     const result = await runner.run({ files: { [file]: code }, manifest: { memory_mb: 256, ...manifest } })
     expect(result.err).toBe('')
     expect(result.out).toBe(`hello from ${name}\n`)
@@ -273,6 +309,20 @@ describe('interpreters and exits', () => {
 })
 
 describe('output files', () => {
+  it('stores a sparse output by its real bytes, and serves every byte of it', async () => {
+    const result = await runner.run({ files: { 'main.sh': 'truncate -s 99M big.bin; printf end >> big.bin' } })
+    expect(result.exitCode).toBe(0)
+    const [big] = result.outputs
+    expect(big).toMatchObject({ path: 'big.bin', sizeBytes: 99 * mib + 3 })
+    const expected = createHash('sha256').update(Buffer.alloc(99 * mib)).update('end').digest('hex')
+    expect(big!.sha256).toBe(expected)
+    // The copy the service keeps (RAM-backed) holds the last page, not 99 MiB of zeros.
+    const stored = statSync(big!.hostPath)
+    expect(stored.size).toBe(99 * mib + 3)
+    expect(stored.blocks * 512).toBeLessThan(mib)
+    expect(createHash('sha256').update(readFileSync(big!.hostPath)).digest('hex')).toBe(expected)
+  })
+
   it('collects the files matching the output globs', async () => {
     const result = await runner.run({
       files: pythonJob(`

@@ -6,6 +6,8 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { createSandbox } from '../../sandbox/index.ts'
+import { probeCgroupLimits } from '../host/probeCgroupLimits.ts'
+import { requireHost } from '../host/requireHost.ts'
 
 const fixture = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'holdSandbox.ts')
 
@@ -17,7 +19,8 @@ function mountsOf(dir: string): string[] {
 }
 
 describe('a sandbox left behind by a crash', () => {
-  it('is removed by the next sandbox: mounts, cgroups and the job process', async () => {
+  it('is removed by the next sandbox: mounts, cgroups and the job process', async (context) => {
+    requireHost(context, probeCgroupLimits())
     const child = spawn(process.execPath, ['--import', 'tsx', fixture], { stdio: ['ignore', 'pipe', 'inherit'] })
     await new Promise<void>((resolve, reject) => {
       child.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('running') && resolve())

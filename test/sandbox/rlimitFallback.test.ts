@@ -6,9 +6,9 @@ import { createJobRunner, type JobRunner } from './createJobRunner.ts'
 let runner: JobRunner
 
 beforeAll(async () => {
-  // RLIMIT_NPROC counts every process of a uid on the host, so this file's jobs run as a uid of
-  // their own: the other test files' jobs (uid 65534) must not use up its budget.
-  runner = await createJobRunner({ cgroups: false, sandboxUid: 64999, sandboxGid: 64999 })
+  // RLIMIT_NPROC counts every process of a uid on the host: every job runs as a host uid of its
+  // own, so other jobs (other test files' too) cannot use up its budget.
+  runner = await createJobRunner({ cgroups: false })
 })
 afterAll(async () => {
   await runner?.close()

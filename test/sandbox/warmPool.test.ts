@@ -2,7 +2,9 @@
 // and must not be able to tell, except by being faster: same environment, same open files, its
 // own limits and accounting. Jobs of other shapes, and jobs that fail before starting, still work.
 import { readdirSync, readFileSync } from 'node:fs'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { probeCgroupLimits } from '../host/probeCgroupLimits.ts'
+import { requireHost } from '../host/requireHost.ts'
 import { createJobRunner, type JobRunner } from './createJobRunner.ts'
 
 let warm: JobRunner
@@ -14,12 +16,19 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([warm?.close(), cold?.close()])
 })
+// Each pre-started sandbox waits in a cgroup of its own: without cgroups there are none.
+beforeEach((context) => requireHost(context, probeCgroupLimits()))
 
-/** pid 1 in a pre-started sandbox is bwrap waiting to run sandrun-exec from fd 5. */
+/** Runs one job and tells whether it took a pre-started sandbox (jobs cannot see it: the host counts). */
+async function runCounted(runner: JobRunner, parameters: Parameters<JobRunner['run']>[0]) {
+  const before = runner.sandbox.warmStarts()
+  const result = await runner.run(parameters)
+  return { result, prestarted: runner.sandbox.warmStarts() > before }
+}
+
 const probe = `
 import json, os
 print(json.dumps({
-  'prestarted': '/proc/self/fd/5' in open('/proc/1/cmdline').read(),
   'env': dict(os.environ),
   'fds': sorted(os.listdir('/proc/self/fd')),
   'cwd': os.getcwd(),
@@ -36,12 +45,12 @@ describe('pre-started sandboxes', () => {
 
   it('run a job with the same environment, files, arguments and working directory as a fresh sandbox', async () => {
     const manifest = { args: ['one', 'two words'], env: { GREETING: 'hello' } }
-    const [fromPool, fresh] = await Promise.all([warm.run({ files: { 'main.py': probe }, manifest }), cold.run({ files: { 'main.py': probe }, manifest })])
-    type Probe = { prestarted: boolean; env: Record<string, string>; fds: string[]; cwd: string; argv: string[] }
-    const a = fromPool.report<Probe>()
-    const b = fresh.report<Probe>()
-    expect(a.prestarted).toBe(true)
-    expect(b.prestarted).toBe(false)
+    const [fromPool, fresh] = await Promise.all([runCounted(warm, { files: { 'main.py': probe }, manifest }), runCounted(cold, { files: { 'main.py': probe }, manifest })])
+    type Probe = { env: Record<string, string>; fds: string[]; cwd: string; argv: string[] }
+    const a = fromPool.result.report<Probe>()
+    const b = fresh.result.report<Probe>()
+    expect(fromPool.prestarted).toBe(true)
+    expect(fresh.prestarted).toBe(false)
     expect(a.env).toEqual(b.env)
     expect(a.env.GREETING).toBe('hello')
     // stdin, stdout, stderr and the directory listing itself: nothing of the launcher is left open.
@@ -54,24 +63,24 @@ describe('pre-started sandboxes', () => {
   it('keep serving one job after another, each in a sandbox of its own', async () => {
     const seen = new Set<string>()
     for (let i = 0; i < 6; i++) {
-      const result = await warm.run({
-        files: { 'main.py': `import os, json\nopen('/tmp/mark', 'a').write('x')\nprint(json.dumps({'prestarted': '/proc/self/fd/5' in open('/proc/1/cmdline').read(), 'marks': open('/tmp/mark').read(), 'work': sorted(os.listdir('/work'))}))\n` },
+      const { result, prestarted } = await runCounted(warm, {
+        files: { 'main.py': `import os, json\nopen('/tmp/mark', 'a').write('x')\nprint(json.dumps({'marks': open('/tmp/mark').read(), 'work': sorted(os.listdir('/work'))}))\n` },
       })
-      const report = result.report<{ prestarted: boolean; marks: string; work: string[] }>()
+      const report = result.report<{ marks: string; work: string[] }>()
       expect(report.marks).toBe('x')
       expect(report.work).toEqual(['main.py'])
-      if (report.prestarted) seen.add(String(i))
+      if (prestarted) seen.add(String(i))
     }
     // Sequential jobs leave the pool time to refill: most take a pre-started sandbox.
     expect(seen.size).toBeGreaterThanOrEqual(4)
   })
 
   it("apply the job's own memory limit and count only the job's CPU time", async () => {
-    const hog = await warm.run({
-      files: { 'main.py': "import os\nprint('prestarted' if '/proc/self/fd/5' in open('/proc/1/cmdline').read() else 'fresh', flush=True)\nx = bytearray(200 * 1024 * 1024)\nfor i in range(0, len(x), 4096):\n    x[i] = 1\n" },
+    const { result: hog, prestarted } = await runCounted(warm, {
+      files: { 'main.py': "x = bytearray(200 * 1024 * 1024)\nfor i in range(0, len(x), 4096):\n    x[i] = 1\n" },
       manifest: { memory_mb: 64 },
     })
-    expect(hog.out).toBe('prestarted\n')
+    expect(prestarted).toBe(true)
     expect(hog.termination).toBe('oom')
     const trivial = await warm.run({ files: { 'job.sh': 'exit 0\n' } })
     expect(trivial.exitCode).toBe(0)
@@ -86,11 +95,9 @@ describe('pre-started sandboxes', () => {
   })
 
   it('are not used for jobs of another shape (a bigger /tmp)', async () => {
-    const result = await warm.run({
-      files: { 'main.py': "print('prestarted' if '/proc/self/fd/5' in open('/proc/1/cmdline').read() else 'fresh')\n" },
-      limits: { tmpBytes: 128 * 1024 * 1024 },
-    })
-    expect(result.out).toBe('fresh\n')
+    const { result, prestarted } = await runCounted(warm, { files: { 'main.py': "print('ran')\n" }, limits: { tmpBytes: 128 * 1024 * 1024 } })
+    expect(result.out).toBe('ran\n')
+    expect(prestarted).toBe(false)
   })
 
   it('survive the loss of the launcher: jobs keep running, and a new launcher refills the pool', async () => {
@@ -110,14 +117,14 @@ describe('pre-started sandboxes', () => {
       const [mine] = [...launchers()].filter((pid) => !before.has(pid))
       expect(mine).toBeDefined()
       process.kill(Number(mine), 'SIGKILL')
-      const prestarted = "print('prestarted' if '/proc/self/fd/5' in open('/proc/1/cmdline').read() else 'fresh')\n"
+      const job = { files: { 'main.py': "print('ran')\n" } }
       // Right away: the job runs (started directly if no launcher is back yet).
-      const during = await runner.run({ files: { 'main.py': prestarted } })
+      const during = await runner.run(job)
       expect(during.exitCode).toBe(0)
       // Soon: a new launcher, and pre-started sandboxes again.
-      let out = ''
-      for (let attempt = 0; attempt < 100 && out !== 'prestarted\n'; attempt++) out = (await runner.run({ files: { 'main.py': prestarted } })).out
-      expect(out).toBe('prestarted\n')
+      let prestarted = false
+      for (let attempt = 0; attempt < 100 && !prestarted; attempt++) prestarted = (await runCounted(runner, job)).prestarted
+      expect(prestarted).toBe(true)
       const now = [...launchers()].filter((pid) => !before.has(pid))
       expect(now).toHaveLength(1)
       expect(now[0]).not.toBe(mine)

@@ -197,6 +197,6 @@ describe('a gateway that serves a forged file', () => {
   it('refuses to vouch for a market job without reading the chain itself', async () => {
     const result = await sandrun(['verify', 'gw-job', '--gateway', gatewayUrl])
     expect(result.code).toBe(1)
-    expect(result.stdout).toMatch(/NOT VERIFIED \(worker-signature\): this is a market job: pass --rpc and --deployment/)
+    expect(result.stdout).toMatch(/NOT VERIFIED \(worker-signature\): this is a market job: pass --rpc and --market 0x[0-9a-f]{40} \(or --deployment\)/)
   })
 })

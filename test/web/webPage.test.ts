@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createSandbox, type Sandbox } from '../../sandbox/index.ts'
 import { startTestGateway } from '../gateway/testGateway.ts'
 
 const screenshotDir = path.resolve(import.meta.dirname, '__screenshots__')
@@ -46,8 +47,11 @@ describe('web page', () => {
     expect(html.headers.get('content-type')).toMatch(/^text\/html/)
     expect(html.headers.get('content-security-policy')).toContain("script-src 'self'")
     expect(await html.text()).toContain('<textarea id="code"')
-    const api = await fetch(`${url}/`)
-    expect(((await api.json()) as { service: string }).service).toBe('sandrun')
+    const api = (await (await fetch(`${url}/`)).json()) as { service: string; privacy: string }
+    expect(api.service).toBe('sandrun')
+    expect(api.privacy).toBe(
+      "Job data lives in RAM (tmpfs) on this machine: bundle and logs in the server's memory, output files on a tmpfs data directory, never on a disk. It is deleted right after all its outputs are downloaded, 5 minutes after a failure, and 1 hour after submission at the latest, and when the server restarts.",
+    )
     expect((await fetch(`${url}/ui`)).headers.get('content-type')).toMatch(/^text\/html/)
   })
 
@@ -89,6 +93,8 @@ describe('web page', () => {
     expect(usage).toMatch(/CPU time\s+\d+\.\d{3} s/)
     expect(usage).toMatch(/Peak memory\s+[\d.]+ (KiB|MiB)/)
     await expect.poll(() => page.locator('#quota').textContent()).toMatch(/of 1000 CPU seconds left this minute/)
+    // The page states what this server keeps, as GET / words it for the mode.
+    await expect.poll(() => page.locator('#privacy').textContent()).toMatch(/^Job data lives in RAM \(tmpfs\) on this machine: .* never on a disk\./)
     expect(await page.locator('#verification').isHidden()).toBe(true)
     expect(problems).toEqual([])
 
@@ -131,6 +137,82 @@ describe('web page', () => {
     expect(text).toMatch(/Slashed workers\s+0xd1/)
     expect(text).toMatch(/Chain id\s+31337/)
     expect(text).toMatch(/Result checked against chain\s+yes/)
+    await page.close()
+  })
+
+  it('pauses Run while the quota says no, with the reason and the wait, and runs again after it', async () => {
+    const { page } = await openPage()
+    await expect.poll(() => page.locator('#privacy').textContent()).toMatch(/^Job data lives in RAM \(tmpfs\) on this machine/)
+    let paused = true
+    await page.route('**/stats', async (route) => {
+      if (!paused) return route.fallback()
+      const response = await route.fetch()
+      const body = (await response.json()) as { your_quota: Record<string, unknown> }
+      body.your_quota = { ...body.your_quota, can_submit: false, reason: 'Hourly job limit reached (20 jobs per hour).', retry_after: 2 }
+      await route.fulfill({ response, json: body })
+    })
+    await page.reload()
+    await expect.poll(() => page.locator('#paused').textContent()).toBe('Run is paused: Hourly job limit reached (20 jobs per hour). Try again in 2 s.')
+    expect(await page.getByRole('button', { name: 'Run' }).isDisabled()).toBe(true)
+    paused = false
+    await expect.poll(() => page.getByRole('button', { name: 'Run' }).isEnabled(), { timeout: 10_000 }).toBe(true)
+    expect(await page.locator('#paused').isHidden()).toBe(true)
+    await page.close()
+  })
+
+  it('shows "—" for usage nobody measured, who reported it, and that output was cut', async () => {
+    const { page } = await openPage()
+    await page.route('**/status/**', async (route) => {
+      const response = await route.fetch()
+      const body = (await response.json()) as { execution_metadata: Record<string, unknown> | null }
+      if (body.execution_metadata) body.execution_metadata = { ...body.execution_metadata, cpu_seconds: null, memory_peak_bytes: null, wall_time_ms: 812, reported_by: 'workers', reports: 3, stdout_truncated: true }
+      await route.fulfill({ response, json: body })
+    })
+    await page.getByRole('button', { name: 'Run' }).click()
+    await expect.poll(() => page.locator('#result').isVisible()).toBe(true)
+    const usage = await page.locator('#usage').innerText()
+    expect(usage).toMatch(/CPU time\s+—/)
+    expect(usage).toMatch(/Peak memory\s+—/)
+    expect(usage).toMatch(/Wall time\s+812 ms/)
+    expect(usage).toMatch(/Usage reported by\s+the 3 workers \(median of their signed reports/)
+    expect(usage).toMatch(/Output cut\s+stdout reached the cap per stream/)
+    await page.close()
+  })
+
+  it('after each file was downloaded, "Download all" says the job is gone instead of failing', async () => {
+    const { page } = await openPage()
+    await page.getByLabel('Code', { exact: true }).fill('open("a.txt", "w").write("a")\nopen("b.txt", "w").write("b")\n')
+    await page.getByRole('button', { name: 'Run' }).click()
+    await expect.poll(() => page.locator('#result').isVisible()).toBe(true)
+    for (const name of ['a.txt', 'b.txt']) await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name }).click()])
+    await expect.poll(() => page.locator('#download-all').textContent()).toBe('Every file was downloaded, so the gateway deleted the job; "Download all" is no longer available.')
+    await page.close()
+  })
+})
+
+describe('web page with a small output cap', () => {
+  let small: Awaited<ReturnType<typeof startTestGateway>>
+  let sandbox: Sandbox
+  beforeAll(async () => {
+    sandbox = await createSandbox({ limits: { outputCaptureBytes: 1024 }, warmSandboxes: 0 })
+    small = await startTestGateway({ sandbox })
+    await small.app.listen({ port: 0, host: '127.0.0.1' })
+  })
+  afterAll(async () => {
+    await small?.close()
+    await sandbox?.close()
+  })
+
+  it('notes in the log where a stream reached the cap', async () => {
+    const page = await browser.newPage()
+    page.setDefaultTimeout(10_000)
+    await page.goto(`http://127.0.0.1:${(small.app.server.address() as AddressInfo).port}/`)
+    await page.getByLabel('Code', { exact: true }).fill('for i in range(200):\n    print("line %03d %s" % (i, "x" * 40))\n')
+    await page.getByRole('button', { name: 'Run' }).click()
+    await expect.poll(() => page.locator('#result').isVisible()).toBe(true)
+    const log = (await page.getByRole('log').textContent()) ?? ''
+    expect(log.startsWith('line 000 ')).toBe(true)
+    expect(log).toContain('[sandrun] stdout reached the 1.0 KiB cap; the rest of it is not kept.')
     await page.close()
   })
 })

@@ -1,79 +1,146 @@
-// A job's live output: keeps what was written (up to a cap per stream, for replay and /logs) and
-// fans new chunks out to subscribers. Subscribers are called synchronously and must not block;
-// the WebSocket layer decides what to do with a viewer that cannot keep up.
+// A job's live output: keeps what was written (the first `captureBytes` of each stream, the one
+// truncation rule of every mode) and fans new entries out to subscribers. Whatever is cut is said
+// in the log itself: a `truncated` entry when a stream reaches the cap, a `gap` entry when a relay
+// lost bytes, so no viewer sees output stop or resume mid-line without being told. Subscribers are
+// called synchronously and must not block; the WebSocket layer decides what to do with a slow viewer.
+// Each stream is kept in one buffer that grows by doubling, and snapshots and replays are views of
+// it: however many clients read a running job's logs at once, none of them costs a copy.
+import { GrowingBuffer } from '../../../sandbox/growingBuffer.ts'
+import type { JobLogEntry } from '../jobBackend.ts'
+
 export type OutputStreamName = 'stdout' | 'stderr'
 
-export type LogChunk = { stream: OutputStreamName; data: Buffer }
+export type LogEntry = JobLogEntry
 
 export type JobLogSnapshot = { stdout: Buffer; stderr: Buffer; stdoutTruncated: boolean; stderrTruncated: boolean }
 
 export type JobLogOptions = {
-  /** Bytes kept per stream; later output is dropped from the replay and marked truncated. */
+  /** Bytes kept per stream; output beyond is dropped and the stream marked truncated. */
   captureBytes: number
 }
 
+/**
+ * Records kept for the replay. Beyond this, output extends its stream's latest record: the replay
+ * then interleaves stdout and stderr more coarsely, but a job writing a byte at a time to both
+ * cannot make the service keep millions of records.
+ */
+const maxRecords = 65_536
+
+/** Output records are offsets into their stream's buffer (views are made on demand). */
+type LogRecord =
+  | { type: 'output'; stream: OutputStreamName; start: number; end: number }
+  | Exclude<LogEntry, { type: 'output' }>
+
 export class JobLog {
   readonly #captureBytes: number
-  readonly #chunks: LogChunk[] = []
-  readonly #kept = { stdout: 0, stderr: 0 }
+  #streams: Record<OutputStreamName, GrowingBuffer>
+  readonly #records: LogRecord[] = []
+  readonly #latest: Record<OutputStreamName, Extract<LogRecord, { type: 'output' }> | null> = { stdout: null, stderr: null }
   readonly #truncated = { stdout: false, stderr: false }
-  readonly #listeners = new Set<(chunk: LogChunk) => void>()
+  readonly #listeners = new Set<(entry: LogEntry) => void>()
+  #gaps = false
   #final: JobLogSnapshot | null = null
+  /** The job's data was deleted: output still arriving from its last moments is dropped. */
+  #cleared = false
 
   constructor({ captureBytes }: JobLogOptions) {
     this.#captureBytes = captureBytes
+    this.#streams = { stdout: new GrowingBuffer(captureBytes), stderr: new GrowingBuffer(captureBytes) }
+  }
+
+  get captureBytes(): number {
+    return this.#captureBytes
   }
 
   append(stream: OutputStreamName, data: Buffer): void {
-    const room = this.#captureBytes - this.#kept[stream]
-    if (room <= 0) {
-      this.#truncated[stream] = true
-      return
+    if (this.#cleared || this.#truncated[stream] || data.length === 0) return
+    const kept = this.#streams[stream]
+    const room = this.#captureBytes - kept.length
+    const accepted = data.length > room ? data.subarray(0, room) : data
+    if (accepted.length > 0) {
+      const start = kept.length
+      // Copied in: the producer may reuse its buffer.
+      kept.append(accepted)
+      const latest = this.#latest[stream]
+      // Consecutive output of one stream is one record (and so is everything past the record cap).
+      if (latest && (latest === this.#records.at(-1) || this.#records.length >= maxRecords)) {
+        latest.end = kept.length
+      } else {
+        const record = { type: 'output' as const, stream, start, end: kept.length }
+        this.#records.push(record)
+        this.#latest[stream] = record
+      }
+      this.#notify({ type: 'output', stream, data: kept.view(start) })
     }
-    const kept = data.length > room ? data.subarray(0, room) : data
-    if (kept.length < data.length) this.#truncated[stream] = true
-    // Copy: the producer may reuse its buffer.
-    const chunk = { stream, data: Buffer.from(kept) }
-    this.#kept[stream] += kept.length
-    this.#chunks.push(chunk)
-    for (const listener of this.#listeners) listener(chunk)
+    if (accepted.length < data.length) this.markTruncated(stream)
+  }
+
+  /** The stream went past the cap where it was captured (a worker's sandbox): say so once. */
+  markTruncated(stream: OutputStreamName): void {
+    if (this.#cleared || this.#truncated[stream]) return
+    this.#truncated[stream] = true
+    this.#push({ type: 'truncated', stream, capBytes: this.#captureBytes })
+  }
+
+  /** A relay lost `droppedBytes` between the producer and this log. */
+  markGap(droppedBytes: number): void {
+    if (this.#cleared || droppedBytes <= 0) return
+    this.#gaps = true
+    this.#push({ type: 'gap', droppedBytes })
   }
 
   /** Replaces the live capture with the authoritative result once the job has finished. */
   settle(stdout: Buffer, stderr: Buffer, stdoutTruncated: boolean, stderrTruncated: boolean): void {
-    const live = Buffer.concat(this.#chunks.filter((c) => c.stream === 'stdout').map((c) => c.data))
-    const liveErr = Buffer.concat(this.#chunks.filter((c) => c.stream === 'stderr').map((c) => c.data))
-    // Viewers already saw the live chunks; send only what the live feed missed (e.g. a fake sandbox
-    // or a backend that reports output only at the end).
-    if (stdout.length > live.length && stdout.subarray(0, live.length).equals(live)) this.append('stdout', stdout.subarray(live.length))
-    if (stderr.length > liveErr.length && stderr.subarray(0, liveErr.length).equals(liveErr)) this.append('stderr', stderr.subarray(liveErr.length))
+    // Viewers already saw the live output; send only what the live feed missed (a backend that
+    // reports output only at the end). After a gap the live copy is no prefix: viewers were told.
+    for (const [stream, final] of [['stdout', stdout], ['stderr', stderr]] as const) {
+      const live = this.#streams[stream].view()
+      if (!this.#gaps && final.length > live.length && final.subarray(0, live.length).equals(live)) this.append(stream, final.subarray(live.length))
+    }
+    if (stdoutTruncated) this.markTruncated('stdout')
+    if (stderrTruncated) this.markTruncated('stderr')
+    // Where the live copy is the final output, keep one of them: the replay reads the final bytes.
+    if (this.#streams.stdout.view().equals(stdout)) this.#streams.stdout = GrowingBuffer.over(stdout)
+    if (this.#streams.stderr.view().equals(stderr)) this.#streams.stderr = GrowingBuffer.over(stderr)
     this.#final = { stdout, stderr, stdoutTruncated, stderrTruncated }
   }
 
   snapshot(): JobLogSnapshot {
     if (this.#final) return this.#final
-    const pick = (stream: OutputStreamName) => Buffer.concat(this.#chunks.filter((c) => c.stream === stream).map((c) => c.data))
     return {
-      stdout: pick('stdout'),
-      stderr: pick('stderr'),
+      stdout: this.#streams.stdout.view(),
+      stderr: this.#streams.stderr.view(),
       stdoutTruncated: this.#truncated.stdout,
       stderrTruncated: this.#truncated.stderr,
     }
   }
 
-  replay(): LogChunk[] {
-    return this.#chunks.slice()
+  replay(): LogEntry[] {
+    return this.#records.map((r) => (r.type === 'output' ? { type: 'output', stream: r.stream, data: this.#streams[r.stream].view(r.start, r.end) } : r))
   }
 
-  subscribe(listener: (chunk: LogChunk) => void): () => void {
+  subscribe(listener: (entry: LogEntry) => void): () => void {
     this.#listeners.add(listener)
     return () => this.#listeners.delete(listener)
   }
 
   /** Frees the memory once the job's data is deleted. */
   clear(): void {
-    this.#chunks.length = 0
+    this.#cleared = true
+    this.#records.length = 0
+    this.#latest.stdout = null
+    this.#latest.stderr = null
+    this.#streams = { stdout: new GrowingBuffer(0), stderr: new GrowingBuffer(0) }
     this.#listeners.clear()
     this.#final = null
+  }
+
+  #push(entry: Exclude<LogEntry, { type: 'output' }>): void {
+    this.#records.push(entry)
+    this.#notify(entry)
+  }
+
+  #notify(entry: LogEntry): void {
+    for (const listener of this.#listeners) listener(entry)
   }
 }

@@ -5,7 +5,7 @@ import { generateWorkerKey, resultEntries, resultRoot, verifyWorkerSignature } f
 import { createFakeSandbox } from '../../../test/gateway/fakeSandbox.ts'
 import type { JobBackend, JobStatus } from '../jobBackend.ts'
 import { createLocalBackend, type LocalBackendOptions } from './localBackend.ts'
-import { openStorage } from './storage.ts'
+import { openStorage } from '../../storage/openStorage.ts'
 
 const backends: JobBackend[] = []
 const roots: string[] = []
@@ -47,6 +47,23 @@ function finalStatus(backend: JobBackend, jobId: string): Promise<JobStatus> {
 }
 
 describe('local backend', () => {
+  it("deletes a client's oldest finished jobs early once its jobs keep more than its budget, and only that client's", async () => {
+    // Each fake job keeps 6 bytes of stdout and a 7-byte output: 13 bytes; the budget holds two.
+    const { backend, submit } = await setup({ maxRetainedBytesPerClient: 30 })
+    const other = await submit([], '10.0.0.2')
+    await finalStatus(backend, other.jobId)
+    const mine: string[] = []
+    for (let i = 0; i < 3; i++) {
+      const { jobId } = await submit()
+      await finalStatus(backend, jobId)
+      mine.push(jobId)
+    }
+    expect(() => backend.status(mine[0]!)).toThrow(/not found/i)
+    expect(backend.status(mine[1]!).status).toBe('completed')
+    expect(backend.status(mine[2]!).status).toBe('completed')
+    expect(backend.status(other.jobId).status).toBe('completed')
+  })
+
   it('queues in order with positions, shows running, and runs one job at a time at parallelism 1', async () => {
     const { backend, submit } = await setup()
     const a = await submit(['hang'])

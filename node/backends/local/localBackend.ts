@@ -7,6 +7,7 @@ import { open } from 'node:fs/promises'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
 import type { Manifest, OutputFile, RunJobResult } from '../../../sandbox/types.ts'
+import type { JobUsage } from '../../../sandbox/sandbox.ts'
 import type { Sandbox } from '../../../sandbox/sandbox.ts'
 import { BackendError } from '../backendError.ts'
 import type {
@@ -16,11 +17,12 @@ import type {
   JobBackend,
   JobEvent,
   JobExecution,
-  JobFinishedListener,
   JobState,
   JobStatus,
   SubmitJobParameters,
+  UsageMeter,
 } from '../jobBackend.ts'
+import { serviceWorkSeconds } from '../serviceWorkSeconds.ts'
 import { watchJobLog } from '../watchJobLog.ts'
 import { whenSent } from '../whenSent.ts'
 import { createJobQueue } from './jobQueue.ts'
@@ -29,8 +31,10 @@ import { createOutputArchive } from './outputArchive.ts'
 import { environmentDigest, type WorkerKey } from '../../../verifier/index.ts'
 import { environmentsReport } from '../../../sandbox/environments/environmentsReport.ts'
 import { commitResult } from './commitResult.ts'
-import type { Storage } from './storage.ts'
+import type { Storage } from '../../storage/openStorage.ts'
+import { systemClock, type Clock } from '../../clock/systemClock.ts'
 import { validateJob } from './validateJob.ts'
+import { describeRetention } from '../describeRetention.ts'
 
 export type LocalBackendOptions = {
   /** Jobs run at once. */
@@ -41,12 +45,19 @@ export type LocalBackendOptions = {
   retentionMaxMs: number
   /** How long a failed job's data is kept after it finished (ms). */
   retentionAfterFailureMs: number
+  /**
+   * Logs and outputs one client's finished jobs may keep in RAM at once; beyond it, that client's
+   * oldest finished jobs are deleted early. Default: no limit.
+   */
+  maxRetainedBytesPerClient?: number | undefined
 }
 
 export type LocalBackendComponents = {
   sandbox: Sandbox
   storage: Storage
   workerKey: WorkerKey
+  /** What retention counts on (default the system clock). */
+  clock?: Clock | undefined
   log?: ((message: string, context: Record<string, unknown>) => void) | undefined
 }
 
@@ -70,8 +81,13 @@ type LocalJob = {
   watchers: Set<(event: JobEvent) => void>
   abort: AbortController
   downloaded: Set<string>
-  timer: NodeJS.Timeout | null
+  /** Cancels the pending deletion. */
+  timer: (() => void) | null
   deleted: boolean
+  /** What the sandbox reported last (cumulative), so each report charges only what is new. */
+  used: JobUsage
+  /** Held because its client's CPU quota is used up. */
+  held: boolean
   run(): Promise<void>
 }
 
@@ -82,10 +98,13 @@ function newJobId(): string {
 
 export function createLocalBackend(options: LocalBackendOptions, components: LocalBackendComponents): JobBackend {
   const { sandbox, storage, workerKey } = components
+  const clock = components.clock ?? systemClock
   const log = components.log ?? (() => undefined)
+  // Nobody awaits a timed or download-triggered deletion: a failure is logged, never left unhandled.
+  const removalFailed = (error: unknown): void => log('job removal failed', { code: (error as { code?: string }).code ?? (error as Error).name })
   const jobs = new Map<string, LocalJob>()
   const queue = createJobQueue<LocalJob>({ parallelism: options.parallelism })
-  const finishedListeners: JobFinishedListener[] = []
+  let meter: UsageMeter | null = null
   const activeByClient = new Map<string, number>()
   const counters = { total: 0, completed: 0, failed: 0 }
   let closed = false
@@ -123,17 +142,15 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
   }
 
   const scheduleDeletion = (job: LocalJob, at: number): void => {
-    if (job.timer) clearTimeout(job.timer)
+    job.timer?.()
     job.expiresAt = at
-    job.timer = setTimeout(() => void removeJob(job, 'expired'), Math.max(0, at - Date.now()))
-    // Retention timers must not keep a stopping process alive.
-    job.timer.unref()
+    job.timer = clock.after(at - clock.now(), () => removeJob(job, 'expired').catch(removalFailed))
   }
 
-  const removeJob = async (job: LocalJob, why: 'expired' | 'downloaded' | 'deleted' | 'closed'): Promise<void> => {
+  const removeJob = async (job: LocalJob, why: 'expired' | 'downloaded' | 'deleted' | 'closed' | 'storage'): Promise<void> => {
     if (job.deleted) return
     job.deleted = true
-    if (job.timer) clearTimeout(job.timer)
+    job.timer?.()
     if (job.state === 'queued' || job.state === 'running') {
       // Cancelled before it finished: free its queue slot or kill it, give its client's share
       // back, and give viewers and waiters a final answer instead of leaving them waiting.
@@ -152,20 +169,56 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
 
   const finish = (job: LocalJob, state: 'completed' | 'failed'): void => {
     job.state = state
-    job.finishedAt = Date.now()
+    job.finishedAt = clock.now()
     changeActive(job.clientId, -1)
     counters[state]++
     const expiry = state === 'failed' ? Math.min(job.expiresAt, job.finishedAt + options.retentionAfterFailureMs) : job.expiresAt
     scheduleDeletion(job, expiry)
     emit(job, { type: 'status', status: statusOf(job) })
     job.watchers.clear()
-    for (const listener of finishedListeners) listener({ jobId: job.id, clientId: job.clientId, cpuSeconds: job.execution?.cpuSeconds ?? 0 })
+    keepWithinRetainedBudget(job.clientId)
+  }
+
+  /** What a finished job keeps in RAM: its logs and its outputs (apparent sizes). */
+  const retainedBytes = (job: LocalJob): number => {
+    const logs = job.log.snapshot()
+    return logs.stdout.length + logs.stderr.length + job.outputs.reduce((sum, o) => sum + o.sizeBytes, 0)
+  }
+
+  /** One client's finished jobs keep at most its budget: the oldest go first (never the newest). */
+  const keepWithinRetainedBudget = (clientId: string): void => {
+    const budget = options.maxRetainedBytesPerClient
+    if (budget === undefined) return
+    const finished = [...jobs.values()].filter((j) => j.clientId === clientId && !j.deleted && (j.state === 'completed' || j.state === 'failed')).sort((a, b) => a.finishedAt! - b.finishedAt!)
+    let total = finished.reduce((sum, j) => sum + retainedBytes(j), 0)
+    for (const oldest of finished.slice(0, -1)) {
+      if (total <= budget) return
+      total -= retainedBytes(oldest)
+      void removeJob(oldest, 'storage').catch(removalFailed)
+    }
+  }
+
+  /**
+   * Charges what is new since the last report (the job's CPU time and the service's work for it),
+   * deleted or not, and holds the job while its client's quota is used up.
+   */
+  const meterJob = (job: LocalJob, usage: JobUsage): 'run' | 'hold' => {
+    const cpu = Math.max(0, usage.cpuSeconds - job.used.cpuSeconds)
+    const work = serviceWorkSeconds({ relayedBytes: usage.outputBytes - job.used.outputBytes, inflatedBytes: usage.inflatedBytes - job.used.inflatedBytes })
+    job.used = usage
+    meter?.charge(job.clientId, cpu + work)
+    const hold = !job.deleted && meter?.exhausted(job.clientId) === true
+    if (hold !== job.held) {
+      job.held = hold
+      queue.setHeld(job, hold)
+    }
+    return hold ? 'hold' : 'run'
   }
 
   const runJob = async (job: LocalJob): Promise<void> => {
     if (job.deleted || !job.bundle) return
     job.state = 'running'
-    job.startedAt = Date.now()
+    job.startedAt = clock.now()
     emit(job, { type: 'status', status: statusOf(job) })
     let result: RunJobResult
     try {
@@ -178,8 +231,9 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
         signal: job.abort.signal,
         onOutput: (stream, chunk) => job.log.append(stream, chunk),
         onStart: () => {
-          job.startedAt = Date.now()
+          job.startedAt = clock.now()
         },
+        onUsage: (usage) => meterJob(job, usage),
       })
     } catch (error) {
       if (job.deleted) return
@@ -202,6 +256,9 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
       environment: job.manifest.environment,
       wallTimeMs: result.wallTimeMs,
       termination: result.termination,
+      stdoutTruncated: result.stdoutTruncated,
+      stderrTruncated: result.stderrTruncated,
+      reportedBy: 'gateway',
     }
     const commitment = commitResult(result, workerKey)
     job.jobHash = commitment.root
@@ -229,7 +286,7 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
 
   const markDownloaded = (job: LocalJob, paths: string[]): void => {
     for (const p of paths) job.downloaded.add(p)
-    if (job.outputs.length > 0 && job.outputs.every((o) => job.downloaded.has(o.path))) void removeJob(job, 'downloaded')
+    if (job.outputs.length > 0 && job.outputs.every((o) => job.downloaded.has(o.path))) void removeJob(job, 'downloaded').catch(removalFailed)
   }
 
   const requireFinished = (job: LocalJob): void => {
@@ -239,11 +296,11 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
   return {
     mode: 'local',
 
-    async submit({ manifest: input, bundle, clientId }: SubmitJobParameters) {
+    async submit({ manifest: input, bundle, clientId, meter: inflation }: SubmitJobParameters) {
       if (closed) throw new BackendError('BACKEND_CLOSED', 'The server is shutting down; submit again in a moment.')
       if (queue.waiting >= options.maxQueuedJobs) throw new BackendError('QUEUE_FULL', 'The job queue is full; retry in a few seconds.')
-      const manifest = await validateJob({ manifest: input, bundle, sandbox })
-      const now = Date.now()
+      const manifest = await validateJob({ manifest: input, bundle, sandbox, meter: inflation })
+      const now = clock.now()
       const job: LocalJob = {
         id: newJobId(),
         clientId,
@@ -266,6 +323,8 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
         downloaded: new Set(),
         timer: null,
         deleted: false,
+        used: { cpuSeconds: 0, outputBytes: 0, inflatedBytes: 0, held: false },
+        held: false,
         run: () => runJob(job),
       }
       jobs.set(job.id, job)
@@ -312,8 +371,8 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
       await removeJob(find(jobId), 'deleted')
     },
 
-    onJobFinished(listener) {
-      finishedListeners.push(listener)
+    meterUsage(usageMeter) {
+      meter = usageMeter
     },
 
     stats(): BackendStats {
@@ -337,6 +396,14 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
         digest: environmentDigest,
       })
       return environmentsDocument
+    },
+
+    privacy() {
+      const rule = `${describeRetention(options)}, and when the server restarts`
+      if (!storage.onTmpfs) {
+        return `Job data is NOT kept in RAM only here: the operator put the data directory on a disk (--allow-disk-storage), so output files rest on it in clear until deleted. Job data is ${rule}.`
+      }
+      return `Job data lives in RAM (tmpfs) on this machine: bundle and logs in the server's memory, output files on a tmpfs data directory, never on a disk. It is ${rule}.`
     },
 
     health(): BackendHealth {

@@ -2,7 +2,7 @@
 // job later: the manifest, the bundle (a safe gzip tar within the caps), the entrypoint's presence,
 // an installed interpreter, and the host's admission (environment template installed, GPU
 // requirement met, requirements file acceptable). Sandbox errors become mode-neutral BackendErrors.
-import { readBundle } from '../../../sandbox/bundle/readBundle.ts'
+import { type InflationMeter, readBundle } from '../../../sandbox/bundle/readBundle.ts'
 import { SandboxError } from '../../../sandbox/errors.ts'
 import type { Sandbox } from '../../../sandbox/sandbox.ts'
 import type { Manifest } from '../../../sandbox/types.ts'
@@ -13,17 +13,20 @@ export type ValidateJobParameters = {
   manifest: unknown
   bundle: Uint8Array
   sandbox: Pick<Sandbox, 'capabilities' | 'admitJob'>
+  /** Counts the bytes inflated to check the bundle. */
+  meter?: InflationMeter | undefined
 }
 
 /** Requirement files are a few KiB; the runner refuses larger ones too. */
 const maxRequirementsFileBytes = 1024 * 1024
 
-async function check({ manifest: input, bundle, sandbox }: ValidateJobParameters): Promise<Manifest> {
+async function check({ manifest: input, bundle, sandbox, meter }: ValidateJobParameters): Promise<Manifest> {
   const manifest = parseManifest(input)
   // One pass over the bundle: the safety checks and, when there is one, the requirements file.
   let requirementsFile: string | null = null
   const { files } = await readBundle({
     bundle,
+    meter,
     onEntry: async (entry, content) => {
       if (entry.path !== manifest.requirements || entry.kind !== 'file') return
       if (entry.size > maxRequirementsFileBytes) {

@@ -14,6 +14,8 @@ export type FetchVerifiedResultParameters = {
   candidates: Array<{ address: string; peer: PeerTarget }>
   signal?: AbortSignal | undefined
   timeoutMs?: number | undefined
+  /** The requester's claim for one worker (node/market/resultClaim.ts), so it deletes the result once served. */
+  claimFor?: ((address: string) => Promise<string | undefined>) | undefined
   /** A candidate failed (unreachable, or served a result that does not match the root). */
   onRejected?: ((candidate: { address: string; peer: PeerTarget }, reason: string, lied: boolean) => void) | undefined
 }
@@ -25,12 +27,13 @@ export class ResultUnavailableError extends Error {
   readonly code = 'RESULT_UNAVAILABLE'
 }
 
-export async function fetchVerifiedResult({ results, chainJobId, root, candidates, signal, timeoutMs, onRejected }: FetchVerifiedResultParameters): Promise<FetchVerifiedResultReturnType> {
+export async function fetchVerifiedResult({ results, chainJobId, root, candidates, signal, timeoutMs, claimFor, onRejected }: FetchVerifiedResultParameters): Promise<FetchVerifiedResultReturnType> {
   const reasons: string[] = []
   for (const candidate of candidates) {
     let payload: FetchResultReturnType
     try {
-      payload = await results.fetch({ peer: candidate.peer, jobId: chainJobId, signal, timeoutMs })
+      const claim = await claimFor?.(candidate.address)
+      payload = await results.fetch({ peer: candidate.peer, jobId: chainJobId, claim, signal, timeoutMs })
     } catch (error) {
       const reason = (error as Error).message.split('\n')[0] ?? 'fetch failed'
       reasons.push(`${candidate.address}: ${reason}`)

@@ -1,14 +1,18 @@
-// The market gateway's job table on disk: one directory per job under `<dataDir>/jobs/` holding
-// job.json (ids, on-chain id, state), the spec document and bundle it serves to workers, and the
-// verified result files by sha256. A restarted gateway reloads it and re-follows open jobs.
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+// The market gateway's job files: each job's spec document, bundle and verified result files,
+// sealed at rest under keys that live only in this process (node/storage/openSealedStore.ts), in
+// `<dataDir>/jobs/`. File and directory names on disk are random: neither job ids (capabilities)
+// nor content hashes (a short output's hash gives it away) appear there. The job table itself is
+// in memory; a restarted gateway has nothing of its earlier jobs (openJobLedger.ts keeps the chain ids).
+import { randomBytes } from 'node:crypto'
 import path from 'node:path'
+import type { Readable } from 'node:stream'
 import type { Manifest } from '../../../sandbox/types.ts'
+import { openSealedStore } from '../../storage/openSealedStore.ts'
 import type { JobExecution, JobState, JobVerification } from '../jobBackend.ts'
 
 export type StoredResultEntry = { name: string; sha256: string; size: number }
 
-/** Everything the gateway must remember about a job to serve it after a restart. */
+/** What the gateway knows about a job while it holds it (in memory only). */
 export type MarketJobRecord = {
   id: string
   state: JobState
@@ -21,68 +25,54 @@ export type MarketJobRecord = {
   startedAt: number | null
   finishedAt: number | null
   expiresAt: number
-  /** From the verified result's exit entry; CPU and memory are not part of the commitment (0). */
+  /** Exit from the verified result's exit entry; usage is the median of the workers' signed reports (null when none came). */
   execution: JobExecution | null
   verification: JobVerification
-  /** The verified result's entries (content in blobs/); null until verified. */
+  /** The verified result's entries (content in the store); null until verified. */
   result: StoredResultEntry[] | null
   error: string | null
 }
 
+export type BlobName = 'spec' | 'bundle' | `sha256-${string}`
+
 export type JobStore = {
-  loadAll(): Promise<MarketJobRecord[]>
-  /** Writes job.json atomically (a crash leaves the old or the new version, never half of one). */
-  save(record: MarketJobRecord): Promise<void>
-  writeBlob(jobId: string, name: 'spec' | 'bundle' | `sha256-${string}`, bytes: Uint8Array): Promise<void>
-  readBlob(jobId: string, name: 'spec' | 'bundle' | `sha256-${string}`): Promise<Buffer>
-  blobPath(jobId: string, name: `sha256-${string}`): string
+  writeBlob(jobId: string, name: BlobName, bytes: Uint8Array): Promise<void>
+  readBlob(jobId: string, name: BlobName): Promise<Buffer>
+  openBlob(jobId: string, name: BlobName): Readable
+  /** Removes the job's files and forgets their keys. */
   remove(jobId: string): Promise<void>
 }
 
 const jobIdPattern = /^job-[0-9a-f]{32}$/
+const blobNamePattern = /^(spec|bundle|sha256-[0-9a-f]{64})$/
+
+const opaqueName = (): string => randomBytes(12).toString('hex')
 
 export async function openJobStore(dataDir: string): Promise<JobStore> {
-  const root = path.join(path.resolve(dataDir), 'jobs')
-  await mkdir(root, { recursive: true, mode: 0o700 })
-  const dirOf = (jobId: string): string => {
-    // Ids come from the URL; only our own format may become a path.
-    if (!jobIdPattern.test(jobId)) throw new Error('invalid job id for the job store')
-    return path.join(root, jobId)
+  const sealed = await openSealedStore({ root: path.join(path.resolve(dataDir), 'jobs') })
+  // job id -> its directory's name, and blob name -> file name, both random and in memory only.
+  const jobs = new Map<string, { dir: string; files: Map<string, string> }>()
+
+  const fileOf = (jobId: string, name: BlobName, create: boolean): string => {
+    // Ids come from the URL; only our own formats are looked up.
+    if (!jobIdPattern.test(jobId) || !blobNamePattern.test(name)) throw new Error('invalid job id or blob name for the job store')
+    let entry = jobs.get(jobId)
+    if (!entry && create) jobs.set(jobId, (entry = { dir: opaqueName(), files: new Map() }))
+    let file = entry?.files.get(name)
+    if (entry && !file && create) entry.files.set(name, (file = opaqueName()))
+    if (!entry || !file) throw new Error('no such file for this job')
+    return `${entry.dir}/${file}`
   }
-  const blobFile = (jobId: string, name: string): string => {
-    if (!/^(spec|bundle|sha256-[0-9a-f]{64})$/.test(name)) throw new Error('invalid blob name')
-    return path.join(dirOf(jobId), name)
-  }
+
   return {
-    async loadAll() {
-      const records: MarketJobRecord[] = []
-      for (const entry of await readdir(root)) {
-        if (!jobIdPattern.test(entry)) continue
-        const text = await readFile(path.join(root, entry, 'job.json'), 'utf8').catch(() => null)
-        if (text === null) {
-          // Submitted but never saved: nothing refers to it.
-          await rm(path.join(root, entry), { recursive: true, force: true })
-          continue
-        }
-        records.push(JSON.parse(text) as MarketJobRecord)
-      }
-      return records
-    },
-    async save(record) {
-      const dir = dirOf(record.id)
-      await mkdir(dir, { recursive: true, mode: 0o700 })
-      const temporary = path.join(dir, `job.json.${process.pid}.tmp`)
-      await writeFile(temporary, JSON.stringify(record), { mode: 0o600 })
-      await rename(temporary, path.join(dir, 'job.json'))
-    },
-    async writeBlob(jobId, name, bytes) {
-      await mkdir(dirOf(jobId), { recursive: true, mode: 0o700 })
-      await writeFile(blobFile(jobId, name), bytes, { mode: 0o600 })
-    },
-    readBlob: (jobId, name) => readFile(blobFile(jobId, name)),
-    blobPath: (jobId, name) => blobFile(jobId, name),
+    writeBlob: (jobId, name, bytes) => sealed.write(fileOf(jobId, name, true), bytes),
+    readBlob: async (jobId, name) => sealed.read(fileOf(jobId, name, false)),
+    openBlob: (jobId, name) => sealed.open(fileOf(jobId, name, false)),
     async remove(jobId) {
-      await rm(dirOf(jobId), { recursive: true, force: true })
+      const entry = jobs.get(jobId)
+      if (!entry) return
+      jobs.delete(jobId)
+      await sealed.remove(`${entry.dir}/`)
     },
   }
 }

@@ -1,13 +1,13 @@
 // The `market` JobBackend: each submitted job is posted on chain (the gateway's account pays the
 // reward), its spec document and bundle are served over libp2p and announced on the jobs topic,
 // the chain is followed until the job settles, and the result is fetched from a worker in the
-// majority and checked byte for byte against the on-chain root before anyone sees it. The job
-// table lives on disk, so a restarted gateway picks its open jobs up again.
+// majority and checked byte for byte against the on-chain root before anyone sees it. Job data is
+// sealed at rest under keys held in memory only (jobStore.ts): a restarted gateway has none of it,
+// and only finalizes what it had posted (openJobLedger.ts, followOrphanedJobs.ts).
 import { randomBytes } from 'node:crypto'
-import { createReadStream } from 'node:fs'
+import type { PeerId } from '@libp2p/interface'
 import type { Readable } from 'node:stream'
 import type { Address, Hex } from 'viem'
-import { sandrunMarketAbi } from '../../../contracts/abi.ts'
 import type { Deployment } from '../../chain/deployment.ts'
 import { MarketRevertError } from '../../chain/errors.ts'
 import type { MarketClient } from '../../chain/marketClient.ts'
@@ -31,17 +31,26 @@ import type {
   BackendStats,
   JobBackend,
   JobEvent,
-  JobFinishedListener,
   JobStatus,
   PoolWorker,
   SubmitJobParameters,
+  UsageMeter,
 } from '../jobBackend.ts'
 import { watchJobLog } from '../watchJobLog.ts'
 import { whenSent } from '../whenSent.ts'
 import { JobLog } from '../local/jobLog.ts'
 import { createOutputArchive } from '../local/outputArchive.ts'
+import { collectExecutionReports } from './collectExecutionReports.ts'
 import { fetchVerifiedResult } from './fetchVerifiedResult.ts'
+import { relayJobLog } from './relayJobLog.ts'
+import { summarizeExecutionReports } from './summarizeExecutionReports.ts'
+import { systemClock, type Clock } from '../../clock/systemClock.ts'
+import { resultClaimMessage } from '../../market/resultClaim.ts'
+import { describeRetention } from '../describeRetention.ts'
+import { resultWindowMs } from '../../market/resultWindow.ts'
+import { followOrphanedJobs } from './followOrphanedJobs.ts'
 import type { JobStore, MarketJobRecord } from './jobStore.ts'
+import { chainEntryKey, type OpenJobLedger } from './openJobLedger.ts'
 import { resolveWorkerPeer } from './resolveWorkerPeer.ts'
 import { buildSpecDocument } from './specDocument.ts'
 import { validateMarketJob } from './validateMarketJob.ts'
@@ -58,10 +67,16 @@ export type MarketBackendOptions = {
   pollIntervalMs: number
   /** How often a job with free slots is announced again (peers that joined late, lost gossip). */
   announceIntervalMs: number
-  /** Give up fetching a finalized job's result after this long (workers keep results an hour). */
+  /** Give up fetching a finalized job's result after this long; within the workers' result window (node/market/resultWindow.ts). */
   resultDeadlineMs: number
   /** One result fetch from one worker; an unresponsive worker must not hold the job up for long. */
   resultFetchTimeoutMs: number
+  /** Collecting the other workers' execution reports after a job settled (each, in parallel). */
+  reportFetchTimeoutMs: number
+  /** Bytes of each output stream kept and shown; workers cut there too. */
+  outputCaptureBytes: number
+  /** An RPC URL of the chain to advertise in /health (for `sandrun verify`); null: none. */
+  publicRpcUrl: string | null
   /** Jobs not yet settled at once; beyond it submissions get QUEUE_FULL. */
   maxOpenJobs: number
   retentionMaxMs: number
@@ -83,9 +98,17 @@ export const defaultMarketBackendOptions: MarketBackendOptions = {
   // A few polls per block on a 1 s chain; each poll is one eth_call per open job.
   pollIntervalMs: 300,
   announceIntervalMs: 2000,
-  resultDeadlineMs: 5 * 60_000,
+  // Half the workers' result window: every retry happens while they still hold the result.
+  resultDeadlineMs: resultWindowMs / 2,
   // A result is at most a few hundred MiB over a LAN-or-better link between gateway and worker.
   resultFetchTimeoutMs: 60_000,
+  // Reports are a few hundred bytes; a worker that cannot send one in this time is shown without it.
+  reportFetchTimeoutMs: 10_000,
+  // The sandbox's default capture per stream (defaultSandboxLimits.outputCaptureBytes): the one
+  // truncation rule of every mode. A test keeps the two equal.
+  outputCaptureBytes: 10 * 1024 * 1024,
+  // The gateway's own RPC URL may hold an API key: advertised only when the operator says so.
+  publicRpcUrl: null,
   maxOpenJobs: 200,
   // Sandrun's retention: 1 hour at most, 5 minutes after a failure.
   retentionMaxMs: 60 * 60_000,
@@ -98,6 +121,10 @@ export type MarketBackendComponents = {
   deployment: Deployment
   host: SandrunHost
   store: JobStore
+  /** The chain ids of posted jobs not yet settled: the only job state that survives a restart. */
+  ledger: OpenJobLedger
+  /** What retention counts on (default the system clock). */
+  clock?: Clock | undefined
   /** The environments report of this gateway's host: the digests the spec hash uses. */
   environments: BackendEnvironments
   workerKey: WorkerKey
@@ -114,7 +141,16 @@ type LiveJob = {
   log: JobLog
   watchers: Set<(event: JobEvent) => void>
   relay: AbortController | null
-  timer: NodeJS.Timeout | null
+  /** A worker's log was followed to its end: no more relays. */
+  relayDone: boolean
+  /** Not before this (ms): a relay that found no log waits a little before the next try. */
+  nextRelayAt: number
+  /** Bytes of each stream relayed so far (a relay from another worker skips them). */
+  relayed: { stdout: number; stderr: number }
+  /** The first worker that fetched the bundle: it is running the job. */
+  runner: PeerId | null
+  /** Cancels the pending deletion. */
+  timer: (() => void) | null
   lastAnnounce: number
   settling: boolean
   firstSettleAttempt: number | null
@@ -129,11 +165,15 @@ function newJobId(): string {
 }
 
 export async function createMarketBackend(options: MarketBackendOptions, components: MarketBackendComponents): Promise<MarketBackend> {
-  const { market, deployment, host, store, environments, workerKey } = components
+  const { market, deployment, host, store, ledger, environments, workerKey } = components
+  const clock = components.clock ?? systemClock
   const log = components.log ?? (() => undefined)
+  // Nobody awaits a timed or download-triggered deletion: a failure is logged, never left unhandled.
+  const removalFailed = (error: unknown): void => log('job removal failed', { code: (error as { code?: string }).code ?? (error as Error).name })
   const jobs = new Map<string, LiveJob>()
   const blobs = new Map<string, { jobId: string; name: 'spec' | 'bundle' }>()
-  const finishedListeners: JobFinishedListener[] = []
+  // Charged once a job has settled: the CPU time comes with the workers' signed reports.
+  const meters: UsageMeter[] = []
   const counters = { total: 0, completed: 0, failed: 0 }
   let closed = false
   let pollTimer: NodeJS.Timeout | null = null
@@ -147,9 +187,10 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
   }
 
   const bundles: BundleService = bundleService({
-    getBundle: async (sha256) => {
+    getBundle: async (sha256, from) => {
       const blob = blobs.get(sha256)
       if (!blob) return undefined
+      if (blob.name === 'bundle') onBundleFetched(blob.jobId, from)
       return store.readBlob(blob.jobId, blob.name).catch(() => undefined)
     },
   })(host.libp2p)
@@ -175,14 +216,20 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
       startedAt: r.startedAt,
       finishedAt: r.finishedAt,
       expiresAt: r.expiresAt,
-      execution: exit && r.execution ? r.execution : null,
+      execution: exit && r.execution ? { ...r.execution } : null,
       jobHash: r.result ? r.verification.resultRoot : null,
       outputFiles: (r.result ?? [])
         .filter((e) => e.name.startsWith('outputs/'))
         .map((e) => ({ path: e.name.slice('outputs/'.length), sizeBytes: e.size, sha256: e.sha256.slice(2) })),
       worker: null,
       error: r.error,
-      verification: { ...r.verification, agreeing: [...r.verification.agreeing], dissenting: [...r.verification.dissenting], slashed: [...r.verification.slashed] },
+      verification: {
+        ...r.verification,
+        agreeing: [...r.verification.agreeing],
+        dissenting: [...r.verification.dissenting],
+        slashed: [...r.verification.slashed],
+        executions: (r.verification.executions ?? []).map((e) => ({ ...e })),
+      },
     }
   }
 
@@ -191,26 +238,25 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
     for (const watcher of job.watchers) watcher(event)
   }
 
-  const save = (job: LiveJob): Promise<void> =>
-    store.save(job.record).catch((error: unknown) => log('job table write failed', { code: (error as { code?: string }).code ?? 'UNKNOWN' }))
-
   const activeOf = (clientId: string): number => [...jobs.values()].filter((j) => j.clientId === clientId && !finalStates.has(j.record.state)).length
 
   const scheduleDeletion = (job: LiveJob): void => {
-    if (job.timer) clearTimeout(job.timer)
-    job.timer = setTimeout(() => void removeJob(job, 'expired'), Math.max(0, job.record.expiresAt - Date.now()))
-    job.timer.unref()
+    job.timer?.()
+    job.timer = clock.after(job.record.expiresAt - clock.now(), () => removeJob(job, 'expired').catch(removalFailed))
   }
 
   const removeJob = async (job: LiveJob, why: string): Promise<void> => {
     if (job.deleted) return
     job.deleted = true
-    if (job.timer) clearTimeout(job.timer)
+    job.timer?.()
     job.relay?.abort()
     job.watchers.clear()
     job.log.clear()
     jobs.delete(job.record.id)
     for (const [sha, blob] of blobs) if (blob.jobId === job.record.id) blobs.delete(sha)
+    // Deleted before it settled: the escrow is still on chain, so someone must finalize it.
+    const chainJobId = job.record.verification.chainJobId
+    if (!finalStates.has(job.record.state) && chainJobId !== null) orphans.follow(BigInt(chainJobId))
     await store.remove(job.record.id).catch(() => undefined)
     log('job deleted', { why })
   }
@@ -219,25 +265,29 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
     const r = job.record
     r.state = state
     r.error = error
-    r.finishedAt = Date.now()
+    r.finishedAt = clock.now()
     r.startedAt ??= r.finishedAt
     if (state === 'failed') r.expiresAt = Math.min(r.expiresAt, r.finishedAt + options.retentionAfterFailureMs)
     counters[state]++
     job.relay?.abort()
-    await save(job)
     scheduleDeletion(job)
     emit(job)
     job.watchers.clear()
-    for (const listener of finishedListeners) listener({ jobId: r.id, clientId: job.clientId, cpuSeconds: 0 })
+    // The workers' reported CPU time counts toward the client's quota, as the sandbox's does locally.
+    for (const meter of meters) meter.charge(job.clientId, r.execution?.cpuSeconds ?? 0)
   }
 
   const track = (record: MarketJobRecord, clientId: string): LiveJob => {
     const job: LiveJob = {
       record,
       clientId,
-      log: new JobLog({ captureBytes: 8 * 1024 * 1024 }),
+      log: new JobLog({ captureBytes: options.outputCaptureBytes }),
       watchers: new Set(),
       relay: null,
+      relayDone: false,
+      nextRelayAt: 0,
+      relayed: { stdout: 0, stderr: 0 },
+      runner: null,
       timer: null,
       lastAnnounce: 0,
       settling: false,
@@ -263,6 +313,8 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
 
   const post = async (job: LiveJob): Promise<void> => {
     const r = job.record
+    // In the ledger before it is sent: a gateway that dies before the receipt still finds the job after a restart.
+    const entry = await ledger.posting({ specHash: r.verification.specHash as Hex, fromBlock: await market.publicClient.getBlockNumber() })
     const posted = await serialTx(() =>
       market.postJob({
         specHash: r.verification.specHash as Hex,
@@ -272,56 +324,48 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
         revealWindow: options.revealWindowSeconds,
         reward: BigInt(r.rewardWei),
       }),
-    )
+    ).catch(async (error: unknown) => {
+      await ledger.drop(entry).catch(() => undefined)
+      throw error
+    })
+    await ledger.posted(entry, posted.jobId)
     r.verification.chainJobId = posted.jobId.toString()
     r.verification.txHashes.post = posted.hash
     r.verification.state = 'open'
-    await save(job)
     ensurePolling()
     await announce(job)
   }
 
-  /** A job saved before its post was confirmed: find it on chain by requester and spec hash. */
-  const recoverPost = async (job: LiveJob): Promise<void> => {
-    const r = job.record
-    const logsFound = await market.publicClient.getContractEvents({
-      address: deployment.market,
-      abi: sandrunMarketAbi,
-      eventName: 'JobPosted',
-      args: { requester: market.account?.address, specHash: r.verification.specHash as Hex },
-      fromBlock: deployment.deployBlock,
-    })
-    const taken = new Set([...jobs.values()].map((j) => j.record.verification.chainJobId))
-    const match = logsFound.find((l) => !taken.has(l.args.jobId?.toString() ?? null))
-    if (!match || match.args.jobId === undefined) {
-      await finish(job, 'failed', 'The gateway restarted before the job was posted on chain; submit it again.')
-      return
-    }
-    r.verification.chainJobId = match.args.jobId.toString()
-    r.verification.txHashes.post = match.transactionHash
-    r.verification.state = 'open'
-    await save(job)
-  }
-
-  const relayLogs = async (job: LiveJob, chainJob: MarketJob): Promise<void> => {
-    if (job.relay) return
+  /** Follows the runner's log (else the committers'); once one was followed to the end, never again. */
+  const startRelay = (job: LiveJob): void => {
+    const chainJobId = job.record.verification.chainJobId
+    if (job.relay || job.relayDone || job.deleted || chainJobId === null || finalStates.has(job.record.state) || Date.now() < job.nextRelayAt) return
     const relay = new AbortController()
     job.relay = relay
-    const slots = await market.getSlots(chainJob.jobId).catch(() => [])
-    for (const slot of slots) {
-      if (!slot.worker || relay.signal.aborted) continue
-      const peer = await peerOf(slot.worker).catch(() => null)
-      if (!peer) continue
-      try {
-        for await (const event of logs.follow({ peer, jobId: chainJob.jobId.toString(), signal: relay.signal })) {
-          if (event.type === 'chunk') job.log.append(event.stream, Buffer.from(event.data))
-          if (event.type === 'end') return
-        }
-        return
-      } catch {
-        // This worker's log is gone (or it lied about having one): try the next committer.
-      }
+    const peers = async (): Promise<PeerId[]> => {
+      const committers = await market.getSlots(BigInt(chainJobId)).catch(() => [])
+      const found = await Promise.all(committers.filter((s) => s.worker).map((s) => peerOf(s.worker!).catch(() => null)))
+      const runner = job.runner ? [job.runner] : []
+      return [...runner, ...found.filter((p): p is PeerId => p !== null && !runner.some((r) => r.equals(p)))]
     }
+    void relayJobLog({ logs, chainJobId, peers, log: job.log, relayed: job.relayed, signal: relay.signal }).then((done) => {
+      job.relayDone ||= done
+      if (!done) job.nextRelayAt = Date.now() + 2000
+      if (job.relay === relay) job.relay = null
+    })
+  }
+
+  /** A worker fetched the bundle: it is about to run the job, so the job runs and its log can be followed. */
+  const onBundleFetched = (jobId: string, from: PeerId): void => {
+    const job = jobs.get(jobId)
+    if (!job || job.deleted || finalStates.has(job.record.state)) return
+    job.runner ??= from
+    if (job.record.state === 'queued') {
+      job.record.state = 'running'
+      job.record.startedAt = clock.now()
+      emit(job)
+    }
+    startRelay(job)
   }
 
   const settle = async (job: LiveJob, chainJob: MarketJob): Promise<void> => {
@@ -359,6 +403,8 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
       root: chainJob.consensusRoot,
       candidates,
       timeoutMs: options.resultFetchTimeoutMs,
+      claimFor: async (address) =>
+        market.account?.signMessage?.({ message: resultClaimMessage({ chainId: deployment.chainId, market: deployment.market, jobId: id.toString(), worker: address as Address }) }),
       onRejected: (candidate, reason, lied) => {
         // A lie's reason names result files (job content): only the worker is logged then.
         if (lied) log('worker served a result that does not match the chain', { worker: candidate.address })
@@ -373,16 +419,35 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
     r.result = verified.payload.entries.map((e) => ({ name: e.name, sha256: e.sha256, size: e.size }))
     v.resultVerified = true
     const text = (name: string): Buffer => Buffer.from(contents.get(name) ?? new Uint8Array())
-    job.log.settle(text('stdout'), text('stderr'), false, false)
+    v.executions = await collectExecutionReports({
+      results,
+      chainId: deployment.chainId,
+      market: deployment.market,
+      chainJobId: id.toString(),
+      revealers: await Promise.all(
+        slots.filter((s) => s.worker !== null && s.revealedRoot !== null).map(async (s) => ({ address: s.worker!.toLowerCase(), root: s.revealedRoot!, peer: await peerOf(s.worker!).catch(() => null) })),
+      ),
+      known: new Map(verified.payload.execution === undefined ? [] : [[verified.address, verified.payload.execution]]),
+      timeoutMs: options.reportFetchTimeoutMs,
+    })
+    const usage = summarizeExecutionReports(v.executions, chainJob.consensusRoot)
+    // Without reports, a stream that filled the cap is the only sign it was cut.
+    const stdoutTruncated = usage?.stdoutTruncated ?? text('stdout').length >= options.outputCaptureBytes
+    const stderrTruncated = usage?.stderrTruncated ?? text('stderr').length >= options.outputCaptureBytes
+    job.log.settle(text('stdout'), text('stderr'), stdoutTruncated, stderrTruncated)
     const [code, ...reason] = text('exit').toString('utf8').split(':')
     const termination = reason.join(':')
     r.execution = {
-      cpuSeconds: 0,
-      memoryPeakBytes: 0,
+      cpuSeconds: usage?.cpuSeconds ?? null,
+      memoryPeakBytes: usage?.memoryPeakBytes ?? null,
       exitCode: code === 'null' || code === undefined ? null : Number(code),
       environment: r.manifest.environment,
-      wallTimeMs: Math.max(0, Date.now() - (r.startedAt ?? r.submittedAt)),
+      wallTimeMs: usage?.wallTimeMs ?? null,
       termination,
+      stdoutTruncated,
+      stderrTruncated,
+      reportedBy: 'workers',
+      reports: usage?.reports ?? 0,
     }
     await finish(job, termination === 'exited' && code === '0' ? 'completed' : 'failed', null)
   }
@@ -411,27 +476,26 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
     v.revealed = chainJob.totalRevealed
     if (chainJob.totalCommitted > 0 && r.state === 'queued') {
       r.state = 'running'
-      r.startedAt = Date.now()
+      r.startedAt = clock.now()
       changed = true
     }
-    if (chainJob.totalCommitted > 0 && !job.relay) void relayLogs(job, chainJob)
+    if (chainJob.totalCommitted > 0) startRelay(job)
     if (isOpenStatus(chainJob.status)) {
-      if (changed) {
-        await save(job)
-        emit(job)
-      }
+      if (changed) emit(job)
       // Re-announced while the current round has free slots: eligibility widens over the window, and
       // an escalation draws a new committee that must hear of the job too.
       if (chainJob.committed < chainJob.roundSlots && now <= chainJob.commitDeadline && Date.now() - job.lastAnnounce >= options.announceIntervalMs) void announce(job)
       await finalizeIfDue(chainJob, now)
       return
     }
-    job.firstSettleAttempt ??= Date.now()
+    if (job.firstSettleAttempt === null) {
+      job.firstSettleAttempt = Date.now()
+      await ledger.drop(chainEntryKey(chainJob.jobId))
+    }
     try {
       await settle(job, chainJob)
     } catch (error) {
       log('result not verified yet', { code: (error as { code?: string }).code ?? 'UNKNOWN', message: (error as Error).message.slice(0, 300) })
-      await save(job)
       if (Date.now() - job.firstSettleAttempt > options.resultDeadlineMs) {
         await finish(job, 'failed', 'The job was agreed on chain, but no agreeing worker served a result that matches the on-chain root.')
       }
@@ -465,25 +529,9 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
     pollTimer = setTimeout(() => void poll(), options.pollIntervalMs)
   }
 
-  // Pick up the job table left by a previous run: settled jobs are served as they are, open ones followed again.
-  for (const record of await store.loadAll()) {
-    if (record.verification.chainId !== deployment.chainId || record.verification.market.toLowerCase() !== deployment.market.toLowerCase()) continue
-    if (record.expiresAt <= Date.now()) {
-      await store.remove(record.id)
-      continue
-    }
-    const job = track(record, 'restored')
-    if (finalStates.has(record.state)) {
-      if (record.result) {
-        const stdout = await store.readBlob(record.id, `sha256-${record.result.find((e) => e.name === 'stdout')?.sha256.slice(2) ?? ''}`).catch(() => Buffer.alloc(0))
-        const stderr = await store.readBlob(record.id, `sha256-${record.result.find((e) => e.name === 'stderr')?.sha256.slice(2) ?? ''}`).catch(() => Buffer.alloc(0))
-        job.log.settle(stdout, stderr, false, false)
-      }
-      continue
-    }
-    if (record.verification.chainJobId === null) await recoverPost(job).catch(() => finish(job, 'failed', 'The gateway restarted before the job was posted on chain; submit it again.'))
-  }
-  ensurePolling()
+  // An earlier run's jobs: their data died with it, but what it posted is still finalized.
+  const orphans = followOrphanedJobs({ market, deployment, ledger, pollIntervalMs: options.pollIntervalMs, chainNow, finalizeIfDue, log })
+  await orphans.adopt(await ledger.list())
 
   const find = (jobId: string): LiveJob => {
     const job = jobs.get(jobId)
@@ -504,7 +552,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
   const markDownloaded = (job: LiveJob, paths: string[]): void => {
     for (const p of paths) job.downloaded.add(p)
     const outputs = (job.record.result ?? []).filter((e) => e.name.startsWith('outputs/'))
-    if (outputs.length > 0 && outputs.every((e) => job.downloaded.has(e.name.slice('outputs/'.length)))) void removeJob(job, 'downloaded')
+    if (outputs.length > 0 && outputs.every((e) => job.downloaded.has(e.name.slice('outputs/'.length)))) void removeJob(job, 'downloaded').catch(removalFailed)
   }
 
   return {
@@ -517,7 +565,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
       const withReplicas = typeof input === 'object' && input !== null && !Array.isArray(input) && !('replicas' in input) ? { ...input, replicas: options.defaultReplicas } : input
       const { manifest, environmentDigest } = await validateMarketJob({ manifest: withReplicas, bundle, environments })
       const spec = buildSpecDocument({ manifest, bundle, environmentDigest })
-      const now = Date.now()
+      const now = clock.now()
       const replicas = manifest.replicas
       const record: MarketJobRecord = {
         id: newJobId(),
@@ -554,7 +602,6 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
       }
       await store.writeBlob(record.id, 'spec', spec.bytes)
       await store.writeBlob(record.id, 'bundle', bundle)
-      await store.save(record)
       const job = track(record, clientId)
       counters.total++
       try {
@@ -582,7 +629,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
       const job = find(jobId)
       requireFinished(job)
       const entry = outputEntry(job, outputPath)
-      const stream = whenSent(createReadStream(store.blobPath(job.record.id, `sha256-${entry.sha256.slice(2)}`)), entry.size, () => markDownloaded(job, [outputPath]))
+      const stream = whenSent(store.openBlob(job.record.id, `sha256-${entry.sha256.slice(2)}`), entry.size, () => markDownloaded(job, [outputPath]))
       return { file: { path: outputPath, sizeBytes: entry.size, sha256: entry.sha256.slice(2) }, stream }
     },
 
@@ -594,7 +641,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
         entries: outputs.map((e) => ({
           path: e.name.slice('outputs/'.length),
           sizeBytes: e.size,
-          open: async (): Promise<Readable> => createReadStream(store.blobPath(job.record.id, `sha256-${e.sha256.slice(2)}`)),
+          open: async (): Promise<Readable> => store.openBlob(job.record.id, `sha256-${e.sha256.slice(2)}`),
         })),
         onComplete: () => markDownloaded(job, outputs.map((e) => e.name.slice('outputs/'.length))),
       })
@@ -610,8 +657,9 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
       await removeJob(job, 'deleted')
     },
 
-    onJobFinished(listener) {
-      finishedListeners.push(listener)
+    // Market jobs are paid for on chain (reward_wei), not from a client's CPU quota.
+    meterUsage(meter) {
+      meters.push(meter)
     },
 
     stats(): BackendStats {
@@ -630,6 +678,15 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
 
     environments: () => environments,
 
+    privacy() {
+      return (
+        'Job data is kept by this gateway and by the staked workers that ran it in memory, or on disk only encrypted under keys held in their memory (unreadable once the process stops). ' +
+        `On this gateway it is ${describeRetention(options)}; ` +
+        `on the workers, once this gateway has fetched the result, or ${Math.round(resultWindowMs / 60_000)} minutes after the job settled on chain at most. ` +
+        'This is a public network: the workers that take a job see its bundle and manifest, anyone may fetch its result from a worker once revealed, and the chain keeps its spec hash and result root (hashes, not content) for good.'
+      )
+    },
+
     health(): BackendHealth {
       return {
         healthy: !closed,
@@ -640,6 +697,8 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
         gpus: [],
         gpuNote: 'GPUs belong to the workers; GET /pool lists what each offers.',
         packageIndexes: { pip: false, npm: false },
+        p2p: { peerId: host.peerId, multiaddrs: host.multiaddrs() },
+        chain: { chainId: deployment.chainId, market: deployment.market.toLowerCase(), rpcUrl: options.publicRpcUrl },
       }
     },
 
@@ -664,10 +723,9 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
     async close() {
       closed = true
       if (pollTimer) clearTimeout(pollTimer)
-      for (const job of jobs.values()) {
-        job.relay?.abort()
-        if (job.timer) clearTimeout(job.timer)
-      }
+      orphans.stop()
+      // Their keys die with this process: the files would be noise, so they go now rather than at the next start.
+      await Promise.all([...jobs.values()].map((job) => removeJob(job, 'closed')))
       announcements.stop()
       heartbeats.stop()
       await bundles.stop().catch(() => undefined)

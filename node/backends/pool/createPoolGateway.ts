@@ -11,6 +11,7 @@ import type { GatewayOptions } from '../../gateway/config.ts'
 import type { ErrorReport } from '../../gateway/errorHandler.ts'
 import { createHost, type CreateHostParameters, type SandrunHost } from '../../p2p/createHost.ts'
 import { execService } from '../../pool/execService.ts'
+import type { Clock } from '../../clock/systemClock.ts'
 import { createPoolBackend, defaultPoolBackendOptions, type PoolBackend, type PoolBackendOptions } from './poolBackend.ts'
 import { poolStatusRoute } from './poolStatusRoute.ts'
 import { readWorkersFile } from './readWorkersFile.ts'
@@ -30,6 +31,8 @@ export type PoolModeOptions = {
 export type CreatePoolGatewayParameters = {
   gateway: GatewayOptions
   pool: PoolModeOptions
+  /** What retention counts on (tests let it pass); default the system clock. */
+  clock?: Clock | undefined
   log?: ErrorReport | undefined
 }
 
@@ -41,7 +44,7 @@ export type CreatePoolGatewayReturnType = {
   close(): Promise<void>
 }
 
-export async function createPoolGateway({ gateway, pool: options, log }: CreatePoolGatewayParameters): Promise<CreatePoolGatewayReturnType> {
+export async function createPoolGateway({ gateway, pool: options, clock, log }: CreatePoolGatewayParameters): Promise<CreatePoolGatewayReturnType> {
   const workers = await readWorkersFile(options.workersFile)
   const [interpreters, detections] = await Promise.all([detectInterpreters(), detectEnvironments()])
   const environments = environmentsReport({ detections, interpreters, digest: environmentDigest })
@@ -49,7 +52,7 @@ export async function createPoolGateway({ gateway, pool: options, log }: CreateP
   const report = log ?? (() => undefined)
   const registry = createWorkerRegistry({ ...defaultWorkerRegistryOptions, ...options.registry }, { host, workers, log: report })
   const exec = execService({})(host.libp2p)
-  const backend = createPoolBackend({ ...defaultPoolBackendOptions, ...options.backend }, { registry, exec, environments, workerKey: host.workerKey, log: report })
+  const backend = createPoolBackend({ ...defaultPoolBackendOptions, ...options.backend }, { registry, exec, environments, workerKey: host.workerKey, clock, log: report })
   registry.start()
   let app: FastifyInstance
   try {

@@ -8,13 +8,15 @@ import type { WorkerKey } from '../../../verifier/index.ts'
 import type { LogStreamName } from '../../p2p/logFeed.ts'
 import type { ExecOutcome, ExecService } from '../../pool/execService.ts'
 import { BackendError } from '../backendError.ts'
-import type { BackendEnvironments, BackendHealth, BackendStats, JobBackend, JobEvent, JobExecution, JobFinishedListener, JobState, JobStatus, SubmitJobParameters } from '../jobBackend.ts'
+import type { BackendEnvironments, BackendHealth, BackendStats, JobBackend, JobEvent, JobExecution, UsageMeter, JobState, JobStatus, SubmitJobParameters } from '../jobBackend.ts'
 import { JobLog } from '../local/jobLog.ts'
 import { createOutputArchive } from '../local/outputArchive.ts'
 import { validateMarketJob } from '../market/validateMarketJob.ts'
 import { checkPoolResult } from './checkPoolResult.ts'
 import type { PoolMember, WorkerRegistry } from './workerRegistry.ts'
 import { whenSent } from '../whenSent.ts'
+import { describeRetention } from '../describeRetention.ts'
+import { systemClock, type Clock } from '../../clock/systemClock.ts'
 
 export type PoolBackendOptions = {
   /** Workers one job is tried on before it fails. */
@@ -46,6 +48,8 @@ export type PoolBackendComponents = {
   environments: BackendEnvironments
   /** The gateway's own key (its /health worker_id). */
   workerKey: WorkerKey
+  /** What retention counts on (default the system clock). */
+  clock?: Clock | undefined
   log?: ((message: string, context: Record<string, unknown>) => void) | undefined
 }
 
@@ -75,7 +79,8 @@ type PoolJob = {
   assigned: PoolMember | null
   abort: AbortController | null
   downloaded: Set<string>
-  timer: NodeJS.Timeout | null
+  /** Cancels the pending deletion. */
+  timer: (() => void) | null
   deleted: boolean
 }
 
@@ -90,10 +95,14 @@ const captureBytes = 8 * 1024 * 1024
 
 export function createPoolBackend(options: PoolBackendOptions, components: PoolBackendComponents): PoolBackend {
   const { registry, exec, environments, workerKey } = components
+  const clock = components.clock ?? systemClock
   const log = components.log ?? (() => undefined)
+  // Nobody awaits a timed or download-triggered deletion: a failure is logged, never left unhandled.
+  const removalFailed = (error: unknown): void => log('job removal failed', { code: (error as { code?: string }).code ?? (error as Error).name })
   const jobs = new Map<string, PoolJob>()
   const queue: PoolJob[] = []
-  const finishedListeners: JobFinishedListener[] = []
+  // Charged once a job has finished: the CPU time comes with its result.
+  const meters: UsageMeter[] = []
   const counters = { total: 0, completed: 0, failed: 0 }
   let closed = false
 
@@ -117,15 +126,14 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
   }
 
   const scheduleDeletion = (job: PoolJob): void => {
-    if (job.timer) clearTimeout(job.timer)
-    job.timer = setTimeout(() => void removeJob(job, 'expired'), Math.max(0, job.expiresAt - Date.now()))
-    job.timer.unref()
+    job.timer?.()
+    job.timer = clock.after(job.expiresAt - clock.now(), () => removeJob(job, 'expired').catch(removalFailed))
   }
 
   const removeJob = async (job: PoolJob, why: string): Promise<void> => {
     if (job.deleted) return
     job.deleted = true
-    if (job.timer) clearTimeout(job.timer)
+    job.timer?.()
     const index = queue.indexOf(job)
     if (index >= 0) queue.splice(index, 1)
     if (!finalStates.has(job.state)) emit(job, { ...statusOf(job), status: 'failed', error: 'The job was cancelled: its data was deleted.' })
@@ -142,7 +150,7 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
   const finish = (job: PoolJob, state: 'completed' | 'failed', error: string | null): void => {
     job.state = state
     job.error = error
-    job.finishedAt = Date.now()
+    job.finishedAt = clock.now()
     job.bundle = null
     if (state === 'failed') job.expiresAt = Math.min(job.expiresAt, job.finishedAt + options.retentionAfterFailureMs)
     counters[state]++
@@ -150,7 +158,7 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
     emit(job)
     job.watchers.clear()
     job.outputListeners.clear()
-    for (const listener of finishedListeners) listener({ jobId: job.id, clientId: job.clientId, cpuSeconds: job.execution?.cpuSeconds ?? 0 })
+    for (const meter of meters) meter.charge(job.clientId, job.execution?.cpuSeconds ?? 0)
     pump()
   }
 
@@ -212,7 +220,17 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
     const text = (name: string): Buffer => Buffer.from(job.contents.get(name) ?? new Uint8Array())
     job.log.settle(text('stdout'), text('stderr'), result.execution.stdoutTruncated, result.execution.stderrTruncated)
     const e = result.execution
-    job.execution = { cpuSeconds: e.cpuSeconds, memoryPeakBytes: e.memoryPeakBytes, exitCode: e.exitCode, environment: job.manifest.environment, wallTimeMs: e.wallTimeMs, termination: e.termination }
+    job.execution = {
+      cpuSeconds: e.cpuSeconds,
+      memoryPeakBytes: e.memoryPeakBytes,
+      exitCode: e.exitCode,
+      environment: job.manifest.environment,
+      wallTimeMs: e.wallTimeMs,
+      termination: e.termination,
+      stdoutTruncated: e.stdoutTruncated,
+      stderrTruncated: e.stderrTruncated,
+      reportedBy: 'worker',
+    }
     finish(job, e.termination === 'exited' && e.exitCode === 0 ? 'completed' : 'failed', null)
   }
 
@@ -223,7 +241,7 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
     job.attempts++
     job.assigned = member
     job.state = 'running'
-    job.startedAt ??= Date.now()
+    job.startedAt ??= clock.now()
     job.log = new JobLog({ captureBytes })
     const controller = new AbortController()
     job.abort = controller
@@ -304,7 +322,7 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
   const markDownloaded = (job: PoolJob, paths: string[]): void => {
     for (const p of paths) job.downloaded.add(p)
     const outputs = job.entries.filter((e) => e.name.startsWith('outputs/'))
-    if (outputs.length > 0 && outputs.every((e) => job.downloaded.has(e.name.slice('outputs/'.length)))) void removeJob(job, 'downloaded')
+    if (outputs.length > 0 && outputs.every((e) => job.downloaded.has(e.name.slice('outputs/'.length)))) void removeJob(job, 'downloaded').catch(removalFailed)
   }
   const activeOf = (clientId: string): number => [...jobs.values()].filter((j) => j.clientId === clientId && !finalStates.has(j.state)).length
 
@@ -315,7 +333,7 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
       if (closed) throw new BackendError('BACKEND_CLOSED', 'The server is shutting down; submit again in a moment.')
       if (queue.length >= options.maxQueuedJobs) throw new BackendError('QUEUE_FULL', 'The job queue is full; retry in a few seconds.')
       const { manifest } = await validateMarketJob({ manifest: input, bundle, environments })
-      const now = Date.now()
+      const now = clock.now()
       const job: PoolJob = {
         id: `job-${randomBytes(16).toString('hex')}`,
         clientId,
@@ -404,8 +422,8 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
       await removeJob(find(jobId), 'deleted')
     },
 
-    onJobFinished(listener) {
-      finishedListeners.push(listener)
+    meterUsage(meter) {
+      meters.push(meter)
     },
 
     stats(): BackendStats {
@@ -423,6 +441,13 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
     },
 
     environments: () => environments,
+
+    privacy() {
+      return (
+        `Job data lives in RAM on this gateway (its memory) and on the pool worker that ran it (output files on tmpfs until they are sent back, nothing afterwards), never on a disk. ` +
+        `It is ${describeRetention(options)}, and when the gateway restarts.`
+      )
+    },
 
     health(): BackendHealth {
       const members = registry.members()

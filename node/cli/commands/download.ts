@@ -1,37 +1,10 @@
 // `sandrun download <job> [path...]`: saves output files (all by default) into a folder, checking
 // each against the sha256 the gateway reported. The gateway deletes the job once all are downloaded.
-import { mkdir, writeFile } from 'node:fs/promises'
-import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { createSandrunClient, defaultGatewayUrl, type SandrunClient } from '../../client/sandrunClient.ts'
+import { createSandrunClient, defaultGatewayUrl } from '../../client/sandrunClient.ts'
 import { saveOutput } from '../../client/saveOutput.ts'
+import { saveReceipt } from '../../client/saveReceipt.ts'
 import { resultReceiptName } from '../../../verifier/hashOutputsFolder.ts'
-
-/**
- * Saves the job's result entries and ids next to its outputs before downloading them: the gateway
- * deletes a job once every output is downloaded, and `sandrun verify --dir` needs the entries
- * (checked against the chain or the signature there, never trusted) to prove the folder later.
- */
-async function writeReceipt(client: SandrunClient, jobId: string, dir: string, outputs: Array<{ path: string }>): Promise<void> {
-  if (outputs.some((o) => o.path === resultReceiptName)) return
-  let verification: Awaited<ReturnType<SandrunClient['verify']>>
-  try {
-    verification = await client.verify(jobId)
-  } catch {
-    return // an older gateway without /verify: outputs still download
-  }
-  if (!verification.entries) return
-  const status = await client.status(jobId)
-  const receipt = {
-    job_id: jobId,
-    job_hash: status.job_hash ?? null,
-    worker_metadata: status.worker_metadata ?? null,
-    verification: (status as { verification?: unknown }).verification ?? null,
-    entries: verification.entries,
-  }
-  await mkdir(dir, { recursive: true })
-  await writeFile(path.join(dir, resultReceiptName), `${JSON.stringify(receipt, null, 2)}\n`)
-}
 
 export const description = 'Download a job\'s output files into a folder'
 
@@ -51,7 +24,8 @@ export async function run(argv: string[]): Promise<number> {
     return 1
   }
   const dir = values.out ?? '.'
-  await writeReceipt(client, jobId, dir, outputs)
+  // A job whose own output is named like the receipt keeps it; verify then needs --entries.
+  if (!outputs.some((o) => o.path === resultReceiptName)) await saveReceipt({ client, jobId, dir })
   for (const file of wanted) {
     const saved = await saveOutput({ dir, outputPath: file.path, content: await client.download(jobId, file.path), sha256: file.sha256_hash })
     process.stdout.write(`${saved}\n`)

@@ -9,6 +9,8 @@ import { createMarketGateway } from '../../gateway/createMarketGateway.ts'
 import { createPoolGateway } from '../../backends/pool/createPoolGateway.ts'
 import { run as serve } from './serve.ts'
 import { untilStopped } from '../untilStopped.ts'
+import { logUnhandledRejections } from '../logUnhandledRejections.ts'
+import { assertPortFree } from '../assertPortFree.ts'
 
 export const description = 'Serve the REST API in local mode, in front of a worker pool (--mode pool) or the open market (--mode market)'
 
@@ -28,7 +30,9 @@ Market mode options:
   --deployment <file>           deployment file written by \`sandrun deploy\`
   --key <file>                  node key (\`sandrun keygen\`); its derived eth account posts jobs and
                                 pays the rewards, so fund it
-  --data-dir <dir>              job table, bundles and verified results (default .sandrun/gateway)
+  --data-dir <dir>              bundles, specs and verified results sealed under keys held in memory
+                                only (a restart cannot read them, and removes them), and the ledger
+                                of posted jobs not yet settled (default .sandrun/gateway)
   --port <n>                    HTTP port (default 8443)
   --host <addr>                 HTTP address (default 127.0.0.1)
   --listen <multiaddr>          libp2p listen address, repeatable (default /ip4/127.0.0.1/tcp/0)
@@ -38,10 +42,14 @@ Market mode options:
   --commit-window <s>           seconds workers have to commit (default 120, within the deployment's limits);
                                 nobody may commit in its first eighth (honest workers run the job then)
   --reveal-window <s>           seconds workers have to reveal (default 60)
+  --public-rpc <url>            an RPC URL of the chain to show in GET /health, so clients can verify
+                                results themselves (default: none; the --rpc URL may hold a key)
   --trust-proxy <addrs>         comma-separated proxy addresses whose X-Forwarded-For is trusted
   --cpu-seconds-per-minute <n>  per-IP CPU quota (default 10)
   --concurrent-jobs <n>         per-IP concurrent jobs (default 2)
   --jobs-per-hour <n>           per-IP jobs per hour (default 20); these protect the gateway's wallet
+  --max-connections <n>         open connections at once (default: 3/4 of the file-descriptor limit, at most 10000)
+  --max-connections-per-address <n>  per-IP (IPv6: per /64) open connections (default 64; not applied with --trust-proxy)
 
 Log lines are JSON on stderr; one ready line goes to stdout:
   sandrun gateway ready url=<http url> peer=<peer id> account=<eth address> listen=<multiaddrs>
@@ -71,6 +79,7 @@ export async function run(argv: string[]): Promise<number> {
       'reward-wei': { type: 'string' },
       'commit-window': { type: 'string' },
       'reveal-window': { type: 'string' },
+      'public-rpc': { type: 'string' },
       workers: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -93,6 +102,7 @@ export async function run(argv: string[]): Promise<number> {
     return 2
   }
   const gateway = gatewayOptionsFromFlags(values)
+  await assertPortFree({ host: gateway.host, port: gateway.port })
   if (values.mode === 'pool') return runPool({ gateway, workersFile: values.workers!, keyFile: values.key, dataDir: values['data-dir'] ?? '.sandrun/gateway', listen: values.listen ?? ['/ip4/127.0.0.1/tcp/0'] })
   const positive = (value: string | undefined, name: string): number | undefined => {
     if (value === undefined) return undefined
@@ -102,6 +112,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const rewardWei = values['reward-wei']
   if (rewardWei !== undefined && !/^[1-9][0-9]*$/.test(rewardWei)) throw new Error(`--reward-wei must be a positive integer (wei), got "${rewardWei}".`)
+  logUnhandledRejections(log)
   const server = await createMarketGateway({
     gateway,
     market: {
@@ -116,11 +127,15 @@ export async function run(argv: string[]): Promise<number> {
         rewardWei: rewardWei === undefined ? undefined : BigInt(rewardWei),
         commitWindowSeconds: positive(values['commit-window'], 'commit-window'),
         revealWindowSeconds: positive(values['reveal-window'], 'reveal-window'),
+        publicRpcUrl: values['public-rpc'],
       }),
     },
     log,
   })
-  const address = await server.app.listen({ port: gateway.port, host: gateway.host })
+  const address = await server.app.listen({ port: gateway.port, host: gateway.host }).catch(async (error: unknown) => {
+    await server.close()
+    throw error
+  })
   log('sandrun gateway listening', {
     address,
     mode: 'market',
@@ -138,8 +153,12 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 async function runPool({ gateway, ...pool }: { gateway: GatewayOptions; workersFile: string; keyFile: string | undefined; dataDir: string; listen: string[] }): Promise<number> {
+  logUnhandledRejections(log)
   const server = await createPoolGateway({ gateway, pool, log })
-  const address = await server.app.listen({ port: gateway.port, host: gateway.host })
+  const address = await server.app.listen({ port: gateway.port, host: gateway.host }).catch(async (error: unknown) => {
+    await server.close()
+    throw error
+  })
   const workers = server.registry.members().length
   log('sandrun gateway listening', { address, mode: 'pool', workers, peerId: server.host.peerId, multiaddrs: server.host.multiaddrs() })
   process.stdout.write(`sandrun gateway ready mode=pool url=${address} peer=${server.host.peerId} workers=${workers} listen=${server.host.multiaddrs().join(',')}\n`)

@@ -3,6 +3,7 @@
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { generateWorkerKey, saveWorkerKey } from '../../../verifier/index.ts'
+import { ethAccountFromWorkerKey } from '../../market/ethAccount.ts'
 
 export const description = 'Create a worker key (Ed25519) and print its worker_id'
 
@@ -43,6 +44,7 @@ export async function run(argv: string[]): Promise<number> {
   const key = generateWorkerKey()
   await saveWorkerKey(file, key, { overwrite: values.force === true })
   process.stderr.write(`Wrote worker key to ${file} (mode 0600). Keep it private; share only the worker_id.\n`)
+  process.stderr.write(`Its market account (stakes, pays gas, gets paid; fund it): ${ethAccountFromWorkerKey(key).address}\n`)
   process.stdout.write(`${key.workerId}\n`)
   return 0
 }

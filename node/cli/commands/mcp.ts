@@ -17,6 +17,8 @@ Options:
   --http            serve Streamable HTTP at http://<host>:<port>/mcp instead of stdio
   --port <n>        HTTP port (default ${defaultMcpPort})
   --host <addr>     HTTP address (default 127.0.0.1)
+  --rpc <url>       chain RPC: verify_result checks a market result on chain once the gateway has
+                    deleted the job (from the receipt download_output keeps)
 
 Tools: execute_code, submit_job, get_job_status, get_logs, list_outputs, download_output,
 verify_result. See docs/mcp.md for the config block of MCP clients.
@@ -30,6 +32,7 @@ export async function run(argv: string[]): Promise<number> {
       http: { type: 'boolean' },
       port: { type: 'string' },
       host: { type: 'string' },
+      rpc: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   })
@@ -39,7 +42,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const client = createSandrunClient({ baseUrl: values.gateway ?? defaultGatewayUrl })
   if (!values.http) {
-    await serveStdio({ client })
+    await serveStdio({ client, rpcUrl: values.rpc })
     return 0
   }
   const port = values.port === undefined ? defaultMcpPort : Number(values.port)
@@ -47,7 +50,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`sandrun mcp: --port must be a port number (0-65535), got ${values.port}\n`)
     return 2
   }
-  const served = await serveHttp({ client, host: values.host ?? '127.0.0.1', port })
+  const served = await serveHttp({ client, host: values.host ?? '127.0.0.1', port, rpcUrl: values.rpc })
   process.stderr.write(`${JSON.stringify({ message: 'sandrun mcp listening', url: served.url, gateway: client.baseUrl })}\n`)
   await untilStopped()
   await served.close()

@@ -13,6 +13,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const { outputs } = await createSandrunClient({ baseUrl: values.gateway ?? defaultGatewayUrl }).outputs(jobId)
   if (values.json) process.stdout.write(`${JSON.stringify(outputs, null, 2)}\n`)
+  else if (outputs.length === 0) process.stderr.write(`job ${jobId} has no output files\n`)
   else for (const file of outputs) process.stdout.write(`${String(file.size_bytes).padStart(10)}  ${file.sha256_hash}  ${file.path}\n`)
   return 0
 }

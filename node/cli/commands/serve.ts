@@ -4,6 +4,8 @@ import { definedFields, gatewayFlagOptions, gatewayOptionsFromFlags, numberFlag 
 import { resolveLocalModeOptions } from '../../gateway/config.ts'
 import { createLocalGateway } from '../../gateway/createLocalGateway.ts'
 import { untilStopped } from '../untilStopped.ts'
+import { assertPortFree } from '../assertPortFree.ts'
+import { logUnhandledRejections } from '../logUnhandledRejections.ts'
 
 export const description = 'Serve the Sandrun REST API on this machine (local mode)'
 
@@ -13,13 +15,16 @@ Options:
   --port <n>                    port (default 8443)
   --host <addr>                 address to listen on (default 127.0.0.1)
   --data-dir <dir>              job data directory, must be tmpfs (default /dev/shm/sandrun)
-  --allow-disk-storage          accept a data dir that is not tmpfs
+  --allow-disk-storage          accept a data dir that is not tmpfs (job data then rests on disk
+                                in clear: for development only)
   --key <file>                  worker key (from \`sandrun keygen\`); default: generated into the data dir
   --parallelism <n>             jobs run at once (default: number of cores)
   --trust-proxy <addrs>         comma-separated proxy addresses whose X-Forwarded-For is trusted
   --cpu-seconds-per-minute <n>  per-IP CPU quota (default 10)
   --concurrent-jobs <n>         per-IP concurrent jobs (default 2)
   --jobs-per-hour <n>           per-IP jobs per hour (default 20)
+  --max-connections <n>         open connections at once (default: 3/4 of the file-descriptor limit, at most 10000)
+  --max-connections-per-address <n>  per-IP (IPv6: per /64) open connections (default 64; not applied with --trust-proxy)
   --pip-index <dir>             wheelhouse (.whl files) that jobs' requirements.txt install from
   --npm-cache <dir>             npm cache that jobs' package.json dependencies install from
   --npm-registry <url>          registry the npm cache was filled from (default https://registry.npmjs.org/)
@@ -63,9 +68,16 @@ export async function run(argv: string[]): Promise<number> {
       npmRegistry: values['npm-registry'],
     }),
   )
+  await assertPortFree({ host: gateway.host, port: gateway.port })
+  logUnhandledRejections(log)
   const server = await createLocalGateway({ gateway, local, log })
-  const address = await server.app.listen({ port: gateway.port, host: gateway.host })
+  // Taken between the check and now: stop what was started, so the process exits with the error.
+  const address = await server.app.listen({ port: gateway.port, host: gateway.host }).catch(async (error: unknown) => {
+    await server.close()
+    throw error
+  })
   log('sandrun gateway listening', { address, mode: 'local', workerId: server.workerKey.workerId, parallelism: local.parallelism })
+  process.stdout.write(`sandrun gateway ready mode=local url=${address}\n`)
   await untilStopped()
   log('sandrun gateway stopping', {})
   await server.close()

@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { createPublicClient, formatEther, http } from 'viem'
+import { createPublicClient, formatEther, http, isAddress, type Address } from 'viem'
 import { jobReportJson, verifyJob, type JobReportJson } from '../../../verifier/chain/index.ts'
 import {
   hashOutputsFolder,
@@ -23,14 +23,16 @@ import { createSandrunClient, defaultGatewayUrl, type JobStatusBody } from '../.
 
 export const description = 'Verify a result (on chain, or by worker signature) and check files against it'
 
-const usage = `Usage: sandrun verify <job-id> [--rpc <url> --deployment <file>] [--gateway URL]
+const usage = `Usage: sandrun verify <job-id> [--rpc <url> (--deployment <file> | --market <address>)] [--gateway URL]
                       [--file <path> [--path <output path>] | --dir <outputs>] [--entries <file>] [--json]
 
   --rpc, --deployment  read the market chain directly (market jobs). <job-id> is the on-chain id, or
-                       a gateway job id resolved through --gateway (then checked against the chain)
+                       a gateway job id resolved through --gateway or the receipt (then checked against the chain)
+  --market             instead of --deployment: the market's address (the chain id comes from --rpc)
   --gateway            the gateway (default ${defaultGatewayUrl}); without --rpc only local/pool jobs
                        can be checked, by worker signature
-  --file, --path       check one downloaded file, as output <path> (default: its file name)
+  --file, --path       check one downloaded file, as output <path> (default: its path inside the
+                       folder holding the receipt, .sandrun-result.json, else its file name)
   --dir                check a whole downloaded outputs folder (from sandrun download --out)
   --entries            the result entries as JSON ([{name, sha256, size}], e.g. GET /verify/:id's
                        "entries"); default: fetched from the gateway and checked, never trusted
@@ -52,6 +54,7 @@ type Verdict = {
 type Options = {
   rpc?: string | undefined
   deployment?: string | undefined
+  market?: string | undefined
   gateway?: string | undefined
   file?: string | undefined
   path?: string | undefined
@@ -93,18 +96,27 @@ type Receipt = {
 }
 
 /**
- * The receipt `sandrun download` saved with the outputs, if the folder (or the file's folder) has
- * one. It only points (entries, ids, the claimed signature); every claim in it is checked against
- * the chain or the signature, so a wrong receipt can only make verification fail.
+ * The receipt `sandrun download` or `sandrun run` saved with the outputs: in --dir, or in the folder
+ * of --file or the nearest folder above it (a nested output sits below the download folder). It only
+ * points (entries, ids, the claimed signature); every claim in it is checked against the chain or
+ * the signature, so a wrong receipt can only make verification fail.
  */
-async function readReceipt(options: Options): Promise<Receipt | undefined> {
-  const folder = options.dir ?? (options.file ? path.dirname(options.file) : undefined)
-  if (!folder) return undefined
-  try {
-    return JSON.parse(await readFile(path.join(folder, resultReceiptName), 'utf8')) as Receipt
-  } catch {
-    return undefined
+async function findReceipt(options: Options): Promise<{ receipt: Receipt; folder: string } | undefined> {
+  const folders: string[] = []
+  if (options.dir) folders.push(options.dir)
+  else if (options.file) for (let dir = path.dirname(path.resolve(options.file)); folders.at(-1) !== dir; dir = path.dirname(dir)) folders.push(dir)
+  for (const folder of folders) {
+    try {
+      return { receipt: JSON.parse(await readFile(path.join(folder, resultReceiptName), 'utf8')) as Receipt, folder }
+    } catch {
+      // none here (or unreadable): look further up
+    }
   }
+  return undefined
+}
+
+async function readReceipt(options: Options): Promise<Receipt | undefined> {
+  return (await findReceipt(options))?.receipt
 }
 
 async function receiptEntries(options: Options): Promise<ResultEntryInput[] | undefined> {
@@ -112,17 +124,22 @@ async function receiptEntries(options: Options): Promise<ResultEntryInput[] | un
   return Array.isArray(receipt?.entries) ? receipt.entries : undefined
 }
 
-/** The gateway's status, or the saved receipt's copy once the gateway has deleted the job. */
+/** --path, else the file's path inside the receipt's folder, else its name. */
+async function outputPathOf(file: string, options: Options): Promise<string> {
+  if (options.path) return options.path
+  const found = await findReceipt(options)
+  return found ? path.relative(found.folder, path.resolve(file)).split(path.sep).join('/') : path.basename(file)
+}
+
+/**
+ * The saved receipt's copy of the job's ids and signature when the folder has one for this job (it
+ * works offline and after the gateway deleted the job; its claims are checked all the same), else
+ * the gateway's status.
+ */
 async function statusOrReceipt(jobId: string, options: Options): Promise<Pick<JobStatusBody, 'job_hash' | 'worker_metadata'> & { verification?: Receipt['verification'] }> {
-  try {
-    return await gateway(options.gateway).status(jobId)
-  } catch (error) {
-    const receipt = await readReceipt(options)
-    if (receipt?.job_id === jobId && (error as { code?: string }).code === 'NOT_FOUND') {
-      return { job_hash: receipt.job_hash ?? null, worker_metadata: receipt.worker_metadata ?? null, verification: receipt.verification ?? null }
-    }
-    throw error
-  }
+  const receipt = await readReceipt(options)
+  if (receipt?.job_id === jobId) return { job_hash: receipt.job_hash ?? null, worker_metadata: receipt.worker_metadata ?? null, verification: receipt.verification ?? null }
+  return gateway(options.gateway).status(jobId)
 }
 
 async function entriesFor(jobId: string, options: Options): Promise<ResultEntryInput[]> {
@@ -136,7 +153,7 @@ async function entriesFor(jobId: string, options: Options): Promise<ResultEntryI
 /** Checks --file or --dir (if given) against a trusted root. */
 async function checkFiles(jobId: string, root: string, options: Options): Promise<Pick<Verdict, 'file' | 'folder'>> {
   if (options.file) {
-    const outputPath = options.path ?? path.basename(options.file)
+    const outputPath = await outputPathOf(options.file, options)
     const result = verifyOutputFile({ root, name: `outputs/${outputPath}`, content: await readFile(options.file), entries: await entriesFor(jobId, options) })
     return { file: { ...result, path: outputPath }, folder: null }
   }
@@ -144,7 +161,9 @@ async function checkFiles(jobId: string, root: string, options: Options): Promis
   return { file: null, folder: null }
 }
 
-async function onChainId(jobId: string, options: Options, deployment: ReturnType<typeof readDeployment>): Promise<bigint> {
+type ChainTarget = { chainId: number; market: Address; deployBlock: bigint }
+
+async function onChainId(jobId: string, options: Options, deployment: ChainTarget): Promise<bigint> {
   if (/^\d+$/.test(jobId)) return BigInt(jobId)
   const ref = (await statusOrReceipt(jobId, options)).verification
   if (!ref?.job_id) throw new NotVerified(`the gateway reports no on-chain job for ${jobId}; is it a market job? Pass the on-chain id instead`)
@@ -155,8 +174,11 @@ async function onChainId(jobId: string, options: Options, deployment: ReturnType
 }
 
 async function verifyOnChain(jobId: string, options: Options): Promise<Verdict> {
-  const deployment = readDeployment({ file: options.deployment! })
-  const report = await verifyJob(createPublicClient({ transport: http(options.rpc) }), {
+  if (!options.deployment && !isAddress(options.market ?? '')) throw new NotVerified(`--market must be the market contract's address (0x + 40 hex digits), not "${options.market?.slice(0, 60)}"`)
+  const client = createPublicClient({ transport: http(options.rpc) })
+  // With --market the deployment block is unknown: events are searched from the chain's start.
+  const deployment: ChainTarget = options.deployment ? readDeployment({ file: options.deployment }) : { chainId: await client.getChainId(), market: options.market as Address, deployBlock: 0n }
+  const report = await verifyJob(client, {
     chainId: deployment.chainId,
     market: deployment.market,
     jobId: await onChainId(jobId, options, deployment),
@@ -171,7 +193,7 @@ async function verifyOnChain(jobId: string, options: Options): Promise<Verdict> 
 async function verifyBySignature(jobId: string, options: Options): Promise<Verdict> {
   const status = await statusOrReceipt(jobId, options)
   const base = { method: 'worker-signature' as const, caveat: signatureCaveat, chain: null, file: null, folder: null }
-  if (status.verification) return { ...base, verified: false, reason: 'this is a market job: pass --rpc and --deployment to verify it on chain' }
+  if (status.verification) return { ...base, verified: false, reason: `this is a market job: pass --rpc and --market ${status.verification.market ?? '<address>'} (or --deployment) to verify it on chain` }
   const worker = status.worker_metadata
   const root = status.job_hash
   if (!root || !worker) return { ...base, verified: false, reason: 'the job has no signed result (yet)' }
@@ -225,6 +247,7 @@ export async function run(argv: string[]): Promise<number> {
     options: {
       rpc: { type: 'string' },
       deployment: { type: 'string' },
+      market: { type: 'string' },
       gateway: { type: 'string' },
       file: { type: 'string' },
       path: { type: 'string' },
@@ -236,7 +259,7 @@ export async function run(argv: string[]): Promise<number> {
     },
   })
   const [jobId] = positionals
-  if (values.help || !jobId || (values.file && values.dir) || Boolean(values.rpc) !== Boolean(values.deployment)) {
+  if (values.help || !jobId || (values.file && values.dir) || Boolean(values.rpc) !== Boolean(values.deployment || values.market) || (values.deployment && values.market)) {
     process.stdout.write(usage)
     return values.help ? 0 : 2
   }

@@ -9,7 +9,10 @@ import { readDeployment } from '../../chain/deployment.ts'
 import { faultModes, parseFaultMode } from '../../market/worker/faultMode.ts'
 import { WorkerError } from '../../market/worker/workerError.ts'
 import { jsonLineLog } from '../../market/worker/workerLog.ts'
+import { logUnhandledRejections } from '../logUnhandledRejections.ts'
 import { untilStopped } from '../untilStopped.ts'
+import { warnWithoutPeers } from '../warnWithoutPeers.ts'
+import { runWorkerAccountCommand, workerAccountUsage } from '../workerAccountCommands.ts'
 
 export const description = 'Run a staked market worker: take jobs, run them, commit and reveal results'
 
@@ -20,7 +23,12 @@ const usage = `Usage: sandrun worker --rpc <url> --deployment <file> --key <file
   --deployment <file>     deployment file written by \`sandrun deploy\`
   --key <file>            worker key (\`sandrun keygen\`): the libp2p identity, and the eth account
                           derived from it stakes and gets paid (fund that address first)
-  --data-dir <dir>        job state and results, kept across restarts (default ./sandrun-worker-data)
+  --data-dir <dir>        commitment records (chain facts, kept across restarts) and results sealed
+                          under keys held in memory only (unreadable after a restart, so removed)
+                          (default ./sandrun-worker-data)
+  --scratch-dir <dir>     tmpfs directory where output files wait between the sandbox and sealing
+                          (default /dev/shm/sandrun-scratch-<id of the data dir>)
+  --allow-disk-storage    accept a --scratch-dir that is not tmpfs (job outputs touch the disk in clear)
   --stake <eth>           stake to hold; topped up at start (default 10 x the minimum collateral)
   --listen <multiaddr>    libp2p listen address, repeatable (default /ip4/127.0.0.1/tcp/0)
   --announce <multiaddr>  address to advertise instead (public IP behind NAT), repeatable
@@ -30,7 +38,10 @@ const usage = `Usage: sandrun worker --rpc <url> --deployment <file> --key <file
                           job); SIGUSR2 withdraws at once, and stopping the worker withdraws them all
   --fault <mode>          misbehave for tests and demos: ${faultModes.join(' | ')}
                           (refused unless the chain id is 31337 or 1337)
-`
+
+Without --bootstrap the worker only finds peers on the LAN (mDNS); it says so when it has none.
+
+${workerAccountUsage}`
 
 function positiveInteger(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined
@@ -69,6 +80,9 @@ const poolUsage = `Usage: sandrun worker --mode pool --key <file> --bootstrap <g
   --listen <multiaddr>    libp2p listen address, repeatable (default /ip4/127.0.0.1/tcp/0)
   --announce <multiaddr>  address to advertise instead (public IP behind NAT), repeatable
   --max-jobs <n>          jobs run at once (default 2)
+  --scratch-dir <dir>     tmpfs directory where output files wait until sent to the gateway
+                          (default /dev/shm/sandrun-scratch-<id of the key file>)
+  --allow-disk-storage    accept a --scratch-dir that is not tmpfs (job outputs touch the disk in clear)
 `
 
 async function runPool(argv: string[]): Promise<number> {
@@ -83,6 +97,8 @@ async function runPool(argv: string[]): Promise<number> {
         announce: { type: 'string', multiple: true },
         bootstrap: { type: 'string', multiple: true },
         'max-jobs': { type: 'string' },
+        'scratch-dir': { type: 'string' },
+        'allow-disk-storage': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -109,6 +125,7 @@ async function runPool(argv: string[]): Promise<number> {
   }
   readFileSync(values.key)
   const log = jsonLineLog()
+  logUnhandledRejections(log)
   const [{ createSandbox }, { startPoolWorker }] = await Promise.all([import('../../../sandbox/createSandbox.ts'), import('../../pool/startPoolWorker.ts')])
   const sandbox = await createSandbox()
   const node = await startPoolWorker({
@@ -117,6 +134,8 @@ async function runPool(argv: string[]): Promise<number> {
     listen: values.listen,
     announce: values.announce,
     maxJobs,
+    scratchDir: values['scratch-dir'],
+    allowDiskStorage: values['allow-disk-storage'],
     sandbox,
     log,
   }).catch(async (error: unknown) => {
@@ -141,6 +160,8 @@ function splitMode(argv: string[]): { mode: string | undefined; rest: string[] }
 }
 
 export async function run(argv: string[]): Promise<number> {
+  const [action] = argv
+  if (action === 'status' || action === 'unstake' || action === 'withdraw') return runWorkerAccountCommand(action, argv.slice(1))
   const { mode, rest } = splitMode(argv)
   if (mode === 'pool') return runPool(rest)
   if (mode !== undefined && mode !== 'market') {
@@ -160,6 +181,8 @@ async function runMarket(argv: string[]): Promise<number> {
         deployment: { type: 'string' },
         key: { type: 'string' },
         'data-dir': { type: 'string' },
+        'scratch-dir': { type: 'string' },
+        'allow-disk-storage': { type: 'boolean' },
         stake: { type: 'string' },
         listen: { type: 'string', multiple: true },
         announce: { type: 'string', multiple: true },
@@ -185,6 +208,7 @@ async function runMarket(argv: string[]): Promise<number> {
     return 2
   }
   const log = jsonLineLog()
+  logUnhandledRejections(log)
   let maxJobs: number | undefined
   let stake: bigint | undefined
   let withdrawAt: bigint | undefined
@@ -212,6 +236,8 @@ async function runMarket(argv: string[]): Promise<number> {
     deployment,
     keyFile: values.key,
     dataDir: values['data-dir'] ?? 'sandrun-worker-data',
+    scratchDir: values['scratch-dir'],
+    allowDiskStorage: values['allow-disk-storage'],
     sandbox,
     stake,
     listen: values.listen,
@@ -229,7 +255,9 @@ async function runMarket(argv: string[]): Promise<number> {
   process.stdout.write(`sandrun worker ready peer=${node.peerId} address=${node.address} listen=${node.host.multiaddrs().join(',')}\n`)
   // The operator's request to cash out now, whatever the threshold.
   process.on('SIGUSR2', () => void node.worker.withdrawNow().catch((error: unknown) => log('withdrawal failed', { reason: String(error) })))
+  const stopWarning = warnWithoutPeers({ libp2p: node.host.libp2p, log })
   await untilStopped()
+  stopWarning()
   log('worker stopping', {})
   await node.stop()
   await sandbox.close()

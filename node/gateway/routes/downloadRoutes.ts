@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import { Type, type Static } from '@sinclair/typebox'
 import type { GatewayContext } from '../gatewayContext.ts'
 import { GatewayError } from '../gatewayError.ts'
-import { DownloadParams, ErrorBody, JobIdParams } from '../schemas.ts'
+import { DownloadParams, ErrorBody, JobIdParams, RateLimitedBody } from '../schemas.ts'
 
 const binary = Type.String({ format: 'binary' })
 
@@ -25,7 +25,7 @@ function dispositionName(outputPath: string): string {
   return safe || 'output'
 }
 
-export function downloadRoutes(app: FastifyInstance, { backend }: GatewayContext): void {
+export function downloadRoutes(app: FastifyInstance, { backend, reads }: GatewayContext): void {
   app.get<{ Params: Static<typeof DownloadParams> }>(
     '/download/:id/*',
     {
@@ -33,11 +33,12 @@ export function downloadRoutes(app: FastifyInstance, { backend }: GatewayContext
         summary: 'Download one output file',
         params: DownloadParams,
         produces: ['application/octet-stream'],
-        response: { 200: binary, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 500: ErrorBody },
+        response: { 200: binary, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 429: RateLimitedBody, 500: ErrorBody },
       },
     },
     async (request, reply) => {
       const outputPath = checkOutputPath(request.params['*'])
+      reads.hold(request, reply.raw)
       const { file, stream } = await backend.openOutput(request.params.id, outputPath)
       return reply
         .type('application/octet-stream')
@@ -56,10 +57,11 @@ export function downloadRoutes(app: FastifyInstance, { backend }: GatewayContext
         summary: 'Download every output file as one tar.gz',
         params: JobIdParams,
         produces: ['application/gzip'],
-        response: { 200: binary, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 500: ErrorBody },
+        response: { 200: binary, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 429: RateLimitedBody, 500: ErrorBody },
       },
     },
     async (request, reply) => {
+      reads.hold(request, reply.raw)
       const archive = await backend.openOutputArchive(request.params.id)
       return reply
         .type('application/gzip')

@@ -1,10 +1,12 @@
-// Read a job: GET /status/:id (optionally long-polling with ?wait=), GET /logs/:id (text or
-// ?format=json), GET /outputs/:id, and DELETE /jobs/:id (cancel and delete now).
+// Read a job: GET /status/:id (optionally long-polling with ?wait=), GET /logs/:id (JSON, or text
+// with ?format=text / Accept: text/plain), GET /outputs/:id, and DELETE /jobs/:id (cancel and delete now).
 import type { IncomingMessage } from 'node:http'
+import { Readable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import type { Static } from '@sinclair/typebox'
 import type { JobBackend, JobStatus } from '../../backends/jobBackend.ts'
 import type { GatewayContext } from '../gatewayContext.ts'
+import { logsJsonStream } from '../logsJsonStream.ts'
 import { statusBody } from '../statusBody.ts'
 import {
   DeleteResponse,
@@ -13,9 +15,20 @@ import {
   LogsJsonResponse,
   LogsQuery,
   OutputsResponse,
+  RateLimitedBody,
   StatusQuery,
   StatusResponse,
 } from '../schemas.ts'
+
+/**
+ * JSON by default, as Sandrun's published clients expect; text only when asked for by the query or
+ * by an Accept header that names text/plain without JSON (browsers' and curl's wildcards get JSON).
+ */
+function logsFormat(query: 'text' | 'json' | undefined, accept: string | undefined): 'text' | 'json' {
+  if (query) return query
+  const wanted = (accept ?? '').toLowerCase()
+  return wanted.includes('text/plain') && !wanted.includes('application/json') ? 'text' : 'json'
+}
 
 const isFinal = (status: JobStatus): boolean => status.status === 'completed' || status.status === 'failed'
 
@@ -46,7 +59,7 @@ function waitForFinal(backend: JobBackend, jobId: string, timeoutMs: number, req
   })
 }
 
-export function jobRoutes(app: FastifyInstance, { backend, options }: GatewayContext): void {
+export function jobRoutes(app: FastifyInstance, { backend, options, reads }: GatewayContext): void {
   app.get<{ Params: Static<typeof JobIdParams>; Querystring: Static<typeof StatusQuery> }>(
     '/status/:id',
     {
@@ -69,32 +82,42 @@ export function jobRoutes(app: FastifyInstance, { backend, options }: GatewayCon
     '/logs/:id',
     {
       schema: {
-        summary: 'The job output so far: stdout then stderr as text, or JSON with ?format=json',
+        summary: 'The job output so far as JSON {stdout, stderr, ...}; as text (stdout then stderr) with ?format=text or Accept: text/plain',
         params: JobIdParams,
         querystring: LogsQuery,
-        produces: ['text/plain', 'application/json'],
+        produces: ['application/json', 'text/plain'],
         response: {
-          200: { content: { 'text/plain': { schema: { type: 'string' } }, 'application/json': { schema: LogsJsonResponse } } },
+          200: { content: { 'application/json': { schema: LogsJsonResponse }, 'text/plain': { schema: { type: 'string' } } } },
           400: ErrorBody,
           404: ErrorBody,
+          429: RateLimitedBody,
           500: ErrorBody,
         },
       },
     },
     async (request, reply) => {
+      reads.hold(request, reply.raw)
       const status = backend.status(request.params.id)
       const logs = backend.logs(request.params.id)
-      if (request.query.format === 'json') {
-        return reply.type('application/json').send({
-          job_id: status.jobId,
-          status: status.status,
-          stdout: logs.stdout.toString('utf8'),
-          stderr: logs.stderr.toString('utf8'),
-          stdout_truncated: logs.stdoutTruncated,
-          stderr_truncated: logs.stderrTruncated,
-        })
+      // Streamed as the client reads, never built whole: the logs are views of the job's own
+      // buffers, and only a piece of their encoding exists at a time (logsJsonStream.ts).
+      if (logsFormat(request.query.format, request.headers.accept) === 'json') {
+        return reply.type('application/json').send(
+          logsJsonStream({
+            job_id: status.jobId,
+            status: status.status,
+            stdout: logs.stdout,
+            stderr: logs.stderr,
+            stdout_truncated: logs.stdoutTruncated,
+            stderr_truncated: logs.stderrTruncated,
+          }),
+        )
       }
-      return reply.type('text/plain; charset=utf-8').header('x-content-type-options', 'nosniff').send(Buffer.concat([logs.stdout, logs.stderr]))
+      return reply
+        .type('text/plain; charset=utf-8')
+        .header('x-content-type-options', 'nosniff')
+        .header('content-length', String(logs.stdout.length + logs.stderr.length))
+        .send(Readable.from([logs.stdout, logs.stderr].filter((part) => part.length > 0), { objectMode: false }))
     },
   )
 
@@ -111,6 +134,8 @@ export function jobRoutes(app: FastifyInstance, { backend, options }: GatewayCon
       const status = backend.status(request.params.id)
       return {
         job_id: status.jobId,
+        // Sandrun's published clients read `files` (names they pass to /download/:id/<name>).
+        files: status.outputFiles.map((f) => f.path),
         outputs: status.outputFiles.map((f) => ({ path: f.path, size_bytes: f.sizeBytes, sha256_hash: f.sha256, type: 'file' as const })),
       }
     },

@@ -1,16 +1,38 @@
 // WS /logs/:id/stream: replays the output written so far, streams new output as the job writes
 // it, then sends the final status and closes. Messages are JSON text frames:
 //   {"type":"output","stream":"stdout"|"stderr","data":"..."}  and  {"type":"end","status":{...}}
-// A viewer too slow to keep up is disconnected (close code 1013); the job never waits for viewers.
+// and, when something is cut, {"type":"truncated","stream":...,"cap_bytes":N} (the stream reached
+// the cap; none of it follows) or {"type":"gap","dropped_bytes":N} (output was lost on the way).
+// Each viewer is sent data as fast as it reads (createLogViewers.ts); one that stops reading is
+// disconnected (close code 1013). The job never waits for viewers. One address may hold a few
+// viewers at once (429 beyond).
 import type { FastifyInstance } from 'fastify'
 import type { Static } from '@sinclair/typebox'
 import type { WebSocket } from 'ws'
-import type { JobEvent } from '../../backends/jobBackend.ts'
+import type { JobEvent, JobLogEntry, JobStatus } from '../../backends/jobBackend.ts'
+import { createAddressSlots } from '../addressSlots.ts'
+import { createLogViewers, type LogViewer } from '../createLogViewers.ts'
 import type { GatewayContext } from '../gatewayContext.ts'
 import { statusBody } from '../statusBody.ts'
-import { ErrorBody, JobIdParams } from '../schemas.ts'
+import { ErrorBody, JobIdParams, RateLimitedBody } from '../schemas.ts'
+
+const isFinal = (status: JobStatus): boolean => status.status === 'completed' || status.status === 'failed'
+
+function sendEntry(viewer: LogViewer, entry: JobLogEntry): void {
+  if (entry.type === 'output') viewer.output(entry.stream, entry.data)
+  else if (entry.type === 'truncated') viewer.notice({ type: 'truncated', stream: entry.stream, cap_bytes: entry.capBytes })
+  else viewer.notice({ type: 'gap', dropped_bytes: entry.droppedBytes })
+}
 
 export function logStreamRoute(app: FastifyInstance, { backend, options }: GatewayContext): void {
+  const viewers = createLogViewers({
+    windowBytes: options.logViewerMaxBufferedBytes,
+    budgetBytes: options.logViewersMaxBufferedBytes,
+    stallMs: options.logViewerStallMs,
+  })
+  const slots = createAddressSlots({ perAddress: options.maxLogViewersPerAddress, what: 'log viewers' })
+  app.addHook('onClose', async () => viewers.close())
+
   app.get<{ Params: Static<typeof JobIdParams> }>(
     '/logs/:id/stream',
     {
@@ -18,46 +40,31 @@ export function logStreamRoute(app: FastifyInstance, { backend, options }: Gatew
       schema: {
         summary: 'WebSocket: live output of a job, then its final status',
         params: JobIdParams,
-        response: { 101: { description: 'Switching to WebSocket', type: 'null' }, 400: ErrorBody, 404: ErrorBody, 500: ErrorBody },
+        response: { 101: { description: 'Switching to WebSocket', type: 'null' }, 400: ErrorBody, 404: ErrorBody, 429: RateLimitedBody, 500: ErrorBody },
       },
-      // Unknown jobs are answered with a plain 404 before the upgrade.
+      // Unknown jobs are answered with a plain 404, too many viewers from one address with a 429,
+      // before the upgrade. The slot is the connection's until it closes.
       preValidation: async (request) => {
         backend.status(request.params.id)
+        slots.hold(request, request.raw.socket)
       },
     },
     (socket: WebSocket, request) => {
-      let closed = false
-      const send = (message: unknown): void => {
-        if (closed) return
-        if (socket.bufferedAmount > options.logViewerMaxBufferedBytes) {
-          closed = true
-          socket.close(1013, 'viewer too slow; reconnect to replay')
-          return
-        }
-        socket.send(JSON.stringify(message))
-      }
-      const end = (status: Parameters<typeof statusBody>[0]): void => {
-        send({ type: 'end', status: statusBody(status) })
-        if (!closed) socket.close(1000, 'job finished')
-        closed = true
-      }
+      const viewer = viewers.open(socket)
       let watch: ReturnType<typeof backend.watch>
       try {
         watch = backend.watch(request.params.id, (event: JobEvent) => {
-          if (event.type === 'output') send({ type: 'output', stream: event.stream, data: event.data.toString('utf8') })
-          else if (event.status.status === 'completed' || event.status.status === 'failed') end(event.status)
+          if (event.type !== 'status') sendEntry(viewer, event)
+          else if (isFinal(event.status)) viewer.end(statusBody(event.status))
         })
       } catch {
         // Deleted between the check and the upgrade.
         socket.close(1011, 'job not found')
         return
       }
-      socket.once('close', () => {
-        closed = true
-        watch.unsubscribe()
-      })
-      for (const chunk of watch.replay) send({ type: 'output', stream: chunk.stream, data: chunk.data.toString('utf8') })
-      if (watch.status.status === 'completed' || watch.status.status === 'failed') end(watch.status)
+      socket.once('close', () => watch.unsubscribe())
+      for (const entry of watch.replay) sendEntry(viewer, entry)
+      if (isFinal(watch.status)) viewer.end(statusBody(watch.status))
     },
   )
 }

@@ -2,25 +2,30 @@
 // (templates with installed state and digests, interpreters this host really has) and /health
 // (isolation, GPUs and package indexes, for pool coordinators and probes).
 import type { FastifyInstance } from 'fastify'
+import { clientAddressKey } from '../clientAddressKey.ts'
+import { createEventLoopMonitor } from '../createEventLoopMonitor.ts'
 import type { GatewayContext } from '../gatewayContext.ts'
 import { EnvironmentsResponse, ErrorBody, HealthResponse, RootResponse, StatsResponse } from '../schemas.ts'
 
 export function serviceRoutes(app: FastifyInstance, { backend, limiter, options }: GatewayContext): void {
   const limits = options.rateLimits
+  const eventLoop = createEventLoopMonitor()
+  app.addHook('onClose', async () => eventLoop.close())
   app.get('/', { schema: { summary: 'Service information', response: { 200: RootResponse, 500: ErrorBody } } }, async () => ({
     service: 'sandrun' as const,
     status: 'running' as const,
     mode: backend.mode,
     description: 'Anonymous, ephemeral, sandboxed batch job execution. POST a tar.gz and a JSON manifest to /submit.',
-    privacy: 'Job data lives in RAM and is deleted after all outputs are downloaded, 5 minutes after a failure, 1 hour at most.',
+    privacy: backend.privacy(),
     limits: `${limits.cpuSecondsPerMinute} CPU-sec/min, ${limits.concurrentJobs} concurrent jobs, ${limits.jobsPerHour} jobs/hour per IP; uploads up to ${Math.floor(options.maxUploadBytes / 1024 / 1024)} MB`,
     docs: '/docs',
   }))
 
   app.get('/stats', { schema: { summary: 'Your quota and system load', response: { 200: StatsResponse, 500: ErrorBody } } }, async (request) => {
     const stats = backend.stats()
+    const delay = eventLoop.delay()
     return {
-      your_quota: limiter.quota(request.ip),
+      your_quota: limiter.quota(clientAddressKey(request.ip)),
       system: {
         queue_length: stats.queueLength,
         active_jobs: stats.runningJobs,
@@ -29,6 +34,7 @@ export function serviceRoutes(app: FastifyInstance, { backend, limiter, options 
         completed_total: stats.completedTotal,
         failed_total: stats.failedTotal,
         retained_jobs: stats.retainedJobs,
+        event_loop_delay_ms: { p99: delay.p99Ms, max: delay.maxMs },
       },
     }
   })
@@ -55,6 +61,8 @@ export function serviceRoutes(app: FastifyInstance, { backend, limiter, options 
       })),
       gpu_note: health.gpuNote,
       package_indexes: health.packageIndexes,
+      ...(health.p2p ? { p2p: { peer_id: health.p2p.peerId, multiaddrs: health.p2p.multiaddrs } } : {}),
+      ...(health.chain ? { chain: { chain_id: health.chain.chainId, market: health.chain.market, rpc_url: health.chain.rpcUrl } } : {}),
     })
   })
 }

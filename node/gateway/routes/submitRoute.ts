@@ -1,8 +1,14 @@
 // POST /submit: multipart `files` (gzip tar) + `manifest` (JSON, or job.json inside the tarball).
 // Limits are checked before the body is read: the per-IP quota (429) and the declared size (413).
+// What the service spends on a submission (inflating it, refusing it) is charged to the client.
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { InflationMeter } from '../../../sandbox/bundle/readBundle.ts'
+import { BackendError } from '../../backends/backendError.ts'
+import { serviceWorkSeconds } from '../../backends/serviceWorkSeconds.ts'
+import { clientAddressKey } from '../clientAddressKey.ts'
 import { GatewayError } from '../gatewayError.ts'
 import type { GatewayContext } from '../gatewayContext.ts'
+import { multipartParts } from '../multipartParts.ts'
 import { readBundleEntry } from '../readBundleEntry.ts'
 import { ErrorBody, RateLimitedBody, SubmitResponse } from '../schemas.ts'
 
@@ -22,7 +28,7 @@ function parseManifestText(text: string): unknown {
   }
 }
 
-async function readSubmission(request: FastifyRequest, { options }: GatewayContext): Promise<Submission> {
+async function readSubmission(request: FastifyRequest, { options }: GatewayContext, meter: InflationMeter): Promise<Submission> {
   if (!request.isMultipart()) {
     throw new GatewayError('CONTENT_TYPE_UNSUPPORTED', 'POST /submit takes multipart/form-data.', {
       details: 'Send the tar.gz as the `files` part and the JSON manifest as the `manifest` part, e.g. curl -F files=@job.tar.gz -F manifest=@job.json',
@@ -30,7 +36,7 @@ async function readSubmission(request: FastifyRequest, { options }: GatewayConte
   }
   let manifestText: string | null = null
   let bundle: Buffer | null = null
-  for await (const part of request.parts()) {
+  for await (const part of multipartParts(request)) {
     if (part.fieldname === 'files' && part.type === 'file') {
       if (bundle) throw invalid('Send exactly one `files` part (one tar.gz); pack several files into it.')
       bundle = await part.toBuffer()
@@ -46,7 +52,7 @@ async function readSubmission(request: FastifyRequest, { options }: GatewayConte
   }
   if (!bundle || bundle.length === 0) throw invalid('Missing `files`: attach the job as a tar.gz, e.g. -F files=@job.tar.gz')
   if (manifestText === null) {
-    const entry = await readBundleEntry({ bundle, name: 'job.json', maxEntryBytes: options.maxManifestBytes, maxScanBytes: options.maxUploadBytes * 4 })
+    const entry = await readBundleEntry({ bundle, name: 'job.json', maxEntryBytes: options.maxManifestBytes, meter })
     if (!entry) throw invalid('Missing manifest: send a `manifest` part or put job.json at the root of the tarball.', 'A manifest needs at least {"entrypoint": "main.py"}.')
     manifestText = entry.toString('utf8')
   }
@@ -74,23 +80,38 @@ export function submitRoute(app: FastifyInstance, context: GatewayContext): void
         if (declared !== undefined && Number(declared) > options.maxUploadBytes) {
           throw new GatewayError('UPLOAD_TOO_LARGE', `Upload too large: the limit is ${options.maxUploadBytes} bytes.`, { details: 'Make the bundle smaller (leave out data the job can do without).' })
         }
-        const verdict = limiter.reserve(request.ip)
+        // One quota per IPv4 address or IPv6 /64 (a subscriber holds a whole /64).
+        const clientId = clientAddressKey(request.ip)
+        const verdict = limiter.reserve(clientId)
         if (!verdict.allowed) throw new GatewayError('RATE_LIMITED', 'Rate limit exceeded', { reason: verdict.reason, retryAfterSeconds: verdict.retryAfterSeconds })
-        reservations.set(request, { clientId: request.ip, committed: false })
+        reservations.set(request, { clientId, committed: false })
       },
       onResponse: async (request) => releaseUncommitted(request),
       // A client that hangs up mid-upload gets no response, but must get its place back.
       onRequestAbort: async (request) => releaseUncommitted(request),
     },
     async (request) => {
-      const { manifest, bundle } = await readSubmission(request, context)
-      const accepted = await backend.submit({ manifest, bundle, clientId: request.ip })
-      const reservation = reservations.get(request)
-      if (reservation) {
-        reservation.committed = true
-        limiter.commit(reservation.clientId)
+      const clientId = clientAddressKey(request.ip)
+      // The service's work for this submission counts against the client's CPU quota: every byte
+      // inflated (the job.json lookup and validation), and a refusal, which costs the service and
+      // not the job.
+      const inflation = { inflatedBytes: 0 }
+      let refused = false
+      try {
+        const { manifest, bundle } = await readSubmission(request, context, inflation)
+        const accepted = await backend.submit({ manifest, bundle, clientId, meter: inflation })
+        const reservation = reservations.get(request)
+        if (reservation) {
+          reservation.committed = true
+          limiter.commit(reservation.clientId)
+        }
+        return { job_id: accepted.jobId, status: accepted.status, position: accepted.position }
+      } catch (error) {
+        refused = !(error instanceof BackendError && (error.code === 'QUEUE_FULL' || error.code === 'BACKEND_CLOSED'))
+        throw error
+      } finally {
+        limiter.chargeCpu(clientId, serviceWorkSeconds({ inflatedBytes: inflation.inflatedBytes, refusedSubmissions: refused ? 1 : 0 }))
       }
-      return { job_id: accepted.jobId, status: accepted.status, position: accepted.position }
     },
   )
 }

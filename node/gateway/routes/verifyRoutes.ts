@@ -1,16 +1,19 @@
 // GET /verify/:id (is this result proven, and by what) and POST /verify/:id (is this uploaded file
 // part of it). Market jobs are checked against the chain through verifier/chain (the gateway's own
 // RPC); local and pool jobs only against the worker's signature, and the answer says so.
+import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Static } from '@sinclair/typebox'
 import { createPublicClient, http, isAddress, type Address, type PublicClient } from 'viem'
 import { isOpenStatus, jobReportJson, verifyJob, type VerifyJobReturnType } from '../../../verifier/chain/index.ts'
 import { resultEntries, resultRoot, VerifierError, verifyOutputFile, verifyWorkerSignature, type ResultEntry } from '../../../verifier/index.ts'
 import { BackendError } from '../../backends/backendError.ts'
+import { createAddressSlots } from '../addressSlots.ts'
 import type { JobBackend, JobStatus } from '../../backends/jobBackend.ts'
 import type { GatewayContext } from '../gatewayContext.ts'
 import { GatewayError } from '../gatewayError.ts'
-import { ErrorBody, JobIdParams } from '../schemas.ts'
+import { multipartParts } from '../multipartParts.ts'
+import { ErrorBody, JobIdParams, RateLimitedBody } from '../schemas.ts'
 import { VerifyFileResponse, VerifyResponse } from '../verifySchemas.ts'
 
 /** Where a market job lives on chain (from `JobStatus.verification`). */
@@ -27,20 +30,32 @@ function chainReference({ verification: v }: JobStatus): ChainJobReference | nul
   return { chainId: v.chainId, market: v.market, jobId: BigInt(v.chainJobId) }
 }
 
-/** The result entries this gateway serves for a finished job, rebuilt from its status and logs. */
-function servedEntries(backend: JobBackend, status: JobStatus): ResultEntry[] {
+/**
+ * The result entries this gateway serves for a finished job, rebuilt from its status and logs.
+ * Hashing 2 x 10 MiB of logs takes tens of milliseconds of the event loop: a finished result never
+ * changes, so each is hashed once (the last `maxCached` are kept).
+ */
+function servedEntries(backend: JobBackend, status: JobStatus, cache: Map<string, ResultEntry[]>): ResultEntry[] {
   if (!status.execution || !status.jobHash) {
     throw new BackendError('JOB_NOT_FINISHED', 'The job has no result to verify yet; verify once GET /status/:id says completed or failed.', { details: status.status })
   }
+  const key = `${status.jobId}:${status.jobHash}`
+  const cached = cache.get(key)
+  if (cached) return cached
   const logs = backend.logs(status.jobId)
-  return resultEntries({
+  const entries = resultEntries({
     exitCode: status.execution.exitCode,
     termination: status.execution.termination,
     stdout: logs.stdout,
     stderr: logs.stderr,
     outputs: status.outputFiles,
   })
+  if (cache.size >= maxCached) cache.delete(cache.keys().next().value as string)
+  cache.set(key, entries)
+  return entries
 }
+
+const maxCached = 256
 
 function chainError(reply: FastifyReply, error: unknown): FastifyReply {
   if (!(error instanceof VerifierError)) throw error
@@ -48,30 +63,45 @@ function chainError(reply: FastifyReply, error: unknown): FastifyReply {
   return reply.code(502).send({ error: error.shortMessage, details: `${error.code}: the gateway's RPC could not confirm this job; verify yourself with sandrun verify --rpc.` })
 }
 
-async function readUpload(request: FastifyRequest): Promise<{ path: string; content: Buffer }> {
+/**
+ * The uploaded file's sha256 and size, hashed as it arrives (never held: eight parallel 99 MiB
+ * uploads would otherwise be 0.8 GiB of the service's memory), and the output path it claims.
+ */
+async function readUpload(request: FastifyRequest): Promise<{ path: string; digest: { sha256: string; size: number } }> {
   if (!request.isMultipart()) {
     throw new GatewayError('CONTENT_TYPE_UNSUPPORTED', 'POST /verify/:id takes multipart/form-data.', { details: 'e.g. curl -F file=@result.csv -F path=result.csv' })
   }
-  let content: Buffer | null = null
+  let digest: { sha256: string; size: number } | null = null
   let outputPath: string | null = null
-  for await (const part of request.parts()) {
-    if (part.fieldname === 'file' && part.type === 'file' && content === null) content = await part.toBuffer()
-    else if (part.fieldname === 'path' && part.type === 'field' && outputPath === null && typeof part.value === 'string') outputPath = part.value
+  for await (const part of multipartParts(request)) {
+    if (part.fieldname === 'file' && part.type === 'file' && digest === null) {
+      const hash = createHash('sha256')
+      let size = 0
+      for await (const chunk of part.file as AsyncIterable<Buffer>) {
+        hash.update(chunk)
+        size += chunk.length
+      }
+      // The size cap cuts the stream short rather than failing it: refuse what was truncated.
+      if (part.file.truncated) throw new GatewayError('UPLOAD_TOO_LARGE', 'Upload too large.', { details: 'The file is larger than the upload limit.' })
+      digest = { sha256: `0x${hash.digest('hex')}`, size }
+    } else if (part.fieldname === 'path' && part.type === 'field' && outputPath === null && typeof part.value === 'string') outputPath = part.value
     else {
       if (part.type === 'file') part.file.resume()
       throw new GatewayError('SUBMISSION_INVALID', `Unexpected form part "${part.fieldname.slice(0, 40)}".`, { details: 'Send one `file` and one `path` (the output path as GET /outputs/:id lists it).' })
     }
   }
-  if (content === null || outputPath === null) {
+  if (digest === null || outputPath === null) {
     throw new GatewayError('SUBMISSION_INVALID', 'Send the file as `file` and its output path as `path`.', { details: 'e.g. curl -F file=@result.csv -F path=result.csv' })
   }
-  return { path: outputPath, content }
+  return { path: outputPath, digest }
 }
 
 export function verifyRoutes(app: FastifyInstance, { backend, options }: GatewayContext): void {
+  const uploads = createAddressSlots({ perAddress: options.maxVerifyUploadsPerAddress, total: options.maxVerifyUploads, what: 'uploads to /verify' })
   const client: PublicClient | null = options.rpcUrl ? createPublicClient({ transport: http(options.rpcUrl) }) : null
   // Settled jobs never change; keep their reports so repeated checks do not each cost RPC calls.
   const settled = new Map<string, VerifyJobReturnType>()
+  const entriesCache = new Map<string, ResultEntry[]>()
 
   async function chainReport(ref: ChainJobReference): Promise<VerifyJobReturnType> {
     if (!client) {
@@ -105,7 +135,7 @@ export function verifyRoutes(app: FastifyInstance, { backend, options }: Gateway
       if (backend.mode === 'market' && !ref) {
         throw new BackendError('JOB_NOT_FINISHED', 'The job is not on chain yet; verify once it has been posted.', { details: status.status })
       }
-      const entries = status.jobHash && status.execution ? servedEntries(backend, status) : []
+      const entries = status.jobHash && status.execution ? servedEntries(backend, status, entriesCache) : []
       const servedRoot = entries.length > 0 ? resultRoot(entries) : null
       const base = { job_id: status.jobId, result_root: status.jobHash, entries: entries.map(({ name, sha256, size }) => ({ name, sha256, size })) }
       if (ref) {
@@ -155,13 +185,14 @@ export function verifyRoutes(app: FastifyInstance, { backend, options }: Gateway
         description: 'Market mode: against the consensus root on chain. Local and pool modes: against the worker-signed root.',
         consumes: ['multipart/form-data'],
         params: JobIdParams,
-        response: { 200: VerifyFileResponse, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 413: ErrorBody, 415: ErrorBody, 500: ErrorBody, 502: ErrorBody, 503: ErrorBody },
+        response: { 200: VerifyFileResponse, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 413: ErrorBody, 415: ErrorBody, 429: RateLimitedBody, 500: ErrorBody, 502: ErrorBody, 503: ErrorBody },
       },
     },
     async (request, reply) => {
       const status = backend.status(request.params.id)
+      uploads.hold(request, reply.raw)
       const upload = await readUpload(request)
-      const entries = servedEntries(backend, status)
+      const entries = servedEntries(backend, status, entriesCache)
       const ref = chainReference(status)
       const method = ref || backend.mode === 'market' ? ('chain' as const) : ('worker-signature' as const)
       let root: string | null = null
@@ -178,7 +209,7 @@ export function verifyRoutes(app: FastifyInstance, { backend, options }: Gateway
       if (!root) {
         return { job_id: status.jobId, method, path: upload.path, verified: false, code: 'NO_TRUSTED_ROOT', reason: 'there is no consensus root on chain (or valid worker signature) to check against', root: null }
       }
-      const result = verifyOutputFile({ root, name, content: upload.content, entries })
+      const result = verifyOutputFile({ root, name, digest: upload.digest, entries })
       return {
         job_id: status.jobId,
         method,

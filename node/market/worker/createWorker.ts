@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events'
 import type { Hex } from 'viem'
 import { MarketRevertError } from '../../chain/errors.ts'
+import { systemClock, type Clock } from '../../clock/systemClock.ts'
 import { isOpenStatus, type MarketJob } from '../../chain/marketReader.ts'
 import type { OnChainVerdict, JobAnnouncement } from '../../p2p/jobAnnouncements.ts'
 import { LogFeed, type LogEvent } from '../../p2p/logFeed.ts'
@@ -15,8 +16,11 @@ import type { Sandbox } from '../../../sandbox/sandbox.ts'
 import { exitEntryContent, resultEntries } from '../../../verifier/resultEntries.ts'
 import { resultRoot } from '../../../verifier/resultRoot.ts'
 import type { WorkerKey } from '../../../verifier/workerIdentity.ts'
+import { defaultSandboxLimits } from '../../../sandbox/createSandbox.ts'
 import { classifyFailure } from './classifyFailure.ts'
 import { decideJob, nextStep, recheckAfter } from './decideJob.ts'
+import { executionReports } from './executionReports.ts'
+import { resultWindowMs } from '../resultWindow.ts'
 import { alteredStdout, type FaultMode } from './faultMode.ts'
 import { hostEnvironments } from './hostEnvironments.ts'
 import { earningsWithdrawal } from './earningsWithdrawal.ts'
@@ -25,6 +29,7 @@ import { sealedRecord, type JobStore, type WorkerJobPhase, type WorkerJobRecord 
 import { jobSalt } from './jobSalt.ts'
 import { recoverJobs } from './recoverJobs.ts'
 import { replayLogFeed } from './replayLogFeed.ts'
+import { resultRetention } from './resultRetention.ts'
 import { parseSpecDocument } from './specDocument.ts'
 import type { WorkerChain } from './workerChain.ts'
 import { WorkerError } from './workerError.ts'
@@ -50,7 +55,10 @@ export type CreateWorkerParameters = {
   withdrawEveryMs?: number
   /** Withdraw credited earnings once they reach this much (wei); 0 = after every settlement. */
   withdrawAtWei?: bigint
-  retentionMs?: number
+  resultWindowMs?: number
+  retentionMaxMs?: number
+  /** What retention counts on (default the system clock). */
+  clock?: Clock
   minCommitTimeLeftS?: number
   /** Where to start scanning for this worker's commits on recovery (the deployment block). */
   deployBlock?: bigint
@@ -68,8 +76,10 @@ export const defaultWorkerOptions = {
   // A withdrawal costs ~35k gas: batch earnings until they are worth it (0.05 ETH is 50 default
   // rewards), and withdraw everything when the worker stops.
   withdrawAtWei: 5n * 10n ** 16n,
-  // DESIGN section 7: results are kept 1 hour at most.
-  retentionMs: 3600_000,
+  // A settled job's result waits this long for its requester; one the requester fetched goes at once.
+  resultWindowMs,
+  // DESIGN section 7: job data is kept 1 hour at most, settled or not (a reveal needs only the root).
+  retentionMaxMs: 60 * 60_000,
   // Less than this left of the commit window and even a trivial job's run and commit may miss it.
   minCommitTimeLeftS: 3,
 } as const
@@ -88,11 +98,13 @@ export type Worker = {
   withdrawNow(): Promise<void>
   /** The result of a job this worker revealed (for the `result` protocol). */
   getResult(jobId: string): Promise<JobResultPayload | undefined>
+  /** The result went out whole; with a valid requester's claim (true) it is deleted once the job is settled. */
+  resultServed(jobId: string, claim: string | null): Promise<boolean>
   /** The live (or replayed) log of a job this worker ran (for the `logs` protocol). */
   openLogs(jobId: string, signal: AbortSignal): AsyncIterable<LogEvent> | undefined
   heartbeat(): HeartbeatParameters
   jobs(): WorkerJobRecord[]
-  /** 'phase' (WorkerPhaseEvent) on every job change, 'withdrawn' ({ amount, hash }) after a withdrawal. */
+  /** 'phase' (WorkerPhaseEvent) on every job change, 'withdrawn' ({ amount, hash }) after a withdrawal, 'removed' ({ jobId, reason }) when a job's data is deleted. */
   readonly events: EventEmitter
 }
 
@@ -106,12 +118,12 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     pollMs: parameters.pollMs ?? defaultWorkerOptions.pollMs,
     withdrawEveryMs: parameters.withdrawEveryMs ?? defaultWorkerOptions.withdrawEveryMs,
     withdrawAtWei: parameters.withdrawAtWei ?? defaultWorkerOptions.withdrawAtWei,
-    retentionMs: parameters.retentionMs ?? defaultWorkerOptions.retentionMs,
     minCommitTimeLeftS: parameters.minCommitTimeLeftS ?? defaultWorkerOptions.minCommitTimeLeftS,
   }
   const fault = parameters.fault ?? null
   const log = parameters.log ?? silentLog
   const exit = parameters.exit ?? ((code: number) => process.exit(code))
+  const clock = parameters.clock ?? systemClock
   const environments = hostEnvironments(sandbox.capabilities)
   const events = new EventEmitter()
   const view = jobChainView(chain)
@@ -123,6 +135,14 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
   // Jobs this host can never run (spec refused, environment missing, sandbox refusal): gateways
   // re-announce open jobs every few seconds, and each re-announcement must not cost a fetch.
   const refused = new Set<string>()
+  const retention = resultRetention({
+    clock,
+    resultWindowMs: parameters.resultWindowMs ?? defaultWorkerOptions.resultWindowMs,
+    retentionMaxMs: parameters.retentionMaxMs ?? defaultWorkerOptions.retentionMaxMs,
+    chainId: chain.chainId,
+    market: chain.market,
+    worker: chain.address,
+  })
   let stopped = false
   let loopDone: Promise<void> | undefined
   let wake: (() => void) | undefined
@@ -140,6 +160,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
 
   // Capacity counts sandbox runs only: a run that waits for its commit time holds no core.
   const runningCount = (): number => [...inFlight.values()].filter((job) => job.running).length
+  const reports = executionReports({ workerKey: parameters.workerKey, chainId: chain.chainId, market: chain.market, retentionMs: parameters.retentionMaxMs ?? defaultWorkerOptions.retentionMaxMs })
   const salt = (jobId: string): Hex => jobSalt({ seed: parameters.workerKey.privateKey, chainId: chain.chainId, market: chain.market, jobId: BigInt(jobId) })
   const kick = (): void => wake?.()
 
@@ -150,16 +171,21 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
   }
 
   async function update(record: WorkerJobRecord, patch: Partial<WorkerJobRecord>): Promise<void> {
-    Object.assign(record, patch, { updatedAt: Date.now() })
+    Object.assign(record, patch, { updatedAt: clock.now() })
     await store.save(record)
     events.emit('phase', { jobId: record.jobId, phase: record.phase } satisfies WorkerPhaseEvent)
   }
 
   async function forget(jobId: string, reason: string): Promise<void> {
+    await removeData(jobId)
+    events.emit('phase', { jobId, phase: 'dropped', reason } satisfies WorkerPhaseEvent)
+  }
+
+  async function removeData(jobId: string): Promise<void> {
     records.delete(jobId)
     feeds.delete(jobId)
+    retention.forget(jobId)
     await store.remove(jobId).catch(() => undefined)
-    events.emit('phase', { jobId, phase: 'dropped', reason } satisfies WorkerPhaseEvent)
   }
 
   // ---- taking a job -------------------------------------------------------------------------
@@ -194,7 +220,8 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     const controller = new AbortController()
     inFlight.set(jobId, { collateral: job.collateral, controller, running: true })
     // The log exists from the start, so a watcher that comes early waits for the run instead of finding nothing.
-    const feed = new LogFeed()
+    // The same cap as the sandbox's capture: the live log never shows what the result will not hold.
+    const feed = new LogFeed({ captureBytes: defaultSandboxLimits.outputCaptureBytes })
     feeds.set(jobId, feed)
     events.emit('phase', { jobId, phase: 'running' } satisfies WorkerPhaseEvent)
     try {
@@ -251,7 +278,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     const { outputDir } = await store.prepare(jobId)
     log('job running', { jobId, round: job.round, specHash, bundleBytes: bundle.byteLength })
     const result = await sandbox.runJob({ manifest, bundle, outputDir, signal, onOutput: (stream, chunk) => feed.append(stream, chunk) })
-    feed.end({ state: 'completed', exit_code: result.exitCode, termination: result.termination })
+    feed.end({ state: 'completed', exit_code: result.exitCode, termination: result.termination, stdout_truncated: result.stdoutTruncated, stderr_truncated: result.stderrTruncated })
     const held = inFlight.get(jobId)
     if (held) held.running = false
     resumeDeferred()
@@ -264,7 +291,9 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
       ({ name, sha256, size }) => ({ name, sha256, size }),
     )
     const root = resultRoot(entries)
+    reports.record(jobId, root, result)
     await store.writeResultFiles(jobId, { entries, exit: Buffer.from(exitEntryContent(result.exitCode, result.termination), 'utf8'), stdout, stderr: result.stderr })
+    retention.sealed(jobId, job.requester)
     const record = sealedRecord({ chainId: chain.chainId, market: chain.market, jobId, specHash, round: job.round, root, faulty })
     // On disk before the commit is sent: a crash after it leaves what a restart needs to reveal.
     records.set(jobId, record)
@@ -290,7 +319,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
   async function settle(record: WorkerJobRecord, job: MarketJob): Promise<void> {
     const slots = await chain.getSlots(BigInt(record.jobId))
     const mine = slots.find((slot) => slot.worker?.toLowerCase() === chain.address.toLowerCase())
-    await update(record, { phase: 'settled', status: job.status, outcome: mine?.outcome ?? null, settledAt: Date.now() })
+    await update(record, { phase: 'settled', status: job.status, outcome: mine?.outcome ?? null, settledAt: clock.now() })
     log('job settled', { jobId: record.jobId, status: job.status, outcome: record.outcome, slashed: mine?.slashed ?? false })
     earnings.settled()
     resumeDeferred()
@@ -322,14 +351,14 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
   }
 
   async function expire(): Promise<void> {
-    const cutoff = Date.now() - options.retentionMs
-    for (const record of [...records.values()]) {
-      if (record.phase === 'settled' && (record.settledAt ?? 0) < cutoff) {
-        records.delete(record.jobId)
-        feeds.delete(record.jobId)
-        await store.remove(record.jobId)
-        log('job result expired', { jobId: record.jobId })
+    for (const { jobId, scope, reason } of retention.collect([...records.values()])) {
+      if (scope === 'job') await removeData(jobId)
+      else {
+        feeds.delete(jobId)
+        await store.removeResult(jobId)
       }
+      log('job data deleted', { jobId, scope, reason })
+      events.emit('removed', { jobId, reason })
     }
   }
 
@@ -397,10 +426,16 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
       const record = records.get(jobId)
       // Before the reveal, serving the files would let a lazy worker commit our root as its own.
       if (!record || record.revealTx === null || (record.phase !== 'revealed' && record.phase !== 'settled')) return undefined
-      return store.readResult(jobId)
+      return reports.attach(jobId, await store.readResult(jobId))
+    },
+    async resultServed(jobId, claim) {
+      if (claim === null || !records.has(jobId) || !(await retention.claim(jobId, claim))) return false
+      kick()
+      return true
     },
     openLogs(jobId, signal) {
-      if (!records.has(jobId) && !inFlight.has(jobId)) return undefined
+      // Once the result is gone (or was sealed by a process before a restart) there is no log either.
+      if (!inFlight.has(jobId) && !feeds.has(jobId) && !retention.holds(jobId)) return undefined
       return (async function* () {
         const feed = feeds.get(jobId) ?? (await replayLogFeed(store, jobId))
         feeds.set(jobId, feed)

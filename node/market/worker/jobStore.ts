@@ -1,20 +1,26 @@
-// The worker's per-job state on disk, so a restart can still reveal and serve what it committed:
-//   <dataDir>/jobs/<jobId>/job.json             the record (phase, root, tx hashes), replaced atomically
-//   <dataDir>/jobs/<jobId>/result/entries.json  the result entries (name, sha256, size)
-//   <dataDir>/jobs/<jobId>/result/<entry name>  exit, stdout, stderr, outputs/<path>
+// The worker's per-job state. In clear on disk, only what a restart needs to keep its commitments:
+//   <dataDir>/jobs/<jobId>/job.json   phase, committed root, tx hashes, settlement (chain facts)
+// Job content never rests there in clear: the sandbox copies output files to a directory on tmpfs
+// (the scratch storage), and the result (entry list, exit, stdout, stderr, outputs) is sealed into
+//   <dataDir>/sealed/<jobId>/<n>      under keys held only in this process (openSealedStore.ts)
+// with numbered file names, so not even output names show. A restart finds the sealed files
+// unreadable and removes them; the commitment records let it reveal and finalize all the same.
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import type { Address, Hash, Hex } from 'viem'
 import type { JobResultPayload, ResultEntrySummary } from '../../p2p/resultService.ts'
+import { openSealedStore } from '../../storage/openSealedStore.ts'
+import type { Storage } from '../../storage/openStorage.ts'
 
 /**
  * running: fetched and running, nothing committed (lost on a crash: nothing to recover).
- * sealed: result and root on disk, commit sent or about to be (a restart asks the chain which).
+ * sealed: result and root kept, commit sent or about to be (a restart asks the chain which).
  * committed / revealed: on chain; the loop reveals and finalizes.
- * settled: the job left the Open state on chain; kept for the retention period.
+ * settled: the job left the Open state on chain; its result is kept until served or the result window passed.
  */
 export type WorkerJobPhase = 'running' | 'sealed' | 'committed' | 'revealed' | 'settled'
 
+/** Chain facts and this worker's progress: nothing of the job's content (the root is revealed on chain anyway). */
 export type WorkerJobRecord = {
   v: 1
   chainId: number
@@ -46,32 +52,57 @@ export function sealedRecord(p: Pick<WorkerJobRecord, 'chainId' | 'market' | 'jo
 }
 
 export type JobStore = {
-  /** Creates the job's directory and returns where the sandbox writes output files. */
+  /** A fresh directory on tmpfs where the sandbox copies the job's output files. */
   prepare(jobId: string): Promise<{ outputDir: string }>
   save(record: WorkerJobRecord): Promise<void>
   /** Every readable record; directories without one (a crash while running) are listed as ids in `orphans`. */
   list(): Promise<{ records: WorkerJobRecord[]; orphans: string[] }>
+  /** Seals the result (outputs read from the prepared directory, which is then removed). */
   writeResultFiles(jobId: string, files: { entries: ResultEntrySummary[]; exit: Uint8Array; stdout: Uint8Array; stderr: Uint8Array }): Promise<void>
+  /** The sealed result; undefined when there is none in this process (never sealed, removed, or sealed before a restart). */
   readResult(jobId: string): Promise<JobResultPayload | undefined>
+  /** Removes the result and the output directory; the record stays (a commitment may still need it). */
+  removeResult(jobId: string): Promise<void>
+  /** Removes everything of the job. */
   remove(jobId: string): Promise<void>
+  /** A stopping worker: sealed results go (their keys die with it); commitment records stay. */
+  close(): Promise<void>
+}
+
+export type CreateJobStoreParameters = {
+  dataDir: string
+  /** RAM-backed directories for outputs on their way from the sandbox to the sealed store. */
+  scratch: Storage
 }
 
 const jobIdPattern = /^(0|[1-9][0-9]{0,77})$/
 
-export function createJobStore({ dataDir }: { dataDir: string }): JobStore {
+export async function createJobStore({ dataDir, scratch }: CreateJobStoreParameters): Promise<JobStore> {
   const jobsDir = path.join(dataDir, 'jobs')
-  const jobDir = (jobId: string): string => {
+  const sealed = await openSealedStore({ root: path.join(dataDir, 'sealed') })
+  const outputDirs = new Map<string, string>()
+  const checked = (jobId: string): string => {
     // Ids come from the chain as decimals; anything else must never become a path.
     if (!jobIdPattern.test(jobId)) throw new Error(`job id ${JSON.stringify(jobId)} is not a decimal on-chain id`)
-    return path.join(jobsDir, jobId)
+    return jobId
   }
-  const resultDir = (jobId: string): string => path.join(jobDir(jobId), 'result')
+  const jobDir = (jobId: string): string => path.join(jobsDir, checked(jobId))
+  const sealedName = (jobId: string, file: string): string => `${checked(jobId)}/${file}`
+  const removeOutputDir = async (jobId: string): Promise<void> => {
+    const dir = outputDirs.get(jobId)
+    outputDirs.delete(jobId)
+    if (dir) await scratch.removeJobDir(dir)
+  }
+  const removeResult = async (jobId: string): Promise<void> => {
+    await removeOutputDir(jobId)
+    await sealed.remove(sealedName(jobId, ''))
+  }
 
   return {
     async prepare(jobId) {
-      await rm(jobDir(jobId), { recursive: true, force: true })
-      const outputDir = path.join(resultDir(jobId), 'outputs')
-      await mkdir(outputDir, { recursive: true, mode: 0o700 })
+      await removeResult(jobId)
+      const outputDir = scratch.createJobDir()
+      outputDirs.set(jobId, outputDir)
       return { outputDir }
     },
     async save(record) {
@@ -90,6 +121,10 @@ export function createJobStore({ dataDir }: { dataDir: string }): JobStore {
         return { records, orphans }
       }
       for (const name of names.filter((n) => jobIdPattern.test(n))) {
+        // Only job.json belongs here; anything else (results in clear from an earlier version) goes.
+        for (const other of (await readdir(path.join(jobsDir, name)).catch(() => [])).filter((entry) => entry !== 'job.json')) {
+          await rm(path.join(jobsDir, name, other), { recursive: true, force: true })
+        }
         try {
           records.push(JSON.parse(await readFile(path.join(jobsDir, name, 'job.json'), 'utf8')) as WorkerJobRecord)
         } catch {
@@ -99,25 +134,39 @@ export function createJobStore({ dataDir }: { dataDir: string }): JobStore {
       return { records, orphans }
     },
     async writeResultFiles(jobId, { entries, exit, stdout, stderr }) {
-      const dir = resultDir(jobId)
-      await writeFile(path.join(dir, 'exit'), exit, { mode: 0o600 })
-      await writeFile(path.join(dir, 'stdout'), stdout, { mode: 0o600 })
-      await writeFile(path.join(dir, 'stderr'), stderr, { mode: 0o600 })
-      await writeFile(path.join(dir, 'entries.json'), JSON.stringify(entries), { mode: 0o600 })
+      const outputDir = outputDirs.get(jobId)
+      const named = new Map<string, Uint8Array>([
+        ['exit', exit],
+        ['stdout', stdout],
+        ['stderr', stderr],
+      ])
+      await sealed.write(sealedName(jobId, 'entries'), Buffer.from(JSON.stringify(entries)))
+      for (const [index, entry] of entries.entries()) {
+        // Entry names were checked by canonicalResultEntries (no '..', no absolute paths); outputs sit at `outputDir/<path>`.
+        const content = named.get(entry.name) ?? (outputDir && entry.name.startsWith('outputs/') ? await readFile(path.join(outputDir, entry.name.slice('outputs/'.length))) : undefined)
+        if (content === undefined) throw new Error(`result entry ${index} has no content`)
+        await sealed.write(sealedName(jobId, String(index)), content)
+      }
+      await removeOutputDir(jobId)
     },
     async readResult(jobId) {
-      const dir = resultDir(jobId)
+      if (!sealed.has(sealedName(jobId, 'entries'))) return undefined
       try {
-        const entries = JSON.parse(await readFile(path.join(dir, 'entries.json'), 'utf8')) as ResultEntrySummary[]
-        // Entry names were checked by canonicalResultEntries (no '..', no absolute paths) before they were written.
-        const files = await Promise.all(entries.map(async (entry) => ({ name: entry.name, content: new Uint8Array(await readFile(path.join(dir, entry.name))) })))
+        const entries = JSON.parse((await sealed.read(sealedName(jobId, 'entries'))).toString('utf8')) as ResultEntrySummary[]
+        const files = await Promise.all(entries.map(async (entry, index) => ({ name: entry.name, content: new Uint8Array(await sealed.read(sealedName(jobId, String(index)))) })))
         return { entries, files }
       } catch {
         return undefined
       }
     },
+    removeResult,
     async remove(jobId) {
+      await removeResult(jobId)
       await rm(jobDir(jobId), { recursive: true, force: true })
+    },
+    async close() {
+      for (const jobId of [...outputDirs.keys()]) await removeOutputDir(jobId)
+      await sealed.close()
     },
   }
 }

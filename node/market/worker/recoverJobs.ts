@@ -1,5 +1,6 @@
 // A worker's jobs after a restart: records on disk are checked against the chain (a sealed result
-// whose commit never landed is dropped, one whose commit did is followed again), and commits the
+// whose commit never landed is dropped, one whose commit did is followed again to reveal its root;
+// settled ones are dropped: their sealed results died with the old process's keys), and commits the
 // chain knows of but the disk lost are reported, since nothing can reveal them any more.
 import { isOpenStatus } from '../../chain/marketReader.ts'
 import type { JobStore, WorkerJobRecord } from './jobStore.ts'
@@ -14,14 +15,15 @@ export type RecoverJobsParameters = {
   deployBlock?: bigint | undefined
 }
 
-/** The records to follow again (committed, revealed or settled), saved back with their phase. */
+/** The records to follow again (committed or revealed), saved back with their phase. */
 export async function recoverJobs({ store, chain, log, deployBlock }: RecoverJobsParameters): Promise<WorkerJobRecord[]> {
   const { records: saved, orphans } = await store.list()
   for (const jobId of orphans) await store.remove(jobId)
   const recovered: WorkerJobRecord[] = []
   for (const record of saved) {
     if (record.chainId !== chain.chainId || record.market.toLowerCase() !== chain.market.toLowerCase()) continue
-    if (record.phase === 'running') {
+    // A settled job needs nothing more from this worker, and its result died with the old process's keys.
+    if (record.phase === 'running' || record.phase === 'settled') {
       await store.remove(record.jobId)
       continue
     }
@@ -36,7 +38,7 @@ export async function recoverJobs({ store, chain, log, deployBlock }: RecoverJob
       }
       Object.assign(record, { phase: 'committed', updatedAt: Date.now() })
       await store.save(record)
-      log('commit recovered from chain', { jobId: record.jobId, root: record.root })
+      log('commit recovered from chain; its result did not survive the restart', { jobId: record.jobId, root: record.root })
     }
     recovered.push(record)
   }

@@ -17,6 +17,9 @@ import { createWorker, defaultWorkerOptions, type Worker, type WorkerNetwork } f
 import { ensureStake } from './ensureStake.ts'
 import { parseFaultMode, type FaultMode } from './faultMode.ts'
 import { createJobStore } from './jobStore.ts'
+import type { Clock } from '../../clock/systemClock.ts'
+import { openStorage } from '../../storage/openStorage.ts'
+import { scratchDirFor } from '../../storage/scratchDirFor.ts'
 import { maxSpecDocumentBytes } from './specDocument.ts'
 import { workerChain } from './workerChain.ts'
 import { WorkerError } from './workerError.ts'
@@ -27,7 +30,12 @@ export type StartWorkerNodeParameters = {
   deployment: Deployment
   /** The worker key file (`sandrun keygen`); without it the key lives in `<dataDir>/worker-key.json`. */
   keyFile?: string | undefined
+  /** Commitment records in clear (chain facts) and results sealed under keys held in memory only. */
   dataDir: string
+  /** tmpfs directory for output files between the sandbox and sealing (default: scratchDirFor(dataDir), on /dev/shm). */
+  scratchDir?: string | undefined
+  /** Accept a scratch dir that is not tmpfs (output files would touch a disk in clear). */
+  allowDiskStorage?: boolean | undefined
   /** Created once per process by the caller (createSandbox); shared by every job. */
   sandbox: Sandbox
   /** Stake to hold, in wei; default 10 x the deployment's minimum collateral. */
@@ -40,7 +48,9 @@ export type StartWorkerNodeParameters = {
   fault?: string | undefined
   heartbeatMs?: number | undefined
   pollMs?: number | undefined
-  retentionMs?: number | undefined
+  resultWindowMs?: number | undefined
+  /** What retention counts on (tests let it pass); default the system clock. */
+  clock?: Clock | undefined
   /** Withdraw earnings once they reach this much (wei); 0 = after every settlement. */
   withdrawAtWei?: bigint | undefined
   log?: WorkerLog | undefined
@@ -122,17 +132,22 @@ export async function startWorkerNode(parameters: StartWorkerNodeParameters): Pr
       },
     }
 
+    const scratch = await openStorage({ root: parameters.scratchDir ?? scratchDirFor(parameters.dataDir), requireTmpfs: !parameters.allowDiskStorage, flag: '--scratch-dir' })
+    started.push(() => scratch.close())
+    const store = await createJobStore({ dataDir: parameters.dataDir, scratch })
+    started.push(() => store.close())
     const worker = createWorker({
       chain,
       network,
       sandbox,
-      store: createJobStore({ dataDir: parameters.dataDir }),
+      store,
       workerKey: host.workerKey,
       maxJobs: parameters.maxJobs,
       fault,
       log,
       pollMs: parameters.pollMs,
-      retentionMs: parameters.retentionMs,
+      resultWindowMs: parameters.resultWindowMs,
+      clock: parameters.clock,
       withdrawAtWei: parameters.withdrawAtWei,
       deployBlock: deployment.deployBlock,
       exit: parameters.exit,
@@ -140,7 +155,10 @@ export async function startWorkerNode(parameters: StartWorkerNodeParameters): Pr
     await worker.start()
     started.push(() => worker.stop())
 
-    const results = resultService({ getResult: (jobId) => worker.getResult(jobId) })(host.libp2p)
+    const results = resultService({
+      getResult: (jobId) => worker.getResult(jobId),
+      onServed: (jobId, claim) => void worker.resultServed(jobId, claim).catch(() => undefined),
+    })(host.libp2p)
     const logs = logsService({ openLogs: (jobId, signal) => worker.openLogs(jobId, signal) })(host.libp2p)
     await Promise.all([results.start(), logs.start()])
     started.push(() => results.stop(), () => logs.stop())

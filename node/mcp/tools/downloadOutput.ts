@@ -4,6 +4,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { z } from 'zod'
 import { SandrunClientError } from '../../client/clientError.ts'
 import type { SandrunClient } from '../../client/sandrunClient.ts'
+import type { ReceiptStore } from '../receiptStore.ts'
 import { withToolErrors } from '../withToolErrors.ts'
 
 /** Larger text is sent as a resource: pasting megabytes into a model's context helps nobody. */
@@ -32,12 +33,12 @@ function asText(content: Buffer): string | null {
   }
 }
 
-export function registerDownloadOutput(server: McpServer, client: SandrunClient): void {
+export function registerDownloadOutput(server: McpServer, client: SandrunClient, receipts: ReceiptStore): void {
   server.registerTool(
     'download_output',
     {
       title: 'Download an output file',
-      description: `One output file of a finished job: text files come back as text, binary files (images, archives...) as an embedded resource. Up to ${maxDownloadBytes / 1024 / 1024} MiB. The gateway deletes a job once all its outputs were downloaded.`,
+      description: `One output file of a finished job: text files come back as text, binary files (images, archives...) as an embedded resource. Up to ${maxDownloadBytes / 1024 / 1024} MiB. The gateway deletes a job once all its outputs were downloaded; this server keeps the job's receipt, so verify_result still works after that.`,
       inputSchema: {
         job_id: z.string().describe('The id from submit_job or execute_code.'),
         path: z.string().describe('The output path exactly as list_outputs shows it, e.g. "results/plot.png".'),
@@ -54,6 +55,8 @@ export function registerDownloadOutput(server: McpServer, client: SandrunClient)
       if (file.size_bytes > maxDownloadBytes) {
         throw new SandrunClientError('REQUEST_INVALID', `${path} is ${file.size_bytes} bytes, more than ${maxDownloadBytes} can travel in an MCP message; download it with \`sandrun download ${jobId}\`.`)
       }
+      // Before the bytes: the last download makes the gateway delete the job and its entries.
+      await receipts.keep(jobId)
       const content = await client.download(jobId, path)
       const uri = `sandrun://jobs/${encodeURIComponent(jobId)}/outputs/${path.split('/').map(encodeURIComponent).join('/')}`
       const text = content.length <= inlineTextBytes ? asText(content) : null

@@ -3,7 +3,7 @@
 // verification summary. Progress notifications keep clients that asked for them from timing out.
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import type { SandrunClient } from '../../client/sandrunClient.ts'
-import { describeJob } from '../describeJob.ts'
+import { describeJob } from '../../client/describeJob.ts'
 import { describeLogs } from '../describeLogs.ts'
 import { withToolErrors } from '../withToolErrors.ts'
 import { jobInputShape, submitParametersOf } from './jobInput.ts'
@@ -52,7 +52,17 @@ export function registerExecuteCode(server: McpServer, client: SandrunClient): v
           termination: meta?.termination ?? null,
           stdout: inline(logs.stdout),
           stderr: inline(logs.stderr),
-          usage: meta ? { cpu_seconds: meta.cpu_seconds, memory_peak_bytes: meta.memory_peak_bytes, wall_time_ms: meta.wall_time_ms } : null,
+          // null figures: nobody measured them; reported_by says who did (market: the workers' median).
+          usage: meta
+            ? {
+                cpu_seconds: meta.cpu_seconds,
+                memory_peak_bytes: meta.memory_peak_bytes,
+                wall_time_ms: meta.wall_time_ms,
+                reported_by: meta.reported_by ?? null,
+                stdout_truncated: meta.stdout_truncated ?? false,
+                stderr_truncated: meta.stderr_truncated ?? false,
+              }
+            : null,
           output_files: Object.values(status.output_files).map((f) => ({ path: f.path, size_bytes: f.size_bytes, sha256: f.sha256_hash })),
           result_root: status.job_hash,
           ...(status.verification ? { verification: status.verification } : {}),

@@ -3,7 +3,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { z } from 'zod'
 import type { SandrunClient } from '../../client/sandrunClient.ts'
-import { describeJob } from '../describeJob.ts'
+import { describeJob } from '../../client/describeJob.ts'
 import { withToolErrors } from '../withToolErrors.ts'
 
 export function registerGetJobStatus(server: McpServer, client: SandrunClient): void {

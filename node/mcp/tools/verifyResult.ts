@@ -5,6 +5,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { z } from 'zod'
 import { SandrunClientError } from '../../client/clientError.ts'
 import type { SandrunClient, VerifyReturnType } from '../../client/sandrunClient.ts'
+import type { ReceiptStore } from '../receiptStore.ts'
 import { withToolErrors } from '../withToolErrors.ts'
 
 type ChainSlot = { worker?: string | null; outcome?: string; revealed_root?: string | null }
@@ -22,7 +23,7 @@ function describeReport(report: VerifyReturnType): string {
   return lines.filter(Boolean).join('\n')
 }
 
-export function registerVerifyResult(server: McpServer, client: SandrunClient): void {
+export function registerVerifyResult(server: McpServer, client: SandrunClient, receipts: ReceiptStore): void {
   server.registerTool(
     'verify_result',
     {
@@ -37,6 +38,9 @@ export function registerVerifyResult(server: McpServer, client: SandrunClient): 
         const report = await client.verify(jobId, { signal: extra.signal })
         return { content: [{ type: 'text', text: describeReport(report) }], structuredContent: { ...report } }
       } catch (error) {
+        // Downloaded and so deleted by the gateway: the receipt kept at download is checked here.
+        const kept = error instanceof SandrunClientError && error.code === 'NOT_FOUND' ? await receipts.verify(jobId) : undefined
+        if (kept) return { content: [{ type: 'text', text: describeReport(kept) }], structuredContent: { ...kept } }
         // Gateways from before GET /verify/:id: fall back to what /status says.
         if (!(error instanceof SandrunClientError) || error.code !== 'NOT_SUPPORTED') throw error
         const status = await client.status(jobId, { signal: extra.signal })

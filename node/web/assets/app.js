@@ -11,6 +11,9 @@ const log = $('log')
 const state = $('state')
 const errorBox = $('error')
 const runButton = $('run')
+// A job of this page is in flight; the quota may pause submissions on its own.
+let busy = false
+let quotaTimer = null
 
 // Entry file per interpreter; the gateway detects nothing here since `interpreter` is sent.
 const languages = [
@@ -38,6 +41,11 @@ async function getJson(path, init) {
 function showError(message) {
   errorBox.textContent = message
   errorBox.hidden = !message
+}
+
+/** A usage figure, or "—" where nobody measured it (never a made-up 0). */
+function figure(value, format) {
+  return value === null || value === undefined ? '—' : format(value)
 }
 
 function formatBytes(n) {
@@ -75,12 +83,28 @@ async function loadLanguages() {
   }
 }
 
+/** Shows the quota; while it says no, Run is disabled with the reason and the wait, then checked again. */
 async function loadQuota() {
+  clearTimeout(quotaTimer)
   try {
     const { your_quota: q } = await getJson('/stats')
+    const wait = q.retry_after ?? 0
     $('quota').textContent = `${q.available.toFixed(1)} of ${q.limit} CPU seconds left this minute; ${q.active_jobs} job(s) of yours queued or running.${q.can_submit ? '' : ` Submissions paused: ${q.reason}`}`
+    $('paused').textContent = q.can_submit ? '' : `Run is paused: ${q.reason}${wait ? ` Try again in ${wait} s.` : ''}`
+    $('paused').hidden = q.can_submit
+    runButton.disabled = busy || !q.can_submit
+    if (!q.can_submit) quotaTimer = setTimeout(loadQuota, Math.max(1, wait) * 1000)
   } catch (error) {
     $('quota').textContent = `Unavailable (${error.message})`
+    runButton.disabled = busy
+  }
+}
+
+async function loadPrivacy() {
+  try {
+    $('privacy').textContent = (await getJson('/')).privacy
+  } catch {
+    // The line is informative; the API reference link stays.
   }
 }
 
@@ -95,6 +119,11 @@ async function loadMode() {
   }
 }
 
+/** A line of the page's own, in the log, where output was cut or lost. */
+function appendNote(text) {
+  appendLog('note', `[sandrun] ${text}\n`)
+}
+
 function appendLog(stream, text) {
   const atBottom = log.scrollTop + log.clientHeight >= log.scrollHeight - 4
   const span = document.createElement('span')
@@ -106,12 +135,15 @@ function appendLog(stream, text) {
 
 function showResult(jobId, status) {
   const meta = status.execution_metadata
+  const cut = meta ? ['stdout', 'stderr'].filter((s) => meta[`${s}_truncated`]) : []
   fillList($('usage'), [
     ['Status', status.status],
     ['Exit code', meta ? `${meta.exit_code ?? 'none'} (${meta.termination})` : undefined],
-    ['CPU time', meta ? `${meta.cpu_seconds.toFixed(3)} s` : undefined],
-    ['Peak memory', meta ? formatBytes(meta.memory_peak_bytes) : undefined],
-    ['Wall time', meta ? `${Math.round(meta.wall_time_ms)} ms` : undefined],
+    ['CPU time', meta ? figure(meta.cpu_seconds, (n) => `${n.toFixed(3)} s`) : undefined],
+    ['Peak memory', meta ? figure(meta.memory_peak_bytes, formatBytes) : undefined],
+    ['Wall time', meta ? figure(meta.wall_time_ms, (n) => `${Math.round(n)} ms`) : undefined],
+    ['Usage reported by', meta?.reported_by === 'workers' ? (meta.reports ? `the ${meta.reports} workers (median of their signed reports; not part of the verified result)` : 'no worker reported it') : undefined],
+    ['Output cut', cut.length ? `${cut.join(' and ')} reached the cap per stream; the rest was not kept` : undefined],
     ['Error', status.error],
     ['Result root', status.job_hash],
     ['Job', jobId],
@@ -137,15 +169,43 @@ function showResult(jobId, status) {
   const all = $('download-all')
   all.replaceChildren()
   if (outputs.length > 1) {
-    const link = document.createElement('a')
-    link.href = `/download/${encodeURIComponent(jobId)}`
-    link.download = 'outputs.tar.gz'
-    link.textContent = 'Download all as outputs.tar.gz'
-    all.append(link)
+    const button = document.createElement('button')
+    button.type = 'button'
+    button.textContent = 'Download all as outputs.tar.gz'
+    button.addEventListener('click', () => downloadAll(jobId))
+    all.append(button)
   }
   all.hidden = outputs.length <= 1
+  // The gateway deletes a job once every file was downloaded: then "Download all" has nothing left.
+  const fetched = new Set()
+  for (const link of tbody.querySelectorAll('a')) {
+    link.addEventListener('click', () => {
+      fetched.add(link.textContent)
+      if (outputs.length > 1 && fetched.size === outputs.length) all.replaceChildren('Every file was downloaded, so the gateway deleted the job; "Download all" is no longer available.')
+    })
+  }
   $('result').hidden = false
   showVerification(status.verification)
+}
+
+/** Fetches the archive first, so a refusal (the job is gone) is shown in words, not as a browser error page. */
+async function downloadAll(jobId) {
+  showError('')
+  try {
+    const response = await fetch(`/download/${encodeURIComponent(jobId)}`)
+    if (!response.ok) {
+      const body = await response.json().catch(() => ({}))
+      throw new Error(`${body.error ?? `HTTP ${response.status}`}${body.details ? ` (${body.details})` : ''}`)
+    }
+    const url = URL.createObjectURL(await response.blob())
+    const link = document.createElement('a')
+    link.href = url
+    link.download = 'outputs.tar.gz'
+    link.click()
+    setTimeout(() => URL.revokeObjectURL(url), 60_000)
+  } catch (error) {
+    showError(`Download all failed: ${error.message}`)
+  }
 }
 
 function showVerification(v) {
@@ -184,6 +244,8 @@ function streamLogs(jobId) {
     socket.onmessage = (event) => {
       const message = JSON.parse(event.data)
       if (message.type === 'output') appendLog(message.stream, message.data)
+      else if (message.type === 'truncated') appendNote(`${message.stream} reached the ${formatBytes(message.cap_bytes)} cap; the rest of it is not kept.`)
+      else if (message.type === 'gap') appendNote(`${formatBytes(message.dropped_bytes)} of output were lost on the way here; the next line may start mid-way.`)
       else if (message.type === 'end') final = message.status
     }
     socket.onclose = async () => {
@@ -191,10 +253,11 @@ function streamLogs(jobId) {
       // The stream broke (proxy, slow viewer): fall back to long polling and the stored logs.
       let status = await getJson(`/status/${encodeURIComponent(jobId)}`)
       while (status.status === 'queued' || status.status === 'running') status = await getJson(`/status/${encodeURIComponent(jobId)}?wait=30`)
-      const logs = await getJson(`/logs/${encodeURIComponent(jobId)}?format=json`)
+      const logs = await getJson(`/logs/${encodeURIComponent(jobId)}`)
       log.replaceChildren()
       appendLog('stdout', logs.stdout)
       appendLog('stderr', logs.stderr)
+      for (const stream of ['stdout', 'stderr']) if (logs[`${stream}_truncated`]) appendNote(`${stream} reached the cap per stream; the rest of it is not kept.`)
       resolve(status)
     }
   })
@@ -204,6 +267,7 @@ async function run(event) {
   event.preventDefault()
   if (runButton.disabled) return
   showError('')
+  busy = true
   runButton.disabled = true
   log.replaceChildren()
   $('result').hidden = true
@@ -234,6 +298,7 @@ async function run(event) {
     state.textContent = ''
     showError(error.message)
   } finally {
+    busy = false
     runButton.disabled = false
     loadQuota()
   }
@@ -267,3 +332,4 @@ form.addEventListener('submit', run)
 loadLanguages()
 loadQuota()
 loadMode()
+loadPrivacy()

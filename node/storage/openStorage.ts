@@ -3,13 +3,15 @@
 // unless the operator says otherwise.
 import { randomBytes } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
-import { mkdir, readFile, readdir, rm } from 'node:fs/promises'
+import { mkdir, readFile, readdir, rm, rmdir } from 'node:fs/promises'
 import path from 'node:path'
 
 export type StorageOptions = {
   root: string
   /** Refuse a root that is not on tmpfs (job data would touch a disk). */
   requireTmpfs: boolean
+  /** The option that set `root`, named in the refusal (default --data-dir). */
+  flag?: string | undefined
 }
 
 export type Storage = {
@@ -17,6 +19,8 @@ export type Storage = {
   /** A new empty directory; synchronous, as a mkdir on tmpfs costs less than a thread pool round trip. */
   createJobDir(): string
   removeJobDir(dir: string): Promise<void>
+  /** Removes the root when nothing else is in it (a scratch root; a data dir with keys stays). */
+  close(): Promise<void>
 }
 
 export class StorageError extends Error {
@@ -38,14 +42,14 @@ async function filesystemTypeOf(dir: string): Promise<string | null> {
   return best?.type ?? null
 }
 
-export async function openStorage({ root, requireTmpfs }: StorageOptions): Promise<Storage> {
+export async function openStorage({ root, requireTmpfs, flag = '--data-dir' }: StorageOptions): Promise<Storage> {
   const absolute = path.resolve(root)
   await mkdir(absolute, { recursive: true, mode: 0o700 })
   const onTmpfs = (await filesystemTypeOf(absolute)) === 'tmpfs'
   if (requireTmpfs && !onTmpfs) {
     throw new StorageError(
       `The job data directory ${absolute} is not on tmpfs, so job data would be written to disk. ` +
-        'Point --data-dir at a tmpfs mount (e.g. /dev/shm/sandrun) or pass --allow-disk-storage.',
+        `Point ${flag} at a tmpfs mount (e.g. /dev/shm/sandrun) or pass --allow-disk-storage.`,
     )
   }
   // Data left by a previous run belongs to jobs nobody can reach any more.
@@ -62,6 +66,9 @@ export async function openStorage({ root, requireTmpfs }: StorageOptions): Promi
     async removeJobDir(dir) {
       if (path.dirname(dir) !== absolute) throw new Error('refusing to remove a directory outside the storage root')
       await rm(dir, { recursive: true, force: true })
+    },
+    async close() {
+      await rmdir(absolute).catch(() => undefined)
     },
   }
 }

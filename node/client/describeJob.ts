@@ -1,6 +1,7 @@
-// Human- and model-readable summaries of a job's status, shared by the tools that report one:
+// Human- and model-readable summaries of a job's status, shared by the MCP tools and `sandrun status`:
 // state, exit, resource usage, output files and, in market mode, how the result was verified.
-import type { JobStatusBody, JobVerification } from '../client/sandrunClient.ts'
+import { describeExecution } from './describeExecution.ts'
+import type { JobStatusBody, JobVerification } from './sandrunClient.ts'
 
 function describeVerification(verification: JobVerification): string {
   const count = (list: unknown[] | undefined): string => String(list?.length ?? 0)
@@ -24,9 +25,9 @@ export function describeJob(status: JobStatusBody): string {
   const outputs = Object.values(status.output_files)
   const lines = [
     `job ${status.job_id}: ${status.status}${status.status === 'queued' && status.position ? ` (position ${status.position})` : ''}`,
-    meta
-      ? `exit code ${meta.exit_code ?? 'none'} (${meta.termination}); ${meta.wall_time_ms.toFixed(0)} ms wall, ${meta.cpu_seconds.toFixed(3)} s CPU, ${(meta.memory_peak_bytes / 1024 / 1024).toFixed(1)} MiB peak memory`
-      : '',
+    meta ? describeExecution(meta) : '',
+    meta?.stdout_truncated ? 'stdout was cut at the gateway\'s cap per stream (10 MiB by default); the rest was not kept' : '',
+    meta?.stderr_truncated ? 'stderr was cut at the gateway\'s cap per stream; the rest was not kept' : '',
     status.error ? `error: ${status.error}` : '',
     outputs.length ? `output files: ${outputs.map((f) => `${f.path} (${f.size_bytes} bytes)`).join(', ')}` : status.status === 'completed' || status.status === 'failed' ? 'no output files' : '',
     status.job_hash ? `result root: ${status.job_hash}` : '',

@@ -1,0 +1,200 @@
+// Soak benchmark of issue 13 (not a test): one `sandrun serve` with its default settings, honest
+// clients running small jobs throughout, first alone (the quiet baseline) and then next to hostile
+// ones: 20,000 WebSocket viewers that never read (wsFlood.ts), never-read log reads, endless
+// uploads, bundle bombs, and jobs that flood output, hold the CPU, exhaust inodes (hostileActors.ts),
+// each in a process of its own so the honest clients measure the service, not the load generators. Reports the honest clients' latency (p50/p99, quiet vs hostile), the service's
+// peak RSS and event-loop delay, the hostile requests refused, and whether the service survived.
+// Prints a Markdown table for docs/BENCHMARKS.md.
+// Usage: node --import tsx bench/api/hostileSoak.ts [--minutes 10] [--quiet-seconds 60] [--flood 20000]
+import '../../node/promiseWithResolvers.ts'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { packFiles } from '../../sandbox/bundle/packFiles.ts'
+import { multipart, percentile, request, Tally } from './soakClient.ts'
+
+const { values } = parseArgs({ options: { minutes: { type: 'string' }, 'quiet-seconds': { type: 'string' }, flood: { type: 'string' } } })
+const totalMs = Number(values.minutes ?? 10) * 60_000
+const quietMs = Number(values['quiet-seconds'] ?? 60) * 1000
+const floodClients = Number(values.flood ?? 20_000)
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+const mib = 1024 * 1024
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+const progress = (message: string) => process.stderr.write(`soak: ${message}\n`)
+
+// The service, with nothing changed from its defaults but the port and the data directory.
+const dataDir = mkdtempSync('/dev/shm/sandrun-soak-')
+const server = spawn(process.execPath, ['bin/sandrun', 'serve', '--port', '0', '--data-dir', dataDir], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] })
+let unhandled = 0
+let serverExit: number | null | undefined
+server.once('exit', (code) => (serverExit = code))
+const base = await new Promise<URL>((resolve, reject) => {
+  createInterface({ input: server.stderr! }).on('line', (line) => {
+    if (line.includes('unhandled rejection')) unhandled++
+    const entry = JSON.parse(line) as { message: string; address?: string }
+    if (entry.message === 'sandrun gateway listening') resolve(new URL(entry.address!))
+  })
+  server.once('exit', (code) => reject(new Error(`sandrun serve exited with ${code}`)))
+})
+progress(`service up at ${base.href}`)
+
+const rss = (): number => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024
+/** CPU seconds the service process has used (its own threads; jobs and the launcher are other processes). */
+const serviceCpu = (): number => {
+  const fields = readFileSync(`/proc/${server.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+type Phase = 'quiet' | 'hostile'
+let phase: Phase = 'quiet'
+const newSamples = () => ({ http: [] as number[], turnaround: [] as number[], rss: 0, loopP99: 0, loopMax: 0, failures: 0, cpuSeconds: 0, seconds: 0 })
+const samples = { quiet: newSamples(), hostile: newSamples() }
+let stopping = false
+
+/** Honest clients: a small job each, its logs and its output, again and again, from many addresses (20 jobs/hour each). */
+async function honest(worker: number): Promise<void> {
+  const bundle = await packFiles({ 'main.py': 'print(sum(range(100000)))\nopen("out.txt", "w").write("42")\n' })
+  const { body, contentType } = multipart([
+    { name: 'files', value: bundle, filename: 'job.tar.gz' },
+    { name: 'manifest', value: '{"entrypoint":"main.py"}' },
+  ])
+  for (let round = 0; !stopping; round++) {
+    const localAddress = `127.0.3.${1 + ((worker * 61 + round) % 250)}`
+    const at = phase
+    const started = performance.now()
+    const submitted = await request(base, { method: 'POST', path: '/submit', body, headers: { 'content-type': contentType }, localAddress })
+    if (submitted.status !== 200) {
+      progress(`honest submit refused: ${submitted.status} ${submitted.body.toString().slice(0, 200)}`)
+      samples[at].failures++
+      await pause(1000)
+      continue
+    }
+    samples[at].http.push(submitted.ms)
+    if (submitted.ms > 2000) progress(`slow honest submit: ${submitted.ms.toFixed(0)} ms`)
+    const id = (JSON.parse(submitted.body.toString()) as { job_id: string }).job_id
+    const done = await request(base, { path: `/status/${id}?wait=30`, localAddress })
+    const status = done.status === 200 ? (JSON.parse(done.body.toString()) as { status: string }).status : 'unknown'
+    if (status !== 'completed') {
+      samples[at].failures++
+      continue
+    }
+    samples[at].turnaround.push(performance.now() - started)
+    for (const path of [`/status/${id}`, `/logs/${id}`, `/logs/${id}?format=json`, `/download/${id}/out.txt`]) {
+      const answer = await request(base, { path, localAddress })
+      if (answer.status === 200) samples[at].http.push(answer.ms)
+      else samples[at].failures++
+      if (answer.ms > 2000 || answer.status !== 200) progress(`slow or failed honest request: ${path.split('/')[1]} ${answer.status} ${answer.ms.toFixed(0)} ms`)
+    }
+  }
+}
+
+/** The service's RSS and event-loop delay, sampled every second. */
+async function sampler(): Promise<void> {
+  let last = { at: performance.now(), cpu: serviceCpu() }
+  while (!stopping && serverExit === undefined) {
+    const current = samples[phase]
+    current.rss = Math.max(current.rss, rss())
+    const now = { at: performance.now(), cpu: serviceCpu() }
+    current.cpuSeconds += now.cpu - last.cpu
+    current.seconds += (now.at - last.at) / 1000
+    last = now
+    const stats = await request(base, { path: '/stats', localAddress: '127.0.4.1', timeoutMs: 10_000 })
+    if (stats.status === 200) {
+      const { event_loop_delay_ms: delay } = (JSON.parse(stats.body.toString()) as { system: { event_loop_delay_ms: { p99: number; max: number } } }).system
+      current.loopP99 = Math.max(current.loopP99, delay.p99)
+      current.loopMax = Math.max(current.loopMax, delay.max)
+    }
+    await pause(1000)
+  }
+}
+
+/** Submits a job and (unless told not to) waits for it to finish. */
+async function submitJob(files: Record<string, string>, manifest: Record<string, unknown>, localAddress: string, { wait = true } = {}): Promise<string> {
+  const { body, contentType } = multipart([
+    { name: 'files', value: await packFiles(files), filename: 'job.tar.gz' },
+    { name: 'manifest', value: JSON.stringify({ entrypoint: Object.keys(files)[0], ...manifest }) },
+  ])
+  const answer = await request(base, { method: 'POST', path: '/submit', body, headers: { 'content-type': contentType }, localAddress })
+  const id = (JSON.parse(answer.body.toString()) as { job_id: string }).job_id
+  if (wait) await request(base, { path: `/status/${id}?wait=60`, localAddress })
+  return id
+}
+
+const honestWorkers = Array.from({ length: 4 }, (_, i) => honest(i))
+const sampling = sampler()
+const startedAt = Date.now()
+progress(`quiet phase: ${quietMs / 1000} s of honest clients alone`)
+await pause(quietMs)
+
+phase = 'hostile'
+progress('hostile phase: starting the hostile clients')
+const bigLogJob = await submitJob({ 'main.sh': 'head -c 20M /dev/zero; head -c 20M /dev/zero >&2' }, {}, '127.0.9.100')
+const outputJob = await submitJob({ 'main.sh': 'echo x > out.txt' }, {}, '127.0.9.101')
+const remainingSeconds = Math.ceil((totalMs - (Date.now() - startedAt)) / 1000)
+const watchedJob = await submitJob({ 'main.sh': 'while true; do head -c 3000 /dev/urandom | base64; sleep 1; done' }, { timeout: Math.min(3600, remainingSeconds + 120) }, '127.0.9.102', { wait: false })
+const hostileReport: string[] = []
+const hostileClients: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'bench/api/hostileProcess.ts', '--url', base.origin, '--big-log-job', bigLogJob, '--output-job', outputJob], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
+createInterface({ input: hostileClients.stdout! }).on('line', (line) => hostileReport.push(line))
+const floodReports: string[] = []
+const flood: ChildProcess = spawn('prlimit', [`--nofile=${floodClients + 10_000}:${floodClients + 10_000}`, process.execPath, '--import', 'tsx', 'bench/api/wsFlood.ts', '--url', base.origin, '--job', watchedJob, '--clients', String(floodClients)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
+createInterface({ input: flood.stdout! }).on('line', (line) => floodReports.push(line))
+while (Date.now() - startedAt < totalMs && serverExit === undefined) {
+  await pause(10_000)
+  progress(`${Math.round((Date.now() - startedAt) / 1000)} s: RSS ${(rss() / mib).toFixed(0)} MiB, service CPU ${serviceCpu().toFixed(1)} s, load ${os.loadavg()[0]!.toFixed(1)}, flood ${floodReports.at(-1) ?? 'starting'}`)
+}
+
+progress('stopping')
+stopping = true
+const stopped = (child: ChildProcess) => new Promise((resolve) => (child.exitCode !== null ? resolve(undefined) : child.once('exit', resolve)))
+flood.kill('SIGTERM')
+hostileClients.kill('SIGTERM')
+await Promise.all([stopped(flood), stopped(hostileClients)])
+await Promise.all(honestWorkers)
+await sampling
+const survived = serverExit === undefined
+server.kill('SIGTERM')
+await new Promise((resolve) => (serverExit === undefined ? server.once('exit', resolve) : resolve(undefined)))
+rmSync(dataDir, { recursive: true, force: true })
+
+const floodFinal = JSON.parse(floodReports.at(-1) ?? '{"open":0,"answers":{}}') as { open: number; answers: Record<string, number> }
+const floodTally = new Tally()
+for (const [key, count] of Object.entries(floodFinal.answers)) if (/^\d+$/.test(key)) for (let i = 0; i < count; i++) floodTally.add(Number(key))
+const quiet = samples.quiet
+const hostile = samples.hostile
+const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}x` : 'n/a')
+const ms = (v: number) => `${v.toFixed(0)} ms`
+const rows = [
+  ['honest HTTP requests, p50', ms(percentile(quiet.http, 50)), ms(percentile(hostile.http, 50)), ratio(percentile(hostile.http, 50), percentile(quiet.http, 50))],
+  ['honest HTTP requests, p99', ms(percentile(quiet.http, 99)), ms(percentile(hostile.http, 99)), ratio(percentile(hostile.http, 99), percentile(quiet.http, 99))],
+  ['honest job, submit -> completed, p50', ms(percentile(quiet.turnaround, 50)), ms(percentile(hostile.turnaround, 50)), ratio(percentile(hostile.turnaround, 50), percentile(quiet.turnaround, 50))],
+  ['honest job, submit -> completed, p99', ms(percentile(quiet.turnaround, 99)), ms(percentile(hostile.turnaround, 99)), ratio(percentile(hostile.turnaround, 99), percentile(quiet.turnaround, 99))],
+  ['honest jobs completed / requests failed', `${quiet.turnaround.length} / ${quiet.failures}`, `${hostile.turnaround.length} / ${hostile.failures}`, ''],
+  ['service RSS, peak', `${(quiet.rss / mib).toFixed(0)} MiB`, `${(hostile.rss / mib).toFixed(0)} MiB`, ratio(hostile.rss, quiet.rss)],
+  ['service process CPU (share of one core)', `${((quiet.cpuSeconds / quiet.seconds) * 100).toFixed(0)} %`, `${((hostile.cpuSeconds / hostile.seconds) * 100).toFixed(0)} %`, ratio(hostile.cpuSeconds / hostile.seconds, quiet.cpuSeconds / quiet.seconds)],
+  ['event-loop delay, p99 / max', `${quiet.loopP99} / ${quiet.loopMax} ms`, `${hostile.loopP99} / ${hostile.loopMax} ms`, ''],
+]
+const actors = (JSON.parse(hostileReport.at(-1) ?? '[]') as Array<{ name: string; answers: Record<string, number> }>).map(({ name, answers }) => {
+  const tally = new Tally()
+  for (const [status, count] of Object.entries(answers)) for (let i = 0; i < count; i++) tally.add(Number(status))
+  return { name, tally }
+})
+const refusalRows = [...actors.map((a) => [a.name, a.tally.total, a.tally.refused, a.tally.toString()] as const), [`WebSocket flood, ${floodClients} clients (${floodFinal.open} held at the end)`, floodTally.total, floodTally.refused, floodTally.toString()] as const]
+process.stdout.write(
+  [
+    `Hostile soak — ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, load average at the end ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+    `${totalMs / 60_000} minutes: ${quietMs / 1000} s honest clients alone, then with hostile ones. Service survived: ${survived ? 'yes' : `NO (exit ${serverExit})`}; unhandled rejections logged: ${unhandled}.`,
+    '',
+    '| measure | quiet | hostile | hostile / quiet |',
+    '| --- | --- | --- | --- |',
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+    '',
+    '| hostile client | requests | refused | answers |',
+    '| --- | --- | --- | --- |',
+    ...refusalRows.map((r) => `| ${r.join(' | ')} |`),
+    '',
+  ].join('\n'),
+)

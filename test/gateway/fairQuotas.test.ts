@@ -1,0 +1,85 @@
+// Fair quotas with real jobs: CPU is charged while a job runs, a client whose minute is used up has
+// its jobs held so another client's job runs at once, a deleted job is charged what it used, and
+// the service's own work for a client (relaying its output, inflating its uploads, refusing them)
+// counts against that client. Clients are told apart by X-Forwarded-For (a trusted proxy).
+import { gzipSync } from 'node:zlib'
+import type { AddressInfo } from 'node:net'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { serviceWorkSeconds } from '../../node/backends/serviceWorkSeconds.ts'
+import { jobSubmission, multipartBody, startTestGateway } from './testGateway.ts'
+
+let gateway: Awaited<ReturnType<typeof startTestGateway>>
+let base: string
+
+beforeAll(async () => {
+  gateway = await startTestGateway({ gateway: { trustProxy: true, rateLimits: { cpuSecondsPerMinute: 3, concurrentJobs: 5 } }, local: { parallelism: 2 } })
+  await gateway.app.listen({ port: 0, host: '127.0.0.1' })
+  base = `http://127.0.0.1:${(gateway.app.server.address() as AddressInfo).port}`
+})
+afterAll(async () => {
+  await gateway.close()
+})
+
+const from = (address: string) => ({ 'x-forwarded-for': address })
+
+async function submit(address: string, files: Record<string, string>, manifest: Record<string, unknown> = {}): Promise<string> {
+  const { body, contentType } = await jobSubmission(files, { entrypoint: Object.keys(files)[0], ...manifest })
+  const response = await fetch(`${base}/submit`, { method: 'POST', body, headers: { 'content-type': contentType, ...from(address) } })
+  expect(response.status, await response.clone().text()).toBe(200)
+  return ((await response.json()) as { job_id: string }).job_id
+}
+
+const status = async (jobId: string, wait = 0) => (await (await fetch(`${base}/status/${jobId}?wait=${wait}`)).json()) as { status: string }
+const quota = async (address: string) => ((await (await fetch(`${base}/stats`, { headers: from(address) })).json()) as { your_quota: { used: number } }).your_quota
+
+const spin = { 'spin.py': 'while True:\n    pass\n' }
+
+describe('fair quotas', () => {
+  it("holds a client's jobs once its minute is used up, so another client's job runs at once", async () => {
+    const hogs = [await submit('203.0.113.1', spin, { cpu_seconds: 120, timeout: 120 }), await submit('203.0.113.1', spin, { cpu_seconds: 120, timeout: 120 })]
+    await vi.waitFor(async () => expect((await Promise.all(hogs.map((id) => status(id)))).map((s) => s.status)).toEqual(['running', 'running']), { timeout: 30_000 })
+    // Both slots are the hogs'. Charged as they run, they use up 3 CPU-s within a couple of seconds.
+    await vi.waitFor(async () => expect((await quota('203.0.113.1')).used).toBeGreaterThanOrEqual(3), { timeout: 30_000, interval: 200 })
+    const other = await submit('203.0.113.2', { 'main.sh': 'echo hello' })
+    expect((await status(other, 30)).status).toBe('completed')
+    // The other client's job did not wait for the hogs to end: they still run (held).
+    expect((await Promise.all(hogs.map((id) => status(id)))).map((s) => s.status)).toEqual(['running', 'running'])
+    for (const id of hogs) await fetch(`${base}/jobs/${id}`, { method: 'DELETE' })
+    // Operators see how long the event loop was held up meanwhile.
+    const { system } = (await (await fetch(`${base}/stats`)).json()) as { system: { event_loop_delay_ms: { p99: number; max: number } } }
+    expect(system.event_loop_delay_ms.max).toBeGreaterThan(0)
+    expect(system.event_loop_delay_ms.max).toBeGreaterThanOrEqual(system.event_loop_delay_ms.p99)
+  })
+
+  it('charges a job deleted while it runs for what it used', async () => {
+    const job = await submit('203.0.113.3', spin, { cpu_seconds: 120, timeout: 120 })
+    await vi.waitFor(async () => expect((await quota('203.0.113.3')).used).toBeGreaterThan(0.5), { timeout: 30_000, interval: 200 })
+    expect((await fetch(`${base}/jobs/${job}`, { method: 'DELETE' })).status).toBe(200)
+    const used = (await quota('203.0.113.3')).used
+    expect(used).toBeGreaterThan(0.5)
+  })
+
+  it("charges the client for the output the service relays, beyond the capture cap too", async () => {
+    const job = await submit('203.0.113.4', { 'main.sh': 'head -c 400M /dev/zero' })
+    await status(job, 60)
+    await vi.waitFor(async () => expect((await quota('203.0.113.4')).used).toBeGreaterThanOrEqual(serviceWorkSeconds({ relayedBytes: 400 * 1024 * 1024 })), { timeout: 30_000 })
+  })
+
+  it('charges refused submissions and the inflation of an upload without a manifest, which meets the same ratio cap', async () => {
+    // 64 MiB of zeros in a ~64 KiB upload and no manifest part: the job.json lookup stops at 200:1.
+    const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024))
+    const { body, contentType } = multipartBody([{ name: 'files', value: bomb, filename: 'job.tar.gz' }])
+    const response = await fetch(`${base}/submit`, { method: 'POST', body, headers: { 'content-type': contentType, ...from('203.0.113.5') } })
+    expect(response.status).toBe(400)
+    expect(await response.text()).toMatch(/200 times its compressed size/)
+    const used = (await quota('203.0.113.5')).used
+    expect(used).toBeGreaterThanOrEqual(serviceWorkSeconds({ inflatedBytes: 200 * bomb.length, refusedSubmissions: 1 }) - 0.001)
+    // Each refusal costs the client, however cheap the refusal.
+    const { body: refusedBody, contentType: refusedType } = await jobSubmission({ 'a.sh': 'x' }, { entrypoint: 'missing.sh' })
+    for (let i = 0; i < 3; i++) {
+      const refused = await fetch(`${base}/submit`, { method: 'POST', body: refusedBody, headers: { 'content-type': refusedType, ...from('203.0.113.6') } })
+      expect(refused.status).toBe(400)
+    }
+    expect((await quota('203.0.113.6')).used).toBeGreaterThanOrEqual(3 * serviceWorkSeconds({ refusedSubmissions: 1 }) - 0.001)
+  })
+})
