@@ -3,42 +3,43 @@
 // records. Field widths are chosen so that each record a hot path touches fits one storage word.
 pragma solidity 0.8.28;
 
-/// @notice Lifecycle of a job. `Open` is the only non-terminal state.
+/// @notice Lifecycle of a job. `Open` (first committee) and `Escalated` (the larger second
+/// committee drawn after dissent) are the non-terminal states.
 enum JobStatus {
     None, // no such job
-    Open, // accepting commits, then reveals
-    Finalized, // a group of equal roots reached quorum; its root is the consensus root
-    Inconclusive, // revealed roots did not reach quorum; the requester was refunded
-    Cancelled, // withdrawn by the requester before any commit
-    Expired // nobody committed before the commit deadline; the requester was refunded
+    Open, // the first committee commits, then reveals
+    Escalated, // the first committee disagreed: a fresh, larger committee commits and reveals
+    Finalized, // a root won (unanimous first committee, or a majority of all reveals); it is the consensus root
+    Inconclusive, // no root won; the requester was refunded
+    Expired // nobody committed before the first commit deadline; the requester was refunded
 }
 
-/// @notice What happened to one replica slot, derived from the slot and its job's final state.
+/// @notice What happened to one slot, derived from the slot and its job's state.
 enum SlotOutcome {
     Empty, // nobody took the slot
     Committed, // sealed result, not revealed yet (job still open)
     Revealed, // revealed, job still open
     Won, // revealed the consensus root: reward plus a share of slashed collateral
     Dissented, // revealed another root in a finalized job: collateral slashed
-    NotRevealed, // committed but never revealed in a closed job: collateral slashed
-    Released // revealed in an inconclusive job: collateral unlocked, nothing paid
+    NotRevealed, // committed but never revealed in its round: collateral slashed
+    Released // revealed in an inconclusive job: collateral unlocked plus a share of no-shows' collateral
 }
 
-/// @notice Per-address money record. Word 0 is all that commit and finalize touch, so a worker's
-/// lock, unlock, slash and payment each cost one storage write, and commit finds the worker's
-/// compact index there without another read.
+/// @notice Per-address money record. Word 0 is all that commit and settlement touch, so a worker's
+/// eligibility, lock, unlock, slash and payment each cost one storage access.
 struct Account {
     // word 0
-    uint80 staked; // wei, including the locked part; stake() refuses more than 2^80 (1.2M ETH)
-    uint56 lockedGwei; // collateral held by open jobs, in gwei (collateral is whole gwei); <= staked
+    uint48 stakedGwei; // including the locked part; stake() refuses more than 2^48 - 1 gwei (281,474 ETH)
+    uint48 lockedGwei; // collateral held by open jobs; <= stakedGwei
     uint32 workerIndex; // given at the first stake, never reused; 0 = never staked
     uint88 balance; // wei; 2^88 wei (309M ETH) is more than all ETH in existence, so credits fit
+    uint40 stakeBlock; // block of the last stake deposit: stake younger than a job's seed does not count for it
     // word 1
     uint96 unbonding; // stake leaving the market, withdrawable at `unbondingEnd`
     uint64 unbondingEnd;
 }
 
-/// @notice What `accountOf` returns: an account in wei, with the worker index.
+/// @notice What `accountOf` returns: an account in wei, with the worker index and stake block.
 struct AccountView {
     uint256 staked;
     uint256 locked;
@@ -46,31 +47,32 @@ struct AccountView {
     uint256 unbonding;
     uint256 unbondingEnd;
     uint256 workerIndex;
+    uint256 stakeBlock;
 }
 
-/// @notice A job. Word 1 holds everything commit and reveal read and the roster commit writes,
-/// so each of them loads one job word and commit writes only that one.
+/// @notice Market-wide counters in one word: postJob, stake and slashing each touch it once.
+struct MarketTotals {
+    uint64 jobCount;
+    uint32 workerCount;
+    uint64 stakedGwei; // sum of every account's stakedGwei: the denominator of eligibility
+}
+
+/// @notice A job: word 0 is the bit-packed round state (see JobState), read by commit and reveal
+/// and written by each of them; word 1 holds the requester and quorum, read when the job settles,
+/// and the round's seed, which the first commit of a round stores.
 struct Job {
-    // word 0: read by finalize, cancel and the views only
-    address requester;
-    uint96 reward; // per replica; escrow = reward * replicas
+    // word 0
+    uint256 state;
     // word 1
-    JobStatus status;
-    uint8 replicas; // 1..16
+    address requester;
     uint8 quorum;
-    uint8 winner; // position of a slot in the winning group (Finalized only)
-    uint40 commitDeadline; // last second at which commit is accepted
-    uint32 revealWindow; // seconds after commitDeadline that reveal is accepted (<= 365 days)
-    uint56 collateralGwei; // collateral per slot; <= 2^80 wei (the stake cap) < 2^56 gwei
-    uint96 roster; // worker indices of slots 0-2, 32 bits each (0 = empty); slots 3-15 live apart
-    // word 2
-    bytes32 specHash;
+    uint88 seed; // low 88 bits of the round's seed block hash; 0 until the round's first commit
 }
 
 /// @notice Deploy-time economics and limits; immutable for the life of a deployment.
 struct MarketParams {
     uint256 minCollateral; // floor of the collateral a slot locks (wei)
-    uint256 collateralMultiplier; // collateral = max(minCollateral, reward * multiplier)
+    uint256 collateralMultiplier; // collateral = max(minCollateral, reward * max(multiplier, escalation slots))
     uint256 unbondingPeriod; // seconds between requestUnstake and withdrawStake
     uint256 minCommitWindow; // seconds
     uint256 maxCommitWindow;

@@ -1,86 +1,60 @@
 // SPDX-License-Identifier: MIT
-// The Sandrun job market: requesters escrow rewards for N replicas, staked workers commit sealed
-// result roots, reveal them, and `finalize` pays the majority and slashes dissenters and no-shows.
+// The Sandrun job market: requesters escrow rewards for N replicas; workers that a seed nobody
+// picks made eligible commit sealed result roots and reveal them; the last reveal settles a
+// unanimous job, and dissent draws a fresh, larger committee whose majority decides.
 pragma solidity 0.8.28;
 
+import {MarketEligibility} from "./MarketEligibility.sol";
+import {MarketSettlement} from "./MarketSettlement.sol";
 import {MarketStaking} from "./MarketStaking.sol";
-import {Account, Job, JobStatus, MarketParams, SlotOutcome} from "./MarketTypes.sol";
+import {JobState} from "./JobState.sol";
+import {Account, Job, JobStatus, MarketParams, MarketTotals, SlotOutcome} from "./MarketTypes.sol";
 
 /// @title Sandrun market
-/// @notice Commit-reveal consensus over result roots with staked, slashable collateral.
-/// Every loop runs over at most `replicas` (<= MAX_REPLICAS) slots.
-/// @dev Storage per job: three job words, one word per slot keyed by (job, worker) and, past
-/// ROSTER_HEAD replicas, packed roster words (8 worker indices each). A slot word holds the
-/// seal's top 224 bits with a tag and the slot position in the low 32 bits until reveal, then
-/// the full revealed root, so a reveal overwrites a word instead of filling a new one. A root
-/// that would look like a sealed word (or is 0 or 1) is kept in `_tagLikeRoots` and its slot
-/// word says so with ROOT_ELSEWHERE, so a revealed slot can never pass for a sealed one.
-contract SandrunMarket is MarketStaking {
-    /// @notice Most replicas one job may ask for; bounds every loop in this contract.
-    uint256 public constant MAX_REPLICAS = 16;
-    /// @dev Slots whose worker index lives in the job's roster word; the rest use `_rosterTail`.
-    uint256 private constant ROSTER_HEAD = 3;
-    /// @dev The part of a slot word that holds the seal (its top 224 bits).
-    bytes32 private constant SEAL_MASK = ~bytes32(uint256(type(uint32).max));
-    /// @dev Bits 8-31 of a sealed slot word; bits 0-7 hold the slot position.
-    uint256 private constant SEALED_TAG = 0x5EA1ED00;
-    uint256 private constant SEALED_TAG_MASK = 0xFFFFFF00;
-    /// @dev Slot word of a revealed root that must not be stored as itself (see contract @dev).
-    bytes32 private constant ROOT_ELSEWHERE = bytes32(uint256(1));
-
+/// @notice Commit-reveal consensus over result roots with staked, slashable collateral and
+/// committees drawn by stake-weighted eligibility (MarketEligibility). Every loop runs over at most
+/// MAX_REPLICAS + MAX_ESCALATION_SLOTS positions.
+contract SandrunMarket is MarketSettlement {
     /// @notice Floor of the collateral one slot locks (wei).
     uint256 public immutable minCollateral;
-    /// @notice Collateral = max(minCollateral, reward * collateralMultiplier), rounded up to gwei.
+    /// @notice Collateral = max(minCollateral, reward * max(collateralMultiplier, escalation slots)).
     uint256 public immutable collateralMultiplier;
     uint256 public immutable minCommitWindow;
     uint256 public immutable maxCommitWindow;
     uint256 public immutable minRevealWindow;
     uint256 public immutable maxRevealWindow;
 
-    /// @notice Number of jobs posted; job ids run from 1 to jobCount.
-    uint256 public jobCount;
-
-    mapping(uint256 jobId => Job) private _jobs;
-    mapping(uint256 jobId => mapping(address worker => bytes32)) private _slotWords;
-    mapping(uint256 jobId => mapping(address worker => bytes32)) private _tagLikeRoots;
-    mapping(uint256 jobId => uint32[MAX_REPLICAS - ROSTER_HEAD]) private _rosterTail;
-
-    /// @notice What `getJob` returns: the stored job plus the derived counts and consensus root.
+    /// @notice What `getJob` returns: the stored job plus its current round and derived counts.
     struct JobView {
         JobStatus status;
         address requester;
-        bytes32 specHash;
         uint256 reward;
         uint256 collateral;
         uint8 replicas;
         uint8 quorum;
-        uint40 commitDeadline;
-        uint40 revealDeadline;
-        uint8 committed;
-        uint8 revealed;
+        uint8 round; // 0: first committee, 1: escalation committee
+        uint8 roundSlots; // size of the current round's committee
+        uint40 roundStart;
+        uint40 commitDeadline; // of the current round
+        uint40 revealDeadline; // of the current round
+        uint256 seedBlock; // block whose hash seeds the current round (see seedBlockFor past 256 blocks)
+        bytes32 seed; // the current round's seed once its first commit stored it (low 88 bits of the hash, | 1), else 0
+        uint8 committed; // in the current round
+        uint8 revealed; // in the current round
+        uint8 totalCommitted; // over all rounds
+        uint8 totalRevealed;
         bytes32 consensusRoot; // zero unless status is Finalized
     }
 
-    /// @notice What `getSlots` returns per slot. Until the slot is revealed `root` is the seal,
-    /// truncated to its top 224 bits (the part the contract keeps).
+    /// @notice What `getSlots` returns per position. Until the slot is revealed `root` is the
+    /// seal, truncated to its top 224 bits (the part the contract keeps).
     struct SlotView {
         address worker;
+        uint8 round;
         bool committed;
         bool revealed;
         bytes32 root;
         SlotOutcome outcome;
-    }
-
-    /// @dev A job's slots as finalize and the views see them, and its most frequent revealed root.
-    struct Tally {
-        address[] workers; // per position; zero past `committed`
-        bytes32[] roots; // revealed root, or the truncated seal of an unrevealed slot
-        uint256 revealedMask; // bit i set when slot i revealed
-        uint256 committed;
-        uint256 revealed;
-        bytes32 root; // the Boyer-Moore candidate: the majority root if there is one
-        uint256 rootIndex;
-        uint256 votes; // revealed slots whose root equals `root`
     }
 
     /// @notice A deploy parameter is out of range; `reason` names it.
@@ -93,19 +67,24 @@ contract SandrunMarket is MarketStaking {
     error MarketInvalidCommitWindow(uint256 window, uint256 min, uint256 max);
     /// @notice The reveal window (seconds) must be within the deployment's limits.
     error MarketInvalidRevealWindow(uint256 window, uint256 min, uint256 max);
-    /// @notice msg.value must be a non-zero multiple of replicas (escrow = reward * replicas).
+    /// @notice msg.value must be a non-zero multiple of replicas x 1 gwei (escrow = reward * replicas).
     error MarketInvalidEscrow(uint256 value, uint256 replicas);
     /// @notice The job is not open (unknown jobs have status None).
     error MarketJobNotOpen(uint256 jobId, JobStatus status);
-    /// @notice Commits closed at `deadline`.
+    /// @notice Commits of the current round closed at `deadline`.
     error MarketCommitClosed(uint256 jobId, uint256 deadline);
-    /// @notice Every slot of the job is taken.
+    /// @notice Every slot of the current round is taken.
     error MarketJobFull(uint256 jobId);
     /// @notice `worker` already holds a slot of this job; one slot per address.
     error MarketAlreadyCommitted(uint256 jobId, address worker);
-    /// @notice Reveals open when every slot is committed or after `commitDeadline`.
+    /// @notice The round's seed is the hash of block `readyAt` - 1, usable from block `readyAt`.
+    error MarketSeedNotReady(uint256 jobId, uint256 readyAt);
+    /// @notice `worker` is not eligible for the current round now (its ticket is above its
+    /// stake's threshold, its stake is younger than the seed, or the commit delay is still running).
+    error MarketNotEligible(uint256 jobId, address worker);
+    /// @notice Reveals open when every slot of the round is committed or after `commitDeadline`.
     error MarketRevealNotOpen(uint256 jobId, uint256 commitDeadline);
-    /// @notice Reveals closed at `deadline`.
+    /// @notice Reveals of the caller's round closed at `deadline`.
     error MarketRevealClosed(uint256 jobId, uint256 deadline);
     /// @notice `worker` holds no slot of this job.
     error MarketNotCommitted(uint256 jobId, address worker);
@@ -113,14 +92,11 @@ contract SandrunMarket is MarketStaking {
     error MarketAlreadyRevealed(uint256 jobId, address worker);
     /// @notice keccak256(abi.encode(jobId, worker, resultRoot, salt)) is not the committed seal.
     error MarketSealMismatch(uint256 jobId, address worker);
-    /// @notice The job cannot be settled before `notBefore` (unix seconds) unless all reveals are in.
+    /// @notice The round cannot be closed before `notBefore` (unix seconds) unless all reveals are in.
     error MarketFinalizeTooEarly(uint256 jobId, uint256 notBefore);
-    /// @notice Only the requester may cancel.
-    error MarketNotRequester(uint256 jobId, address caller);
-    /// @notice A worker already committed, so the job can no longer be cancelled.
-    error MarketJobHasCommits(uint256 jobId);
 
-    /// @notice A job was posted with `reward` per replica escrowed.
+    /// @notice A job was posted with `reward` per replica escrowed; its first committee is seeded
+    /// by the hash of the block it was posted in.
     event JobPosted(
         uint256 indexed jobId,
         address indexed requester,
@@ -131,21 +107,10 @@ contract SandrunMarket is MarketStaking {
         uint40 commitDeadline,
         uint40 revealDeadline
     );
-    /// @notice `worker` took slot `slot` with a sealed root and locked the job's collateral.
+    /// @notice `worker` took position `slot` with a sealed root and locked the job's collateral.
     event SlotCommitted(uint256 indexed jobId, address indexed worker, uint256 slot, bytes32 seal);
-    /// @notice `worker` revealed `resultRoot` for slot `slot`.
+    /// @notice `worker` revealed `resultRoot` for position `slot`.
     event SlotRevealed(uint256 indexed jobId, address indexed worker, uint256 slot, bytes32 resultRoot);
-    /// @notice The job reached a terminal state by `finalize` (Finalized, Inconclusive or Expired).
-    /// `outcomes` packs each slot's SlotOutcome in 4 bits, slot 0 lowest (getSlots names the
-    /// workers); every Won slot was credited `payout`, every Dissented or NotRevealed slot lost the
-    /// job's collateral, `slashed` in total. One event instead of one per slot saves ~2k gas a slot.
-    event JobFinalized(
-        uint256 indexed jobId, JobStatus status, bytes32 consensusRoot, uint256 outcomes, uint256 payout, uint256 slashed
-    );
-    /// @notice `amount` (unused escrow, dust, slashed no-shows) was credited to the requester.
-    event RequesterRefunded(uint256 indexed jobId, address indexed requester, uint256 amount);
-    /// @notice The requester cancelled the job; its escrow was credited back.
-    event JobCancelled(uint256 indexed jobId, uint256 refund);
 
     constructor(MarketParams memory params) MarketStaking(params.unbondingPeriod) {
         // Without collateral nobody can be slashed and the majority rule has no teeth.
@@ -158,9 +123,9 @@ contract SandrunMarket is MarketStaking {
         if (params.minRevealWindow == 0 || params.minRevealWindow > params.maxRevealWindow) {
             revert MarketInvalidParams("need 0 < minRevealWindow <= maxRevealWindow");
         }
-        // Deadlines are uint40 and the reveal window uint32; a year keeps both far from overflow.
-        if (params.maxCommitWindow > 365 days || params.maxRevealWindow > 365 days) {
-            revert MarketInvalidParams("windows must be <= 365 days");
+        // Windows live in 22-bit fields of the job word (JobState).
+        if (params.maxCommitWindow > 30 days || params.maxRevealWindow > 30 days) {
+            revert MarketInvalidParams("windows must be <= 30 days");
         }
         minCollateral = params.minCollateral;
         collateralMultiplier = params.collateralMultiplier;
@@ -170,12 +135,13 @@ contract SandrunMarket is MarketStaking {
         maxRevealWindow = params.maxRevealWindow;
     }
 
-    /// @notice Post a job: `msg.value` is the escrow, split into `replicas` equal rewards.
-    /// @param specHash sha256 of the canonical job spec (manifest, bundle hash, environment digest).
-    /// @param replicas Number of workers to run the job, 1..MAX_REPLICAS.
+    /// @notice Post a job: `msg.value` is the escrow, split into `replicas` equal rewards (whole gwei).
+    /// @param specHash sha256 of the canonical job spec (manifest, bundle hash, environment digest);
+    /// kept in the JobPosted event only, where workers and verifiers read it.
+    /// @param replicas Size of the first committee, 1..MAX_REPLICAS.
     /// @param quorum Equal roots needed for consensus, from replicas/2+1 to replicas.
-    /// @param commitWindow Seconds from now during which workers may commit.
-    /// @param revealWindow Seconds after the commit deadline during which workers may reveal.
+    /// @param commitWindow Seconds each committee has to commit (eligibility widens over it).
+    /// @param revealWindow Seconds after a commit deadline during which that committee reveals.
     /// @return jobId The new job's id.
     function postJob(bytes32 specHash, uint8 replicas, uint8 quorum, uint32 commitWindow, uint32 revealWindow)
         external
@@ -193,72 +159,84 @@ contract SandrunMarket is MarketStaking {
             revert MarketInvalidRevealWindow(revealWindow, minRevealWindow, maxRevealWindow);
         }
         uint256 reward = msg.value / replicas;
-        if (reward == 0 || reward * replicas != msg.value || reward > type(uint96).max) {
+        if (reward == 0 || reward * replicas != msg.value || reward % 1 gwei != 0) {
             revert MarketInvalidEscrow(msg.value, replicas);
         }
-        uint256 collateral = collateralFor(reward);
-        // No stake can exceed 2^80 wei, so nobody could ever take a slot of such a job.
-        if (collateral > type(uint80).max) revert MarketAmountTooLarge(collateral, type(uint80).max);
-        uint40 commitDeadline = uint40(block.timestamp + commitWindow);
-        jobId = ++jobCount;
+        // The reward lives in a 40-bit field of the job word; a collateral above the stake cap could
+        // never be locked by anybody.
+        if (reward / 1 gwei > JobState.MAX_REWARD_GWEI) revert MarketAmountTooLarge(reward, JobState.MAX_REWARD_GWEI * 1 gwei);
+        uint256 collateral = collateralFor(reward, replicas);
+        if (collateral / 1 gwei > type(uint48).max) revert MarketAmountTooLarge(collateral, uint256(type(uint48).max) * 1 gwei);
+        MarketTotals memory totals = _totals;
+        jobId = ++totals.jobCount;
+        _totals = totals;
         Job storage job = _jobs[jobId];
+        job.state = JobState.posted(replicas, reward / 1 gwei, commitWindow, revealWindow);
         job.requester = msg.sender;
-        job.reward = uint96(reward);
-        job.status = JobStatus.Open;
-        job.replicas = replicas;
         job.quorum = quorum;
-        job.commitDeadline = commitDeadline;
-        job.revealWindow = revealWindow;
-        job.collateralGwei = uint56(collateral / 1 gwei);
-        job.specHash = specHash;
-        uint40 revealDeadline = commitDeadline + revealWindow;
-        emit JobPosted(jobId, msg.sender, specHash, reward, replicas, quorum, commitDeadline, revealDeadline);
+        uint40 commitDeadline = uint40(block.timestamp + commitWindow);
+        emit JobPosted(jobId, msg.sender, specHash, reward, replicas, quorum, commitDeadline, commitDeadline + revealWindow);
     }
 
-    /// @notice Take a slot of an open job with a sealed result and lock collateral for it.
+    /// @notice Take a slot of the current round with a sealed result and lock collateral for it.
+    /// The caller must be eligible now (MarketEligibility; `isEligible` answers off chain).
     /// @param seal keccak256(abi.encode(jobId, msg.sender, resultRoot, salt)); binding the
     /// worker's address makes a seal copied from another worker impossible to reveal. Its top
     /// 224 bits are kept: finding two results with one seal would take about 2^112 hashes.
     function commit(uint256 jobId, bytes32 seal) external nonReentrant {
         Job storage job = _jobs[jobId];
-        JobStatus status = job.status;
-        if (status != JobStatus.Open) revert MarketJobNotOpen(jobId, status);
-        if (block.timestamp > job.commitDeadline) revert MarketCommitClosed(jobId, job.commitDeadline);
+        uint256 state = job.state;
+        JobStatus status = JobState.status(state);
+        if (status != JobStatus.Open && status != JobStatus.Escalated) revert MarketJobNotOpen(jobId, status);
+        uint256 roundStart = JobState.roundStart(state);
+        uint256 window = JobState.commitWindow(state);
+        if (block.timestamp > roundStart + window) revert MarketCommitClosed(jobId, roundStart + window);
         mapping(address => bytes32) storage slotWords = _slotWords[jobId];
         if (slotWords[msg.sender] != 0) revert MarketAlreadyCommitted(jobId, msg.sender);
-        uint256 replicas = job.replicas;
-        uint256 roster = job.roster;
-        uint256 position;
-        while (position < replicas && _rosterAt(jobId, roster, position) != 0) ++position;
-        if (position == replicas) revert MarketJobFull(jobId);
-        uint256 collateral = uint256(job.collateralGwei) * 1 gwei;
-        uint256 workerIndex = _lock(msg.sender, collateral);
-        if (position < ROSTER_HEAD) {
-            job.roster = uint96(roster | (workerIndex << (32 * position)));
+        (uint256 base, uint256 size) = _round(state);
+        uint256 position = base + _committedIn(jobId, state, base, size);
+        if (position == base + size) revert MarketJobFull(jobId);
+        Account storage account = _accounts[msg.sender];
+        uint256 seedBlock = JobState.seedBlock(state);
+        // Stake deposited in or after the seed block did not exist when the seed was unknown.
+        uint256 weight = account.stakeBlock >= seedBlock ? 0 : account.stakedGwei;
+        uint256 ticket = MarketEligibility.ticket(_roundSeed(job, jobId, seedBlock), jobId, msg.sender);
+        if (!MarketEligibility.isEligible(ticket, weight, _totals.stakedGwei, size, block.timestamp - roundStart, window)) {
+            revert MarketNotEligible(jobId, msg.sender);
+        }
+        _lock(account, msg.sender, _collateralGwei(state));
+        uint256 workerIndex = account.workerIndex;
+        if (position < JobState.ROSTER_HEAD) {
+            job.state = JobState.withRosterHead(state, position, workerIndex);
         } else {
-            _rosterTail[jobId][position - ROSTER_HEAD] = uint32(workerIndex);
+            _rosterTail[jobId][position - JobState.ROSTER_HEAD] = uint32(workerIndex);
         }
         slotWords[msg.sender] = (seal & SEAL_MASK) | bytes32(SEALED_TAG | position);
         emit SlotCommitted(jobId, msg.sender, position, seal);
     }
 
-    /// @notice Reveal the root behind the caller's seal. Opens once every slot is committed or
-    /// the commit deadline passed, so nobody can copy a revealed root into a fresh commit.
+    /// @notice Reveal the root behind the caller's seal. Opens once every slot of the round is
+    /// committed or its commit deadline passed, so nobody can copy a revealed root into a fresh
+    /// commit. The reveal that completes the round settles it (or draws the escalation committee).
     function reveal(uint256 jobId, bytes32 resultRoot, bytes32 salt) external nonReentrant {
         Job storage job = _jobs[jobId];
-        JobStatus status = job.status;
-        if (status != JobStatus.Open) revert MarketJobNotOpen(jobId, status);
-        uint256 commitDeadline = job.commitDeadline;
-        uint256 revealDeadline = commitDeadline + job.revealWindow;
-        if (block.timestamp > revealDeadline) revert MarketRevealClosed(jobId, revealDeadline);
-        if (block.timestamp <= commitDeadline && _rosterAt(jobId, job.roster, job.replicas - 1) == 0) {
-            revert MarketRevealNotOpen(jobId, commitDeadline);
-        }
+        uint256 state = job.state;
+        JobStatus status = JobState.status(state);
+        if (status != JobStatus.Open && status != JobStatus.Escalated) revert MarketJobNotOpen(jobId, status);
         mapping(address => bytes32) storage slotWords = _slotWords[jobId];
         bytes32 word = slotWords[msg.sender];
         if (word == 0) revert MarketNotCommitted(jobId, msg.sender);
         // Revealed roots are never stored in sealed form, so this is the caller's own seal.
         if (!_isSealed(word)) revert MarketAlreadyRevealed(jobId, msg.sender);
+        uint256 position = uint8(uint256(word));
+        (uint256 base, uint256 size) = _round(state);
+        // A first-committee slot that stayed silent cannot reveal once the escalation began.
+        if (position < base) revert MarketRevealClosed(jobId, JobState.roundStart(state));
+        uint256 commitDeadline = JobState.roundStart(state) + JobState.commitWindow(state);
+        uint256 revealDeadline = commitDeadline + JobState.revealWindow(state);
+        if (block.timestamp > revealDeadline) revert MarketRevealClosed(jobId, revealDeadline);
+        bool full = _rosterAt(jobId, state, base + size - 1) != 0;
+        if (block.timestamp <= commitDeadline && !full) revert MarketRevealNotOpen(jobId, commitDeadline);
         if ((keccak256(abi.encode(jobId, msg.sender, resultRoot, salt)) ^ word) & SEAL_MASK != 0) {
             revert MarketSealMismatch(jobId, msg.sender);
         }
@@ -268,63 +246,81 @@ contract SandrunMarket is MarketStaking {
         } else {
             slotWords[msg.sender] = resultRoot;
         }
-        emit SlotRevealed(jobId, msg.sender, uint8(uint256(word)), resultRoot);
+        uint256 revealed = JobState.revealCount(state) + 1;
+        job.state = JobState.withRevealCount(state, revealed);
+        emit SlotRevealed(jobId, msg.sender, position, resultRoot);
+        uint256 committed = full ? size : _committedIn(jobId, state, base, size);
+        if ((full || block.timestamp > commitDeadline) && revealed == committed) _closeRound(job, jobId);
     }
 
-    /// @notice Settle a job; anyone may call. Allowed once the reveal deadline passed, or earlier
-    /// when commits are closed and every committed slot revealed, or (no commits at all) once the
-    /// commit deadline passed, which expires the job and refunds the requester.
+    /// @notice Close the current round; anyone may call. Allowed once the round's reveal deadline
+    /// passed, or earlier when its commits are closed and every committed slot revealed, or (no
+    /// commit in the round) once its commit deadline passed: a first round nobody took expires and
+    /// refunds the requester, an escalation round nobody took leaves the decision to the first.
     function finalize(uint256 jobId) external nonReentrant {
         Job storage job = _jobs[jobId];
-        JobStatus status = job.status;
-        if (status != JobStatus.Open) revert MarketJobNotOpen(jobId, status);
-        uint256 commitDeadline = job.commitDeadline;
-        uint256 replicas = job.replicas;
-        Tally memory tally = _tally(jobId, job);
-        if (tally.committed == 0) {
+        uint256 state = job.state;
+        JobStatus status = JobState.status(state);
+        if (status != JobStatus.Open && status != JobStatus.Escalated) revert MarketJobNotOpen(jobId, status);
+        uint256 commitDeadline = JobState.roundStart(state) + JobState.commitWindow(state);
+        (uint256 base, uint256 size) = _round(state);
+        uint256 committed = _committedIn(jobId, state, base, size);
+        if (committed == 0) {
             if (block.timestamp <= commitDeadline) revert MarketFinalizeTooEarly(jobId, commitDeadline + 1);
-            job.status = JobStatus.Expired;
-            emit JobFinalized(jobId, JobStatus.Expired, bytes32(0), 0, 0, 0);
-            _refund(jobId, job.requester, uint256(job.reward) * replicas);
-            return;
+            if (status == JobStatus.Open) return _expire(job, jobId, state);
+            return _closeRound(job, jobId);
         }
-        uint256 revealDeadline = commitDeadline + job.revealWindow;
-        bool commitsClosed = tally.committed == replicas || block.timestamp > commitDeadline;
-        if (block.timestamp <= revealDeadline && !(commitsClosed && tally.revealed == tally.committed)) {
+        uint256 revealDeadline = commitDeadline + JobState.revealWindow(state);
+        bool commitsClosed = committed == size || block.timestamp > commitDeadline;
+        if (block.timestamp <= revealDeadline && !(commitsClosed && JobState.revealCount(state) == committed)) {
             revert MarketFinalizeTooEarly(jobId, revealDeadline + 1);
         }
-        if (tally.votes >= job.quorum) {
-            _settleConsensus(job, jobId, tally);
-        } else {
-            _settleInconclusive(job, jobId, tally);
-        }
+        _closeRound(job, jobId);
     }
 
-    /// @notice Cancel an open job nobody has committed to yet; the escrow is credited back.
-    function cancel(uint256 jobId) external nonReentrant {
-        Job storage job = _jobs[jobId];
-        JobStatus status = job.status;
-        if (status != JobStatus.Open) revert MarketJobNotOpen(jobId, status);
-        if (msg.sender != job.requester) revert MarketNotRequester(jobId, msg.sender);
-        if (uint32(job.roster) != 0) revert MarketJobHasCommits(jobId);
-        job.status = JobStatus.Cancelled;
-        uint256 refund = uint256(job.reward) * job.replicas;
-        _credit(_accounts[msg.sender], refund);
-        emit JobCancelled(jobId, refund);
-    }
-
-    /// @notice Collateral one slot of a job paying `reward` per replica locks: the larger of
-    /// minCollateral and reward * collateralMultiplier, rounded up to a whole gwei (stakes lock
-    /// collateral in gwei so that an account stays one storage word).
-    function collateralFor(uint256 reward) public view returns (uint256) {
-        uint256 scaled = reward * collateralMultiplier;
+    /// @notice Collateral one slot of a job paying `reward` per replica locks: enough to pay a
+    /// whole escalation committee from one loser, at least minCollateral and reward *
+    /// collateralMultiplier, rounded up to a whole gwei (stakes are kept in gwei).
+    function collateralFor(uint256 reward, uint256 replicas) public view returns (uint256) {
+        uint256 multiple = MarketEligibility.escalationSlots(replicas);
+        if (collateralMultiplier > multiple) multiple = collateralMultiplier;
+        uint256 scaled = reward * multiple;
         uint256 collateral = scaled > minCollateral ? scaled : minCollateral;
         return (collateral + 1 gwei - 1) / 1 gwei * 1 gwei;
+    }
+
+    /// @notice Size of the committee drawn when a first committee of `replicas` does not agree.
+    function escalationSlots(uint256 replicas) external pure returns (uint256) {
+        return MarketEligibility.escalationSlots(replicas);
     }
 
     /// @notice The seal a worker commits: keccak256(abi.encode(jobId, worker, resultRoot, salt)).
     function sealOf(uint256 jobId, address worker, bytes32 resultRoot, bytes32 salt) external pure returns (bytes32) {
         return keccak256(abi.encode(jobId, worker, resultRoot, salt));
+    }
+
+    /// @notice The block whose hash seeds a round seeded at `seedBlock`, for a commit in block
+    /// `blockNumber`: the seed block itself while its hash is readable (256 blocks), then the
+    /// latest block `seedBlock + 256 k` before `blockNumber`.
+    function seedBlockFor(uint256 seedBlock, uint256 blockNumber) public pure returns (uint256) {
+        if (blockNumber - seedBlock <= 256) return seedBlock;
+        return seedBlock + 256 * ((blockNumber - 1 - seedBlock) / 256);
+    }
+
+    /// @notice MarketEligibility.ticket, for off-chain checks and tests.
+    function ticketOf(bytes32 seed, uint256 jobId, address worker) external pure returns (uint256) {
+        return MarketEligibility.ticket(seed, jobId, worker);
+    }
+
+    /// @notice MarketEligibility.isEligible, for off-chain checks and tests (inputs as in commit:
+    /// ticket < 2^128, stakes in gwei, window and elapsed in seconds).
+    function isEligible(uint256 ticket, uint256 weightGwei, uint256 totalGwei, uint256 slots, uint256 elapsed, uint256 window)
+        external
+        pure
+        returns (bool)
+    {
+        if (window > JobState.MAX_WINDOW) return false;
+        return MarketEligibility.isEligible(ticket, weightGwei, totalGwei, slots, elapsed, window);
     }
 
     /// @notice The deployment's economics and limits.
@@ -340,160 +336,90 @@ contract SandrunMarket is MarketStaking {
         });
     }
 
-    /// @notice A job's state for verification: status, parties, deadlines and consensus root.
+    /// @notice A job's state for workers and verifiers: status, parties, the current round and
+    /// the consensus root.
     function getJob(uint256 jobId) external view returns (JobView memory view_) {
         Job storage job = _jobs[jobId];
-        JobStatus status = job.status;
-        Tally memory tally = _tally(jobId, job);
-        view_ = JobView({
-            status: status,
-            requester: job.requester,
-            specHash: job.specHash,
-            reward: job.reward,
-            collateral: uint256(job.collateralGwei) * 1 gwei,
-            replicas: job.replicas,
-            quorum: job.quorum,
-            commitDeadline: job.commitDeadline,
-            revealDeadline: job.commitDeadline + job.revealWindow,
-            committed: uint8(tally.committed),
-            revealed: uint8(tally.revealed),
-            consensusRoot: status == JobStatus.Finalized ? tally.roots[job.winner] : bytes32(0)
-        });
+        uint256 state = job.state;
+        JobStatus status = JobState.status(state);
+        (uint256 base, uint256 size) = _round(state);
+        Tally memory tally = _tally(jobId, state, _positions(jobId, state, status));
+        uint256 commitDeadline = JobState.roundStart(state) + JobState.commitWindow(state);
+        view_.status = status;
+        view_.requester = job.requester;
+        view_.reward = JobState.rewardGwei(state) * 1 gwei;
+        view_.collateral = status == JobStatus.None ? 0 : _collateralGwei(state) * 1 gwei;
+        view_.replicas = status == JobStatus.None ? 0 : uint8(JobState.replicas(state));
+        view_.quorum = job.quorum;
+        view_.round = base == 0 ? 0 : 1;
+        view_.roundSlots = uint8(size);
+        view_.roundStart = uint40(JobState.roundStart(state));
+        view_.commitDeadline = uint40(commitDeadline);
+        view_.revealDeadline = uint40(commitDeadline + JobState.revealWindow(state));
+        view_.seedBlock = status == JobStatus.None ? 0 : JobState.seedBlock(state);
+        view_.seed = bytes32(uint256(job.seed));
+        view_.committed = uint8(_committedIn(jobId, state, base, size));
+        view_.revealed = uint8(status == JobStatus.Open || status == JobStatus.Escalated ? JobState.revealCount(state) : 0);
+        view_.totalCommitted = uint8(tally.committed);
+        view_.totalRevealed = uint8(tally.revealed);
+        view_.consensusRoot = status == JobStatus.Finalized ? tally.root : bytes32(0);
     }
 
-    /// @notice Every slot of a job (length = replicas) with its worker, root and outcome.
+    /// @notice Every position of a job so far (first committee, then the escalation committee if
+    /// one was drawn) with its worker, root and outcome.
     function getSlots(uint256 jobId) external view returns (SlotView[] memory views) {
-        Job storage job = _jobs[jobId];
-        JobStatus status = job.status;
-        Tally memory tally = _tally(jobId, job);
-        bytes32 consensusRoot = status == JobStatus.Finalized ? tally.roots[job.winner] : bytes32(0);
-        views = new SlotView[](tally.workers.length);
-        for (uint256 i; i < views.length; ++i) {
-            bool committed = i < tally.committed;
+        uint256 state = _jobs[jobId].state;
+        JobStatus status = JobState.status(state);
+        if (status == JobStatus.None) return views;
+        uint256 replicas = JobState.replicas(state);
+        uint256 end = _positions(jobId, state, status);
+        Tally memory tally = _tally(jobId, state, end);
+        bytes32 consensusRoot = status == JobStatus.Finalized ? tally.root : bytes32(0);
+        views = new SlotView[](end);
+        for (uint256 i; i < end; ++i) {
+            bool committed = tally.workers[i] != address(0);
             bool revealed = tally.revealedMask & (1 << i) != 0;
+            uint8 round = i < replicas ? 0 : 1;
             SlotOutcome outcome = SlotOutcome.Empty;
-            if (committed) outcome = _outcome(status, revealed, tally.roots[i] == consensusRoot);
-            views[i] = SlotView({
-                worker: tally.workers[i],
-                committed: committed,
-                revealed: revealed,
-                root: tally.roots[i],
-                outcome: outcome
-            });
+            if (committed) outcome = _outcome(status, revealed, tally.roots[i] == consensusRoot, round == 0 && status == JobStatus.Escalated);
+            views[i] = SlotView({worker: tally.workers[i], round: round, committed: committed, revealed: revealed, root: tally.roots[i], outcome: outcome});
         }
     }
 
-    /// @dev Winners get reward + an equal share of the slashed collateral; everybody else loses
-    /// its collateral; unpaid rewards and the share's rounding dust go back to the requester.
-    function _settleConsensus(Job storage job, uint256 jobId, Tally memory tally) private {
-        uint256 reward = job.reward;
-        uint256 collateral = uint256(job.collateralGwei) * 1 gwei;
-        uint256 winners = tally.votes;
-        uint256 slashed = collateral * (tally.committed - winners);
-        uint256 payout = reward + slashed / winners;
-        job.status = JobStatus.Finalized;
-        job.winner = uint8(tally.rootIndex);
-        uint256 outcomes;
-        for (uint256 i; i < tally.committed; ++i) {
-            Account storage account = _accounts[tally.workers[i]];
-            SlotOutcome outcome;
-            if (tally.revealedMask & (1 << i) != 0 && tally.roots[i] == tally.root) {
-                outcome = SlotOutcome.Won;
-                _release(account, collateral, payout);
-            } else {
-                outcome = tally.revealedMask & (1 << i) != 0 ? SlotOutcome.Dissented : SlotOutcome.NotRevealed;
-                _slash(account, collateral);
-            }
-            outcomes |= uint256(outcome) << (4 * i);
+    /// @dev Positions a job has used: the first committee, and the escalation committee while it
+    /// runs or once it committed anything (an escalation round nobody took adds only empty slots).
+    function _positions(uint256 jobId, uint256 state, JobStatus status) private view returns (uint256) {
+        if (status == JobStatus.None) return 0;
+        uint256 replicas = JobState.replicas(state);
+        uint256 slots = MarketEligibility.escalationSlots(replicas);
+        if (status == JobStatus.Escalated) return replicas + slots;
+        if (status != JobStatus.Open && _rosterAt(jobId, state, replicas) != 0) return replicas + slots;
+        return replicas;
+    }
+
+    /// @dev The round's seed: stored by its first commit, which reads the hash of the seed block
+    /// (or, past 256 blocks, of the latest anchor: seedBlockFor), so one seed holds for the whole
+    /// round however many blocks it lasts. Never readable in the seed block itself. Kept as its low
+    /// 88 bits (one word with the requester); the lowest bit is forced to 1 so a stored seed is never 0.
+    function _roundSeed(Job storage job, uint256 jobId, uint256 seedBlock) private returns (bytes32) {
+        uint256 seed = job.seed;
+        if (seed == 0) {
+            if (block.number <= seedBlock) revert MarketSeedNotReady(jobId, seedBlock + 1);
+            seed = uint88(uint256(blockhash(seedBlockFor(seedBlock, block.number)))) | 1;
+            job.seed = uint88(seed);
         }
-        emit JobFinalized(jobId, JobStatus.Finalized, tally.root, outcomes, payout, slashed);
-        uint256 refund = reward * (job.replicas - winners) + (slashed - (payout - reward) * winners);
-        if (refund != 0) _refund(jobId, job.requester, refund);
+        return bytes32(seed);
     }
 
-    /// @dev No quorum: the requester gets the escrow back plus the no-shows' collateral;
-    /// revealers get their collateral unlocked, since nobody can tell who was right.
-    function _settleInconclusive(Job storage job, uint256 jobId, Tally memory tally) private {
-        uint256 collateral = uint256(job.collateralGwei) * 1 gwei;
-        uint256 slashed = collateral * (tally.committed - tally.revealed);
-        job.status = JobStatus.Inconclusive;
-        uint256 outcomes;
-        for (uint256 i; i < tally.committed; ++i) {
-            Account storage account = _accounts[tally.workers[i]];
-            SlotOutcome outcome;
-            if (tally.revealedMask & (1 << i) != 0) {
-                outcome = SlotOutcome.Released;
-                _release(account, collateral, 0);
-            } else {
-                outcome = SlotOutcome.NotRevealed;
-                _slash(account, collateral);
-            }
-            outcomes |= uint256(outcome) << (4 * i);
+    function _collateralGwei(uint256 state) internal view override returns (uint256) {
+        return collateralFor(JobState.rewardGwei(state) * 1 gwei, JobState.replicas(state)) / 1 gwei;
+    }
+
+    function _outcome(JobStatus status, bool revealed, bool agrees, bool pastRound) private pure returns (SlotOutcome) {
+        if (status == JobStatus.Open || status == JobStatus.Escalated) {
+            if (revealed) return SlotOutcome.Revealed;
+            return pastRound ? SlotOutcome.NotRevealed : SlotOutcome.Committed;
         }
-        emit JobFinalized(jobId, JobStatus.Inconclusive, bytes32(0), outcomes, 0, slashed);
-        _refund(jobId, job.requester, uint256(job.reward) * job.replicas + slashed);
-    }
-
-    function _refund(uint256 jobId, address requester, uint256 amount) private {
-        _credit(_accounts[requester], amount);
-        emit RequesterRefunded(jobId, requester, amount);
-    }
-
-    /// @dev Reads the job's slots in position order (the first `committed` are taken: the roster
-    /// fills in order) and finds the most frequent revealed root. A root can reach quorum
-    /// (> replicas/2) only as a strict majority of the revealed roots, so the Boyer-Moore
-    /// majority vote finds it in the same pass; a second pass over memory counts its votes.
-    function _tally(uint256 jobId, Job storage job) private view returns (Tally memory tally) {
-        uint256 replicas = job.replicas;
-        uint256 roster = job.roster;
-        tally.workers = new address[](replicas);
-        tally.roots = new bytes32[](replicas);
-        mapping(address => bytes32) storage slotWords = _slotWords[jobId];
-        uint256 lead;
-        uint256 committed;
-        for (; committed < replicas; ++committed) {
-            uint256 workerIndex = _rosterAt(jobId, roster, committed);
-            if (workerIndex == 0) break;
-            address worker = _workers[workerIndex];
-            bytes32 word = slotWords[worker];
-            tally.workers[committed] = worker;
-            if (_isSealed(word)) {
-                tally.roots[committed] = word & SEAL_MASK;
-                continue;
-            }
-            bytes32 root = word == ROOT_ELSEWHERE ? _tagLikeRoots[jobId][worker] : word;
-            tally.roots[committed] = root;
-            tally.revealedMask |= 1 << committed;
-            ++tally.revealed;
-            if (lead == 0) {
-                tally.root = root;
-                tally.rootIndex = committed;
-                lead = 1;
-            } else if (root == tally.root) {
-                ++lead;
-            } else {
-                --lead;
-            }
-        }
-        tally.committed = committed;
-        for (uint256 i; i < committed; ++i) {
-            if (tally.revealedMask & (1 << i) != 0 && tally.roots[i] == tally.root) ++tally.votes;
-        }
-    }
-
-    /// @dev Worker index of the slot at `position` (0 = empty); `roster` is the job's roster word.
-    function _rosterAt(uint256 jobId, uint256 roster, uint256 position) private view returns (uint256) {
-        if (position < ROSTER_HEAD) return uint32(roster >> (32 * position));
-        return _rosterTail[jobId][position - ROSTER_HEAD];
-    }
-
-    /// @dev True for a slot word that still holds a seal.
-    function _isSealed(bytes32 word) private pure returns (bool) {
-        return uint256(word) & SEALED_TAG_MASK == SEALED_TAG;
-    }
-
-    function _outcome(JobStatus status, bool revealed, bool agrees) private pure returns (SlotOutcome) {
-        if (status == JobStatus.Open) return revealed ? SlotOutcome.Revealed : SlotOutcome.Committed;
         if (!revealed) return SlotOutcome.NotRevealed;
         if (status == JobStatus.Finalized) return agrees ? SlotOutcome.Won : SlotOutcome.Dissented;
         return SlotOutcome.Released;

@@ -4,7 +4,7 @@
 pragma solidity 0.8.28;
 
 interface IMarket {
-    function stake(bytes calldata peerId) external payable;
+    function stake() external payable;
     function commit(uint256 jobId, bytes32 seal) external;
     function reveal(uint256 jobId, bytes32 resultRoot, bytes32 salt) external;
     function finalize(uint256 jobId) external;
@@ -35,7 +35,7 @@ contract ReentrantWorker {
     }
 
     function stake() external payable {
-        market.stake{value: msg.value}("");
+        market.stake{value: msg.value}();
     }
 
     function commit(uint256 jobId, bytes32 seal) external {

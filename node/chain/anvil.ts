@@ -12,6 +12,8 @@ export type StartAnvilParameters = {
   /** Ether per dev account; default 10000. */
   balance?: number
   chainId?: number
+  /** Genesis block timestamp (unix seconds); default now. A fixed one makes block hashes repeatable. */
+  timestamp?: number
   /** How long to wait for anvil to listen before giving up; default 30 s. */
   startTimeoutMs?: number
 }
@@ -39,6 +41,7 @@ export async function startAnvil(parameters: StartAnvilParameters = {}): Promise
   args.push('--balance', String(parameters.balance ?? 10_000))
   if (parameters.blockTime !== undefined) args.push('--block-time', String(parameters.blockTime))
   if (parameters.chainId !== undefined) args.push('--chain-id', String(parameters.chainId))
+  if (parameters.timestamp !== undefined) args.push('--timestamp', String(parameters.timestamp))
   const child = spawn(anvilBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] })
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   const stop = async (): Promise<void> => {

@@ -8,6 +8,7 @@ import { devAccounts } from './devAccounts.ts'
 import { MarketRevertError } from './errors.ts'
 import { createMarketClient, type MarketClient } from './marketClient.ts'
 import { defaultMarketParams } from './marketParams.ts'
+import { commitFrom } from '../../test/contracts/commitWhenEligible.ts'
 
 let anvil: StartAnvilReturnType
 let requester: MarketClient
@@ -29,6 +30,14 @@ afterAll(async () => {
   await anvil?.stop()
 })
 
+/** Moves chain time to when every worker is drawn for the job (eligibility widens over the window). */
+async function untilAllDrawn(jobId: bigint): Promise<void> {
+  const starts = await Promise.all(workers.map((worker) => commitFrom(requester.publicClient, worker, jobId)))
+  if (starts.some((start) => start === null)) throw new Error('a worker is never drawn for this job')
+  await testClient.setNextBlockTimestamp({ timestamp: BigInt(Math.max(...(starts as number[]))) })
+  await testClient.mine({ blocks: 1 })
+}
+
 /** Sends every call, waits until all sit in the mempool, then mines them in one block. */
 async function inOneBlock<T>(calls: Array<() => Promise<T>>): Promise<PromiseSettledResult<T>[]> {
   await testClient.setAutomine(false)
@@ -48,6 +57,7 @@ describe('market client writes', () => {
     // Five slots: the fourth starts a new storage word, the costliest surprise for an estimate.
     const { jobId } = await requester.postJob({ specHash: keccak256(toHex('spec')), replicas: 5, commitWindow: 600, revealWindow: 600, reward: parseEther('0.001') })
     const root = keccak256(toHex('root'))
+    await untilAllDrawn(jobId)
     const results = await inOneBlock(workers.map((worker) => () => worker.commit({ jobId, resultRoot: root })))
     expect(results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok'))).toEqual(['ok', 'ok', 'ok', 'ok', 'ok'])
     const job = await requester.getJob(jobId)
@@ -57,6 +67,7 @@ describe('market client writes', () => {
   it('commits that lose the race for the last slots on chain fail with the contract reason, not a bare revert', async () => {
     const { jobId } = await requester.postJob({ specHash: keccak256(toHex('spec-2')), replicas: 3, commitWindow: 600, revealWindow: 600, reward: parseEther('0.001') })
     const root = keccak256(toHex('root'))
+    await untilAllDrawn(jobId)
     const results = await inOneBlock(workers.map((worker) => () => worker.commit({ jobId, resultRoot: root })))
     const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(3)

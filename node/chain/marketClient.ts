@@ -20,6 +20,7 @@ import {
 import { sandrunMarketAbi } from '../../contracts/abi.ts'
 import { ChainError, MarketRevertError } from './errors.ts'
 import { createMarketReader } from './marketReader.ts'
+import type { PeerRegistration } from './peerRegistration.ts'
 import { computeSeal, randomSalt } from './seal.ts'
 
 export type CreateMarketClientParameters = {
@@ -115,8 +116,13 @@ export function createMarketClient({ rpcUrl, address, account, pollingInterval =
     return new ChainError('MARKET_REVERTED', `transaction ${hash} reverted on chain; the state changed between gas estimation and inclusion, retry after re-reading it.`)
   }
 
-  async function stake({ value, peerId = '0x' }: { value: bigint; peerId?: Hex }): Promise<TxResult> {
-    return execute({ functionName: 'stake', args: [peerId], value })
+  async function stake({ value }: { value: bigint }): Promise<TxResult> {
+    return execute({ functionName: 'stake', value })
+  }
+
+  /** Register the peer id that serves this account's results, with the peer key's signature (signPeerRegistration). */
+  async function registerPeer({ peerId, signature }: PeerRegistration): Promise<TxResult> {
+    return execute({ functionName: 'registerPeer', args: [peerId, signature] })
   }
 
   async function requestUnstake(amount: bigint): Promise<TxResult> {
@@ -133,7 +139,7 @@ export function createMarketClient({ rpcUrl, address, account, pollingInterval =
 
   type PostJobParameters = { specHash: Hex; replicas: number; quorum?: number; commitWindow: number; revealWindow: number; reward: bigint }
 
-  /** Post a job escrowing `reward` x `replicas`; quorum defaults to a strict majority. */
+  /** Post a job escrowing `reward` (whole gwei) x `replicas`; quorum defaults to a strict majority. */
   async function postJob(p: PostJobParameters): Promise<TxResult & { jobId: bigint }> {
     const quorum = p.quorum ?? Math.floor(p.replicas / 2) + 1
     const result = await execute({
@@ -162,11 +168,7 @@ export function createMarketClient({ rpcUrl, address, account, pollingInterval =
     return execute({ functionName: 'finalize', args: [jobId] })
   }
 
-  async function cancel(jobId: bigint): Promise<TxResult> {
-    return execute({ functionName: 'cancel', args: [jobId] })
-  }
-
-  return { ...reader, account, stake, requestUnstake, withdrawStake, withdraw, postJob, commit, reveal, finalize, cancel }
+  return { ...reader, account, stake, registerPeer, requestUnstake, withdrawStake, withdraw, postJob, commit, reveal, finalize }
 }
 
 export type MarketClient = ReturnType<typeof createMarketClient>

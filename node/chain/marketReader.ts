@@ -3,12 +3,14 @@
 import type { Address, Hex, PublicClient } from 'viem'
 import { sandrunMarketAbi } from '../../contracts/abi.ts'
 import { readJobEvents, type MarketJobEvent } from '../../verifier/chain/readJobEvents.ts'
+import { readJobSpecHash } from '../../verifier/chain/readJobSpecHash.ts'
 import { readMarketJob, type MarketJob } from '../../verifier/chain/readMarketJob.ts'
 import { readMarketSlots, type MarketSlot } from '../../verifier/chain/readMarketSlots.ts'
 import type { MarketParams } from './marketParams.ts'
+import type { PeerRegistration } from './peerRegistration.ts'
 
 // The job and slot views live in verifier/chain so a verifier can read them without node/.
-export { jobStatuses, type JobStatusName, type MarketJob } from '../../verifier/chain/readMarketJob.ts'
+export { isOpenStatus, jobStatuses, type JobStatusName, type MarketJob } from '../../verifier/chain/readMarketJob.ts'
 export { slotOutcomes, type MarketSlot, type SlotOutcomeName } from '../../verifier/chain/readMarketSlots.ts'
 export type { MarketJobEvent } from '../../verifier/chain/readJobEvents.ts'
 
@@ -21,7 +23,11 @@ export type MarketAccount = {
   unbondingEnd: number
   /** Compact id the market gives a worker at its first stake (0 = never staked). */
   workerIndex: number
+  /** Block of the last stake deposit: it counts only for rounds seeded by a later block. */
+  stakeBlock: bigint
 }
+
+export type MarketTotals = { workerCount: number; jobCount: bigint; totalStaked: bigint }
 
 export type CreateMarketReaderParameters = { publicClient: PublicClient; address: Address }
 
@@ -46,19 +52,28 @@ export function createMarketReader({ publicClient, address }: CreateMarketReader
       unbonding: a.unbonding,
       unbondingEnd: Number(a.unbondingEnd),
       workerIndex: Number(a.workerIndex),
+      stakeBlock: a.stakeBlock,
     }
   }
 
-  async function getPeerId(worker: Address): Promise<Hex> {
-    return publicClient.readContract({ ...contract, functionName: 'peerIdOf', args: [worker] })
+  /** The peer id `worker` registered and its signature, unchecked (verifyPeerRegistration checks it). */
+  async function getPeer(worker: Address): Promise<PeerRegistration> {
+    const [peerId, signature] = await publicClient.readContract({ ...contract, functionName: 'peerOf', args: [worker] })
+    return { peerId, signature }
+  }
+
+  async function getTotals(): Promise<MarketTotals> {
+    const [workerCount, jobCount, totalStaked] = await publicClient.readContract({ ...contract, functionName: 'totals' })
+    return { workerCount: Number(workerCount), jobCount, totalStaked }
+  }
+
+  /** The spec hash a job was posted with (from its JobPosted event); null for an unknown job. */
+  function getJobSpecHash(jobId: bigint, options: { fromBlock?: bigint } = {}): Promise<Hex | null> {
+    return readJobSpecHash(publicClient, { market: address, jobId, fromBlock: options.fromBlock })
   }
 
   async function getParams(): Promise<MarketParams> {
     return publicClient.readContract({ ...contract, functionName: 'params' })
-  }
-
-  async function getJobCount(): Promise<bigint> {
-    return publicClient.readContract({ ...contract, functionName: 'jobCount' })
   }
 
   /** Every event of one job in chain order, with tx hashes for verification reports. */
@@ -66,7 +81,7 @@ export function createMarketReader({ publicClient, address }: CreateMarketReader
     return readJobEvents(publicClient, { market: address, jobId, fromBlock: options.fromBlock })
   }
 
-  return { address, publicClient, getJob, getSlots, getAccount, getPeerId, getParams, getJobCount, getJobEvents }
+  return { address, publicClient, getJob, getSlots, getAccount, getPeer, getTotals, getJobSpecHash, getParams, getJobEvents }
 }
 
 export type MarketReader = ReturnType<typeof createMarketReader>

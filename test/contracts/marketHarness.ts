@@ -2,6 +2,7 @@
 // test parameters, a market client per dev account, snapshots and time travel.
 import { createPublicClient, createTestClient, http, type Address, type Hex, type PublicClient } from 'viem'
 import { expect } from 'vitest'
+import { commitFrom, commitWhenEligible } from './commitWhenEligible.ts'
 import { startAnvil, type StartAnvilReturnType } from '../../node/chain/anvil.ts'
 import { deployMarket } from '../../node/chain/deployMarket.ts'
 import { devAccounts } from '../../node/chain/devAccounts.ts'
@@ -35,6 +36,10 @@ export type MarketHarness = {
   /** Timestamp of the latest block. */
   now(): Promise<number>
   ethBalance(address: Address): Promise<bigint>
+  /** Chain time from which `client` may commit to the job's current round (null: never in this window). */
+  commitFrom(client: MarketClient, jobId: bigint): Promise<number | null>
+  /** Moves chain time to when `client` is drawn for the job's current round, then commits. */
+  commitWhenEligible(client: MarketClient, parameters: { jobId: bigint; resultRoot: Hex; salt?: Hex }): ReturnType<MarketClient['commit']>
   stop(): Promise<void>
 }
 
@@ -62,6 +67,8 @@ export async function startMarketHarness({ accounts = 10 }: { accounts?: number 
       return Number((await publicClient.getBlock()).timestamp)
     },
     ethBalance: (address) => publicClient.getBalance({ address }),
+    commitFrom: (client, jobId) => commitFrom(publicClient, client, jobId),
+    commitWhenEligible: (client, parameters) => commitWhenEligible({ publicClient, testClient, client, ...parameters }),
     stop: () => anvil.stop(),
   }
 }

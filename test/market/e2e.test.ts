@@ -49,11 +49,17 @@ async function recomputedRoot(gateway: TestGateway, status: StatusResponse): Pro
   return resultRoot(resultEntries({ exitCode: e.exit_code, termination: e.termination, stdout: Buffer.from(logs.stdout), stderr: Buffer.from(logs.stderr), outputs }))
 }
 
-describe('market network end to end', () => {
+// Each scenario starts several worker processes (a sandbox and a libp2p host each) and waits out the
+// commit delay of every round: a minute is too tight on a loaded 2-core machine.
+describe('market network end to end', { timeout: 180_000 }, () => {
   let gateway: TestGateway
+  // Its commit window leaves room for workers started (or restarted) after the job was posted to
+  // still be drawn and commit, however slow process start-up is on a loaded machine.
+  let patient: TestGateway
 
   beforeAll(async () => {
     gateway = await network.startGateway()
+    patient = await network.startGateway({ name: 'patient-gateway', backend: { commitWindowSeconds: 120 } })
   })
 
   it('three honest workers: the job completes with the root on chain, and all three are paid', async () => {
@@ -90,9 +96,13 @@ describe('market network end to end', () => {
     })
   })
 
-  it('one wrong-result worker of three: the honest root wins and the faulty worker is slashed', async () => {
+  it('one wrong-result worker of three: the job escalates, the honest root wins and the faulty worker is slashed', async () => {
     await withWorkers(gateway, [{ name: 'honest-a' }, { name: 'honest-b' }, { name: 'liar-1', fault: 'wrong-result' }], async ([, , liar]) => {
-      const status = await gateway.waitFinal(await gateway.submit(job, manifest))
+      const jobId = await gateway.submit(job, manifest)
+      // Dissent draws a second committee; every running worker sat on the first: let its window run out.
+      await gateway.waitChain(jobId, (v) => v.revealed === 3)
+      await network.skipTime(windowSeconds + 1)
+      const status = await gateway.waitFinal(jobId)
       expect(status.status).toBe('completed')
       const v = status.verification!
       expect(v.state).toBe('finalized')
@@ -106,9 +116,12 @@ describe('market network end to end', () => {
     })
   })
 
-  it('two workers with different wrong results: inconclusive, the requester is refunded', async () => {
+  it('two workers with different wrong results: no majority after the escalation, inconclusive, the requester is refunded', async () => {
     await withWorkers(gateway, [{ name: 'honest-a' }, { name: 'liar-1', fault: 'wrong-result' }, { name: 'liar-2', fault: 'wrong-result' }], async () => {
-      const status = await gateway.waitFinal(await gateway.submit(job, manifest))
+      const jobId = await gateway.submit(job, manifest)
+      await gateway.waitChain(jobId, (v) => v.revealed === 3)
+      await network.skipTime(windowSeconds + 1)
+      const status = await gateway.waitFinal(jobId)
       expect(status.status).toBe('failed')
       expect(status.error).toMatch(/inconclusive/)
       expect(status.verification).toMatchObject({ state: 'inconclusive', result_verified: false, result_root: null, revealed: 3 })
@@ -139,16 +152,16 @@ describe('market network end to end', () => {
   })
 
   it('a worker restarted between commit and reveal still reveals', async () => {
-    const first = await network.startWorker({ name: 'restarter', gateway })
-    const second = await network.startWorker({ name: 'honest-a', gateway })
-    const jobId = await gateway.submit(job, manifest)
-    await gateway.waitChain(jobId, (v) => v.committed === 2)
+    const first = await network.startWorker({ name: 'restarter', gateway: patient })
+    const second = await network.startWorker({ name: 'honest-a', gateway: patient })
+    const jobId = await patient.submit(job, manifest)
+    await patient.waitChain(jobId, (v) => v.committed === 2)
     await first.stop('crash')
-    const restarted = await network.startWorker({ name: 'restarter', gateway })
+    const restarted = await network.startWorker({ name: 'restarter', gateway: patient })
     // The third commit opens the reveal phase; the restarted worker must reveal from what it kept.
-    const third = await network.startWorker({ name: 'honest-b', gateway })
+    const third = await network.startWorker({ name: 'honest-b', gateway: patient })
     try {
-      const status = await gateway.waitFinal(jobId)
+      const status = await patient.waitFinal(jobId)
       expect(status.status).toBe('completed')
       expect(status.verification!.agreeing).toContain(restarted.address)
       expect(status.verification!.slashed).toEqual([])
@@ -159,7 +172,7 @@ describe('market network end to end', () => {
 
   it('a lying worker serving a tampered result is caught, and the result comes from another', async () => {
     // In the test process: the lie is made in the worker's code, which no CLI flag offers.
-    const liar = await network.startInProcessWorker({ name: 'tamperer', gateway })
+    const liar = await network.startInProcessWorker({ name: 'tamperer', gateway: patient })
     const honest = liar.worker.getResult.bind(liar.worker)
     // Commits and reveals the honest root, but serves different bytes with matching entry sums.
     liar.worker.getResult = async (id) => {
@@ -172,17 +185,17 @@ describe('market network end to end', () => {
         files: result.files.map((f) => (f.name === 'stdout' ? { name: 'stdout', content: forged } : f)),
       }
     }
-    const jobId = await gateway.submit(job, manifest)
-    await gateway.waitChain(jobId, (v) => v.committed === 1)
-    await withWorkers(gateway, [{ name: 'honest-a' }, { name: 'honest-b' }], async () => {
+    const jobId = await patient.submit(job, manifest)
+    await patient.waitChain(jobId, (v) => v.committed === 1)
+    await withWorkers(patient, [{ name: 'honest-a' }, { name: 'honest-b' }], async () => {
       try {
-        const status = await gateway.waitFinal(jobId)
+        const status = await patient.waitFinal(jobId)
         expect(status.status).toBe('completed')
         expect(status.verification!.agreeing).toContain(liar.address.toLowerCase())
-        const logs = await (await fetch(`${gateway.url}/logs/${jobId}?format=text`)).text()
+        const logs = await (await fetch(`${patient.url}/logs/${jobId}?format=text`)).text()
         expect(logs).toContain('hello from the market')
         expect(logs).not.toContain('forged')
-        const caught = gateway.log.find((entry) => entry.message === 'worker served a result that does not match the chain')
+        const caught = patient.log.find((entry) => entry.message === 'worker served a result that does not match the chain')
         expect(caught?.context.worker).toBe(liar.address.toLowerCase())
       } finally {
         await liar.stop()
@@ -191,7 +204,7 @@ describe('market network end to end', () => {
   })
 
   it('a gateway restarted mid-job has forgotten it (its data died with the process) and still sees it settle on chain', async () => {
-    const before = await network.startGateway({ name: 'restarting-gateway' })
+    const before = await network.startGateway({ name: 'restarting-gateway', backend: { commitWindowSeconds: 120 } })
     const a = await network.startWorker({ name: 'honest-a', gateway: before })
     const b = await network.startWorker({ name: 'honest-b', gateway: before })
     const jobId = await before.submit(job, manifest)
@@ -199,14 +212,14 @@ describe('market network end to end', () => {
     const chainJobId = BigInt((await before.status(jobId)).verification!.job_id!)
     const [address] = before.host.multiaddrs()
     await before.close()
-    const after = await network.startGateway({ name: 'restarting-gateway', listen: [address!.replace(/\/p2p\/.*$/, '')] })
+    const after = await network.startGateway({ name: 'restarting-gateway', listen: [address!.replace(/\/p2p\/.*$/, '')], backend: { commitWindowSeconds: 120 } })
     try {
       // The job's files were sealed under keys that died with the old process: removed, not served.
       const response = await fetch(`${after.url}/status/${jobId}`)
       expect(response.status).toBe(404)
       expect(await readdir(path.join(network.dir, 'restarting-gateway-data', 'jobs'))).toEqual([])
       // Its ledger still names the job: once the commit window closes, the two workers reveal and finalize.
-      await network.skipTime(windowSeconds + 1)
+      await network.skipTime(120 + 1)
       await expect.poll(() => after.log.some((entry) => entry.message === 'orphaned job settled' && entry.context.chainJobId === chainJobId.toString()), { timeout: 60_000 }).toBe(true)
       expect((await network.chain.getJob(chainJobId)).status).toBe('Finalized')
       expect(await readdir(path.join(network.dir, 'restarting-gateway-data', 'open-jobs'))).toEqual([])

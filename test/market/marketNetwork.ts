@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { createWalletClient, http, parseEther, type Address } from 'viem'
 import type { Sandbox } from '../../sandbox/sandbox.ts'
-import { generateWorkerKey, loadWorkerKey, saveWorkerKey } from '../../verifier/index.ts'
+import { generateWorkerKey, loadWorkerKey, saveWorkerKey, workerKeyFromSeed } from '../../verifier/index.ts'
 import { startAnvil, type StartAnvilReturnType } from '../../node/chain/anvil.ts'
 import { deployMarket } from '../../node/chain/deployMarket.ts'
 import { writeDeployment, type Deployment } from '../../node/chain/deployment.ts'
@@ -24,9 +24,12 @@ import type { StatusResponse } from '../../node/gateway/schemas.ts'
 import type { JobStatus } from '../../node/backends/jobBackend.ts'
 import { jobSubmission } from '../gateway/testGateway.ts'
 import { spawnNode } from '../../node/dev/spawnNode.ts'
+import { jobsTopic } from '../../node/p2p/deploymentTopics.ts'
 import type { Clock } from '../../node/clock/systemClock.ts'
 
-export const windowSeconds = 30
+// Commit and reveal windows of the test gateways: committees widen over the commit window and nobody
+// commits in its first eighth, so a third worker that starts slowly on a loaded machine is still drawn.
+export const windowSeconds = 60
 
 export type MarketNetwork = {
   anvil: StartAnvilReturnType
@@ -35,8 +38,8 @@ export type MarketNetwork = {
   /** Reads and writes with anvil's first dev account. */
   chain: MarketClient
   dir: string
-  /** A key file whose derived account holds 100 ETH. */
-  fundedKey(name: string): Promise<{ keyFile: string; address: Address }>
+  /** A key file whose derived account holds 100 ETH (from `seed` when given, so the same every run). */
+  fundedKey(name: string, seed?: Uint8Array): Promise<{ keyFile: string; address: Address }>
   startGateway(options?: GatewayStartOptions): Promise<TestGateway>
   /** A `sandrun worker` process with its own key and data dir (the same name = the same worker). */
   startWorker(options: WorkerStartOptions): Promise<WorkerProcess>
@@ -46,6 +49,8 @@ export type MarketNetwork = {
   startGatewayProcess(options: { name: string; listen?: string[] }): Promise<GatewayProcess>
   /** Moves chain time forward (past commit and reveal windows) and mines a block. */
   skipTime(seconds: number): Promise<void>
+  /** Mines a block at exactly `timestamp` (a repeatable chain keeps that time until set again). */
+  setTime(timestamp: number): Promise<void>
   stop(): Promise<void>
 }
 
@@ -55,6 +60,8 @@ export type GatewayStartOptions = {
   backend?: Partial<MarketBackendOptions>
   /** libp2p listen addresses; default an OS-chosen port on 127.0.0.1. */
   listen?: string[]
+  /** Seed of the gateway key (a repeatable account and transactions). */
+  keySeed?: Uint8Array
   /** What retention counts on; default the system clock. */
   clock?: Clock
 }
@@ -70,6 +77,14 @@ export type WorkerStartOptions = {
   listen?: string[]
   /** A network namespace (`ip netns`) to run the worker process in. */
   netns?: string
+  /** Stake to hold (ETH, as `--stake` takes it). */
+  stake?: string
+  /** Seed of the worker key (a repeatable account and transactions). */
+  keySeed?: Uint8Array
+  /** The worker's JSON log lines (never job contents). */
+  onLog?: (line: string) => void
+  /** How long the process may take to print its ready line (default 3 minutes). */
+  readyTimeoutMs?: number
 }
 
 export type WorkerProcess = {
@@ -108,13 +123,32 @@ export type TestGateway = CreateMarketGatewayReturnType & {
   waitChain(jobId: string, done: (v: { committed: number; revealed: number }) => boolean): Promise<void>
   /** Resolves once the gateway's libp2p host has an open connection with `peer`. */
   waitConnected(peer: string): Promise<void>
+  /** Resolves once `peer` is subscribed to the deployment's jobs topic, as the gateway sees it. */
+  waitSubscribed(peer: string): Promise<void>
 }
 
-export async function startMarketNetwork({ sandbox }: { sandbox: Sandbox }): Promise<MarketNetwork> {
+export type StartMarketNetworkParameters = {
+  sandbox: Sandbox
+  /**
+   * A chain whose block hashes repeat from run to run: a fixed genesis time and a clock that moves
+   * only when the test moves it (skipTime / setTime), so that, with fixed keys and transactions
+   * sent in a fixed order, the same committees are drawn every time.
+   */
+  repeatable?: { genesisTimestamp: number }
+}
+
+export async function startMarketNetwork({ sandbox, repeatable }: StartMarketNetworkParameters): Promise<MarketNetwork> {
   const dir = await mkdtemp(path.join(tmpdir(), 'sandrun-market-e2e-'))
   // The workers' scratch dirs (tmpfs), removed with the network even after a SIGKILL.
   const shm = await mkdtemp('/dev/shm/sandrun-market-e2e-')
-  const anvil = await startAnvil()
+  const anvil = await startAnvil(repeatable ? { timestamp: repeatable.genesisTimestamp } : {})
+  const rpc = async (method: string, params: unknown[]): Promise<void> => {
+    const response = await fetch(anvil.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) })
+    const body = (await response.json()) as { error?: { message: string } }
+    if (body.error) throw new Error(`${method}: ${body.error.message}`)
+  }
+  // Every block keeps the time of the one before until the test sets another.
+  if (repeatable) await rpc('anvil_setBlockTimestampInterval', [0])
   const [funder] = devAccounts(1)
   const deployment = await deployMarket({
     rpcUrl: anvil.rpcUrl,
@@ -128,24 +162,20 @@ export async function startMarketNetwork({ sandbox }: { sandbox: Sandbox }): Pro
   const stops: Array<() => Promise<void>> = []
   const gateways: TestGateway[] = []
 
-  const rpc = async (method: string, params: unknown[]): Promise<void> => {
-    const response = await fetch(anvil.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) })
-    const body = (await response.json()) as { error?: { message: string } }
-    if (body.error) throw new Error(`${method}: ${body.error.message}`)
-  }
+  if (repeatable) await rpc('anvil_setBlockTimestampInterval', [0])
 
   // One funder, one nonce sequence: fundings go out one at a time.
   let funding: Promise<unknown> = Promise.resolve()
-  async function fundedKey(name: string): Promise<{ keyFile: string; address: Address }> {
-    const turn = funding.then(() => fundKey(name))
+  async function fundedKey(name: string, seed?: Uint8Array): Promise<{ keyFile: string; address: Address }> {
+    const turn = funding.then(() => fundKey(name, seed))
     funding = turn.catch(() => undefined)
     return turn
   }
 
-  async function fundKey(name: string): Promise<{ keyFile: string; address: Address }> {
+  async function fundKey(name: string, seed?: Uint8Array): Promise<{ keyFile: string; address: Address }> {
     const keyFile = path.join(dir, `${name}.key.json`)
     const key = await loadWorkerKey(keyFile).catch(async () => {
-      const fresh = generateWorkerKey()
+      const fresh = seed ? workerKeyFromSeed(seed) : generateWorkerKey()
       await saveWorkerKey(keyFile, fresh)
       const address = ethAccountFromWorkerKey(fresh).address
       const hash = await wallet.sendTransaction({ to: address, value: parseEther('100'), chain: null })
@@ -155,8 +185,8 @@ export async function startMarketNetwork({ sandbox }: { sandbox: Sandbox }): Pro
     return { keyFile, address: ethAccountFromWorkerKey(key).address }
   }
 
-  async function startGateway({ name = 'gateway', backend = {}, listen = ['/ip4/127.0.0.1/tcp/0'], clock }: GatewayStartOptions = {}): Promise<TestGateway> {
-    const { keyFile } = await fundedKey(name)
+  async function startGateway({ name = 'gateway', backend = {}, listen = ['/ip4/127.0.0.1/tcp/0'], keySeed, clock }: GatewayStartOptions = {}): Promise<TestGateway> {
+    const { keyFile } = await fundedKey(name, keySeed)
     const log: TestGateway['log'] = []
     const server = await createMarketGateway({
       gateway: resolveGatewayOptions({ port: 0, rateLimits: { concurrentJobs: 50, jobsPerHour: 10_000, cpuSecondsPerMinute: 1000 } }),
@@ -221,6 +251,18 @@ export async function startMarketNetwork({ sandbox }: { sandbox: Sandbox }): Pro
           libp2p.addEventListener('connection:open', check)
           check()
         }),
+      waitSubscribed: (peer) =>
+        new Promise<void>((resolve) => {
+          const pubsub = server.host.libp2p.services.pubsub
+          const topic = jobsTopic({ chainId: deployment.chainId, market: deployment.market })
+          const check = (): void => {
+            if (!pubsub.getSubscribers(topic).some((id) => id.toString() === peer)) return
+            pubsub.removeEventListener('subscription-change', check)
+            resolve()
+          }
+          pubsub.addEventListener('subscription-change', check)
+          check()
+        }),
       async close() {
         await server.close()
         gateways.splice(gateways.indexOf(gateway), 1)
@@ -230,12 +272,14 @@ export async function startMarketNetwork({ sandbox }: { sandbox: Sandbox }): Pro
     return gateway
   }
 
-  async function startWorker({ name, gateway, fault, rpcUrl = anvil.rpcUrl, listen = [], netns }: WorkerStartOptions): Promise<WorkerProcess> {
-    const { keyFile } = await fundedKey(name)
+  async function startWorker({ name, gateway, fault, rpcUrl = anvil.rpcUrl, listen = [], netns, stake, keySeed, onLog, readyTimeoutMs }: WorkerStartOptions): Promise<WorkerProcess> {
+    const { keyFile } = await fundedKey(name, keySeed)
     const node = await spawnNode({
       // nsenter switches only the network namespace; `ip netns exec` would also remount /sys and hide the cgroups the sandbox needs.
       ...(netns ? { launcher: ['nsenter', `--net=/run/netns/${netns}`, '--'] } : {}),
       command: 'worker',
+      // A sandbox and a libp2p host per process: on a loaded 2-core machine start-up takes minutes.
+      readyTimeoutMs: readyTimeoutMs ?? 180_000,
       args: [
         '--rpc', rpcUrl,
         '--deployment', deploymentFile,
@@ -245,7 +289,13 @@ export async function startMarketNetwork({ sandbox }: { sandbox: Sandbox }): Pro
         ...gateway.host.multiaddrs().flatMap((a) => ['--bootstrap', a]),
         ...listen.flatMap((a) => ['--listen', a]),
         ...(fault ? ['--fault', fault] : []),
+        ...(stake ? ['--stake', stake] : []),
       ],
+      onLog: (line: string) => {
+        onLog?.(line)
+        // SANDRUN_TEST_WORKER_LOG=1 shows the workers' JSON log lines (never job contents).
+        if (process.env.SANDRUN_TEST_WORKER_LOG) process.stderr.write(`[${name}] ${line}\n`)
+      },
     })
     const worker: WorkerProcess = {
       name,
@@ -326,6 +376,10 @@ export async function startMarketNetwork({ sandbox }: { sandbox: Sandbox }): Pro
     startGatewayProcess,
     async skipTime(seconds) {
       await rpc('evm_increaseTime', [seconds])
+      await rpc('evm_mine', [])
+    },
+    async setTime(timestamp) {
+      await rpc('evm_setNextBlockTimestamp', [timestamp])
       await rpc('evm_mine', [])
     },
     async stop() {

@@ -1,6 +1,7 @@
 // `sandrun worker` as a real process: it refuses --fault on a chain that is not a dev chain, and on
 // anvil it stakes, prints its ready line, takes a job announced by the test's gateway stand-in, gets
-// paid, logs JSON lines without job contents, and stops cleanly on SIGTERM.
+// paid, withdraws its batched earnings on SIGUSR2, logs JSON lines without job contents, and stops
+// cleanly on SIGTERM.
 import { execFile, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -58,12 +59,18 @@ describe('sandrun worker', () => {
     })
     const exited = once(child, 'exit')
     const logLines: Array<Record<string, unknown>> = []
-    const settled = new Promise<void>((resolve) => {
-      createInterface({ input: child.stderr }).on('line', (line) => {
-        logLines.push(JSON.parse(line) as Record<string, unknown>)
-        if (logLines.at(-1)!.message === 'earnings withdrawn') resolve()
+    const lines = createInterface({ input: child.stderr })
+    lines.on('line', (line) => logLines.push(JSON.parse(line) as Record<string, unknown>))
+    const logged = (message: string): Promise<void> =>
+      new Promise<void>((resolve) => {
+        const check = (): void => {
+          if (!logLines.some((l) => l.message === message)) return
+          lines.off('line', check)
+          resolve()
+        }
+        lines.on('line', check)
+        check()
       })
-    })
     try {
       const [ready] = (await once(createInterface({ input: child.stdout }), 'line')) as [string]
       const match = /^sandrun worker ready peer=(\S+) address=(\S+) listen=(\S+)$/.exec(ready)
@@ -72,8 +79,13 @@ describe('sandrun worker', () => {
       expect((await h.requester.getAccount(address)).staked).toBe(10n ** 17n)
 
       const { jobId } = await h.postJob({ files: { 'main.sh': 'echo secret-output-7' }, entrypoint: 'main.sh', replicas: 1 })
-      await settled
+      await logged('job settled')
       expect((await h.requester.getJob(jobId)).status).toBe('Finalized')
+      // One reward is below the default threshold: it waits on chain until the operator asks.
+      expect((await h.requester.getAccount(address)).balance).toBeGreaterThan(0n)
+      child.kill('SIGUSR2')
+      await logged('earnings withdrawn')
+      expect((await h.requester.getAccount(address)).balance).toBe(0n)
       expect(logLines.map((l) => l.message)).toEqual(expect.arrayContaining(['worker ready', 'job running', 'result committed', 'result revealed', 'job settled', 'earnings withdrawn']))
       expect(logLines.every((l) => typeof l.time === 'string')).toBe(true)
       expect(JSON.stringify(logLines)).not.toContain('secret-output-7')

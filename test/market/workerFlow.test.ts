@@ -1,10 +1,12 @@
 // Market workers against a real anvil, the real contract, real libp2p on 127.0.0.1 and the real
-// sandbox, with the test playing the gateway: a job is taken, run, committed, revealed, finalized
-// and paid; three workers reach consensus past a wrong one; a silent worker is slashed; a worker
-// that crashed right after its commit reveals after a restart; a settled result is deleted once its
+// sandbox, with the test playing the gateway: a job is taken once the worker is drawn, run,
+// committed, revealed (the last reveal settles it) and paid, earnings batched until the worker
+// stops; a wrong worker escalates the job and is slashed; a silent worker is slashed; a worker that
+// crashed right after its commit reveals after a restart; a settled result is deleted once its
 // requester fetched it with a signed claim, and not for anyone else.
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { verifyPeerRegistration } from '../../node/chain/verifyPeerRegistration.ts'
 import { resultClaimMessage } from '../../node/market/resultClaim.ts'
 import { checkResultFiles } from '../../node/p2p/checkResultFiles.ts'
 import { resultRoot } from '../../verifier/resultRoot.ts'
@@ -19,7 +21,7 @@ afterAll(async () => h?.stop())
 const hello = { files: { 'main.sh': 'echo hello from the market\n' }, entrypoint: 'main.sh' }
 
 describe('one worker, one replica', () => {
-  it('runs the job, commits, reveals, finalizes, serves the verified result and withdraws its reward', async () => {
+  it('runs the job once drawn, commits, reveals (which settles it), serves the verified result and withdraws its reward at stop', async () => {
     const worker = await h.startWorker()
     const balanceBefore = await h.requester.publicClient.getBalance({ address: worker.node.address })
     const { jobId } = await h.postJob({ ...hello, replicas: 1 })
@@ -31,7 +33,7 @@ describe('one worker, one replica', () => {
     expect(slot).toMatchObject({ worker: worker.node.address, outcome: 'Won', slashed: false })
     const record = worker.worker.jobs().find((j) => j.jobId === jobId.toString())!
     expect(record).toMatchObject({ root: job.consensusRoot, status: 'Finalized', outcome: 'Won' })
-    expect(record.commitTx && record.revealTx && record.finalizeTx).toBeTruthy()
+    expect(record.commitTx && record.revealTx).toBeTruthy()
 
     // The gateway's side: fetch from the worker, check every byte against the on-chain root.
     const result = await h.results.fetch({ peer: worker.node.host.multiaddrs()[0]!, jobId: jobId.toString() })
@@ -45,13 +47,15 @@ describe('one worker, one replica', () => {
     for await (const event of h.logs.follow({ peer: worker.node.host.multiaddrs()[0]!, jobId: jobId.toString() })) events.push(event)
     expect(events.at(-1)).toMatchObject({ type: 'end', status: { state: 'completed', exit_code: 0 } })
 
-    // Paid: the reward was credited and withdrawn to the worker's own account.
-    await new Promise<void>((resolve) => (worker.withdrawn.length > 0 ? resolve() : worker.worker.events.once('withdrawn', () => resolve())))
+    // Paid: the reward is credited on chain, below the withdrawal threshold it stays there (a
+    // withdrawal per job would cost ~35k gas each), and stopping the worker withdraws it.
+    expect((await h.requester.getAccount(worker.node.address)).balance).toBe(REWARD)
+    expect(worker.withdrawn).toEqual([])
+    await worker.stop()
     expect(worker.withdrawn).toEqual([REWARD])
     expect((await h.requester.getAccount(worker.node.address)).balance).toBe(0n)
     const balanceAfter = await h.requester.publicClient.getBalance({ address: worker.node.address })
-    expect(balanceAfter).toBeGreaterThan(balanceBefore) // reward exceeds the gas of commit, reveal, finalize, withdraw
-    await worker.stop()
+    expect(balanceAfter).toBeGreaterThan(balanceBefore) // the reward exceeds the gas of commit, reveal and withdraw
   })
 
   it('advertises its capabilities and environments in heartbeats', async () => {
@@ -61,18 +65,26 @@ describe('one worker, one replica', () => {
     expect(beat.capabilities.interpreters).toContain('sh')
     expect(beat.environments.length).toBeGreaterThan(0)
     expect(beat.load).toEqual({ running: 0 })
-    // The stake is registered with the libp2p peer id, so a gateway can find the worker from its slot.
-    const peerIdHex = await h.requester.getPeerId(worker.node.address)
-    expect(peerIdHex).toBe(`0x${Buffer.from(worker.node.host.libp2p.peerId.toMultihash().bytes).toString('hex')}`)
+    // The peer id is registered with the peer key's signature over (chain, market, account), so a
+    // gateway can find the worker from its slot, and nobody else can claim that peer.
+    const registration = await h.requester.getPeer(worker.node.address)
+    expect(registration.peerId).toBe(`0x${Buffer.from(worker.node.host.libp2p.peerId.toMultihash().bytes).toString('hex')}`)
+    const binding = { chainId: h.deployment.chainId, market: h.deployment.market, account: worker.node.address }
+    expect(verifyPeerRegistration({ ...binding, registration })?.toString()).toBe(worker.node.peerId)
+    expect(verifyPeerRegistration({ ...binding, account: h.requester.account!.address, registration })).toBeNull()
     await worker.stop()
   })
 })
 
 describe('three workers', () => {
-  it('settle on the honest root; the wrong-result worker is slashed and serves its altered result', async () => {
+  it('a wrong-result worker escalates the job; with nobody fresh to draw the honest majority decides and it is slashed', async () => {
     const honest = [await h.startWorker(), await h.startWorker()]
     const wrong = await h.startWorker({ fault: 'wrong-result' })
     const { jobId } = await h.postJob({ ...hello, replicas: 3 })
+    await Promise.all([...honest, wrong].map((w) => w.phase(jobId, 'revealed')))
+    expect(await h.requester.getJob(jobId)).toMatchObject({ status: 'Escalated', round: 1, roundSlots: 9 })
+    // Every other staked worker here is stopped: the escalation round's commit window runs out.
+    await h.increaseTime(WINDOW + 1)
     await Promise.all([...honest, wrong].map((w) => w.phase(jobId, 'settled')))
 
     const job = await h.requester.getJob(jobId)

@@ -33,8 +33,8 @@ import { generateWorkerKey, saveWorkerKey } from '../../verifier/workerIdentity.
 
 export const ETH = 10n ** 18n
 export const REWARD = parseEther('0.001')
-/** Windows the tests skip with evm_increaseTime; collateral = max(0.01 ETH, 2 x reward). */
-export const WINDOW = 60
+/** Windows the tests skip with evm_increaseTime: the commit delay (an eighth) is 3 s of waiting per job. */
+export const WINDOW = 24
 export const testMarketParams: MarketParams = { ...testParams, minCollateral: parseEther('0.01') }
 // Every host runs on 127.0.0.1; gossipsub would otherwise score co-located peers down.
 const hostOptions = { gossipScoreParams: { IPColocationFactorWeight: 0 } }
@@ -56,6 +56,8 @@ export type StartTestWorkerParameters = {
   keyFile?: string
   dataDir?: string
   exit?: (code: number) => void
+  /** Earnings withdrawn once they reach this (wei); default the worker's own threshold. */
+  withdrawAtWei?: bigint
 }
 
 export type PostedJob = { jobId: bigint; specHash: Hex }
@@ -155,7 +157,7 @@ export async function startWorkerHarness(): Promise<WorkerHarness> {
     logs,
     fund,
     connect,
-    async startWorker({ fault, keyFile, dataDir, exit } = {}) {
+    async startWorker({ fault, keyFile, dataDir, exit, withdrawAtWei } = {}) {
       if (!dataDir) {
         dataDir = await mkdtemp(path.join(tmpdir(), 'sandrun-worker-test-'))
         dirs.push(dataDir)
@@ -176,6 +178,7 @@ export async function startWorkerHarness(): Promise<WorkerHarness> {
         fault,
         pollMs: 50,
         exit,
+        withdrawAtWei,
         host: hostOptions,
         ...(process.env.SANDRUN_TEST_WORKER_LOG ? { log: jsonLineLog() } : {}),
       })

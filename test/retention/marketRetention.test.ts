@@ -121,7 +121,7 @@ describe('market mode retention', () => {
     await network.skipTime(windowSeconds + 1)
     await Promise.all(workers.map((node) => waitForPhase(node.worker, BigInt(chainJobId), 'settled')))
     const chainJob = await network.chain.getJob(BigInt(chainJobId))
-    expect(chainJob).toMatchObject({ status: 'Finalized', revealed: 3 })
+    expect(chainJob).toMatchObject({ status: 'Finalized', totalRevealed: 3 })
   })
 })
 

@@ -1,5 +1,6 @@
 // A real anvil with a real SandrunMarket for the verification tests, and settled jobs built
-// transaction by transaction: post, commits from staked dev accounts, reveals, finalize.
+// transaction by transaction: post, commits from staked dev accounts (each once it is drawn),
+// reveals, and the round closings (a dissenting job escalates; nobody comes to the second round).
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -10,9 +11,10 @@ import { writeDeployment, type Deployment } from '../../node/chain/deployment.ts
 import { devAccounts } from '../../node/chain/devAccounts.ts'
 import { createMarketClient, type MarketClient } from '../../node/chain/marketClient.ts'
 import type { MarketParams } from '../../node/chain/marketParams.ts'
+import { commitWhenEligible } from '../contracts/commitWhenEligible.ts'
 
 const ETH = 10n ** 18n
-/** Short windows so a test can skip them; collateral = max(0.1 ETH, 3 x reward). */
+/** Short windows so a test can skip them; collateral = max(0.1 ETH, 9 x reward) for 3 replicas. */
 const params: MarketParams = {
   minCollateral: ETH / 10n,
   collateralMultiplier: 3n,
@@ -62,25 +64,38 @@ export async function startChainFixture({ workers = 3 }: { workers?: number } = 
   const publicClient: PublicClient = createPublicClient({ transport, pollingInterval: 20 })
   const testClient = createTestClient({ mode: 'anvil', transport })
   const clients = accounts.map((account) => createMarketClient({ rpcUrl: anvil.rpcUrl, address: deployment.market, account, pollingInterval: 20 }))
-  for (const client of clients.slice(1)) await client.stake({ value: 10n * ETH, peerId: '0x01' })
+  for (const client of clients.slice(1)) await client.stake({ value: 10n * ETH })
+  const skip = async (seconds: number): Promise<void> => {
+    await testClient.increaseTime({ seconds })
+    await testClient.mine({ blocks: 1 })
+  }
 
   async function settleJob({ roots, finalize = true }: SettleJobParameters): Promise<SettledJob> {
     const posted = await clients[0]!.postJob({ specHash: `0x${'5e'.repeat(32)}`, replicas: roots.length, commitWindow, revealWindow, reward })
     const sealed = []
     for (const [i, root] of roots.entries()) {
       // A worker that will not reveal still commits something: its seal is over a root it keeps.
-      sealed.push(await clients[i + 1]!.commit({ jobId: posted.jobId, resultRoot: root ?? `0x${'00'.repeat(31)}0${i}` }))
+      const resultRoot = root ?? (`0x${'00'.repeat(31)}0${i}` as Hex)
+      sealed.push(await commitWhenEligible({ publicClient, testClient, client: clients[i + 1]!, jobId: posted.jobId, resultRoot }))
     }
     const job: SettledJob = { jobId: posted.jobId, posted: posted.hash, commits: sealed.map((s) => s.hash), reveals: [], finalized: null }
     if (!finalize) return job
     for (const [i, root] of roots.entries()) {
       job.reveals.push(root ? (await clients[i + 1]!.reveal({ jobId: posted.jobId, resultRoot: root, salt: sealed[i]!.salt })).hash : null)
     }
+    // The last reveal settles a unanimous job; a silent slot leaves it to finalize at the deadline.
     if (roots.includes(null)) {
-      await testClient.increaseTime({ seconds: commitWindow + revealWindow + 1 })
-      await testClient.mine({ blocks: 1 })
+      await skip(commitWindow + revealWindow + 1)
+      await clients[0]!.finalize(posted.jobId)
     }
-    job.finalized = (await clients[0]!.finalize(posted.jobId)).hash
+    // Dissent drew a second committee; nobody joins it, and after its commit window the first
+    // committee's majority decides.
+    if ((await clients[0]!.getJob(posted.jobId)).status === 'Escalated') {
+      await skip(commitWindow + 1)
+      await clients[0]!.finalize(posted.jobId)
+    }
+    const events = await clients[0]!.getJobEvents(posted.jobId)
+    job.finalized = events.find((e) => e.eventName === 'JobFinalized')?.transactionHash ?? null
     return job
   }
 

@@ -1,5 +1,5 @@
 // Every event of one market job in chain order, with the transaction hash and block of each: the
-// evidence a verification report cites (who posted, committed, revealed, finalized, was refunded).
+// evidence a verification report cites (who posted, committed, revealed, escalated, finalized, was refunded).
 import type { Address, Hash, PublicClient } from 'viem'
 import { sandrunMarketAbi } from '../../contracts/abi.ts'
 
@@ -18,7 +18,7 @@ export type ReadJobEventsParameters = {
   fromBlock?: bigint | undefined
 }
 
-const jobEventNames = ['JobPosted', 'SlotCommitted', 'SlotRevealed', 'JobFinalized', 'RequesterRefunded', 'JobCancelled'] as const
+const jobEventNames = ['JobPosted', 'SlotCommitted', 'SlotRevealed', 'JobEscalated', 'JobFinalized', 'RequesterRefunded', 'CollateralBurned'] as const
 
 export async function readJobEvents(client: PublicClient, { market, jobId, fromBlock = 0n }: ReadJobEventsParameters): Promise<MarketJobEvent[]> {
   const batches = await Promise.all(

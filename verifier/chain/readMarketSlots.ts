@@ -1,4 +1,4 @@
-// Reads the replica slots of one market job (worker, revealed root, outcome) and names outcomes.
+// Reads the slots of one market job (worker, round, revealed root, outcome) and names outcomes.
 // Before a reveal the contract returns the truncated seal as `root`; it is never shown as a root.
 import type { Address, Hex, PublicClient } from 'viem'
 import { sandrunMarketAbi } from '../../contracts/abi.ts'
@@ -9,6 +9,8 @@ export type SlotOutcomeName = (typeof slotOutcomes)[number]
 
 export type MarketSlot = {
   index: number
+  /** 0 for the first committee, 1 for the escalation committee. */
+  round: number
   worker: Address | null
   committed: boolean
   revealed: boolean
@@ -29,6 +31,7 @@ export async function readMarketSlots(client: PublicClient, { market, jobId }: R
     const outcome = slotOutcomes[slot.outcome] ?? 'Empty'
     return {
       index,
+      round: slot.round,
       worker: slot.worker === zeroAddress ? null : slot.worker,
       committed: slot.committed,
       revealed: slot.revealed,

@@ -16,7 +16,8 @@ export type VerifiedSlot = {
   /** Null until revealed. */
   revealedRoot: Hex | null
   outcome: SlotOutcomeName
-  /** Credited to this worker by the settlement (reward + share of the slashed collateral). */
+  /** Credited to this worker by the settlement (reward + share of the slashed collateral; in an
+   * inconclusive job, its share of the no-shows' collateral). */
   paid: bigint
   /** Collateral this worker lost. */
   slashed: bigint
@@ -55,7 +56,10 @@ export type VerifyJobReturnType = {
   totals: { paid: bigint; slashed: bigint; refunded: bigint }
   steps: {
     posted: ChainStep | null
+    /** The transaction that drew the escalation committee, if the first one disagreed. */
+    escalated: ChainStep | null
     finalized: ChainStep | null
+    /** Always null: the market has no cancellation (a requester could otherwise redraw the seed). */
     cancelled: ChainStep | null
     refunds: Array<ChainStep & { amount: bigint }>
   }
@@ -75,7 +79,9 @@ function verdictOf(status: JobStatusName, root: Hex | null): VerifyJobReturnType
   if (status === 'Inconclusive') {
     return { code: 'JOB_INCONCLUSIVE', verified: false, reason: 'the workers did not reach quorum on one result root; nothing can be verified (the requester was refunded)' }
   }
-  if (status === 'Open') return { code: 'JOB_NOT_FINALIZED', verified: false, reason: 'the job is still open (commit or reveal under way); verify again once it is finalized' }
+  if (status === 'Open' || status === 'Escalated') {
+    return { code: 'JOB_NOT_FINALIZED', verified: false, reason: 'the job is still open (commit or reveal under way); verify again once it is finalized' }
+  }
   return { code: 'JOB_NOT_FINALIZED', verified: false, reason: `the job ended ${status.toLowerCase()} without a result` }
 }
 
@@ -121,6 +127,8 @@ export async function verifyJob(client: PublicClient, { chainId, market, jobId, 
   const finalized = events.find((e) => e.eventName === 'JobFinalized')
   checkSettlement(jobId, job.status, job.consensusRoot, slots.map((s) => s.outcome), finalized)
   const payout = (finalized?.args.payout as bigint | undefined) ?? 0n
+  const posted = events.find((e) => e.eventName === 'JobPosted')
+  if (!posted) throw inconsistent(jobId, 'no JobPosted event')
   const slotEvent = (name: string, index: number) => events.find((e) => e.eventName === name && BigInt(e.args.slot as bigint) === BigInt(index))
 
   const verifiedSlots = slots.map((slot): VerifiedSlot => ({
@@ -128,7 +136,7 @@ export async function verifyJob(client: PublicClient, { chainId, market, jobId, 
     worker: slot.worker,
     revealedRoot: slot.revealedRoot,
     outcome: slot.outcome,
-    paid: slot.outcome === 'Won' ? payout : 0n,
+    paid: slot.outcome === 'Won' || slot.outcome === 'Released' ? payout : 0n,
     slashed: slot.slashed ? job.collateral : 0n,
     commit: step(slotEvent('SlotCommitted', slot.index)),
     reveal: step(slotEvent('SlotRevealed', slot.index)),
@@ -143,7 +151,7 @@ export async function verifyJob(client: PublicClient, { chainId, market, jobId, 
     jobId,
     status: job.status,
     requester: job.requester,
-    specHash: job.specHash,
+    specHash: posted.args.specHash as Hex,
     consensusRoot: job.consensusRoot,
     replicas: job.replicas,
     quorum: job.quorum,
@@ -156,9 +164,10 @@ export async function verifyJob(client: PublicClient, { chainId, market, jobId, 
       refunded: sum(refunds.map((r) => r.amount)),
     },
     steps: {
-      posted: step(events.find((e) => e.eventName === 'JobPosted')),
+      posted: step(posted),
+      escalated: step(events.find((e) => e.eventName === 'JobEscalated')),
       finalized: step(finalized),
-      cancelled: step(events.find((e) => e.eventName === 'JobCancelled')),
+      cancelled: null,
       refunds,
     },
     verdict: verdictOf(job.status, job.consensusRoot),

@@ -11,7 +11,7 @@ import type { Address, Hex } from 'viem'
 import type { Deployment } from '../../chain/deployment.ts'
 import { MarketRevertError } from '../../chain/errors.ts'
 import type { MarketClient } from '../../chain/marketClient.ts'
-import type { MarketJob } from '../../chain/marketReader.ts'
+import { isOpenStatus, type MarketJob } from '../../chain/marketReader.ts'
 import {
   bundleService,
   jobAnnouncements,
@@ -88,8 +88,12 @@ export const defaultMarketBackendOptions: MarketBackendOptions = {
   defaultReplicas: 3,
   // 0.001 ETH a replica: enough for a worker to care on a dev chain; public gateways set their own.
   rewardWei: 10n ** 15n,
-  // The deployment's default minimums (docs/contracts.md); a dev chain deploys shorter ones.
-  commitWindowSeconds: 60,
+  // Committees are drawn over the commit window and nobody commits in its first eighth (15 s),
+  // the time honest workers get to run a job before a bot that runs nothing may commit: 120 s keeps
+  // a forged unanimous result near the floor of share^replicas (docs/contracts.md#numbers). A dev
+  // chain uses shorter windows.
+  commitWindowSeconds: 120,
+  // The deployment's default minimum (docs/contracts.md).
   revealWindowSeconds: 60,
   // A few polls per block on a 1 s chain; each poll is one eth_call per open job.
   pollIntervalMs: 300,
@@ -199,7 +203,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
   heartbeats.start()
 
   const peerOf = (address: string) =>
-    resolveWorkerPeer({ address, libp2p: host.libp2p, workersSeen: heartbeats.workersSeen, getPeerId: (a) => market.getPeerId(a) })
+    resolveWorkerPeer({ address: address as Address, chainId: deployment.chainId, market: deployment.market, getPeer: (a) => market.getPeer(a) })
 
   const statusOf = (job: LiveJob): JobStatus => {
     const r = job.record
@@ -369,24 +373,22 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
     const v = r.verification
     const id = chainJob.jobId
     const [slots, events] = await Promise.all([market.getSlots(id), market.getJobEvents(id, { fromBlock: deployment.deployBlock })])
-    v.state = chainJob.status === 'Finalized' ? 'finalized' : chainJob.status === 'Inconclusive' ? 'inconclusive' : chainJob.status === 'Expired' ? 'expired' : 'cancelled'
+    v.state = chainJob.status === 'Finalized' ? 'finalized' : chainJob.status === 'Inconclusive' ? 'inconclusive' : 'expired'
     v.resultRoot = chainJob.consensusRoot
-    v.committed = chainJob.committed
-    v.revealed = chainJob.revealed
+    v.committed = chainJob.totalCommitted
+    v.revealed = chainJob.totalRevealed
     const addresses = (pick: (s: (typeof slots)[number]) => boolean): string[] => slots.filter(pick).map((s) => s.worker!.toLowerCase())
     v.agreeing = addresses((s) => s.worker !== null && s.outcome === 'Won')
     v.dissenting = addresses((s) => s.worker !== null && s.outcome === 'Dissented')
     v.slashed = addresses((s) => s.worker !== null && s.slashed)
     v.txHashes.commits = events.filter((e) => e.eventName === 'SlotCommitted').map((e) => e.transactionHash)
     v.txHashes.reveals = events.filter((e) => e.eventName === 'SlotRevealed').map((e) => e.transactionHash)
-    v.txHashes.finalize = events.find((e) => e.eventName === 'JobFinalized' || e.eventName === 'JobCancelled')?.transactionHash ?? null
+    v.txHashes.finalize = events.find((e) => e.eventName === 'JobFinalized')?.transactionHash ?? null
     if (chainJob.status !== 'Finalized' || chainJob.consensusRoot === null) {
       const reason =
         chainJob.status === 'Inconclusive'
           ? `No ${chainJob.quorum} workers agreed on a result (inconclusive on chain); the reward was refunded. Check the job for non-determinism and submit it again.`
-          : chainJob.status === 'Expired'
-            ? 'No worker took the job before its commit window closed; the reward was refunded. GET /pool shows the workers online.'
-            : 'The job was cancelled on chain; the reward was refunded.'
+          : 'No worker took the job before its commit window closed; the reward was refunded. GET /pool shows the workers online.'
       await finish(job, 'failed', reason)
       return
     }
@@ -453,8 +455,9 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
   /** Chain time, so windows skipped with evm_increaseTime count as passed. */
   const chainNow = async (): Promise<number> => Number((await market.publicClient.getBlock()).timestamp)
 
+  /** Closes the current round once the contract allows it and no worker did (finalize is permissionless). */
   const finalizeIfDue = async (chainJob: MarketJob, now: number): Promise<void> => {
-    const commitsClosed = chainJob.committed === chainJob.replicas || now > chainJob.commitDeadline
+    const commitsClosed = chainJob.committed === chainJob.roundSlots || now > chainJob.commitDeadline
     const due = chainJob.committed === 0 ? now > chainJob.commitDeadline : now > chainJob.revealDeadline || (commitsClosed && chainJob.revealed === chainJob.committed)
     if (!due) return
     await serialTx(() => market.finalize(chainJob.jobId)).catch((error: unknown) => {
@@ -468,18 +471,20 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
     if (r.verification.chainJobId === null) return
     const chainJob = await market.getJob(BigInt(r.verification.chainJobId))
     const v = r.verification
-    let changed = chainJob.committed !== v.committed || chainJob.revealed !== v.revealed
-    v.committed = chainJob.committed
-    v.revealed = chainJob.revealed
-    if (chainJob.committed > 0 && r.state === 'queued') {
+    let changed = chainJob.totalCommitted !== v.committed || chainJob.totalRevealed !== v.revealed
+    v.committed = chainJob.totalCommitted
+    v.revealed = chainJob.totalRevealed
+    if (chainJob.totalCommitted > 0 && r.state === 'queued') {
       r.state = 'running'
       r.startedAt = clock.now()
       changed = true
     }
-    if (chainJob.committed > 0) startRelay(job)
-    if (chainJob.status === 'Open') {
+    if (chainJob.totalCommitted > 0) startRelay(job)
+    if (isOpenStatus(chainJob.status)) {
       if (changed) emit(job)
-      if (chainJob.committed < chainJob.replicas && now <= chainJob.commitDeadline && Date.now() - job.lastAnnounce >= options.announceIntervalMs) void announce(job)
+      // Re-announced while the current round has free slots: eligibility widens over the window, and
+      // an escalation draws a new committee that must hear of the job too.
+      if (chainJob.committed < chainJob.roundSlots && now <= chainJob.commitDeadline && Date.now() - job.lastAnnounce >= options.announceIntervalMs) void announce(job)
       await finalizeIfDue(chainJob, now)
       return
     }
@@ -645,9 +650,8 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
     async delete(jobId) {
       const job = find(jobId)
       if (!finalStates.has(job.record.state)) {
-        // The escrow is on chain; cancel it while nobody has committed, so the reward comes back.
-        const chainJobId = job.record.verification.chainJobId
-        if (chainJobId !== null && job.record.verification.committed === 0) await serialTx(() => market.cancel(BigInt(chainJobId))).catch(() => undefined)
+        // The market has no cancel (a requester could redraw a job's seed with it): the job runs
+        // out on chain, and the escrow comes back if nobody takes it.
         for (const watcher of job.watchers) watcher({ type: 'status', status: { ...statusOf(job), status: 'failed', error: 'The job was cancelled: its data was deleted.' } })
       }
       await removeJob(job, 'deleted')

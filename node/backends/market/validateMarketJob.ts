@@ -16,6 +16,8 @@ export type ValidateMarketJobParameters = {
 
 export type ValidateMarketJobReturnType = { manifest: Manifest; environmentDigest: string }
 
+const gwei = 10n ** 9n
+
 export async function validateMarketJob({ manifest: input, bundle, environments }: ValidateMarketJobParameters): Promise<ValidateMarketJobReturnType> {
   try {
     const manifest = parseManifest(input)
@@ -24,6 +26,13 @@ export async function validateMarketJob({ manifest: input, bundle, environments 
       throw new BackendError('JOB_INVALID', `The entrypoint "${manifest.entrypoint.slice(0, 200)}" is not in the bundle.`, {
         details: 'Put it in the tar.gz (paths are relative to the archive root).',
         reason: 'ENTRYPOINT_MISSING',
+      })
+    }
+    // The market keeps rewards in whole gwei (one storage word per job); say so before any gas is spent.
+    if (manifest.reward_wei !== null && BigInt(manifest.reward_wei) % gwei !== 0n) {
+      throw new BackendError('JOB_INVALID', 'The manifest field "reward_wei" must be a whole number of gwei (a multiple of 1000000000).', {
+        details: `Round ${manifest.reward_wei.slice(0, 80)} to a multiple of 1000000000.`,
+        reason: 'REWARD_INVALID',
       })
     }
     const template = environments.templates[manifest.environment]

@@ -50,7 +50,7 @@ it('deploys with a key file and parameter overrides and writes a usable deployme
   expect(deployment.params.unbondingPeriod).toBe(3600n)
   const market = createMarketClient({ rpcUrl: anvil.rpcUrl, address: deployment.market })
   expect(await market.getParams()).toMatchObject({ minCollateral: 5n * 10n ** 17n, unbondingPeriod: 3600n, collateralMultiplier: 3n })
-  expect(await market.getJobCount()).toBe(0n)
+  expect((await market.getTotals()).jobCount).toBe(0n)
 })
 
 it('refuses a malformed key without echoing it, and unknown parameters', async () => {

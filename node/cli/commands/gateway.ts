@@ -39,7 +39,8 @@ Market mode options:
   --bootstrap <multiaddr>       peer to join the network through, repeatable
   --replicas <n>                replicas of a job whose manifest does not say (default 3)
   --reward-wei <n>              reward per replica when the manifest has no reward_wei (default 1e15)
-  --commit-window <s>           seconds workers have to commit (default 60, within the deployment's limits)
+  --commit-window <s>           seconds workers have to commit (default 120, within the deployment's limits);
+                                nobody may commit in its first eighth (honest workers run the job then)
   --reveal-window <s>           seconds workers have to reveal (default 60)
   --public-rpc <url>            an RPC URL of the chain to show in GET /health, so clients can verify
                                 results themselves (default: none; the --rpc URL may hold a key)

@@ -34,6 +34,8 @@ const usage = `Usage: sandrun worker --rpc <url> --deployment <file> --key <file
   --announce <multiaddr>  address to advertise instead (public IP behind NAT), repeatable
   --bootstrap <multiaddr> peer to join through (a gateway's /p2p/ address), repeatable
   --max-jobs <n>          jobs run at once (default 2)
+  --withdraw-at <eth>     withdraw earnings once they reach this much (default 0.05; 0 = after every
+                          job); SIGUSR2 withdraws at once, and stopping the worker withdraws them all
   --fault <mode>          misbehave for tests and demos: ${faultModes.join(' | ')}
                           (refused unless the chain id is 31337 or 1337)
 
@@ -46,6 +48,17 @@ function positiveInteger(name: string, value: string | undefined): number | unde
   const n = Number(value)
   if (!Number.isSafeInteger(n) || n < 1) throw new WorkerError('CONFIG_INVALID', `--${name} must be a whole number >= 1, not "${value}".`)
   return n
+}
+
+function withdrawAtWei(value: string | undefined): bigint | undefined {
+  if (value === undefined) return undefined
+  try {
+    const wei = parseEther(value)
+    if (wei >= 0n) return wei
+  } catch {
+    // reported below
+  }
+  throw new WorkerError('CONFIG_INVALID', `--withdraw-at must be an amount of ETH like 0.05 (0 = after every job), not "${value}".`)
 }
 
 function stakeWei(value: string | undefined): bigint | undefined {
@@ -175,6 +188,7 @@ async function runMarket(argv: string[]): Promise<number> {
         announce: { type: 'string', multiple: true },
         bootstrap: { type: 'string', multiple: true },
         'max-jobs': { type: 'string' },
+        'withdraw-at': { type: 'string' },
         fault: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -197,9 +211,11 @@ async function runMarket(argv: string[]): Promise<number> {
   logUnhandledRejections(log)
   let maxJobs: number | undefined
   let stake: bigint | undefined
+  let withdrawAt: bigint | undefined
   try {
     maxJobs = positiveInteger('max-jobs', values['max-jobs'])
     stake = stakeWei(values.stake)
+    withdrawAt = withdrawAtWei(values['withdraw-at'])
     // Checked before anything starts, so a refused fault mode costs no sandbox or network set-up.
     if (values.fault !== undefined) {
       const chainId = await createPublicClient({ transport: http(values.rpc) }).getChainId()
@@ -228,6 +244,7 @@ async function runMarket(argv: string[]): Promise<number> {
     announce: values.announce,
     bootstrap: values.bootstrap,
     maxJobs,
+    withdrawAtWei: withdrawAt,
     fault: values.fault,
     log,
     exit: (code) => process.exit(code),
@@ -236,6 +253,8 @@ async function runMarket(argv: string[]): Promise<number> {
     throw error
   })
   process.stdout.write(`sandrun worker ready peer=${node.peerId} address=${node.address} listen=${node.host.multiaddrs().join(',')}\n`)
+  // The operator's request to cash out now, whatever the threshold.
+  process.on('SIGUSR2', () => void node.worker.withdrawNow().catch((error: unknown) => log('withdrawal failed', { reason: String(error) })))
   const stopWarning = warnWithoutPeers({ libp2p: node.host.libp2p, log })
   await untilStopped()
   stopWarning()

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Static } from '@sinclair/typebox'
 import { createPublicClient, http, isAddress, type Address, type PublicClient } from 'viem'
-import { jobReportJson, verifyJob, type VerifyJobReturnType } from '../../../verifier/chain/index.ts'
+import { isOpenStatus, jobReportJson, verifyJob, type VerifyJobReturnType } from '../../../verifier/chain/index.ts'
 import { resultEntries, resultRoot, VerifierError, verifyOutputFile, verifyWorkerSignature, type ResultEntry } from '../../../verifier/index.ts'
 import { BackendError } from '../../backends/backendError.ts'
 import { createAddressSlots } from '../addressSlots.ts'
@@ -113,7 +113,7 @@ export function verifyRoutes(app: FastifyInstance, { backend, options }: Gateway
     const cached = settled.get(key)
     if (cached) return cached
     const report = await verifyJob(client, ref)
-    if (report.status !== 'Open') {
+    if (!isOpenStatus(report.status)) {
       if (settled.size >= 1000) settled.delete(settled.keys().next().value as string)
       settled.set(key, report)
     }

@@ -1,12 +1,13 @@
-// The market worker's business logic (issue #6 item 2), with the chain, the network, the sandbox and
-// the disk injected: decide which announced job to take, fetch its spec and bundle, run it, commit
-// the result root with a derived salt, reveal and finalize when the contract allows, withdraw
-// earnings, and recover pending commits after a restart. Streams and gossip live in startWorkerNode.
+// The market worker's business logic, with the chain, the network, the sandbox and the disk
+// injected: decide which announced job to take (only rounds it is drawn for), fetch its spec and
+// bundle, run it, commit the result root with a derived salt once the round's commit delay passed,
+// reveal and close rounds when the contract allows, withdraw batched earnings, and recover pending
+// commits after a restart. Streams and gossip live in startWorkerNode.
 import { EventEmitter } from 'node:events'
 import type { Hex } from 'viem'
 import { MarketRevertError } from '../../chain/errors.ts'
 import { systemClock, type Clock } from '../../clock/systemClock.ts'
-import type { MarketJob } from '../../chain/marketReader.ts'
+import { isOpenStatus, type MarketJob } from '../../chain/marketReader.ts'
 import type { OnChainVerdict, JobAnnouncement } from '../../p2p/jobAnnouncements.ts'
 import { LogFeed, type LogEvent } from '../../p2p/logFeed.ts'
 import type { HeartbeatParameters } from '../../p2p/workerHeartbeats.ts'
@@ -16,13 +17,18 @@ import { exitEntryContent, resultEntries } from '../../../verifier/resultEntries
 import { resultRoot } from '../../../verifier/resultRoot.ts'
 import type { WorkerKey } from '../../../verifier/workerIdentity.ts'
 import { defaultSandboxLimits } from '../../../sandbox/createSandbox.ts'
-import { decideJob, nextStep } from './decideJob.ts'
+import { classifyFailure } from './classifyFailure.ts'
+import { decideJob, nextStep, recheckAfter } from './decideJob.ts'
 import { executionReports } from './executionReports.ts'
 import { resultWindowMs } from '../resultWindow.ts'
 import { alteredStdout, type FaultMode } from './faultMode.ts'
 import { hostEnvironments } from './hostEnvironments.ts'
-import type { JobStore, WorkerJobPhase, WorkerJobRecord } from './jobStore.ts'
+import { earningsWithdrawal } from './earningsWithdrawal.ts'
+import { jobChainView } from './jobChainView.ts'
+import { sealedRecord, type JobStore, type WorkerJobPhase, type WorkerJobRecord } from './jobStore.ts'
 import { jobSalt } from './jobSalt.ts'
+import { recoverJobs } from './recoverJobs.ts'
+import { replayLogFeed } from './replayLogFeed.ts'
 import { resultRetention } from './resultRetention.ts'
 import { parseSpecDocument } from './specDocument.ts'
 import type { WorkerChain } from './workerChain.ts'
@@ -47,6 +53,8 @@ export type CreateWorkerParameters = {
   log?: WorkerLog
   pollMs?: number
   withdrawEveryMs?: number
+  /** Withdraw credited earnings once they reach this much (wei); 0 = after every settlement. */
+  withdrawAtWei?: bigint
   resultWindowMs?: number
   retentionMaxMs?: number
   /** What retention counts on (default the system clock). */
@@ -63,8 +71,11 @@ export const defaultWorkerOptions = {
   maxJobs: 2,
   // Reveal and finalize within a block or two of becoming possible, without hammering the RPC.
   pollMs: 500,
-  // Earnings are also withdrawn right after each settlement; this catches refunds and shares.
+  // How often the credited balance is looked at between settlements (refunds and shares arrive too).
   withdrawEveryMs: 60_000,
+  // A withdrawal costs ~35k gas: batch earnings until they are worth it (0.05 ETH is 50 default
+  // rewards), and withdraw everything when the worker stops.
+  withdrawAtWei: 5n * 10n ** 16n,
   // A settled job's result waits this long for its requester; one the requester fetched goes at once.
   resultWindowMs,
   // DESIGN section 7: job data is kept 1 hour at most, settled or not (a reveal needs only the root).
@@ -83,6 +94,8 @@ export type Worker = {
   validateAnnouncement(announcement: JobAnnouncement): Promise<OnChainVerdict>
   /** An accepted announcement: take the job if it fits (runs in the background). */
   offer(announcement: JobAnnouncement): void
+  /** Withdraw every credited wei now (the operator's request), whatever the threshold. */
+  withdrawNow(): Promise<void>
   /** The result of a job this worker revealed (for the `result` protocol). */
   getResult(jobId: string): Promise<JobResultPayload | undefined>
   /** The result went out whole; with a valid requester's claim (true) it is deleted once the job is settled. */
@@ -95,23 +108,8 @@ export type Worker = {
   readonly events: EventEmitter
 }
 
-type InFlight = { collateral: bigint; controller: AbortController }
-
-const lostRaceErrors = new Set(['MarketJobFull', 'MarketCommitClosed', 'MarketJobNotOpen', 'MarketAlreadyCommitted', 'MarketInsufficientFreeStake'])
-
-function isPermanentRefusal(error: unknown): boolean {
-  if (error instanceof WorkerError) return error.code === 'SPEC_INVALID' || error.code === 'ENVIRONMENT_MISMATCH'
-  // Only the job's own faults (bad manifest or bundle); a host failure may not repeat.
-  return (error as Error).name === 'SandboxError' && (error as { isUserError?: boolean }).isUserError === true
-}
-
-function describeError(error: unknown): string {
-  if (error instanceof MarketRevertError) return error.errorName
-  const code = (error as { code?: unknown }).code
-  // Sandbox and worker messages may quote manifest fields; the code is enough for the operator's log.
-  if (typeof code === 'string' && (error as Error).name === 'SandboxError') return code
-  return error instanceof Error ? ((error as { shortMessage?: string }).shortMessage ?? error.message) : String(error)
-}
+/** A job taken and not committed yet: its collateral is reserved; `running` while the sandbox runs it. */
+type InFlight = { collateral: bigint; controller: AbortController; running: boolean }
 
 export function createWorker(parameters: CreateWorkerParameters): Worker {
   const { chain, network, sandbox, store } = parameters
@@ -119,6 +117,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     maxJobs: parameters.maxJobs ?? defaultWorkerOptions.maxJobs,
     pollMs: parameters.pollMs ?? defaultWorkerOptions.pollMs,
     withdrawEveryMs: parameters.withdrawEveryMs ?? defaultWorkerOptions.withdrawEveryMs,
+    withdrawAtWei: parameters.withdrawAtWei ?? defaultWorkerOptions.withdrawAtWei,
     minCommitTimeLeftS: parameters.minCommitTimeLeftS ?? defaultWorkerOptions.minCommitTimeLeftS,
   }
   const fault = parameters.fault ?? null
@@ -127,6 +126,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
   const clock = parameters.clock ?? systemClock
   const environments = hostEnvironments(sandbox.capabilities)
   const events = new EventEmitter()
+  const view = jobChainView(chain)
 
   const records = new Map<string, WorkerJobRecord>()
   const inFlight = new Map<string, InFlight>()
@@ -146,12 +146,29 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
   let stopped = false
   let loopDone: Promise<void> | undefined
   let wake: (() => void) | undefined
-  let withdrawDue = true
-  let lastWithdrawCheck = 0
+  const earnings = earningsWithdrawal({ chain, log, events, withdrawAtWei: options.withdrawAtWei, checkEveryMs: options.withdrawEveryMs })
+  // Jobs to look at again once this worker may be drawn, or may commit: gateways re-announce open
+  // jobs too, but the worker does not depend on it.
+  const rechecks = new Map<string, NodeJS.Timeout>()
+  // Jobs skipped for want of capacity or free stake: offered again when a run ends or a job settles.
+  const deferred = new Map<string, JobAnnouncement>()
+  const resumeDeferred = (): void => {
+    const waiting = [...deferred.values()]
+    deferred.clear()
+    for (const announcement of waiting) offer(announcement)
+  }
 
+  // Capacity counts sandbox runs only: a run that waits for its commit time holds no core.
+  const runningCount = (): number => [...inFlight.values()].filter((job) => job.running).length
   const reports = executionReports({ workerKey: parameters.workerKey, chainId: chain.chainId, market: chain.market, retentionMs: parameters.retentionMaxMs ?? defaultWorkerOptions.retentionMaxMs })
   const salt = (jobId: string): Hex => jobSalt({ seed: parameters.workerKey.privateKey, chainId: chain.chainId, market: chain.market, jobId: BigInt(jobId) })
   const kick = (): void => wake?.()
+
+  function offer(announcement: JobAnnouncement): void {
+    const taking = take(announcement).catch((error: unknown) => log('job offer failed', { jobId: announcement.jobId, reason: classifyFailure(error).reason }))
+    offers.add(taking)
+    void taking.finally(() => offers.delete(taking))
+  }
 
   async function update(record: WorkerJobRecord, patch: Partial<WorkerJobRecord>): Promise<void> {
     Object.assign(record, patch, { updatedAt: clock.now() })
@@ -176,36 +193,43 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
   async function take(announcement: JobAnnouncement): Promise<void> {
     const { jobId } = announcement
     if (stopped || records.has(jobId) || inFlight.has(jobId) || refused.has(jobId)) return
-    const [job, now, account] = await Promise.all([chain.getJob(BigInt(jobId)), chain.latestTimestamp(), chain.getAccount()])
+    const [job, specHash, account] = await Promise.all([chain.getJob(BigInt(jobId)), view.specHash(BigInt(jobId)), chain.getAccount()])
+    if (specHash !== announcement.specHash.toLowerCase()) {
+      log('job skipped', { jobId, reason: 'announced spec hash differs from the chain' })
+      return
+    }
+    const { eligibility, now } = await view.eligibility(job)
     const reserved = [...inFlight.values()].reduce((sum, held) => sum + held.collateral, 0n)
     const decision = decideJob({
       job,
-      announcedSpecHash: announcement.specHash,
+      eligibility,
       now,
-      running: inFlight.size,
+      running: runningCount(),
       maxJobs: options.maxJobs,
       freeStake: account.free - reserved,
       known: records.has(jobId) || inFlight.has(jobId),
       minCommitTimeLeft: options.minCommitTimeLeftS,
     })
     if (!decision.take) {
-      log('job skipped', { jobId, reason: decision.reason })
+      log('job skipped', { jobId, round: job.round, reason: decision.reason })
+      const later = recheckAfter({ reason: decision.reason, eligibility, now, commitDeadline: job.commitDeadline })
+      if (later === 'when-free') deferred.set(jobId, announcement)
+      else if (later !== null) scheduleRecheck(announcement, later)
       return
     }
     const controller = new AbortController()
-    inFlight.set(jobId, { collateral: job.collateral, controller })
+    inFlight.set(jobId, { collateral: job.collateral, controller, running: true })
     // The log exists from the start, so a watcher that comes early waits for the run instead of finding nothing.
     // The same cap as the sandbox's capture: the live log never shows what the result will not hold.
     const feed = new LogFeed({ captureBytes: defaultSandboxLimits.outputCaptureBytes })
     feeds.set(jobId, feed)
     events.emit('phase', { jobId, phase: 'running' } satisfies WorkerPhaseEvent)
     try {
-      await runAndCommit(announcement, job, feed, controller.signal)
+      await runAndCommit(announcement, job, decision.commitFrom, feed, controller.signal)
     } catch (error) {
-      const reason = describeError(error)
-      if (error instanceof MarketRevertError && lostRaceErrors.has(error.errorName)) log('job dropped', { jobId, reason })
-      else log('job failed', { jobId, reason })
-      if (isPermanentRefusal(error)) {
+      const { reason, lostRace, permanent } = classifyFailure(error)
+      log(lostRace ? 'job dropped' : 'job failed', { jobId, reason })
+      if (permanent) {
         if (refused.size >= 10_000) refused.clear()
         refused.add(jobId)
       }
@@ -213,13 +237,36 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
       await forget(jobId, reason)
     } finally {
       inFlight.delete(jobId)
+      resumeDeferred()
     }
   }
 
-  async function runAndCommit(announcement: JobAnnouncement, job: MarketJob, feed: LogFeed, signal: AbortSignal): Promise<void> {
+  // A re-check waits for chain time, measured with the wall clock: at least half a second (a
+  // frozen dev chain), at most 30 s (the chain may run ahead of the estimate).
+  const recheckLimitsMs = { min: 500, max: 30_000 }
+  function scheduleRecheck(announcement: JobAnnouncement, seconds: number): void {
+    if (stopped || rechecks.has(announcement.jobId)) return
+    const timer = setTimeout(() => {
+      rechecks.delete(announcement.jobId)
+      offer(announcement)
+    }, Math.min(Math.max(seconds * 1000, recheckLimitsMs.min), recheckLimitsMs.max))
+    timer.unref()
+    rechecks.set(announcement.jobId, timer)
+  }
+
+  /** Resolves once the chain's next block is at `time` (s); commits before it would be refused. */
+  async function untilChainTime(time: number, signal: AbortSignal): Promise<void> {
+    while (!signal.aborted && (await chain.nextBlock()).timestamp < time) {
+      await new Promise<void>((resolve) => setTimeout(resolve, options.pollMs))
+    }
+    if (signal.aborted) throw new Error('worker stopped before the commit')
+  }
+
+  async function runAndCommit(announcement: JobAnnouncement, job: MarketJob, commitFrom: number, feed: LogFeed, signal: AbortSignal): Promise<void> {
     const { jobId, providers } = announcement
-    // The spec comes by the on-chain hash: gossip only says where to look.
-    const spec = parseSpecDocument({ data: await network.fetchBlob({ providers, sha256: job.specHash, kind: 'spec', signal }), specHash: job.specHash })
+    // The spec comes by the hash the job was posted with (checked in take): gossip only says where to look.
+    const specHash = announcement.specHash.toLowerCase() as Hex
+    const spec = parseSpecDocument({ data: await network.fetchBlob({ providers, sha256: specHash, kind: 'spec', signal }), specHash })
     const { manifest } = spec
     const digest = environments.digestFor(manifest.environment, manifest.interpreter)
     if (digest !== spec.environmentDigest) {
@@ -229,14 +276,17 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     const bundle = await network.fetchBlob({ providers, sha256: spec.bundleSha256, expectedSize, kind: 'bundle', signal })
 
     const { outputDir } = await store.prepare(jobId)
-    log('job running', { jobId, specHash: job.specHash, bundleBytes: bundle.byteLength })
+    log('job running', { jobId, round: job.round, specHash, bundleBytes: bundle.byteLength })
     const result = await sandbox.runJob({ manifest, bundle, outputDir, signal, onOutput: (stream, chunk) => feed.append(stream, chunk) })
     feed.end({ state: 'completed', exit_code: result.exitCode, termination: result.termination, stdout_truncated: result.stdoutTruncated, stderr_truncated: result.stderrTruncated })
+    const held = inFlight.get(jobId)
+    if (held) held.running = false
+    resumeDeferred()
     // A run cut short by shutdown is not the job's result: never commit it.
     if (signal.aborted) throw new Error('worker stopped during the run')
 
-    const faulty = fault === 'wrong-result'
-    const stdout = faulty ? alteredStdout(result.stdout, chain.address) : result.stdout
+    const faulty = fault === 'wrong-result' || fault === 'forged-result'
+    const stdout = faulty ? alteredStdout(result.stdout, chain.address, fault) : result.stdout
     const entries = resultEntries({ exitCode: result.exitCode, termination: result.termination, stdout, stderr: result.stderr, outputs: result.outputs }).map(
       ({ name, sha256, size }) => ({ name, sha256, size }),
     )
@@ -244,26 +294,13 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     reports.record(jobId, root, result)
     await store.writeResultFiles(jobId, { entries, exit: Buffer.from(exitEntryContent(result.exitCode, result.termination), 'utf8'), stdout, stderr: result.stderr })
     retention.sealed(jobId, job.requester)
-    const record: WorkerJobRecord = {
-      v: 1,
-      chainId: chain.chainId,
-      market: chain.market,
-      jobId,
-      specHash: job.specHash,
-      phase: 'sealed',
-      root,
-      faulty,
-      commitTx: null,
-      revealTx: null,
-      finalizeTx: null,
-      status: null,
-      outcome: null,
-      updatedAt: clock.now(),
-      settledAt: null,
-    }
+    const record = sealedRecord({ chainId: chain.chainId, market: chain.market, jobId, specHash, round: job.round, root, faulty })
     // On disk before the commit is sent: a crash after it leaves what a restart needs to reveal.
     records.set(jobId, record)
     await update(record, {})
+    // Nobody commits before the round's commit delay has let honest workers run the job.
+    log('result sealed', { jobId, root, commitFrom })
+    await untilChainTime(commitFrom, signal)
     const { hash } = await chain.commit({ jobId: BigInt(jobId), resultRoot: root, salt: salt(jobId) })
     if (fault === 'crash-after-commit') {
       log('fault crash-after-commit: exiting after the commit receipt', { jobId, tx: hash })
@@ -284,13 +321,14 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     const mine = slots.find((slot) => slot.worker?.toLowerCase() === chain.address.toLowerCase())
     await update(record, { phase: 'settled', status: job.status, outcome: mine?.outcome ?? null, settledAt: clock.now() })
     log('job settled', { jobId: record.jobId, status: job.status, outcome: record.outcome, slashed: mine?.slashed ?? false })
-    withdrawDue = true
+    earnings.settled()
+    resumeDeferred()
   }
 
   async function advance(record: WorkerJobRecord, now: number): Promise<void> {
     const jobId = BigInt(record.jobId)
     const job = await chain.getJob(jobId)
-    const step = nextStep({ job, revealed: record.phase === 'revealed', mayReveal: fault !== 'no-reveal', now })
+    const step = nextStep({ job, slotRound: record.round ?? 0, revealed: record.phase === 'revealed', mayReveal: fault !== 'no-reveal', now })
     if (step === 'settled') return settle(record, job)
     try {
       if (step === 'reveal') {
@@ -312,21 +350,6 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     }
   }
 
-  async function withdrawIfDue(): Promise<void> {
-    if (!withdrawDue && Date.now() - lastWithdrawCheck < options.withdrawEveryMs) return
-    withdrawDue = false
-    lastWithdrawCheck = Date.now()
-    const { balance } = await chain.getAccount()
-    if (balance === 0n) return
-    try {
-      const { hash } = await chain.withdraw()
-      log('earnings withdrawn', { amountWei: balance, tx: hash })
-      events.emit('withdrawn', { amount: balance, hash })
-    } catch (error) {
-      if (!(error instanceof MarketRevertError && error.errorName === 'MarketNothingToWithdraw')) throw error
-    }
-  }
-
   async function expire(): Promise<void> {
     for (const { jobId, scope, reason } of retention.collect([...records.values()])) {
       if (scope === 'job') await removeData(jobId)
@@ -342,13 +365,13 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
   async function tick(): Promise<void> {
     const active = [...records.values()].filter((record) => record.phase === 'committed' || record.phase === 'revealed')
     if (active.length > 0) {
-      const now = await chain.latestTimestamp()
+      const now = (await chain.nextBlock()).timestamp
       for (const record of active) {
         if (stopped) return
         await advance(record, now)
       }
     }
-    await withdrawIfDue()
+    await earnings.withdrawIfDue()
     await expire()
   }
 
@@ -357,7 +380,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
       try {
         await tick()
       } catch (error) {
-        log('chain poll failed', { reason: describeError(error) })
+        log('chain poll failed', { reason: classifyFailure(error).reason })
       }
       if (stopped) break
       await new Promise<void>((resolve) => {
@@ -371,83 +394,34 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     }
   }
 
-  // ---- recovery --------------------------------------------------------------------------------
-
-  async function recover(): Promise<void> {
-    const { records: saved, orphans } = await store.list()
-    for (const jobId of orphans) await store.remove(jobId)
-    for (const record of saved) {
-      if (record.chainId !== chain.chainId || record.market.toLowerCase() !== chain.market.toLowerCase()) continue
-      // A settled job needs nothing more from this worker, and its result died with the old process's keys.
-      if (record.phase === 'running' || record.phase === 'settled') {
-        await store.remove(record.jobId)
-        continue
-      }
-      if (record.phase === 'sealed') {
-        // The commit may or may not have landed before the restart: the chain knows.
-        const slots = await chain.getSlots(BigInt(record.jobId))
-        const committed = slots.some((slot) => slot.committed && slot.worker?.toLowerCase() === chain.address.toLowerCase())
-        if (!committed) {
-          await store.remove(record.jobId)
-          log('uncommitted result discarded', { jobId: record.jobId })
-          continue
-        }
-        records.set(record.jobId, record)
-        await update(record, { phase: 'committed' })
-        log('commit recovered from chain; its result did not survive the restart', { jobId: record.jobId, root: record.root })
-        continue
-      }
-      records.set(record.jobId, record)
-    }
-    const pending = [...records.values()].filter((r) => r.phase === 'committed' || r.phase === 'revealed')
-    log('worker state recovered', { jobs: records.size, pending: pending.map((r) => r.jobId) })
-    if (parameters.deployBlock === undefined) return
-    for (const id of await chain.committedJobIds(parameters.deployBlock)) {
-      if (records.has(id.toString())) continue
-      const job = await chain.getJob(id)
-      if (job.status === 'Open') log('committed job has no local result; it cannot be revealed and its collateral will be slashed', { jobId: id.toString() })
-    }
-  }
-
-  async function replayFeed(jobId: string): Promise<LogFeed> {
-    const feed = new LogFeed()
-    const result = await store.readResult(jobId)
-    const file = (name: string): Uint8Array | undefined => result?.files.find((f) => f.name === name)?.content
-    if (file('stdout')) feed.append('stdout', file('stdout')!)
-    if (file('stderr')) feed.append('stderr', file('stderr')!)
-    const [code, ...termination] = Buffer.from(file('exit') ?? []).toString('utf8').split(':')
-    feed.end({ state: 'completed', exit_code: code === undefined || code === 'null' || code === '' ? null : Number(code), termination: termination.join(':') || null })
-    return feed
-  }
-
   return {
     events,
     async start() {
-      await recover()
+      for (const record of await recoverJobs({ store, chain, log, deployBlock: parameters.deployBlock })) records.set(record.jobId, record)
       loopDone = loop()
     },
     async stop() {
       stopped = true
+      for (const timer of rechecks.values()) clearTimeout(timer)
       for (const job of inFlight.values()) job.controller.abort()
       kick()
       await Promise.allSettled([loopDone, ...offers])
+      // Stopping cashes out: the batched earnings are the operator's to take along.
+      await earnings.withdrawIfDue(true).catch((error: unknown) => log('withdrawal at stop failed', { reason: classifyFailure(error).reason }))
     },
+    withdrawNow: () => earnings.withdrawIfDue(true),
     async validateAnnouncement(announcement) {
-      let job: MarketJob
+      let specHash: Hex | null
       try {
-        job = await chain.getJob(BigInt(announcement.jobId))
+        specHash = await view.specHash(BigInt(announcement.jobId))
       } catch {
         return 'ignore'
       }
       // An unknown id may be our RPC lagging behind the gateway's; only a contradiction is a lie.
-      if (job.status === 'None') return 'ignore'
-      return job.specHash.toLowerCase() === announcement.specHash.toLowerCase()
+      if (specHash === null) return 'ignore'
+      return specHash === announcement.specHash.toLowerCase()
     },
-    offer(announcement) {
-      const offer = take(announcement).catch((error: unknown) => log('job offer failed', { jobId: announcement.jobId, reason: describeError(error) }))
-      offers.add(offer)
-      void offer.finally(() => offers.delete(offer))
-    },
+    offer,
     async getResult(jobId) {
       const record = records.get(jobId)
       // Before the reveal, serving the files would let a lazy worker commit our root as its own.
@@ -463,7 +437,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
       // Once the result is gone (or was sealed by a process before a restart) there is no log either.
       if (!inFlight.has(jobId) && !feeds.has(jobId) && !retention.holds(jobId)) return undefined
       return (async function* () {
-        const feed = feeds.get(jobId) ?? (await replayFeed(jobId))
+        const feed = feeds.get(jobId) ?? (await replayLogFeed(store, jobId))
         feeds.set(jobId, feed)
         yield* feed.subscribe(signal)
       })()
@@ -473,7 +447,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
         address: chain.address.toLowerCase(),
         capabilities: { interpreters: environments.interpreters.slice(0, 64), gpu: sandbox.capabilities.gpus.gpus.length > 0, maxJobs: options.maxJobs },
         environments: environments.digests.slice(0, 64),
-        load: { running: inFlight.size },
+        load: { running: runningCount() },
       }
     },
     jobs: () => [...records.values()].map((record) => ({ ...record })),

@@ -3,7 +3,7 @@
 // a production command line cannot burn real collateral.
 import { WorkerError } from './workerError.ts'
 
-export const faultModes = ['wrong-result', 'no-reveal', 'crash-after-commit'] as const
+export const faultModes = ['wrong-result', 'forged-result', 'no-reveal', 'crash-after-commit'] as const
 export type FaultMode = (typeof faultModes)[number]
 
 /** Anvil's and Ganache/Hardhat's default chain ids. */
@@ -27,7 +27,12 @@ export function parseFaultMode({ value, chainId }: ParseFaultModeParameters): Fa
   return value as FaultMode
 }
 
-/** The wrong result a `wrong-result` worker commits: stdout plus a line naming the worker, so two faulty workers disagree with each other too. */
-export function alteredStdout(stdout: Uint8Array, workerAddress: string): Uint8Array {
-  return Buffer.concat([stdout, Buffer.from(`[sandrun fault wrong-result ${workerAddress.toLowerCase()}]\n`, 'utf8')])
+/**
+ * The wrong stdout a faulty worker commits. `wrong-result`: stdout plus a line naming the worker,
+ * so two faulty workers disagree with each other too. `forged-result`: the same extra line for every
+ * such worker, as one operator's sybils that agree on a made-up result would commit.
+ */
+export function alteredStdout(stdout: Uint8Array, workerAddress: string, mode: 'wrong-result' | 'forged-result' = 'wrong-result'): Uint8Array {
+  const line = mode === 'forged-result' ? '[sandrun fault forged-result]\n' : `[sandrun fault wrong-result ${workerAddress.toLowerCase()}]\n`
+  return Buffer.concat([stdout, Buffer.from(line, 'utf8')])
 }

@@ -28,6 +28,8 @@ export type WorkerJobRecord = {
   /** On-chain job id, decimal. */
   jobId: string
   specHash: Hex
+  /** The round the slot belongs to: 0 for the first committee, 1 for the escalation committee (absent in older records: 0). */
+  round?: number
   phase: WorkerJobPhase
   /** The committed result root. */
   root: Hex | null
@@ -42,6 +44,11 @@ export type WorkerJobRecord = {
   /** Local time (ms) of the last change; retention counts from the settlement. */
   updatedAt: number
   settledAt: number | null
+}
+
+/** The record of a result just computed, before its commit is sent. */
+export function sealedRecord(p: Pick<WorkerJobRecord, 'chainId' | 'market' | 'jobId' | 'specHash' | 'round' | 'root' | 'faulty'>): WorkerJobRecord {
+  return { v: 1, ...p, phase: 'sealed', commitTx: null, revealTx: null, finalizeTx: null, status: null, outcome: null, updatedAt: Date.now(), settledAt: null }
 }
 
 export type JobStore = {

@@ -51,6 +51,8 @@ export type StartWorkerNodeParameters = {
   resultWindowMs?: number | undefined
   /** What retention counts on (tests let it pass); default the system clock. */
   clock?: Clock | undefined
+  /** Withdraw earnings once they reach this much (wei); 0 = after every settlement. */
+  withdrawAtWei?: bigint | undefined
   log?: WorkerLog | undefined
   exit?: ((code: number) => void) | undefined
   /** Extra host options (tests relax gossip's same-IP penalty). */
@@ -99,12 +101,13 @@ export async function startWorkerNode(parameters: StartWorkerNodeParameters): Pr
       throw new WorkerError('CONFIG_INVALID', `The deployment file is for chain ${deployment.chainId} but ${parameters.rpcUrl} serves chain ${chainId}; pass the RPC of the deployment's chain.`)
     }
     const fault = parseFaultMode({ value: parameters.fault, chainId })
-    const chain = workerChain({ client, chainId, log })
+    const chain = workerChain({ client, chainId, deployBlock: deployment.deployBlock, log })
     const peerIdBytes = `0x${Buffer.from(host.libp2p.peerId.toMultihash().bytes).toString('hex')}` as Hex
     const stake = await ensureStake({
       chain,
       target: parameters.stake ?? deployment.params.minCollateral * defaultWorkerNodeOptions.stakeCollateralMultiple,
       peerId: peerIdBytes,
+      workerKey: host.workerKey,
       log,
     })
 
@@ -145,6 +148,7 @@ export async function startWorkerNode(parameters: StartWorkerNodeParameters): Pr
       pollMs: parameters.pollMs,
       resultWindowMs: parameters.resultWindowMs,
       clock: parameters.clock,
+      withdrawAtWei: parameters.withdrawAtWei,
       deployBlock: deployment.deployBlock,
       exit: parameters.exit,
     })

@@ -5,7 +5,8 @@ import type { Address, Hex } from 'viem'
 import { sandrunMarketAbi } from '../../../contracts/abi.ts'
 import { ChainError, MarketRevertError } from '../../chain/errors.ts'
 import type { MarketClient, TxResult } from '../../chain/marketClient.ts'
-import type { MarketAccount, MarketJob, MarketSlot } from '../../chain/marketReader.ts'
+import type { MarketAccount, MarketJob, MarketSlot, MarketTotals } from '../../chain/marketReader.ts'
+import type { PeerRegistration } from '../../chain/peerRegistration.ts'
 import { silentLog, type WorkerLog } from './workerLog.ts'
 
 export type WorkerChain = {
@@ -16,14 +17,23 @@ export type WorkerChain = {
   getJob(jobId: bigint): Promise<MarketJob>
   getSlots(jobId: bigint): Promise<MarketSlot[]>
   getAccount(): Promise<MarketAccount>
-  getPeerId(): Promise<Hex>
-  /** Timestamp (s) of the latest block: the clock the contract's windows run on. */
-  latestTimestamp(): Promise<number>
+  getTotals(): Promise<MarketTotals>
+  /** The spec hash the job was posted with (its JobPosted event); null for an unknown job. */
+  getJobSpecHash(jobId: bigint): Promise<Hex | null>
+  getPeer(): Promise<PeerRegistration>
+  /**
+   * The block the next transaction lands in, as the node sees it: its number and timestamp (the
+   * 'pending' block), the clock the contract's windows and eligibility run on.
+   */
+  nextBlock(): Promise<{ number: bigint; timestamp: number }>
+  /** Hash of a past block (round seeds). */
+  blockHash(number: bigint): Promise<Hex>
   /** ETH the account holds outside the market (for stake and gas). */
   walletBalance(): Promise<bigint>
   /** Ids of jobs this account committed to since `fromBlock` (recovery after a lost data dir). */
   committedJobIds(fromBlock: bigint): Promise<bigint[]>
-  stake(p: { value: bigint; peerId: Hex }): Promise<TxResult>
+  stake(p: { value: bigint }): Promise<TxResult>
+  registerPeer(p: PeerRegistration): Promise<TxResult>
   commit(p: { jobId: bigint; resultRoot: Hex; salt: Hex }): Promise<TxResult>
   reveal(p: { jobId: bigint; resultRoot: Hex; salt: Hex }): Promise<TxResult>
   finalize(jobId: bigint): Promise<TxResult>
@@ -33,6 +43,8 @@ export type WorkerChain = {
 export type WorkerChainParameters = {
   client: MarketClient
   chainId: number
+  /** Where event scans start (the deployment block). */
+  deployBlock?: bigint
   log?: WorkerLog
 }
 
@@ -52,7 +64,7 @@ async function sendWithRetry<T>(send: () => Promise<T>, log: WorkerLog): Promise
   }
 }
 
-export function workerChain({ client, chainId, log = silentLog }: WorkerChainParameters): WorkerChain {
+export function workerChain({ client, chainId, deployBlock = 0n, log = silentLog }: WorkerChainParameters): WorkerChain {
   const account = client.account
   if (!account) throw new Error('workerChain needs a market client with an account')
   const { publicClient } = client
@@ -71,14 +83,24 @@ export function workerChain({ client, chainId, log = silentLog }: WorkerChainPar
     getJob: (jobId) => client.getJob(jobId),
     getSlots: (jobId) => client.getSlots(jobId),
     getAccount: () => client.getAccount(account.address),
-    getPeerId: () => client.getPeerId(account.address),
-    latestTimestamp: async () => Number((await publicClient.getBlock({ blockTag: 'latest' })).timestamp),
+    getTotals: () => client.getTotals(),
+    getJobSpecHash: (jobId) => client.getJobSpecHash(jobId, { fromBlock: deployBlock }),
+    getPeer: () => client.getPeer(account.address),
+    async nextBlock() {
+      const block = await publicClient.getBlock({ blockTag: 'pending' })
+      return { number: block.number ?? (await publicClient.getBlockNumber()) + 1n, timestamp: Number(block.timestamp) }
+    },
+    async blockHash(number) {
+      const block = await publicClient.getBlock({ blockNumber: number })
+      return block.hash
+    },
     walletBalance: () => publicClient.getBalance({ address: account.address }),
     async committedJobIds(fromBlock) {
       const logs = await publicClient.getContractEvents({ address: client.address, abi: sandrunMarketAbi, eventName: 'SlotCommitted', args: { worker: account.address }, fromBlock })
       return [...new Set(logs.map((log) => log.args.jobId).filter((id): id is bigint => id !== undefined))]
     },
     stake: (p) => serial(() => client.stake(p)),
+    registerPeer: (p) => serial(() => client.registerPeer(p)),
     commit: (p) => serial(() => client.commit(p)),
     reveal: (p) => serial(() => client.reveal(p)),
     finalize: (jobId) => serial(() => client.finalize(jobId)),

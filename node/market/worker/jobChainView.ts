@@ -1,0 +1,43 @@
+// What the worker reads from the chain about an announced job, with the parts that never change
+// cached: a job's spec hash (one event lookup per job) and block hashes (round seeds), so the
+// re-announcements of open jobs every few seconds cost a job read, not a log scan.
+import type { Hex } from 'viem'
+import type { MarketJob } from '../../chain/marketReader.ts'
+import { roundEligibility, type RoundEligibility } from './roundEligibility.ts'
+import type { WorkerChain } from './workerChain.ts'
+
+export type JobChainView = {
+  /** The job's posted spec hash (lowercase), or null while the chain does not know the job. */
+  specHash(jobId: bigint): Promise<Hex | null>
+  /** When this worker may commit to the job's current round, and the chain time of the next block. */
+  eligibility(job: MarketJob): Promise<{ eligibility: RoundEligibility; now: number }>
+}
+
+// Bounds on the caches: plenty for the jobs a worker sees within an hour.
+const maxCachedJobs = 10_000
+const maxCachedBlocks = 1_000
+
+export function jobChainView(chain: WorkerChain): JobChainView {
+  const specHashes = new Map<bigint, Hex>()
+  const blockHashes = new Map<bigint, Hex>()
+  const remember = <K, V>(map: Map<K, V>, max: number, key: K, value: V): V => {
+    if (map.size >= max) map.delete(map.keys().next().value as K)
+    map.set(key, value)
+    return value
+  }
+  const blockHash = async (number: bigint): Promise<Hex> => blockHashes.get(number) ?? remember(blockHashes, maxCachedBlocks, number, await chain.blockHash(number))
+
+  return {
+    async specHash(jobId) {
+      const cached = specHashes.get(jobId)
+      if (cached) return cached
+      const found = await chain.getJobSpecHash(jobId)
+      return found ? remember(specHashes, maxCachedJobs, jobId, found.toLowerCase() as Hex) : null
+    },
+    async eligibility(job) {
+      const [account, totals, next] = await Promise.all([chain.getAccount(), chain.getTotals(), chain.nextBlock()])
+      const eligibility = await roundEligibility({ job, account, totals, worker: chain.address, nextBlock: next.number, blockHash })
+      return { eligibility, now: next.timestamp }
+    },
+  }
+}
