@@ -71,7 +71,7 @@ export function submitRoute(app: FastifyInstance, context: GatewayContext): void
     {
       schema: {
         summary: 'Submit a job',
-        description: 'multipart/form-data: `files` = the job as tar.gz, `manifest` = JSON (or job.json inside the tarball).',
+        description: 'multipart/form-data: `files` = the job as tar.gz, `manifest` = JSON (or job.json inside the tarball) as described by the Manifest schema.',
         consumes: ['multipart/form-data'],
         response: { 200: SubmitResponse, 400: ErrorBody, 413: ErrorBody, 415: ErrorBody, 429: RateLimitedBody, 500: ErrorBody, 503: ErrorBody },
       },
