@@ -1,4 +1,4 @@
-// The environment digest (DESIGN section 4): one hash naming an interpreter build plus its package
+// The environment digest (docs/environments.md, "The environment digest"): one hash naming an interpreter build plus its package
 // set, so a worker takes only jobs it can run exactly as the other replicas do.
 import { sha256 } from '@noble/hashes/sha2.js'
 import { canonicalJson } from './canonicalJson.ts'

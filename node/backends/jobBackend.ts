@@ -91,7 +91,7 @@ export type JobStatus = {
   verification?: JobVerification | undefined
 }
 
-/** Market mode: the on-chain record behind a job's result (DESIGN section 6), for GET /status. */
+/** Market mode: the on-chain record behind a job's result (docs/contracts.md), for GET /status. */
 export type JobVerification = {
   /** `posting` (no tx yet), `open`, then the chain's final word: `finalized`, `inconclusive`, `expired`, `cancelled`. */
   state: 'posting' | 'open' | 'finalized' | 'inconclusive' | 'expired' | 'cancelled'

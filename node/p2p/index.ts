@@ -1,4 +1,4 @@
-// The libp2p layer of the open network (DESIGN section 8): the host, the stream protocols (bundle,
+// The libp2p layer of the open network (docs/network.md, "The flow"): the host, the stream protocols (bundle,
 // result, logs) and the gossip topics (job announcements, worker heartbeats). Business logic uses
 // these services and never touches a stream.
 //
