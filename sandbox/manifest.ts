@@ -66,7 +66,10 @@ const compiled = new WeakMap<object, RegExp>()
 function matches(schema: StringRule & object, value: string): boolean {
   if (schema.pattern === undefined) return true
   let pattern = compiled.get(schema)
-  if (pattern === undefined) compiled.set(schema, (pattern = new RegExp(schema.pattern)))
+  if (pattern === undefined) {
+    pattern = new RegExp(schema.pattern)
+    compiled.set(schema, pattern)
+  }
   return pattern.test(value)
 }
 

@@ -25,7 +25,7 @@ export function environmentDigest({ interpreterVersion, packages }: EnvironmentD
     throw new VerifierError('ENVIRONMENT_INVALID', 'The interpreter version is empty; pass the output of `<interpreter> --version`.')
   }
   const trimmed = packages.map((p) => p.trim())
-  const blank = trimmed.findIndex((p) => p === '')
+  const blank = trimmed.indexOf('')
   if (blank >= 0) {
     throw new VerifierError('ENVIRONMENT_INVALID', `Package ${blank} of the list is empty; leave blank lines out of the package list.`)
   }
