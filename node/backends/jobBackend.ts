@@ -3,8 +3,7 @@
 // is mode-neutral and free of host details (no paths); the few report shapes the sandbox already
 // defines (environments, GPUs) are reused as types rather than written twice.
 import type { Readable } from 'node:stream'
-import type { EnvironmentsReport, EnvironmentsReportTemplate } from '../../sandbox/environments/environmentsReport.ts'
-import type { GpuInfo } from '../../sandbox/gpu/gpuInfo.ts'
+import type { EnvironmentsReport, EnvironmentsReportTemplate, GpuInfo } from '../../sandbox/index.ts'
 
 export type JobState = 'queued' | 'running' | 'completed' | 'failed'
 

@@ -2,7 +2,7 @@
 // Limits are checked before the body is read: the per-IP quota (429) and the declared size (413).
 // What the service spends on a submission (inflating it, refusing it) is charged to the client.
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { InflationMeter } from '../../../sandbox/bundle/readBundle.ts'
+import type { InflationMeter } from '../../../sandbox/index.ts'
 import { BackendError } from '../../backends/backendError.ts'
 import { serviceWorkSeconds } from '../../backends/serviceWorkSeconds.ts'
 import { clientAddressKey } from '../clientAddressKey.ts'
