@@ -1,4 +1,4 @@
-// The bubblewrap command line for one job (DESIGN section 3): every namespace, read-only system
+// The bubblewrap command line for one job (docs/security.md, "The layers"): every namespace, read-only system
 // binds, a generated /etc, fresh /proc (without its pid 1), minimal /dev, size-capped tmpfs /tmp, the job's workspace
 // at /work, and a read-only root so nothing else is writable.
 import { lstatSync } from 'node:fs'

@@ -39,7 +39,7 @@ const mib = 1024 * 1024
 export const defaultSandboxLimits: SandboxLimits = {
   // Enough for interpreters with thread pools and a small multiprocessing pool; stops fork bombs.
   pids: 100,
-  // DESIGN: the job directory is a 100 MB tmpfs.
+  // The job directory is a 100 MB tmpfs (docs/security.md, "The layers").
   workBytes: 100 * mib,
   // /tmp is scratch space; its pages count against the memory limit like /work's.
   tmpBytes: 64 * mib,

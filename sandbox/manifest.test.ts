@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { SandboxError, type SandboxErrorCode } from './errors.ts'
-import { manifestFieldNames, manifestJsonSchema, parseManifest, type ParseManifestOptions } from './manifest.ts'
+import { parseManifest } from './manifest.ts'
+import { manifestFieldNames, manifestJsonSchema, type ParseManifestOptions } from './manifestSchema.ts'
 
 function refusal(input: unknown, options?: ParseManifestOptions): SandboxError {
   try {
@@ -264,5 +265,37 @@ describe('manifestJsonSchema', () => {
     expect(Object.keys(schema.properties).sort()).toEqual([...manifestFieldNames].sort())
     expect(schema.additionalProperties).toBe(false)
     expect(schema.properties.timeout).toMatchObject({ maximum: 120, default: 120 })
+  })
+})
+
+describe('manifest schema and validator agree', () => {
+  const schema = manifestJsonSchema() as unknown as {
+    properties: Record<string, { type?: string[]; minimum?: number; maximum?: number; default?: unknown; properties?: Record<string, { maximum?: number }> }>
+  }
+  const integers = Object.entries(schema.properties).filter(([name, field]) => field.type?.includes('integer') && name !== 'quorum')
+
+  it.each(integers)('%s: the schema range is what parseManifest accepts, its default what it fills in', (name, field) => {
+    const base = { entrypoint: 'a.py', replicas: 1 }
+    expect(parseManifest({ ...base, [name]: field.minimum })[name as 'timeout']).toBe(field.minimum)
+    expect(parseManifest({ ...base, [name]: field.maximum })[name as 'timeout']).toBe(field.maximum)
+    expectRefused({ ...base, [name]: field.minimum! - 1 }, 'MANIFEST_INVALID', new RegExp(`"${name}" must be from`))
+    expectRefused({ ...base, [name]: field.maximum! + 1 }, 'MANIFEST_INVALID', new RegExp(`"${name}" must be from`))
+    if (name !== 'replicas') expect(parseManifest(base)[name as 'timeout']).toBe(field.default)
+  })
+
+  it('caps gpu.min_vram_gb in both', () => {
+    const max = schema.properties.gpu!.properties!.min_vram_gb!.maximum!
+    expect(max).toBe(4096)
+    expect(parseManifest({ entrypoint: 'a.py', gpu: { required: true, min_vram_gb: max } }).gpu?.min_vram_gb).toBe(max)
+    expectRefused({ entrypoint: 'a.py', gpu: { required: true, min_vram_gb: max + 1 } }, 'MANIFEST_INVALID', /at most 4096/)
+  })
+
+  it('documents that every optional field may be null, as parseManifest accepts', () => {
+    for (const [name, field] of Object.entries(schema.properties)) {
+      if (name === 'entrypoint') continue
+      const allowsNull = field.type?.includes('null') || (field as { enum?: unknown[] }).enum?.includes(null)
+      expect(allowsNull, name).toBe(true)
+      expect(parseManifest({ entrypoint: 'a.py', [name]: null })).toEqual(parseManifest({ entrypoint: 'a.py' }))
+    }
   })
 })

@@ -5,194 +5,27 @@ import picomatch from 'picomatch'
 import { SandboxError } from './errors.ts'
 import type { GpuRequirement, InterpreterName, Manifest } from './types.ts'
 
-export type ManifestLimits = {
-  /** Wall-clock seconds. */
-  maxTimeout: number
-  minMemoryMb: number
-  maxMemoryMb: number
-  maxCpuSeconds: number
-  maxReplicas: number
-  maxArgs: number
-  /** Characters per argument. */
-  maxArgLength: number
-  maxEnvEntries: number
-  /** Characters per environment value. */
-  maxEnvValueLength: number
-  maxOutputPatterns: number
-}
+import { forbiddenEnvNames, forbiddenEnvPrefixes, isForbiddenEnvName } from './forbiddenEnvNames.ts'
+import {
+  interpreterByExtension,
+  interpreterNames,
+  manifestFieldNames,
+  manifestSchemaParts,
+  type ManifestSchemaParts,
+  type ParseManifestOptions,
+} from './manifestSchema.ts'
 
-export const defaultManifestLimits: ManifestLimits = {
-  // One hour: longer jobs tie up a worker slot and a market escrow for too long.
-  maxTimeout: 3600,
-  // Below 16 MB no interpreter starts; 2 GB is what one slot of a small worker can promise.
-  minMemoryMb: 16,
-  maxMemoryMb: 2048,
-  maxCpuSeconds: 3600,
-  // Each replica costs a full run and an on-chain commit; 16 is plenty for majority safety.
-  maxReplicas: 16,
-  // Arguments and environment end up in execve(), whose total is limited (ARG_MAX, ~2 MB).
-  maxArgs: 256,
-  maxArgLength: 4096,
-  maxEnvEntries: 256,
-  maxEnvValueLength: 32 * 1024,
-  maxOutputPatterns: 64,
-}
-
-export type ParseManifestOptions = {
-  /** Operator overrides of the maximums; the defaults above apply to the rest. */
-  limits?: Partial<ManifestLimits> | undefined
-}
-
-/** Every field a manifest may have; anything else is refused (a typo must not be silently ignored). */
-export const manifestFieldNames = [
-  'entrypoint',
-  'interpreter',
-  'environment',
-  'args',
-  'env',
-  'outputs',
-  'requirements',
-  'timeout',
-  'memory_mb',
-  'cpu_seconds',
-  'gpu',
-  'replicas',
-  'quorum',
-  'reward_wei',
-] as const satisfies readonly (keyof Manifest)[]
-
-export const interpreterNames: readonly InterpreterName[] = [
-  'python3',
-  'node',
-  'bash',
-  'sh',
-  'ruby',
-  'Rscript',
-  'perl',
-  'php',
-]
-
-/** Entrypoint extension (lower-cased) -> interpreter, used when `interpreter` is not given. */
-export const interpreterByExtension: Readonly<Record<string, InterpreterName>> = {
-  '.py': 'python3',
-  '.js': 'node',
-  '.mjs': 'node',
-  '.cjs': 'node',
-  '.sh': 'bash',
-  '.rb': 'ruby',
-  '.r': 'Rscript',
-  '.pl': 'perl',
-  '.php': 'php',
-}
-
-/**
- * Environment names a job may not set. The sandbox sets these itself (determinism: two replicas
- * must see the same PATH, HOME, TZ, locale, hash seed, build epoch), or they make the dynamic
- * loader, a shell or an interpreter load code or configuration from somewhere other than the job's
- * entrypoint (loader, libc and interpreter search paths, startup files, option injection).
- */
-export const forbiddenEnvNames: ReadonlySet<string> = new Set([
-  // Set by the sandbox.
-  'PATH',
-  'HOME',
-  'PWD',
-  'OLDPWD',
-  'SHELL',
-  'USER',
-  'LOGNAME',
-  'HOSTNAME',
-  'TZ',
-  'TZDIR',
-  'LANG',
-  'LANGUAGE',
-  'SOURCE_DATE_EPOCH',
-  'PYTHONHASHSEED',
-  'TMPDIR',
-  // Shell startup and parsing.
-  'IFS',
-  'ENV',
-  'BASH_ENV',
-  'CDPATH',
-  'GLOBIGNORE',
-  'SHELLOPTS',
-  'BASHOPTS',
-  'PS4',
-  'PROMPT_COMMAND',
-  // libc.
-  'GCONV_PATH',
-  'LOCPATH',
-  'NLSPATH',
-  'HOSTALIASES',
-  'RESOLV_HOST_CONF',
-  'RES_OPTIONS',
-  'LOCALDOMAIN',
-  'MALLOC_CHECK_',
-  'MALLOC_PERTURB_',
-  // Python.
-  'PYTHONPATH',
-  'PYTHONHOME',
-  'PYTHONSTARTUP',
-  'PYTHONUSERBASE',
-  'PYTHONEXECUTABLE',
-  'PYTHONPLATLIBDIR',
-  'PYTHONSAFEPATH',
-  'PYTHONNOUSERSITE',
-  // Node.
-  'NODE_OPTIONS',
-  'NODE_PATH',
-  'NODE_REPL_EXTERNAL_MODULE',
-  // Perl.
-  'PERL5LIB',
-  'PERLLIB',
-  'PERL5OPT',
-  'PERL5DB',
-  // Ruby.
-  'RUBYOPT',
-  'RUBYLIB',
-  'RUBYSHELL',
-  'GEM_HOME',
-  'GEM_PATH',
-  // R.
-  'R_HOME',
-  'R_LIBS',
-  'R_LIBS_USER',
-  'R_LIBS_SITE',
-  'R_PROFILE',
-  'R_PROFILE_USER',
-  'R_ENVIRON',
-  'R_ENVIRON_USER',
-  // PHP.
-  'PHPRC',
-  'PHP_INI_SCAN_DIR',
-  // OpenSSL engines are shared objects loaded at startup.
-  'OPENSSL_CONF',
-  'OPENSSL_ENGINES',
-  'OPENSSL_MODULES',
-])
-
-/** Prefixes refused the same way: loader (`LD_`), glibc tunables, locale, bash exported functions. */
-export const forbiddenEnvPrefixes: readonly string[] = ['LD_', 'GLIBC_', 'LC_', 'BASH_FUNC_', 'DYLD_', 'SANDRUN_']
-
-export function isForbiddenEnvName(name: string): boolean {
-  return forbiddenEnvNames.has(name) || forbiddenEnvPrefixes.some((prefix) => name.startsWith(prefix))
-}
-
-const maxPathLength = 255
-const maxPatternLength = 1024
-const envNamePattern = /^[A-Za-z_][A-Za-z0-9_]*$/
-const environmentNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
-const gpuFieldNames = ['required', 'min_vram_gb', 'cuda_version', 'compute_capability'] as const
 const maxUint256 = (1n << 256n) - 1n
-
-const defaults = { timeout: 300, memory_mb: 512, cpu_seconds: 60, replicas: 3 } as const
 
 /**
  * Optional fields may be absent or `null` (both mean the default). Throws SandboxError with code
  * MANIFEST_INVALID (shape, type, range), INTERPRETER_UNKNOWN or ENV_FORBIDDEN. Whether the
- * entrypoint exists in the bundle and the environment on the host is checked elsewhere.
+ * entrypoint exists in the bundle and the environment on the host is checked elsewhere. Every
+ * limit, pattern and default comes from the schema (manifestSchema.ts).
  */
 export function parseManifest(input: unknown, options: ParseManifestOptions = {}): Manifest {
-  const limits = resolveLimits(options.limits)
+  const parts = manifestSchemaParts(options)
+  const { fields } = parts
   if (!isPlainObject(input))
     throw invalid(`The manifest must be a JSON object; got ${describe(input)}.`, 'Send e.g. {"entrypoint": "main.py"}.')
   for (const key of Object.keys(input))
@@ -204,102 +37,47 @@ export function parseManifest(input: unknown, options: ParseManifestOptions = {}
   const entrypointValue = field('entrypoint')
   if (entrypointValue === undefined)
     throw invalid('The manifest field "entrypoint" is required.', 'Name the file to run, e.g. "main.py".')
-  const entrypoint = relativePath('entrypoint', entrypointValue)
-  const replicas = integer('replicas', field('replicas'), 1, limits.maxReplicas, defaults.replicas)
+  const entrypoint = relativePath('entrypoint', entrypointValue, fields.entrypoint)
+  const replicas = integer('replicas', field('replicas'), fields.replicas)
 
   return {
     entrypoint,
     interpreter: interpreter(field('interpreter'), entrypoint),
-    environment: environmentName(field('environment')),
-    args: args(field('args'), limits),
-    env: env(field('env'), limits),
-    outputs: outputs(field('outputs'), limits),
-    requirements: field('requirements') === undefined ? null : relativePath('requirements', field('requirements')),
-    timeout: integer('timeout', field('timeout'), 1, limits.maxTimeout, defaults.timeout, 'seconds'),
-    memory_mb: integer('memory_mb', field('memory_mb'), limits.minMemoryMb, limits.maxMemoryMb, defaults.memory_mb, 'MB'),
-    cpu_seconds: integer('cpu_seconds', field('cpu_seconds'), 1, limits.maxCpuSeconds, defaults.cpu_seconds, 'seconds'),
-    gpu: gpu(field('gpu')),
+    environment: environmentName(field('environment'), fields.environment),
+    args: args(field('args'), parts),
+    env: env(field('env'), parts),
+    outputs: outputs(field('outputs'), parts),
+    requirements: field('requirements') === undefined ? null : relativePath('requirements', field('requirements'), fields.requirements),
+    timeout: integer('timeout', field('timeout'), fields.timeout, 'seconds'),
+    memory_mb: integer('memory_mb', field('memory_mb'), fields.memory_mb, 'MB'),
+    cpu_seconds: integer('cpu_seconds', field('cpu_seconds'), fields.cpu_seconds, 'seconds'),
+    gpu: gpu(field('gpu'), parts),
     replicas,
     quorum: quorum(field('quorum'), replicas),
-    reward_wei: rewardWei(field('reward_wei')),
+    reward_wei: rewardWei(field('reward_wei'), fields.reward_wei),
   }
 }
 
-/** A JSON Schema (draft 2020-12) of the accepted manifest, for the gateway's OpenAPI docs. */
-export function manifestJsonSchema(options: ParseManifestOptions = {}): Record<string, unknown> {
-  const limits = resolveLimits(options.limits)
-  const nullable = (schema: Record<string, unknown>) => ({ anyOf: [schema, { type: 'null' }] })
-  return {
-    type: 'object',
-    additionalProperties: false,
-    required: ['entrypoint'],
-    properties: {
-      entrypoint: { type: 'string', minLength: 1, maxLength: maxPathLength, description: 'File to run, relative to /work.' },
-      interpreter: { enum: interpreterNames, description: 'Default: detected from the entrypoint extension.' },
-      environment: { type: 'string', pattern: environmentNamePattern.source, default: 'default' },
-      args: { type: 'array', maxItems: limits.maxArgs, items: { type: 'string', maxLength: limits.maxArgLength } },
-      env: {
-        type: 'object',
-        maxProperties: limits.maxEnvEntries,
-        propertyNames: { pattern: envNamePattern.source },
-        additionalProperties: { type: 'string', maxLength: limits.maxEnvValueLength },
-        description: `Extra environment. Refused: ${[...forbiddenEnvNames].join(', ')} and names starting with ${forbiddenEnvPrefixes.join(', ')}.`,
-      },
-      outputs: {
-        type: 'array',
-        maxItems: limits.maxOutputPatterns,
-        items: { type: 'string', maxLength: maxPatternLength },
-        default: [],
-        description: 'Glob patterns relative to /work (dotfiles match). Empty: every file the job created or changed.',
-      },
-      requirements: nullable({ type: 'string', maxLength: maxPathLength }),
-      timeout: { type: 'integer', minimum: 1, maximum: limits.maxTimeout, default: defaultFor(defaults.timeout, limits.maxTimeout) },
-      memory_mb: {
-        type: 'integer',
-        minimum: limits.minMemoryMb,
-        maximum: limits.maxMemoryMb,
-        default: defaultFor(defaults.memory_mb, limits.maxMemoryMb),
-      },
-      cpu_seconds: {
-        type: 'integer',
-        minimum: 1,
-        maximum: limits.maxCpuSeconds,
-        default: defaultFor(defaults.cpu_seconds, limits.maxCpuSeconds),
-      },
-      gpu: nullable({
-        type: 'object',
-        additionalProperties: false,
-        required: ['required'],
-        properties: {
-          required: { type: 'boolean' },
-          min_vram_gb: { type: 'number', exclusiveMinimum: 0 },
-          cuda_version: { type: 'string', pattern: '^\\d+(\\.\\d+){0,2}$' },
-          compute_capability: { type: 'string', pattern: '^\\d+\\.\\d+$' },
-        },
-      }),
-      replicas: { type: 'integer', minimum: 1, maximum: limits.maxReplicas, default: defaultFor(defaults.replicas, limits.maxReplicas) },
-      quorum: nullable({ type: 'integer', minimum: 1, description: 'From a majority of replicas to all of them; null = majority.' }),
-      reward_wei: nullable({ type: 'string', pattern: '^(0|[1-9][0-9]*)$', description: 'Reward per replica in wei.' }),
-    },
+type Bounded = { minimum?: number; maximum?: number; default?: number }
+type StringRule = { minLength?: number; maxLength?: number; pattern?: string }
+
+/** A string schema's pattern as a RegExp (schemas are built once, so this compiles each pattern once). */
+const compiled = new WeakMap<object, RegExp>()
+function matches(schema: StringRule & object, value: string): boolean {
+  if (schema.pattern === undefined) return true
+  let pattern = compiled.get(schema)
+  if (pattern === undefined) {
+    pattern = new RegExp(schema.pattern)
+    compiled.set(schema, pattern)
   }
+  return pattern.test(value)
 }
 
-function resolveLimits(overrides: Partial<ManifestLimits> | undefined): ManifestLimits {
-  const limits = { ...defaultManifestLimits }
-  for (const [key, value] of Object.entries(overrides ?? {}))
-    if (value !== undefined) limits[key as keyof ManifestLimits] = value
-  return limits
-}
-
-/** An operator may lower a maximum below the usual default; the default follows it down. */
-function defaultFor(usual: number, max: number): number {
-  return Math.min(usual, max)
-}
-
-function relativePath(name: string, value: unknown): string {
+function relativePath(name: string, value: unknown, schema: StringRule): string {
+  const maxPathLength = schema.maxLength ?? Infinity
   if (typeof value !== 'string') throw wrongType(name, 'a string (a path relative to /work)', value)
-  if (value.length === 0 || value.length > maxPathLength)
-    throw invalid(`The manifest field "${name}" must be 1 to ${maxPathLength} characters long; got ${value.length}.`)
+  if (value.length < (schema.minLength ?? 0) || value.length > maxPathLength)
+    throw invalid(`The manifest field "${name}" must be ${schema.minLength} to ${maxPathLength} characters long; got ${value.length}.`)
   if (value.includes('\0')) throw invalid(`The manifest field "${name}" contains a NUL character.`)
   if (value.startsWith('/'))
     throw invalid(
@@ -337,10 +115,10 @@ function interpreter(value: unknown, entrypoint: string): InterpreterName {
   return detected
 }
 
-function environmentName(value: unknown): string {
+function environmentName(value: unknown, schema: StringRule & object): string {
   if (value === undefined) return 'default'
   if (typeof value !== 'string') throw wrongType('environment', 'a string (an environment template name)', value)
-  if (!environmentNamePattern.test(value))
+  if (!matches(schema, value))
     throw invalid(
       `The manifest field "environment" is not a valid template name; got ${JSON.stringify(value.slice(0, 80))}.`,
       'Use letters, digits, ".", "_" and "-" (at most 64); GET /environments lists them.',
@@ -348,29 +126,31 @@ function environmentName(value: unknown): string {
   return value
 }
 
-function args(value: unknown, limits: ManifestLimits): string[] {
+function args(value: unknown, { fields, arg: argSchema }: ManifestSchemaParts): string[] {
   if (value === undefined) return []
+  const maxArgs = fields.args.maxItems ?? Infinity
+  const maxArgLength = argSchema.maxLength ?? Infinity
   if (!Array.isArray(value)) throw wrongType('args', 'an array of strings', value)
-  if (value.length > limits.maxArgs)
-    throw invalid(`The manifest field "args" has ${value.length} items; at most ${limits.maxArgs} are allowed.`)
+  if (value.length > maxArgs) throw invalid(`The manifest field "args" has ${value.length} items; at most ${maxArgs} are allowed.`)
   return value.map((arg, index) => {
     if (typeof arg !== 'string') throw wrongType(`args[${index}]`, 'a string', arg)
-    if (arg.length > limits.maxArgLength)
-      throw invalid(`The manifest field "args[${index}]" is ${arg.length} characters long; at most ${limits.maxArgLength} are allowed.`)
+    if (arg.length > maxArgLength)
+      throw invalid(`The manifest field "args[${index}]" is ${arg.length} characters long; at most ${maxArgLength} are allowed.`)
     if (arg.includes('\0')) throw invalid(`The manifest field "args[${index}]" contains a NUL character.`)
     return arg
   })
 }
 
-function env(value: unknown, limits: ManifestLimits): Record<string, string> {
+function env(value: unknown, { fields, envName, envValue }: ManifestSchemaParts): Record<string, string> {
   if (value === undefined) return {}
+  const maxEntries = fields.env.maxProperties ?? Infinity
+  const maxValueLength = envValue.maxLength ?? Infinity
   if (!isPlainObject(value)) throw wrongType('env', 'an object of string values', value)
   const names = Object.keys(value).sort()
-  if (names.length > limits.maxEnvEntries)
-    throw invalid(`The manifest field "env" has ${names.length} entries; at most ${limits.maxEnvEntries} are allowed.`)
+  if (names.length > maxEntries) throw invalid(`The manifest field "env" has ${names.length} entries; at most ${maxEntries} are allowed.`)
   const entries: [string, string][] = []
   for (const name of names) {
-    if (!envNamePattern.test(name))
+    if (!matches(envName, name))
       throw invalid(
         `The environment variable name ${JSON.stringify(name.slice(0, 80))} is invalid.`,
         'Names are letters, digits and "_", not starting with a digit.',
@@ -381,8 +161,8 @@ function env(value: unknown, limits: ManifestLimits): Record<string, string> {
       })
     const entry = value[name]
     if (typeof entry !== 'string') throw wrongType(`env.${name}`, 'a string', entry)
-    if (entry.length > limits.maxEnvValueLength)
-      throw invalid(`The value of env.${name} is ${entry.length} characters long; at most ${limits.maxEnvValueLength} are allowed.`)
+    if (entry.length > maxValueLength)
+      throw invalid(`The value of env.${name} is ${entry.length} characters long; at most ${maxValueLength} are allowed.`)
     if (entry.includes('\0')) throw invalid(`The value of env.${name} contains a NUL character.`)
     entries.push([name, entry])
   }
@@ -390,18 +170,20 @@ function env(value: unknown, limits: ManifestLimits): Record<string, string> {
   return Object.fromEntries(entries)
 }
 
-function outputs(value: unknown, limits: ManifestLimits): string[] {
+function outputs(value: unknown, { fields, outputPattern }: ManifestSchemaParts): string[] {
   if (value === undefined) return []
+  const maxPatterns = fields.outputs.maxItems ?? Infinity
+  const maxPatternLength = outputPattern.maxLength ?? Infinity
   if (!Array.isArray(value)) throw wrongType('outputs', 'an array of glob patterns', value)
-  if (value.length > limits.maxOutputPatterns)
-    throw invalid(`The manifest field "outputs" has ${value.length} patterns; at most ${limits.maxOutputPatterns} are allowed.`)
+  if (value.length > maxPatterns)
+    throw invalid(`The manifest field "outputs" has ${value.length} patterns; at most ${maxPatterns} are allowed.`)
   return value.map((pattern, index) => {
     const name = `outputs[${index}]`
     if (typeof pattern !== 'string') throw wrongType(name, 'a string (a glob pattern)', pattern)
     // Patterns match paths relative to /work, which never start with "./".
     const normalized = pattern.replace(/^(\.\/)+/, '')
-    if (normalized.length === 0 || normalized.length > maxPatternLength)
-      throw invalid(`The manifest field "${name}" must be 1 to ${maxPatternLength} characters long.`)
+    if (normalized.length < (outputPattern.minLength ?? 0) || normalized.length > maxPatternLength)
+      throw invalid(`The manifest field "${name}" must be ${outputPattern.minLength} to ${maxPatternLength} characters long.`)
     if (normalized.includes('\0')) throw invalid(`The manifest field "${name}" contains a NUL character.`)
     if (normalized.startsWith('/'))
       throw invalid(`The manifest field "${name}" must be relative to /work; got ${JSON.stringify(pattern)}.`)
@@ -416,49 +198,47 @@ function outputs(value: unknown, limits: ManifestLimits): string[] {
   })
 }
 
-function integer(
-  name: string,
-  value: unknown,
-  min: number,
-  max: number,
-  usual: number,
-  unit?: string,
-): number {
-  if (value === undefined) return defaultFor(usual, max)
+/** An integer within the schema's range; absent means the schema's default. */
+function integer(name: string, value: unknown, schema: Bounded, unit?: string): number {
+  const { minimum: min = -Infinity, maximum: max = Infinity } = schema
+  if (value === undefined && schema.default !== undefined) return schema.default
   const range = `from ${min} to ${max}${unit ? ` (${unit})` : ''}`
   if (typeof value !== 'number' || !Number.isInteger(value)) throw wrongType(name, `an integer ${range}`, value)
   if (value < min || value > max) throw invalid(`The manifest field "${name}" must be ${range}; got ${value}.`)
   return value
 }
 
-function gpu(value: unknown): GpuRequirement | null {
+function gpu(value: unknown, { gpu: schema }: ManifestSchemaParts): GpuRequirement | null {
   if (value === undefined) return null
+  const fieldNames = Object.keys(schema)
   if (!isPlainObject(value)) throw wrongType('gpu', 'an object like {"required": true} or null', value)
   for (const key of Object.keys(value))
-    if (!(gpuFieldNames as readonly string[]).includes(key))
-      throw invalid(`Unknown field ${JSON.stringify(key)} in "gpu".`, `Allowed fields: ${gpuFieldNames.join(', ')}.`)
+    if (!fieldNames.includes(key))
+      throw invalid(`Unknown field ${JSON.stringify(key)} in "gpu".`, `Allowed fields: ${fieldNames.join(', ')}.`)
   if (typeof value.required !== 'boolean') throw wrongType('gpu.required', 'a boolean', value.required)
   const result: GpuRequirement = { required: value.required }
   const vram = value.min_vram_gb ?? undefined
   if (vram !== undefined) {
-    if (typeof vram !== 'number' || !Number.isFinite(vram) || vram <= 0 || vram > 4096)
-      throw wrongType('gpu.min_vram_gb', 'a number of GiB above 0 (at most 4096)', vram)
+    const { exclusiveMinimum: above = 0, maximum: max = Infinity } = schema.min_vram_gb
+    if (typeof vram !== 'number' || !Number.isFinite(vram) || vram <= above || vram > max)
+      throw wrongType('gpu.min_vram_gb', `a number of GiB above ${above} (at most ${max})`, vram)
     result.min_vram_gb = vram
   }
   const cuda = value.cuda_version ?? undefined
   if (cuda !== undefined) {
-    if (typeof cuda !== 'string' || !/^\d+(\.\d+){0,2}$/.test(cuda)) throw wrongType('gpu.cuda_version', 'a version string like "12.2"', cuda)
+    if (typeof cuda !== 'string' || !matches(schema.cuda_version, cuda)) throw wrongType('gpu.cuda_version', 'a version string like "12.2"', cuda)
     result.cuda_version = cuda
   }
   const capability = value.compute_capability ?? undefined
   if (capability !== undefined) {
-    if (typeof capability !== 'string' || !/^\d+\.\d+$/.test(capability))
+    if (typeof capability !== 'string' || !matches(schema.compute_capability, capability))
       throw wrongType('gpu.compute_capability', 'a string like "8.0"', capability)
     result.compute_capability = capability
   }
   return result
 }
 
+/** The schema allows 1 to maxReplicas; here the range follows the job's own replicas. */
 function quorum(value: unknown, replicas: number): number | null {
   if (value === undefined) return null
   const majority = Math.floor(replicas / 2) + 1
@@ -468,12 +248,12 @@ function quorum(value: unknown, replicas: number): number | null {
   return value
 }
 
-function rewardWei(value: unknown): string | null {
+function rewardWei(value: unknown, schema: StringRule & object): string | null {
   if (value === undefined) return null
   // A string, not a number: wei amounts exceed 2^53 and would silently lose precision in JSON.
-  if (typeof value !== 'string' || !/^(0|[1-9][0-9]*)$/.test(value))
+  if (typeof value !== 'string' || !matches(schema, value))
     throw wrongType('reward_wei', 'a decimal string of wei like "1000000000000000"', value)
-  if (value.length > 78 || BigInt(value) > maxUint256) throw invalid('The manifest field "reward_wei" exceeds 2^256 - 1.')
+  if (value.length > (schema.maxLength ?? Infinity) || BigInt(value) > maxUint256) throw invalid('The manifest field "reward_wei" exceeds 2^256 - 1.')
   return value
 }
 

@@ -1,6 +1,6 @@
 // The canonical form of a result's entry list, the part of the commitment every worker must agree
 // on byte for byte: entry names checked, sums normalized, entries sorted by the UTF-8 bytes of their
-// names, and each entry's leaf data encoded as DESIGN section 5 defines it.
+// names, and each entry's leaf data encoded as docs/verify.md, "What is committed", defines it.
 import { VerifierError } from './errors.ts'
 import { bytesToHex, hexToBytes, normalizeSha256, type Hex } from './hex.ts'
 

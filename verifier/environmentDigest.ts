@@ -1,4 +1,4 @@
-// The environment digest (DESIGN section 4): one hash naming an interpreter build plus its package
+// The environment digest (docs/environments.md, "The environment digest"): one hash naming an interpreter build plus its package
 // set, so a worker takes only jobs it can run exactly as the other replicas do.
 import { sha256 } from '@noble/hashes/sha2.js'
 import { canonicalJson } from './canonicalJson.ts'
@@ -25,7 +25,7 @@ export function environmentDigest({ interpreterVersion, packages }: EnvironmentD
     throw new VerifierError('ENVIRONMENT_INVALID', 'The interpreter version is empty; pass the output of `<interpreter> --version`.')
   }
   const trimmed = packages.map((p) => p.trim())
-  const blank = trimmed.findIndex((p) => p === '')
+  const blank = trimmed.indexOf('')
   if (blank >= 0) {
     throw new VerifierError('ENVIRONMENT_INVALID', `Package ${blank} of the list is empty; leave blank lines out of the package list.`)
   }

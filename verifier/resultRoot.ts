@@ -1,4 +1,4 @@
-// The result root (DESIGN section 5) and proofs that one file belongs to it: the RFC 6962 Merkle
+// The result root (docs/verify.md, "What is committed") and proofs that one file belongs to it: the RFC 6962 Merkle
 // tree hash over the result's canonical entries, and audit paths a verifier checks against the root
 // read from the chain without trusting whoever served the file.
 import { sha256 } from '@noble/hashes/sha2.js'

@@ -1,4 +1,4 @@
-// The spec hash (DESIGN section 4): what a job is, as the chain records it. Workers recompute it from
+// The spec hash (docs/network.md, "The flow"): what a job is, as the chain records it. Workers recompute it from
 // the manifest, bundle and environment they were given before committing to run the job.
 import { sha256 } from '@noble/hashes/sha2.js'
 import type { Manifest } from '../sandbox/types.ts'

@@ -1,4 +1,4 @@
-// Worker identity (DESIGN section 9): an Ed25519 key per worker, its worker_id (the base64 public key,
+// Worker identity (docs/network.md, "Keys and accounts"): an Ed25519 key per worker, its worker_id (the base64 public key,
 // as in Sandrun's workers.json), the key file, and signatures over result roots that let anyone tie
 // a result to the worker that produced it.
 //

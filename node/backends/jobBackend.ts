@@ -3,8 +3,7 @@
 // is mode-neutral and free of host details (no paths); the few report shapes the sandbox already
 // defines (environments, GPUs) are reused as types rather than written twice.
 import type { Readable } from 'node:stream'
-import type { EnvironmentsReport, EnvironmentsReportTemplate } from '../../sandbox/environments/environmentsReport.ts'
-import type { GpuInfo } from '../../sandbox/gpu/gpuInfo.ts'
+import type { EnvironmentsReport, EnvironmentsReportTemplate, GpuInfo } from '../../sandbox/index.ts'
 
 export type JobState = 'queued' | 'running' | 'completed' | 'failed'
 
@@ -91,7 +90,7 @@ export type JobStatus = {
   verification?: JobVerification | undefined
 }
 
-/** Market mode: the on-chain record behind a job's result (DESIGN section 6), for GET /status. */
+/** Market mode: the on-chain record behind a job's result (docs/contracts.md), for GET /status. */
 export type JobVerification = {
   /** `posting` (no tx yet), `open`, then the chain's final word: `finalized`, `inconclusive`, `expired`, `cancelled`. */
   state: 'posting' | 'open' | 'finalized' | 'inconclusive' | 'expired' | 'cancelled'

@@ -4,8 +4,7 @@
 // own entrypoint.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
-import { packDirectory } from '../../sandbox/bundle/packDirectory.ts'
-import { packFiles } from '../../sandbox/bundle/packFiles.ts'
+import { packDirectory, packFiles } from '../../sandbox/bundle/index.ts'
 
 export type PackJobParameters = {
   /** A file or a folder. */

@@ -4,7 +4,7 @@
 // entries later. Nothing in it is trusted: verify checks every claim against the chain or the signature.
 import { mkdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { resultReceiptName } from '../../verifier/hashOutputsFolder.ts'
+import { resultReceiptName } from '../../verifier/index.ts'
 import type { JobStatusBody, SandrunClient } from './sandrunClient.ts'
 
 export type SaveReceiptParameters = {

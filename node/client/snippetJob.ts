@@ -1,7 +1,7 @@
 // Turns a code snippet in a named language (plus optional extra files) into the files and manifest
 // of a job: what "run this code" means for the MCP server and for programs that hold code, not a
 // folder. The entry file is main.<ext> so the sandbox's extension detection and error messages agree.
-import type { PackFileContent } from '../../sandbox/bundle/packFiles.ts'
+import type { PackFileContent } from '../../sandbox/bundle/index.ts'
 import { SandrunClientError } from './clientError.ts'
 
 type LanguageSpec = { interpreter: string; entrypoint: string }

@@ -3,7 +3,7 @@
 // consumer reads are queued in order.
 import WebSocket from 'ws'
 import { SandrunClientError } from './clientError.ts'
-import type { JobStatusBody } from './sandrunClient.ts'
+import type { JobStatusBody } from './jobStatusBody.ts'
 
 export type LogStreamMessage =
   | { type: 'output'; stream: 'stdout' | 'stderr'; data: string }

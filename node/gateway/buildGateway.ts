@@ -24,6 +24,7 @@ import { submitRoute } from './routes/submitRoute.ts'
 import { verifyRoutes } from './routes/verifyRoutes.ts'
 import { webRoutes } from '../web/webRoutes.ts'
 import { ErrorBody, RateLimitedBody } from './schemas.ts'
+import { manifestJsonSchema } from '../../sandbox/index.ts'
 
 export type BuildGatewayParameters = {
   backend: JobBackend
@@ -87,6 +88,9 @@ export async function buildGateway({ backend, options, log = () => undefined }: 
 
   app.addSchema(ErrorBody)
   app.addSchema(RateLimitedBody)
+  // Documentation only (components.schemas.Manifest): the backend validates with parseManifest,
+  // which reads the same schema, so the refusals keep their own messages.
+  app.addSchema(manifestJsonSchema())
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler({}, (request, reply) => {
     reply.code(404).send({ error: 'Not found', details: `No route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}. The API is described at /docs.` })
@@ -94,6 +98,8 @@ export async function buildGateway({ backend, options, log = () => undefined }: 
 
   await app.register(cors, { origin: '*', exposedHeaders: ['content-disposition', 'x-sandrun-sha256', 'retry-after'] })
   await app.register(swagger, {
+    // Shared schemas keep their $id as their name (ErrorBody, Manifest) instead of def-N.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
     openapi: {
       info: { title: 'Sandrun', description: 'Anonymous, ephemeral, sandboxed code execution.', version: '0.1.0' },
     },

@@ -91,7 +91,10 @@ export function createLogViewers({ windowBytes, budgetBytes, stallMs }: CreateLo
   const pump = (viewer: Viewer): void => {
     while (!viewer.closed && !viewer.ended && viewer.head < viewer.queue.length && viewer.inFlight < windowBytes) {
       // Gone (its close event may not have come yet): nothing more is encoded for it.
-      if (viewer.socket.readyState !== viewer.socket.OPEN) return forget(viewer)
+      if (viewer.socket.readyState !== viewer.socket.OPEN) {
+        forget(viewer)
+        return
+      }
       if (inFlight >= budgetBytes) {
         waiting.add(viewer)
         return
@@ -153,7 +156,10 @@ export function createLogViewers({ windowBytes, budgetBytes, stallMs }: CreateLo
       socket.once('close', () => forget(viewer))
       const enqueue = (item: Item): void => {
         if (viewer.closed || viewer.ended) return
-        if (viewer.queue.length - viewer.head >= maxQueued) return dropSlow(viewer)
+        if (viewer.queue.length - viewer.head >= maxQueued) {
+          dropSlow(viewer)
+          return
+        }
         viewer.queue.push(item)
         pump(viewer)
       }

@@ -3,9 +3,7 @@
 // chain jobs, the market backend and the REST gateway over it. Used by `sandrun gateway --mode market`, `sandrun dev` and the tests.
 import type { FastifyInstance } from 'fastify'
 import type { Address } from 'viem'
-import { detectEnvironments } from '../../sandbox/environments/detectEnvironments.ts'
-import { environmentsReport } from '../../sandbox/environments/environmentsReport.ts'
-import { detectInterpreters } from '../../sandbox/languages.ts'
+import { detectEnvironments, environmentsReport, detectInterpreters } from '../../sandbox/index.ts'
 import { environmentDigest, loadWorkerKey } from '../../verifier/index.ts'
 import { ethAccountFromWorkerKey } from '../market/ethAccount.ts'
 import { openJobStore } from '../backends/market/jobStore.ts'

@@ -1,8 +1,7 @@
 // Reads one small file (e.g. job.json) out of a gzip tar without extracting anything to disk,
 // through the same reader and caps as every other path that inflates a bundle (size, entry count,
 // compression ratio), so a bomb costs this lookup no more than it costs validation.
-import { readBundle, type InflationMeter } from '../../sandbox/bundle/readBundle.ts'
-import { SandboxError } from '../../sandbox/errors.ts'
+import { readBundle, type InflationMeter, SandboxError } from '../../sandbox/index.ts'
 import { GatewayError } from './gatewayError.ts'
 
 export type ReadBundleEntryParameters = {

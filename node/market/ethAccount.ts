@@ -4,7 +4,7 @@
 // where that is not a valid secp256k1 scalar.
 import { concatBytes, hexToBigInt, keccak256, stringToBytes, type Hex } from 'viem'
 import { privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts'
-import type { WorkerKey } from '../../verifier/workerIdentity.ts'
+import type { WorkerKey } from '../../verifier/index.ts'
 
 /** secp256k1 group order: a private key must be in [1, n-1]. */
 const curveOrder = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n

@@ -1,4 +1,4 @@
-// The libp2p layer of the open network (DESIGN section 8): the host, the stream protocols (bundle,
+// The libp2p layer of the open network (docs/network.md, "The flow"): the host, the stream protocols (bundle,
 // result, logs) and the gossip topics (job announcements, worker heartbeats). Business logic uses
 // these services and never touches a stream.
 //
@@ -54,6 +54,7 @@ export type { P2pNode } from './protocolStreams.ts'
 export { defaultResultOptions, resultService } from './resultService.ts'
 export type { FetchResultParameters, FetchResultReturnType, JobResultPayload, ResultEntrySummary, ResultService, ResultServiceInit } from './resultService.ts'
 export { defaultHeartbeatOptions, parseWorkerHeartbeat, workerHeartbeats } from './workerHeartbeats.ts'
-export type { HeartbeatParameters, WorkerHeartbeat, WorkerHeartbeatsInit, WorkerHeartbeatsService } from './workerHeartbeats.ts'
+export type { HeartbeatParameters, WorkerHeartbeatsInit, WorkerHeartbeatsService } from './workerHeartbeats.ts'
+export type { WorkerHeartbeat } from './workersSeen.ts'
 export { defaultWorkersSeenOptions, WorkersSeen } from './workersSeen.ts'
 export type { SeenWorker, WorkersSeenOptions } from './workersSeen.ts'

@@ -5,7 +5,7 @@ import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import type { Ed25519PrivateKey } from '@libp2p/interface'
-import { generateWorkerKey, loadWorkerKey, saveWorkerKey, type WorkerKey } from '../../verifier/workerIdentity.ts'
+import { generateWorkerKey, loadWorkerKey, saveWorkerKey, type WorkerKey } from '../../verifier/index.ts'
 import { P2pError } from './errors.ts'
 
 /** The key file name inside a data dir; the same name the gateway uses for its worker key. */

@@ -1,4 +1,4 @@
-// Versioned ids of Sandrun's stream protocols (DESIGN section 8). A breaking wire change gets a new
+// Versioned ids of Sandrun's stream protocols (docs/network.md, "The flow"). A breaking wire change gets a new
 // version next to the old one, so mixed-version networks keep working during upgrades.
 export const bundleProtocol = '/sandrun/bundle/1.0.0'
 export const resultProtocol = '/sandrun/result/1.0.0'

@@ -7,22 +7,7 @@ import { type Deployment, workersTopic } from './deploymentTopics.ts'
 import { decodeJsonObject } from './decodeJsonObject.ts'
 import { P2pError } from './errors.ts'
 import { gossipChannel, type GossipInvalidMessage } from './gossipChannel.ts'
-import { WorkersSeen } from './workersSeen.ts'
-
-export type WorkerHeartbeat = {
-  v: 1
-  chainId: number
-  market: string
-  peerId: string
-  /** The worker's eth account (0x + 40 hex, lowercase), the one that stakes. */
-  address: string
-  capabilities: { interpreters: string[]; gpu: boolean; maxJobs: number }
-  /** Environment digests (0x + 64 hex) the worker can run. */
-  environments: string[]
-  load: { running: number }
-  /** Sender's clock, ms since epoch. */
-  sentAt: number
-}
+import { type WorkerHeartbeat, WorkersSeen } from './workersSeen.ts'
 
 export type HeartbeatParameters = Pick<WorkerHeartbeat, 'address' | 'capabilities' | 'environments' | 'load'>
 

@@ -1,6 +1,21 @@
 // The workers this node has heard from (via heartbeats), with when it last heard from each; the
 // gateway's GET /pool reads it. Bounded: old entries expire and the oldest go first when full.
-import type { WorkerHeartbeat } from './workerHeartbeats.ts'
+
+/** What one heartbeat says (workerHeartbeats.ts validates it off the gossip topic). */
+export type WorkerHeartbeat = {
+  v: 1
+  chainId: number
+  market: string
+  peerId: string
+  /** The worker's eth account (0x + 40 hex, lowercase), the one that stakes. */
+  address: string
+  capabilities: { interpreters: string[]; gpu: boolean; maxJobs: number }
+  /** Environment digests (0x + 64 hex) the worker can run. */
+  environments: string[]
+  load: { running: number }
+  /** Sender's clock, ms since epoch. */
+  sentAt: number
+}
 
 export type SeenWorker = WorkerHeartbeat & {
   /** Local time (ms since epoch) the latest heartbeat arrived. */

@@ -1,4 +1,4 @@
-// `/sandrun/exec/1.0.0` (pool mode, DESIGN section 8): a gateway hands an allowlisted worker one job
+// `/sandrun/exec/1.0.0` (pool mode; docs/network.md, "Pool mode"): a gateway hands an allowlisted worker one job
 // (manifest and bundle) and reads back its live output, then the result entries, the files and the
 // worker's signature over the root. Workers serve it only to the gateways they trust.
 import type { Connection, Stream } from '@libp2p/interface'

@@ -180,10 +180,10 @@ describe('unsafe entries', () => {
   it('refuses a symlink chain that escapes although each link looks inside', async () => {
     // `here -> .` is the root; `here/..` is therefore the root's parent, not the root.
     const here = { header: { name: 'here', type: 'symlink' as const, linkname: '.' } }
-    const escape = { header: { name: 'escape', type: 'symlink' as const, linkname: 'here/../outside' } }
-    await expectRefused(await gzTar([here, escape]), 'BUNDLE_UNSAFE_ENTRY', /"escape".*outside the bundle/)
+    const escaping = { header: { name: 'escape', type: 'symlink' as const, linkname: 'here/../outside' } }
+    await expectRefused(await gzTar([here, escaping]), 'BUNDLE_UNSAFE_ENTRY', /"escape".*outside the bundle/)
     // Order does not matter: the later link changes where the earlier one points.
-    await expectRefused(await gzTar([escape, here]), 'BUNDLE_UNSAFE_ENTRY', /"escape".*outside the bundle/)
+    await expectRefused(await gzTar([escaping, here]), 'BUNDLE_UNSAFE_ENTRY', /"escape".*outside the bundle/)
   })
 
   it('refuses a symlink loop', async () => {

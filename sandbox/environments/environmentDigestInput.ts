@@ -1,4 +1,4 @@
-// What the environment digest (DESIGN section 4) covers for one template and interpreter. The
+// What the environment digest (docs/environments.md, "The environment digest") covers for one template and interpreter. The
 // digest function itself is the verifier's (`environmentDigest`); the sandbox may not import the
 // verifier, so it only builds the input and node/ hashes it.
 import type { EnvironmentDetection } from './detectEnvironments.ts'

@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { SandboxError } from '../errors.ts'
+import type { SandboxError } from '../errors.ts'
 import type { InterpreterInfo } from '../sandbox.ts'
 import { detectEnvironments } from './detectEnvironments.ts'
 import { EnvironmentError } from './environmentError.ts'

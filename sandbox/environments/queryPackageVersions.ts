@@ -16,6 +16,7 @@ export function queryPackageVersions({ packages, dpkgQueryPath = '/usr/bin/dpkg-
   return new Promise((resolve) => {
     execFile(
       dpkgQueryPath,
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format placeholders
       ['-W', '-f=${Package}\\t${db:Status-Status}\\t${Version}\\n', '--', ...new Set(packages)],
       { timeout: 30_000, env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8' } },
       // Exit code 1 only means "some packages unknown"; stdout still lists the known ones. A host

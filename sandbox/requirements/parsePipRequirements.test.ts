@@ -76,6 +76,7 @@ describe('parsePipRequirements', () => {
   it('refuses lines it cannot read, with the line number', () => {
     const error = refusal('numpy==1.0\nnum py\n')
     expect(error.shortMessage).toBe('requirements.txt line 2: cannot read the requirement "num py".')
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: pip's environment-variable syntax, refused
     expect(refusal('${SECRET}').code).toBe('BUNDLE_INVALID')
   })
 

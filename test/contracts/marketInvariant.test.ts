@@ -102,7 +102,10 @@ it(`market invariants hold over ${STEPS} random operations (seed ${SEED})`, { ti
   const totalWeight = ops.reduce((a, o) => a + o.weight, 0)
   const chooseOp = (): Op => {
     let r = random() * totalWeight
-    for (const op of ops) if ((r -= op.weight) < 0) return op
+    for (const op of ops) {
+      r -= op.weight
+      if (r < 0) return op
+    }
     return ops[ops.length - 1]!
   }
 

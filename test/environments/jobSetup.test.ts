@@ -54,6 +54,7 @@ describe('GPU devices in the sandbox', () => {
 
 describe('template variables', () => {
   it("sets the template's variables for its jobs, and not for others", async () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, for the job's shell
     const script = 'echo "${MPLCONFIGDIR:-unset} ${MPLBACKEND:-unset} $HOME"'
     const templated = await runner.run({ files: { 'main.sh': script }, manifest: { environment: 'data-science', env: { MPLBACKEND: 'TkAgg' } } })
     // The template's value wins over the user's; the fixed variables win over both.

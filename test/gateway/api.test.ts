@@ -150,6 +150,7 @@ describe('REST API, local mode', () => {
     for (const path of ['/submit', '/status/{id}', '/logs/{id}', '/outputs/{id}', '/download/{id}', '/stats', '/environments', '/health', '/']) {
       expect(Object.keys(spec.paths)).toContain(path)
     }
+    expect(spec.components.schemas.Manifest).toMatchObject({ required: ['entrypoint'], properties: { timeout: { maximum: 3600, default: 300 } } })
     const page = await gateway.app.inject({ url: '/docs' })
     expect([200, 302]).toContain(page.statusCode)
   })

@@ -1,6 +1,6 @@
-// Binds a finished run to the result commitment of DESIGN section 5: the result root over the
+// Binds a finished run to the result commitment (docs/verify.md, "What is committed"): the result root over the
 // entries (exit, stdout, stderr, outputs/<path>) and this worker's Ed25519 signature over it.
-import type { RunJobResult } from '../../../sandbox/types.ts'
+import type { RunJobResult } from '../../../sandbox/index.ts'
 import { resultEntries, resultRoot, workerMetadata, type WorkerKey } from '../../../verifier/index.ts'
 
 export type CommitResultReturnType = {

@@ -5,7 +5,7 @@
 // called synchronously and must not block; the WebSocket layer decides what to do with a slow viewer.
 // Each stream is kept in one buffer that grows by doubling, and snapshots and replays are views of
 // it: however many clients read a running job's logs at once, none of them costs a copy.
-import { GrowingBuffer } from '../../../sandbox/growingBuffer.ts'
+import { GrowingBuffer } from '../../../sandbox/index.ts'
 import type { JobLogEntry } from '../jobBackend.ts'
 
 export type OutputStreamName = 'stdout' | 'stderr'

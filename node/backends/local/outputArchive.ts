@@ -1,7 +1,6 @@
 // Streams a job's collected output files as one gzip tar, file by file, so a large result never
 // sits in memory. Entries are plain files with fixed metadata (mode 0644, mtime 0, no owner) so
 // the same outputs always give the same archive.
-import { createReadStream } from 'node:fs'
 import { pipeline } from 'node:stream/promises'
 import type { Readable } from 'node:stream'
 import { createGzip } from 'node:zlib'

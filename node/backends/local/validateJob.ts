@@ -2,12 +2,8 @@
 // job later: the manifest, the bundle (a safe gzip tar within the caps), the entrypoint's presence,
 // an installed interpreter, and the host's admission (environment template installed, GPU
 // requirement met, requirements file acceptable). Sandbox errors become mode-neutral BackendErrors.
-import { type InflationMeter, readBundle } from '../../../sandbox/bundle/readBundle.ts'
-import { SandboxError } from '../../../sandbox/errors.ts'
-import type { Sandbox } from '../../../sandbox/sandbox.ts'
-import type { Manifest } from '../../../sandbox/types.ts'
+import { type InflationMeter, readBundle, SandboxError, type Sandbox, type Manifest, parseManifest } from '../../../sandbox/index.ts'
 import { BackendError } from '../backendError.ts'
-import { parseManifest } from '../../../sandbox/manifest.ts'
 
 export type ValidateJobParameters = {
   manifest: unknown

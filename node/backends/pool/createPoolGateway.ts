@@ -2,9 +2,7 @@
 // the worker registry (health, load), the exec protocol client, the pool backend and the REST
 // gateway with its pool-mode GET /pool. Used by `sandrun gateway --mode pool` and the tests.
 import type { FastifyInstance } from 'fastify'
-import { detectEnvironments } from '../../../sandbox/environments/detectEnvironments.ts'
-import { environmentsReport } from '../../../sandbox/environments/environmentsReport.ts'
-import { detectInterpreters } from '../../../sandbox/languages.ts'
+import { detectEnvironments, environmentsReport, detectInterpreters } from '../../../sandbox/index.ts'
 import { environmentDigest } from '../../../verifier/index.ts'
 import { buildGateway } from '../../gateway/buildGateway.ts'
 import type { GatewayOptions } from '../../gateway/config.ts'

@@ -3,7 +3,7 @@
 // another. Results are kept in RAM only after the files, the root and the worker's signature check out.
 import { randomBytes } from 'node:crypto'
 import { Readable } from 'node:stream'
-import type { Manifest } from '../../../sandbox/types.ts'
+import type { Manifest } from '../../../sandbox/index.ts'
 import type { WorkerKey } from '../../../verifier/index.ts'
 import type { LogStreamName } from '../../p2p/logFeed.ts'
 import type { ExecOutcome, ExecService } from '../../pool/execService.ts'

@@ -29,10 +29,13 @@ afterAll(async () => anvil?.stop())
 function captureOutput() {
   const out: string[] = []
   const spies = [
-    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => (out.push(String(chunk)), true)),
-    vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => (out.push(String(chunk)), true)),
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => out.push(String(chunk)) > 0),
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => out.push(String(chunk)) > 0),
   ]
-  return { text: () => out.join(''), restore: () => spies.forEach((s) => s.mockRestore()) }
+  return { text: () => out.join(''), restore: () => {
+      for (const spy of spies) spy.mockRestore()
+    },
+  }
 }
 
 it('deploys with a key file and parameter overrides and writes a usable deployment file', async () => {

@@ -1,8 +1,7 @@
 // `sandrun doctor`: what this host supports — bubblewrap, user namespaces, cgroups, seccomp and
 // each interpreter with its version — and what to install for what is missing.
 import { parseArgs } from 'node:util'
-import { createSandbox } from '../../../sandbox/index.ts'
-import { interpreterSpecs } from '../../../sandbox/languages.ts'
+import { createSandbox, interpreterSpecs } from '../../../sandbox/index.ts'
 
 export const description = 'Show what this host supports (bwrap, namespaces, cgroups, seccomp, interpreters)'
 

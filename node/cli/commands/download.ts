@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util'
 import { createSandrunClient, defaultGatewayUrl } from '../../client/sandrunClient.ts'
 import { saveOutput } from '../../client/saveOutput.ts'
 import { saveReceipt } from '../../client/saveReceipt.ts'
-import { resultReceiptName } from '../../../verifier/hashOutputsFolder.ts'
+import { resultReceiptName } from '../../../verifier/index.ts'
 
 export const description = 'Download a job\'s output files into a folder'
 

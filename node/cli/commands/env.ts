@@ -2,10 +2,7 @@
 // environment digests (`list [--json]`, the same JSON as GET /environments), and installs one
 // template's packages with apt-get (`install <name>`, root only).
 import { parseArgs } from 'node:util'
-import { detectEnvironments } from '../../../sandbox/environments/detectEnvironments.ts'
-import { environmentsReport, type EnvironmentsReport } from '../../../sandbox/environments/environmentsReport.ts'
-import { installEnvironment } from '../../../sandbox/environments/installEnvironment.ts'
-import { detectInterpreters } from '../../../sandbox/languages.ts'
+import { detectEnvironments, environmentsReport, type EnvironmentsReport, installEnvironment, detectInterpreters } from '../../../sandbox/index.ts'
 import { environmentDigest } from '../../../verifier/index.ts'
 
 export const description = 'List environment templates (installed, versions, digests) or install one'

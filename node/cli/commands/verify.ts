@@ -6,17 +6,7 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { createPublicClient, formatEther, http, isAddress, type Address } from 'viem'
 import { jobReportJson, verifyJob, type JobReportJson } from '../../../verifier/chain/index.ts'
-import {
-  hashOutputsFolder,
-  VerifierError,
-  verifyOutputFile,
-  verifyOutputs,
-  verifyWorkerSignature,
-  type ResultEntryInput,
-  type VerifyOutputFileReturnType,
-  type VerifyOutputsReturnType,
-} from '../../../verifier/index.ts'
-import { resultReceiptName } from '../../../verifier/hashOutputsFolder.ts'
+import { hashOutputsFolder, VerifierError, verifyOutputFile, verifyOutputs, verifyWorkerSignature, type ResultEntryInput, type VerifyOutputFileReturnType, type VerifyOutputsReturnType, resultReceiptName } from '../../../verifier/index.ts'
 import { readDeployment } from '../../chain/deployment.ts'
 import { errorFromResponse, SandrunClientError } from '../../client/clientError.ts'
 import { createSandrunClient, defaultGatewayUrl, type JobStatusBody } from '../../client/sandrunClient.ts'

@@ -126,7 +126,7 @@ async function runPool(argv: string[]): Promise<number> {
   readFileSync(values.key)
   const log = jsonLineLog()
   logUnhandledRejections(log)
-  const [{ createSandbox }, { startPoolWorker }] = await Promise.all([import('../../../sandbox/createSandbox.ts'), import('../../pool/startPoolWorker.ts')])
+  const [{ createSandbox }, { startPoolWorker }] = await Promise.all([import('../../../sandbox/index.ts'), import('../../pool/startPoolWorker.ts')])
   const sandbox = await createSandbox()
   const node = await startPoolWorker({
     keyFile: values.key,
@@ -229,7 +229,7 @@ async function runMarket(argv: string[]): Promise<number> {
   readFileSync(values.key)
   const deployment = readDeployment({ file: values.deployment })
   // libp2p and the sandbox load only once the options are known to be good: a refusal stays instant.
-  const [{ createSandbox }, { startWorkerNode }] = await Promise.all([import('../../../sandbox/createSandbox.ts'), import('../../market/worker/startWorkerNode.ts')])
+  const [{ createSandbox }, { startWorkerNode }] = await Promise.all([import('../../../sandbox/index.ts'), import('../../market/worker/startWorkerNode.ts')])
   const sandbox = await createSandbox()
   const node = await startWorkerNode({
     rpcUrl: values.rpc,

@@ -2,7 +2,7 @@
 // Limits are checked before the body is read: the per-IP quota (429) and the declared size (413).
 // What the service spends on a submission (inflating it, refusing it) is charged to the client.
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { InflationMeter } from '../../../sandbox/bundle/readBundle.ts'
+import type { InflationMeter } from '../../../sandbox/index.ts'
 import { BackendError } from '../../backends/backendError.ts'
 import { serviceWorkSeconds } from '../../backends/serviceWorkSeconds.ts'
 import { clientAddressKey } from '../clientAddressKey.ts'
@@ -71,7 +71,7 @@ export function submitRoute(app: FastifyInstance, context: GatewayContext): void
     {
       schema: {
         summary: 'Submit a job',
-        description: 'multipart/form-data: `files` = the job as tar.gz, `manifest` = JSON (or job.json inside the tarball).',
+        description: 'multipart/form-data: `files` = the job as tar.gz, `manifest` = JSON (or job.json inside the tarball) as described by the Manifest schema.',
         consumes: ['multipart/form-data'],
         response: { 200: SubmitResponse, 400: ErrorBody, 413: ErrorBody, 415: ErrorBody, 429: RateLimitedBody, 500: ErrorBody, 503: ErrorBody },
       },

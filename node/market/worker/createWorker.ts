@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events'
 import type { Hex } from 'viem'
 import { MarketRevertError } from '../../chain/errors.ts'
 import { systemClock, type Clock } from '../../clock/systemClock.ts'
-import { isOpenStatus, type MarketJob } from '../../chain/marketReader.ts'
+import type { MarketJob } from '../../chain/marketReader.ts'
 import type { OnChainVerdict, JobAnnouncement } from '../../p2p/jobAnnouncements.ts'
 import { LogFeed, type LogEvent } from '../../p2p/logFeed.ts'
 import type { HeartbeatParameters } from '../../p2p/workerHeartbeats.ts'
@@ -78,7 +78,7 @@ export const defaultWorkerOptions = {
   withdrawAtWei: 5n * 10n ** 16n,
   // A settled job's result waits this long for its requester; one the requester fetched goes at once.
   resultWindowMs,
-  // DESIGN section 7: job data is kept 1 hour at most, settled or not (a reveal needs only the root).
+  // Job data is kept 1 hour at most, settled or not (a reveal needs only the root).
   retentionMaxMs: 60 * 60_000,
   // Less than this left of the commit window and even a trivial job's run and commit may miss it.
   minCommitTimeLeftS: 3,

@@ -1,4 +1,4 @@
-// The environment digests this host can run (DESIGN section 4): one per installed template and
+// The environment digests this host can run (docs/environments.md, "The environment digest"): one per installed template and
 // available interpreter, computed exactly as the gateway computes the digest it puts in a spec, so
 // a worker takes only jobs whose digest it has.
 import { environmentDigestInput } from '../../../sandbox/environments/environmentDigestInput.ts'
