@@ -27,6 +27,7 @@ import type { HostCapabilities, Sandbox, SandboxLimits } from './sandbox.ts'
 import { writeSeccompFilter } from './seccomp/index.ts'
 import { buildNativeTools, createNativeSpawner } from './spawner/createNativeSpawner.ts'
 import { createSpawner } from './spawner/createSpawner.ts'
+import { nativeToolsDir } from './spawner/nativeToolsDir.ts'
 import type { Spawner } from './spawner/spawnerClient.ts'
 import { createWarmPool } from './warmPool.ts'
 import { createWorkspacePool } from './workspacePool.ts'
@@ -268,10 +269,11 @@ function privateRuntimeRoot(preferred: string): string {
   return mkdtempSync(path.join(os.tmpdir(), 'sandrun-'))
 }
 
-/** The native launcher when it builds and starts (kept in the runtime root, shared by instances), else the Node spawner. */
+/** The native launcher when it builds and starts (kept in the runtime root or a cache directory, shared by instances), else the Node spawner. */
 async function startSpawner(kind: 'native' | 'node', runtimeRoot: string, runtimeDir: string): Promise<{ spawner: Spawner; note: string | null; spawnTool?: string; execTool?: string }> {
   if (kind === 'node') return { spawner: await createSpawner({ dir: runtimeDir }), note: 'configured' }
-  const native = await buildNativeTools(runtimeRoot)
+  const toolsDir = nativeToolsDir(runtimeRoot)
+  const native = toolsDir.dir === null ? { tools: null, reason: toolsDir.reason } : await buildNativeTools(toolsDir.dir)
   if (native.tools !== null) {
     try {
       return { spawner: await createNativeSpawner(native.tools.spawn), note: null, spawnTool: native.tools.spawn, execTool: native.tools.exec }

@@ -59,7 +59,7 @@ async function buildTool(compiler: string, dir: string, name: keyof typeof tools
     rmSync(temporary, { force: true })
   }
   // Builds of older sources stay: an instance still running may open its sandrun-exec by path
-  // (they are a few KB each, on a tmpfs emptied at boot).
+  // (they are a few KB each, on a tmpfs emptied at boot or in a cache directory, see nativeToolsDir.ts).
   return file
 }
 
