@@ -25,11 +25,17 @@ export type JobCgroup = {
    */
   selfJoinFiles: string[] | null
   /**
-   * v1 only (absent on v2): for a cgroup created ahead of its job (a pre-started sandbox), sets the
-   * job's memory limit and starts CPU and peak-memory accounting afresh, so the job is measured
-   * from here on and the sandbox's own start-up is not counted.
+   * v2 only: the job cgroup's directory. The native launcher starts processes in it with
+   * clone3(CLONE_INTO_CGROUP) (Linux 5.7+): born inside, nothing migrated. Null on v1.
    */
-  startAccounting?(memoryBytes: number): void
+  cloneIntoDir: string | null
+  /**
+   * For a cgroup created ahead of its job (a pre-started sandbox), sets the job's memory limit and
+   * starts CPU, OOM and peak-memory accounting afresh, so the job is measured from here on and the
+   * sandbox's own start-up is not counted (v2 before Linux 6.12: the peak cannot be reset, and
+   * includes the few MB of the sandbox's start-up).
+   */
+  startAccounting(memoryBytes: number): void
   /** Total CPU time used so far, in seconds. */
   cpuSeconds(): number
   stats(): CgroupStats
@@ -43,7 +49,7 @@ export type CgroupBackend = {
   controllers: string[]
   /** The service's parent cgroup directories (recorded so a later start can remove them after a crash). */
   parentDirs: string[]
-  /** `owner`: the uid/gid that may move itself in through `selfJoinFiles` (v1). */
+  /** `owner`: the uid/gid that may move itself in through `selfJoinFiles` (v1); `spare`: pids a kill must spare (v1). */
   create(name: string, limits: CgroupLimits, owner?: { uid: number; gid: number }, spare?: ReadonlySet<number>): JobCgroup
   /** Removes the service's parent cgroup(s) once every job cgroup is gone. */
   close(): Promise<void>

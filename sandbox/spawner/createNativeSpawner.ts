@@ -100,7 +100,7 @@ function encodeRequest(message: SpawnerRequest): Buffer {
     counts.writeUInt16LE(joins.length, 12)
     counts.writeUInt16LE(message.extraFds.length, 14)
     parts.push(counts)
-    const strings = [message.file, message.file, ...message.args, ...env, ...joins.flatMap((j) => [j.job, j.home])]
+    const strings = [message.file, message.file, ...message.args, ...env, ...joins.flatMap((j) => [j.job, j.home]), message.cgroupDir ?? '']
     for (const text of strings) parts.push(Buffer.from(`${text}\0`))
     for (const fd of message.extraFds) {
       if (fd.kind === 'file') {
