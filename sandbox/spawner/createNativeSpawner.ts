@@ -3,7 +3,7 @@
 // are copied and torn down again), so it is preferred; without a compiler the Node spawner is used.
 // Requests and events are length-prefixed binary frames on its stdin and stdout (see the C file).
 import { execFile, spawn } from 'node:child_process'
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { existsSync, lstatSync, readFileSync, renameSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -51,9 +51,12 @@ async function buildTool(compiler: string, dir: string, name: keyof typeof tools
     if (!stat.isFile() || stat.uid !== process.getuid?.() || (stat.mode & 0o022) !== 0) throw new Error(`${file} is not this user's build`)
     return file
   }
-  const temporary = `${file}.${process.pid}.tmp`
+  // Unique per build: two sandboxes of one process (or two processes) may build at once; the
+  // rename makes the first finished build the one used.
+  const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
   try {
-    await run(compiler, [...flags, '-o', temporary, source], { timeout: 60_000 })
+    // Generous: seconds on a real machine, up to minutes on a busy emulated CPU (the test VM).
+    await run(compiler, [...flags, '-o', temporary, source], { timeout: 600_000 })
     renameSync(temporary, file)
   } finally {
     rmSync(temporary, { force: true })

@@ -52,25 +52,35 @@ async function cgroupChainOf(jobRunner: JobRunner): Promise<{ job: string[]; lau
   const marker = `sleeper-${randomBytes(6).toString('hex')}`
   const controller = new AbortController()
   let chain: { job: string[]; launcher: { comm: string; cgroup: string } } | undefined
+  let failure: Error | undefined
   const result = await jobRunner.run({
     files: { 'main.sh': `(exec -a "${marker}" sleep 1000) &\nuntil read -r -d '' argv0 < /proc/$!/cmdline; [[ $argv0 == "${marker}" ]]; do sleep 0.01; done\necho started\nwait\n` },
     manifest: { timeout: 60 },
     signal: controller.signal,
     onOutput: (_stream, chunk) => {
-      if (!chunk.toString().includes('started') || chain) return
+      if (!chunk.toString().includes('started') || chain || failure) return
       const job: string[] = []
-      let pid = pidsNamed(marker)[0]!
-      let info = processInfo(pid)
-      // sleeper, bash, bwrap's pid 1 in the sandbox, bwrap outside: up to the process that started them.
-      while (!info.comm.startsWith('sandrun-spawn')) {
-        job.push(info.cgroup)
-        pid = info.ppid
-        info = processInfo(pid)
+      const seen: string[] = []
+      try {
+        let pid = pidsNamed(marker)[0]!
+        let info = processInfo(pid)
+        // sleeper, bash, bwrap's pid 1 in the sandbox, bwrap outside: up to the process that started them.
+        while (!info.comm.startsWith('sandrun-spawn')) {
+          job.push(info.cgroup)
+          seen.push(`${pid} ${info.comm} ${info.cgroup}`)
+          if (info.ppid <= 1) throw new Error('no sandrun-spawn among its ancestors')
+          pid = info.ppid
+          info = processInfo(pid)
+        }
+        chain = { job, launcher: { comm: info.comm, cgroup: info.cgroup } }
+      } catch (error) {
+        // Ends the job now: the test fails with what was found instead of waiting for the timeout.
+        failure = new Error(`${(error as Error).message}; ancestors: ${seen.join(' <- ')}`)
       }
-      chain = { job, launcher: { comm: info.comm, cgroup: info.cgroup } }
       controller.abort()
     },
   })
+  if (failure) throw failure
   expect(result.termination).toBe('cancelled')
   return chain!
 }
