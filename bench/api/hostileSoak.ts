@@ -139,9 +139,21 @@ const watchedJob = await submitJob({ 'main.sh': 'while true; do head -c 3000 /de
 const hostileReport: string[] = []
 const hostileClients: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'bench/api/hostileProcess.ts', '--url', base.origin, '--big-log-job', bigLogJob, '--output-job', outputJob], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
 createInterface({ input: hostileClients.stdout! }).on('line', (line) => hostileReport.push(line))
+// Clients per flood process: its descriptors must fit under the hard limit this host allows (raising
+// it takes CAP_SYS_RESOURCE, which containers often lack), so a big flood runs in several processes.
+const floodPerProcess = 10_000
+const floodLast = new Map<number, string>()
 const floodReports: string[] = []
-const flood: ChildProcess = spawn('prlimit', [`--nofile=${floodClients + 10_000}:${floodClients + 10_000}`, process.execPath, '--import', 'tsx', 'bench/api/wsFlood.ts', '--url', base.origin, '--job', watchedJob, '--clients', String(floodClients)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
-createInterface({ input: flood.stdout! }).on('line', (line) => floodReports.push(line))
+const floods: ChildProcess[] = []
+for (let first = 0; first < floodClients; first += floodPerProcess) {
+  const clients = Math.min(floodPerProcess, floodClients - first)
+  const child = spawn('prlimit', [`--nofile=${clients + 1000}:${clients + 1000}`, process.execPath, '--import', 'tsx', 'bench/api/wsFlood.ts', '--url', base.origin, '--job', watchedJob, '--clients', String(clients), '--first', String(first)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    floodLast.set(first, line)
+    floodReports.push(line)
+  })
+  floods.push(child)
+}
 while (Date.now() - startedAt < totalMs && serverExit === undefined) {
   await pause(10_000)
   progress(`${Math.round((Date.now() - startedAt) / 1000)} s: RSS ${(rss() / mib).toFixed(0)} MiB, service CPU ${serviceCpu().toFixed(1)} s, load ${os.loadavg()[0]!.toFixed(1)}, flood ${floodReports.at(-1) ?? 'starting'}`)
@@ -150,9 +162,9 @@ while (Date.now() - startedAt < totalMs && serverExit === undefined) {
 progress('stopping')
 stopping = true
 const stopped = (child: ChildProcess) => new Promise((resolve) => (child.exitCode !== null ? resolve(undefined) : child.once('exit', resolve)))
-flood.kill('SIGTERM')
+for (const flood of floods) flood.kill('SIGTERM')
 hostileClients.kill('SIGTERM')
-await Promise.all([stopped(flood), stopped(hostileClients)])
+await Promise.all([...floods.map(stopped), stopped(hostileClients)])
 await Promise.all(honestWorkers)
 await sampling
 const survived = serverExit === undefined
@@ -160,7 +172,13 @@ server.kill('SIGTERM')
 await new Promise((resolve) => (serverExit === undefined ? server.once('exit', resolve) : resolve(undefined)))
 rmSync(dataDir, { recursive: true, force: true })
 
-const floodFinal = JSON.parse(floodReports.at(-1) ?? '{"open":0,"answers":{}}') as { open: number; answers: Record<string, number> }
+// The flood processes' last reports, added up.
+const floodFinal = { open: 0, answers: {} as Record<string, number> }
+for (const line of floodLast.values()) {
+  const report = JSON.parse(line) as { open: number; answers: Record<string, number> }
+  floodFinal.open += report.open
+  for (const [key, count] of Object.entries(report.answers)) floodFinal.answers[key] = (floodFinal.answers[key] ?? 0) + count
+}
 const floodTally = new Tally()
 for (const [key, count] of Object.entries(floodFinal.answers)) if (/^\d+$/.test(key)) for (let i = 0; i < count; i++) floodTally.add(Number(key))
 const quiet = samples.quiet

@@ -2,14 +2,16 @@
 // the benchmark: started under `prlimit`). Holds `--clients` viewers of one job from many local
 // addresses, none of which reads; a viewer that is refused or dropped tries again a few seconds
 // later. Every 5 s it prints one JSON line: viewers open now, and answers counted by status.
-// Usage: node --import tsx bench/api/wsFlood.ts --url http://127.0.0.1:PORT --job ID [--clients 20000] [--per-address 64]
+// Usage: node --import tsx bench/api/wsFlood.ts --url http://127.0.0.1:PORT --job ID [--clients 20000] [--per-address 64] [--first 0]
+// (--first: the index of its first client, so that several flood processes use different addresses)
 import { parseArgs } from 'node:util'
 import type { Socket } from 'node:net'
 import WebSocket from 'ws'
 
-const { values } = parseArgs({ options: { url: { type: 'string' }, job: { type: 'string' }, clients: { type: 'string' }, 'per-address': { type: 'string' } } })
+const { values } = parseArgs({ options: { url: { type: 'string' }, job: { type: 'string' }, clients: { type: 'string' }, 'per-address': { type: 'string' }, first: { type: 'string' } } })
 const target = `${values.url!.replace('http', 'ws')}/logs/${values.job}/stream`
 const clients = Number(values.clients ?? 20_000)
+const first = Number(values.first ?? 0)
 const perAddress = Number(values['per-address'] ?? 64)
 
 let open = 0
@@ -57,8 +59,8 @@ process.on('SIGTERM', () => {
 })
 
 // Ramp up in batches, as a botnet would, rather than all in one tick.
-for (let index = 0; index < clients; index += 250) {
-  for (let i = index; i < Math.min(clients, index + 250); i++) connect(i)
+for (let index = first; index < first + clients; index += 250) {
+  for (let i = index; i < Math.min(first + clients, index + 250); i++) connect(i)
   await new Promise((resolve) => setTimeout(resolve, 100))
 }
 await new Promise(() => undefined)

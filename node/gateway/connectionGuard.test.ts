@@ -1,7 +1,7 @@
 // The connection guard in front of a plain HTTP server: a client that opens connections in a loop
 // is refused before its requests are parsed, and only that client.
 import http from 'node:http'
-import type { AddressInfo } from 'node:net'
+import net, { type AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { guardConnections } from './connectionGuard.ts'
 
@@ -45,5 +45,47 @@ describe('connection guard', () => {
     expect(served - before).toBe(8)
     // Another address is not affected.
     expect((await get('127.0.5.2')).status).toBe(200)
+  })
+})
+
+describe('connection guard near its global cap', () => {
+  let busy: http.Server
+  let busyPort: number
+  const held: net.Socket[] = []
+  beforeAll(async () => {
+    busy = http.createServer((_request, response) => response.end('ok'))
+    guardConnections(busy, { maxConnections: 20, maxConnectionsPerAddress: 8 })
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve))
+    busyPort = (busy.address() as AddressInfo).port
+  })
+  afterAll(() => {
+    for (const socket of held) socket.destroy()
+    return new Promise<void>((resolve) => busy.close(() => resolve()))
+  })
+
+  /** A connection that stays open, sending nothing; resolves with what the guard answered, if anything, within 300 ms. */
+  const hold = (localAddress: string): Promise<string> =>
+    new Promise((resolve) => {
+      const socket = net.connect({ host: '127.0.0.1', port: busyPort, localAddress })
+      held.push(socket)
+      let answer = ''
+      socket.on('data', (chunk: Buffer) => (answer += chunk))
+      socket.on('error', () => undefined)
+      socket.once('connect', () => setTimeout(() => resolve(answer), 300))
+    })
+
+  it('keeps its last tenth for addresses that hold few connections', async () => {
+    // 18 of 20 held: 8 + 4 + 6 from three addresses, each within its cap of 8.
+    const first = [['127.0.6.1', 8], ['127.0.6.2', 4], ['127.0.6.3', 6]].flatMap(([address, count]) => Array.from({ length: count as number }, () => hold(address as string)))
+    expect(await Promise.all(first)).toEqual(Array(18).fill(''))
+    // An address holding 6 is refused from the reserved part, with a 503 that says why...
+    const refused = await hold('127.0.6.3')
+    expect(refused).toMatch(/^HTTP\/1.1 503/)
+    expect(refused).toMatch(/keeps the rest for clients holding fewer than 4; your address holds 6/)
+    // ...while a client with nothing open still gets in, and is served.
+    const answer = await new Promise<number>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port: busyPort, localAddress: '127.0.6.9', agent: false }, (response) => resolve(response.statusCode ?? 0)).on('error', reject)
+    })
+    expect(answer).toBe(200)
   })
 })

@@ -45,6 +45,9 @@ function refusal(status: 429 | 503, error: string, details: string): string {
   return `HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nRetry-After: 5\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
 }
 
+/** An address holding fewer connections than this may still use the reserved part of the cap. */
+const fewConnections = 4
+
 /** Refused sockets kept open for a second so the answer arrives; beyond this many, closed at once. */
 const maxLingering = 256
 
@@ -94,6 +97,11 @@ export function guardConnections(server: Server, limits: ConnectionLimits): { op
     return true
   }
 
+  // The last tenth of the connections is kept for addresses that hold few: a flood spread over a few
+  // hundred addresses, each within its own cap, can fill the rest, but not keep a client with one
+  // request to make from getting in.
+  const reserved = Math.floor(limits.maxConnections / 10)
+
   const admit = (socket: Socket): boolean => {
     if (open >= limits.maxConnections) {
       refuse(socket, refusal(503, 'Service busy', `The service has ${open} connections open, its limit. Try again in a few seconds.`))
@@ -101,6 +109,10 @@ export function guardConnections(server: Server, limits: ConnectionLimits): { op
     }
     const key = limits.maxConnectionsPerAddress > 0 ? clientAddressKey(socket.remoteAddress ?? '') : null
     const held = key === null ? 0 : (perAddress.get(key) ?? 0)
+    if (key !== null && held >= fewConnections && open >= limits.maxConnections - reserved) {
+      refuse(socket, refusal(503, 'Service busy', `The service is close to its limit of ${limits.maxConnections} connections and keeps the rest for clients holding fewer than ${fewConnections}; your address holds ${held}. Close some and try again.`))
+      return false
+    }
     if (key !== null && held >= limits.maxConnectionsPerAddress) {
       refuse(socket, refusal(429, 'Too many connections', `Your address holds ${held} open connections, the limit per address. Close some (idle log viewers, kept-alive requests) and try again.`))
       return false

@@ -68,18 +68,20 @@ describe('a flood of WebSocket viewers', () => {
     expect(refused.every((o) => /Too many log viewers from this address|Too many connections|Too many new connections/.test(o.body))).toBe(true)
     await closeAll(greedy)
 
-    // Fifty addresses, 8 viewers each: 400 connections against a cap of 256.
+    // Fifty addresses, 8 viewers each: 400 connections against a cap of 256, whose last tenth (25)
+    // is kept for addresses holding fewer than 4 connections.
     const flood = Array.from({ length: 400 }, (_, i) => openViewer(jobId, `127.0.1.${1 + (i % 50)}`))
     const outcomes = await Promise.all(flood.map((v) => v.outcome))
     // The cap counts every connection (this test's client may hold a kept-alive one too).
     const opened = outcomes.filter((o) => o.opened).length
-    expect(opened).toBeLessThanOrEqual(256)
-    expect(opened).toBeGreaterThanOrEqual(250)
+    expect(opened).toBeLessThanOrEqual(256 - 25)
+    expect(opened).toBeGreaterThanOrEqual(256 - 25 - 6)
     const busy = outcomes.filter((o) => !o.opened)
     expect(busy).toHaveLength(400 - opened)
     expect(busy.every((o) => o.status === 503 && /Service busy/.test(o.body))).toBe(true)
-    const healthWhileBusy = await fetch(`${url}/health`).catch((error: Error) => error)
-    expect(healthWhileBusy instanceof Response ? healthWhileBusy.status : healthWhileBusy.message).toBe(503)
+    // A client with nothing open still gets in while the flood holds its connections.
+    const healthWhileBusy = await fetch(`${url}/health`)
+    expect(healthWhileBusy.status).toBe(200)
     await closeAll(flood)
 
     // The flood is gone: the job is still there, can be cancelled and cleaned up, and new jobs run.
