@@ -28,6 +28,8 @@ import type { HostCapabilities, Sandbox, SandboxLimits } from './sandbox.ts'
 import { writeSeccompFilter } from './seccomp/index.ts'
 import { buildNativeTools, createNativeSpawner } from './spawner/createNativeSpawner.ts'
 import { createSpawner } from './spawner/createSpawner.ts'
+import { nativeToolsDir } from './spawner/nativeToolsDir.ts'
+import { probeCloneIntoCgroup } from './spawner/probeCloneIntoCgroup.ts'
 import type { Spawner } from './spawner/spawnerClient.ts'
 import { createWarmPool } from './warmPool.ts'
 import { createWorkspacePool } from './workspacePool.ts'
@@ -72,7 +74,8 @@ export type CreateSandboxOptions = {
   /**
    * Sandboxes kept started ahead of jobs (default 2; 0: none). Each is a bwrap instance waiting
    * with an empty workspace and its own cgroup; a job of the default shape takes one and skips
-   * the sandbox set-up. Needs the native launcher and cgroup v1 (elsewhere jobs start cold).
+   * the sandbox set-up. Needs the native launcher and cgroups it can start processes in (v1 as
+   * root; v2 with clone3, Linux 5.7+); elsewhere jobs start cold.
    */
   warmSandboxes?: number
   /**
@@ -140,7 +143,7 @@ export async function createSandbox(options: CreateSandboxOptions = {}): Promise
   const seccompPath = writeSeccompFilter(runtimeDir)
   const devDir = isRoot ? await mountDevDir(path.join(runtimeDir, 'dev')) : null
 
-  const cgroupDetection = options.cgroups === false ? { backend: null, note: 'cgroups disabled by configuration' } : detectCgroups({ instance })
+  const cgroupDetection = options.cgroups === false ? { backend: null, note: 'cgroups disabled by configuration', remedy: null } : detectCgroups({ instance })
   const cgroups = cgroupDetection.backend
   const prlimitPath = cgroups ? null : findExecutable(['/usr/bin/prlimit', '/bin/prlimit'])
   writeOwnerRecord(runtimeDir, { pid: process.pid, cgroupDirs: cgroups?.parentDirs ?? [] })
@@ -188,8 +191,16 @@ export async function createSandbox(options: CreateSandboxOptions = {}): Promise
     requirements,
   }
 
+  let launcherNote = launcher?.note ?? null
+  if (cgroups?.version === 'v2' && spawner?.kind === 'native') {
+    const failure = await probeCloneIntoCgroup(spawner, cgroups)
+    runtime.cloneIntoCgroup = failure === null
+    if (failure) launcherNote = `cannot start processes inside their cgroup (${failure}): each job is moved into it after it starts, ~10 ms more`
+  }
+
   const warmSandboxes = options.warmSandboxes ?? 2
-  if (warmSandboxes > 0 && launcher?.execTool && cgroups?.version === 'v1' && sandboxUser && seccompPath) {
+  const placesInCgroups = (cgroups?.version === 'v1' && sandboxUser !== undefined) || runtime.cloneIntoCgroup === true
+  if (warmSandboxes > 0 && launcher?.execTool && placesInCgroups && seccompPath) {
     runtime.warmPool = createWarmPool({ runtime, execTool: launcher.execTool, size: warmSandboxes, idleMemoryBytes: parseManifest({ entrypoint: 'job.sh' }).memory_mb * mib })
   }
 
@@ -232,7 +243,8 @@ export async function createSandbox(options: CreateSandboxOptions = {}): Promise
     packageIndexes: { pip: requirements.pipIndex !== null, npm: requirements.npmIndex !== null },
     processLauncher: spawner?.kind ?? 'direct',
     warmSandboxes: runtime.warmPool ? warmSandboxes : 0,
-    processLauncherNote: launcher?.note ?? null,
+    processLauncherNote: launcherNote,
+    cgroupRemedy: cgroupDetection.remedy,
   }
 
   const active = new Set<AbortController>()
@@ -285,10 +297,11 @@ function privateRuntimeRoot(preferred: string): string {
   return mkdtempSync(path.join(os.tmpdir(), 'sandrun-'))
 }
 
-/** The native launcher when it builds and starts (kept in the runtime root, shared by instances), else the Node spawner. */
+/** The native launcher when it builds and starts (kept in the runtime root or a cache directory, shared by instances), else the Node spawner. */
 async function startSpawner(kind: 'native' | 'node', runtimeRoot: string, runtimeDir: string): Promise<{ spawner: Spawner; note: string | null; spawnTool?: string; execTool?: string }> {
   if (kind === 'node') return { spawner: await createSpawner({ dir: runtimeDir }), note: 'configured' }
-  const native = await buildNativeTools(runtimeRoot)
+  const toolsDir = nativeToolsDir(runtimeRoot)
+  const native = toolsDir.dir === null ? { tools: null, reason: toolsDir.reason } : await buildNativeTools(toolsDir.dir)
   if (native.tools !== null) {
     try {
       return { spawner: await createNativeSpawner(native.tools.spawn), note: null, spawnTool: native.tools.spawn, execTool: native.tools.exec }

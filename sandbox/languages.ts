@@ -41,7 +41,8 @@ function findBinary(candidates: string[]): string | undefined {
 function readVersion(binary: string, args: string[]): Promise<string | null> {
   if (args.length === 0) return Promise.resolve('posix')
   return new Promise((resolve) => {
-    execFile(binary, args, { timeout: 10_000, env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8' } }, (error, stdout, stderr) => {
+    // Generous: on a slow or busy host (an emulated VM) eight interpreters starting at once take a while.
+    execFile(binary, args, { timeout: 60_000, env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8' } }, (error, stdout, stderr) => {
       if (error) return resolve(null)
       const text = `${stdout}${stderr}`.trim().split('\n')[0] ?? ''
       resolve(text.trim() || null)

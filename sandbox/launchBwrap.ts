@@ -22,6 +22,8 @@ export type LaunchBwrapRuntime = {
   seccompPath: string | null
   /** The uid/gid jobs have inside the sandbox; undefined when the service itself is not root. */
   sandboxUser: { uid: number; gid: number } | undefined
+  /** cgroup v2: the native launcher starts processes inside a job cgroup (clone3, checked at start-up). */
+  cloneIntoCgroup?: boolean | undefined
 }
 
 export type LaunchBwrapParameters = {
@@ -97,16 +99,19 @@ function readChildPid(stream: Readable): Promise<number> {
   })
 }
 
-/** Resolves once the process runs inside the cgroup (v2: after the block-fd handshake). */
+/** Resolves once the process runs inside the cgroup (v2 without clone3: after the block-fd handshake). */
 export async function launchBwrap(runtime: LaunchBwrapRuntime, parameters: LaunchBwrapParameters): Promise<LaunchBwrapReturnType> {
   const { cgroup, rlimits } = parameters
   // A spawner that died (it should not) is bypassed: jobs keep running, just with costlier starts.
   const spawnerAlive = runtime.spawner?.alive === true
   // v1 with a spawner: the spawner (the service's user, never the job's: the cgroup's files are not
   // the job's to write) joins the cgroup and forks the process inside it (fast, see JobCgroup).
-  // Otherwise bwrap's namespace child waits on --block-fd until the service has moved it.
+  // v2: the native launcher clones bwrap into the cgroup (clone3). Otherwise bwrap's namespace
+  // child waits on --block-fd until the service has moved it.
   const selfJoin = spawnerAlive && cgroup?.selfJoinFiles && parameters.user ? cgroup.selfJoinFiles : null
-  const viaSpawner = spawnerAlive && !(cgroup && !selfJoin)
+  const cloneInto = cgroup?.cloneIntoDir && runtime.cloneIntoCgroup && spawnerAlive && runtime.spawner?.kind === 'native' ? cgroup.cloneIntoDir : null
+  const handshake = cgroup !== undefined && !selfJoin && !cloneInto
+  const viaSpawner = spawnerAlive && !handshake
   // One open file description per process: bwrap reads the program from the fd's current offset.
   // (The spawner opens its own.)
   let seccompFd = runtime.seccompPath && !viaSpawner ? openSync(runtime.seccompPath, 'r') : undefined
@@ -114,7 +119,7 @@ export async function launchBwrap(runtime: LaunchBwrapRuntime, parameters: Launc
     const stdio: Array<'ignore' | 'pipe' | number> = ['ignore', 'pipe', 'pipe']
     const fds: { seccompFd?: number; infoFd?: number; blockFd?: number } = {}
     if (runtime.seccompPath) fds.seccompFd = stdio.push(seccompFd ?? 'ignore') - 1
-    if (cgroup && !selfJoin) {
+    if (handshake) {
       fds.infoFd = stdio.push('pipe') - 1
       fds.blockFd = stdio.push('pipe') - 1
     }
@@ -169,6 +174,7 @@ export async function launchBwrap(runtime: LaunchBwrapRuntime, parameters: Launc
         gid: parameters.user?.gid,
         extraFds,
         joinFiles: selfJoin ?? undefined,
+        cgroupDir: cloneInto ?? undefined,
         onStdout: parameters.onStdout,
         onStderr,
       })

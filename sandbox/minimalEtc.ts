@@ -2,7 +2,7 @@
 // copies of the host entries that interpreters need to start (loader cache, alternatives links,
 // CA certificates, PHP and R configuration). Nothing else of the host's /etc is visible.
 import { createHash } from 'node:crypto'
-import { cpSync, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { accessSync, constants, cpSync, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { environmentTemplates } from './environments/templates.ts'
 
@@ -24,13 +24,27 @@ const copiedEntries = [
   ...new Set(environmentTemplates.flatMap((t) => t.etcEntries)),
 ]
 
+/**
+ * Private keys have no place in a sandbox (and /etc/ssl/private is root's alone: a service that is
+ * not root could not read it); nor has anything else this user cannot read.
+ */
+function copied(source: string): boolean {
+  if (source === '/etc/ssl/private' || source.startsWith('/etc/ssl/private/')) return false
+  try {
+    accessSync(source, constants.R_OK)
+    return true
+  } catch {
+    return false
+  }
+}
+
 export function buildMinimalEtc({ dir, uid, gid }: { dir: string; uid: number; gid: number }): void {
   rmSync(dir, { recursive: true, force: true })
   mkdirSync(dir, { recursive: true, mode: 0o755 })
   for (const entry of copiedEntries) {
     const source = path.join('/etc', entry)
     if (!existsSync(source)) continue
-    cpSync(source, path.join(dir, entry), { recursive: true, verbatimSymlinks: true, dereference: false })
+    cpSync(source, path.join(dir, entry), { recursive: true, verbatimSymlinks: true, dereference: false, filter: copied })
   }
   const files: Record<string, string> = {
     passwd: `root:x:0:0:root:/nonexistent:/usr/sbin/nologin\nsandbox:x:${uid}:${gid}:sandbox:/work:/bin/sh\n`,
@@ -50,7 +64,7 @@ export function buildMinimalEtc({ dir, uid, gid }: { dir: string; uid: number; g
  * package install (which touches them) gets a fresh copy.
  */
 export function cachedMinimalEtc({ root, uid, gid }: { root: string; uid: number; gid: number }): string {
-  const hash = createHash('sha256').update(`v1:${uid}:${gid}`)
+  const hash = createHash('sha256').update(`v2:${uid}:${gid}`)
   for (const entry of copiedEntries) {
     try {
       const stat = statSync(path.join('/etc', entry))

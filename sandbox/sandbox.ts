@@ -29,6 +29,8 @@ export type HostCapabilities = {
   isolation: IsolationLevel
   /** Why isolation is weaker than 'full', when it is. */
   isolationNote: string | null
+  /** What the operator can do to get cgroup limits, when they are missing (paths, commands: `sandrun doctor` only). */
+  cgroupRemedy: string | null
   interpreters: InterpreterInfo[]
   /** Every environment template and whether this host has it (dpkg, detected once at start-up). */
   environments: EnvironmentDetection[]

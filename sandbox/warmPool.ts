@@ -6,8 +6,8 @@
 // costs one exec. The pool refills itself after each take.
 //
 // Only jobs of the default shape use it (no requirements install step, no GPU devices, default
-// /work and /tmp sizes), and only with the native launcher and cgroup v1 accounting resets; every
-// other job starts its own bwrap as before. Nothing of one job reaches another: a pre-started
+// /work and /tmp sizes), and only with the native launcher placing processes in cgroups (v1: it
+// joins them; v2: clone3 into them); every other job starts its own bwrap as before. Nothing of one job reaches another: a pre-started
 // sandbox serves exactly one job and goes away with it.
 import { randomBytes } from 'node:crypto'
 import { bwrapArgs } from './bwrapArgs.ts'
@@ -168,6 +168,7 @@ export function createWarmPool({ runtime, execTool, size, idleMemoryBytes }: Cre
         { kind: 'deferred' },
       ],
       joinFiles: cgroup.selfJoinFiles ?? undefined,
+      cgroupDir: cgroup.cloneIntoDir ?? undefined,
       onStdout: (chunk) => idle.attach?.onStdout(chunk),
       onStderr: (chunk) => {
         detector.onStderr(chunk)
@@ -210,7 +211,7 @@ export function createWarmPool({ runtime, execTool, size, idleMemoryBytes }: Cre
         const payload = execPayload(command, env)
         if (payload.length >= maxPayloadBytes) return undefined
         started = true
-        idle.cgroup.startAccounting!(memoryBytes)
+        idle.cgroup.startAccounting(memoryBytes)
         idle.attach = { onStdout, onStderr }
         idle.process.feed(payload)
         void idle.exited.then((exit) => {

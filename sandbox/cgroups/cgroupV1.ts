@@ -87,6 +87,7 @@ export function createCgroupV1Backend(parents: CgroupV1Mounts): CgroupBackend {
     const cpuSeconds = () => readNumber(path.join(cpuacct, 'cpuacct.usage')) / 1e9
     return {
       selfJoinFiles,
+      cloneIntoDir: null,
       startAccounting(bytes) {
         setMemoryLimit(slot, bytes)
         resetAccounting()

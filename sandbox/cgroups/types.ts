@@ -26,11 +26,17 @@ export type JobCgroup = {
    */
   selfJoinFiles: string[] | null
   /**
-   * v1 only (absent on v2): for a cgroup created ahead of its job (a pre-started sandbox), sets the
-   * job's memory limit and starts CPU and peak-memory accounting afresh, so the job is measured
-   * from here on and the sandbox's own start-up is not counted.
+   * v2 only: the job cgroup's directory. The native launcher starts processes in it with
+   * clone3(CLONE_INTO_CGROUP) (Linux 5.7+): born inside, nothing migrated. Null on v1.
    */
-  startAccounting?(memoryBytes: number): void
+  cloneIntoDir: string | null
+  /**
+   * For a cgroup created ahead of its job (a pre-started sandbox), sets the job's memory limit and
+   * starts CPU, OOM and peak-memory accounting afresh, so the job is measured from here on and the
+   * sandbox's own start-up is not counted (v2 before Linux 6.12: the peak cannot be reset, and
+   * includes the few MB of the sandbox's start-up).
+   */
+  startAccounting(memoryBytes: number): void
   /** Total CPU time used so far, in seconds. */
   cpuSeconds(): number
   /**

@@ -3,7 +3,7 @@
 // are copied and torn down again), so it is preferred; without a compiler the Node spawner is used.
 // Requests and events are length-prefixed binary frames on its stdin and stdout (see the C file).
 import { execFile, spawn } from 'node:child_process'
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { existsSync, lstatSync, readFileSync, renameSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -51,15 +51,18 @@ async function buildTool(compiler: string, dir: string, name: keyof typeof tools
     if (!stat.isFile() || stat.uid !== process.getuid?.() || (stat.mode & 0o022) !== 0) throw new Error(`${file} is not this user's build`)
     return file
   }
-  const temporary = `${file}.${process.pid}.tmp`
+  // Unique per build: two sandboxes of one process (or two processes) may build at once; the
+  // rename makes the first finished build the one used.
+  const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
   try {
-    await run(compiler, [...flags, '-o', temporary, source], { timeout: 60_000 })
+    // Generous: seconds on a real machine, up to minutes on a busy emulated CPU (the test VM).
+    await run(compiler, [...flags, '-o', temporary, source], { timeout: 600_000 })
     renameSync(temporary, file)
   } finally {
     rmSync(temporary, { force: true })
   }
   // Builds of older sources stay: an instance still running may open its sandrun-exec by path
-  // (they are a few KB each, on a tmpfs emptied at boot).
+  // (they are a few KB each, on a tmpfs emptied at boot or in a cache directory, see nativeToolsDir.ts).
   return file
 }
 
@@ -100,7 +103,7 @@ function encodeRequest(message: SpawnerRequest): Buffer {
     counts.writeUInt16LE(joins.length, 12)
     counts.writeUInt16LE(message.extraFds.length, 14)
     parts.push(counts)
-    const strings = [message.file, message.file, ...message.args, ...env, ...joins.flatMap((j) => [j.job, j.home])]
+    const strings = [message.file, message.file, ...message.args, ...env, ...joins.flatMap((j) => [j.job, j.home]), message.cgroupDir ?? '']
     for (const text of strings) parts.push(Buffer.from(`${text}\0`))
     for (const fd of message.extraFds) {
       if (fd.kind === 'file') {

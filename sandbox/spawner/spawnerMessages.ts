@@ -26,6 +26,11 @@ export type SpawnRequest = {
    * The child is born inside the job cgroup.
    */
   joinFiles?: JoinFile[] | undefined
+  /**
+   * cgroup v2: the job cgroup's directory; the native launcher creates the child in it with
+   * clone3(CLONE_INTO_CGROUP). The Node spawner refuses it.
+   */
+  cgroupDir?: string | undefined
 }
 
 export type KillRequest = { type: 'kill'; id: number }

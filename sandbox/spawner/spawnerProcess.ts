@@ -20,6 +20,7 @@ function start(request: SpawnRequest): void {
   const dataPipes: Array<{ index: number; data: Uint8Array }> = []
   let child: ChildProcess
   try {
+    if (request.cgroupDir) throw new Error('starting a process in a cgroup needs the native launcher')
     for (const fd of request.extraFds) {
       if (fd.kind === 'deferred') throw new Error('deferred pipes need the native spawner')
       if (fd.kind === 'file') {

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { packFiles } from '../../sandbox/bundle/packFiles.ts'
 import { createFakeSandbox } from './fakeSandbox.ts'
+import { hostSlowdown } from '../host/hostSlowdown.ts'
 import { craftedBundle, jobSubmission, multipartBody, rawExchange, startTestGateway } from './testGateway.ts'
 
 let gateway: Awaited<ReturnType<typeof startTestGateway>>
@@ -14,7 +15,7 @@ const maxUploadBytes = 2 * 1024 * 1024
 
 beforeAll(async () => {
   gateway = await startTestGateway({
-    gateway: { maxUploadBytes, headersTimeoutMs: 300, requestTimeoutMs: 600, timeoutCheckIntervalMs: 100 },
+    gateway: { maxUploadBytes, headersTimeoutMs: 300 * hostSlowdown(), requestTimeoutMs: 600 * hostSlowdown(), timeoutCheckIntervalMs: 100 },
   })
   await gateway.app.listen({ port: 0, host: '127.0.0.1' })
   port = (gateway.app.server.address() as AddressInfo).port

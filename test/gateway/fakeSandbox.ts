@@ -28,6 +28,7 @@ export function createFakeSandbox(): FakeSandbox {
     cgroupControllers: [],
     isolation: 'rlimits',
     isolationNote: 'fake sandbox for tests',
+    cgroupRemedy: null,
     interpreters: [{ name: 'bash', path: '/bin/bash', available: true, version: '5' }],
     environments: host.environments,
     gpus: host.gpus,

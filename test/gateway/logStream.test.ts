@@ -3,6 +3,7 @@
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import WebSocket from 'ws'
+import { hostSlowdown } from '../host/hostSlowdown.ts'
 import { jobSubmission, startTestGateway } from './testGateway.ts'
 
 type Gateway = Awaited<ReturnType<typeof startTestGateway>>
@@ -47,7 +48,8 @@ const stdoutOf = (messages: StreamMessage[]): string =>
 
 describe('live log stream', () => {
   it('streams output as it is produced to many viewers, then the final status', async () => {
-    const jobId = await submit({ 'main.sh': 'echo before; sleep 1; echo one; echo two >&2; echo three; exit 4' })
+    // The pause outlasts the viewers' connecting, so their first output arrives while the job runs.
+    const jobId = await submit({ 'main.sh': `echo before; sleep ${hostSlowdown()}; echo one; echo two >&2; echo three; exit 4` })
     const stateAtFirstOutput: string[] = []
     const viewers = Array.from({ length: 5 }, () => view(jobId, () => stateAtFirstOutput.push(gateway.backend.status(jobId).status)))
     const results = await Promise.all(viewers)

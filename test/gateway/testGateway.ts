@@ -4,8 +4,9 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import type { Sandbox } from '../../sandbox/sandbox.ts'
 import type { Clock } from '../../node/clock/systemClock.ts'
 import { packFiles } from '../../sandbox/bundle/packFiles.ts'
-import { resolveGatewayOptions, resolveLocalModeOptions, type ResolveGatewayOptionsParameters, type LocalModeOptions } from '../../node/gateway/config.ts'
+import { defaultGatewayOptions, resolveGatewayOptions, resolveLocalModeOptions, type ResolveGatewayOptionsParameters, type LocalModeOptions } from '../../node/gateway/config.ts'
 import { createLocalGateway, type CreateLocalGatewayReturnType } from '../../node/gateway/createLocalGateway.ts'
+import { hostSlowdown } from '../host/hostSlowdown.ts'
 
 export type TestGatewayParameters = {
   gateway?: ResolveGatewayOptionsParameters
@@ -18,7 +19,8 @@ export type TestGatewayParameters = {
 export async function startTestGateway({ gateway = {}, local = {}, sandbox, clock }: TestGatewayParameters = {}): Promise<CreateLocalGatewayReturnType & { dataDir: string }> {
   const dataDir = await mkdtemp('/dev/shm/sandrun-gateway-test-')
   const started = await createLocalGateway({
-    gateway: resolveGatewayOptions({ port: 0, ...gateway, rateLimits: { concurrentJobs: 50, jobsPerHour: 10_000, cpuSecondsPerMinute: 1000, ...gateway.rateLimits } }),
+    // An idle keep-alive socket lasts as long, relative to the host's speed, as on a real machine.
+    gateway: resolveGatewayOptions({ port: 0, keepAliveTimeoutMs: defaultGatewayOptions.keepAliveTimeoutMs * hostSlowdown(), ...gateway, rateLimits: { concurrentJobs: 50, jobsPerHour: 10_000, cpuSecondsPerMinute: 1000, ...gateway.rateLimits } }),
     local: resolveLocalModeOptions({ dataDir, ...local }),
     sandbox,
     clock,

@@ -1,5 +1,6 @@
 // Test harness for the sandbox suites: one real sandbox per test file and a `run` that packs a
-// few files, runs them as a job and hands back the result with its output as text. Each run gets
+// few files, runs them as a job and hands back the result with its output as text. Job timeouts
+// are scaled by hostSlowdown(). Each run gets
 // its own output directory; `close` removes them and the sandbox.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -7,6 +8,7 @@ import path from 'node:path'
 import { packFiles, type PackFileContent } from '../../sandbox/bundle/packFiles.ts'
 import { createSandbox, type CreateSandboxOptions, type RunJobParameters, type RunJobResult, type Sandbox } from '../../sandbox/index.ts'
 import { parseManifest } from '../../sandbox/manifest.ts'
+import { hostSlowdown } from '../host/hostSlowdown.ts'
 
 export type JobRunParameters = {
   files: Record<string, PackFileContent>
@@ -38,8 +40,11 @@ export async function createJobRunner(options: CreateSandboxOptions = {}): Promi
     async run({ files, manifest = {}, bundle, ...rest }) {
       const entrypoint = Object.keys(files)[0]
       const outputDir = mkdtempSync(path.join(outputsRoot, 'job-'))
+      const fields: Record<string, unknown> = { entrypoint, timeout: 20, memory_mb: 128, ...manifest }
+      // A slow host (the emulated test VM) gets proportionally longer to reach the same point.
+      if (typeof fields.timeout === 'number') fields.timeout = Math.min(3600, fields.timeout * hostSlowdown())
       const result = await sandbox.runJob({
-        manifest: parseManifest({ entrypoint, timeout: 20, memory_mb: 128, ...manifest }),
+        manifest: parseManifest(fields),
         bundle: bundle ?? (await packFiles(files)),
         outputDir,
         ...rest,

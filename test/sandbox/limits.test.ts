@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { packFiles } from '../../sandbox/bundle/packFiles.ts'
 import { SandboxError } from '../../sandbox/index.ts'
 import type { InterpreterName } from '../../sandbox/types.ts'
+import { hostSlowdown } from '../host/hostSlowdown.ts'
 import { probeCgroupLimits } from '../host/probeCgroupLimits.ts'
 import { probeInterpreter } from '../host/probeInterpreter.ts'
 import { requireHost } from '../host/requireHost.ts'
@@ -74,7 +75,7 @@ report(allocated_mb=len(chunks))`)
       expect(small.termination).toBe('exited')
       expect(small.out).toBe('small\n')
       expect(small.memoryPeakBytes).toBeLessThan(32 * mib)
-      expect(small.cpuSeconds).toBeLessThan(0.1)
+      expect(small.cpuSeconds).toBeLessThan(0.1 * hostSlowdown())
     }
   })
 

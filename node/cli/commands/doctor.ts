@@ -25,6 +25,7 @@ export async function run(argv: string[]): Promise<number> {
       `seccomp filter    ${ok(caps.seccomp)}`,
       `cgroups           ${caps.cgroupVersion ? `ok   ${caps.cgroupVersion} (${caps.cgroupControllers.join(', ')})` : 'none'}`,
       `isolation         ${caps.isolation}${caps.isolationNote ? ` — ${caps.isolationNote}` : ''}`,
+      ...(caps.cgroupRemedy ? [`  to fix           ${caps.cgroupRemedy}`] : []),
       `process launcher  ${caps.processLauncher}${caps.processLauncherNote ? ` — ${caps.processLauncherNote}` : ''}`,
       `warm sandboxes    ${caps.warmSandboxes}`,
       '',
