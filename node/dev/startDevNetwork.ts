@@ -4,7 +4,7 @@
 // processes joined over libp2p. stop() takes it all down in reverse order.
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { createPublicClient, createWalletClient, http, parseEther, type Address } from 'viem'
+import { createTestClient, http, parseEther, type Address } from 'viem'
 import { generateWorkerKey, loadWorkerKey, saveWorkerKey } from '../../verifier/index.ts'
 import { startAnvil } from '../chain/anvil.ts'
 import { deployMarket } from '../chain/deployMarket.ts'
@@ -86,8 +86,8 @@ export async function startDevNetwork(parameters: StartDevNetworkParameters): Pr
 
     const names = ['gateway', ...Array.from({ length: parameters.workers }, (_, i) => `worker-${i + 1}`)]
     const keyFiles = new Map<string, string>()
-    const wallet = createWalletClient({ account: funder!, transport: http(anvil.rpcUrl) })
-    const publicClient = createPublicClient({ transport: http(anvil.rpcUrl), pollingInterval: 100 })
+    // Balances are set, not sent: one dev account holds 10,000 ETH, less than 13 nodes' funding.
+    const testClient = createTestClient({ mode: 'anvil', transport: http(anvil.rpcUrl) })
     progress(`funding ${names.length} accounts`)
     for (const name of names) {
       const keyFile = path.join(keysDir, `${name}.json`)
@@ -98,8 +98,7 @@ export async function startDevNetwork(parameters: StartDevNetworkParameters): Pr
       })
       keyFiles.set(name, keyFile)
       const to: Address = ethAccountFromWorkerKey(key).address
-      const hash = await wallet.sendTransaction({ to, value: parseEther(defaultDevNetworkOptions.fundingEth), chain: null })
-      await publicClient.waitForTransactionReceipt({ hash })
+      await testClient.setBalance({ address: to, value: parseEther(defaultDevNetworkOptions.fundingEth) })
     }
 
     const watchExit = (name: string, node: SpawnedNode): void => {
