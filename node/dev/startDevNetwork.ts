@@ -4,7 +4,7 @@
 // processes joined over libp2p. stop() takes it all down in reverse order.
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { createPublicClient, createWalletClient, http, parseEther, type Address } from 'viem'
+import { createPublicClient, createWalletClient, parseEther, type Address } from 'viem'
 import { generateWorkerKey, loadWorkerKey, saveWorkerKey } from '../../verifier/index.ts'
 import { startAnvil } from '../chain/anvil.ts'
 import { deployMarket } from '../chain/deployMarket.ts'
@@ -13,6 +13,7 @@ import { devAccounts } from '../chain/devAccounts.ts'
 import { defaultMarketParams } from '../chain/marketParams.ts'
 import { ethAccountFromWorkerKey } from '../market/ethAccount.ts'
 import { spawnNode, type SpawnedNode } from './spawnNode.ts'
+import { chainTransport } from '../chain/chainTransport.ts'
 
 export type StartDevNetworkParameters = {
   workers: number
@@ -86,8 +87,8 @@ export async function startDevNetwork(parameters: StartDevNetworkParameters): Pr
 
     const names = ['gateway', ...Array.from({ length: parameters.workers }, (_, i) => `worker-${i + 1}`)]
     const keyFiles = new Map<string, string>()
-    const wallet = createWalletClient({ account: funder!, transport: http(anvil.rpcUrl) })
-    const publicClient = createPublicClient({ transport: http(anvil.rpcUrl), pollingInterval: 100 })
+    const wallet = createWalletClient({ account: funder!, transport: chainTransport(anvil.rpcUrl) })
+    const publicClient = createPublicClient({ transport: chainTransport(anvil.rpcUrl), pollingInterval: 100 })
     progress(`funding ${names.length} accounts`)
     for (const name of names) {
       const keyFile = path.join(keysDir, `${name}.json`)
