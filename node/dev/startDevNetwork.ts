@@ -20,6 +20,8 @@ export type StartDevNetworkParameters = {
   dataDir: string
   port: number
   host: string
+  /** Seconds between blocks (anvil interval mining, like a real chain); default a block per transaction. */
+  blockTime?: number | undefined
   /** Extra `sandrun gateway` flags (benchmarks raise the per-IP limits). */
   gatewayArgs?: string[] | undefined
   /** Progress for the operator ("starting anvil", "worker 2 ready"). */
@@ -72,8 +74,8 @@ export async function startDevNetwork(parameters: StartDevNetworkParameters): Pr
     })())
 
   try {
-    progress('starting anvil')
-    const anvil = await startAnvil()
+    progress(parameters.blockTime ? `starting anvil (a block every ${parameters.blockTime} s)` : 'starting anvil')
+    const anvil = await startAnvil(parameters.blockTime ? { blockTime: parameters.blockTime } : {})
     stops.push(() => anvil.stop())
     const [funder] = devAccounts(1)
     progress(`deploying the market on ${anvil.rpcUrl}`)
