@@ -22,6 +22,10 @@ export type StartAnvilParameters = {
    * public one in no time (anvil_mine slows down as its chain grows, past reach for a million blocks).
    */
   genesisBlockNumber?: number
+  /** Port to listen on; default a free one. */
+  port?: number
+  /** Load the chain from this file if it exists and dump it there on exit (`--state`): a restart carries on. */
+  statePath?: string
   /** How long to wait for anvil to listen before giving up; default 30 s. */
   startTimeoutMs?: number
 }
@@ -63,11 +67,12 @@ async function genesisFile({ genesisBlockNumber = 0, chainId = 31337, timestamp 
 }
 
 export async function startAnvil(parameters: StartAnvilParameters = {}): Promise<StartAnvilReturnType> {
-  const args = ['--host', '127.0.0.1', '--port', '0', '--accounts', String(parameters.accounts ?? 10)]
+  const args = ['--host', '127.0.0.1', '--port', String(parameters.port ?? 0), '--accounts', String(parameters.accounts ?? 10)]
   args.push('--balance', String(parameters.balance ?? 10_000))
   if (parameters.blockTime !== undefined) args.push('--block-time', String(parameters.blockTime))
   if (parameters.chainId !== undefined) args.push('--chain-id', String(parameters.chainId))
   if (parameters.timestamp !== undefined) args.push('--timestamp', String(parameters.timestamp))
+  if (parameters.statePath !== undefined) args.push('--state', parameters.statePath)
   if (parameters.genesisBlockNumber !== undefined) args.push('--init', await genesisFile(parameters))
   const child = spawn(anvilBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] })
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))

@@ -139,13 +139,15 @@ export type StartMarketNetworkParameters = {
   repeatable?: { genesisTimestamp: number }
   /** Seconds between blocks (anvil interval mining); default automine. */
   blockTime?: number
+  /** anvil's `--state` file: stopped and started again with it, the chain carries on. */
+  statePath?: string
 }
 
-export async function startMarketNetwork({ sandbox, repeatable, blockTime }: StartMarketNetworkParameters): Promise<MarketNetwork> {
+export async function startMarketNetwork({ sandbox, repeatable, blockTime, statePath }: StartMarketNetworkParameters): Promise<MarketNetwork> {
   const dir = await mkdtemp(path.join(tmpdir(), 'sandrun-market-e2e-'))
   // The workers' scratch dirs (tmpfs), removed with the network even after a SIGKILL.
   const shm = await mkdtemp('/dev/shm/sandrun-market-e2e-')
-  const anvil = await startAnvil({ ...(repeatable ? { timestamp: repeatable.genesisTimestamp } : {}), ...(blockTime ? { blockTime } : {}) })
+  const anvil = await startAnvil({ ...(repeatable ? { timestamp: repeatable.genesisTimestamp } : {}), ...(blockTime ? { blockTime } : {}), ...(statePath ? { statePath } : {}) })
   const rpc = async (method: string, params: unknown[]): Promise<void> => {
     const response = await fetch(anvil.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) })
     const body = (await response.json()) as { error?: { message: string } }
