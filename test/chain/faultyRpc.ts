@@ -4,6 +4,7 @@
 // seeded random rate, so a test run's faults can be replayed. Real HTTP on loopback.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
+import { seededRandom } from '../../bench/market/seededRandom.ts'
 
 export type FaultRates = {
   /** Share of requests answered HTTP 429 without reaching the chain. */
@@ -44,18 +45,6 @@ type RpcRequest = { jsonrpc: '2.0'; id: unknown; method: string; params?: unknow
 
 /** Realistic rates for a busy public endpoint: a few % rate limited, rare timeouts and drops. */
 export const realisticFaultRates: FaultRates = { rateLimited: 0.03, timeout: 0.002, dropped: 0.01, latencyMs: 40 }
-
-// mulberry32: small, fast and good enough to make a run's faults repeatable from its seed.
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 export async function startFaultyRpc({ target, seed, rates = {}, maxLogBlocks = 1000, maxLogResults = 10_000, holdMs = 30_000 }: FaultyRpcParameters): Promise<FaultyRpc> {
   const random = seededRandom(seed)
