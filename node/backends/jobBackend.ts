@@ -111,6 +111,8 @@ export type JobVerification = {
   chainJobId: string | null
   specHash: string
   txHashes: { post: string | null; commits: string[]; reveals: string[]; finalize: string | null }
+  /** The block the post transaction was mined in (decimal): where the job's events start. */
+  postBlock?: string | null | undefined
   /** What each worker that revealed reports about its run, signed with its key. */
   executions?: WorkerExecutionReport[] | undefined
 }

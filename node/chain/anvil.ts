@@ -2,6 +2,9 @@
 // tests, benchmarks and the single-machine `npm start`. Resolves when anvil says it listens.
 import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import { ChainError } from './errors.ts'
 
 export type StartAnvilParameters = {
@@ -14,6 +17,15 @@ export type StartAnvilParameters = {
   chainId?: number
   /** Genesis block timestamp (unix seconds); default now. A fixed one makes block hashes repeatable. */
   timestamp?: number
+  /**
+   * Start the chain at this block number (a genesis file with `number`): a chain as long as a
+   * public one in no time (anvil_mine slows down as its chain grows, past reach for a million blocks).
+   */
+  genesisBlockNumber?: number
+  /** Port to listen on; default a free one. */
+  port?: number
+  /** Load the chain from this file if it exists and dump it there on exit (`--state`): a restart carries on. */
+  statePath?: string
   /** How long to wait for anvil to listen before giving up; default 30 s. */
   startTimeoutMs?: number
 }
@@ -36,12 +48,32 @@ export function anvilBinary(): string {
   }
 }
 
+// Every fork active from genesis, as anvil's own default chain has them.
+const forks = ['homestead', 'eip150', 'eip155', 'eip158', 'byzantium', 'constantinople', 'petersburg', 'istanbul', 'berlin', 'london'].map((f) => [`${f}Block`, 0])
+
+async function genesisFile({ genesisBlockNumber = 0, chainId = 31337, timestamp }: StartAnvilParameters): Promise<string> {
+  const genesis = {
+    config: { chainId, ...Object.fromEntries(forks), shanghaiTime: 0, cancunTime: 0, pragueTime: 0, terminalTotalDifficulty: 0, terminalTotalDifficultyPassed: true },
+    number: `0x${genesisBlockNumber.toString(16)}`,
+    timestamp: `0x${(timestamp ?? Math.floor(Date.now() / 1000)).toString(16)}`,
+    gasLimit: '0x1c9c380',
+    difficulty: '0x0',
+    baseFeePerGas: '0x3b9aca00',
+    alloc: {},
+  }
+  const file = path.join(await mkdtemp(path.join(tmpdir(), 'sandrun-anvil-genesis-')), 'genesis.json')
+  await writeFile(file, JSON.stringify(genesis))
+  return file
+}
+
 export async function startAnvil(parameters: StartAnvilParameters = {}): Promise<StartAnvilReturnType> {
-  const args = ['--host', '127.0.0.1', '--port', '0', '--accounts', String(parameters.accounts ?? 10)]
+  const args = ['--host', '127.0.0.1', '--port', String(parameters.port ?? 0), '--accounts', String(parameters.accounts ?? 10)]
   args.push('--balance', String(parameters.balance ?? 10_000))
   if (parameters.blockTime !== undefined) args.push('--block-time', String(parameters.blockTime))
   if (parameters.chainId !== undefined) args.push('--chain-id', String(parameters.chainId))
   if (parameters.timestamp !== undefined) args.push('--timestamp', String(parameters.timestamp))
+  if (parameters.statePath !== undefined) args.push('--state', parameters.statePath)
+  if (parameters.genesisBlockNumber !== undefined) args.push('--init', await genesisFile(parameters))
   const child = spawn(anvilBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] })
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   const stop = async (): Promise<void> => {

@@ -1,11 +1,12 @@
 // Deploys SandrunMarket with the given parameters to any EVM chain and returns the Deployment
 // record (chain id, address, block, tx, parameters, ABI version) that workers and gateways read.
-import { createPublicClient, createWalletClient, http, type Account } from 'viem'
+import { createPublicClient, createWalletClient, type Account } from 'viem'
 import { sandrunMarketAbi, sandrunMarketAbiVersion, sandrunMarketBytecode } from '../../contracts/abi.ts'
 import type { Deployment } from './deployment.ts'
 import { ChainError } from './errors.ts'
 import { toMarketError } from './marketClient.ts'
 import { defaultMarketParams, type MarketParams } from './marketParams.ts'
+import { chainTransport } from './chainTransport.ts'
 
 export type DeployMarketParameters = {
   rpcUrl: string
@@ -15,7 +16,7 @@ export type DeployMarketParameters = {
 }
 
 export async function deployMarket({ rpcUrl, account, params = defaultMarketParams, pollingInterval = 250 }: DeployMarketParameters): Promise<Deployment> {
-  const transport = http(rpcUrl)
+  const transport = chainTransport(rpcUrl)
   const publicClient = createPublicClient({ transport, pollingInterval })
   const walletClient = createWalletClient({ account, transport, pollingInterval })
   const chainId = await publicClient.getChainId()

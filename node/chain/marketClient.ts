@@ -6,7 +6,7 @@ import {
   createPublicClient,
   createWalletClient,
   decodeErrorResult,
-  http,
+  encodeFunctionData,
   isHex,
   parseEventLogs,
   type Account,
@@ -22,6 +22,8 @@ import { ChainError, MarketRevertError } from './errors.ts'
 import { createMarketReader } from './marketReader.ts'
 import type { PeerRegistration } from './peerRegistration.ts'
 import { computeSeal, randomSalt } from './seal.ts'
+import { sendOnce } from './sendOnce.ts'
+import { chainTransport } from './chainTransport.ts'
 
 export type CreateMarketClientParameters = {
   rpcUrl: string
@@ -75,7 +77,7 @@ export function toMarketError(error: unknown): unknown {
 }
 
 export function createMarketClient({ rpcUrl, address, account, pollingInterval = 250 }: CreateMarketClientParameters) {
-  const transport = http(rpcUrl)
+  const transport = chainTransport(rpcUrl)
   const publicClient = createPublicClient({ transport, pollingInterval })
   const walletClient = account ? createWalletClient({ account, transport, pollingInterval }) : undefined
   const reader = createMarketReader({ publicClient, address })
@@ -97,7 +99,8 @@ export function createMarketClient({ rpcUrl, address, account, pollingInterval =
     try {
       // Call sites are checked by MarketWrite; viem cannot narrow a generic function name itself.
       const estimate = await publicClient.estimateContractGas(request as never)
-      hash = await walletClient.writeContract({ ...request, gas: withGasMargin(estimate) } as never)
+      const data = encodeFunctionData({ abi: sandrunMarketAbi, functionName: write.functionName, args: write.args } as never)
+      hash = await sendOnce({ walletClient, publicClient, account, request: { to: address, data, value: write.value, gas: withGasMargin(estimate) } })
     } catch (error) {
       throw toMarketError(error)
     }

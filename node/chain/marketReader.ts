@@ -68,8 +68,8 @@ export function createMarketReader({ publicClient, address }: CreateMarketReader
   }
 
   /** The spec hash a job was posted with (from its JobPosted event); null for an unknown job. */
-  function getJobSpecHash(jobId: bigint, options: { fromBlock?: bigint } = {}): Promise<Hex | null> {
-    return readJobSpecHash(publicClient, { market: address, jobId, fromBlock: options.fromBlock })
+  function getJobSpecHash(jobId: bigint, options: { fromBlock?: bigint; toBlock?: bigint } = {}): Promise<Hex | null> {
+    return readJobSpecHash(publicClient, { market: address, jobId, ...options })
   }
 
   async function getParams(): Promise<MarketParams> {
@@ -77,8 +77,8 @@ export function createMarketReader({ publicClient, address }: CreateMarketReader
   }
 
   /** Every event of one job in chain order, with tx hashes for verification reports. */
-  function getJobEvents(jobId: bigint, options: { fromBlock?: bigint } = {}): Promise<MarketJobEvent[]> {
-    return readJobEvents(publicClient, { market: address, jobId, fromBlock: options.fromBlock })
+  function getJobEvents(jobId: bigint, options: { fromBlock?: bigint; anchorBlock?: bigint } = {}): Promise<MarketJobEvent[]> {
+    return readJobEvents(publicClient, { market: address, jobId, ...options })
   }
 
   return { address, publicClient, getJob, getSlots, getAccount, getPeer, getTotals, getJobSpecHash, getParams, getJobEvents }

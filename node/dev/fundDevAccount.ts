@@ -3,11 +3,12 @@
 // network needs no raw JSON-RPC. Reads the running network's RPC URL from its data dir.
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
-import { createPublicClient, createWalletClient, formatEther, http, isAddress, parseEther, type Address, type Hash } from 'viem'
+import { createPublicClient, createWalletClient, formatEther, isAddress, parseEther, type Address, type Hash } from 'viem'
 import { loadWorkerKey } from '../../verifier/index.ts'
 import { devAccounts } from '../chain/devAccounts.ts'
 import { ethAccountFromWorkerKey } from '../market/ethAccount.ts'
 import { devNetworkFile } from './startDevNetwork.ts'
+import { chainTransport } from '../chain/chainTransport.ts'
 
 export type FundDevAccountParameters = {
   /** The dev network's data dir (`sandrun dev --data-dir`). */
@@ -35,8 +36,8 @@ export async function fundDevAccount({ dataDir, target, eth }: FundDevAccountPar
     throw new Error(`The amount must be ETH like 10 or 0.5, not "${eth}".`)
   }
   if (value <= 0n) throw new Error(`The amount must be more than 0 ETH, not "${eth}".`)
-  const wallet = createWalletClient({ account: devAccounts(1)[0]!, transport: http(rpcUrl) })
-  const client = createPublicClient({ transport: http(rpcUrl), pollingInterval: 100 })
+  const wallet = createWalletClient({ account: devAccounts(1)[0]!, transport: chainTransport(rpcUrl) })
+  const client = createPublicClient({ transport: chainTransport(rpcUrl), pollingInterval: 100 })
   const hash = await wallet.sendTransaction({ to: address, value, chain: null }).catch((cause: unknown) => {
     throw new Error(`The dev chain at ${rpcUrl} did not take the transfer; is \`sandrun dev\` still running?`, { cause })
   })

@@ -4,7 +4,7 @@
 // processes joined over libp2p. stop() takes it all down in reverse order.
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { createTestClient, http, parseEther, type Address } from 'viem'
+import { createTestClient, parseEther, type Address } from 'viem'
 import { generateWorkerKey, loadWorkerKey, saveWorkerKey } from '../../verifier/index.ts'
 import { startAnvil } from '../chain/anvil.ts'
 import { deployMarket } from '../chain/deployMarket.ts'
@@ -13,12 +13,15 @@ import { devAccounts } from '../chain/devAccounts.ts'
 import { defaultMarketParams } from '../chain/marketParams.ts'
 import { ethAccountFromWorkerKey } from '../market/ethAccount.ts'
 import { spawnNode, type SpawnedNode } from './spawnNode.ts'
+import { chainTransport } from '../chain/chainTransport.ts'
 
 export type StartDevNetworkParameters = {
   workers: number
   dataDir: string
   port: number
   host: string
+  /** Seconds between blocks (anvil interval mining, like a real chain); default a block per transaction. */
+  blockTime?: number | undefined
   /** Extra `sandrun gateway` flags (benchmarks raise the per-IP limits). */
   gatewayArgs?: string[] | undefined
   /** Progress for the operator ("starting anvil", "worker 2 ready"). */
@@ -71,8 +74,8 @@ export async function startDevNetwork(parameters: StartDevNetworkParameters): Pr
     })())
 
   try {
-    progress('starting anvil')
-    const anvil = await startAnvil()
+    progress(parameters.blockTime ? `starting anvil (a block every ${parameters.blockTime} s)` : 'starting anvil')
+    const anvil = await startAnvil(parameters.blockTime ? { blockTime: parameters.blockTime } : {})
     stops.push(() => anvil.stop())
     const [funder] = devAccounts(1)
     progress(`deploying the market on ${anvil.rpcUrl}`)
@@ -87,7 +90,7 @@ export async function startDevNetwork(parameters: StartDevNetworkParameters): Pr
     const names = ['gateway', ...Array.from({ length: parameters.workers }, (_, i) => `worker-${i + 1}`)]
     const keyFiles = new Map<string, string>()
     // Balances are set, not sent: one dev account holds 10,000 ETH, less than 13 nodes' funding.
-    const testClient = createTestClient({ mode: 'anvil', transport: http(anvil.rpcUrl) })
+    const testClient = createTestClient({ mode: 'anvil', transport: chainTransport(anvil.rpcUrl) })
     progress(`funding ${names.length} accounts`)
     for (const name of names) {
       const keyFile = path.join(keysDir, `${name}.json`)

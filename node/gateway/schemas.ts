@@ -51,6 +51,7 @@ export const VerificationBody = Type.Object(
     market: Type.String(),
     job_id: Type.Union([Type.String(), Type.Null()], { description: 'The on-chain job id (decimal).' }),
     spec_hash: Type.String(),
+    post_block: Type.Union([Type.String(), Type.Null()], { description: 'The block the job was posted in (decimal); its events start there.' }),
     tx_hashes: Type.Object({
       post: Type.Union([Type.String(), Type.Null()]),
       commits: Type.Array(Type.String()),

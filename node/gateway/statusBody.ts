@@ -58,6 +58,7 @@ function verificationBody(v: JobVerification): NonNullable<StatusResponse['verif
     job_id: v.chainJobId,
     spec_hash: v.specHash,
     tx_hashes: v.txHashes,
+    post_block: v.postBlock ?? null,
     executions: (v.executions ?? []).map((r) => ({
       address: r.address,
       worker_id: r.workerId,

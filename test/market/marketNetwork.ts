@@ -64,6 +64,8 @@ export type GatewayStartOptions = {
   keySeed?: Uint8Array
   /** What retention counts on; default the system clock. */
   clock?: Clock
+  /** The chain as the gateway reaches it (e.g. through test/chain/faultyRpc.ts); default anvil's own URL. */
+  rpcUrl?: string
 }
 
 export type WorkerStartOptions = {
@@ -135,13 +137,17 @@ export type StartMarketNetworkParameters = {
    * sent in a fixed order, the same committees are drawn every time.
    */
   repeatable?: { genesisTimestamp: number }
+  /** Seconds between blocks (anvil interval mining); default automine. */
+  blockTime?: number
+  /** anvil's `--state` file: stopped and started again with it, the chain carries on. */
+  statePath?: string
 }
 
-export async function startMarketNetwork({ sandbox, repeatable }: StartMarketNetworkParameters): Promise<MarketNetwork> {
+export async function startMarketNetwork({ sandbox, repeatable, blockTime, statePath }: StartMarketNetworkParameters): Promise<MarketNetwork> {
   const dir = await mkdtemp(path.join(tmpdir(), 'sandrun-market-e2e-'))
   // The workers' scratch dirs (tmpfs), removed with the network even after a SIGKILL.
   const shm = await mkdtemp('/dev/shm/sandrun-market-e2e-')
-  const anvil = await startAnvil(repeatable ? { timestamp: repeatable.genesisTimestamp } : {})
+  const anvil = await startAnvil({ ...(repeatable ? { timestamp: repeatable.genesisTimestamp } : {}), ...(blockTime ? { blockTime } : {}), ...(statePath ? { statePath } : {}) })
   const rpc = async (method: string, params: unknown[]): Promise<void> => {
     const response = await fetch(anvil.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) })
     const body = (await response.json()) as { error?: { message: string } }
@@ -185,13 +191,13 @@ export async function startMarketNetwork({ sandbox, repeatable }: StartMarketNet
     return { keyFile, address: ethAccountFromWorkerKey(key).address }
   }
 
-  async function startGateway({ name = 'gateway', backend = {}, listen = ['/ip4/127.0.0.1/tcp/0'], keySeed, clock }: GatewayStartOptions = {}): Promise<TestGateway> {
+  async function startGateway({ name = 'gateway', backend = {}, listen = ['/ip4/127.0.0.1/tcp/0'], keySeed, clock, rpcUrl = anvil.rpcUrl }: GatewayStartOptions = {}): Promise<TestGateway> {
     const { keyFile } = await fundedKey(name, keySeed)
     const log: TestGateway['log'] = []
     const server = await createMarketGateway({
       gateway: resolveGatewayOptions({ port: 0, rateLimits: { concurrentJobs: 50, jobsPerHour: 10_000, cpuSecondsPerMinute: 1000 } }),
       market: {
-        rpcUrl: anvil.rpcUrl,
+        rpcUrl,
         deploymentFile,
         keyFile,
         dataDir: path.join(dir, `${name}-data`),

@@ -54,8 +54,8 @@ export type ChainFixture = {
   stop(): Promise<void>
 }
 
-export async function startChainFixture({ workers = 3 }: { workers?: number } = {}): Promise<ChainFixture> {
-  const anvil = await startAnvil({ accounts: workers + 1 })
+export async function startChainFixture({ workers = 3, genesisBlockNumber }: { workers?: number; genesisBlockNumber?: number } = {}): Promise<ChainFixture> {
+  const anvil = await startAnvil({ accounts: workers + 1, ...(genesisBlockNumber === undefined ? {} : { genesisBlockNumber }) })
   const accounts = devAccounts(workers + 1)
   const deployment = await deployMarket({ rpcUrl: anvil.rpcUrl, account: accounts[0]!, params, pollingInterval: 20 })
   const deploymentFile = path.join(await mkdtemp(path.join(tmpdir(), 'sandrun-verify-chain-')), 'deployment.json')

@@ -2,6 +2,8 @@
 // chain says (no gateway, no worker, no key needed). Only contracts/ and viem are imported.
 export { jobReportJson } from './jobReportJson.ts'
 export type { ChainStepJson, JobReportJson } from './jobReportJson.ts'
+export { pageLogs } from './pageLogs.ts'
+export type { LogRange, PageLogsParameters } from './pageLogs.ts'
 export { readJobEvents } from './readJobEvents.ts'
 export type { MarketJobEvent, ReadJobEventsParameters } from './readJobEvents.ts'
 export { isOpenStatus, jobStatuses, readMarketJob } from './readMarketJob.ts'

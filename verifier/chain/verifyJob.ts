@@ -34,7 +34,8 @@ export type VerifyJobParameters = {
   market: Address
   /** The on-chain job id (not a gateway's job id). */
   jobId: bigint
-  /** First block to scan for events (the deployment block); default 0. */
+  /** The oldest block to scan for events (the deployment block); default 0. Reads are paged
+   * (pageLogs) around the job's seed block, which lies between its post and its settlement. */
   fromBlock?: bigint | undefined
 }
 
@@ -123,7 +124,7 @@ export async function verifyJob(client: PublicClient, { chainId, market, jobId, 
   if (job.status === 'None') {
     throw new VerifierError('JOB_NOT_FOUND', `Market ${market} on chain ${chainId} has no job ${jobId}; check the on-chain job id (GET /status/:id shows it as verification.job_id).`)
   }
-  const [slots, events] = await onChain(() => Promise.all([readMarketSlots(client, { market, jobId }), readJobEvents(client, { market, jobId, fromBlock })]))
+  const [slots, events] = await onChain(() => Promise.all([readMarketSlots(client, { market, jobId }), readJobEvents(client, { market, jobId, fromBlock, anchorBlock: job.seedBlock })]))
   const finalized = events.find((e) => e.eventName === 'JobFinalized')
   checkSettlement(jobId, job.status, job.consensusRoot, slots.map((s) => s.outcome), finalized)
   const payout = (finalized?.args.payout as bigint | undefined) ?? 0n

@@ -6,7 +6,8 @@ import type { Hex } from 'viem'
 import { sandrunMarketAbi } from '../../../contracts/abi.ts'
 import type { Deployment } from '../../chain/deployment.ts'
 import type { MarketClient } from '../../chain/marketClient.ts'
-import type { MarketJob } from '../../chain/marketReader.ts'
+import { isOpenStatus, type MarketJob } from '../../chain/marketReader.ts'
+import { pageLogs } from '../../../verifier/chain/index.ts'
 import { chainEntryKey, type LedgerEntry, type OpenJobLedger } from './openJobLedger.ts'
 
 export type FollowOrphanedJobsParameters = {
@@ -38,12 +39,19 @@ export function followOrphanedJobs(parameters: FollowOrphanedJobsParameters): Or
 
   /** The on-chain id of a post whose receipt the earlier run never saw, or null when it never landed. */
   const resolvePosting = async (entry: LedgerEntry): Promise<bigint | null> => {
-    const posted = await market.publicClient.getContractEvents({
-      address: deployment.market,
-      abi: sandrunMarketAbi,
-      eventName: 'JobPosted',
-      args: { requester: market.account?.address, specHash: entry.specHash as Hex },
+    const unfollowed = (events: Array<{ args: { jobId?: bigint } }>) => events.some((event) => event.args.jobId !== undefined && !followed.has(event.args.jobId))
+    const posted = await pageLogs({
       fromBlock: entry.fromBlock,
+      toBlock: await market.publicClient.getBlockNumber(),
+      read: (range) =>
+        market.publicClient.getContractEvents({
+          address: deployment.market,
+          abi: sandrunMarketAbi,
+          eventName: 'JobPosted',
+          args: { requester: market.account?.address, specHash: entry.specHash as Hex },
+          ...range,
+        }),
+      until: unfollowed,
     })
     return posted.map((event) => event.args.jobId).find((id): id is bigint => id !== undefined && !followed.has(id)) ?? null
   }
@@ -55,7 +63,7 @@ export function followOrphanedJobs(parameters: FollowOrphanedJobsParameters): Or
       const now = await parameters.chainNow()
       for (const id of [...followed]) {
         const job = await market.getJob(id)
-        if (job.status === 'Open') {
+        if (isOpenStatus(job.status)) {
           await parameters.finalizeIfDue(job, now)
           continue
         }

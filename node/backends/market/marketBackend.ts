@@ -331,6 +331,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
     await ledger.posted(entry, posted.jobId)
     r.verification.chainJobId = posted.jobId.toString()
     r.verification.txHashes.post = posted.hash
+    r.verification.postBlock = posted.receipt.blockNumber.toString()
     r.verification.state = 'open'
     ensurePolling()
     await announce(job)
@@ -372,7 +373,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
     const r = job.record
     const v = r.verification
     const id = chainJob.jobId
-    const [slots, events] = await Promise.all([market.getSlots(id), market.getJobEvents(id, { fromBlock: deployment.deployBlock })])
+    const [slots, events] = await Promise.all([market.getSlots(id), market.getJobEvents(id, { fromBlock: deployment.deployBlock, anchorBlock: v.postBlock ? BigInt(v.postBlock) : chainJob.seedBlock })])
     v.state = chainJob.status === 'Finalized' ? 'finalized' : chainJob.status === 'Inconclusive' ? 'inconclusive' : 'expired'
     v.resultRoot = chainJob.consensusRoot
     v.committed = chainJob.totalCommitted

@@ -20,6 +20,8 @@ const usage = `Usage: sandrun dev [options]
   --data-dir <dir>   keys and state (default .sandrun/dev); keys are kept, state is reset per start
   --port <n>         gateway HTTP port (default 8443)
   --host <addr>      gateway HTTP address (default 127.0.0.1)
+  --block-time <s>   mine a block every <s> seconds, as a real chain does (2 = an L2, 12 = Ethereum);
+                     default a block per transaction
   --jobs-per-hour <n>, --concurrent-jobs <n>, --cpu-seconds-per-minute <n>
                      per-IP limits; on a loopback --host they default to ${loopbackLimits['jobs-per-hour']}, ${loopbackLimits['concurrent-jobs']} and
                      ${loopbackLimits['cpu-seconds-per-minute']} (only you can reach it), otherwise to the gateway's 20, 2 and 10
@@ -41,6 +43,7 @@ export async function run(argv: string[]): Promise<number> {
       'data-dir': { type: 'string' },
       port: { type: 'string' },
       host: { type: 'string' },
+      'block-time': { type: 'string' },
       'jobs-per-hour': { type: 'string' },
       'concurrent-jobs': { type: 'string' },
       'cpu-seconds-per-minute': { type: 'string' },
@@ -57,6 +60,10 @@ export async function run(argv: string[]): Promise<number> {
   const host = values.host ?? '127.0.0.1'
   if (!Number.isSafeInteger(workers) || workers < 1 || workers > 16) throw new Error(`--workers must be 1-16, got "${values.workers}".`)
   if (!Number.isSafeInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0-65535, got "${values.port}".`)
+  const blockTime = values['block-time'] === undefined ? undefined : Number(values['block-time'])
+  if (blockTime !== undefined && !(Number.isFinite(blockTime) && blockTime > 0 && blockTime <= 60)) {
+    throw new Error(`--block-time must be seconds between blocks, more than 0 and at most 60, got "${values['block-time']}".`)
+  }
   const started = performance.now()
   const say = (message: string): void => void process.stderr.write(`sandrun dev: [${((performance.now() - started) / 1000).toFixed(1)} s] ${message}\n`)
   // Before anvil and the deployment: a taken port must cost nothing but this line.
@@ -75,6 +82,7 @@ export async function run(argv: string[]): Promise<number> {
     workers,
     port,
     host,
+    blockTime,
     dataDir: values['data-dir'] ?? '.sandrun/dev',
     gatewayArgs: Object.entries(limits).flatMap(([flag, value]) => [`--${flag}`, value]),
     onProgress: say,

@@ -4,12 +4,13 @@
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { createPublicClient, formatEther, http, isAddress, type Address } from 'viem'
+import { createPublicClient, formatEther, isAddress, type Address } from 'viem'
 import { jobReportJson, verifyJob, type JobReportJson } from '../../../verifier/chain/index.ts'
 import { hashOutputsFolder, VerifierError, verifyOutputFile, verifyOutputs, verifyWorkerSignature, type ResultEntryInput, type VerifyOutputFileReturnType, type VerifyOutputsReturnType, resultReceiptName } from '../../../verifier/index.ts'
 import { readDeployment } from '../../chain/deployment.ts'
 import { errorFromResponse, SandrunClientError } from '../../client/clientError.ts'
 import { createSandrunClient, defaultGatewayUrl, type JobStatusBody } from '../../client/sandrunClient.ts'
+import { chainTransport } from '../../chain/chainTransport.ts'
 
 export const description = 'Verify a result (on chain, or by worker signature) and check files against it'
 
@@ -165,7 +166,7 @@ async function onChainId(jobId: string, options: Options, deployment: ChainTarge
 
 async function verifyOnChain(jobId: string, options: Options): Promise<Verdict> {
   if (!options.deployment && !isAddress(options.market ?? '')) throw new NotVerified(`--market must be the market contract's address (0x + 40 hex digits), not "${options.market?.slice(0, 60)}"`)
-  const client = createPublicClient({ transport: http(options.rpc) })
+  const client = createPublicClient({ transport: chainTransport(options.rpc ?? '') })
   // With --market the deployment block is unknown: events are searched from the chain's start.
   const deployment: ChainTarget = options.deployment ? readDeployment({ file: options.deployment }) : { chainId: await client.getChainId(), market: options.market as Address, deployBlock: 0n }
   const report = await verifyJob(client, {

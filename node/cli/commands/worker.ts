@@ -4,7 +4,7 @@
 // Log lines are JSON on stderr; one ready line goes to stdout.
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { createPublicClient, http, parseEther } from 'viem'
+import { createPublicClient, parseEther } from 'viem'
 import { readDeployment } from '../../chain/deployment.ts'
 import { faultModes, parseFaultMode } from '../../market/worker/faultMode.ts'
 import { WorkerError } from '../../market/worker/workerError.ts'
@@ -13,6 +13,7 @@ import { logUnhandledRejections } from '../logUnhandledRejections.ts'
 import { untilStopped } from '../untilStopped.ts'
 import { warnWithoutPeers } from '../warnWithoutPeers.ts'
 import { runWorkerAccountCommand, workerAccountUsage } from '../workerAccountCommands.ts'
+import { chainTransport } from '../../chain/chainTransport.ts'
 
 export const description = 'Run a staked market worker: take jobs, run them, commit and reveal results'
 
@@ -218,7 +219,7 @@ async function runMarket(argv: string[]): Promise<number> {
     withdrawAt = withdrawAtWei(values['withdraw-at'])
     // Checked before anything starts, so a refused fault mode costs no sandbox or network set-up.
     if (values.fault !== undefined) {
-      const chainId = await createPublicClient({ transport: http(values.rpc) }).getChainId()
+      const chainId = await createPublicClient({ transport: chainTransport(values.rpc) }).getChainId()
       parseFaultMode({ value: values.fault, chainId })
     }
   } catch (error) {

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Static } from '@sinclair/typebox'
-import { createPublicClient, http, isAddress, type Address, type PublicClient } from 'viem'
+import { createPublicClient, isAddress, type Address, type PublicClient } from 'viem'
 import { isOpenStatus, jobReportJson, verifyJob, type VerifyJobReturnType } from '../../../verifier/chain/index.ts'
 import { resultEntries, resultRoot, VerifierError, verifyOutputFile, verifyWorkerSignature, type ResultEntry } from '../../../verifier/index.ts'
 import { BackendError } from '../../backends/backendError.ts'
@@ -15,6 +15,7 @@ import { GatewayError } from '../gatewayError.ts'
 import { multipartParts } from '../multipartParts.ts'
 import { ErrorBody, JobIdParams, RateLimitedBody } from '../schemas.ts'
 import { VerifyFileResponse, VerifyResponse } from '../verifySchemas.ts'
+import { chainTransport } from '../../chain/chainTransport.ts'
 
 /** Where a market job lives on chain (from `JobStatus.verification`). */
 type ChainJobReference = { chainId: number; market: Address; jobId: bigint }
@@ -98,7 +99,7 @@ async function readUpload(request: FastifyRequest): Promise<{ path: string; dige
 
 export function verifyRoutes(app: FastifyInstance, { backend, options }: GatewayContext): void {
   const uploads = createAddressSlots({ perAddress: options.maxVerifyUploadsPerAddress, total: options.maxVerifyUploads, what: 'uploads to /verify' })
-  const client: PublicClient | null = options.rpcUrl ? createPublicClient({ transport: http(options.rpcUrl) }) : null
+  const client: PublicClient | null = options.rpcUrl ? createPublicClient({ transport: chainTransport(options.rpcUrl) }) : null
   // Settled jobs never change; keep their reports so repeated checks do not each cost RPC calls.
   const settled = new Map<string, VerifyJobReturnType>()
   const entriesCache = new Map<string, ResultEntry[]>()

@@ -1,5 +1,5 @@
 // What the worker reads from the chain about an announced job, with the parts that never change
-// cached: a job's spec hash (one event lookup per job) and block hashes (round seeds), so the
+// cached: a job's spec hash (one job read and one event lookup per job) and block hashes (round seeds), so the
 // re-announcements of open jobs every few seconds cost a job read, not a log scan.
 import type { Hex } from 'viem'
 import type { MarketJob } from '../../chain/marketReader.ts'
@@ -31,7 +31,11 @@ export function jobChainView(chain: WorkerChain): JobChainView {
     async specHash(jobId) {
       const cached = specHashes.get(jobId)
       if (cached) return cached
-      const found = await chain.getJobSpecHash(jobId)
+      // An unknown id (a stale or made-up announcement) costs one read, never a log scan; a known job's
+      // seed block is its post block (or its escalation's, soon after), where its JobPosted is found.
+      const job = await chain.getJob(jobId)
+      if (job.status === 'None') return null
+      const found = await chain.getJobSpecHash(jobId, job.seedBlock)
       return found ? remember(specHashes, maxCachedJobs, jobId, found.toLowerCase() as Hex) : null
     },
     async eligibility(job) {

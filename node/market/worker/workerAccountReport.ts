@@ -2,6 +2,7 @@
 // of it is locked as collateral or unbonding, the balance waiting to be withdrawn, and the jobs this
 // address took part in, won or lost, with what they earned. Read from the chain only.
 import type { Address } from 'viem'
+import { pageLogs } from '../../../verifier/chain/index.ts'
 import { sandrunMarketAbi } from '../../../contracts/abi.ts'
 import type { MarketReader } from '../../chain/marketReader.ts'
 
@@ -22,16 +23,24 @@ export type WorkerAccountReport = {
 }
 
 export async function workerAccountReport(reader: MarketReader, { address, fromBlock }: { address: Address; fromBlock: bigint }): Promise<WorkerAccountReport> {
-  const contract = { address: reader.address, abi: sandrunMarketAbi, fromBlock } as const
+  const contract = { address: reader.address, abi: sandrunMarketAbi } as const
+  const { publicClient } = reader
+  const toBlock = await publicClient.getBlockNumber()
+  // The account's whole history: paged from the deployment block (public RPCs refuse one long range).
   const [account, commits, withdrawals] = await Promise.all([
     reader.getAccount(address),
-    reader.publicClient.getContractEvents({ ...contract, eventName: 'SlotCommitted', args: { worker: address } }),
-    reader.publicClient.getContractEvents({ ...contract, eventName: 'Withdrawn', args: { account: address } }),
+    pageLogs({ fromBlock, toBlock, read: (range) => publicClient.getContractEvents({ ...contract, eventName: 'SlotCommitted', args: { worker: address }, ...range }) }),
+    pageLogs({ fromBlock, toBlock, read: (range) => publicClient.getContractEvents({ ...contract, eventName: 'Withdrawn', args: { account: address }, ...range }) }),
   ])
   const jobs = { won: 0, lost: 0, slashed: 0, open: 0 }
   let earnedWei = 0n
-  for (const jobId of new Set(commits.map((c) => c.args.jobId!))) {
-    const [slots, events] = await Promise.all([reader.getSlots(jobId), reader.getJobEvents(jobId, { fromBlock })])
+  const seen = new Set<bigint>()
+  for (const commit of commits) {
+    const jobId = commit.args.jobId!
+    if (seen.has(jobId)) continue
+    seen.add(jobId)
+    // The commit lies between the job's post and its settlement: its events are read around it.
+    const [slots, events] = await Promise.all([reader.getSlots(jobId), reader.getJobEvents(jobId, { fromBlock, anchorBlock: commit.blockNumber })])
     const mine = slots.find((s) => s.worker?.toLowerCase() === address.toLowerCase())
     if (!mine) continue
     if (mine.outcome === 'Won') {

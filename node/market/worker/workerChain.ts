@@ -7,6 +7,8 @@ import { ChainError, MarketRevertError } from '../../chain/errors.ts'
 import type { MarketClient, TxResult } from '../../chain/marketClient.ts'
 import type { MarketAccount, MarketJob, MarketSlot, MarketTotals } from '../../chain/marketReader.ts'
 import type { PeerRegistration } from '../../chain/peerRegistration.ts'
+import { firstBlockSince } from '../../chain/firstBlockSince.ts'
+import { pageLogs } from '../../../verifier/chain/index.ts'
 import { silentLog, type WorkerLog } from './workerLog.ts'
 
 export type WorkerChain = {
@@ -19,7 +21,8 @@ export type WorkerChain = {
   getAccount(): Promise<MarketAccount>
   getTotals(): Promise<MarketTotals>
   /** The spec hash the job was posted with (its JobPosted event); null for an unknown job. */
-  getJobSpecHash(jobId: bigint): Promise<Hex | null>
+  /** The job's posted spec hash, read back from `before` (the job's seed block, at or after its post) or the head. */
+  getJobSpecHash(jobId: bigint, before?: bigint): Promise<Hex | null>
   getPeer(): Promise<PeerRegistration>
   /**
    * The block the next transaction lands in, as the node sees it: its number and timestamp (the
@@ -30,7 +33,7 @@ export type WorkerChain = {
   blockHash(number: bigint): Promise<Hex>
   /** ETH the account holds outside the market (for stake and gas). */
   walletBalance(): Promise<bigint>
-  /** Ids of jobs this account committed to since `fromBlock` (recovery after a lost data dir). */
+  /** Ids of jobs this account committed to since `fromBlock` that may still be open (recovery after a lost data dir). */
   committedJobIds(fromBlock: bigint): Promise<bigint[]>
   stake(p: { value: bigint }): Promise<TxResult>
   registerPeer(p: PeerRegistration): Promise<TxResult>
@@ -84,7 +87,7 @@ export function workerChain({ client, chainId, deployBlock = 0n, log = silentLog
     getSlots: (jobId) => client.getSlots(jobId),
     getAccount: () => client.getAccount(account.address),
     getTotals: () => client.getTotals(),
-    getJobSpecHash: (jobId) => client.getJobSpecHash(jobId, { fromBlock: deployBlock }),
+    getJobSpecHash: (jobId, before) => client.getJobSpecHash(jobId, { fromBlock: deployBlock, ...(before === undefined ? {} : { toBlock: before }) }),
     getPeer: () => client.getPeer(account.address),
     async nextBlock() {
       const block = await publicClient.getBlock({ blockTag: 'pending' })
@@ -96,7 +99,16 @@ export function workerChain({ client, chainId, deployBlock = 0n, log = silentLog
     },
     walletBalance: () => publicClient.getBalance({ address: account.address }),
     async committedJobIds(fromBlock) {
-      const logs = await publicClient.getContractEvents({ address: client.address, abi: sandrunMarketAbi, eventName: 'SlotCommitted', args: { worker: account.address }, fromBlock })
+      // Only a job still open can cost this worker its collateral, and one is open at most two rounds
+      // of the longest windows: read the logs of that span, not the whole chain since `fromBlock`.
+      const [params, head] = await Promise.all([client.getParams(), publicClient.getBlock({ blockTag: 'latest' })])
+      const openSpan = 2n * (params.maxCommitWindow + params.maxRevealWindow) + 3600n
+      const start = await firstBlockSince(publicClient, { timestamp: head.timestamp - openSpan, lowest: fromBlock })
+      const logs = await pageLogs({
+        fromBlock: start,
+        toBlock: head.number,
+        read: (range) => publicClient.getContractEvents({ address: client.address, abi: sandrunMarketAbi, eventName: 'SlotCommitted', args: { worker: account.address }, ...range }),
+      })
       return [...new Set(logs.map((log) => log.args.jobId).filter((id): id is bigint => id !== undefined))]
     },
     stake: (p) => serial(() => client.stake(p)),
