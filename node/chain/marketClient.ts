@@ -1,5 +1,6 @@
 // Write side of the market for workers and requesters: every call waits for its receipt and
 // turns the contract's custom errors into MarketRevertError. Extends the read-only MarketReader.
+// Transactions go through the account's accountTransactions (nonces, fees, replacement, reorgs).
 import {
   BaseError,
   ContractFunctionRevertedError,
@@ -22,7 +23,7 @@ import { ChainError, MarketRevertError } from './errors.ts'
 import { createMarketReader } from './marketReader.ts'
 import type { PeerRegistration } from './peerRegistration.ts'
 import { computeSeal, randomSalt } from './seal.ts'
-import { sendOnce } from './sendOnce.ts'
+import { accountTransactions, type AccountTransactionsOptions, type TransactionEvent } from './accountTransactions.ts'
 import { chainTransport } from './chainTransport.ts'
 
 export type CreateMarketClientParameters = {
@@ -32,6 +33,10 @@ export type CreateMarketClientParameters = {
   account?: Account
   /** Receipt polling interval in ms; default viem's (4 s) is too slow for a local chain. */
   pollingInterval?: number
+  /** How the account's transactions are re-priced and watched for reorgs (defaultAccountTransactionsOptions). */
+  transactions?: Partial<AccountTransactionsOptions> | undefined
+  /** Told when a transaction is replaced, resent after a reorg, or lost. */
+  onTransactionEvent?: ((event: TransactionEvent) => void) | undefined
 }
 
 export type TxResult = { hash: Hash; receipt: TransactionReceipt }
@@ -41,6 +46,8 @@ type MarketWrite<F extends MarketWriteFunction> = {
   functionName: F
   args?: ContractFunctionArgs<typeof sandrunMarketAbi, 'nonpayable' | 'payable', F>
   value?: bigint
+  /** Chain time (s) by which it must be mined (a window's end): it is re-priced urgently as it nears. */
+  deadline?: number | undefined
 }
 
 export const gasMargin = {
@@ -76,16 +83,21 @@ export function toMarketError(error: unknown): unknown {
   return error
 }
 
-export function createMarketClient({ rpcUrl, address, account, pollingInterval = 250 }: CreateMarketClientParameters) {
+export function createMarketClient({ rpcUrl, address, account, pollingInterval = 250, transactions: transactionOptions, onTransactionEvent }: CreateMarketClientParameters) {
   const transport = chainTransport(rpcUrl)
   const publicClient = createPublicClient({ transport, pollingInterval })
   const walletClient = account ? createWalletClient({ account, transport, pollingInterval }) : undefined
   const reader = createMarketReader({ publicClient, address })
   const contract = { address, abi: sandrunMarketAbi, chain: null } as const
+  // Signed here, so a local account is required to send; a remote signer is not supported.
+  const transactions =
+    walletClient && account?.type === 'local'
+      ? accountTransactions({ walletClient, publicClient, account, options: { pollMs: pollingInterval, ...transactionOptions }, onEvent: onTransactionEvent })
+      : undefined
 
   function signer() {
-    if (!walletClient || !account) throw new ChainError('NO_ACCOUNT', 'this market client has no account; pass `account` to send transactions.')
-    return { walletClient, account }
+    if (!transactions || !account) throw new ChainError('NO_ACCOUNT', 'this market client has no local account; pass `account` (a private key account) to send transactions.')
+    return { transactions, account }
   }
 
   /**
@@ -93,27 +105,28 @@ export function createMarketClient({ rpcUrl, address, account, pollingInterval =
    * commit mined after other workers' commits (a later slot) or a finalize racing a reveal costs more.
    */
   async function execute<F extends MarketWriteFunction>(write: MarketWrite<F>): Promise<TxResult> {
-    const { walletClient, account } = signer()
-    const request = { ...contract, account, ...write }
-    let hash: Hash
+    const { transactions, account } = signer()
+    const { deadline, ...call } = write
+    const request = { ...contract, account, ...call }
+    let sent: TxResult
     try {
       // Call sites are checked by MarketWrite; viem cannot narrow a generic function name itself.
       const estimate = await publicClient.estimateContractGas(request as never)
       const data = encodeFunctionData({ abi: sandrunMarketAbi, functionName: write.functionName, args: write.args } as never)
-      hash = await sendOnce({ walletClient, publicClient, account, request: { to: address, data, value: write.value, gas: withGasMargin(estimate) } })
+      sent = await transactions.send({ to: address, data, value: write.value, gas: withGasMargin(estimate), label: write.functionName, deadline })
     } catch (error) {
       throw toMarketError(error)
     }
-    // On an automining chain the receipt already exists; skip the polling delay then.
-    const receipt = await publicClient.getTransactionReceipt({ hash }).catch(() => publicClient.waitForTransactionReceipt({ hash }))
+    const { hash, receipt } = sent
     if (receipt.status !== 'success') throw await revertedOnChain(write, account, hash, receipt.blockNumber)
     return { hash, receipt }
   }
 
   /** Names the reason of a mined revert by replaying the call on the state it left, when the contract gives one. */
   async function revertedOnChain<F extends MarketWriteFunction>(write: MarketWrite<F>, account: Account, hash: Hash, blockNumber: bigint): Promise<ChainError> {
+    const { deadline: _deadline, ...call } = write
     const replayed = await publicClient
-      .simulateContract({ ...contract, account, ...write, blockNumber } as never)
+      .simulateContract({ ...contract, account, ...call, blockNumber } as never)
       .then(() => undefined, (error: unknown) => toMarketError(error))
     if (replayed instanceof MarketRevertError) return replayed
     return new ChainError('MARKET_REVERTED', `transaction ${hash} reverted on chain; the state changed between gas estimation and inclusion, retry after re-reading it.`)
@@ -155,23 +168,23 @@ export function createMarketClient({ rpcUrl, address, account, pollingInterval =
     return { ...result, jobId: posted.args.jobId }
   }
 
-  /** Commit a sealed root. Keep the returned salt: reveal needs it. */
-  async function commit({ jobId, resultRoot, salt = randomSalt() }: { jobId: bigint; resultRoot: Hex; salt?: Hex }): Promise<TxResult & { seal: Hex; salt: Hex }> {
+  /** Commit a sealed root before `deadline` (the commit window's end). Keep the returned salt: reveal needs it. */
+  async function commit({ jobId, resultRoot, salt = randomSalt(), deadline }: { jobId: bigint; resultRoot: Hex; salt?: Hex; deadline?: number }): Promise<TxResult & { seal: Hex; salt: Hex }> {
     const { account } = signer()
     const seal = computeSeal({ jobId, worker: account.address, resultRoot, salt })
-    const result = await execute({ functionName: 'commit', args: [jobId, seal] })
+    const result = await execute({ functionName: 'commit', args: [jobId, seal], deadline })
     return { ...result, seal, salt }
   }
 
-  async function reveal({ jobId, resultRoot, salt }: { jobId: bigint; resultRoot: Hex; salt: Hex }): Promise<TxResult> {
-    return execute({ functionName: 'reveal', args: [jobId, resultRoot, salt] })
+  async function reveal({ jobId, resultRoot, salt, deadline }: { jobId: bigint; resultRoot: Hex; salt: Hex; deadline?: number }): Promise<TxResult> {
+    return execute({ functionName: 'reveal', args: [jobId, resultRoot, salt], deadline })
   }
 
   async function finalize(jobId: bigint): Promise<TxResult> {
     return execute({ functionName: 'finalize', args: [jobId] })
   }
 
-  return { ...reader, account, stake, registerPeer, requestUnstake, withdrawStake, withdraw, postJob, commit, reveal, finalize }
+  return { ...reader, account, transactions, stake, registerPeer, requestUnstake, withdrawStake, withdraw, postJob, commit, reveal, finalize }
 }
 
 export type MarketClient = ReturnType<typeof createMarketClient>

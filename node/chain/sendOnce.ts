@@ -1,14 +1,13 @@
 // Sends a signed transaction so that a lost answer never makes it go out twice with another nonce:
-// the transaction is signed here, so its hash is known before it leaves, and a send whose answer was
-// lost (dropped connection, timeout, then a retry told "already known" or "nonce too low") counts as
-// sent once the chain knows that hash. Retrying the same signed bytes costs nothing.
-import { keccak256, type Account, type Hash, type PublicClient, type TransactionRequest, type WalletClient } from 'viem'
+// the transaction is signed before it leaves (accountTransactions.ts), so its hash is known, and a
+// send whose answer was lost (dropped connection, timeout, then a retry told "already known" or
+// "nonce too low") counts as sent once the chain knows that hash. Retrying the same bytes costs nothing.
+import { keccak256, type Hash, type Hex, type PublicClient, type WalletClient } from 'viem'
 
 export type SendOnceParameters = {
   walletClient: WalletClient
   publicClient: PublicClient
-  account: Account
-  request: TransactionRequest
+  serializedTransaction: Hex
 }
 
 const maxSendAttempts = 6
@@ -17,31 +16,27 @@ const retryDelayMs = 250
 // timeout, a dropped connection) may pass on a resend.
 const permanent = /nonce too (low|high)|insufficient funds|intrinsic gas|underpriced|gas limit|invalid|reverted|already known|already imported/i
 
-function refusedForGood(error: unknown): boolean {
+/** Whether the node refused the transaction for good (a resend of the same bytes gets the same answer). */
+export function refusedForGood(error: unknown): boolean {
   const e = error as { details?: unknown; shortMessage?: unknown; message?: unknown }
   return permanent.test(`${String(e.details ?? '')} ${String(e.shortMessage ?? e.message ?? '')}`)
 }
 
-export async function sendOnce({ walletClient, publicClient, account, request }: SendOnceParameters): Promise<Hash> {
-  // A remote signer (eth_sendTransaction) signs on the node; nothing to sign here.
-  if (account.type !== 'local') return walletClient.sendTransaction({ ...request, account, chain: null } as never)
-  const prepared = await walletClient.prepareTransactionRequest({ ...request, account, chain: null } as never)
-  const serializedTransaction = await walletClient.signTransaction(prepared as never)
+export async function sendOnce({ walletClient, publicClient, serializedTransaction }: SendOnceParameters): Promise<Hash> {
   const hash = keccak256(serializedTransaction)
   // viem never retries eth_sendRawTransaction itself: the same bytes are resent here, with backoff.
   for (let attempt = 1; ; attempt++) {
     try {
       await walletClient.sendRawTransaction({ serializedTransaction })
-      break
+      return hash
     } catch (error) {
       const known = await publicClient.getTransaction({ hash }).then(
         () => true,
         () => false,
       )
-      if (known) break
+      if (known) return hash
       if (attempt >= maxSendAttempts || refusedForGood(error)) throw error
       await new Promise((resolve) => setTimeout(resolve, retryDelayMs * 2 ** (attempt - 1)))
     }
   }
-  return hash
 }

@@ -1,0 +1,231 @@
+// One account's transactions, in one place: it assigns the nonces, signs every transaction itself
+// (so the hash is known before it leaves, sendOnce.ts) and watches each one until it is
+// `watchDepth` blocks deep. One that waits too long for a block, or whose max fee a base-fee spike
+// left below the next block's, is replaced (same nonce, fees from transactionFees.ts); one that a
+// reorg dropped is sent again as the same bytes, so the account's nonces never get a gap. Callers
+// send one transaction at a time today; pipelining several per account reuses the in-flight list.
+import { keccak256, TransactionReceiptNotFoundError, type Address, type Hash, type Hex, type LocalAccount, type PublicClient, type TransactionReceipt, type WalletClient } from 'viem'
+import { sendOnce } from './sendOnce.ts'
+import { transactionFees, type Fees } from './transactionFees.ts'
+
+export type AccountTransactionsOptions = {
+  /** Blocks a transaction may wait unmined before it is re-priced. */
+  replaceAfterBlocks: number
+  /** A mined transaction is watched for reorgs until this many blocks deep. */
+  watchDepth: number
+  /** Within this many seconds of its deadline, a transaction is re-priced every block, urgently. */
+  urgentBeforeDeadlineS: number
+  /** How often the chain is looked at while something is in flight (ms). */
+  pollMs: number
+}
+
+export const defaultAccountTransactionsOptions: AccountTransactionsOptions = {
+  // A block or two without inclusion is normal when blocks are full; three means the tip is too low.
+  replaceAfterBlocks: 3,
+  // Reorgs of 1-3 blocks happen on L1 and on L2s' unsafe heads; deeper ones are what confirmations are for.
+  watchDepth: 3,
+  // Commit and reveal windows are minutes long: the last 30 s are for getting in at any price.
+  urgentBeforeDeadlineS: 30,
+  pollMs: 250,
+}
+
+export type TransactionEvent = {
+  type: 'replaced' | 'resent' | 'lost'
+  label: string
+  nonce: number
+  hash: Hash
+  reason: string
+}
+
+export type SendTransactionParameters = {
+  to: Address
+  data: Hex
+  value?: bigint | undefined
+  gas: bigint
+  /** What the transaction does, for logs ("commit", "reveal"). */
+  label: string
+  /** Chain time (s) by which it must be mined: it is re-priced urgently as this nears. */
+  deadline?: number | undefined
+}
+
+export type AccountTransactionsParameters = {
+  walletClient: WalletClient
+  publicClient: PublicClient
+  account: LocalAccount
+  options?: Partial<AccountTransactionsOptions> | undefined
+  onEvent?: ((event: TransactionEvent) => void) | undefined
+}
+
+export type InFlightTransaction = { nonce: number; label: string; hash: Hash; minedIn: bigint | null }
+
+export type AccountTransactions = {
+  /** Signs and sends, then resolves with the first receipt (a later reorg is handled here, not by the caller). */
+  send(parameters: SendTransactionParameters): Promise<{ hash: Hash; receipt: TransactionReceipt }>
+  /** Transactions sent and not yet `watchDepth` deep, in nonce order. */
+  inFlight(): InFlightTransaction[]
+}
+
+type Version = { hash: Hash; serialized: Hex; fees: Fees }
+type Entry = {
+  nonce: number
+  request: SendTransactionParameters
+  versions: Version[]
+  /** The pending block's number when the last version went out. */
+  sentAtBlock: bigint
+  mined: bigint | null
+  waiters: Array<{ resolve: (r: { hash: Hash; receipt: TransactionReceipt }) => void }>
+}
+type PendingBlock = { number: bigint; timestamp: number; baseFee: bigint }
+
+export function accountTransactions({ walletClient, publicClient, account, options = {}, onEvent = () => undefined }: AccountTransactionsParameters): AccountTransactions {
+  const o = { ...defaultAccountTransactionsOptions, ...options }
+  const entries: Entry[] = []
+  let chainId: number | undefined
+  let queue: Promise<unknown> = Promise.resolve()
+  let watching = false
+
+  const latest = (entry: Entry): Version => entry.versions.at(-1)!
+  const report = (entry: Entry, type: TransactionEvent['type'], reason: string): void =>
+    onEvent({ type, label: entry.request.label, nonce: entry.nonce, hash: latest(entry).hash, reason })
+
+  async function pendingBlock(): Promise<PendingBlock> {
+    const block = await publicClient.getBlock({ blockTag: 'pending' })
+    const number = block.number ?? (await publicClient.getBlockNumber({ cacheTime: 0 })) + 1n
+    return { number, timestamp: Number(block.timestamp), baseFee: block.baseFeePerGas ?? (await publicClient.getGasPrice()) }
+  }
+
+  const suggestedTip = (): Promise<bigint> => publicClient.estimateMaxPriorityFeePerGas().catch(() => 0n)
+
+  /** The account's next nonce: the chain's, unless transactions a reorg dropped still hold theirs here. */
+  async function nextNonce(): Promise<number> {
+    const onChain = await publicClient.getTransactionCount({ address: account.address, blockTag: 'pending' })
+    const last = entries.at(-1)
+    return last && last.nonce + 1 > onChain ? last.nonce + 1 : onChain
+  }
+
+  async function sign(entry: Entry, fees: Fees): Promise<Version> {
+    chainId ??= await publicClient.getChainId()
+    const { to, data, value, gas } = entry.request
+    const serialized = await account.signTransaction({ type: 'eip1559', chainId, nonce: entry.nonce, to, data, value, gas, ...fees })
+    return { hash: keccak256(serialized), serialized, fees }
+  }
+
+  const send = (serialized: Hex): Promise<Hash> => sendOnce({ walletClient, publicClient, serializedTransaction: serialized })
+
+  /** The receipt of whichever version was mined, or null; other errors (the RPC failing) propagate. */
+  async function receiptOf(entry: Entry): Promise<TransactionReceipt | null> {
+    for (const version of [...entry.versions].reverse()) {
+      try {
+        return await publicClient.getTransactionReceipt({ hash: version.hash })
+      } catch (error) {
+        if (!(error instanceof TransactionReceiptNotFoundError)) throw error
+      }
+    }
+    return null
+  }
+
+  function mined(entry: Entry, receipt: TransactionReceipt): void {
+    entry.mined = receipt.blockNumber
+    for (const waiter of entry.waiters.splice(0)) waiter.resolve({ hash: receipt.transactionHash, receipt })
+  }
+
+  async function submit(request: SendTransactionParameters): Promise<{ hash: Hash; receipt: TransactionReceipt }> {
+    const [nonce, block, tip] = await Promise.all([nextNonce(), pendingBlock(), suggestedTip()])
+    const entry: Entry = { nonce, request, versions: [], sentAtBlock: block.number, mined: null, waiters: [] }
+    const version = await sign(entry, transactionFees({ baseFee: block.baseFee, tip }))
+    entry.versions.push(version)
+    await send(version.serialized)
+    entries.push(entry)
+    entries.sort((a, b) => a.nonce - b.nonce)
+    const done = new Promise<{ hash: Hash; receipt: TransactionReceipt }>((resolve) => entry.waiters.push({ resolve }))
+    // On an automining chain the receipt already exists; skip the polling delay then.
+    const receipt = await receiptOf(entry).catch(() => null)
+    if (receipt) mined(entry, receipt)
+    watch()
+    return done
+  }
+
+  function watch(): void {
+    if (watching) return
+    watching = true
+    void (async () => {
+      while (entries.length > 0) {
+        // Someone awaits an unmined transaction: keep the process alive; watching for depth alone does not.
+        const waited = entries.some((entry) => entry.waiters.length > 0)
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, o.pollMs)
+          if (!waited) timer.unref()
+        })
+        // The RPC failing is not the transactions' fault: look again next round.
+        await round().catch(() => undefined)
+      }
+      watching = false
+    })()
+  }
+
+  async function round(): Promise<void> {
+    const block = await pendingBlock()
+    for (const entry of [...entries]) {
+      const receipt = await receiptOf(entry)
+      if (receipt) {
+        if (entry.mined === null) mined(entry, receipt)
+        entry.mined = receipt.blockNumber
+        if (block.number - receipt.blockNumber >= BigInt(o.watchDepth)) entries.splice(entries.indexOf(entry), 1)
+      } else if (entry.mined !== null) {
+        await resendDropped(entry, block)
+      } else {
+        await replaceIfStuck(entry, block)
+      }
+    }
+  }
+
+  /** A reorg took a mined transaction out of the chain: the same bytes still fit the same nonce. */
+  async function resendDropped(entry: Entry, block: PendingBlock): Promise<void> {
+    entry.mined = null
+    entry.sentAtBlock = block.number
+    try {
+      await send(latest(entry).serialized)
+      report(entry, 'resent', 'dropped by a reorg')
+    } catch (error) {
+      // Another transaction of this account took the nonce in the new chain: nothing left to resend.
+      if (!/nonce too low/i.test(String((error as Error).message))) throw error
+      entries.splice(entries.indexOf(entry), 1)
+      report(entry, 'lost', 'its nonce was used by another transaction after a reorg')
+    }
+  }
+
+  async function replaceIfStuck(entry: Entry, block: PendingBlock): Promise<void> {
+    const { fees } = latest(entry)
+    const { deadline } = entry.request
+    const urgent = deadline !== undefined && block.timestamp + o.urgentBeforeDeadlineS >= deadline && block.number > entry.sentAtBlock
+    const reason =
+      block.baseFee > fees.maxFeePerGas
+        ? 'base fee above its max fee'
+        : urgent
+          ? 'deadline near'
+          : block.number - entry.sentAtBlock >= BigInt(o.replaceAfterBlocks)
+            ? `not mined in ${o.replaceAfterBlocks} blocks`
+            : null
+    if (reason === null) return
+    const version = await sign(entry, transactionFees({ baseFee: block.baseFee, tip: await suggestedTip(), previous: fees, urgent }))
+    entry.versions.push(version)
+    entry.sentAtBlock = block.number
+    try {
+      await send(version.serialized)
+    } catch (error) {
+      // Mined meanwhile (nonce too low) or a node that wants a bigger bump: the next round sees which.
+      if (!/nonce too low|underpriced/i.test(String((error as Error).message))) throw error
+      return
+    }
+    report(entry, 'replaced', reason)
+  }
+
+  return {
+    send(request) {
+      const turn = queue.then(() => submit(request))
+      queue = turn.catch(() => undefined)
+      return turn
+    },
+    inFlight: () => entries.map((entry) => ({ nonce: entry.nonce, label: entry.request.label, hash: latest(entry).hash, minedIn: entry.mined })),
+  }
+}
