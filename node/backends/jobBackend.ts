@@ -113,6 +113,10 @@ export type JobVerification = {
   txHashes: { post: string | null; commits: string[]; reveals: string[]; finalize: string | null }
   /** The block the post transaction was mined in (decimal): where the job's events start. */
   postBlock?: string | null | undefined
+  /** Blocks from the settling block to the head, both counted, when the gateway last looked; null before settlement. */
+  confirmations?: number | null | undefined
+  /** The depth the gateway waits for before it calls the job completed (the chain's confirmation depth). */
+  confirmationsRequired?: number | undefined
   /** What each worker that revealed reports about its run, signed with its key. */
   executions?: WorkerExecutionReport[] | undefined
 }
@@ -124,6 +128,8 @@ export type PoolWorker = {
   /** Stake on chain (wei, decimal); null when the chain could not be read. */
   stakeWei: string | null
   freeStakeWei: string | null
+  /** What the worker asks (wei, decimal strings); null when its heartbeat does not say. */
+  ask: { minProfitWei: string; minRewardWei: string | null } | null
   capabilities: { interpreters: string[]; gpu: boolean; maxJobs: number }
   environments: string[]
   load: { running: number }

@@ -165,17 +165,38 @@ export function accountTransactions({ walletClient, publicClient, account, optio
 
   async function round(): Promise<void> {
     const block = await pendingBlock()
+    await fillNonceGap(block)
     for (const entry of [...entries]) {
       const receipt = await receiptOf(entry)
       if (receipt) {
         if (entry.mined === null) mined(entry, receipt)
         entry.mined = receipt.blockNumber
-        if (block.number - receipt.blockNumber >= BigInt(o.watchDepth)) entries.splice(entries.indexOf(entry), 1)
+        // Deeper than any reorg the watch covers: `watchDepth` blocks on top of its own.
+        if (block.number - receipt.blockNumber > BigInt(o.watchDepth)) entries.splice(entries.indexOf(entry), 1)
       } else if (entry.mined !== null) {
         await resendDropped(entry, block)
       } else {
         await replaceIfStuck(entry, block)
       }
+    }
+  }
+
+  /**
+   * A reorg deeper than the watch took out a transaction no longer held here: the nonces after it
+   * can never be mined. Each missing nonce is filled with a transfer of nothing to the account itself.
+   */
+  async function fillNonceGap(block: PendingBlock): Promise<void> {
+    const lowest = entries.find((entry) => entry.mined === null)
+    if (!lowest) return
+    const onChain = await publicClient.getTransactionCount({ address: account.address, blockTag: 'latest' })
+    for (let nonce = onChain; nonce < lowest.nonce; nonce++) {
+      if (entries.some((entry) => entry.nonce === nonce)) continue
+      const filler: Entry = { nonce, request: { to: account.address, data: '0x', value: 0n, gas: 21_000n, label: 'nonce gap filler' }, versions: [], sentAtBlock: block.number, mined: null, waiters: [] }
+      filler.versions.push(await sign(filler, transactionFees({ baseFee: block.baseFee, tip: await suggestedTip() })))
+      await send(latest(filler).serialized)
+      entries.push(filler)
+      entries.sort((a, b) => a.nonce - b.nonce)
+      report(filler, 'resent', 'a reorg deeper than the watch left a gap in the nonces')
     }
   }
 

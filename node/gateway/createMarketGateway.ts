@@ -12,6 +12,8 @@ import type { Clock } from '../clock/systemClock.ts'
 import { createMarketBackend, defaultMarketBackendOptions, type MarketBackend, type MarketBackendOptions } from '../backends/market/marketBackend.ts'
 import { readDeployment, type Deployment } from '../chain/deployment.ts'
 import { createMarketClient } from '../chain/marketClient.ts'
+import { defaultAccountTransactionsOptions } from '../chain/accountTransactions.ts'
+import { confirmationDepth } from '../chain/confirmationDepth.ts'
 import { createHost, type CreateHostParameters, type SandrunHost } from '../p2p/index.ts'
 import { buildGateway } from './buildGateway.ts'
 import type { GatewayOptions } from './config.ts'
@@ -55,7 +57,15 @@ export async function createMarketGateway({ gateway, market: options, clock, log
   const probe = createMarketClient({ rpcUrl: options.rpcUrl, address: '0x0000000000000000000000000000000000000000' })
   const chainId = await probe.publicClient.getChainId()
   const deployment = readDeployment({ file: options.deploymentFile, chainId })
-  const market = createMarketClient({ rpcUrl: options.rpcUrl, address: deployment.market, account })
+  const confirmations = confirmationDepth(chainId, options.backend.confirmations)
+  const market = createMarketClient({
+    rpcUrl: options.rpcUrl,
+    address: deployment.market,
+    account,
+    // Its posts and finalizes are watched for reorgs at least as deep as the jobs' settlements.
+    transactions: { watchDepth: Math.max(confirmations, defaultAccountTransactionsOptions.watchDepth) },
+    onTransactionEvent: ({ type, label, nonce, hash, reason }) => log?.(`transaction ${type}`, { label, nonce, tx: hash, reason }),
+  })
   const [interpreters, detections] = await Promise.all([detectInterpreters(), detectEnvironments()])
   const environments = environmentsReport({ detections, interpreters, digest: environmentDigest })
   const store = await openJobStore(options.dataDir)
@@ -64,7 +74,7 @@ export async function createMarketGateway({ gateway, market: options, clock, log
   let backend: MarketBackend
   try {
     backend = await createMarketBackend(
-      { ...defaultMarketBackendOptions, ...options.backend },
+      { ...defaultMarketBackendOptions, ...options.backend, confirmations },
       { market, deployment, host, store, ledger, environments, workerKey: key, clock, log },
     )
   } catch (error) {

@@ -52,6 +52,10 @@ export const VerificationBody = Type.Object(
     job_id: Type.Union([Type.String(), Type.Null()], { description: 'The on-chain job id (decimal).' }),
     spec_hash: Type.String(),
     post_block: Type.Union([Type.String(), Type.Null()], { description: 'The block the job was posted in (decimal); its events start there.' }),
+    confirmations: Type.Union([Type.Integer(), Type.Null()], {
+      description: 'Blocks from the settling block to the head, both counted, when the gateway last looked; null before settlement.',
+    }),
+    confirmations_required: Type.Integer({ description: 'The depth the settlement must reach before the job is completed (the chain\'s confirmation depth).' }),
     tx_hashes: Type.Object({
       post: Type.Union([Type.String(), Type.Null()]),
       commits: Type.Array(Type.String()),
@@ -89,6 +93,18 @@ export const PoolResponse = Type.Object({
       capabilities: Type.Object({ interpreters: Type.Array(Type.String()), gpu: Type.Boolean(), max_jobs: Type.Integer() }),
       environments: Type.Array(Type.String()),
       load: Type.Object({ running: Type.Integer() }),
+      ask: Type.Union(
+        [
+          Type.Object({
+            min_profit_wei: Type.String({ description: 'What the worker wants left of a reward after gas (its --min-profit-wei).' }),
+            min_reward_wei: Type.Union([Type.String(), Type.Null()], {
+              description: 'The least reward per replica it takes: its commit and reveal gas at the fee it last saw, plus min_profit_wei.',
+            }),
+          }),
+          Type.Null(),
+        ],
+        { description: 'What the worker asks (wei, decimal); null for a worker that does not say.' },
+      ),
       last_seen: Type.String({ format: 'date-time' }),
     }),
   ),

@@ -59,6 +59,8 @@ function verificationBody(v: JobVerification): NonNullable<StatusResponse['verif
     spec_hash: v.specHash,
     tx_hashes: v.txHashes,
     post_block: v.postBlock ?? null,
+    confirmations: v.confirmations ?? null,
+    confirmations_required: v.confirmationsRequired ?? 0,
     executions: (v.executions ?? []).map((r) => ({
       address: r.address,
       worker_id: r.workerId,

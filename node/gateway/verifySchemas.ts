@@ -39,6 +39,9 @@ export const ChainReportBody = Type.Object(
       refunds: Type.Array(Type.Intersect([ChainStep, Type.Object({ amount_wei: Type.String() })])),
     }),
     verdict: Type.Object({ code: Type.String(), verified: Type.Boolean(), reason: Type.String() }),
+    confirmations: Type.Union([Type.Integer(), Type.Null()], {
+      description: 'Blocks from the settling block to the head, both counted; null while the job is open. A reorg deeper than this could still undo the settlement.',
+    }),
   },
   { description: 'What the chain says, read by the gateway from its RPC; `sandrun verify --rpc` reads the same without the gateway.' },
 )

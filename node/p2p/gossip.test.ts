@@ -134,6 +134,7 @@ describe('worker heartbeats', () => {
     capabilities: { interpreters: ['python3', 'node'], gpu: false, maxJobs: 2 },
     environments: [hash('c')],
     load: { running: 1 },
+    ask: { minProfitWei: '100', minRewardWei: '180000000000100' },
   }
 
   beforeAll(async () => {
@@ -151,12 +152,18 @@ describe('worker heartbeats', () => {
     const [gateway, workerA, workerB] = net.hosts as [SandrunHost, SandrunHost, SandrunHost]
     const started = Date.now()
     await services[1]!.beat(beat)
-    await services[2]!.beat({ ...beat, load: { running: 0 } })
+    // A worker from before asks were announced says nothing of its ask.
+    await services[2]!.beat({ ...beat, load: { running: 0 }, ask: undefined })
     const seen = services[0]!.workersSeen
     await until(gateway.libp2p.services.pubsub, 'message', () => seen.list().length === 2)
     expect(seen.get(workerA.peerId)).toMatchObject({ ...beat, peerId: workerA.peerId, chainId: 31337 })
     expect(seen.get(workerB.peerId)?.load).toEqual({ running: 0 })
+    expect(seen.get(workerB.peerId)?.ask).toBeUndefined()
     expect(seen.get(workerA.peerId)!.lastSeen).toBeGreaterThanOrEqual(started)
+  })
+
+  it('refuses to send an ask that is not decimal wei', async () => {
+    await expect(services[1]!.beat({ ...beat, ask: { minProfitWei: '1e18', minRewardWei: null } })).rejects.toThrow(/ask has wrong field types/)
   })
 
   it('rejects a heartbeat that claims to be another worker', async () => {

@@ -9,7 +9,7 @@ import { P2pError } from './errors.ts'
 import { gossipChannel, type GossipInvalidMessage } from './gossipChannel.ts'
 import { type WorkerHeartbeat, WorkersSeen } from './workersSeen.ts'
 
-export type HeartbeatParameters = Pick<WorkerHeartbeat, 'address' | 'capabilities' | 'environments' | 'load'>
+export type HeartbeatParameters = Pick<WorkerHeartbeat, 'address' | 'capabilities' | 'environments' | 'load' | 'ask'>
 
 export type WorkerHeartbeatsInit = {
   deployment: Deployment
@@ -36,7 +36,8 @@ export type WorkerHeartbeatsService = {
   stats(): { accepted: number; rejected: number; ignored: number }
 }
 
-const fields = ['v', 'chainId', 'market', 'peerId', 'address', 'capabilities', 'environments', 'load', 'sentAt']
+const fields = ['v', 'chainId', 'market', 'peerId', 'address', 'capabilities', 'environments', 'load', 'ask', 'sentAt']
+const weiString = /^(0|[1-9][0-9]{0,77})$/
 
 function isStringList(value: unknown, pattern: RegExp): value is string[] {
   return Array.isArray(value) && value.length <= defaultHeartbeatOptions.maxListLength && value.every((item) => typeof item === 'string' && pattern.test(item))
@@ -58,6 +59,13 @@ export function parseWorkerHeartbeat(data: Uint8Array, deployment: Deployment): 
   if (!isStringList(h.environments, /^0x[0-9a-f]{64}$/)) return 'environments is not a list of 0x + 64 hex digests'
   const l = h.load as Record<string, unknown> | null
   if (typeof l !== 'object' || l === null || Object.keys(l).some((key) => key !== 'running') || !Number.isSafeInteger(l.running) || (l.running as number) < 0) return 'load is not {running}'
+  const a = h.ask as Record<string, unknown> | null | undefined
+  if (a !== undefined) {
+    if (typeof a !== 'object' || a === null || Object.keys(a).some((key) => key !== 'minProfitWei' && key !== 'minRewardWei')) return 'ask is not {minProfitWei, minRewardWei}'
+    if (typeof a.minProfitWei !== 'string' || !weiString.test(a.minProfitWei) || !(a.minRewardWei === null || (typeof a.minRewardWei === 'string' && weiString.test(a.minRewardWei)))) {
+      return 'ask has wrong field types (decimal wei strings)'
+    }
+  }
   if (typeof h.sentAt !== 'number' || !Number.isSafeInteger(h.sentAt)) return 'sentAt is not an integer'
   return h as WorkerHeartbeat
 }

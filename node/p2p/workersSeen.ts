@@ -13,6 +13,8 @@ export type WorkerHeartbeat = {
   /** Environment digests (0x + 64 hex) the worker can run. */
   environments: string[]
   load: { running: number }
+  /** What the worker asks (wei, decimal strings): its price floor, and the least reward it takes at the fee it last saw (null before it saw one). Absent from older workers. */
+  ask?: { minProfitWei: string; minRewardWei: string | null } | undefined
   /** Sender's clock, ms since epoch. */
   sentAt: number
 }

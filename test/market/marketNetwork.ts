@@ -87,6 +87,8 @@ export type WorkerStartOptions = {
   onLog?: (line: string) => void
   /** How long the process may take to print its ready line (default 3 minutes). */
   readyTimeoutMs?: number
+  /** More `sandrun worker` options (e.g. --min-profit-wei). */
+  args?: string[]
 }
 
 export type WorkerProcess = {
@@ -278,7 +280,7 @@ export async function startMarketNetwork({ sandbox, repeatable, blockTime, state
     return gateway
   }
 
-  async function startWorker({ name, gateway, fault, rpcUrl = anvil.rpcUrl, listen = [], netns, stake, keySeed, onLog, readyTimeoutMs }: WorkerStartOptions): Promise<WorkerProcess> {
+  async function startWorker({ name, gateway, fault, rpcUrl = anvil.rpcUrl, listen = [], netns, stake, keySeed, onLog, readyTimeoutMs, args = [] }: WorkerStartOptions): Promise<WorkerProcess> {
     const { keyFile } = await fundedKey(name, keySeed)
     const node = await spawnNode({
       // nsenter switches only the network namespace; `ip netns exec` would also remount /sys and hide the cgroups the sandbox needs.
@@ -296,6 +298,7 @@ export async function startMarketNetwork({ sandbox, repeatable, blockTime, state
         ...listen.flatMap((a) => ['--listen', a]),
         ...(fault ? ['--fault', fault] : []),
         ...(stake ? ['--stake', stake] : []),
+        ...args,
       ],
       onLog: (line: string) => {
         onLog?.(line)

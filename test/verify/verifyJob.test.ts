@@ -46,6 +46,10 @@ describe('verifyJob', () => {
     expect(report.steps.finalized?.txHash).toBe(job.finalized)
     const receipt = await chain.publicClient.getTransactionReceipt({ hash: job.finalized! })
     expect(report.steps.finalized?.blockNumber).toBe(receipt.blockNumber)
+    // Settled in the head block: one confirmation; each block on top adds one.
+    expect(report.confirmations).toBe(Number((await chain.publicClient.getBlockNumber({ cacheTime: 0 })) - receipt.blockNumber + 1n))
+    await chain.publicClient.request({ method: 'anvil_mine' as never, params: ['0x2'] as never })
+    expect((await read(job.jobId)).confirmations).toBe(report.confirmations! + 2)
     expect(consensusRootOf(report)).toBe(rootA)
     expect(JSON.parse(JSON.stringify(jobReportJson(report)))).toMatchObject({ job_id: job.jobId.toString(), totals: { slashed_wei: collateral.toString() } })
   })

@@ -34,6 +34,8 @@ export type JobReportJson = {
     refunds: Array<ChainStepJson & { amount_wei: string }>
   }
   verdict: { code: string; verified: boolean; reason: string }
+  /** Blocks from the settling block to the head, both counted; null while the job is open. */
+  confirmations: number | null
 }
 
 const stepJson = (s: ChainStep | null): ChainStepJson | null => (s ? { tx_hash: s.txHash, block_number: s.blockNumber.toString() } : null)
@@ -69,5 +71,6 @@ export function jobReportJson(report: VerifyJobReturnType): JobReportJson {
       refunds: report.steps.refunds.map((r) => ({ ...(stepJson(r) as ChainStepJson), amount_wei: r.amount.toString() })),
     },
     verdict: report.verdict,
+    confirmations: report.confirmations,
   }
 }

@@ -65,6 +65,9 @@ export type VerifyJobReturnType = {
     refunds: Array<ChainStep & { amount: bigint }>
   }
   verdict: { code: JobVerdictCode; verified: boolean; reason: string }
+  /** Blocks from the settling block to the RPC's head, both counted; null while the job is open. A
+   * reorg deeper than this could still undo the settlement (docs/network.md, "Confirmations"). */
+  confirmations: number | null
 }
 
 function step(event: MarketJobEvent | undefined): ChainStep | null {
@@ -124,7 +127,9 @@ export async function verifyJob(client: PublicClient, { chainId, market, jobId, 
   if (job.status === 'None') {
     throw new VerifierError('JOB_NOT_FOUND', `Market ${market} on chain ${chainId} has no job ${jobId}; check the on-chain job id (GET /status/:id shows it as verification.job_id).`)
   }
-  const [slots, events] = await onChain(() => Promise.all([readMarketSlots(client, { market, jobId }), readJobEvents(client, { market, jobId, fromBlock, anchorBlock: job.seedBlock })]))
+  const [slots, events, head] = await onChain(() =>
+    Promise.all([readMarketSlots(client, { market, jobId }), readJobEvents(client, { market, jobId, fromBlock, anchorBlock: job.seedBlock }), client.getBlockNumber({ cacheTime: 0 })]),
+  )
   const finalized = events.find((e) => e.eventName === 'JobFinalized')
   checkSettlement(jobId, job.status, job.consensusRoot, slots.map((s) => s.outcome), finalized)
   const payout = (finalized?.args.payout as bigint | undefined) ?? 0n
@@ -172,6 +177,7 @@ export async function verifyJob(client: PublicClient, { chainId, market, jobId, 
       refunds,
     },
     verdict: verdictOf(job.status, job.consensusRoot),
+    confirmations: finalized ? Number(head - finalized.blockNumber + 1n) : null,
   }
 }
 

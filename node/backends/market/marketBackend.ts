@@ -52,6 +52,7 @@ import { followOrphanedJobs } from './followOrphanedJobs.ts'
 import type { JobStore, MarketJobRecord } from './jobStore.ts'
 import { chainEntryKey, type OpenJobLedger } from './openJobLedger.ts'
 import { resolveWorkerPeer } from './resolveWorkerPeer.ts'
+import { settlementConfirmations } from './settlementConfirmations.ts'
 import { buildSpecDocument } from './specDocument.ts'
 import { validateMarketJob } from './validateMarketJob.ts'
 
@@ -81,6 +82,8 @@ export type MarketBackendOptions = {
   maxOpenJobs: number
   retentionMaxMs: number
   retentionAfterFailureMs: number
+  /** Blocks the settlement must be deep before a job is completed (node/chain/confirmationDepth.ts; 0: at once). */
+  confirmations: number
 }
 
 export const defaultMarketBackendOptions: MarketBackendOptions = {
@@ -113,6 +116,8 @@ export const defaultMarketBackendOptions: MarketBackendOptions = {
   // Sandrun's retention: 1 hour at most, 5 minutes after a failure.
   retentionMaxMs: 60 * 60_000,
   retentionAfterFailureMs: 5 * 60_000,
+  // The dev chain's; createMarketGateway sets the chain's own (confirmationDepth) unless told one.
+  confirmations: 0,
 }
 
 export type MarketBackendComponents = {
@@ -373,7 +378,9 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
     const r = job.record
     const v = r.verification
     const id = chainJob.jobId
-    const [slots, events] = await Promise.all([market.getSlots(id), market.getJobEvents(id, { fromBlock: deployment.deployBlock, anchorBlock: v.postBlock ? BigInt(v.postBlock) : chainJob.seedBlock })])
+    const anchorBlock = v.postBlock ? BigInt(v.postBlock) : chainJob.seedBlock
+    const [slots, events] = await Promise.all([market.getSlots(id), market.getJobEvents(id, { fromBlock: deployment.deployBlock, anchorBlock })])
+    v.confirmations = await settlementConfirmations({ market, jobId: id, anchorBlock, fromBlock: deployment.deployBlock, events })
     v.state = chainJob.status === 'Finalized' ? 'finalized' : chainJob.status === 'Inconclusive' ? 'inconclusive' : 'expired'
     v.resultRoot = chainJob.consensusRoot
     v.committed = chainJob.totalCommitted
@@ -472,6 +479,10 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
     if (r.verification.chainJobId === null) return
     const chainJob = await market.getJob(BigInt(r.verification.chainJobId))
     const v = r.verification
+    // A reorg dropped the post: the gateway's transactions send it again (accountTransactions.ts).
+    if (chainJob.status === 'None') return
+    // ...into another block: a first round's seed block is its post block, where its events start.
+    if (chainJob.round === 0 && v.postBlock !== chainJob.seedBlock.toString()) v.postBlock = chainJob.seedBlock.toString()
     let changed = chainJob.totalCommitted !== v.committed || chainJob.totalRevealed !== v.revealed
     v.committed = chainJob.totalCommitted
     v.revealed = chainJob.totalRevealed
@@ -482,12 +493,27 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
     }
     if (chainJob.totalCommitted > 0) startRelay(job)
     if (isOpenStatus(chainJob.status)) {
+      // A reorg took back a settlement this gateway had seen.
+      if (v.confirmations != null) {
+        v.confirmations = null
+        changed = true
+      }
       if (changed) emit(job)
       // Re-announced while the current round has free slots: eligibility widens over the window, and
       // an escalation draws a new committee that must hear of the job too.
       if (chainJob.committed < chainJob.roundSlots && now <= chainJob.commitDeadline && Date.now() - job.lastAnnounce >= options.announceIntervalMs) void announce(job)
       await finalizeIfDue(chainJob, now)
       return
+    }
+    if (job.firstSettleAttempt === null && options.confirmations > 0) {
+      // Settled, but a reorg may still undo it: completed only once the settlement is deep enough.
+      const anchorBlock = v.postBlock ? BigInt(v.postBlock) : chainJob.seedBlock
+      const confirmations = await settlementConfirmations({ market, jobId: chainJob.jobId, anchorBlock, fromBlock: deployment.deployBlock })
+      if (confirmations !== v.confirmations) {
+        v.confirmations = confirmations
+        emit(job)
+      }
+      if (confirmations < options.confirmations) return
     }
     if (job.firstSettleAttempt === null) {
       job.firstSettleAttempt = Date.now()
@@ -597,6 +623,8 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
           chainJobId: null,
           specHash: spec.specHash,
           txHashes: { post: null, commits: [], reveals: [], finalize: null },
+          confirmations: null,
+          confirmationsRequired: options.confirmations,
         },
         result: null,
         error: null,
@@ -712,6 +740,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
             address: w.address,
             stakeWei: account ? account.staked.toString() : null,
             freeStakeWei: account ? account.free.toString() : null,
+            ask: w.ask ?? null,
             capabilities: w.capabilities,
             environments: w.environments,
             load: w.load,

@@ -42,6 +42,9 @@ Market mode options:
   --commit-window <s>           seconds workers have to commit (default 120, within the deployment's limits);
                                 nobody may commit in its first eighth (honest workers run the job then)
   --reveal-window <s>           seconds workers have to reveal (default 60)
+  --confirmations <n>           blocks a settlement must be deep before a job is completed (default per
+                                chain: 0 on a dev chain, 12 on Ethereum, 10 on OP Stack, 20 on Arbitrum,
+                                12 elsewhere; docs/network.md, "Confirmations")
   --public-rpc <url>            an RPC URL of the chain to show in GET /health, so clients can verify
                                 results themselves (default: none; the --rpc URL may hold a key)
   --trust-proxy <addrs>         comma-separated proxy addresses whose X-Forwarded-For is trusted
@@ -80,6 +83,7 @@ export async function run(argv: string[]): Promise<number> {
       'commit-window': { type: 'string' },
       'reveal-window': { type: 'string' },
       'public-rpc': { type: 'string' },
+      confirmations: { type: 'string' },
       workers: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -110,6 +114,10 @@ export async function run(argv: string[]): Promise<number> {
     if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} must be a whole number >= 1, got "${value}".`)
     return n
   }
+  const confirmations = values.confirmations === undefined ? undefined : Number(values.confirmations)
+  if (confirmations !== undefined && !(Number.isSafeInteger(confirmations) && confirmations >= 0)) {
+    throw new Error(`--confirmations must be a whole number of blocks >= 0, got "${values.confirmations}".`)
+  }
   const rewardWei = values['reward-wei']
   if (rewardWei !== undefined && !/^[1-9][0-9]*$/.test(rewardWei)) throw new Error(`--reward-wei must be a positive integer (wei), got "${rewardWei}".`)
   logUnhandledRejections(log)
@@ -128,6 +136,7 @@ export async function run(argv: string[]): Promise<number> {
         commitWindowSeconds: positive(values['commit-window'], 'commit-window'),
         revealWindowSeconds: positive(values['reveal-window'], 'reveal-window'),
         publicRpcUrl: values['public-rpc'],
+        confirmations,
       }),
     },
     log,

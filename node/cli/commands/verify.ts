@@ -217,7 +217,10 @@ function render(jobId: string, verdict: Verdict): string {
       if (s.commit) lines.push(`          commit tx ${s.commit.tx_hash} (block ${s.commit.block_number})`)
       if (s.reveal) lines.push(`          reveal tx ${s.reveal.tx_hash} (block ${s.reveal.block_number})`)
     }
-    if (c.steps.finalized) lines.push(`  finalized       tx ${c.steps.finalized.tx_hash} (block ${c.steps.finalized.block_number})`)
+    if (c.steps.finalized) {
+      const depth = c.confirmations === null ? '' : `, ${c.confirmations} confirmation${c.confirmations === 1 ? '' : 's'}`
+      lines.push(`  finalized       tx ${c.steps.finalized.tx_hash} (block ${c.steps.finalized.block_number}${depth})`)
+    }
     for (const r of c.steps.refunds) lines.push(`  refunded        ${formatEther(BigInt(r.amount_wei))} ETH to the requester, tx ${r.tx_hash} (block ${r.block_number})`)
   }
   if (verdict.file) lines.push(`  file ${verdict.file.path}: ${verdict.file.code}`)

@@ -37,6 +37,9 @@ const usage = `Usage: sandrun worker --rpc <url> --deployment <file> --key <file
   --max-jobs <n>          jobs run at once (default 2)
   --withdraw-at <eth>     withdraw earnings once they reach this much (default 0.05; 0 = after every
                           job); SIGUSR2 withdraws at once, and stopping the worker withdraws them all
+  --min-profit-wei <wei>  take a job only when its reward per replica, minus the gas of its commit and
+                          reveal at the current fee, leaves at least this much (default 0: any job
+                          that pays its gas); GET /pool shows each worker's ask
   --fault <mode>          misbehave for tests and demos: ${faultModes.join(' | ')}
                           (refused unless the chain id is 31337 or 1337)
 
@@ -190,6 +193,7 @@ async function runMarket(argv: string[]): Promise<number> {
         bootstrap: { type: 'string', multiple: true },
         'max-jobs': { type: 'string' },
         'withdraw-at': { type: 'string' },
+        'min-profit-wei': { type: 'string' },
         fault: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -213,10 +217,16 @@ async function runMarket(argv: string[]): Promise<number> {
   let maxJobs: number | undefined
   let stake: bigint | undefined
   let withdrawAt: bigint | undefined
+  let minProfitWei: bigint | undefined
   try {
     maxJobs = positiveInteger('max-jobs', values['max-jobs'])
     stake = stakeWei(values.stake)
     withdrawAt = withdrawAtWei(values['withdraw-at'])
+    const minProfit = values['min-profit-wei']
+    if (minProfit !== undefined && !/^(0|[1-9][0-9]{0,77})$/.test(minProfit)) {
+      throw new WorkerError('CONFIG_INVALID', `--min-profit-wei must be a whole number of wei (e.g. 100000000000000 for 0.0001 ETH), not "${minProfit}".`)
+    }
+    minProfitWei = minProfit === undefined ? undefined : BigInt(minProfit)
     // Checked before anything starts, so a refused fault mode costs no sandbox or network set-up.
     if (values.fault !== undefined) {
       const chainId = await createPublicClient({ transport: chainTransport(values.rpc) }).getChainId()
@@ -246,6 +256,7 @@ async function runMarket(argv: string[]): Promise<number> {
     bootstrap: values.bootstrap,
     maxJobs,
     withdrawAtWei: withdrawAt,
+    minProfitWei,
     fault: values.fault,
     log,
     exit: (code) => process.exit(code),

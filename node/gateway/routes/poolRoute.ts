@@ -19,6 +19,7 @@ export function poolRoute(app: FastifyInstance, { backend }: GatewayContext): vo
         capabilities: { interpreters: w.capabilities.interpreters, gpu: w.capabilities.gpu, max_jobs: w.capabilities.maxJobs },
         environments: w.environments,
         load: { running: w.load.running },
+        ask: w.ask ? { min_profit_wei: w.ask.minProfitWei, min_reward_wei: w.ask.minRewardWei } : null,
         last_seen: new Date(w.lastSeen).toISOString(),
       })),
     }

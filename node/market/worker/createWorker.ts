@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events'
 import type { Hex } from 'viem'
 import { MarketRevertError } from '../../chain/errors.ts'
 import { systemClock, type Clock } from '../../clock/systemClock.ts'
-import type { MarketJob } from '../../chain/marketReader.ts'
+import { isOpenStatus, type MarketJob } from '../../chain/marketReader.ts'
 import type { OnChainVerdict, JobAnnouncement } from '../../p2p/jobAnnouncements.ts'
 import { LogFeed, type LogEvent } from '../../p2p/logFeed.ts'
 import type { HeartbeatParameters } from '../../p2p/workerHeartbeats.ts'
@@ -25,6 +25,7 @@ import { alteredStdout, type FaultMode } from './faultMode.ts'
 import { hostEnvironments } from './hostEnvironments.ts'
 import { earningsWithdrawal } from './earningsWithdrawal.ts'
 import { jobChainView } from './jobChainView.ts'
+import { jobGasCost } from './jobGasCost.ts'
 import { sealedRecord, type JobStore, type WorkerJobPhase, type WorkerJobRecord } from './jobStore.ts'
 import { jobSalt } from './jobSalt.ts'
 import { recoverJobs } from './recoverJobs.ts'
@@ -60,6 +61,8 @@ export type CreateWorkerParameters = {
   /** What retention counts on (default the system clock). */
   clock?: Clock
   minCommitTimeLeftS?: number
+  /** The least a job's reward must leave after its gas at the current fee (wei); default 0: any job that pays its gas. */
+  minProfitWei?: bigint
   /** Where to start scanning for this worker's commits on recovery (the deployment block). */
   deployBlock?: bigint
   /** How a `crash-after-commit` worker dies; the CLI passes process.exit. */
@@ -82,6 +85,8 @@ export const defaultWorkerOptions = {
   retentionMaxMs: 60 * 60_000,
   // Less than this left of the commit window and even a trivial job's run and commit may miss it.
   minCommitTimeLeftS: 3,
+  // A job that pays its own gas is worth running on an idle host; operators with costs set a floor.
+  minProfitWei: 0n,
 } as const
 
 export type WorkerPhaseEvent = { jobId: string; phase: WorkerJobPhase | 'dropped'; reason?: string }
@@ -119,7 +124,10 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     withdrawEveryMs: parameters.withdrawEveryMs ?? defaultWorkerOptions.withdrawEveryMs,
     withdrawAtWei: parameters.withdrawAtWei ?? defaultWorkerOptions.withdrawAtWei,
     minCommitTimeLeftS: parameters.minCommitTimeLeftS ?? defaultWorkerOptions.minCommitTimeLeftS,
+    minProfitWei: parameters.minProfitWei ?? defaultWorkerOptions.minProfitWei,
   }
+  // The fee last seen, for the ask in heartbeats (null before the first look).
+  let lastFeePerGas: bigint | null = null
   const fault = parameters.fault ?? null
   const log = parameters.log ?? silentLog
   const exit = parameters.exit ?? ((code: number) => process.exit(code))
@@ -193,7 +201,8 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
   async function take(announcement: JobAnnouncement): Promise<void> {
     const { jobId } = announcement
     if (stopped || records.has(jobId) || inFlight.has(jobId) || refused.has(jobId)) return
-    const [job, specHash, account] = await Promise.all([chain.getJob(BigInt(jobId)), view.specHash(BigInt(jobId)), chain.getAccount()])
+    const [job, specHash, account, feePerGas] = await Promise.all([chain.getJob(BigInt(jobId)), view.specHash(BigInt(jobId)), chain.getAccount(), chain.feePerGas()])
+    lastFeePerGas = feePerGas
     if (specHash !== announcement.specHash.toLowerCase()) {
       log('job skipped', { jobId, reason: 'announced spec hash differs from the chain' })
       return
@@ -209,9 +218,11 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
       freeStake: account.free - reserved,
       known: records.has(jobId) || inFlight.has(jobId),
       minCommitTimeLeft: options.minCommitTimeLeftS,
+      gasCost: jobGasCost(feePerGas),
+      minProfitWei: options.minProfitWei,
     })
     if (!decision.take) {
-      log('job skipped', { jobId, round: job.round, reason: decision.reason })
+      log('job skipped', { jobId, round: job.round, reason: decision.reason, ...(decision.reason.startsWith('reward below') ? { rewardWei: job.reward.toString(), askWei: (jobGasCost(feePerGas) + options.minProfitWei).toString() } : {}) })
       const later = recheckAfter({ reason: decision.reason, eligibility, now, commitDeadline: job.commitDeadline })
       if (later === 'when-free') deferred.set(jobId, announcement)
       else if (later !== null) scheduleRecheck(announcement, later)
@@ -301,7 +312,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     // Nobody commits before the round's commit delay has let honest workers run the job.
     log('result sealed', { jobId, root, commitFrom })
     await untilChainTime(commitFrom, signal)
-    const { hash } = await chain.commit({ jobId: BigInt(jobId), resultRoot: root, salt: salt(jobId) })
+    const { hash } = await chain.commit({ jobId: BigInt(jobId), resultRoot: root, salt: salt(jobId), deadline: job.commitDeadline })
     if (fault === 'crash-after-commit') {
       log('fault crash-after-commit: exiting after the commit receipt', { jobId, tx: hash })
       stopped = true
@@ -325,14 +336,40 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     resumeDeferred()
   }
 
+  /**
+   * A reorg can take a mined commit or reveal out of the chain. The account's transactions send it
+   * again (accountTransactions.ts); if that came too late (it reverted in the new chain), what the
+   * chain lacks is sent anew while its window is open. Returns false when the step is lost for good.
+   */
+  async function stillOnChain(record: WorkerJobRecord, job: MarketJob, now: number): Promise<boolean> {
+    if (chain.sending()) return true
+    const mine = (await chain.getSlots(BigInt(record.jobId))).filter((slot) => slot.worker?.toLowerCase() === chain.address.toLowerCase() && slot.round === (record.round ?? 0))
+    if (mine.length === 0 && job.round === (record.round ?? 0) && now <= job.commitDeadline) {
+      log('commit missing on chain after a reorg; committing again', { jobId: record.jobId })
+      const { hash } = await chain.commit({ jobId: BigInt(record.jobId), resultRoot: record.root!, salt: salt(record.jobId), deadline: job.commitDeadline })
+      await update(record, { phase: 'committed', commitTx: hash, revealTx: null })
+      return true
+    }
+    if (mine.length === 0) return false
+    if (record.phase === 'revealed' && !mine.some((slot) => slot.revealed)) {
+      log('reveal missing on chain after a reorg; revealing again', { jobId: record.jobId })
+      await update(record, { phase: 'committed', revealTx: null })
+    }
+    return true
+  }
+
   async function advance(record: WorkerJobRecord, now: number): Promise<void> {
     const jobId = BigInt(record.jobId)
     const job = await chain.getJob(jobId)
+    if (isOpenStatus(job.status) && !(await stillOnChain(record, job, now))) {
+      log('commit lost to a reorg after its window closed', { jobId: record.jobId })
+      return forget(record.jobId, 'commit lost to a reorg')
+    }
     const step = nextStep({ job, slotRound: record.round ?? 0, revealed: record.phase === 'revealed', mayReveal: fault !== 'no-reveal', now })
     if (step === 'settled') return settle(record, job)
     try {
       if (step === 'reveal') {
-        const { hash } = await chain.reveal({ jobId, resultRoot: record.root!, salt: salt(record.jobId) })
+        const { hash } = await chain.reveal({ jobId, resultRoot: record.root!, salt: salt(record.jobId), deadline: job.revealDeadline })
         await update(record, { phase: 'revealed', revealTx: hash })
         log('result revealed', { jobId: record.jobId, root: record.root, tx: hash })
         kick()
@@ -397,6 +434,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
   return {
     events,
     async start() {
+      lastFeePerGas = await chain.feePerGas().catch(() => null)
       for (const record of await recoverJobs({ store, chain, log, deployBlock: parameters.deployBlock })) records.set(record.jobId, record)
       loopDone = loop()
     },
@@ -448,6 +486,8 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
         capabilities: { interpreters: environments.interpreters.slice(0, 64), gpu: sandbox.capabilities.gpus.gpus.length > 0, maxJobs: options.maxJobs },
         environments: environments.digests.slice(0, 64),
         load: { running: runningCount() },
+        // What a job must pay per replica for this worker to take it, at the fee it last saw.
+        ask: { minProfitWei: options.minProfitWei.toString(), minRewardWei: lastFeePerGas === null ? null : (jobGasCost(lastFeePerGas) + options.minProfitWei).toString() },
       }
     },
     jobs: () => [...records.values()].map((record) => ({ ...record })),

@@ -4,7 +4,7 @@ import { isOpenStatus, type MarketJob } from '../../chain/marketReader.ts'
 import type { RoundEligibility } from './roundEligibility.ts'
 
 export type DecideJobParameters = {
-  job: Pick<MarketJob, 'status' | 'roundSlots' | 'committed' | 'commitDeadline' | 'collateral'>
+  job: Pick<MarketJob, 'status' | 'roundSlots' | 'committed' | 'commitDeadline' | 'collateral' | 'reward'>
   /** When this worker is drawn for the job's current round (roundEligibility). */
   eligibility: RoundEligibility
   /** Chain time of the next block (s). */
@@ -18,6 +18,10 @@ export type DecideJobParameters = {
   known: boolean
   /** Seconds the commit window must still be open, after the worker may commit, for the run and the commit to fit. */
   minCommitTimeLeft: number
+  /** What the job's commit and reveal cost this worker at the current fee (wei; jobGasCost). */
+  gasCost: bigint
+  /** The least the reward must leave after gas (the worker's price floor, --min-profit-wei). */
+  minProfitWei: bigint
 }
 
 export type DecideJobReturnType = { take: true; commitFrom: number } | { take: false; reason: string }
@@ -34,6 +38,7 @@ export function decideJob(p: DecideJobParameters): DecideJobReturnType {
   if (p.known) return { take: false, reason: 'already taken' }
   if (!isOpenStatus(job.status)) return { take: false, reason: `job is ${job.status}` }
   if (job.committed >= job.roundSlots) return { take: false, reason: 'every slot is committed' }
+  if (job.reward - p.gasCost < p.minProfitWei) return { take: false, reason: 'reward below the ask at the current fee' }
   if (!eligibility.drawn) return { take: false, reason: eligibility.reason === 'seed not ready' ? 'round seed not ready' : 'not drawn for this round' }
   if (p.now < eligibility.drawnAt) return { take: false, reason: 'not drawn yet' }
   if (job.commitDeadline - Math.max(p.now, eligibility.commitFrom) < p.minCommitTimeLeft) return { take: false, reason: 'commit window closes too soon' }
@@ -54,6 +59,8 @@ export function recheckAfter({ reason, eligibility, now, commitDeadline }: Reche
   if (now >= commitDeadline) return null
   if (reason === 'at capacity' || reason === 'not enough free stake for the collateral') return 'when-free'
   if (reason === 'round seed not ready') return 1
+  // Fees move every block: look again a block or so later (on L1, one 12 s block).
+  if (reason === 'reward below the ask at the current fee') return 12
   if (!eligibility.drawn) return null
   if (reason === 'not drawn yet') return eligibility.drawnAt - now
   if (reason.startsWith('drawn late')) return eligibility.commitFrom - now

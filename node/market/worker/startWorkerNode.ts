@@ -4,6 +4,8 @@
 // tests start workers through this one function.
 import type { Hex } from 'viem'
 import { createMarketClient } from '../../chain/marketClient.ts'
+import { defaultAccountTransactionsOptions } from '../../chain/accountTransactions.ts'
+import { confirmationDepth } from '../../chain/confirmationDepth.ts'
 import type { Deployment } from '../../chain/deployment.ts'
 import { bundleService } from '../../p2p/bundleService.ts'
 import { createHost, type CreateHostParameters, type SandrunHost } from '../../p2p/createHost.ts'
@@ -53,6 +55,8 @@ export type StartWorkerNodeParameters = {
   clock?: Clock | undefined
   /** Withdraw earnings once they reach this much (wei); 0 = after every settlement. */
   withdrawAtWei?: bigint | undefined
+  /** The least a job's reward must leave after its gas at the current fee (wei); default 0. */
+  minProfitWei?: bigint | undefined
   log?: WorkerLog | undefined
   exit?: ((code: number) => void) | undefined
   /** Extra host options (tests relax gossip's same-IP penalty). */
@@ -95,7 +99,15 @@ export async function startWorkerNode(parameters: StartWorkerNodeParameters): Pr
     })())
   try {
     const account = ethAccountFromWorkerKey(host.workerKey)
-    const client = createMarketClient({ rpcUrl: parameters.rpcUrl, address: deployment.market, account, pollingInterval: 100 })
+    const client = createMarketClient({
+      rpcUrl: parameters.rpcUrl,
+      address: deployment.market,
+      account,
+      pollingInterval: 100,
+      // Commits and reveals are watched for reorgs as deep as the chain's settlements are trusted.
+      transactions: { watchDepth: Math.max(confirmationDepth(deployment.chainId), defaultAccountTransactionsOptions.watchDepth) },
+      onTransactionEvent: ({ type, label, nonce, hash, reason }) => log(`transaction ${type}`, { label, nonce, tx: hash, reason }),
+    })
     const chainId = await client.publicClient.getChainId()
     if (chainId !== deployment.chainId) {
       throw new WorkerError('CONFIG_INVALID', `The deployment file is for chain ${deployment.chainId} but ${parameters.rpcUrl} serves chain ${chainId}; pass the RPC of the deployment's chain.`)
@@ -149,6 +161,7 @@ export async function startWorkerNode(parameters: StartWorkerNodeParameters): Pr
       resultWindowMs: parameters.resultWindowMs,
       clock: parameters.clock,
       withdrawAtWei: parameters.withdrawAtWei,
+      minProfitWei: parameters.minProfitWei,
       deployBlock: deployment.deployBlock,
       exit: parameters.exit,
     })

@@ -31,16 +31,21 @@ export type WorkerChain = {
   nextBlock(): Promise<{ number: bigint; timestamp: number }>
   /** Hash of a past block (round seeds). */
   blockHash(number: bigint): Promise<Hex>
+  /** What a unit of gas costs in the next block: its base fee plus the tip the node suggests (wei). */
+  feePerGas(): Promise<bigint>
   /** ETH the account holds outside the market (for stake and gas). */
   walletBalance(): Promise<bigint>
   /** Ids of jobs this account committed to since `fromBlock` that may still be open (recovery after a lost data dir). */
   committedJobIds(fromBlock: bigint): Promise<bigint[]>
   stake(p: { value: bigint }): Promise<TxResult>
   registerPeer(p: PeerRegistration): Promise<TxResult>
-  commit(p: { jobId: bigint; resultRoot: Hex; salt: Hex }): Promise<TxResult>
-  reveal(p: { jobId: bigint; resultRoot: Hex; salt: Hex }): Promise<TxResult>
+  /** `deadline`: the window's end (chain time, s); a transaction still unmined near it is re-priced urgently. */
+  commit(p: { jobId: bigint; resultRoot: Hex; salt: Hex; deadline?: number }): Promise<TxResult>
+  reveal(p: { jobId: bigint; resultRoot: Hex; salt: Hex; deadline?: number }): Promise<TxResult>
   finalize(jobId: bigint): Promise<TxResult>
   withdraw(): Promise<TxResult>
+  /** Whether a transaction of this account is sent and not mined yet (one a reorg dropped is being sent again). */
+  sending(): boolean
 }
 
 export type WorkerChainParameters = {
@@ -97,6 +102,10 @@ export function workerChain({ client, chainId, deployBlock = 0n, log = silentLog
       const block = await publicClient.getBlock({ blockNumber: number })
       return block.hash
     },
+    async feePerGas() {
+      const [block, tip] = await Promise.all([publicClient.getBlock({ blockTag: 'pending' }), publicClient.estimateMaxPriorityFeePerGas().catch(() => 0n)])
+      return (block.baseFeePerGas ?? 0n) + tip
+    },
     walletBalance: () => publicClient.getBalance({ address: account.address }),
     async committedJobIds(fromBlock) {
       // Only a job still open can cost this worker its collateral, and one is open at most two rounds
@@ -117,5 +126,6 @@ export function workerChain({ client, chainId, deployBlock = 0n, log = silentLog
     reveal: (p) => serial(() => client.reveal(p)),
     finalize: (jobId) => serial(() => client.finalize(jobId)),
     withdraw: () => serial(() => client.withdraw()),
+    sending: () => client.transactions?.inFlight().some((tx) => tx.minedIn === null) ?? false,
   }
 }

@@ -8,7 +8,7 @@ import type { RoundEligibility } from './roundEligibility.ts'
 const drawn = (patch: Partial<Extract<RoundEligibility, { drawn: true }>> = {}): RoundEligibility => ({ drawn: true, drawnAt: 990, commitFrom: 1010, drawnBefore: 2, ...patch })
 
 const offer = (patch: Partial<DecideJobParameters> = {}, job: Partial<DecideJobParameters['job']> = {}): DecideJobParameters => ({
-  job: { status: 'Open', roundSlots: 3, committed: 1, commitDeadline: 1100, collateral: 10n, ...job },
+  job: { status: 'Open', roundSlots: 3, committed: 1, commitDeadline: 1100, collateral: 10n, reward: 1000n, ...job },
   eligibility: drawn(),
   now: 1000,
   running: 0,
@@ -16,6 +16,8 @@ const offer = (patch: Partial<DecideJobParameters> = {}, job: Partial<DecideJobP
   freeStake: 10n,
   known: false,
   minCommitTimeLeft: 3,
+  gasCost: 400n,
+  minProfitWei: 100n,
   ...patch,
 })
 
@@ -23,6 +25,11 @@ describe('decideJob', () => {
   it('takes an open job it is drawn for and has room, stake and time for, and commits from its commit time', () => {
     expect(decideJob(offer())).toEqual({ take: true, commitFrom: 1010 })
     expect(decideJob(offer({}, { status: 'Escalated', roundSlots: 9 }))).toEqual({ take: true, commitFrom: 1010 })
+  })
+
+  it('takes a job whose reward covers its gas at the current fee plus the price floor, exactly or more', () => {
+    expect(decideJob(offer({ gasCost: 900n }))).toEqual({ take: true, commitFrom: 1010 })
+    expect(decideJob(offer({ gasCost: 901n })).take).toBe(false)
   })
 
   it('a worker drawn late runs the job only once it may commit and a slot is still free', () => {
@@ -41,6 +48,8 @@ describe('decideJob', () => {
     ['commit window closes too soon', offer({ eligibility: drawn({ commitFrom: 1098 }) })],
     ['at capacity', offer({ running: 2 })],
     ['not enough free stake for the collateral', offer({ freeStake: 9n })],
+    // 1000 wei of reward - 950 of gas at a spiked fee leaves 50, below the 100 asked.
+    ['reward below the ask at the current fee', offer({ gasCost: 950n })],
   ])('skips a job when %s', (reason, parameters) => {
     expect(decideJob(parameters)).toEqual({ take: false, reason })
   })
