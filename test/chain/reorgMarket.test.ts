@@ -23,11 +23,7 @@ afterAll(async () => {
   await sandbox?.close()
 })
 
-async function rpc(method: string, params: unknown[]): Promise<void> {
-  const response = await fetch(network.anvil.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) })
-  const body = (await response.json()) as { error?: { message: string } }
-  if (body.error) throw new Error(`${method}: ${body.error.message}`)
-}
+const rpc = (method: string, params: unknown[]): Promise<void> => network.rpc(method, params)
 
 /** Replaces the last `depth` blocks (at most down to the block after the post), returns the depth used. */
 async function reorg(chainJobId: bigint, depth: number, how: 'anvil_reorg' | 'anvil_rollback'): Promise<number> {

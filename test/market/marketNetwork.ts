@@ -51,6 +51,8 @@ export type MarketNetwork = {
   skipTime(seconds: number): Promise<void>
   /** Mines a block at exactly `timestamp` (a repeatable chain keeps that time until set again). */
   setTime(timestamp: number): Promise<void>
+  /** One of anvil's own RPC methods (anvil_reorg, evm_mine, anvil_setNextBlockBaseFeePerGas, …). */
+  rpc(method: string, params?: unknown[]): Promise<void>
   stop(): Promise<void>
 }
 
@@ -383,6 +385,7 @@ export async function startMarketNetwork({ sandbox, repeatable, blockTime, state
     startWorker,
     startInProcessWorker,
     startGatewayProcess,
+    rpc: (method, params = []) => rpc(method, params),
     async skipTime(seconds) {
       await rpc('evm_increaseTime', [seconds])
       await rpc('evm_mine', [])
