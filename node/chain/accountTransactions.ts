@@ -75,7 +75,7 @@ type Entry = {
   mined: bigint | null
   waiters: Array<{ resolve: (r: { hash: Hash; receipt: TransactionReceipt }) => void }>
 }
-type PendingBlock = { number: bigint; timestamp: number; baseFee: bigint }
+type PendingBlock = { number: bigint; timestamp: number; baseFee: bigint; head: Hash }
 
 export function accountTransactions({ walletClient, publicClient, account, options = {}, onEvent = () => undefined }: AccountTransactionsParameters): AccountTransactions {
   const o = { ...defaultAccountTransactionsOptions, ...options }
@@ -83,6 +83,8 @@ export function accountTransactions({ walletClient, publicClient, account, optio
   let chainId: number | undefined
   let queue: Promise<unknown> = Promise.resolve()
   let watching = false
+  // Mined transactions are looked at again only when the head changed: a reorg changes it too.
+  let lastHead: Hash | null = null
 
   const latest = (entry: Entry): Version => entry.versions.at(-1)!
   const report = (entry: Entry, type: TransactionEvent['type'], reason: string): void =>
@@ -91,7 +93,7 @@ export function accountTransactions({ walletClient, publicClient, account, optio
   async function pendingBlock(): Promise<PendingBlock> {
     const block = await publicClient.getBlock({ blockTag: 'pending' })
     const number = block.number ?? (await publicClient.getBlockNumber({ cacheTime: 0 })) + 1n
-    return { number, timestamp: Number(block.timestamp), baseFee: block.baseFeePerGas ?? (await publicClient.getGasPrice()) }
+    return { number, timestamp: Number(block.timestamp), baseFee: block.baseFeePerGas ?? (await publicClient.getGasPrice()), head: block.parentHash }
   }
 
   const suggestedTip = (): Promise<bigint> => publicClient.estimateMaxPriorityFeePerGas().catch(() => 0n)
@@ -165,8 +167,11 @@ export function accountTransactions({ walletClient, publicClient, account, optio
 
   async function round(): Promise<void> {
     const block = await pendingBlock()
+    const newBlock = block.head !== lastHead
+    lastHead = block.head
     await fillNonceGap(block)
     for (const entry of [...entries]) {
+      if (entry.mined !== null && !newBlock) continue
       const receipt = await receiptOf(entry)
       if (receipt) {
         if (entry.mined === null) mined(entry, receipt)
