@@ -132,7 +132,13 @@ export function accountTransactions({ walletClient, publicClient, account, optio
   }
 
   async function submit(request: SendTransactionParameters): Promise<{ hash: Hash; receipt: TransactionReceipt }> {
-    const [nonce, block, tip] = await Promise.all([nextNonce(), pendingBlock(), suggestedTip()])
+    const [block, tip] = await Promise.all([pendingBlock(), suggestedTip()])
+    // Transactions of a chain since rewound hold no nonce any more (resendDropped says why).
+    for (const entry of entries.filter((e) => block.number < e.sentAtBlock)) {
+      entries.splice(entries.indexOf(entry), 1)
+      report(entry, 'lost', 'the chain was rewound to before it was sent')
+    }
+    const nonce = await nextNonce()
     const entry: Entry = { nonce, request, versions: [], sentAtBlock: block.number, mined: null, waiters: [] }
     const version = await sign(entry, transactionFees({ baseFee: block.baseFee, tip }))
     entry.versions.push(version)
@@ -207,6 +213,14 @@ export function accountTransactions({ walletClient, publicClient, account, optio
 
   /** A reorg took a mined transaction out of the chain: the same bytes still fit the same nonce. */
   async function resendDropped(entry: Entry, block: PendingBlock): Promise<void> {
+    // A chain now shorter than when the transaction went out was rewound (a dev chain's snapshot
+    // revert, anvil_rollback), not reorganised: what it was sent for is gone too. Its caller
+    // re-reads the chain (a worker commits or reveals again while the window is open).
+    if (block.number < entry.sentAtBlock) {
+      entries.splice(entries.indexOf(entry), 1)
+      report(entry, 'lost', 'the chain was rewound to before it was sent')
+      return
+    }
     entry.mined = null
     entry.sentAtBlock = block.number
     try {

@@ -89,7 +89,7 @@ describe('sandrun verify --rpc --deployment (no gateway)', () => {
     expect(result.code).toBe(0)
     expect(result.stdout).toContain(`consensus root  ${root}`)
     expect(result.stdout).toMatch(/slot 2 .*Dissented .*slashed 0\.1 ETH/)
-    expect(result.stdout).toMatch(/finalized\s+tx 0x[0-9a-f]{64} \(block \d+\)/)
+    expect(result.stdout).toMatch(/finalized\s+tx 0x[0-9a-f]{64} \(block \d+, \d+ confirmations?\)/)
     expect(result.stdout).toMatch(/^VERIFIED \(chain\): a quorum of workers agreed/m)
 
     const json = await sandrun(['verify', String(verifiedJob), ...chainArgs(), '--json'])
