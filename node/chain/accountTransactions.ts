@@ -63,6 +63,11 @@ export type AccountTransactions = {
   send(parameters: SendTransactionParameters): Promise<{ hash: Hash; receipt: TransactionReceipt }>
   /** Transactions sent and not yet `watchDepth` deep, in nonce order. */
   inFlight(): InFlightTransaction[]
+  /**
+   * Stops watching everything sent so far, and forgets the nonces it held: for a dev chain about to be
+   * reverted to a snapshot (evm_revert), which no real chain does. A reorg is handled without it.
+   */
+  forget(): void
 }
 
 type Version = { hash: Hash; serialized: Hex; fees: Fees }
@@ -73,7 +78,7 @@ type Entry = {
   /** The pending block's number when the last version went out. */
   sentAtBlock: bigint
   mined: bigint | null
-  waiters: Array<{ resolve: (r: { hash: Hash; receipt: TransactionReceipt }) => void }>
+  waiters: Array<{ resolve: (r: { hash: Hash; receipt: TransactionReceipt }) => void; reject: (error: Error) => void }>
 }
 type PendingBlock = { number: bigint; timestamp: number; baseFee: bigint; head: Hash }
 
@@ -85,6 +90,8 @@ export function accountTransactions({ walletClient, publicClient, account, optio
   let watching = false
   // Mined transactions are looked at again only when the head changed: a reorg changes it too.
   let lastHead: Hash | null = null
+  // Counts forget() calls: a round that began before one acts on nothing it had read.
+  let generation = 0
 
   const latest = (entry: Entry): Version => entry.versions.at(-1)!
   const report = (entry: Entry, type: TransactionEvent['type'], reason: string): void =>
@@ -145,7 +152,7 @@ export function accountTransactions({ walletClient, publicClient, account, optio
     await send(version.serialized)
     entries.push(entry)
     entries.sort((a, b) => a.nonce - b.nonce)
-    const done = new Promise<{ hash: Hash; receipt: TransactionReceipt }>((resolve) => entry.waiters.push({ resolve }))
+    const done = new Promise<{ hash: Hash; receipt: TransactionReceipt }>((resolve, reject) => entry.waiters.push({ resolve, reject }))
     // On an automining chain the receipt already exists; skip the polling delay then.
     const receipt = await receiptOf(entry).catch(() => null)
     if (receipt) mined(entry, receipt)
@@ -179,6 +186,7 @@ export function accountTransactions({ walletClient, publicClient, account, optio
     for (const entry of [...entries]) {
       if (entry.mined !== null && !newBlock) continue
       const receipt = await receiptOf(entry)
+      if (!entries.includes(entry)) continue
       if (receipt) {
         if (entry.mined === null) mined(entry, receipt)
         entry.mined = receipt.blockNumber
@@ -197,6 +205,7 @@ export function accountTransactions({ walletClient, publicClient, account, optio
    * can never be mined. Each missing nonce is filled with a transfer of nothing to the account itself.
    */
   async function fillNonceGap(block: PendingBlock): Promise<void> {
+    const started = generation
     const lowest = entries.find((entry) => entry.mined === null)
     if (!lowest) return
     const onChain = await publicClient.getTransactionCount({ address: account.address, blockTag: 'latest' })
@@ -204,6 +213,7 @@ export function accountTransactions({ walletClient, publicClient, account, optio
       if (entries.some((entry) => entry.nonce === nonce)) continue
       const filler: Entry = { nonce, request: { to: account.address, data: '0x', value: 0n, gas: 21_000n, label: 'nonce gap filler' }, versions: [], sentAtBlock: block.number, mined: null, waiters: [] }
       filler.versions.push(await sign(filler, transactionFees({ baseFee: block.baseFee, tip: await suggestedTip() })))
+      if (generation !== started) return
       await send(latest(filler).serialized)
       entries.push(filler)
       entries.sort((a, b) => a.nonce - b.nonce)
@@ -221,6 +231,7 @@ export function accountTransactions({ walletClient, publicClient, account, optio
       report(entry, 'lost', 'the chain was rewound to before it was sent')
       return
     }
+    if (!entries.includes(entry)) return
     entry.mined = null
     entry.sentAtBlock = block.number
     try {
@@ -248,6 +259,7 @@ export function accountTransactions({ walletClient, publicClient, account, optio
             : null
     if (reason === null) return
     const version = await sign(entry, transactionFees({ baseFee: block.baseFee, tip: await suggestedTip(), previous: fees, urgent }))
+    if (!entries.includes(entry)) return
     entry.versions.push(version)
     entry.sentAtBlock = block.number
     try {
@@ -265,6 +277,11 @@ export function accountTransactions({ walletClient, publicClient, account, optio
       const turn = queue.then(() => submit(request))
       queue = turn.catch(() => undefined)
       return turn
+    },
+    forget() {
+      generation++
+      lastHead = null
+      for (const entry of entries.splice(0)) for (const waiter of entry.waiters.splice(0)) waiter.reject(new Error(`${entry.request.label} was forgotten: the chain was reverted to a snapshot`))
     },
     inFlight: () => entries.map((entry) => ({ nonce: entry.nonce, label: entry.request.label, hash: latest(entry).hash, minedIn: entry.mined })),
   }

@@ -30,6 +30,7 @@ export type MarketHarness = {
   publicClient: PublicClient
   testClient: ReturnType<typeof createTestClient>
   snapshot(): Promise<Hex>
+  /** Reverts the chain to a snapshot; the clients forget the transactions they sent since. */
   revert(id: Hex): Promise<void>
   /** Move chain time forward and mine a block at the new time. */
   increaseTime(seconds: number): Promise<void>
@@ -58,7 +59,12 @@ export async function startMarketHarness({ accounts = 10 }: { accounts?: number 
     publicClient,
     testClient,
     snapshot: () => testClient.snapshot(),
-    revert: (id) => testClient.revert({ id }),
+    async revert(id) {
+      // A snapshot revert is no reorg: each client forgets what it sent, or it would resend it (or hold its
+      // nonce) in the state the next test starts from.
+      for (const client of clients) client.transactions?.forget()
+      await testClient.revert({ id })
+    },
     async increaseTime(seconds) {
       await testClient.increaseTime({ seconds })
       await testClient.mine({ blocks: 1 })
