@@ -60,6 +60,8 @@ export type CreateWorkerParameters = {
   /** What retention counts on (default the system clock). */
   clock?: Clock
   minCommitTimeLeftS?: number
+  /** A skipped job is looked at again when chain time reaches its recheck time, or after this long whatever the chain says. */
+  recheckMaxWaitMs?: number
   /** Where to start scanning for this worker's commits on recovery (the deployment block). */
   deployBlock?: bigint
   /** How a `crash-after-commit` worker dies; the CLI passes process.exit. */
@@ -82,6 +84,8 @@ export const defaultWorkerOptions = {
   retentionMaxMs: 60 * 60_000,
   // Less than this left of the commit window and even a trivial job's run and commit may miss it.
   minCommitTimeLeftS: 3,
+  // A chain whose clock runs ahead of its timestamps' estimate still gets a look this often.
+  recheckMaxWaitMs: 30_000,
 } as const
 
 export type WorkerPhaseEvent = { jobId: string; phase: WorkerJobPhase | 'dropped'; reason?: string }
@@ -119,6 +123,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     withdrawEveryMs: parameters.withdrawEveryMs ?? defaultWorkerOptions.withdrawEveryMs,
     withdrawAtWei: parameters.withdrawAtWei ?? defaultWorkerOptions.withdrawAtWei,
     minCommitTimeLeftS: parameters.minCommitTimeLeftS ?? defaultWorkerOptions.minCommitTimeLeftS,
+    recheckMaxWaitMs: parameters.recheckMaxWaitMs ?? defaultWorkerOptions.recheckMaxWaitMs,
   }
   const fault = parameters.fault ?? null
   const log = parameters.log ?? silentLog
@@ -148,8 +153,9 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
   let wake: (() => void) | undefined
   const earnings = earningsWithdrawal({ chain, log, events, withdrawAtWei: options.withdrawAtWei, checkEveryMs: options.withdrawEveryMs })
   // Jobs to look at again once this worker may be drawn, or may commit: gateways re-announce open
-  // jobs too, but the worker does not depend on it.
-  const rechecks = new Map<string, NodeJS.Timeout>()
+  // jobs too, but the worker does not depend on it. Due by chain time (the poll loop looks), or
+  // after recheckMaxWaitMs of wall time whatever the chain says.
+  const rechecks = new Map<string, { announcement: JobAnnouncement; at: number; timer: NodeJS.Timeout }>()
   // Jobs skipped for want of capacity or free stake: offered again when a run ends or a job settles.
   const deferred = new Map<string, JobAnnouncement>()
   const resumeDeferred = (): void => {
@@ -211,12 +217,14 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
       minCommitTimeLeft: options.minCommitTimeLeftS,
     })
     if (!decision.take) {
-      log('job skipped', { jobId, round: job.round, reason: decision.reason })
       const later = recheckAfter({ reason: decision.reason, eligibility, now, commitDeadline: job.commitDeadline })
+      // recheckAt is chain time: when this worker looks again (it may be drawn, or may commit, then).
+      log('job skipped', { jobId, round: job.round, reason: decision.reason, ...(typeof later === 'number' ? { recheckAt: now + later } : {}) })
       if (later === 'when-free') deferred.set(jobId, announcement)
-      else if (later !== null) scheduleRecheck(announcement, later)
+      else if (later !== null) scheduleRecheck(announcement, now + later)
       return
     }
+    log('job taken', { jobId, round: job.round, commitFrom: decision.commitFrom })
     const controller = new AbortController()
     inFlight.set(jobId, { collateral: job.collateral, controller, running: true })
     // The log exists from the start, so a watcher that comes early waits for the run instead of finding nothing.
@@ -241,17 +249,18 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     }
   }
 
-  // A re-check waits for chain time, measured with the wall clock: at least half a second (a
-  // frozen dev chain), at most 30 s (the chain may run ahead of the estimate).
-  const recheckLimitsMs = { min: 500, max: 30_000 }
-  function scheduleRecheck(announcement: JobAnnouncement, seconds: number): void {
+  function scheduleRecheck(announcement: JobAnnouncement, at: number): void {
     if (stopped || rechecks.has(announcement.jobId)) return
-    const timer = setTimeout(() => {
-      rechecks.delete(announcement.jobId)
-      offer(announcement)
-    }, Math.min(Math.max(seconds * 1000, recheckLimitsMs.min), recheckLimitsMs.max))
+    const timer = setTimeout(() => recheckNow(announcement.jobId), options.recheckMaxWaitMs)
     timer.unref()
-    rechecks.set(announcement.jobId, timer)
+    rechecks.set(announcement.jobId, { announcement, at, timer })
+  }
+  function recheckNow(jobId: string): void {
+    const due = rechecks.get(jobId)
+    if (!due) return
+    clearTimeout(due.timer)
+    rechecks.delete(jobId)
+    offer(due.announcement)
   }
 
   /** Resolves once the chain's next block is at `time` (s); commits before it would be refused. */
@@ -364,8 +373,9 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
 
   async function tick(): Promise<void> {
     const active = [...records.values()].filter((record) => record.phase === 'committed' || record.phase === 'revealed')
-    if (active.length > 0) {
+    if (active.length > 0 || rechecks.size > 0) {
       const now = (await chain.nextBlock()).timestamp
+      for (const [jobId, due] of rechecks) if (due.at <= now) recheckNow(jobId)
       for (const record of active) {
         if (stopped) return
         await advance(record, now)
@@ -402,7 +412,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     },
     async stop() {
       stopped = true
-      for (const timer of rechecks.values()) clearTimeout(timer)
+      for (const { timer } of rechecks.values()) clearTimeout(timer)
       for (const job of inFlight.values()) job.controller.abort()
       kick()
       await Promise.allSettled([loopDone, ...offers])

@@ -48,6 +48,8 @@ export type StartWorkerNodeParameters = {
   fault?: string | undefined
   heartbeatMs?: number | undefined
   pollMs?: number | undefined
+  /** See createWorker's recheckMaxWaitMs. */
+  recheckMaxWaitMs?: number | undefined
   resultWindowMs?: number | undefined
   /** What retention counts on (tests let it pass); default the system clock. */
   clock?: Clock | undefined
@@ -146,6 +148,7 @@ export async function startWorkerNode(parameters: StartWorkerNodeParameters): Pr
       fault,
       log,
       pollMs: parameters.pollMs,
+      recheckMaxWaitMs: parameters.recheckMaxWaitMs,
       resultWindowMs: parameters.resultWindowMs,
       clock: parameters.clock,
       withdrawAtWei: parameters.withdrawAtWei,
