@@ -56,8 +56,8 @@ export function listPids(procsFile: string): number[] {
  * round). `spare` pids are never killed: the spawner's main thread passes through a job's cgroup
  * for a moment while it forks the job's first process, and v1 lists it then.
  */
-export async function killAllIn(procsFile: string, spare?: ReadonlySet<number>, stopped?: () => boolean): Promise<void> {
-  for (let round = 0; round < 50; round++) {
+export async function killAllIn(procsFile: string, spare?: ReadonlySet<number>, stopped?: () => boolean, rounds = 50): Promise<void> {
+  for (let round = 0; round < rounds; round++) {
     // The cgroup went to another job meanwhile: its processes are not ours to kill.
     if (stopped?.()) return
     const pids = listPids(procsFile).filter((pid) => !spare?.has(pid))
