@@ -35,6 +35,7 @@ import { createWarmPool } from './warmPool.ts'
 import { createWorkspacePool } from './workspacePool.ts'
 import { claimJobUsers, type ClaimJobUsersParameters } from './claimJobUsers.ts'
 import { parseManifest } from './manifest.ts'
+import { errorMessageOf } from '../errors/index.ts'
 
 const mib = 1024 * 1024
 
@@ -306,7 +307,7 @@ async function startSpawner(kind: 'native' | 'node', runtimeRoot: string, runtim
     try {
       return { spawner: await createNativeSpawner(native.tools.spawn), note: null, spawnTool: native.tools.spawn, execTool: native.tools.exec }
     } catch (error) {
-      return { spawner: await createSpawner({ dir: runtimeDir }), note: `the native launcher did not start (${(error as Error).message})` }
+      return { spawner: await createSpawner({ dir: runtimeDir }), note: `the native launcher did not start (${errorMessageOf(error)})` }
     }
   }
   return { spawner: await createSpawner({ dir: runtimeDir }), note: `${native.reason}: job starts cost ~2 ms more CPU` }
@@ -325,6 +326,8 @@ export function bwrapSmokeTest(bwrapPath: string, user?: { uid: number; gid: num
     })
     return null
   } catch (error) {
-    return ((error as { stderr?: Buffer }).stderr?.toString() ?? String(error)).trim()
+    // execFileSync's error carries the child's stderr: bwrap's own words on why it cannot start.
+    const stderr = error instanceof Error && 'stderr' in error && Buffer.isBuffer(error.stderr) ? error.stderr.toString() : undefined
+    return (stderr ?? String(error)).trim()
   }
 }

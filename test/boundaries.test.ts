@@ -1,13 +1,13 @@
 // The layer rules of ARCHITECTURE.md ("What may import what"), checked on the source: node/ reaches
-// sandbox/ and verifier/ only through their index files, sandbox/ imports nothing of node/ or
-// verifier/, and no module imports itself through a cycle (type-only imports count: they still
+// sandbox/ and verifier/ only through their index files, errors/ imports nothing, sandbox/ nothing of
+// node/ or verifier/, and no module imports itself through a cycle (type-only imports count: they still
 // tie the modules' definitions together).
 import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 
 const root = path.resolve(import.meta.dirname, '..')
-const publicEntries = new Set(['sandbox/index.ts', 'sandbox/bundle/index.ts', 'verifier/index.ts', 'verifier/chain/index.ts'])
+const publicEntries = new Set(['errors/index.ts', 'sandbox/index.ts', 'sandbox/bundle/index.ts', 'verifier/index.ts', 'verifier/chain/index.ts'])
 
 /**
  * Imports of sandbox/ or verifier/ internals still made by files other work is rewriting
@@ -72,7 +72,7 @@ function importsOf(file: string): string[] {
 }
 
 const isTest = (file: string) => /\.test\.ts$/.test(file)
-const files = ['sandbox', 'verifier', 'contracts', 'node'].flatMap(sourceFiles).filter((file) => !isTest(file))
+const files = ['errors', 'sandbox', 'verifier', 'contracts', 'node'].flatMap(sourceFiles).filter((file) => !isTest(file))
 const graph = new Map(files.map((file) => [file, importsOf(file)]))
 
 describe('layer boundaries', () => {
@@ -81,17 +81,18 @@ describe('layer boundaries', () => {
     for (const [file, targets] of graph) {
       if (!file.startsWith('node/')) continue
       for (const target of targets)
-        if ((target.startsWith('sandbox/') || target.startsWith('verifier/')) && !publicEntries.has(target)) edges.add(`${file} -> ${target}`)
+        if ((target.startsWith('errors/') || target.startsWith('sandbox/') || target.startsWith('verifier/')) && !publicEntries.has(target)) edges.add(`${file} -> ${target}`)
     }
     const internal = [...edges].sort()
     expect(internal.filter((edge) => !knownInternalImports.has(edge))).toEqual([])
     expect([...knownInternalImports].filter((edge) => !internal.includes(edge))).toEqual([])
   })
 
-  it('sandbox/ imports nothing of node/ or verifier/, verifier/ nothing of node/', () => {
+  it('errors/ imports nothing, sandbox/ nothing of node/ or verifier/, verifier/ nothing of node/', () => {
     const wrong: string[] = []
     for (const [file, targets] of graph)
       for (const target of targets) {
+        if (file.startsWith('errors/') && !target.startsWith('errors/')) wrong.push(`${file} -> ${target}`)
         if (file.startsWith('sandbox/') && (target.startsWith('node/') || target.startsWith('verifier/'))) wrong.push(`${file} -> ${target}`)
         if (file.startsWith('verifier/') && target.startsWith('node/')) wrong.push(`${file} -> ${target}`)
       }

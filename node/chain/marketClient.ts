@@ -57,6 +57,11 @@ export function withGasMargin(estimate: bigint): bigint {
 }
 
 /** Turn a viem error carrying a decoded custom error into MarketRevertError; others pass through. */
+/** The raw revert data an error in viem's chain carries (a selector at least), or null. */
+function revertData(error: unknown): Hex | null {
+  return error instanceof Error && 'data' in error && isHex(error.data) && error.data.length >= 10 ? error.data : null
+}
+
 export function toMarketError(error: unknown): unknown {
   if (!(error instanceof BaseError)) return error
   const reverted = error.walk((e) => e instanceof ContractFunctionRevertedError)
@@ -64,10 +69,10 @@ export function toMarketError(error: unknown): unknown {
     return new MarketRevertError(reverted.data.errorName, reverted.data.args ?? [], error)
   }
   // Paths viem does not decode itself (e.g. deployContract) still carry the raw revert data.
-  const raw = error.walk((e) => isHex((e as { data?: unknown }).data) && ((e as { data: Hex }).data.length >= 10))
-  if (raw) {
+  const data = revertData(error.walk((e) => revertData(e) !== null))
+  if (data) {
     try {
-      const decoded = decodeErrorResult({ abi: sandrunMarketAbi, data: (raw as unknown as { data: Hex }).data })
+      const decoded = decodeErrorResult({ abi: sandrunMarketAbi, data })
       return new MarketRevertError(decoded.errorName, decoded.args ?? [], error)
     } catch {
       // Not one of the market's errors: keep viem's own message.

@@ -2,6 +2,7 @@
 // (manifest and bundle) and reads back its live output, then the result entries, the files and the
 // worker's signature over the root. Workers serve it only to the gateways they trust.
 import type { Connection, Stream } from '@libp2p/interface'
+import { type ErrorCodeTable, errorMessageOf, hostError, SandrunError } from '../../errors/index.ts'
 import { dialTarget, type PeerTarget } from '../p2p/dialTarget.ts'
 import { P2pError } from '../p2p/errors.ts'
 import { FramedStream } from '../p2p/framedStream.ts'
@@ -95,11 +96,14 @@ export type ExecService = {
 
 const streamTag = { stdout: 1, stderr: 2 } as const
 
-class ExecRefusal extends Error {
-  readonly code: ExecRefusalCode
+/** Answered to the gateway peer over the stream, never to an HTTP client. */
+const execRefusalCodes: ErrorCodeTable<ExecRefusalCode> = { FORBIDDEN: hostError, BUSY: hostError, BAD_REQUEST: hostError, INTERNAL: hostError }
+
+class ExecRefusal extends SandrunError<ExecRefusalCode> {
+  override name = 'ExecRefusal'
+
   constructor(code: ExecRefusalCode, message: string) {
-    super(message)
-    this.code = code
+    super(code, message, execRefusalCodes)
   }
 }
 
@@ -138,7 +142,7 @@ function createExecService(node: P2pNode, init: ExecServiceInit): ExecService {
       await framed.writeJson({ ok: true }, signal)
       const feed = new LogFeed({ maxLagBytes: 8 * 1024 * 1024 })
       const outcome = run!({ jobId, manifest: manifest as Record<string, unknown>, bundle, onOutput: (stream, chunk) => feed.append(stream, chunk), signal })
-        .catch((error: unknown) => ({ type: 'failed' as const, code: 'INTERNAL', message: (error as Error).message ?? String(error), userError: false }))
+        .catch((error: unknown) => ({ type: 'failed' as const, code: 'INTERNAL', message: errorMessageOf(error) ?? String(error), userError: false }))
         .finally(() => feed.end({}))
       const events = feed.subscribe(signal)[Symbol.asyncIterator]()
       let next = events.next()

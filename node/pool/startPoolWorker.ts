@@ -12,6 +12,7 @@ import { execService, type ExecRunParameters, type ExecService } from './execSer
 import { PoolError } from './poolError.ts'
 import { openStorage } from '../storage/openStorage.ts'
 import { scratchDirFor } from '../storage/scratchDirFor.ts'
+import { errorCodeOf } from '../../errors/index.ts'
 
 export type PoolWorkerLog = (message: string, context: Record<string, unknown>) => void
 
@@ -121,7 +122,7 @@ export async function startPoolWorker(parameters: StartPoolWorkerParameters): Pr
         return { type: 'failed' as const, code: error.code, message: error.shortMessage, userError: true }
       }
       // The message may quote the job; the operator's log gets the code only.
-      log('job failed on this host', { jobId, code: (error as { code?: string }).code ?? 'UNKNOWN' })
+      log('job failed on this host', { jobId, code: errorCodeOf(error) ?? 'UNKNOWN' })
       return { type: 'failed' as const, code: 'HOST_FAILURE', message: 'The worker could not run the job.', userError: false }
     } finally {
       if (dir) await scratch.removeJobDir(dir).catch(() => undefined)
@@ -162,7 +163,7 @@ export async function startPoolWorker(parameters: StartPoolWorkerParameters): Pr
         .dial(address, { timeoutMs: 5000 })
         .then(() => lastFailure.delete(peer))
         .catch((error: unknown) => {
-          const reason = (error as { code?: string }).code ?? 'UNKNOWN'
+          const reason = errorCodeOf(error) ?? 'UNKNOWN'
           // One line per change, not one every few seconds while a gateway is down.
           if (lastFailure.get(peer) !== reason) log('gateway unreachable', { peer, reason })
           lastFailure.set(peer, reason)

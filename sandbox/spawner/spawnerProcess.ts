@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { closeSync, openSync, writeFileSync } from 'node:fs'
 import type { Writable } from 'node:stream'
 import type { SpawnerEvent, SpawnerRequest, SpawnRequest } from './spawnerMessages.ts'
+import { errorMessageOf } from '../../errors/index.ts'
 
 const children = new Map<number, ChildProcess>()
 
@@ -49,7 +50,7 @@ function start(request: SpawnRequest): void {
       for (const home of joined) writeFileSync(home, '0')
     }
   } catch (error) {
-    send({ type: 'error', id, message: (error as Error).message })
+    send({ type: 'error', id, message: errorMessageOf(error) })
     return
   } finally {
     for (const handle of opened) closeSync(handle)

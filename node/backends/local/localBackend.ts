@@ -32,6 +32,7 @@ import type { Storage } from '../../storage/openStorage.ts'
 import { systemClock, type Clock } from '../../clock/systemClock.ts'
 import { validateJob } from './validateJob.ts'
 import { describeRetention } from '../describeRetention.ts'
+import { errorCodeOf, SandrunError } from '../../../errors/index.ts'
 
 export type LocalBackendOptions = {
   /** Jobs run at once. */
@@ -98,7 +99,7 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
   const clock = components.clock ?? systemClock
   const log = components.log ?? (() => undefined)
   // Nobody awaits a timed or download-triggered deletion: a failure is logged, never left unhandled.
-  const removalFailed = (error: unknown): void => log('job removal failed', { code: (error as { code?: string }).code ?? (error as Error).name })
+  const removalFailed = (error: unknown): void => log('job removal failed', { code: errorCodeOf(error) ?? (error instanceof Error ? error.name : 'UNKNOWN') })
   const jobs = new Map<string, LocalJob>()
   const queue = createJobQueue<LocalJob>({ parallelism: options.parallelism })
   let meter: UsageMeter | null = null
@@ -234,10 +235,9 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
       })
     } catch (error) {
       if (job.deleted) return
-      const code = (error as { code?: unknown }).code
-      const userFacing = (error as { isUserError?: unknown }).isUserError === true
-      job.error = userFacing ? ((error as { shortMessage?: string }).shortMessage ?? 'The job could not be run.') : 'The sandbox failed to run the job; the operator has been told.'
-      log('job run failed', { code: typeof code === 'string' ? code : 'UNKNOWN', userFacing })
+      const userFacing = error instanceof SandrunError && error.isUserError
+      job.error = userFacing ? error.shortMessage : 'The sandbox failed to run the job; the operator has been told.'
+      log('job run failed', { code: errorCodeOf(error) ?? 'UNKNOWN', userFacing })
       finish(job, 'failed')
       return
     } finally {

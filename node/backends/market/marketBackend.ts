@@ -54,6 +54,7 @@ import { chainEntryKey, type OpenJobLedger } from './openJobLedger.ts'
 import { resolveWorkerPeer } from './resolveWorkerPeer.ts'
 import { buildSpecDocument } from './specDocument.ts'
 import { validateMarketJob } from './validateMarketJob.ts'
+import { errorCodeOf, errorMessageOf, shortMessageOf } from '../../../errors/index.ts'
 
 export type MarketBackendOptions = {
   /** Replicas of a job whose manifest does not say (the manifest's own default is 3). */
@@ -169,7 +170,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
   const clock = components.clock ?? systemClock
   const log = components.log ?? (() => undefined)
   // Nobody awaits a timed or download-triggered deletion: a failure is logged, never left unhandled.
-  const removalFailed = (error: unknown): void => log('job removal failed', { code: (error as { code?: string }).code ?? (error as Error).name })
+  const removalFailed = (error: unknown): void => log('job removal failed', { code: errorCodeOf(error) ?? (error instanceof Error ? error.name : 'UNKNOWN') })
   const jobs = new Map<string, LiveJob>()
   const blobs = new Map<string, { jobId: string; name: 'spec' | 'bundle' }>()
   // Charged once a job has settled: the CPU time comes with the workers' signed reports.
@@ -308,7 +309,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
     job.lastAnnounce = Date.now()
     await announcements
       .announce({ jobId: r.verification.chainJobId, specHash: r.verification.specHash, bundleSha256: r.bundleSha256, bundleSize: r.bundleSize, providers: host.multiaddrs().slice(0, 8) })
-      .catch((error: unknown) => log('announcement failed', { code: (error as { code?: string }).code ?? 'UNKNOWN' }))
+      .catch((error: unknown) => log('announcement failed', { code: errorCodeOf(error) ?? 'UNKNOWN' }))
   }
 
   const post = async (job: LiveJob): Promise<void> => {
@@ -463,7 +464,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
     if (!due) return
     await serialTx(() => market.finalize(chainJob.jobId)).catch((error: unknown) => {
       // A worker finalized first, or the chain moved between the read and the call: read again next poll.
-      if (!(error instanceof MarketRevertError)) log('finalize failed', { code: (error as { code?: string }).code ?? 'UNKNOWN' })
+      if (!(error instanceof MarketRevertError)) log('finalize failed', { code: errorCodeOf(error) ?? 'UNKNOWN' })
     })
   }
 
@@ -496,7 +497,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
     try {
       await settle(job, chainJob)
     } catch (error) {
-      log('result not verified yet', { code: (error as { code?: string }).code ?? 'UNKNOWN', message: (error as Error).message.slice(0, 300) })
+      log('result not verified yet', { code: errorCodeOf(error) ?? 'UNKNOWN', message: errorMessageOf(error).slice(0, 300) })
       if (Date.now() - job.firstSettleAttempt > options.resultDeadlineMs) {
         await finish(job, 'failed', 'The job was agreed on chain, but no agreeing worker served a result that matches the on-chain root.')
       }
@@ -515,7 +516,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
           try {
             await follow(job, now)
           } catch (error) {
-            log('chain read failed', { code: (error as { code?: string }).code ?? 'UNKNOWN' })
+            log('chain read failed', { code: errorCodeOf(error) ?? 'UNKNOWN' })
           } finally {
             job.settling = false
           }
@@ -610,8 +611,8 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
       } catch (error) {
         await removeJob(job, 'not posted')
         counters.total--
-        const detail = (error as { shortMessage?: string }).shortMessage ?? (error as Error).message
-        log('post failed', { code: (error as { code?: string }).code ?? 'UNKNOWN', errorName: (error as { errorName?: string }).errorName ?? null })
+        const detail = shortMessageOf(error)
+        log('post failed', { code: errorCodeOf(error) ?? 'UNKNOWN', errorName: error instanceof MarketRevertError ? error.errorName : null })
         throw new BackendError('QUEUE_FULL', 'The gateway could not post the job on chain; retry in a moment.', { details: detail.split('\n')[0]?.slice(0, 300), cause: error })
       }
       return { jobId: record.id, status: 'queued', position: 0 }

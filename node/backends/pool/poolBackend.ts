@@ -17,6 +17,7 @@ import type { PoolMember, WorkerRegistry } from './workerRegistry.ts'
 import { whenSent } from '../whenSent.ts'
 import { describeRetention } from '../describeRetention.ts'
 import { systemClock, type Clock } from '../../clock/systemClock.ts'
+import { errorCodeOf, errorMessageOf, shortMessageOf } from '../../../errors/index.ts'
 
 export type PoolBackendOptions = {
   /** Workers one job is tried on before it fails. */
@@ -98,7 +99,7 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
   const clock = components.clock ?? systemClock
   const log = components.log ?? (() => undefined)
   // Nobody awaits a timed or download-triggered deletion: a failure is logged, never left unhandled.
-  const removalFailed = (error: unknown): void => log('job removal failed', { code: (error as { code?: string }).code ?? (error as Error).name })
+  const removalFailed = (error: unknown): void => log('job removal failed', { code: errorCodeOf(error) ?? (error instanceof Error ? error.name : 'UNKNOWN') })
   const jobs = new Map<string, PoolJob>()
   const queue: PoolJob[] = []
   // Charged once a job has finished: the CPU time comes with its result.
@@ -207,8 +208,8 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
       root = checkPoolResult({ result, workerId: member.workerId }).root
     } catch (error) {
       member.totals.failed++
-      member.lastError = `served a result that failed the checks: ${(error as Error).message.slice(0, 150)}`
-      log('worker result rejected', { workerId: member.workerId, reason: (error as Error).message.slice(0, 200) })
+      member.lastError = `served a result that failed the checks: ${errorMessageOf(error).slice(0, 150)}`
+      log('worker result rejected', { workerId: member.workerId, reason: errorMessageOf(error).slice(0, 200) })
       requeue(job, member, 'result rejected')
       return
     }
@@ -263,7 +264,7 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
         },
       })
     } catch (error) {
-      failure = (error as { shortMessage?: string }).shortMessage ?? String(error)
+      failure = shortMessageOf(error)
     } finally {
       member.running.delete(job.id)
       job.abort = null
