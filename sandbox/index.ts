@@ -1,6 +1,7 @@
 // Public API of the sandbox library: create one sandbox per host, run jobs in it.
 export { createSandbox, defaultSandboxLimits, type CreateSandboxOptions } from './createSandbox.ts'
 export { SandboxError, type SandboxErrorCode } from './errors.ts'
+export { majorityQuorum } from './majorityQuorum.ts'
 export type { AdmitJobParameters, AdmitJobReturnType, HostCapabilities, InterpreterInfo, IsolationLevel, JobUsage, RunJobParameters, Sandbox, SandboxLimits } from './sandbox.ts'
 export type { InterpreterName, Manifest, OutputFile, OutputStream, RunJobResult, Termination } from './types.ts'
 export { parseManifest } from './manifest.ts'

@@ -16,7 +16,6 @@ const publicEntries = new Set(['errors/index.ts', 'sandbox/index.ts', 'sandbox/b
  */
 const knownInternalImports = new Set<string>([
   "node/backends/market/jobStore.ts -> sandbox/types.ts",
-  "node/backends/market/specDocument.ts -> sandbox/types.ts",
   "node/backends/market/validateMarketJob.ts -> sandbox/bundle/readBundle.ts",
   "node/backends/market/validateMarketJob.ts -> sandbox/errors.ts",
   "node/backends/market/validateMarketJob.ts -> sandbox/manifest.ts",
@@ -28,18 +27,11 @@ const knownInternalImports = new Set<string>([
   "node/chain/signPeerRegistration.ts -> verifier/workerIdentity.ts",
   "node/market/worker/createWorker.ts -> sandbox/createSandbox.ts",
   "node/market/worker/createWorker.ts -> sandbox/sandbox.ts",
-  "node/market/worker/createWorker.ts -> verifier/resultEntries.ts",
-  "node/market/worker/createWorker.ts -> verifier/resultRoot.ts",
-  "node/market/worker/createWorker.ts -> verifier/workerIdentity.ts",
   "node/market/worker/ensureStake.ts -> verifier/workerIdentity.ts",
   "node/market/worker/executionReports.ts -> sandbox/types.ts",
   "node/market/worker/hostEnvironments.ts -> sandbox/environments/environmentDigestInput.ts",
   "node/market/worker/hostEnvironments.ts -> sandbox/sandbox.ts",
   "node/market/worker/hostEnvironments.ts -> verifier/environmentDigest.ts",
-  "node/market/worker/specDocument.ts -> sandbox/manifest.ts",
-  "node/market/worker/specDocument.ts -> sandbox/types.ts",
-  "node/market/worker/specDocument.ts -> verifier/canonicalJson.ts",
-  "node/market/worker/specDocument.ts -> verifier/specHash.ts",
   "node/market/worker/startWorkerNode.ts -> sandbox/sandbox.ts",
 ])
 

@@ -15,6 +15,8 @@ export type VerifierErrorCode =
   | 'RESULT_ENTRY_NOT_FOUND'
   /** A value cannot be written as RFC 8785 canonical JSON (NaN, Infinity, bigint, undefined). */
   | 'CANONICAL_JSON_INVALID'
+  /** A spec document is not the canonical, normalized document of the spec hash it was fetched by. */
+  | 'SPEC_DOCUMENT_INVALID'
   /** An environment description (interpreter version, package list) is empty or malformed. */
   | 'ENVIRONMENT_INVALID'
   /** A worker key or worker id is malformed or inconsistent. */
@@ -49,6 +51,7 @@ export const verifierErrorCodes: ErrorCodeTable<VerifierErrorCode> = {
   RESULT_ENTRY_NOT_FOUND: { statusCode: 404, userFault: true },
   CANONICAL_JSON_INVALID: malformed,
   ENVIRONMENT_INVALID: malformed,
+  SPEC_DOCUMENT_INVALID: malformed,
   KEY_INVALID: hostError,
   KEY_FILE_EXISTS: hostError,
   KEY_FILE_UNREADABLE: hostError,

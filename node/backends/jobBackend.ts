@@ -4,6 +4,7 @@
 // defines (environments, GPUs) are reused as types rather than written twice.
 import type { Readable } from 'node:stream'
 import type { EnvironmentsReport, EnvironmentsReportTemplate, GpuInfo } from '../../sandbox/index.ts'
+import type { OutputStream } from '../../verifier/index.ts'
 
 export type JobState = 'queued' | 'running' | 'completed' | 'failed'
 
@@ -139,9 +140,9 @@ export type JobLogs = {
 
 /** One entry of a job's log: output, or a note that something was cut (see JobLog). */
 export type JobLogEntry =
-  | { type: 'output'; stream: 'stdout' | 'stderr'; data: Buffer }
+  | { type: 'output'; stream: OutputStream; data: Buffer }
   /** The stream reached the capture cap; nothing more of it follows. */
-  | { type: 'truncated'; stream: 'stdout' | 'stderr'; capBytes: number }
+  | { type: 'truncated'; stream: OutputStream; capBytes: number }
   /** Bytes lost before they reached the gateway; the next output may start mid-line. */
   | { type: 'gap'; droppedBytes: number }
 

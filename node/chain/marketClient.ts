@@ -17,6 +17,7 @@ import {
   type Hex,
   type TransactionReceipt,
 } from 'viem'
+import { majorityQuorum } from '../../verifier/index.ts'
 import { sandrunMarketAbi } from '../../contracts/abi.ts'
 import { ChainError, MarketRevertError } from './errors.ts'
 import { createMarketReader } from './marketReader.ts'
@@ -149,7 +150,7 @@ export function createMarketClient({ rpcUrl, address, account, pollingInterval =
 
   /** Post a job escrowing `reward` (whole gwei) x `replicas`; quorum defaults to a strict majority. */
   async function postJob(p: PostJobParameters): Promise<TxResult & { jobId: bigint }> {
-    const quorum = p.quorum ?? Math.floor(p.replicas / 2) + 1
+    const quorum = p.quorum ?? majorityQuorum(p.replicas)
     const result = await execute({
       functionName: 'postJob',
       args: [p.specHash, p.replicas, quorum, p.commitWindow, p.revealWindow],

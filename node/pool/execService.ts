@@ -6,10 +6,11 @@ import { type ErrorCodeTable, errorMessageOf, hostError, SandrunError } from '..
 import { dialTarget, type PeerTarget } from '../p2p/dialTarget.ts'
 import { P2pError } from '../p2p/errors.ts'
 import { FramedStream } from '../p2p/framedStream.ts'
-import { LogFeed, type LogStreamName } from '../p2p/logFeed.ts'
+import { LogFeed } from '../p2p/logFeed.ts'
 import { operationSignal, toP2pError } from '../p2p/operationSignal.ts'
 import { raceKeepalive, readContent, sha256Pattern, type P2pNode } from '../p2p/protocolStreams.ts'
 import { jobIdPattern, type JobResultPayload, type ResultEntrySummary } from '../p2p/resultService.ts'
+import type { OutputStream } from '../../verifier/index.ts'
 
 export const execProtocol = '/sandrun/exec/1.0.0'
 
@@ -42,7 +43,7 @@ export type ExecRunParameters = {
   jobId: string
   manifest: Record<string, unknown>
   bundle: Uint8Array
-  onOutput(stream: LogStreamName, chunk: Uint8Array): void
+  onOutput(stream: OutputStream, chunk: Uint8Array): void
   signal: AbortSignal
 }
 
@@ -80,7 +81,7 @@ export type DispatchParameters = {
   jobId: string
   manifest: Record<string, unknown>
   bundle: Uint8Array
-  onOutput?: ((stream: LogStreamName, chunk: Uint8Array) => void) | undefined
+  onOutput?: ((stream: OutputStream, chunk: Uint8Array) => void) | undefined
   signal?: AbortSignal | undefined
   /** Whole call, run included (default: the longest job). */
   timeoutMs?: number | undefined
@@ -253,7 +254,7 @@ function createExecService(node: P2pNode, init: ExecServiceInit): ExecService {
   }
 }
 
-async function writeChunk(framed: FramedStream, stream: LogStreamName, data: Uint8Array, chunkBytes: number, signal: AbortSignal): Promise<void> {
+async function writeChunk(framed: FramedStream, stream: OutputStream, data: Uint8Array, chunkBytes: number, signal: AbortSignal): Promise<void> {
   for (let offset = 0; offset < data.byteLength; offset += chunkBytes) {
     const piece = data.subarray(offset, offset + chunkBytes)
     const frame = new Uint8Array(piece.byteLength + 1)

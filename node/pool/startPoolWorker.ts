@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { SandboxError, parseManifest, type Sandbox } from '../../sandbox/index.ts'
-import { exitEntryContent, resultEntries, resultRoot, workerMetadata } from '../../verifier/index.ts'
+import { sealResult } from '../../verifier/index.ts'
 import { createHost, type CreateHostParameters, type SandrunHost } from '../p2p/createHost.ts'
 import { execService, type ExecRunParameters, type ExecService } from './execService.ts'
 import { PoolError } from './poolError.ts'
@@ -89,9 +89,7 @@ export async function startPoolWorker(parameters: StartPoolWorkerParameters): Pr
       log('job running', { jobId, bundleBytes: bundle.byteLength })
       const result = await sandbox.runJob({ manifest, bundle, outputDir: dir, signal, onOutput: (stream, chunk) => onOutput(stream, chunk) })
       if (signal.aborted) throw new Error('the job was cancelled by the gateway')
-      const entries = resultEntries(result).map(({ name, sha256, size }) => ({ name, sha256, size }))
-      const root = resultRoot(entries)
-      const metadata = workerMetadata(key, root)
+      const { entries, root, exit, worker } = sealResult(result, key)
       const outputs = await Promise.all(result.outputs.map(async (file) => ({ name: `outputs/${file.path}`, content: new Uint8Array(await readFile(file.hostPath)) })))
       log('job finished', { jobId, exitCode: result.exitCode, termination: result.termination, root })
       return {
@@ -99,7 +97,7 @@ export async function startPoolWorker(parameters: StartPoolWorkerParameters): Pr
         result: {
           entries,
           files: [
-            { name: 'exit', content: Buffer.from(exitEntryContent(result.exitCode, result.termination), 'utf8') },
+            { name: 'exit', content: exit },
             { name: 'stdout', content: result.stdout },
             { name: 'stderr', content: result.stderr },
             ...outputs,
@@ -113,7 +111,7 @@ export async function startPoolWorker(parameters: StartPoolWorkerParameters): Pr
             stdoutTruncated: result.stdoutTruncated,
             stderrTruncated: result.stderrTruncated,
           },
-          worker: { workerId: metadata.worker_id, signature: metadata.signature },
+          worker,
         },
       }
     } catch (error) {

@@ -26,8 +26,7 @@ import { whenSent } from '../whenSent.ts'
 import { createJobQueue } from './jobQueue.ts'
 import { JobLog } from './jobLog.ts'
 import { createOutputArchive } from './outputArchive.ts'
-import { environmentDigest, type WorkerKey } from '../../../verifier/index.ts'
-import { commitResult } from './commitResult.ts'
+import { environmentDigest, sealResult, type WorkerKey } from '../../../verifier/index.ts'
 import type { Storage } from '../../storage/openStorage.ts'
 import { systemClock, type Clock } from '../../clock/systemClock.ts'
 import { validateJob } from './validateJob.ts'
@@ -257,7 +256,7 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
       stderrTruncated: result.stderrTruncated,
       reportedBy: 'gateway',
     }
-    const commitment = commitResult(result, workerKey)
+    const commitment = sealResult(result, workerKey)
     job.jobHash = commitment.root
     job.worker = commitment.worker
     finish(job, result.termination === 'exited' && result.exitCode === 0 ? 'completed' : 'failed')

@@ -23,7 +23,7 @@ import {
   type ResultService,
   type SandrunHost,
 } from '../../p2p/index.ts'
-import type { WorkerKey } from '../../../verifier/index.ts'
+import { majorityQuorum, parseExitEntry, type WorkerKey } from '../../../verifier/index.ts'
 import { BackendError } from '../backendError.ts'
 import type {
   BackendEnvironments,
@@ -437,12 +437,11 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
     const stdoutTruncated = usage?.stdoutTruncated ?? text('stdout').length >= options.outputCaptureBytes
     const stderrTruncated = usage?.stderrTruncated ?? text('stderr').length >= options.outputCaptureBytes
     job.log.settle(text('stdout'), text('stderr'), stdoutTruncated, stderrTruncated)
-    const [code, ...reason] = text('exit').toString('utf8').split(':')
-    const termination = reason.join(':')
+    const { exitCode, termination } = parseExitEntry(text('exit'))
     r.execution = {
       cpuSeconds: usage?.cpuSeconds ?? null,
       memoryPeakBytes: usage?.memoryPeakBytes ?? null,
-      exitCode: code === 'null' || code === undefined ? null : Number(code),
+      exitCode,
       environment: r.manifest.environment,
       wallTimeMs: usage?.wallTimeMs ?? null,
       termination,
@@ -451,7 +450,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
       reportedBy: 'workers',
       reports: usage?.reports ?? 0,
     }
-    await finish(job, termination === 'exited' && code === '0' ? 'completed' : 'failed', null)
+    await finish(job, termination === 'exited' && exitCode === 0 ? 'completed' : 'failed', null)
   }
 
   /** Chain time, so windows skipped with evm_increaseTime count as passed. */
@@ -587,7 +586,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
           resultVerified: false,
           resultRoot: null,
           replicas,
-          quorum: manifest.quorum ?? Math.floor(replicas / 2) + 1,
+          quorum: manifest.quorum ?? majorityQuorum(replicas),
           committed: 0,
           revealed: 0,
           agreeing: [],

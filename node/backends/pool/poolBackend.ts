@@ -4,8 +4,7 @@
 import { randomBytes } from 'node:crypto'
 import { Readable } from 'node:stream'
 import type { Manifest } from '../../../sandbox/index.ts'
-import type { WorkerKey } from '../../../verifier/index.ts'
-import type { LogStreamName } from '../../p2p/logFeed.ts'
+import type { WorkerKey, OutputStream } from '../../../verifier/index.ts'
 import type { ExecOutcome, ExecService } from '../../pool/execService.ts'
 import { BackendError } from '../backendError.ts'
 import type { BackendEnvironments, BackendHealth, BackendStats, JobBackend, JobEvent, JobExecution, UsageMeter, JobState, JobStatus, SubmitJobParameters } from '../jobBackend.ts'
@@ -73,7 +72,7 @@ type PoolJob = {
   error: string | null
   /** The current attempt's output (a retry starts a new one). */
   log: JobLog
-  outputListeners: Set<(stream: LogStreamName, data: Buffer) => void>
+  outputListeners: Set<(stream: OutputStream, data: Buffer) => void>
   watchers: Set<(event: JobEvent) => void>
   attempts: number
   failedOn: Set<string>
@@ -380,7 +379,7 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
       const job = find(jobId)
       const status = statusOf(job)
       if (finalStates.has(job.state)) return { replay: job.log.replay(), status, unsubscribe: () => undefined }
-      const output = (stream: LogStreamName, data: Buffer): void => listener({ type: 'output', stream, data })
+      const output = (stream: OutputStream, data: Buffer): void => listener({ type: 'output', stream, data })
       const watcher = (event: JobEvent): void => {
         listener(event)
         if (event.type === 'status' && finalStates.has(event.status.status)) job.outputListeners.delete(output)
