@@ -35,13 +35,8 @@ const knownInternalImports = new Set<string>([
   "node/market/worker/startWorkerNode.ts -> sandbox/sandbox.ts",
 ])
 
-/**
- * Known cycles (each as its sorted files joined by " "), same rule as above. runJob and warmPool
- * share the SandboxRuntime type; breaking it means narrowing what warmPool takes (issue 17's file).
- */
-const knownCycles = new Set<string>([
-  "sandbox/runJob.ts sandbox/warmPool.ts",
-])
+/** Known cycles (each as its sorted files joined by " "), same rule as above: none left. */
+const knownCycles = new Set<string>([])
 
 function sourceFiles(dir: string): string[] {
   const files: string[] = []
