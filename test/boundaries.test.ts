@@ -9,35 +9,6 @@ import { describe, expect, it } from 'vitest'
 const root = path.resolve(import.meta.dirname, '..')
 const publicEntries = new Set(['errors/index.ts', 'sandbox/index.ts', 'sandbox/bundle/index.ts', 'verifier/index.ts', 'verifier/chain/index.ts'])
 
-/**
- * Imports of sandbox/ or verifier/ internals still made by files other work is rewriting
- * (issue 15: node/chain, node/market/worker, node/backends/market). They go through the index files
- * once that work lands; the test fails when one is fixed and still listed here, so the list shrinks.
- */
-const knownInternalImports = new Set<string>([
-  "node/backends/market/jobStore.ts -> sandbox/types.ts",
-  "node/backends/market/validateMarketJob.ts -> sandbox/bundle/readBundle.ts",
-  "node/backends/market/validateMarketJob.ts -> sandbox/errors.ts",
-  "node/backends/market/validateMarketJob.ts -> sandbox/manifest.ts",
-  "node/backends/market/validateMarketJob.ts -> sandbox/types.ts",
-  "node/chain/marketReader.ts -> verifier/chain/readJobEvents.ts",
-  "node/chain/marketReader.ts -> verifier/chain/readJobSpecHash.ts",
-  "node/chain/marketReader.ts -> verifier/chain/readMarketJob.ts",
-  "node/chain/marketReader.ts -> verifier/chain/readMarketSlots.ts",
-  "node/chain/signPeerRegistration.ts -> verifier/workerIdentity.ts",
-  "node/market/worker/createWorker.ts -> sandbox/createSandbox.ts",
-  "node/market/worker/createWorker.ts -> sandbox/sandbox.ts",
-  "node/market/worker/ensureStake.ts -> verifier/workerIdentity.ts",
-  "node/market/worker/executionReports.ts -> sandbox/types.ts",
-  "node/market/worker/hostEnvironments.ts -> sandbox/environments/environmentDigestInput.ts",
-  "node/market/worker/hostEnvironments.ts -> sandbox/sandbox.ts",
-  "node/market/worker/hostEnvironments.ts -> verifier/environmentDigest.ts",
-  "node/market/worker/startWorkerNode.ts -> sandbox/sandbox.ts",
-])
-
-/** Known cycles (each as its sorted files joined by " "), same rule as above: none left. */
-const knownCycles = new Set<string>([])
-
 function sourceFiles(dir: string): string[] {
   const files: string[] = []
   for (const entry of readdirSync(path.join(root, dir), { withFileTypes: true })) {
@@ -70,9 +41,7 @@ describe('layer boundaries', () => {
       for (const target of targets)
         if ((target.startsWith('errors/') || target.startsWith('sandbox/') || target.startsWith('verifier/')) && !publicEntries.has(target)) edges.add(`${file} -> ${target}`)
     }
-    const internal = [...edges].sort()
-    expect(internal.filter((edge) => !knownInternalImports.has(edge))).toEqual([])
-    expect([...knownInternalImports].filter((edge) => !internal.includes(edge))).toEqual([])
+    expect([...edges].sort()).toEqual([])
   })
 
   it('errors/ imports nothing, sandbox/ nothing of node/ or verifier/, verifier/ nothing of node/', () => {
@@ -87,9 +56,7 @@ describe('layer boundaries', () => {
   })
 
   it('has no import cycles', () => {
-    const cycles = findCycles(graph)
-    expect(cycles.filter((cycle) => !knownCycles.has(cycle))).toEqual([])
-    expect([...knownCycles].filter((cycle) => !cycles.includes(cycle))).toEqual([])
+    expect(findCycles(graph)).toEqual([])
   })
 })
 

@@ -3,6 +3,7 @@
 // is mode-neutral and free of host details (no paths); the few report shapes the sandbox already
 // defines (environments, GPUs) are reused as types rather than written twice.
 import type { Readable } from 'node:stream'
+import type { FastifyPluginAsync } from 'fastify'
 import type { EnvironmentsReport, EnvironmentsReportTemplate, GpuInfo } from '../../sandbox/index.ts'
 import type { OutputStream } from '../../verifier/index.ts'
 
@@ -228,7 +229,10 @@ export type JobBackend = {
   health(): BackendHealth
   /** What this backend keeps of a job, where, and for how long (GET / and the web page say it). */
   privacy(): string
-  /** Market mode: the workers seen on the network (GET /pool); other modes leave it out. */
-  pool?(): Promise<PoolWorker[]>
+  /**
+   * Routes only this mode has (GET /pool in pool and market mode), as a fastify plugin the gateway
+   * registers beside the common API; a mode without any leaves it out.
+   */
+  routes?: FastifyPluginAsync | undefined
   close(): Promise<void>
 }

@@ -53,6 +53,7 @@ import type { JobStore, MarketJobRecord } from './jobStore.ts'
 import { chainEntryKey, type OpenJobLedger } from './openJobLedger.ts'
 import { resolveWorkerPeer } from './resolveWorkerPeer.ts'
 import { buildSpecDocument } from './specDocument.ts'
+import { marketPoolRoute } from './marketPoolRoute.ts'
 import { validateMarketJob } from './validateMarketJob.ts'
 import { errorCodeOf, errorMessageOf, shortMessageOf } from '../../../errors/index.ts'
 
@@ -556,8 +557,9 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
     if (outputs.length > 0 && outputs.every((e) => job.downloaded.has(e.name.slice('outputs/'.length)))) void removeJob(job, 'downloaded').catch(removalFailed)
   }
 
-  return {
+  const backend: MarketBackend = {
     mode: 'market',
+    routes: marketPoolRoute(() => backend.pool()),
 
     async submit({ manifest: input, bundle, clientId }: SubmitJobParameters) {
       if (closed) throw new BackendError('BACKEND_CLOSED', 'The server is shutting down; submit again in a moment.')
@@ -733,4 +735,5 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
       await txChain
     },
   }
+  return backend
 }

@@ -4,7 +4,7 @@
 import { exitEntryContent, resultRoot, verifyWorkerSignature } from '../../../verifier/index.ts'
 import { type ErrorCodeTable, errorMessageOf, hostError, SandrunError } from '../../../errors/index.ts'
 import { checkResultFiles } from '../../p2p/checkResultFiles.ts'
-import type { ExecResult } from '../../pool/execService.ts'
+import type { ExecResult } from '../../p2p/execService.ts'
 
 export type CheckPoolResultParameters = {
   result: ExecResult

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto'
 import { Readable } from 'node:stream'
 import type { Manifest } from '../../../sandbox/index.ts'
 import type { WorkerKey, OutputStream } from '../../../verifier/index.ts'
-import type { ExecOutcome, ExecService } from '../../pool/execService.ts'
+import type { ExecOutcome, ExecService } from '../../p2p/execService.ts'
 import { BackendError } from '../backendError.ts'
 import type { BackendEnvironments, BackendHealth, BackendStats, JobBackend, JobEvent, JobExecution, UsageMeter, JobState, JobStatus, SubmitJobParameters } from '../jobBackend.ts'
 import { JobLog } from '../local/jobLog.ts'
@@ -17,6 +17,7 @@ import { whenSent } from '../whenSent.ts'
 import { describeRetention } from '../describeRetention.ts'
 import { systemClock, type Clock } from '../../clock/systemClock.ts'
 import { errorCodeOf, errorMessageOf, shortMessageOf } from '../../../errors/index.ts'
+import { poolStatusRoute } from './poolStatusRoute.ts'
 
 export type PoolBackendOptions = {
   /** Workers one job is tried on before it fails. */
@@ -325,9 +326,12 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
     if (outputs.length > 0 && outputs.every((e) => job.downloaded.has(e.name.slice('outputs/'.length)))) void removeJob(job, 'downloaded').catch(removalFailed)
   }
   const activeOf = (clientId: string): number => [...jobs.values()].filter((j) => j.clientId === clientId && !finalStates.has(j.state)).length
+  const jobsOn = (member: PoolMember) => [...member.running].map((id) => ({ jobId: id, startedAt: jobs.get(id)?.startedAt ?? null }))
+  const queueLength = () => queue.length
 
   return {
     mode: 'pool',
+    routes: poolStatusRoute({ registry, queueLength, jobsOn }),
 
     async submit({ manifest: input, bundle, clientId }: SubmitJobParameters) {
       if (closed) throw new BackendError('BACKEND_CLOSED', 'The server is shutting down; submit again in a moment.')
@@ -464,11 +468,8 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
       }
     },
 
-    jobsOn(member) {
-      return [...member.running].map((id) => ({ jobId: id, startedAt: jobs.get(id)?.startedAt ?? null }))
-    },
-
-    queueLength: () => queue.length,
+    jobsOn,
+    queueLength,
 
     async close() {
       closed = true

@@ -3,16 +3,16 @@
 // worker's signature over the root. Workers serve it only to the gateways they trust.
 import type { Connection, Stream } from '@libp2p/interface'
 import { type ErrorCodeTable, errorMessageOf, hostError, SandrunError } from '../../errors/index.ts'
-import { dialTarget, type PeerTarget } from '../p2p/dialTarget.ts'
-import { P2pError } from '../p2p/errors.ts'
-import { FramedStream } from '../p2p/framedStream.ts'
-import { LogFeed } from '../p2p/logFeed.ts'
-import { operationSignal, toP2pError } from '../p2p/operationSignal.ts'
-import { raceKeepalive, readContent, sha256Pattern, type P2pNode } from '../p2p/protocolStreams.ts'
-import { jobIdPattern, type JobResultPayload, type ResultEntrySummary } from '../p2p/resultService.ts'
+import { dialTarget, type PeerTarget } from './dialTarget.ts'
+import { P2pError } from './errors.ts'
+import { FramedStream } from './framedStream.ts'
+import { LogFeed } from './logFeed.ts'
+import { operationSignal, toP2pError } from './operationSignal.ts'
+import { raceKeepalive, readContent, sha256Pattern, type P2pNode } from './protocolStreams.ts'
+import { jobIdPattern, type JobResultPayload, type ResultEntrySummary } from './resultService.ts'
 import type { OutputStream } from '../../verifier/index.ts'
+import { execProtocol } from './protocols.ts'
 
-export const execProtocol = '/sandrun/exec/1.0.0'
 
 /** Why a worker refused a job before running it; the gateway tries another worker. */
 export type ExecRefusalCode = 'FORBIDDEN' | 'BUSY' | 'BAD_REQUEST' | 'INTERNAL'
