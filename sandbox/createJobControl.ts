@@ -13,10 +13,8 @@ export type CreateJobControlParameters = Pick<RunJobParameters, 'signal' | 'onSt
   cgroup: JobCgroup | undefined
   /** The job's usage now (its cgroup's CPU seconds once measuring, output and inflated bytes). */
   usage: () => JobUsage
-  /** Called when the clock starts: CPU seconds count from then on. */
-  onMeasuring: () => void
-  /** Called when a usage report holds or releases the job. */
-  onHeld: (held: boolean) => void
+  /** Set here: `measuring` once the clock starts (CPU seconds count from then on), `held` while a report holds the job. */
+  meter: { measuring: boolean; held: boolean }
 }
 
 export type JobControl = {
@@ -34,11 +32,10 @@ export type JobControl = {
   close(): void
 }
 
-export function createJobControl({ runtime, manifest, cgroup, signal, onStart, onUsage, usage, onMeasuring, onHeld }: CreateJobControlParameters): JobControl {
+export function createJobControl({ runtime, manifest, cgroup, signal, onStart, onUsage, usage, meter }: CreateJobControlParameters): JobControl {
   const timers: NodeJS.Timeout[] = []
   let killReason: Termination | undefined
   let current: { kill(): void } | undefined
-  let held = false
   const kill = (reason: Termination) => {
     const first = killReason === undefined
     killReason ??= reason
@@ -55,15 +52,13 @@ export function createJobControl({ runtime, manifest, cgroup, signal, onStart, o
   // The client's answer to each report decides whether the job runs or is held (its quota).
   const report = () => {
     const verdict = onUsage?.(usage())
-    if ((verdict === 'hold') === held || !cgroup) return
-    if (cgroup.hold(verdict === 'hold')) {
-      held = verdict === 'hold'
-      onHeld(held)
-    } else if (verdict === 'hold') kill('cpu_limit')
+    if ((verdict === 'hold') === meter.held || !cgroup) return
+    if (cgroup.hold(verdict === 'hold')) meter.held = verdict === 'hold'
+    else if (verdict === 'hold') kill('cpu_limit')
   }
   const startClock = () => {
     onStart?.()
-    onMeasuring()
+    meter.measuring = true
     if (onUsage) timers.push(setInterval(report, runtime.usagePollMs))
     timers.push(setTimeout(() => kill('timeout'), manifest.timeout * 1000))
     if (cgroup) {

@@ -54,29 +54,8 @@ export async function runJob(runtime: SandboxRuntime, parameters: RunJobParamete
     await fitWarmSandbox(place, setup.prepare.length > 0 || setup.bwrapArgs.length > 0)
     const cgroup = jobCgroup(runtime, place, manifest, limits)
 
-    const stdout = createOutputCapture(limits.outputCaptureBytes)
-    const stderr = createOutputCapture(limits.outputCaptureBytes)
-    const write: Output = (stream, chunk) => {
-      usage.outputBytes += chunk.length
-      ;(stream === 'stdout' ? stdout : stderr).push(chunk)
-      onOutput?.(stream, chunk)
-    }
-    const announce = (line: string) => write('stderr', Buffer.from(`[sandrun] ${line}\n`))
-    const jobControl = createJobControl({
-      runtime,
-      manifest,
-      cgroup,
-      signal,
-      onStart,
-      onUsage,
-      usage: usageNow,
-      onMeasuring: () => {
-        usage.measuring = true
-      },
-      onHeld: (held) => {
-        usage.held = held
-      },
-    })
+    const { stdout, stderr, write, announce } = jobOutput(limits, usage, onOutput)
+    const jobControl = createJobControl({ runtime, manifest, cgroup, signal, onStart, onUsage, usage: usageNow, meter: usage })
     control = jobControl
     let started: number | undefined
     const launch = async (step: Step, output: Output): Promise<BwrapExit> => {
@@ -86,17 +65,7 @@ export async function runJob(runtime: SandboxRuntime, parameters: RunJobParamete
       return awaitStep(jobControl, launched)
     }
 
-    // The install steps; the installer's output goes to stderr, so the job's stdout is the entrypoint's alone.
-    let failedStep: { step: PrepareStep; exit: BwrapExit } | undefined
-    for (const step of setup.prepare) {
-      announce(step.title)
-      const exit = await launch(step, (_stream, chunk) => write('stderr', chunk))
-      if (jobControl.killReason || exit.code !== 0) {
-        failedStep = { step, exit }
-        break
-      }
-      announce(step.done)
-    }
+    const failedStep = await runInstallSteps(setup.prepare, launch, jobControl, write, announce)
     // The entrypoint, unless a step failed.
     let exit: BwrapExit
     if (failedStep) {
@@ -141,6 +110,36 @@ export async function runJob(runtime: SandboxRuntime, parameters: RunJobParamete
     }
     await releaseJobPlace(runtime, place)
   }
+}
+
+/** The job's stdout and stderr, each captured up to the cap, counted and passed on live. */
+function jobOutput(limits: SandboxLimits, usage: { outputBytes: number }, onOutput: RunJobParameters['onOutput']) {
+  const stdout = createOutputCapture(limits.outputCaptureBytes)
+  const stderr = createOutputCapture(limits.outputCaptureBytes)
+  const write: Output = (stream, chunk) => {
+    usage.outputBytes += chunk.length
+    ;(stream === 'stdout' ? stdout : stderr).push(chunk)
+    onOutput?.(stream, chunk)
+  }
+  const announce = (line: string) => write('stderr', Buffer.from(`[sandrun] ${line}\n`))
+  return { stdout, stderr, write, announce }
+}
+
+/** The install steps in order, until one fails or the job is stopped; the installer's output goes to stderr, so stdout is the entrypoint's alone. */
+async function runInstallSteps(
+  steps: readonly PrepareStep[],
+  launch: (step: Step, output: Output) => Promise<BwrapExit>,
+  control: JobControl,
+  write: Output,
+  announce: (line: string) => void,
+): Promise<{ step: PrepareStep; exit: BwrapExit } | undefined> {
+  for (const step of steps) {
+    announce(step.title)
+    const exit = await launch(step, (_stream, chunk) => write('stderr', chunk))
+    if (control.killReason || exit.code !== 0) return { step, exit }
+    announce(step.done)
+  }
+  return undefined
 }
 
 function requireInterpreter(runtime: SandboxRuntime, manifest: Manifest): InterpreterInfo {
