@@ -11,13 +11,13 @@ export type SealedResult = {
   /** What a peer or verifier is sent: names, sums and sizes, no content. */
   entries: Array<Pick<ResultEntry, 'name' | 'sha256' | 'size'>>
   /** The result root: the Merkle root over the entries, what is signed and committed on chain. */
-  root: Hex
+  resultRoot: Hex
   /** The content of the `exit` entry, `"<code>:<termination>"` in UTF-8. */
   exit: Uint8Array
 }
 
 export type SignedResult = SealedResult & {
-  /** Who ran it and their Ed25519 signature over `root`. */
+  /** Who ran it and their Ed25519 signature over `resultRoot`. */
   worker: { workerId: string; signature: string }
 }
 
@@ -28,7 +28,7 @@ export function sealResult(result: ResultEntriesParameters, key?: WorkerKey): Se
   const entries = resultEntries(result).map(({ name, sha256, size }) => ({ name, sha256, size }))
   const root = resultRoot(entries)
   const exit = Buffer.from(exitEntryContent(result.exitCode, result.termination), 'utf8')
-  if (!key) return { entries, root, exit }
+  if (!key) return { entries, resultRoot: root, exit }
   const { worker_id, signature } = workerMetadata(key, root)
-  return { entries, root, exit, worker: { workerId: worker_id, signature } }
+  return { entries, resultRoot: root, exit, worker: { workerId: worker_id, signature } }
 }

@@ -83,7 +83,7 @@ export type JobStatus = {
   expiresAt: number
   execution: JobExecution | null
   /** Result root (hex) over the result entries; null until the job has finished. */
-  jobHash: string | null
+  resultRoot: string | null
   outputFiles: JobOutputFile[]
   worker: { workerId: string; signature: string } | null
   /** Why a job failed without running (host failure), safe to show. */

@@ -89,7 +89,7 @@ export async function startPoolWorker(parameters: StartPoolWorkerParameters): Pr
       log('job running', { jobId, bundleBytes: bundle.byteLength })
       const result = await sandbox.runJob({ manifest, bundle, outputDir: dir, signal, onOutput: (stream, chunk) => onOutput(stream, chunk) })
       if (signal.aborted) throw new Error('the job was cancelled by the gateway')
-      const { entries, root, exit, worker } = sealResult(result, key)
+      const { entries, resultRoot: root, exit, worker } = sealResult(result, key)
       const outputs = await Promise.all(result.outputs.map(async (file) => ({ name: `outputs/${file.path}`, content: new Uint8Array(await readFile(file.hostPath)) })))
       log('job finished', { jobId, exitCode: result.exitCode, termination: result.termination, root })
       return {

@@ -70,7 +70,7 @@ type LocalJob = {
   finishedAt: number | null
   expiresAt: number
   execution: JobExecution | null
-  jobHash: string | null
+  resultRoot: string | null
   outputs: OutputFile[]
   worker: { workerId: string; signature: string } | null
   error: string | null
@@ -122,7 +122,7 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
     finishedAt: job.finishedAt,
     expiresAt: job.expiresAt,
     execution: job.execution,
-    jobHash: job.jobHash,
+    resultRoot: job.resultRoot,
     outputFiles: job.outputs.map((o) => ({ path: o.path, sizeBytes: o.sizeBytes, sha256: o.sha256 })),
     worker: job.worker,
     error: job.error,
@@ -257,7 +257,7 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
       reportedBy: 'gateway',
     }
     const commitment = sealResult(result, workerKey)
-    job.jobHash = commitment.root
+    job.resultRoot = commitment.resultRoot
     job.worker = commitment.worker
     finish(job, result.termination === 'exited' && result.exitCode === 0 ? 'completed' : 'failed')
   }
@@ -309,7 +309,7 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
         finishedAt: null,
         expiresAt: now + options.retentionMaxMs,
         execution: null,
-        jobHash: null,
+        resultRoot: null,
         outputs: [],
         worker: null,
         error: null,

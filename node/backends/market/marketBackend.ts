@@ -219,7 +219,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
       finishedAt: r.finishedAt,
       expiresAt: r.expiresAt,
       execution: exit && r.execution ? { ...r.execution } : null,
-      jobHash: r.result ? r.verification.resultRoot : null,
+      resultRoot: r.result ? r.verification.resultRoot : null,
       outputFiles: (r.result ?? [])
         .filter((e) => e.name.startsWith('outputs/'))
         .map((e) => ({ path: e.name.slice('outputs/'.length), sizeBytes: e.size, sha256: e.sha256.slice(2) })),

@@ -116,7 +116,7 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
     finishedAt: job.finishedAt,
     expiresAt: job.expiresAt,
     execution: job.execution,
-    jobHash: job.root,
+    resultRoot: job.root,
     outputFiles: job.entries.filter((e) => e.name.startsWith('outputs/')).map((e) => ({ path: e.name.slice('outputs/'.length), sizeBytes: e.size, sha256: e.sha256.slice(2) })),
     worker: job.worker,
     error: job.error,

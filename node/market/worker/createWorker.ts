@@ -284,7 +284,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
 
     const faulty = fault === 'wrong-result' || fault === 'forged-result'
     const stdout = faulty ? alteredStdout(result.stdout, chain.address, fault) : result.stdout
-    const { entries, root, exit: exitEntry } = sealResult({ ...result, stdout })
+    const { entries, resultRoot: root, exit: exitEntry } = sealResult({ ...result, stdout })
     reports.record(jobId, root, result)
     await store.writeResultFiles(jobId, { entries, exit: exitEntry, stdout, stderr: result.stderr })
     retention.sealed(jobId, job.requester)
