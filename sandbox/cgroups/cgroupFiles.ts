@@ -2,6 +2,7 @@
 // a kernel pseudo-filesystem, and must complete before the job is released.
 import { readFileSync, rmdirSync, writeFileSync } from 'node:fs'
 import { setTimeout as delay } from 'node:timers/promises'
+import { errorCodeOf } from '../../errors/index.ts'
 
 export function readNumber(file: string): number {
   try {
@@ -80,7 +81,7 @@ export async function removeCgroupDir(dir: string): Promise<void> {
       rmdirSync(dir)
       return
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code
+      const code = errorCodeOf(error)
       if (code === 'ENOENT') return
       if (code !== 'EBUSY') throw error
       await delay(attempt < 5 ? 2 : 20)

@@ -6,6 +6,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, readSync, writeSync } fro
 import path from 'node:path'
 import { killAllIn, listPids, readKeyValues, readNumber, removeCgroupDir, tryWriteControl, writeControl } from './cgroupFiles.ts'
 import type { CgroupBackend, CgroupLimits, JobCgroup } from './types.ts'
+import { errorCodeOf } from '../../errors/index.ts'
 
 const required = ['memory', 'pids'] as const
 /** cpu is optional: a user's systemd delegates it only on newer versions. */
@@ -39,7 +40,7 @@ function delegate(own: string): { base: string; controllers: string[] } {
     enableControllers(base, controllers)
   } catch (error) {
     // Processes here (the root cgroup is exempt): they move to the leaf, then the subtree delegates.
-    if ((error as NodeJS.ErrnoException).code !== 'EBUSY') throw error
+    if (errorCodeOf(error) !== 'EBUSY') throw error
     const leaf = path.join(base, serviceLeaf)
     mkdirSync(leaf, { recursive: true })
     for (const pid of listPids(path.join(base, 'cgroup.procs'))) tryWriteControl(path.join(leaf, 'cgroup.procs'), pid)

@@ -12,11 +12,8 @@ import type { OnChainVerdict, JobAnnouncement } from '../../p2p/jobAnnouncements
 import { LogFeed, type LogEvent } from '../../p2p/logFeed.ts'
 import type { HeartbeatParameters } from '../../p2p/workerHeartbeats.ts'
 import type { JobResultPayload } from '../../p2p/resultService.ts'
-import type { Sandbox } from '../../../sandbox/sandbox.ts'
-import { exitEntryContent, resultEntries } from '../../../verifier/resultEntries.ts'
-import { resultRoot } from '../../../verifier/resultRoot.ts'
-import type { WorkerKey } from '../../../verifier/workerIdentity.ts'
-import { defaultSandboxLimits } from '../../../sandbox/createSandbox.ts'
+import { type Sandbox, defaultSandboxLimits } from '../../../sandbox/index.ts'
+import { sealResult, type WorkerKey } from '../../../verifier/index.ts'
 import { classifyFailure } from './classifyFailure.ts'
 import { decideJob, nextStep, recheckAfter } from './decideJob.ts'
 import { executionReports } from './executionReports.ts'
@@ -296,12 +293,9 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
 
     const faulty = fault === 'wrong-result' || fault === 'forged-result'
     const stdout = faulty ? alteredStdout(result.stdout, chain.address, fault) : result.stdout
-    const entries = resultEntries({ exitCode: result.exitCode, termination: result.termination, stdout, stderr: result.stderr, outputs: result.outputs }).map(
-      ({ name, sha256, size }) => ({ name, sha256, size }),
-    )
-    const root = resultRoot(entries)
+    const { entries, resultRoot: root, exit: exitEntry } = sealResult({ ...result, stdout })
     reports.record(jobId, root, result)
-    await store.writeResultFiles(jobId, { entries, exit: Buffer.from(exitEntryContent(result.exitCode, result.termination), 'utf8'), stdout, stderr: result.stderr })
+    await store.writeResultFiles(jobId, { entries, exit: exitEntry, stdout, stderr: result.stderr })
     retention.sealed(jobId, job.requester)
     const record = sealedRecord({ chainId: chain.chainId, market: chain.market, jobId, specHash, round: job.round, root, faulty })
     // On disk before the commit is sent: a crash after it leaves what a restart needs to reveal.

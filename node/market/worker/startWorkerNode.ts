@@ -6,12 +6,13 @@ import type { Hex } from 'viem'
 import { createMarketClient } from '../../chain/marketClient.ts'
 import type { Deployment } from '../../chain/deployment.ts'
 import { bundleService } from '../../p2p/bundleService.ts'
+import { P2pError } from '../../p2p/errors.ts'
 import { createHost, type CreateHostParameters, type SandrunHost } from '../../p2p/createHost.ts'
 import { jobAnnouncements } from '../../p2p/jobAnnouncements.ts'
 import { logsService } from '../../p2p/logsService.ts'
 import { resultService } from '../../p2p/resultService.ts'
 import { workerHeartbeats } from '../../p2p/workerHeartbeats.ts'
-import type { Sandbox } from '../../../sandbox/sandbox.ts'
+import type { Sandbox } from '../../../sandbox/index.ts'
 import { ethAccountFromWorkerKey } from '../ethAccount.ts'
 import { createWorker, defaultWorkerOptions, type Worker, type WorkerNetwork } from './createWorker.ts'
 import { ensureStake } from './ensureStake.ts'
@@ -24,6 +25,7 @@ import { maxSpecDocumentBytes } from './specDocument.ts'
 import { workerChain } from './workerChain.ts'
 import { WorkerError } from './workerError.ts'
 import { silentLog, type WorkerLog } from './workerLog.ts'
+import { errorCodeOf } from '../../../errors/index.ts'
 
 export type StartWorkerNodeParameters = {
   rpcUrl: string
@@ -126,8 +128,8 @@ export async function startWorkerNode(parameters: StartWorkerNodeParameters): Pr
             return data
           } catch (error) {
             lastError = error
-            log('fetch from provider failed', { kind, sha256, provider: peer, reason: (error as { code?: string }).code ?? String(error) })
-            if ((error as { penalize?: boolean }).penalize) await host.denyPeer(peer.split('/p2p/').pop() ?? '').catch(() => undefined)
+            log('fetch from provider failed', { kind, sha256, provider: peer, reason: errorCodeOf(error) ?? String(error) })
+            if (error instanceof P2pError && error.penalize) await host.denyPeer(peer.split('/p2p/').pop() ?? '').catch(() => undefined)
           }
         }
         throw new WorkerError('FETCH_FAILED', `No provider served the ${kind} ${sha256}; the job is skipped.`, { cause: lastError })
