@@ -113,11 +113,17 @@ export async function startDevNetwork(parameters: StartDevNetworkParameters): Pr
       })
     }
     const common = ['--rpc', anvil.rpcUrl, '--deployment', deploymentFile]
-    // The gateway's libp2p address is fixed up front (its port, and its peer id from its key), so
-    // the workers start beside it instead of after it: they dial it until it listens.
-    const gatewayPeer = peerIdFromPrivateKey((await loadNodeKey({ keyFile: keyFiles.get('gateway')! })).privateKey).toString()
-    const gatewayListen = `/ip4/127.0.0.1/tcp/${await freeLocalPort()}`
-    const bootstrap = [`${gatewayListen}/p2p/${gatewayPeer}`]
+    // Every node's libp2p address is fixed up front (a free port, the peer id from its key), so the
+    // workers start beside the gateway instead of after it: the gateway bootstraps from the workers
+    // and they from it, and whichever listens last is dialled by the others as it starts.
+    const p2p = new Map<string, { listen: string; address: string }>()
+    for (const name of names) {
+      const peer = peerIdFromPrivateKey((await loadNodeKey({ keyFile: keyFiles.get(name)! })).privateKey).toString()
+      const listen = `/ip4/127.0.0.1/tcp/${await freeLocalPort()}`
+      p2p.set(name, { listen, address: `${listen}/p2p/${peer}` })
+    }
+    const gatewayPeer = p2p.get('gateway')!.address.split('/p2p/')[1]!
+    const bootstrap = [p2p.get('gateway')!.address]
     const reachedGateway = new Set<string>()
     // One node failing to start stops the others at once, rather than after their own start-up.
     const startFailed = new AbortController()
@@ -137,7 +143,8 @@ export async function startDevNetwork(parameters: StartDevNetworkParameters): Pr
         '--data-dir', path.join(runDir, 'gateway'),
         '--port', String(parameters.port),
         '--host', parameters.host,
-        '--listen', gatewayListen,
+        '--listen', p2p.get('gateway')!.listen,
+        ...names.slice(1).flatMap((name) => ['--bootstrap', p2p.get(name)!.address]),
         '--commit-window', String(defaultDevNetworkOptions.commitWindowSeconds),
         '--reveal-window', String(defaultDevNetworkOptions.revealWindowSeconds),
         // A dev chain's RPC is no secret: /health shows it, so `sandrun run` prints a ready verify command.
@@ -161,7 +168,7 @@ export async function startDevNetwork(parameters: StartDevNetworkParameters): Pr
     const workerStarts = names.slice(1).map(async (name) => {
       const node = await spawnNode({
         command: 'worker',
-        args: [...common, '--key', keyFiles.get(name)!, '--data-dir', path.join(runDir, name), ...bootstrap.flatMap((b) => ['--bootstrap', b])],
+        args: [...common, '--key', keyFiles.get(name)!, '--data-dir', path.join(runDir, name), '--listen', p2p.get(name)!.listen, ...bootstrap.flatMap((b) => ['--bootstrap', b])],
         onLog: (line) => parameters.onLog?.(name, line),
         signal: startFailed.signal,
       }).catch(abortOthers)
