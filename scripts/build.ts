@@ -11,6 +11,7 @@ import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rm
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { build } from 'esbuild'
+import { buildSourceDirs } from './buildSourceDirs.ts'
 import { sourcesDigest } from './sourcesDigest.ts'
 
 const { values: flags } = parseArgs({ options: { 'no-types': { type: 'boolean' }, 'if-stale': { type: 'boolean' } } })
@@ -41,7 +42,8 @@ const collect = (dir: string): void => {
     } else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts') && !entry.name.endsWith('.d.ts') && !excluded.has(file)) sources.push(file)
   }
 }
-for (const dir of ['sandbox', 'verifier', 'contracts', 'node']) collect(dir)
+// The same source trees as tsc's build (tsconfig.build.json's include).
+for (const dir of buildSourceDirs(root)) collect(dir)
 step(`compiling ${sources.length} TypeScript files to JavaScript (esbuild)`)
 await build({
   absWorkingDir: root,

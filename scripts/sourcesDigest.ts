@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
+import { buildSourceDirs } from './buildSourceDirs.ts'
 
 export function sourcesDigest(root: string): string {
   const hash = createHash('sha256')
@@ -19,7 +20,8 @@ export function sourcesDigest(root: string): string {
       else if (entry.isFile() && !entry.name.endsWith('.test.ts')) add(file)
     }
   }
-  for (const dir of ['sandbox', 'verifier', 'contracts', 'node']) walk(dir)
-  for (const file of ['package-lock.json', 'scripts/build.ts', 'scripts/sourcesDigest.ts', 'tsconfig.json', 'tsconfig.build.json', 'tsconfig.types.json']) add(file)
+  for (const dir of buildSourceDirs(root)) walk(dir)
+  for (const file of ['package-lock.json', 'scripts/build.ts', 'scripts/sourcesDigest.ts', 'scripts/buildSourceDirs.ts', 'tsconfig.json', 'tsconfig.build.json', 'tsconfig.types.json']) add(file)
   return hash.digest('hex')
 }
+
