@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
   test: {
-    include: ['{sandbox,verifier,contracts,node,test}/**/*.test.ts'],
+    include: ['{errors,sandbox,verifier,contracts,node,test}/**/*.test.ts'],
     setupFiles: ['./node/promiseWithResolvers.ts'],
     pool: 'forks',
     testTimeout: 60_000,

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import solc from 'solc'
+import { type ErrorCodeTable, hostError, SandrunError } from '../errors/index.ts'
 
 /** The compiler every artifact is built with; a different solc-js install is refused. */
 export const SOLC_VERSION = '0.8.28+commit.7893614a.Emscripten.clang'
@@ -34,12 +35,13 @@ const targets = [
 
 export type CompileErrorCode = 'SOLC_VERSION_MISMATCH' | 'SOLC_COMPILE_FAILED'
 
-export class ContractsCompileError extends Error {
-  readonly code: CompileErrorCode
+const compileErrorCodes: ErrorCodeTable<CompileErrorCode> = { SOLC_VERSION_MISMATCH: hostError, SOLC_COMPILE_FAILED: hostError }
+
+export class ContractsCompileError extends SandrunError<CompileErrorCode> {
+  override name = 'ContractsCompileError'
+
   constructor(code: CompileErrorCode, message: string) {
-    super(message)
-    this.name = 'ContractsCompileError'
-    this.code = code
+    super(code, message, compileErrorCodes)
   }
 }
 

@@ -23,7 +23,8 @@ import { systemDirArgs } from './bwrapArgs.ts'
 import { cachedMinimalEtc } from './minimalEtc.ts'
 import { reapStaleInstances, writeOwnerRecord } from './reapStaleInstances.ts'
 import { requirementsConfig, type RequirementsConfigInput } from './requirements/requirementsConfig.ts'
-import { runJob, type SandboxRuntime } from './runJob.ts'
+import { runJob } from './runJob.ts'
+import type { SandboxRuntime } from './sandboxRuntime.ts'
 import type { HostCapabilities, Sandbox, SandboxLimits } from './sandbox.ts'
 import { writeSeccompFilter } from './seccomp/index.ts'
 import { buildNativeTools, createNativeSpawner } from './spawner/createNativeSpawner.ts'
@@ -35,6 +36,7 @@ import { createWarmPool } from './warmPool.ts'
 import { createWorkspacePool } from './workspacePool.ts'
 import { claimJobUsers, type ClaimJobUsersParameters } from './claimJobUsers.ts'
 import { parseManifest } from './manifest.ts'
+import { errorMessageOf } from '../errors/index.ts'
 
 const mib = 1024 * 1024
 
@@ -306,7 +308,7 @@ async function startSpawner(kind: 'native' | 'node', runtimeRoot: string, runtim
     try {
       return { spawner: await createNativeSpawner(native.tools.spawn), note: null, spawnTool: native.tools.spawn, execTool: native.tools.exec }
     } catch (error) {
-      return { spawner: await createSpawner({ dir: runtimeDir }), note: `the native launcher did not start (${(error as Error).message})` }
+      return { spawner: await createSpawner({ dir: runtimeDir }), note: `the native launcher did not start (${errorMessageOf(error)})` }
     }
   }
   return { spawner: await createSpawner({ dir: runtimeDir }), note: `${native.reason}: job starts cost ~2 ms more CPU` }
@@ -325,6 +327,8 @@ export function bwrapSmokeTest(bwrapPath: string, user?: { uid: number; gid: num
     })
     return null
   } catch (error) {
-    return ((error as { stderr?: Buffer }).stderr?.toString() ?? String(error)).trim()
+    // execFileSync's error carries the child's stderr: bwrap's own words on why it cannot start.
+    const stderr = error instanceof Error && 'stderr' in error && Buffer.isBuffer(error.stderr) ? error.stderr.toString() : undefined
+    return (stderr ?? String(error)).trim()
   }
 }

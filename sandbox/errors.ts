@@ -1,6 +1,7 @@
-// Typed errors of the sandbox. Every error has a stable `code` the gateway maps to an HTTP status
-// (user mistakes are 4xx), a `shortMessage` that says what to fix, and optional `details`.
-// Messages never contain host paths: they are shown to anonymous users.
+// Typed errors of the sandbox. Every error has a stable `code` whose entry in sandboxErrorCodes says
+// whether the submitter caused it (a 400), a `shortMessage` that says what to fix, and optional
+// `details`. Messages never contain host paths: they are shown to anonymous users.
+import { type ErrorCodeTable, hostError, SandrunError } from '../errors/index.ts'
 
 export type SandboxErrorCode =
   | 'MANIFEST_INVALID'
@@ -16,40 +17,33 @@ export type SandboxErrorCode =
   | 'HOST_UNSUPPORTED'
   | 'SANDBOX_FAILED'
 
-/** Codes caused by the job's submitter; the gateway answers them with 400. */
-export const userErrorCodes: ReadonlySet<SandboxErrorCode> = new Set([
-  'MANIFEST_INVALID',
-  'BUNDLE_INVALID',
-  'BUNDLE_UNSAFE_ENTRY',
-  'BUNDLE_TOO_LARGE',
-  'ENTRYPOINT_MISSING',
-  'INTERPRETER_UNKNOWN',
-  'INTERPRETER_MISSING',
-  'ENV_FORBIDDEN',
-  'ENVIRONMENT_UNKNOWN',
-  'GPU_UNAVAILABLE',
-])
+const user = { statusCode: 400, userFault: true }
+
+/** Per code: user mistakes are answered with 400 and the message; the host's own failures are internal. */
+export const sandboxErrorCodes: ErrorCodeTable<SandboxErrorCode> = {
+  MANIFEST_INVALID: user,
+  BUNDLE_INVALID: user,
+  BUNDLE_UNSAFE_ENTRY: user,
+  BUNDLE_TOO_LARGE: user,
+  ENTRYPOINT_MISSING: user,
+  INTERPRETER_UNKNOWN: user,
+  INTERPRETER_MISSING: user,
+  ENV_FORBIDDEN: user,
+  ENVIRONMENT_UNKNOWN: user,
+  GPU_UNAVAILABLE: user,
+  HOST_UNSUPPORTED: hostError,
+  SANDBOX_FAILED: hostError,
+}
 
 export type SandboxErrorParameters = {
   details?: string | undefined
   cause?: unknown
 }
 
-export class SandboxError extends Error {
+export class SandboxError extends SandrunError<SandboxErrorCode> {
   override name = 'SandboxError'
-  readonly code: SandboxErrorCode
-  readonly shortMessage: string
-  readonly details: string | undefined
 
-  constructor(code: SandboxErrorCode, shortMessage: string, { details, cause }: SandboxErrorParameters = {}) {
-    super(details ? `${shortMessage}\n\nDetails: ${details}` : shortMessage, { cause })
-    this.code = code
-    this.shortMessage = shortMessage
-    this.details = details
-  }
-
-  /** True when the submitter can fix this by changing the job (a 4xx, not a host failure). */
-  get isUserError(): boolean {
-    return userErrorCodes.has(this.code)
+  constructor(code: SandboxErrorCode, shortMessage: string, parameters: SandboxErrorParameters = {}) {
+    super(code, shortMessage, sandboxErrorCodes, parameters)
   }
 }

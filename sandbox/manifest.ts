@@ -6,6 +6,7 @@ import { SandboxError } from './errors.ts'
 import type { GpuRequirement, InterpreterName, Manifest } from './types.ts'
 
 import { forbiddenEnvNames, forbiddenEnvPrefixes, isForbiddenEnvName } from './forbiddenEnvNames.ts'
+import { majorityQuorum } from './majorityQuorum.ts'
 import {
   interpreterByExtension,
   interpreterNames,
@@ -241,7 +242,7 @@ function gpu(value: unknown, { gpu: schema }: ManifestSchemaParts): GpuRequireme
 /** The schema allows 1 to maxReplicas; here the range follows the job's own replicas. */
 function quorum(value: unknown, replicas: number): number | null {
   if (value === undefined) return null
-  const majority = Math.floor(replicas / 2) + 1
+  const majority = majorityQuorum(replicas)
   const range = `from ${majority} (a majority of ${replicas} replicas) to ${replicas}, or null for a majority`
   if (typeof value !== 'number' || !Number.isInteger(value)) throw wrongType('quorum', `an integer ${range}`, value)
   if (value < majority || value > replicas) throw invalid(`The manifest field "quorum" must be ${range}; got ${value}.`)

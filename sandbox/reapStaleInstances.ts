@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process'
 import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { killAllIn, removeCgroupDir } from './cgroups/cgroupFiles.ts'
+import { errorCodeOf } from '../errors/index.ts'
 
 type OwnerRecord = { pid: number; cgroupDirs: string[] }
 
@@ -17,7 +18,7 @@ function alive(pid: number): boolean {
     process.kill(pid, 0)
     return true
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
+    return errorCodeOf(error) === 'EPERM'
   }
 }
 

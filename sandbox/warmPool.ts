@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto'
 import { bwrapArgs } from './bwrapArgs.ts'
 import type { JobCgroup } from './cgroups/types.ts'
 import { createStartFailureDetector, type BwrapExit, type LaunchBwrapReturnType } from './launchBwrap.ts'
-import type { SandboxRuntime } from './runJob.ts'
+import type { SandboxHostRuntime } from './sandboxHostRuntime.ts'
 import type { SpawnedProcess } from './spawner/spawnerClient.ts'
 import type { Workspace } from './workspacePool.ts'
 import type { JobUser } from './claimJobUsers.ts'
@@ -54,7 +54,7 @@ export type WarmPool = {
 }
 
 export type CreateWarmPoolParameters = {
-  runtime: SandboxRuntime
+  runtime: SandboxHostRuntime
   /** sandrun-exec, built by createSandbox. */
   execTool: string
   /** Sandboxes kept ready. */

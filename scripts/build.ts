@@ -1,31 +1,71 @@
 // `npm run build` (and `npm pack` through prepack): the package as JavaScript plus .d.ts under
-// dist/, runnable by plain Node 20 without tsx. tsc emits the JS (rewriting relative `.ts` imports
-// to `.js`) and the declarations of the public entry points; the files the code reads at run time
-// (web page, the sandbox's C launcher sources) are copied beside it; dist/bin/sandrun runs the CLI.
+// dist/, runnable by plain Node 20 without tsx. esbuild turns each source file into one JavaScript
+// file (the sources are isolatedModules + verbatimModuleSyntax, so file by file is exact: it is
+// what tsx does when it runs them), relative `.ts` imports become `.js`; tsc writes the
+// declarations of the public entry points (`--no-types` skips them: what `npm start` needs).
+// The files the code reads at run time (web page, the sandbox's C launcher sources) are copied
+// beside it; dist/bin/sandrun runs the CLI. dist/.sources records what it was built from, so
+// `--if-stale` does nothing when the sources have not changed.
 import { execFileSync } from 'node:child_process'
-import { chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
+import { parseArgs } from 'node:util'
+import { build } from 'esbuild'
+import { buildSourceDirs } from './buildSourceDirs.ts'
+import { sourcesDigest } from './sourcesDigest.ts'
 
+const { values: flags } = parseArgs({ options: { 'no-types': { type: 'boolean' }, 'if-stale': { type: 'boolean' } } })
 const root = path.resolve(import.meta.dirname, '..')
 const dist = path.join(root, 'dist')
+const stampFile = path.join(dist, '.sources')
 const step = (message: string): void => void process.stderr.write(`build: ${message}\n`)
 const tsc = (project: string): void => void execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', project], { cwd: root, stdio: 'inherit' })
 
-rmSync(dist, { recursive: true, force: true })
-step('compiling TypeScript to JavaScript (tsconfig.build.json)')
-tsc('tsconfig.build.json')
-step('writing declarations of sandrun/client, sandrun/verifier, sandrun/sandbox (tsconfig.types.json)')
-tsc('tsconfig.types.json')
+const withTypes = !flags['no-types']
+const digest = sourcesDigest(root)
+const stamp = `${digest}${withTypes ? ' types' : ''}`
+if (flags['if-stale'] && existsSync(stampFile)) {
+  const built = readFileSync(stampFile, 'utf8')
+  // A build with types serves a build without them too.
+  if (built === stamp || built === `${digest} types`) process.exit(0)
+}
+const started = Date.now()
 
-// Declarations keep the sources' `.ts` specifiers; consumers resolve `.js` to the `.d.ts` beside it.
+rmSync(dist, { recursive: true, force: true })
+const sources: string[] = []
+const excluded = new Set(['contracts/build.ts', 'contracts/compile.ts'])
+const collect = (dir: string): void => {
+  for (const entry of readdirSync(path.join(root, dir), { withFileTypes: true })) {
+    const file = path.posix.join(dir, entry.name)
+    if (entry.isDirectory()) {
+      if (file !== 'contracts/artifacts') collect(file)
+    } else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts') && !entry.name.endsWith('.d.ts') && !excluded.has(file)) sources.push(file)
+  }
+}
+// The same source trees as tsc's build (tsconfig.build.json's include).
+for (const dir of buildSourceDirs(root)) collect(dir)
+step(`compiling ${sources.length} TypeScript files to JavaScript (esbuild)`)
+await build({
+  absWorkingDir: root,
+  entryPoints: sources,
+  outdir: dist,
+  outbase: '.',
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  bundle: false,
+  logLevel: 'warning',
+})
+// Relative specifiers name the sources (`./x.ts`); the emitted files are `./x.js`.
+const relativeTs = /((?:from|import)\s*\(?\s*['"]\.{1,2}\/[^'"]*?)\.ts(['"])/g
 let rewritten = 0
-const walk = (dir: string): void => {
+const walk = (dir: string, suffix: string): void => {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const file = path.join(dir, entry.name)
-    if (entry.isDirectory()) walk(file)
-    else if (entry.name.endsWith('.d.ts')) {
+    if (entry.isDirectory()) walk(file, suffix)
+    else if (entry.name.endsWith(suffix)) {
       const text = readFileSync(file, 'utf8')
-      const fixed = text.replace(/((?:from|import)\s*\(?\s*['"]\.{1,2}\/[^'"]*?)\.ts(['"])/g, '$1.js$2')
+      const fixed = text.replace(relativeTs, '$1.js$2')
       if (fixed !== text) {
         writeFileSync(file, fixed)
         rewritten++
@@ -33,8 +73,17 @@ const walk = (dir: string): void => {
     }
   }
 }
-walk(dist)
-step(`rewrote the import paths of ${rewritten} declaration files`)
+walk(dist, '.js')
+step(`rewrote the import paths of ${rewritten} JavaScript files`)
+
+if (withTypes) {
+  step('writing declarations of sandrun/client, sandrun/verifier, sandrun/sandbox (tsconfig.types.json)')
+  tsc('tsconfig.types.json')
+  // Declarations keep the sources' `.ts` specifiers; consumers resolve `.js` to the `.d.ts` beside it.
+  rewritten = 0
+  walk(dist, '.d.ts')
+  step(`rewrote the import paths of ${rewritten} declaration files`)
+}
 
 for (const [from, to] of [
   ['node/web/assets', 'node/web/assets'],
@@ -57,4 +106,5 @@ process.exitCode = await main(process.argv.slice(2))
 `,
 )
 chmodSync(bin, 0o755)
-step('wrote dist/bin/sandrun')
+writeFileSync(stampFile, stamp)
+step(`wrote dist/bin/sandrun (${((Date.now() - started) / 1000).toFixed(1)} s)`)

@@ -1,55 +1,13 @@
 // The layer rules of ARCHITECTURE.md ("What may import what"), checked on the source: node/ reaches
-// sandbox/ and verifier/ only through their index files, sandbox/ imports nothing of node/ or
-// verifier/, and no module imports itself through a cycle (type-only imports count: they still
+// sandbox/ and verifier/ only through their index files, errors/ imports nothing, sandbox/ nothing of
+// node/ or verifier/, and no module imports itself through a cycle (type-only imports count: they still
 // tie the modules' definitions together).
 import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 
 const root = path.resolve(import.meta.dirname, '..')
-const publicEntries = new Set(['sandbox/index.ts', 'sandbox/bundle/index.ts', 'verifier/index.ts', 'verifier/chain/index.ts'])
-
-/**
- * Imports of sandbox/ or verifier/ internals still made by files other work is rewriting
- * (issue 15: node/chain, node/market/worker, node/backends/market). They go through the index files
- * once that work lands; the test fails when one is fixed and still listed here, so the list shrinks.
- */
-const knownInternalImports = new Set<string>([
-  "node/backends/market/jobStore.ts -> sandbox/types.ts",
-  "node/backends/market/specDocument.ts -> sandbox/types.ts",
-  "node/backends/market/validateMarketJob.ts -> sandbox/bundle/readBundle.ts",
-  "node/backends/market/validateMarketJob.ts -> sandbox/errors.ts",
-  "node/backends/market/validateMarketJob.ts -> sandbox/manifest.ts",
-  "node/backends/market/validateMarketJob.ts -> sandbox/types.ts",
-  "node/chain/marketReader.ts -> verifier/chain/readJobEvents.ts",
-  "node/chain/marketReader.ts -> verifier/chain/readJobSpecHash.ts",
-  "node/chain/marketReader.ts -> verifier/chain/readMarketJob.ts",
-  "node/chain/marketReader.ts -> verifier/chain/readMarketSlots.ts",
-  "node/chain/signPeerRegistration.ts -> verifier/workerIdentity.ts",
-  "node/market/worker/createWorker.ts -> sandbox/createSandbox.ts",
-  "node/market/worker/createWorker.ts -> sandbox/sandbox.ts",
-  "node/market/worker/createWorker.ts -> verifier/resultEntries.ts",
-  "node/market/worker/createWorker.ts -> verifier/resultRoot.ts",
-  "node/market/worker/createWorker.ts -> verifier/workerIdentity.ts",
-  "node/market/worker/ensureStake.ts -> verifier/workerIdentity.ts",
-  "node/market/worker/executionReports.ts -> sandbox/types.ts",
-  "node/market/worker/hostEnvironments.ts -> sandbox/environments/environmentDigestInput.ts",
-  "node/market/worker/hostEnvironments.ts -> sandbox/sandbox.ts",
-  "node/market/worker/hostEnvironments.ts -> verifier/environmentDigest.ts",
-  "node/market/worker/specDocument.ts -> sandbox/manifest.ts",
-  "node/market/worker/specDocument.ts -> sandbox/types.ts",
-  "node/market/worker/specDocument.ts -> verifier/canonicalJson.ts",
-  "node/market/worker/specDocument.ts -> verifier/specHash.ts",
-  "node/market/worker/startWorkerNode.ts -> sandbox/sandbox.ts",
-])
-
-/**
- * Known cycles (each as its sorted files joined by " "), same rule as above. runJob and warmPool
- * share the SandboxRuntime type; breaking it means narrowing what warmPool takes (issue 17's file).
- */
-const knownCycles = new Set<string>([
-  "sandbox/runJob.ts sandbox/warmPool.ts",
-])
+const publicEntries = new Set(['errors/index.ts', 'sandbox/index.ts', 'sandbox/bundle/index.ts', 'verifier/index.ts', 'verifier/chain/index.ts'])
 
 function sourceFiles(dir: string): string[] {
   const files: string[] = []
@@ -72,7 +30,7 @@ function importsOf(file: string): string[] {
 }
 
 const isTest = (file: string) => /\.test\.ts$/.test(file)
-const files = ['sandbox', 'verifier', 'contracts', 'node'].flatMap(sourceFiles).filter((file) => !isTest(file))
+const files = ['errors', 'sandbox', 'verifier', 'contracts', 'node'].flatMap(sourceFiles).filter((file) => !isTest(file))
 const graph = new Map(files.map((file) => [file, importsOf(file)]))
 
 describe('layer boundaries', () => {
@@ -81,17 +39,16 @@ describe('layer boundaries', () => {
     for (const [file, targets] of graph) {
       if (!file.startsWith('node/')) continue
       for (const target of targets)
-        if ((target.startsWith('sandbox/') || target.startsWith('verifier/')) && !publicEntries.has(target)) edges.add(`${file} -> ${target}`)
+        if ((target.startsWith('errors/') || target.startsWith('sandbox/') || target.startsWith('verifier/')) && !publicEntries.has(target)) edges.add(`${file} -> ${target}`)
     }
-    const internal = [...edges].sort()
-    expect(internal.filter((edge) => !knownInternalImports.has(edge))).toEqual([])
-    expect([...knownInternalImports].filter((edge) => !internal.includes(edge))).toEqual([])
+    expect([...edges].sort()).toEqual([])
   })
 
-  it('sandbox/ imports nothing of node/ or verifier/, verifier/ nothing of node/', () => {
+  it('errors/ imports nothing, sandbox/ nothing of node/ or verifier/, verifier/ nothing of node/', () => {
     const wrong: string[] = []
     for (const [file, targets] of graph)
       for (const target of targets) {
+        if (file.startsWith('errors/') && !target.startsWith('errors/')) wrong.push(`${file} -> ${target}`)
         if (file.startsWith('sandbox/') && (target.startsWith('node/') || target.startsWith('verifier/'))) wrong.push(`${file} -> ${target}`)
         if (file.startsWith('verifier/') && target.startsWith('node/')) wrong.push(`${file} -> ${target}`)
       }
@@ -99,9 +56,7 @@ describe('layer boundaries', () => {
   })
 
   it('has no import cycles', () => {
-    const cycles = findCycles(graph)
-    expect(cycles.filter((cycle) => !knownCycles.has(cycle))).toEqual([])
-    expect([...knownCycles].filter((cycle) => !cycles.includes(cycle))).toEqual([])
+    expect(findCycles(graph)).toEqual([])
   })
 })
 

@@ -1,7 +1,8 @@
 // Typed errors of the verifier. Every error has a stable `code` callers branch on, a `shortMessage`
-// that says what to fix, and optional `details`; same shape as the sandbox's SandboxError so the
-// gateway maps both the same way. Mismatches (a proof or signature that does not check out) are not
-// errors: those functions return false. Errors mean the input itself is malformed.
+// that says what to fix, and optional `details` (a SandrunError; verifierErrorCodes has the status of
+// each code). Mismatches (a proof or signature that does not check out) are not errors: those
+// functions return false. Errors mean the input itself is malformed.
+import { type ErrorCodeTable, hostError, SandrunError } from '../errors/index.ts'
 
 export type VerifierErrorCode =
   /** A hex string (hash, root, proof node) is not 0x + the expected number of hex digits. */
@@ -14,6 +15,8 @@ export type VerifierErrorCode =
   | 'RESULT_ENTRY_NOT_FOUND'
   /** A value cannot be written as RFC 8785 canonical JSON (NaN, Infinity, bigint, undefined). */
   | 'CANONICAL_JSON_INVALID'
+  /** A spec document is not the canonical, normalized document of the spec hash it was fetched by. */
+  | 'SPEC_DOCUMENT_INVALID'
   /** An environment description (interpreter version, package list) is empty or malformed. */
   | 'ENVIRONMENT_INVALID'
   /** A worker key or worker id is malformed or inconsistent. */
@@ -37,21 +40,39 @@ export type VerifierErrorCode =
   /** An outputs folder cannot be read (missing, a link, an unreadable file). */
   | 'OUTPUTS_UNREADABLE'
 
+const malformed = { statusCode: 400, userFault: true }
+const chainFailed = { statusCode: 502, userFault: false }
+
+/** Per code: malformed input is the caller's to fix; a chain that cannot answer is a bad gateway. */
+export const verifierErrorCodes: ErrorCodeTable<VerifierErrorCode> = {
+  HEX_INVALID: malformed,
+  MERKLE_INPUT_INVALID: malformed,
+  RESULT_INVALID: malformed,
+  RESULT_ENTRY_NOT_FOUND: { statusCode: 404, userFault: true },
+  CANONICAL_JSON_INVALID: malformed,
+  ENVIRONMENT_INVALID: malformed,
+  SPEC_DOCUMENT_INVALID: malformed,
+  KEY_INVALID: hostError,
+  KEY_FILE_EXISTS: hostError,
+  KEY_FILE_UNREADABLE: hostError,
+  JOB_NOT_FOUND: { statusCode: 404, userFault: true },
+  JOB_NOT_FINALIZED: { statusCode: 409, userFault: true },
+  JOB_INCONCLUSIVE: { statusCode: 409, userFault: false },
+  CHAIN_MISMATCH: chainFailed,
+  CHAIN_UNREACHABLE: chainFailed,
+  CHAIN_INCONSISTENT: chainFailed,
+  OUTPUTS_UNREADABLE: malformed,
+}
+
 export type VerifierErrorParameters = {
   details?: string | undefined
   cause?: unknown
 }
 
-export class VerifierError extends Error {
+export class VerifierError extends SandrunError<VerifierErrorCode> {
   override name = 'VerifierError'
-  readonly code: VerifierErrorCode
-  readonly shortMessage: string
-  readonly details: string | undefined
 
-  constructor(code: VerifierErrorCode, shortMessage: string, { details, cause }: VerifierErrorParameters = {}) {
-    super(details ? `${shortMessage}\n\nDetails: ${details}` : shortMessage, { cause })
-    this.code = code
-    this.shortMessage = shortMessage
-    this.details = details
+  constructor(code: VerifierErrorCode, shortMessage: string, parameters: VerifierErrorParameters = {}) {
+    super(code, shortMessage, verifierErrorCodes, parameters)
   }
 }

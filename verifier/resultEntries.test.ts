@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { exitEntryContent, resultEntries } from './resultEntries.ts'
+import { parseExitEntry } from './parseExitEntry.ts'
 
 const sha256Hex = (content: string | Buffer) => `0x${createHash('sha256').update(content).digest('hex')}`
 const base = { exitCode: 0, termination: 'exited', stdout: Buffer.from('hello\n'), stderr: Buffer.alloc(0), outputs: [] }
@@ -90,5 +91,16 @@ describe('resultEntries', () => {
       expect.objectContaining({ code: 'HEX_INVALID' }),
     )
     expect(() => resultEntries({ ...base, outputs: [{ path: 'a', sha256: sha256Hex(''), sizeBytes: -1 }] })).toThrowError(/whole number/)
+  })
+})
+
+describe('parseExitEntry', () => {
+  it('reads back what exitEntryContent writes', () => {
+    for (const [code, termination] of [[0, 'exited'], [1, 'exited'], [null, 'signaled:9'], [137, 'timeout'], [null, 'cancelled']] as const)
+      expect(parseExitEntry(Buffer.from(exitEntryContent(code, termination), 'utf8'))).toEqual({ exitCode: code, termination })
+  })
+
+  it('gives no exit code and no termination for an empty entry', () => {
+    expect(parseExitEntry('')).toEqual({ exitCode: null, termination: '' })
   })
 })

@@ -12,6 +12,7 @@ import path from 'node:path'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { VerifierError } from './errors.ts'
 import { hexToBytes } from './hex.ts'
+import { errorCodeOf } from '../errors/index.ts'
 
 export type WorkerKey = {
   /** The 32-byte Ed25519 seed (RFC 8032 private key). Never leaves the worker. */
@@ -87,7 +88,7 @@ export async function saveWorkerKey(file: string, key: WorkerKey, { overwrite = 
     }
     await link(temporary, file)
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+    if (errorCodeOf(error) === 'EEXIST') {
       throw new VerifierError('KEY_FILE_EXISTS', `The key file ${file} already exists; keep it, or choose to overwrite it (sandrun keygen --force).`, {
         cause: error,
       })
@@ -116,7 +117,7 @@ export async function loadWorkerKey(file: string): Promise<WorkerKey> {
   } catch (error) {
     if (error instanceof VerifierError) throw error
     throw new VerifierError('KEY_FILE_UNREADABLE', `Cannot read the key file ${file}; check the path, or create one with \`sandrun keygen\`.`, {
-      details: (error as NodeJS.ErrnoException).code,
+      details: errorCodeOf(error),
       cause: error,
     })
   }

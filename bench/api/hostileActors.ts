@@ -6,6 +6,7 @@ import { gzipSync } from 'node:zlib'
 import * as tar from 'tar-stream'
 import { packFiles } from '../../sandbox/bundle/packFiles.ts'
 import { multipart, request, stalledRequest, Tally } from './soakClient.ts'
+import { errorMessageOf } from '../../errors/index.ts'
 
 export type Actor = { name: string; tally: Tally; stop(): Promise<void> }
 
@@ -17,7 +18,7 @@ function actor(name: string, loop: Loop): Actor {
   const tally = new Tally()
   let running = true
   const done = loop(tally, () => running).catch((error: unknown) => {
-    process.stderr.write(`soak: actor ${name} stopped: ${(error as Error).message}\n`)
+    process.stderr.write(`soak: actor ${name} stopped: ${errorMessageOf(error)}\n`)
   })
   return {
     name,

@@ -4,6 +4,7 @@
 import { collateralFor } from './marketEconomics.ts'
 import { eligibilityCurve } from './eligibilityCurve.ts'
 import { escalationSlots } from '../../node/chain/eligibility/index.ts'
+import { majorityQuorum } from '../../verifier/index.ts'
 import { simulateJob } from './simulateJob.ts'
 import { simulateRound, type SimAccount } from './simulateRound.ts'
 
@@ -61,7 +62,7 @@ export function simulateSetting(p: SimulateSettingParameters): SimulateSettingRe
   const curves = { first: curvesFor(p.replicas), escalation: curvesFor(escalationSlots(p.replicas)) }
   const reward = Number(p.rewardWei) / 1e18
   const collateral = Number(collateralFor({ reward: p.rewardWei, replicas: p.replicas, minCollateral: p.minCollateralWei, multiplier: p.collateralMultiplier })) / 1e18
-  const quorum = Math.floor(p.replicas / 2) + 1
+  const quorum = majorityQuorum(p.replicas)
   const job = { accounts, curves, replicas: p.replicas, quorum, window: p.window, honestRunSeconds: p.honestRunSeconds, ties: p.ties, random: p.random }
   const totals: SimulateSettingReturnType = { trials: p.trials, forged: 0, forgedUnanimous: 0, attempts: 0, escalated: 0, expired: 0, inconclusive: 0, attackerProfit: 0, honestLoss: 0, runs: 0, auditOverturned: 0, auditRuns: 0 }
   for (let trial = 0; trial < p.trials; trial++) {

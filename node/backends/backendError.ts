@@ -1,5 +1,6 @@
-// Typed errors a JobBackend throws. The gateway maps each `code` to an HTTP status; messages are
+// Typed errors a JobBackend throws. backendErrorCodes gives each `code` its HTTP status; messages are
 // shown to anonymous users, so they say what to fix and never contain host paths or job contents.
+import { type ErrorCodeTable, SandrunError } from '../../errors/index.ts'
 
 export type BackendErrorCode =
   /** The manifest or bundle is wrong; the submitter must change the job (400). */
@@ -15,6 +16,15 @@ export type BackendErrorCode =
   /** The backend is shutting down (503). */
   | 'BACKEND_CLOSED'
 
+export const backendErrorCodes: ErrorCodeTable<BackendErrorCode> = {
+  JOB_INVALID: { statusCode: 400, userFault: true },
+  JOB_NOT_FOUND: { statusCode: 404, userFault: true },
+  OUTPUT_NOT_FOUND: { statusCode: 404, userFault: true },
+  JOB_NOT_FINISHED: { statusCode: 409, userFault: true },
+  QUEUE_FULL: { statusCode: 503, userFault: false },
+  BACKEND_CLOSED: { statusCode: 503, userFault: false },
+}
+
 export type BackendErrorParameters = {
   details?: string | undefined
   /** A stable sub-code from the layer below (e.g. the sandbox's MANIFEST_INVALID). */
@@ -22,18 +32,12 @@ export type BackendErrorParameters = {
   cause?: unknown
 }
 
-export class BackendError extends Error {
+export class BackendError extends SandrunError<BackendErrorCode> {
   override name = 'BackendError'
-  readonly code: BackendErrorCode
-  readonly shortMessage: string
-  readonly details: string | undefined
   readonly reason: string | undefined
 
   constructor(code: BackendErrorCode, shortMessage: string, { details, reason, cause }: BackendErrorParameters = {}) {
-    super(details ? `${shortMessage}\n\nDetails: ${details}` : shortMessage, { cause })
-    this.code = code
-    this.shortMessage = shortMessage
-    this.details = details
+    super(code, shortMessage, backendErrorCodes, { details, cause })
     this.reason = reason
   }
 }

@@ -3,7 +3,9 @@
 // is mode-neutral and free of host details (no paths); the few report shapes the sandbox already
 // defines (environments, GPUs) are reused as types rather than written twice.
 import type { Readable } from 'node:stream'
+import type { FastifyPluginAsync } from 'fastify'
 import type { EnvironmentsReport, EnvironmentsReportTemplate, GpuInfo } from '../../sandbox/index.ts'
+import type { OutputStream } from '../../verifier/index.ts'
 
 export type JobState = 'queued' | 'running' | 'completed' | 'failed'
 
@@ -81,7 +83,7 @@ export type JobStatus = {
   expiresAt: number
   execution: JobExecution | null
   /** Result root (hex) over the result entries; null until the job has finished. */
-  jobHash: string | null
+  resultRoot: string | null
   outputFiles: JobOutputFile[]
   worker: { workerId: string; signature: string } | null
   /** Why a job failed without running (host failure), safe to show. */
@@ -145,9 +147,9 @@ export type JobLogs = {
 
 /** One entry of a job's log: output, or a note that something was cut (see JobLog). */
 export type JobLogEntry =
-  | { type: 'output'; stream: 'stdout' | 'stderr'; data: Buffer }
+  | { type: 'output'; stream: OutputStream; data: Buffer }
   /** The stream reached the capture cap; nothing more of it follows. */
-  | { type: 'truncated'; stream: 'stdout' | 'stderr'; capBytes: number }
+  | { type: 'truncated'; stream: OutputStream; capBytes: number }
   /** Bytes lost before they reached the gateway; the next output may start mid-line. */
   | { type: 'gap'; droppedBytes: number }
 
@@ -233,7 +235,10 @@ export type JobBackend = {
   health(): BackendHealth
   /** What this backend keeps of a job, where, and for how long (GET / and the web page say it). */
   privacy(): string
-  /** Market mode: the workers seen on the network (GET /pool); other modes leave it out. */
-  pool?(): Promise<PoolWorker[]>
+  /**
+   * Routes only this mode has (GET /pool in pool and market mode), as a fastify plugin the gateway
+   * registers beside the common API; a mode without any leaves it out.
+   */
+  routes?: FastifyPluginAsync | undefined
   close(): Promise<void>
 }

@@ -1,5 +1,7 @@
 // Typed errors of the chain layer (anvil, deployment files, market calls). Each carries a `code`
 // the caller can branch on and a message that says how to fix the problem.
+import { type ErrorCodeTable, hostError, SandrunError } from '../../errors/index.ts'
+
 export type ChainErrorCode =
   | 'ANVIL_START_FAILED'
   | 'DEPLOYMENT_INVALID'
@@ -9,17 +11,22 @@ export type ChainErrorCode =
   | 'MARKET_REVERTED'
   | 'NO_ACCOUNT'
 
-export class ChainError extends Error {
-  readonly code: ChainErrorCode
-  readonly shortMessage: string
-  readonly details: string | undefined
+/** Chain failures are the host's or the operator's to fix, never an HTTP client's. */
+export const chainErrorCodes: ErrorCodeTable<ChainErrorCode> = {
+  ANVIL_START_FAILED: hostError,
+  DEPLOYMENT_INVALID: hostError,
+  DEPLOYMENT_ABI_MISMATCH: hostError,
+  KEY_INVALID: hostError,
+  PARAMS_INVALID: hostError,
+  MARKET_REVERTED: hostError,
+  NO_ACCOUNT: hostError,
+}
+
+export class ChainError extends SandrunError<ChainErrorCode> {
+  override name = 'ChainError'
 
   constructor(code: ChainErrorCode, shortMessage: string, options: { details?: string; cause?: unknown } = {}) {
-    super(options.details ? `${shortMessage}\n\nDetails: ${options.details}` : shortMessage, { cause: options.cause })
-    this.name = 'ChainError'
-    this.code = code
-    this.shortMessage = shortMessage
-    this.details = options.details
+    super(code, shortMessage, chainErrorCodes, options)
   }
 }
 
@@ -29,13 +36,13 @@ export class ChainError extends Error {
  * the exact condition instead of parsing text.
  */
 export class MarketRevertError extends ChainError {
+  override name = 'MarketRevertError'
   readonly errorName: string
   readonly args: readonly unknown[]
 
   constructor(errorName: string, args: readonly unknown[], cause: unknown) {
     const rendered = args.map((a) => (typeof a === 'bigint' ? a.toString() : String(a))).join(', ')
     super('MARKET_REVERTED', `market call reverted: ${errorName}(${rendered}). ${hintFor(errorName)}`, { cause })
-    this.name = 'MarketRevertError'
     this.errorName = errorName
     this.args = args
   }

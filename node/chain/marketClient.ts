@@ -18,6 +18,7 @@ import {
   type Hex,
   type TransactionReceipt,
 } from 'viem'
+import { majorityQuorum } from '../../verifier/index.ts'
 import { sandrunMarketAbi } from '../../contracts/abi.ts'
 import { ChainError, MarketRevertError } from './errors.ts'
 import { createMarketReader } from './marketReader.ts'
@@ -64,6 +65,11 @@ export function withGasMargin(estimate: bigint): bigint {
 }
 
 /** Turn a viem error carrying a decoded custom error into MarketRevertError; others pass through. */
+/** The raw revert data an error in viem's chain carries (a selector at least), or null. */
+function revertData(error: unknown): Hex | null {
+  return error instanceof Error && 'data' in error && isHex(error.data) && error.data.length >= 10 ? error.data : null
+}
+
 export function toMarketError(error: unknown): unknown {
   if (!(error instanceof BaseError)) return error
   const reverted = error.walk((e) => e instanceof ContractFunctionRevertedError)
@@ -71,10 +77,10 @@ export function toMarketError(error: unknown): unknown {
     return new MarketRevertError(reverted.data.errorName, reverted.data.args ?? [], error)
   }
   // Paths viem does not decode itself (e.g. deployContract) still carry the raw revert data.
-  const raw = error.walk((e) => isHex((e as { data?: unknown }).data) && ((e as { data: Hex }).data.length >= 10))
-  if (raw) {
+  const data = revertData(error.walk((e) => revertData(e) !== null))
+  if (data) {
     try {
-      const decoded = decodeErrorResult({ abi: sandrunMarketAbi, data: (raw as unknown as { data: Hex }).data })
+      const decoded = decodeErrorResult({ abi: sandrunMarketAbi, data })
       return new MarketRevertError(decoded.errorName, decoded.args ?? [], error)
     } catch {
       // Not one of the market's errors: keep viem's own message.
@@ -157,7 +163,7 @@ export function createMarketClient({ rpcUrl, address, account, pollingInterval =
 
   /** Post a job escrowing `reward` (whole gwei) x `replicas`; quorum defaults to a strict majority. */
   async function postJob(p: PostJobParameters): Promise<TxResult & { jobId: bigint }> {
-    const quorum = p.quorum ?? Math.floor(p.replicas / 2) + 1
+    const quorum = p.quorum ?? majorityQuorum(p.replicas)
     const result = await execute({
       functionName: 'postJob',
       args: [p.specHash, p.replicas, quorum, p.commitWindow, p.revealWindow],

@@ -2,17 +2,14 @@
 // Needs only a public client, so gateways and verifiers can use it without a key.
 import type { Address, Hex, PublicClient } from 'viem'
 import { sandrunMarketAbi } from '../../contracts/abi.ts'
-import { readJobEvents, type MarketJobEvent } from '../../verifier/chain/readJobEvents.ts'
-import { readJobSpecHash } from '../../verifier/chain/readJobSpecHash.ts'
-import { readMarketJob, type MarketJob } from '../../verifier/chain/readMarketJob.ts'
-import { readMarketSlots, type MarketSlot } from '../../verifier/chain/readMarketSlots.ts'
+import { readJobEvents, type MarketJobEvent, readJobSpecHash, readMarketJob, type MarketJob, readMarketSlots, type MarketSlot } from '../../verifier/chain/index.ts'
 import type { MarketParams } from './marketParams.ts'
 import type { PeerRegistration } from './peerRegistration.ts'
 
 // The job and slot views live in verifier/chain so a verifier can read them without node/.
-export { isOpenStatus, jobStatuses, type JobStatusName, type MarketJob } from '../../verifier/chain/readMarketJob.ts'
-export { slotOutcomes, type MarketSlot, type SlotOutcomeName } from '../../verifier/chain/readMarketSlots.ts'
-export type { MarketJobEvent } from '../../verifier/chain/readJobEvents.ts'
+export { isOpenStatus, jobStatuses, type JobStatusName, type MarketJob } from '../../verifier/chain/index.ts'
+export { slotOutcomes, type MarketSlot, type SlotOutcomeName } from '../../verifier/chain/index.ts'
+export type { MarketJobEvent } from '../../verifier/chain/index.ts'
 
 export type MarketAccount = {
   staked: bigint

@@ -1,7 +1,7 @@
 // Signs a peer registration (peerRegistration.ts) with the worker key, which is also the libp2p key.
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { bytesToHex, type Hex } from 'viem'
-import type { WorkerKey } from '../../verifier/workerIdentity.ts'
+import type { WorkerKey } from '../../verifier/index.ts'
 import { peerRegistrationMessage, type PeerRegistrationParameters } from './peerRegistration.ts'
 
 export type SignPeerRegistrationParameters = PeerRegistrationParameters & { workerKey: Pick<WorkerKey, 'privateKey'> }

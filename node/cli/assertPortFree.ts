@@ -2,9 +2,16 @@
 // holds resources (a sandbox, anvil, libp2p), so a taken port is one clear line and an exit, not a
 // half-started service that lingers.
 import { createServer } from 'node:net'
+import { type ErrorCodeTable, hostError, SandrunError } from '../../errors/index.ts'
 
-export class PortInUseError extends Error {
+const portErrorCodes: ErrorCodeTable<'PORT_IN_USE'> = { PORT_IN_USE: hostError }
+
+export class PortInUseError extends SandrunError<'PORT_IN_USE'> {
   override name = 'PortInUseError'
+
+  constructor(message: string) {
+    super('PORT_IN_USE', message, portErrorCodes)
+  }
 }
 
 export async function assertPortFree({ host, port, flag = '--port' }: { host: string; port: number; flag?: string }): Promise<void> {

@@ -3,6 +3,7 @@
 import { readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import path from 'node:path'
+import { shortMessageOf } from '../../errors/index.ts'
 
 export type CommandModule = {
   description: string
@@ -49,9 +50,9 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await command.run(rest)
   } catch (error) {
-    const short = error instanceof Error ? ((error as { shortMessage?: string }).shortMessage ?? error.message) : String(error)
-    const details = error instanceof Error ? (error as { details?: string }).details : undefined
-    process.stderr.write(`sandrun ${name}: ${short}${details && (error as { shortMessage?: string }).shortMessage ? `\n  ${details}` : ''}\n`)
+    // Details go on a line of their own, for errors that keep them apart (Sandrun's and viem's).
+    const details = error instanceof Error && 'shortMessage' in error && 'details' in error && typeof error.details === 'string' ? error.details : undefined
+    process.stderr.write(`sandrun ${name}: ${shortMessageOf(error)}${details ? `\n  ${details}` : ''}\n`)
     return 1
   }
 }

@@ -2,6 +2,7 @@
 // (REQUEST_INVALID), wait (RATE_LIMITED, retryAfterSeconds), give up on a gone job (NOT_FOUND),
 // or check the gateway address (UNREACHABLE); NOT_SUPPORTED means this gateway's mode lacks the
 // feature (e.g. verification outside market mode).
+import { type ErrorCodeTable, hostError, SandrunError } from '../../errors/index.ts'
 
 export type SandrunClientErrorCode = 'REQUEST_INVALID' | 'NOT_FOUND' | 'RATE_LIMITED' | 'SERVER_ERROR' | 'UNREACHABLE' | 'PROTOCOL' | 'NOT_SUPPORTED'
 
@@ -12,20 +13,28 @@ export type SandrunClientErrorParameters = {
   cause?: unknown
 }
 
-export class SandrunClientError extends Error {
+/** What the caller did wrong (4xx) or what failed on the way (the gateway's 5xx, the network). */
+export const sandrunClientErrorCodes: ErrorCodeTable<SandrunClientErrorCode> = {
+  REQUEST_INVALID: { statusCode: 400, userFault: true },
+  NOT_FOUND: { statusCode: 404, userFault: true },
+  RATE_LIMITED: { statusCode: 429, userFault: true },
+  NOT_SUPPORTED: { statusCode: 501, userFault: true },
+  SERVER_ERROR: hostError,
+  UNREACHABLE: hostError,
+  PROTOCOL: hostError,
+}
+
+export class SandrunClientError extends SandrunError<SandrunClientErrorCode> {
   override name = 'SandrunClientError'
-  readonly code: SandrunClientErrorCode
-  readonly shortMessage: string
+  /** The status of the gateway's answer, when there was one. */
   readonly status: number | undefined
-  readonly details: string | undefined
   readonly retryAfterSeconds: number | undefined
 
   constructor(code: SandrunClientErrorCode, shortMessage: string, { status, details, retryAfterSeconds, cause }: SandrunClientErrorParameters = {}) {
-    super(details ? `${shortMessage} (${details})` : shortMessage, { cause })
-    this.code = code
-    this.shortMessage = details ? `${shortMessage} (${details})` : shortMessage
+    // The client's messages carry the details inline: one line for a CLI or a model to show.
+    const message = details ? `${shortMessage} (${details})` : shortMessage
+    super(code, message, sandrunClientErrorCodes, { details, cause, message })
     this.status = status
-    this.details = details
     this.retryAfterSeconds = retryAfterSeconds
   }
 }

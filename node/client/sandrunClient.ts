@@ -97,7 +97,7 @@ export function createSandrunClient({ baseUrl }: SandrunClientOptions) {
     try {
       response = await httpRequest(new URL(path, root), init)
     } catch (error) {
-      if ((error as Error).name === 'AbortError') throw error
+      if (error instanceof Error && error.name === 'AbortError') throw error
       throw new SandrunClientError('UNREACHABLE', `Cannot reach the gateway at ${root}; is \`sandrun serve\` running there?`, { cause: error })
     }
     if (response.status < 200 || response.status > 299) throw errorFromAnswer(response.status, response.statusText, response.body.toString('utf8'))

@@ -4,11 +4,12 @@
 import WebSocket from 'ws'
 import { SandrunClientError } from './clientError.ts'
 import type { JobStatusBody } from './jobStatusBody.ts'
+import type { OutputStream } from '../../verifier/index.ts'
 
 export type LogStreamMessage =
-  | { type: 'output'; stream: 'stdout' | 'stderr'; data: string }
+  | { type: 'output'; stream: OutputStream; data: string }
   /** The stream reached the gateway's cap; nothing more of it follows. */
-  | { type: 'truncated'; stream: 'stdout' | 'stderr'; cap_bytes: number }
+  | { type: 'truncated'; stream: OutputStream; cap_bytes: number }
   /** Output was lost on the way to the gateway; the next output may start mid-line. */
   | { type: 'gap'; dropped_bytes: number }
   | { type: 'end'; status: JobStatusBody }

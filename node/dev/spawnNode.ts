@@ -14,6 +14,8 @@ export type SpawnNodeParameters = {
   readyTimeoutMs?: number
   /** A command that execs the node (e.g. `nsenter --net=<ns> --`); signals must reach the node itself. */
   launcher?: string[]
+  /** Aborted before the ready line: the process is stopped and the start rejects. */
+  signal?: AbortSignal
 }
 
 export type SpawnedNode = {
@@ -28,7 +30,7 @@ export type SpawnedNode = {
 
 const cli = fileURLToPath(new URL('../../bin/sandrun', import.meta.url))
 
-export async function spawnNode({ command, args, onLog, readyTimeoutMs = 60_000, launcher = [] }: SpawnNodeParameters): Promise<SpawnedNode> {
+export async function spawnNode({ command, args, onLog, readyTimeoutMs = 60_000, launcher = [], signal }: SpawnNodeParameters): Promise<SpawnedNode> {
   const [program, ...programArgs] = [...launcher, process.execPath, cli, command, ...args] as [string, ...string[]]
   const child = spawn(program, programArgs, { stdio: ['ignore', 'pipe', 'pipe'] })
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
@@ -52,6 +54,9 @@ export async function spawnNode({ command, args, onLog, readyTimeoutMs = 60_000,
       reject(new Error(`sandrun ${command} ${why}. Its last log lines:\n${recent.join('\n')}`))
     }
     void exited.then((code) => fail(`exited with code ${code} before it was ready`))
+    const abort = (): void => fail('was stopped before it was ready: another node of the network failed to start')
+    if (signal?.aborted) abort()
+    signal?.addEventListener('abort', abort, { once: true })
     createInterface({ input: child.stdout! }).on('line', (line) => {
       const prefix = `sandrun ${command} ready`
       if (!line.startsWith(prefix)) return

@@ -12,6 +12,9 @@ import { writeDeployment, type Deployment } from '../chain/deployment.ts'
 import { devAccounts } from '../chain/devAccounts.ts'
 import { defaultMarketParams } from '../chain/marketParams.ts'
 import { ethAccountFromWorkerKey } from '../market/ethAccount.ts'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { loadNodeKey } from '../p2p/index.ts'
+import { freeLocalPort } from './freeLocalPort.ts'
 import { spawnNode, type SpawnedNode } from './spawnNode.ts'
 import { chainTransport } from '../chain/chainTransport.ts'
 
@@ -110,8 +113,29 @@ export async function startDevNetwork(parameters: StartDevNetworkParameters): Pr
       })
     }
     const common = ['--rpc', anvil.rpcUrl, '--deployment', deploymentFile]
-    progress(`starting the gateway on ${parameters.host}:${parameters.port}`)
-    const gateway = await spawnNode({
+    // Every node's libp2p address is fixed up front (a free port, the peer id from its key), so the
+    // workers start beside the gateway instead of after it: the gateway bootstraps from the workers
+    // and they from it, and whichever listens last is dialled by the others as it starts.
+    const p2p = new Map<string, { listen: string; address: string }>()
+    for (const name of names) {
+      const peer = peerIdFromPrivateKey((await loadNodeKey({ keyFile: keyFiles.get(name)! })).privateKey).toString()
+      const listen = `/ip4/127.0.0.1/tcp/${await freeLocalPort()}`
+      p2p.set(name, { listen, address: `${listen}/p2p/${peer}` })
+    }
+    const gatewayPeer = p2p.get('gateway')!.address.split('/p2p/')[1]!
+    const bootstrap = [p2p.get('gateway')!.address]
+    const reachedGateway = new Set<string>()
+    // One node failing to start stops the others at once, rather than after their own start-up.
+    const startFailed = new AbortController()
+    let firstFailure: unknown
+    const abortOthers = (error: unknown): never => {
+      if (!startFailed.signal.aborted) firstFailure = error
+      startFailed.abort()
+      throw error
+    }
+    let workerReachedGateway: (() => void) | undefined
+    progress(`starting the gateway on ${parameters.host}:${parameters.port} and ${parameters.workers} worker(s)`)
+    const gatewayStart = spawnNode({
       command: 'gateway',
       args: [
         '--mode', 'market', ...common,
@@ -119,47 +143,86 @@ export async function startDevNetwork(parameters: StartDevNetworkParameters): Pr
         '--data-dir', path.join(runDir, 'gateway'),
         '--port', String(parameters.port),
         '--host', parameters.host,
+        '--listen', p2p.get('gateway')!.listen,
+        ...names.slice(1).flatMap((name) => ['--bootstrap', p2p.get(name)!.address]),
         '--commit-window', String(defaultDevNetworkOptions.commitWindowSeconds),
         '--reveal-window', String(defaultDevNetworkOptions.revealWindowSeconds),
         // A dev chain's RPC is no secret: /health shows it, so `sandrun run` prints a ready verify command.
         '--public-rpc', anvil.rpcUrl,
         ...(parameters.gatewayArgs ?? []),
       ],
-      onLog: (line) => parameters.onLog?.('gateway', line),
-    })
-    stops.push(() => gateway.stop())
-    watchExit('gateway', gateway)
-    const bootstrap = (gateway.ready.listen ?? '').split(',').filter(Boolean)
-
-    progress(`starting ${parameters.workers} worker(s)`)
+      signal: startFailed.signal,
+      onLog: (line) => {
+        parameters.onLog?.('gateway', line)
+        const peer = connectedPeer(line)
+        if (peer) {
+          reachedGateway.add(peer)
+          workerReachedGateway?.()
+        }
+      },
+    }).then((node) => {
+      progress('gateway ready')
+      return node
+    }, abortOthers)
     let readyCount = 0
-    const workers = await Promise.all(
-      names.slice(1).map(async (name) => {
-        const node = await spawnNode({
-          command: 'worker',
-          args: [...common, '--key', keyFiles.get(name)!, '--data-dir', path.join(runDir, name), ...bootstrap.flatMap((b) => ['--bootstrap', b])],
-          onLog: (line) => parameters.onLog?.(name, line),
-        })
-        stops.push(() => node.stop())
-        watchExit(name, node)
-        progress(`${name} ready (${++readyCount}/${parameters.workers})`)
-        return { name, peer: node.ready.peer ?? '', address: node.ready.address ?? '' }
-      }),
-    )
+    const workerStarts = names.slice(1).map(async (name) => {
+      const node = await spawnNode({
+        command: 'worker',
+        args: [...common, '--key', keyFiles.get(name)!, '--data-dir', path.join(runDir, name), '--listen', p2p.get(name)!.listen, ...bootstrap.flatMap((b) => ['--bootstrap', b])],
+        onLog: (line) => parameters.onLog?.(name, line),
+        signal: startFailed.signal,
+      }).catch(abortOthers)
+      progress(`${name} ready (${++readyCount}/${parameters.workers})`)
+      return { name, node }
+    })
+    // Every process that started is stopped with the network, also when another one failed.
+    const started = await Promise.allSettled([gatewayStart, ...workerStarts])
+    for (const result of started) {
+      if (result.status !== 'fulfilled') continue
+      const { name, node } = 'name' in result.value ? result.value : { name: 'gateway', node: result.value }
+      stops.push(() => node.stop())
+      watchExit(name, node)
+    }
+    if (startFailed.signal.aborted) throw firstFailure
+    const gateway = await gatewayStart
+    const workers = await Promise.all(workerStarts)
+    // Ready means a job submitted now reaches every worker: each has connected to the gateway.
+    const peers = workers.map(({ node }) => node.ready.peer ?? '')
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`workers did not connect to the gateway within 60 s: ${workers.filter((_, i) => !reachedGateway.has(peers[i]!)).map((w) => w.name).join(', ')}`)), 60_000)
+      workerReachedGateway = () => {
+        if (!peers.every((peer) => reachedGateway.has(peer))) return
+        clearTimeout(timer)
+        resolve()
+      }
+      workerReachedGateway()
+    })
     const gatewayUrl = gateway.ready.url ?? `http://${parameters.host}:${parameters.port}`
-    await writeFile(path.join(dataDir, devNetworkFile), `${JSON.stringify({ rpc_url: anvil.rpcUrl, gateway_url: gatewayUrl, deployment_file: deploymentFile, p2p: bootstrap }, null, 2)}\n`)
+    const gatewayAddresses = (gateway.ready.listen ?? '').split(',').filter(Boolean)
+    await writeFile(path.join(dataDir, devNetworkFile), `${JSON.stringify({ rpc_url: anvil.rpcUrl, gateway_url: gatewayUrl, deployment_file: deploymentFile, p2p: gatewayAddresses }, null, 2)}\n`)
     return {
       rpcUrl: anvil.rpcUrl,
       gatewayUrl,
       deployment,
       deploymentFile,
-      gatewayPeer: gateway.ready.peer ?? '',
-      gatewayMultiaddrs: bootstrap,
-      workers,
+      gatewayPeer: gateway.ready.peer ?? gatewayPeer,
+      gatewayMultiaddrs: gatewayAddresses,
+      workers: workers.map(({ name, node }) => ({ name, peer: node.ready.peer ?? '', address: node.ready.address ?? '' })),
       stop,
     }
   } catch (error) {
     await stop()
     throw error
+  }
+}
+
+/** The peer id of a gateway log line `peer connected`, if it is one. */
+function connectedPeer(line: string): string | undefined {
+  if (!line.includes('"peer connected"')) return undefined
+  try {
+    const entry = JSON.parse(line) as { message?: string; peer?: string }
+    return entry.message === 'peer connected' ? entry.peer : undefined
+  } catch {
+    return undefined
   }
 }

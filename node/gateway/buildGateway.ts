@@ -18,7 +18,6 @@ import { createRateLimiter } from './rateLimiter.ts'
 import { downloadRoutes } from './routes/downloadRoutes.ts'
 import { jobRoutes } from './routes/jobRoutes.ts'
 import { logStreamRoute } from './routes/logStreamRoute.ts'
-import { poolRoute } from './routes/poolRoute.ts'
 import { serviceRoutes } from './routes/serviceRoutes.ts'
 import { submitRoute } from './routes/submitRoute.ts'
 import { verifyRoutes } from './routes/verifyRoutes.ts'
@@ -125,7 +124,8 @@ export async function buildGateway({ backend, options, log = () => undefined }: 
   downloadRoutes(app, context)
   serviceRoutes(app, context)
   verifyRoutes(app, context)
-  poolRoute(app, context)
+  // Mode-specific routes come with the backend (JobBackend.routes).
+  if (backend.routes) await app.register(backend.routes)
   webRoutes(app)
   return app
 }

@@ -1,6 +1,7 @@
 // Gateway configuration: every option with its default and the reason for it, validated once at
 // start-up (from CLI flags) and then passed in; nothing below reads process.env.
 import { availableParallelism } from 'node:os'
+import { type ErrorCodeTable, hostError, SandrunError } from '../../errors/index.ts'
 
 export type RateLimitOptions = {
   /** CPU seconds one client may use per rolling minute. */
@@ -151,9 +152,15 @@ export const defaultLocalModeOptions: LocalModeOptions = {
   npmRegistry: null,
 }
 
-export class ConfigError extends Error {
+const configErrorCodes: ErrorCodeTable<'CONFIG_INVALID'> = { CONFIG_INVALID: hostError }
+
+/** A gateway option is wrong: the operator fixes the flag it names. */
+export class ConfigError extends SandrunError<'CONFIG_INVALID'> {
   override name = 'ConfigError'
-  readonly code = 'CONFIG_INVALID'
+
+  constructor(message: string) {
+    super('CONFIG_INVALID', message, configErrorCodes)
+  }
 }
 
 function positiveInteger(value: number, name: string): number {

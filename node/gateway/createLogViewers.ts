@@ -7,6 +7,7 @@
 // close code 1013 (it may reconnect: the replay starts over).
 import type { WebSocket } from 'ws'
 import { utf8Boundary } from './utf8Boundary.ts'
+import type { OutputStream } from '../../verifier/index.ts'
 
 export type CreateLogViewersParameters = {
   /** Bytes in flight to one viewer. */
@@ -18,7 +19,7 @@ export type CreateLogViewersParameters = {
 }
 
 export type LogViewer = {
-  output(stream: 'stdout' | 'stderr', data: Buffer): void
+  output(stream: OutputStream, data: Buffer): void
   /** A message of its own between the output pieces (a `truncated` or `gap` notice). */
   notice(message: Record<string, unknown>): void
   /** The final message; the socket is closed (1000) once it is sent. */
@@ -39,7 +40,7 @@ const pieceBytes = 16 * 1024
 /** Queued items a viewer may fall behind by; merged chunks keep honest viewers far below it. */
 const maxQueued = 4096
 
-type Item = { stream: 'stdout' | 'stderr'; data: Buffer; offset: number } | { json: unknown; last: boolean }
+type Item = { stream: OutputStream; data: Buffer; offset: number } | { json: unknown; last: boolean }
 
 type Viewer = {
   socket: WebSocket
@@ -59,7 +60,7 @@ export function createLogViewers({ windowBytes, budgetBytes, stallMs }: CreateLo
   // The last piece encoded: every viewer of a live chunk asks for the same one in turn.
   let cached: { data: Buffer; offset: number; end: number; message: Buffer } | null = null
 
-  const encode = (stream: 'stdout' | 'stderr', data: Buffer, offset: number): { message: Buffer; end: number } => {
+  const encode = (stream: OutputStream, data: Buffer, offset: number): { message: Buffer; end: number } => {
     if (cached && cached.data === data && cached.offset === offset) return cached
     let end = utf8Boundary(data, offset + pieceBytes)
     if (end <= offset) end = Math.min(data.length, offset + pieceBytes)

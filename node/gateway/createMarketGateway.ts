@@ -70,7 +70,14 @@ export async function createMarketGateway({ gateway, market: options, clock, log
   const environments = environmentsReport({ detections, interpreters, digest: environmentDigest })
   const store = await openJobStore(options.dataDir)
   const ledger = await openJobLedger({ dataDir: options.dataDir, chainId: deployment.chainId, market: deployment.market })
-  const host = await createHost({ ...options.host, keyFile: options.keyFile, listen: options.listen, bootstrap: options.bootstrap })
+  const host = await createHost({
+    ...options.host,
+    keyFile: options.keyFile,
+    listen: options.listen,
+    bootstrap: options.bootstrap,
+    // Which workers reach this gateway (sandrun dev waits for its own): peer ids only.
+    onPeer: (change, peer) => log?.(`peer ${change}`, { peer }),
+  })
   let backend: MarketBackend
   try {
     backend = await createMarketBackend(

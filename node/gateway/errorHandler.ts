@@ -1,25 +1,10 @@
-// The one place errors become HTTP answers: typed codes map to a status, the body is always
-// `{error, details}` (429 adds reason and retry_after), and 5xx answers never say what broke inside.
+// The one place errors become HTTP answers: a SandrunError carries its status (from its class's code
+// table), the body is always `{error, details}` (429 adds reason and retry_after), and a 500 never
+// says what broke inside.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { BackendError, type BackendErrorCode } from '../backends/backendError.ts'
-import { GatewayError, type GatewayErrorCode } from './gatewayError.ts'
-
-const backendStatus: Record<BackendErrorCode, number> = {
-  JOB_INVALID: 400,
-  JOB_NOT_FOUND: 404,
-  OUTPUT_NOT_FOUND: 404,
-  JOB_NOT_FINISHED: 409,
-  QUEUE_FULL: 503,
-  BACKEND_CLOSED: 503,
-}
-
-const gatewayStatus: Record<GatewayErrorCode, number> = {
-  SUBMISSION_INVALID: 400,
-  UPLOAD_TOO_LARGE: 413,
-  RATE_LIMITED: 429,
-  DOWNLOAD_PATH_INVALID: 400,
-  CONTENT_TYPE_UNSUPPORTED: 415,
-}
+import { errorCodeOf, SandrunError } from '../../errors/index.ts'
+import { BackendError } from '../backends/backendError.ts'
+import { GatewayError } from './gatewayError.ts'
 
 // fastify and plugin errors whose own message is safe and useful to the client.
 const frameworkMessages: Record<string, { status: number; error: string; details?: string }> = {
@@ -42,28 +27,25 @@ export type ErrorReport = (message: string, context: Record<string, unknown>) =>
 
 export function createErrorHandler(report: ErrorReport) {
   return function errorHandler(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-    if (error instanceof BackendError) {
-      return reply
-        .code(backendStatus[error.code])
-        .send({ error: error.shortMessage, ...(error.details ? { details: error.details } : {}), code: error.reason ?? error.code })
-    }
-    if (error instanceof GatewayError) {
-      const status = gatewayStatus[error.code]
-      if (status === 413) reply.header('connection', 'close')
-      if (error.code === 'RATE_LIMITED') {
+    // A Sandrun error carries its status; 500 is the host's own failure and is answered below.
+    if (error instanceof SandrunError && error.statusCode !== 500) {
+      if (error.statusCode === 413) reply.header('connection', 'close')
+      const details = error.details ? { details: error.details } : {}
+      if (error instanceof GatewayError && error.code === 'RATE_LIMITED') {
         const retryAfter = error.retryAfterSeconds ?? 1
         reply.header('retry-after', String(retryAfter))
-        return reply.code(429).send({ error: error.shortMessage, reason: error.reason ?? error.shortMessage, retry_after: retryAfter, ...(error.details ? { details: error.details } : {}) })
+        return reply.code(429).send({ error: error.shortMessage, reason: error.reason ?? error.shortMessage, retry_after: retryAfter, ...details })
       }
-      return reply.code(status).send({ error: error.shortMessage, ...(error.details ? { details: error.details } : {}) })
+      const code = error instanceof BackendError ? { code: error.reason ?? error.code } : {}
+      return reply.code(error.statusCode).send({ error: error.shortMessage, ...details, ...code })
     }
-    const code = (error as FastifyError).code
+    const code = errorCodeOf(error)
     const known = code ? frameworkMessages[code] : undefined
     if (known) {
       if (known.status === 413) reply.header('connection', 'close')
       return reply.code(known.status).send({ error: known.error, details: known.details ?? error.message.slice(0, 500) })
     }
-    const statusCode = (error as FastifyError).statusCode
+    const statusCode = 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : undefined
     if (statusCode && statusCode >= 400 && statusCode < 500) {
       return reply.code(statusCode).send({ error: 'Invalid request', details: error.message.slice(0, 500) })
     }

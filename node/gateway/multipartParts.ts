@@ -4,6 +4,7 @@
 import type { FastifyRequest } from 'fastify'
 import type { Multipart } from '@fastify/multipart'
 import { GatewayError } from './gatewayError.ts'
+import { errorCodeOf, errorMessageOf } from '../../errors/index.ts'
 
 export async function* multipartParts(request: FastifyRequest): AsyncGenerator<Multipart> {
   const parts = request.parts()[Symbol.asyncIterator]()
@@ -12,9 +13,9 @@ export async function* multipartParts(request: FastifyRequest): AsyncGenerator<M
     try {
       next = await parts.next()
     } catch (error) {
-      if (typeof (error as { code?: unknown }).code === 'string' || error instanceof GatewayError) throw error
+      if (errorCodeOf(error) !== undefined || error instanceof GatewayError) throw error
       throw new GatewayError('SUBMISSION_INVALID', 'The multipart body is malformed.', {
-        details: `${(error as Error).message.slice(0, 200)}. Send multipart/form-data with a non-empty boundary parameter in Content-Type (curl -F does this).`,
+        details: `${errorMessageOf(error).slice(0, 200)}. Send multipart/form-data with a non-empty boundary parameter in Content-Type (curl -F does this).`,
       })
     }
     if (next.done) return

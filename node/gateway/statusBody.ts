@@ -33,7 +33,7 @@ export function statusBody(status: JobStatus): StatusResponse {
           ...(e.reports !== undefined ? { reports: e.reports } : {}),
         }
       : null,
-    job_hash: status.jobHash,
+    job_hash: status.resultRoot,
     output_files: outputFiles,
     worker_metadata: status.worker ? { worker_id: status.worker.workerId, signature: status.worker.signature } : null,
     ...(status.error ? { error: status.error } : {}),

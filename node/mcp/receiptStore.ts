@@ -8,7 +8,7 @@ import { resultRoot, verifyWorkerSignature, type ResultEntryInput } from '../../
 import type { JobStatusBody, SandrunClient, VerifyReturnType } from '../client/sandrunClient.ts'
 import { chainTransport } from '../chain/chainTransport.ts'
 
-type Receipt = { entries: ResultEntryInput[]; jobHash: string | null; worker: JobStatusBody['worker_metadata']; verification: JobStatusBody['verification'] | null }
+type Receipt = { entries: ResultEntryInput[]; resultRoot: string | null; worker: JobStatusBody['worker_metadata']; verification: JobStatusBody['verification'] | null }
 
 export type ReceiptStore = {
   /** Keeps the job's receipt (once); a gateway without /verify leaves nothing to keep. */
@@ -41,7 +41,7 @@ export function createReceiptStore({ client, rpcUrl, maxReceipts = 1000 }: { cli
       const [report, status] = await Promise.all([client.verify(jobId).catch(() => null), client.status(jobId)])
       if (!Array.isArray(report?.entries)) return
       if (receipts.size >= maxReceipts) receipts.delete(receipts.keys().next().value!)
-      receipts.set(jobId, { entries: report.entries, jobHash: status.job_hash, worker: status.worker_metadata, verification: status.verification ?? null })
+      receipts.set(jobId, { entries: report.entries, resultRoot: status.job_hash, worker: status.worker_metadata, verification: status.verification ?? null })
     },
     async verify(jobId) {
       const receipt = receipts.get(jobId)
@@ -50,7 +50,7 @@ export function createReceiptStore({ client, rpcUrl, maxReceipts = 1000 }: { cli
       if (receipt.verification?.job_id) return onChain(jobId, receipt, root)
       const base = { job_id: jobId, method: 'worker-signature', caveat: signatureCaveat, result_root: root, entries: receipt.entries }
       const worker = receipt.worker
-      if (!worker || receipt.jobHash !== root) return { ...base, worker: null, verified: false, reason: 'the kept receipt has no signed root matching its entries' }
+      if (!worker || receipt.resultRoot !== root) return { ...base, worker: null, verified: false, reason: 'the kept receipt has no signed root matching its entries' }
       const valid = verifyWorkerSignature({ workerId: worker.worker_id, root, signature: worker.signature })
       return {
         ...base,

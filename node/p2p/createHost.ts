@@ -54,6 +54,8 @@ export type CreateHostParameters = {
   gossipScoreParams?: Partial<PeerScoreParams>
   /** How long to wait before trying a lost bootstrap peer again once quick reconnection gave up (ms). */
   bootstrapRedialMs?: number
+  /** Told of every peer connected and disconnected, from before the node listens (so none is missed). */
+  onPeer?: (change: 'connected' | 'disconnected', peer: string) => void
 }
 
 export const defaultHostOptions = {
@@ -133,6 +135,11 @@ export async function createHost(parameters: CreateHostParameters = {}): Promise
   })) as unknown as SandrunLibp2p
 
   const bootstrapPeers = await keepBootstrapPeers(libp2p, options.bootstrap ?? [])
+  const { onPeer } = parameters
+  if (onPeer) {
+    libp2p.addEventListener('peer:connect', (event) => onPeer('connected', event.detail.toString()))
+    libp2p.addEventListener('peer:disconnect', (event) => onPeer('disconnected', event.detail.toString()))
+  }
   await libp2p.start()
   const redials = new Map<string, ReturnType<typeof setTimeout>>()
   libp2p.addEventListener('peer:reconnect-failure', (event) => {

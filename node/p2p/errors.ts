@@ -1,6 +1,8 @@
 // Typed errors of the libp2p layer. Each `code` tells the caller what to do next: `penalize` says
 // whether the remote peer misbehaved (drop it, lower its score, try another provider) or whether
 // the failure is ours or the network's (retry elsewhere without blaming anyone).
+import { type ErrorCodeTable, hostError, SandrunError } from '../../errors/index.ts'
+
 export type P2pErrorCode =
   /** The bytes received do not hash to what was asked for: the provider lied or is broken. */
   | 'HASH_MISMATCH'
@@ -32,19 +34,27 @@ export type P2pErrorParameters = {
 
 const penalizingCodes: ReadonlySet<P2pErrorCode> = new Set(['HASH_MISMATCH', 'PROTOCOL_VIOLATION'])
 
-export class P2pError extends Error {
+/** Peer-to-peer failures are never an HTTP client's fault; the backends turn them into their own errors. */
+export const p2pErrorCodes: ErrorCodeTable<P2pErrorCode> = {
+  HASH_MISMATCH: hostError,
+  PROTOCOL_VIOLATION: hostError,
+  TOO_LARGE: hostError,
+  NOT_FOUND: hostError,
+  REMOTE_ERROR: hostError,
+  TIMEOUT: hostError,
+  ABORTED: hostError,
+  STREAM_FAILED: hostError,
+  INVALID_ARGUMENT: hostError,
+  KEY_INVALID: hostError,
+}
+
+export class P2pError extends SandrunError<P2pErrorCode> {
   override name = 'P2pError'
-  readonly code: P2pErrorCode
-  readonly shortMessage: string
-  readonly details: string | undefined
   /** True when the remote peer misbehaved and should be penalised. */
   readonly penalize: boolean
 
   constructor(code: P2pErrorCode, shortMessage: string, { details, cause, penalize }: P2pErrorParameters = {}) {
-    super(details ? `${shortMessage}\n\nDetails: ${details}` : shortMessage, { cause })
-    this.code = code
-    this.shortMessage = shortMessage
-    this.details = details
+    super(code, shortMessage, p2pErrorCodes, { details, cause })
     this.penalize = penalize ?? penalizingCodes.has(code)
   }
 }

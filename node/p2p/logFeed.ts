@@ -5,11 +5,11 @@
 // with the number of bytes lost. The replay is bounded the same way (maxReplayBytes, oldest first).
 // With `captureBytes`, each stream keeps only its first bytes, as the sandbox's capture does: the
 // feed then never holds more than the result will, and the end status says what was cut.
+import type { OutputStream } from '../../verifier/index.ts'
 
-export type LogStreamName = 'stdout' | 'stderr'
 
 export type LogEvent =
-  | { type: 'chunk'; stream: LogStreamName; data: Uint8Array }
+  | { type: 'chunk'; stream: OutputStream; data: Uint8Array }
   /** Bytes this subscriber will never see, because it read too slowly or joined after they were dropped. */
   | { type: 'gap'; droppedBytes: number }
   /** The job ended; `status` is the worker's final status object (state, exit code, ...). */
@@ -59,7 +59,7 @@ export class LogFeed {
   }
 
   /** Never blocks and never throws for slow readers; appending after end is ignored. */
-  append(stream: LogStreamName, data: Uint8Array): void {
+  append(stream: OutputStream, data: Uint8Array): void {
     const room = this.captureBytes - this.taken[stream]
     if (this.endEvent || data.byteLength === 0 || room <= 0) return
     const kept = data.byteLength > room ? data.subarray(0, room) : data

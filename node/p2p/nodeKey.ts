@@ -5,7 +5,7 @@ import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import type { Ed25519PrivateKey } from '@libp2p/interface'
-import { generateWorkerKey, loadWorkerKey, saveWorkerKey, type WorkerKey } from '../../verifier/index.ts'
+import { generateWorkerKey, loadWorkerKey, saveWorkerKey, VerifierError, type WorkerKey } from '../../verifier/index.ts'
 import { P2pError } from './errors.ts'
 
 /** The key file name inside a data dir; the same name the gateway uses for its worker key. */
@@ -50,7 +50,7 @@ async function loadOrCreate(file: string): Promise<WorkerKey> {
   try {
     return await loadWorkerKey(file)
   } catch (error) {
-    if ((error as { code?: string }).code !== 'KEY_FILE_UNREADABLE' || !isMissing(error)) throw error
+    if (!(error instanceof VerifierError && error.code === 'KEY_FILE_UNREADABLE' && error.details === 'ENOENT')) throw error
   }
   const key = generateWorkerKey()
   try {
@@ -58,13 +58,9 @@ async function loadOrCreate(file: string): Promise<WorkerKey> {
     return key
   } catch (error) {
     // Another process started on the same data dir at the same moment: use the key it wrote.
-    if ((error as { code?: string }).code === 'KEY_FILE_EXISTS') return loadWorkerKey(file)
+    if (error instanceof VerifierError && error.code === 'KEY_FILE_EXISTS') return loadWorkerKey(file)
     throw error
   }
-}
-
-function isMissing(error: unknown): boolean {
-  return (error as { details?: string }).details === 'ENOENT'
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -2,6 +2,7 @@
 // answer `{ok: true, ...}` or `{ok: false, code, message}`, then protocol-specific frames. Servers
 // get a deadline per stream; clients get a FramedStream bound to their call's signal.
 import type { Connection, Libp2p, Stream, StreamHandler } from '@libp2p/interface'
+import { type ErrorCodeTable, hostError, SandrunError } from '../../errors/index.ts'
 import { dialTarget, type PeerTarget } from './dialTarget.ts'
 import { P2pError } from './errors.ts'
 import { FramedStream } from './framedStream.ts'
@@ -15,11 +16,14 @@ export const maxRequestBytes = 4096
 /** Error codes a server may answer with; the client maps NOT_FOUND to NOT_FOUND, the rest to REMOTE_ERROR. */
 export type RemoteErrorCode = 'NOT_FOUND' | 'BAD_REQUEST' | 'INTERNAL'
 
-export class RemoteRefusal extends Error {
-  readonly code: RemoteErrorCode
+/** Answered to the peer in an error frame, never to an HTTP client. */
+const remoteRefusalCodes: ErrorCodeTable<RemoteErrorCode> = { NOT_FOUND: hostError, BAD_REQUEST: hostError, INTERNAL: hostError }
+
+export class RemoteRefusal extends SandrunError<RemoteErrorCode> {
+  override name = 'RemoteRefusal'
+
   constructor(code: RemoteErrorCode, message: string) {
-    super(message)
-    this.code = code
+    super(code, message, remoteRefusalCodes)
   }
 }
 

@@ -3,3 +3,5 @@
 export const bundleProtocol = '/sandrun/bundle/1.0.0'
 export const resultProtocol = '/sandrun/result/1.0.0'
 export const logsProtocol = '/sandrun/logs/1.0.0'
+/** Pool mode: a gateway hands an allowlisted worker one job (docs/network.md, "Pool mode"). */
+export const execProtocol = '/sandrun/exec/1.0.0'

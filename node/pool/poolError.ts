@@ -1,5 +1,7 @@
 // Typed errors of pool mode (workers.json, worker and gateway set-up). Each code says what to fix;
 // messages never contain job contents.
+import { type ErrorCodeTable, hostError, SandrunError } from '../../errors/index.ts'
+
 export type PoolErrorCode =
   /** A flag or option is wrong; fix the command line. */
   | 'CONFIG_INVALID'
@@ -11,16 +13,16 @@ export type PoolErrorParameters = {
   cause?: unknown
 }
 
-export class PoolError extends Error {
-  override name = 'PoolError'
-  readonly code: PoolErrorCode
-  readonly shortMessage: string
-  readonly details: string | undefined
+/** Set-up errors: the operator fixes them; they never reach an HTTP client. */
+export const poolErrorCodes: ErrorCodeTable<PoolErrorCode> = {
+  CONFIG_INVALID: hostError,
+  WORKERS_FILE_INVALID: hostError,
+}
 
-  constructor(code: PoolErrorCode, shortMessage: string, { details, cause }: PoolErrorParameters = {}) {
-    super(details ? `${shortMessage}\n\nDetails: ${details}` : shortMessage, { cause })
-    this.code = code
-    this.shortMessage = shortMessage
-    this.details = details
+export class PoolError extends SandrunError<PoolErrorCode> {
+  override name = 'PoolError'
+
+  constructor(code: PoolErrorCode, shortMessage: string, parameters: PoolErrorParameters = {}) {
+    super(code, shortMessage, poolErrorCodes, parameters)
   }
 }

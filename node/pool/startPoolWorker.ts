@@ -6,12 +6,13 @@ import { readFile } from 'node:fs/promises'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { SandboxError, parseManifest, type Sandbox } from '../../sandbox/index.ts'
-import { exitEntryContent, resultEntries, resultRoot, workerMetadata } from '../../verifier/index.ts'
+import { sealResult } from '../../verifier/index.ts'
 import { createHost, type CreateHostParameters, type SandrunHost } from '../p2p/createHost.ts'
-import { execService, type ExecRunParameters, type ExecService } from './execService.ts'
+import { execService, type ExecRunParameters, type ExecService } from '../p2p/execService.ts'
 import { PoolError } from './poolError.ts'
 import { openStorage } from '../storage/openStorage.ts'
 import { scratchDirFor } from '../storage/scratchDirFor.ts'
+import { errorCodeOf } from '../../errors/index.ts'
 
 export type PoolWorkerLog = (message: string, context: Record<string, unknown>) => void
 
@@ -88,9 +89,7 @@ export async function startPoolWorker(parameters: StartPoolWorkerParameters): Pr
       log('job running', { jobId, bundleBytes: bundle.byteLength })
       const result = await sandbox.runJob({ manifest, bundle, outputDir: dir, signal, onOutput: (stream, chunk) => onOutput(stream, chunk) })
       if (signal.aborted) throw new Error('the job was cancelled by the gateway')
-      const entries = resultEntries(result).map(({ name, sha256, size }) => ({ name, sha256, size }))
-      const root = resultRoot(entries)
-      const metadata = workerMetadata(key, root)
+      const { entries, resultRoot: root, exit, worker } = sealResult(result, key)
       const outputs = await Promise.all(result.outputs.map(async (file) => ({ name: `outputs/${file.path}`, content: new Uint8Array(await readFile(file.hostPath)) })))
       log('job finished', { jobId, exitCode: result.exitCode, termination: result.termination, root })
       return {
@@ -98,7 +97,7 @@ export async function startPoolWorker(parameters: StartPoolWorkerParameters): Pr
         result: {
           entries,
           files: [
-            { name: 'exit', content: Buffer.from(exitEntryContent(result.exitCode, result.termination), 'utf8') },
+            { name: 'exit', content: exit },
             { name: 'stdout', content: result.stdout },
             { name: 'stderr', content: result.stderr },
             ...outputs,
@@ -112,7 +111,7 @@ export async function startPoolWorker(parameters: StartPoolWorkerParameters): Pr
             stdoutTruncated: result.stdoutTruncated,
             stderrTruncated: result.stderrTruncated,
           },
-          worker: { workerId: metadata.worker_id, signature: metadata.signature },
+          worker,
         },
       }
     } catch (error) {
@@ -121,7 +120,7 @@ export async function startPoolWorker(parameters: StartPoolWorkerParameters): Pr
         return { type: 'failed' as const, code: error.code, message: error.shortMessage, userError: true }
       }
       // The message may quote the job; the operator's log gets the code only.
-      log('job failed on this host', { jobId, code: (error as { code?: string }).code ?? 'UNKNOWN' })
+      log('job failed on this host', { jobId, code: errorCodeOf(error) ?? 'UNKNOWN' })
       return { type: 'failed' as const, code: 'HOST_FAILURE', message: 'The worker could not run the job.', userError: false }
     } finally {
       if (dir) await scratch.removeJobDir(dir).catch(() => undefined)
@@ -162,7 +161,7 @@ export async function startPoolWorker(parameters: StartPoolWorkerParameters): Pr
         .dial(address, { timeoutMs: 5000 })
         .then(() => lastFailure.delete(peer))
         .catch((error: unknown) => {
-          const reason = (error as { code?: string }).code ?? 'UNKNOWN'
+          const reason = errorCodeOf(error) ?? 'UNKNOWN'
           // One line per change, not one every few seconds while a gateway is down.
           if (lastFailure.get(peer) !== reason) log('gateway unreachable', { peer, reason })
           lastFailure.set(peer, reason)

@@ -5,6 +5,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
 import { mkdir, open, readdir, rm, type FileHandle } from 'node:fs/promises'
 import path from 'node:path'
 import { Readable } from 'node:stream'
+import { type ErrorCodeTable, hostError, SandrunError } from '../../errors/index.ts'
 
 export type SealedStore = {
   /** The directory the ciphertext lives in (the store owns all of it). */
@@ -22,13 +23,16 @@ export type SealedStore = {
   close(): Promise<void>
 }
 
-export class SealedStoreError extends Error {
+export type SealedStoreErrorCode = 'NOT_FOUND' | 'CORRUPT' | 'INVALID_NAME'
+
+/** A sealed file is the host's: a missing or altered one is never the client's doing. */
+const sealedStoreErrorCodes: ErrorCodeTable<SealedStoreErrorCode> = { NOT_FOUND: hostError, CORRUPT: hostError, INVALID_NAME: hostError }
+
+export class SealedStoreError extends SandrunError<SealedStoreErrorCode> {
   override name = 'SealedStoreError'
-  constructor(
-    readonly code: 'NOT_FOUND' | 'CORRUPT' | 'INVALID_NAME',
-    message: string,
-  ) {
-    super(message)
+
+  constructor(code: SealedStoreErrorCode, message: string) {
+    super(code, message, sealedStoreErrorCodes)
   }
 }
 

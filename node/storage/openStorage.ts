@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
 import { mkdir, readFile, readdir, rm, rmdir } from 'node:fs/promises'
 import path from 'node:path'
+import { type ErrorCodeTable, hostError, SandrunError } from '../../errors/index.ts'
 
 export type StorageOptions = {
   root: string
@@ -23,9 +24,14 @@ export type Storage = {
   close(): Promise<void>
 }
 
-export class StorageError extends Error {
+const storageErrorCodes: ErrorCodeTable<'STORAGE_NOT_TMPFS'> = { STORAGE_NOT_TMPFS: hostError }
+
+export class StorageError extends SandrunError<'STORAGE_NOT_TMPFS'> {
   override name = 'StorageError'
-  readonly code = 'STORAGE_NOT_TMPFS'
+
+  constructor(message: string) {
+    super('STORAGE_NOT_TMPFS', message, storageErrorCodes)
+  }
 }
 
 /** The filesystem type of the mount that holds `dir`, from /proc/mounts (longest matching mount point). */

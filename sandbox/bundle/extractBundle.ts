@@ -13,6 +13,7 @@ import type { BundleEntry } from './bundleTree.ts'
 import { quoteEntryName } from './entryPath.ts'
 import type { InspectBundleReturnType } from './inspectBundle.ts'
 import { type InflationMeter, readBundle } from './readBundle.ts'
+import { errorCodeOf } from '../../errors/index.ts'
 
 export type ExtractBundleParameters = {
   bundle: Uint8Array
@@ -116,7 +117,7 @@ export async function extractBundle({
       } catch (error) {
         if (error instanceof SandboxError) throw error
         // Host paths stay out of the message; the errno says enough (ENOSPC, EEXIST, ...).
-        const code = (error as { code?: string }).code ?? 'unknown error'
+        const code = errorCodeOf(error) ?? 'unknown error'
         throw new SandboxError('SANDBOX_FAILED', `Could not extract entry ${quoteEntryName(entry.path)} (${code}).`, {
           details: code === 'EEXIST' ? 'The target directory must be empty.' : undefined,
           cause: error,
@@ -131,5 +132,5 @@ function writeAll(fd: number, chunk: Buffer): void {
 }
 
 function isErrno(error: unknown, code: string): boolean {
-  return (error as { code?: unknown } | null)?.code === code
+  return errorCodeOf(error) === code
 }

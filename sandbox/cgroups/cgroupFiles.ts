@@ -2,6 +2,7 @@
 // a kernel pseudo-filesystem, and must complete before the job is released.
 import { readFileSync, rmdirSync, writeFileSync } from 'node:fs'
 import { setTimeout as delay } from 'node:timers/promises'
+import { errorCodeOf } from '../../errors/index.ts'
 
 export function readNumber(file: string): number {
   try {
@@ -56,8 +57,8 @@ export function listPids(procsFile: string): number[] {
  * round). `spare` pids are never killed: the spawner's main thread passes through a job's cgroup
  * for a moment while it forks the job's first process, and v1 lists it then.
  */
-export async function killAllIn(procsFile: string, spare?: ReadonlySet<number>, stopped?: () => boolean): Promise<void> {
-  for (let round = 0; round < 50; round++) {
+export async function killAllIn(procsFile: string, spare?: ReadonlySet<number>, stopped?: () => boolean, rounds = 50): Promise<void> {
+  for (let round = 0; round < rounds; round++) {
     // The cgroup went to another job meanwhile: its processes are not ours to kill.
     if (stopped?.()) return
     const pids = listPids(procsFile).filter((pid) => !spare?.has(pid))
@@ -80,7 +81,7 @@ export async function removeCgroupDir(dir: string): Promise<void> {
       rmdirSync(dir)
       return
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code
+      const code = errorCodeOf(error)
       if (code === 'ENOENT') return
       if (code !== 'EBUSY') throw error
       await delay(attempt < 5 ? 2 : 20)

@@ -6,6 +6,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, readSync, writeSync } fro
 import path from 'node:path'
 import { killAllIn, listPids, readKeyValues, readNumber, removeCgroupDir, tryWriteControl, writeControl } from './cgroupFiles.ts'
 import type { CgroupBackend, CgroupLimits, JobCgroup } from './types.ts'
+import { errorCodeOf } from '../../errors/index.ts'
 
 const required = ['memory', 'pids'] as const
 /** cpu is optional: a user's systemd delegates it only on newer versions. */
@@ -39,7 +40,7 @@ function delegate(own: string): { base: string; controllers: string[] } {
     enableControllers(base, controllers)
   } catch (error) {
     // Processes here (the root cgroup is exempt): they move to the leaf, then the subtree delegates.
-    if ((error as NodeJS.ErrnoException).code !== 'EBUSY') throw error
+    if (errorCodeOf(error) !== 'EBUSY') throw error
     const leaf = path.join(base, serviceLeaf)
     mkdirSync(leaf, { recursive: true })
     for (const pid of listPids(path.join(base, 'cgroup.procs'))) tryWriteControl(path.join(leaf, 'cgroup.procs'), pid)
@@ -80,14 +81,19 @@ export function createCgroupV2Backend({ own, instance }: { own: string; instance
   mkdirSync(parent, { recursive: true })
   enableControllers(parent, controllers)
 
-  type Slot = { dir: string }
+  /**
+   * `killed`: cgroup.kill was written to it. Linux 6.12 kills every process later cloned into such
+   * a cgroup with CLONE_INTO_CGROUP (its fork/kill race fix compares kill sequence numbers), so a
+   * killed cgroup is never reused; one that emptied by itself is.
+   */
+  type Slot = { dir: string; killed: boolean }
   const idleSlots: Slot[] = []
   let closed = false
   let peakResets: boolean | undefined
 
   function create(name: string, limits: CgroupLimits): JobCgroup {
     const drained = idleSlots.findIndex((idle) => readNumber(path.join(idle.dir, 'pids.current')) === 0)
-    const slot = drained >= 0 ? idleSlots.splice(drained, 1)[0]! : { dir: path.join(parent, name) }
+    const slot = drained >= 0 ? idleSlots.splice(drained, 1)[0]! : { dir: path.join(parent, name), killed: false }
     const { dir } = slot
     if (drained < 0) mkdirSync(dir)
     const setMemoryLimit = (bytes: number) => writeControl(path.join(dir, 'memory.max'), bytes)
@@ -116,9 +122,14 @@ export function createCgroupV2Backend({ own, instance }: { own: string; instance
     const procs = path.join(dir, 'cgroup.procs')
     let released = false
     const sweeps = new Set<Promise<void>>()
-    // cgroup.kill (Linux 5.14+) kills the whole cgroup at once, forks in flight included; the
-    // pid-by-pid sweep after it covers older kernels and waits until the cgroup is empty.
+    // Pid by pid first: what is left when a job ends (bwrap's exiting pid 1, a sleeper) is gone in
+    // a round or two, and the cgroup stays reusable. Only what outruns that (a fork bomb) gets
+    // cgroup.kill (Linux 5.14+: the whole cgroup at once, forks in flight included), and the
+    // sweep after it covers older kernels and waits until the cgroup is empty.
     const sweep = async (stopped?: () => boolean) => {
+      await killAllIn(procs, undefined, stopped, 8)
+      if (stopped?.() || listPids(procs).length === 0) return
+      slot.killed = true
       tryWriteControl(path.join(dir, 'cgroup.kill'), 1)
       await killAllIn(procs, undefined, stopped)
     }
@@ -156,7 +167,7 @@ export function createCgroupV2Backend({ own, instance }: { own: string; instance
         released = true
         await Promise.all(sweeps)
         if (peakFd !== null) closeSync(peakFd)
-        const reusable = peakResets === true && !closed && idleSlots.length < maxIdleSlots
+        const reusable = peakResets === true && !slot.killed && !closed && idleSlots.length < maxIdleSlots
         if (reusable && readNumber(path.join(dir, 'memory.current')) <= maxIdleChargeBytes && listPids(procs).length === 0) {
           idleSlots.push(slot) // taken oldest first: those have had the longest to drain
           return

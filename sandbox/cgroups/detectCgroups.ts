@@ -7,6 +7,7 @@ import path from 'node:path'
 import { createCgroupV1Backend } from './cgroupV1.ts'
 import { createCgroupV2Backend } from './cgroupV2.ts'
 import type { CgroupBackend } from './types.ts'
+import { errorCodeOf, errorMessageOf } from '../../errors/index.ts'
 
 export type DetectCgroupsReturnType = {
   backend: CgroupBackend | null
@@ -62,7 +63,7 @@ export function detectCgroups({ instance }: { instance: string }): DetectCgroups
     try {
       return { backend: createCgroupV2Backend({ own: ownDir, instance }), note: null, remedy: null }
     } catch (error) {
-      v2Failure = explainV2Failure(error as NodeJS.ErrnoException, ownDir, isRoot)
+      v2Failure = explainV2Failure(error, ownDir, isRoot)
     }
   }
   const v1 = mounts.filter((m) => m.type === 'cgroup')
@@ -95,7 +96,7 @@ export function detectCgroups({ instance }: { instance: string }): DetectCgroups
     try {
       return { backend: createCgroupV1Backend({ memory, pids, cpuacct, cpu: hierarchy('cpu') }), note: null, remedy: null }
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? 'error'
+      const code = errorCodeOf(error) ?? 'error'
       return { backend: null, note: `cgroup v1 not writable (${code})`, remedy: `make ${path.dirname(memory)} and the pids and cpuacct hierarchies writable (a container needs them mounted read-write)` }
     }
   }
@@ -109,16 +110,18 @@ export function detectCgroups({ instance }: { instance: string }): DetectCgroups
 }
 
 /** Says which part of the v2 set-up failed, and what would fix it. */
-function explainV2Failure(error: NodeJS.ErrnoException, ownDir: string, isRoot: boolean): { note: string; remedy: string } {
-  if (error.code === 'ENOCONTROLLER') {
+function explainV2Failure(error: unknown, ownDir: string, isRoot: boolean): { note: string; remedy: string } {
+  const code = errorCodeOf(error)
+  const message = errorMessageOf(error)
+  if (code === 'ENOCONTROLLER') {
     return isRoot
-      ? { note: 'this cgroup does not offer the memory and pids controllers', remedy: `${error.message}: enable them in the parent cgroups, or ${delegationRemedy}` }
-      : { note: 'cgroup v2 is not delegated to this user', remedy: `${error.message}: ${delegationRemedy}` }
+      ? { note: 'this cgroup does not offer the memory and pids controllers', remedy: `${message}: enable them in the parent cgroups, or ${delegationRemedy}` }
+      : { note: 'cgroup v2 is not delegated to this user', remedy: `${message}: ${delegationRemedy}` }
   }
-  if (error.code === 'EACCES' || error.code === 'EPERM' || error.code === 'EROFS') {
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
     return isRoot
-      ? { note: `cgroup v2 not writable (${error.code})`, remedy: `${ownDir} is read-only here (a container?): mount cgroup2 read-write, or ${delegationRemedy}` }
-      : { note: 'cgroup v2 is not delegated to this user', remedy: `${ownDir} is not this user's to divide (${error.code}): ${delegationRemedy}` }
+      ? { note: `cgroup v2 not writable (${code})`, remedy: `${ownDir} is read-only here (a container?): mount cgroup2 read-write, or ${delegationRemedy}` }
+      : { note: 'cgroup v2 is not delegated to this user', remedy: `${ownDir} is not this user's to divide (${code}): ${delegationRemedy}` }
   }
-  return { note: `cgroup v2 not usable (${error.code ?? 'error'})`, remedy: `${ownDir}: ${error.message}` }
+  return { note: `cgroup v2 not usable (${code ?? 'error'})`, remedy: `${ownDir}: ${message}` }
 }

@@ -2,6 +2,7 @@
 // registry package with a version range, because the install step reads only the host's npm cache.
 // Git, URL, file, link and alias specs are refused with the dependency to fix.
 import { SandboxError } from '../errors.ts'
+import { errorMessageOf } from '../../errors/index.ts'
 
 export type CheckNpmPackageJsonParameters = {
   content: string
@@ -21,7 +22,7 @@ export function checkNpmPackageJson({ content, fileName, maxDependencies = 500 }
   try {
     parsed = JSON.parse(content)
   } catch (error) {
-    throw new SandboxError('BUNDLE_INVALID', `${fileName} is not valid JSON: ${(error as Error).message}.`)
+    throw new SandboxError('BUNDLE_INVALID', `${fileName} is not valid JSON: ${errorMessageOf(error)}.`)
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new SandboxError('BUNDLE_INVALID', `${fileName} must be a JSON object with a "dependencies" object.`)

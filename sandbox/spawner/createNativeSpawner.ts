@@ -13,6 +13,7 @@ import { SandboxError } from '../errors.ts'
 import { findExecutable } from '../findExecutable.ts'
 import { createSpawnerClient, type Spawner } from './spawnerClient.ts'
 import type { SpawnerEvent, SpawnerRequest } from './spawnerMessages.ts'
+import { errorMessageOf } from '../../errors/index.ts'
 
 const run = promisify(execFile)
 
@@ -80,8 +81,8 @@ export async function buildNativeTools(
     const [spawn, exec] = await Promise.all([buildTool(compiler, dir, 'spawn'), buildTool(compiler, dir, 'exec')])
     return { tools: { spawn, exec } }
   } catch (error) {
-    const stderr = (error as { stderr?: string }).stderr?.split('\n')[0]
-    const detail = stderr || (error as Error).message
+    const stderr = error instanceof Error && 'stderr' in error && typeof error.stderr === 'string' ? error.stderr.split('\n')[0] : undefined
+    const detail = stderr || errorMessageOf(error)
     return { tools: null, reason: `the C build failed${detail ? `: ${detail}` : ''}` }
   }
 }

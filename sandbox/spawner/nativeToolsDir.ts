@@ -5,6 +5,7 @@
 import { lstatSync, mkdirSync, readFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { errorCodeOf } from '../../errors/index.ts'
 
 /** The mount options of the mount that holds `dir` (the longest mount point that prefixes it). */
 function mountOptionsOf(dir: string): string[] {
@@ -28,7 +29,7 @@ export function nativeToolsDir(runtimeRoot: string): { dir: string } | { dir: nu
     // The service runs what it finds here: it must be this user's, writable by nobody else.
     if (!stat.isDirectory() || stat.uid !== process.getuid?.() || (stat.mode & 0o022) !== 0) return { dir: null, reason: `${cache} is not this user's private directory` }
   } catch (error) {
-    return { dir: null, reason: `${runtimeRoot} is mounted noexec and ${cache} cannot be made (${(error as NodeJS.ErrnoException).code})` }
+    return { dir: null, reason: `${runtimeRoot} is mounted noexec and ${cache} cannot be made (${errorCodeOf(error)})` }
   }
   if (mountOptionsOf(cache).includes('noexec')) return { dir: null, reason: `${runtimeRoot} and ${cache} are mounted noexec` }
   return { dir: cache }

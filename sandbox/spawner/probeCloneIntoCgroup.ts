@@ -5,6 +5,7 @@
 import type { CgroupBackend } from '../cgroups/types.ts'
 import { SandboxError } from '../errors.ts'
 import type { Spawner } from './spawnerClient.ts'
+import { errorMessageOf } from '../../errors/index.ts'
 
 /** Null when it works, else why not. */
 export async function probeCloneIntoCgroup(spawner: Spawner, cgroups: CgroupBackend): Promise<string | null> {
@@ -15,7 +16,7 @@ export async function probeCloneIntoCgroup(spawner: Spawner, cgroups: CgroupBack
     const exit = await started.exited
     return exit.code === 0 ? null : `the probe exited with ${exit.code ?? exit.signal}`
   } catch (error) {
-    return error instanceof SandboxError ? (error.details ?? error.message) : (error as Error).message
+    return error instanceof SandboxError ? (error.details ?? error.message) : errorMessageOf(error)
   } finally {
     await cgroup.destroy()
   }

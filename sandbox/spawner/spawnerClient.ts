@@ -3,6 +3,7 @@
 import { SandboxError } from '../errors.ts'
 import { withHomeCgroups } from './homeCgroups.ts'
 import type { SpawnerEvent, SpawnerRequest, SpawnRequest } from './spawnerMessages.ts'
+import { errorMessageOf } from '../../errors/index.ts'
 
 /** A SpawnRequest as callers give it: join files without their home, output callbacks. */
 export type SpawnParameters = Omit<SpawnRequest, 'type' | 'id' | 'joinFiles'> & {
@@ -114,7 +115,7 @@ export function createSpawnerClient(send: (request: SpawnerRequest) => boolean):
         const request: SpawnerRequest = { type: 'spawn', id, ...rest, joinFiles: joinFiles && withHomeCgroups(joinFiles) }
         if (!send(request)) failAll('spawner is closed')
       } catch (error) {
-        fail(id, new SandboxError('SANDBOX_FAILED', 'The sandbox failed to start.', { details: (error as Error).message }))
+        fail(id, new SandboxError('SANDBOX_FAILED', 'The sandbox failed to start.', { details: errorMessageOf(error) }))
       }
       return {
         pid: pid.promise,

@@ -2,6 +2,7 @@
 // Buffers travel as bytes). Extra fds are listed in order: the n-th becomes fd 3 + n in the child.
 
 import type { JoinFile } from './homeCgroups.ts'
+import type { OutputStream } from '../types.ts'
 
 export type ExtraFd =
   /** A file opened read-only by the spawner (one open file description per child). */
@@ -43,6 +44,6 @@ export type SpawnerRequest = SpawnRequest | KillRequest | WriteRequest
 export type SpawnerEvent =
   | { type: 'ready'; id: 0 }
   | { type: 'spawned'; id: number; pid: number }
-  | { type: 'stdout' | 'stderr'; id: number; data: Uint8Array }
+  | { type: OutputStream; id: number; data: Uint8Array }
   | { type: 'exit'; id: number; code: number | null; signal: NodeJS.Signals | null }
   | { type: 'error'; id: number; message: string }

@@ -2,6 +2,7 @@
 // Node's spawn() forks the calling process, and the cost of fork grows with its memory (a 400 MB
 // gateway pays ~10 ms per job); this process stays small, so each start costs well under 1 ms and
 // runs on another core. It only starts processes, relays their output and kills on request.
+// It is compiled as one file, without its imports (createSpawner.ts): import types only.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { closeSync, openSync, writeFileSync } from 'node:fs'
 import type { Writable } from 'node:stream'
@@ -49,7 +50,7 @@ function start(request: SpawnRequest): void {
       for (const home of joined) writeFileSync(home, '0')
     }
   } catch (error) {
-    send({ type: 'error', id, message: (error as Error).message })
+    send({ type: 'error', id, message: error instanceof Error ? error.message : String(error) })
     return
   } finally {
     for (const handle of opened) closeSync(handle)

@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
 # Builds the test VM's disk image, kernel and initrd from Debian packages (mmdebstrap), into
-# $1 (a cache directory named after this script's hash, see testVm.sh). Debian 12's kernel, boot
-# with a pure cgroup v2 hierarchy; systemd as init (the units and Delegate= are under test);
+# $1 (a cache directory named after this script's hash, see testVm.sh). Debian 12's kernel (6.1),
+# or with $2 = backports its 6.12 from bookworm-backports (the kernel where emptied v2 cgroups can
+# be reused: memory.peak resets); boot with a pure cgroup v2 hierarchy; systemd as init (the units and Delegate= are under test);
 # bubblewrap, gcc and the interpreters from apt; the host's own node binary, since Debian 12's
 # nodejs is 18 and the project needs >= 20.19. Root, network access to the Debian mirror.
 set -euo pipefail
 out=$1
+kernel=${2:-stable}
 say() { printf '[vm] %s\n' "$*" >&2; }
 
+case "$kernel" in
+  stable) linux=linux-image-amd64; backports=() ;;
+  backports) linux=linux-image-amd64/bookworm-backports; backports=("deb http://deb.debian.org/debian bookworm-backports main") ;;
+  *) echo "[vm] unknown kernel '$kernel' (stable or backports)" >&2; exit 2 ;;
+esac
 packages=(
-  linux-image-amd64 systemd systemd-sysv udev dbus dbus-user-session libpam-systemd kmod
+  "$linux" systemd systemd-sysv udev dbus dbus-user-session libpam-systemd kmod
   bubblewrap python3 ruby php-cli r-base-core perl gcc libc6-dev libstdc++6
   procps util-linux iproute2 ca-certificates e2fsprogs
 )
@@ -23,7 +30,8 @@ if [ ! -f "$packages_tar" ]; then
     bookworm "$packages_tar.tmp" \
     "deb http://deb.debian.org/debian bookworm main" \
     "deb http://deb.debian.org/debian bookworm-updates main" \
-    "deb http://deb.debian.org/debian-security bookworm-security main"
+    "deb http://deb.debian.org/debian-security bookworm-security main" \
+    ${backports[@]+"${backports[@]}"}
   mv "$packages_tar.tmp" "$packages_tar"
 fi
 root="$out.root"

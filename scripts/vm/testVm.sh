@@ -7,7 +7,9 @@
 #   scripts/vm/testVm.sh                       the sandbox and gateway test files
 #   scripts/vm/testVm.sh -- npm run bench:sandbox   any command, from the checkout's root
 #
-# Environment: SANDRUN_VM_CACHE (default /var/cache/sandrun-vm), SANDRUN_VM_CPUS (2),
+# Environment: SANDRUN_VM_KERNEL (stable: Debian 12's 6.1, the default; backports: 6.12 from
+# bookworm-backports, where emptied v2 cgroups are reused), SANDRUN_VM_CACHE (default
+# /var/cache/sandrun-vm; a backports image lives in its backports/ folder), SANDRUN_VM_CPUS (2),
 # SANDRUN_VM_MEMORY (4G), SANDRUN_VM_TIMEOUT (seconds, 3600), SANDRUN_VM_OUT (a host directory
 # the guest's /vm/out is copied to, for benchmark results).
 set -euo pipefail
@@ -39,12 +41,18 @@ fi
 # The image is named after what goes into it: the build script, the node binary and its npm.
 node=$(readlink -f "$(command -v node)")
 key=$(cat "$here/buildImage.sh" "$node" "$(dirname "$node")/../lib/node_modules/npm/package.json" 2>/dev/null | sha256sum | cut -c1-16)
+kernel=${SANDRUN_VM_KERNEL:-stable}
 cache=${SANDRUN_VM_CACHE:-/var/cache/sandrun-vm}
+case "$kernel" in
+  stable) ;;
+  backports) cache="$cache/backports" ;;
+  *) echo "[vm] SANDRUN_VM_KERNEL must be stable or backports, not '$kernel'" >&2; exit 2 ;;
+esac
 image="$cache/$key"
 mkdir -p "$cache"
 if [ ! -f "$image.ext4" ]; then
   started=$SECONDS
-  ( flock 9; [ -f "$image.ext4" ] || bash "$here/buildImage.sh" "$image" ) 9>"$cache/.build.lock"
+  ( flock 9; [ -f "$image.ext4" ] || bash "$here/buildImage.sh" "$image" "$kernel" ) 9>"$cache/.build.lock"
   say "image built in $((SECONDS - started)) s"
   # Older images (other build scripts or node binaries) are not used again.
   find "$cache" -maxdepth 1 -type f \( -name '*.ext4' -o -name '*.vmlinuz' -o -name '*.initrd' \) ! -name "$key.*" -delete

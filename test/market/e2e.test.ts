@@ -218,8 +218,9 @@ describe('market network end to end', { timeout: 180_000 }, () => {
       const response = await fetch(`${after.url}/status/${jobId}`)
       expect(response.status).toBe(404)
       expect(await readdir(path.join(network.dir, 'restarting-gateway-data', 'jobs'))).toEqual([])
-      // Its ledger still names the job: once the commit window closes, the two workers reveal and finalize.
-      await network.skipTime(120 + 1)
+      // Its ledger still names the job: once the commit window closes, the two workers reveal and
+      // finalize. To just past the deadline, not a window's length: drawn late, they committed late.
+      await network.setTime(Number((await network.chain.getJob(chainJobId)).commitDeadline) + 1)
       await expect.poll(() => after.log.some((entry) => entry.message === 'orphaned job settled' && entry.context.chainJobId === chainJobId.toString()), { timeout: 60_000 }).toBe(true)
       expect((await network.chain.getJob(chainJobId)).status).toBe('Finalized')
       expect(await readdir(path.join(network.dir, 'restarting-gateway-data', 'open-jobs'))).toEqual([])

@@ -26,6 +26,7 @@ import { jobSubmission } from '../gateway/testGateway.ts'
 import { spawnNode } from '../../node/dev/spawnNode.ts'
 import { jobsTopic } from '../../node/p2p/deploymentTopics.ts'
 import type { Clock } from '../../node/clock/systemClock.ts'
+import { startChainClockPump } from './chainClockPump.ts'
 
 // Commit and reveal windows of the test gateways: committees widen over the commit window and nobody
 // commits in its first eighth, so a third worker that starts slowly on a loaded machine is still drawn.
@@ -53,6 +54,8 @@ export type MarketNetwork = {
   setTime(timestamp: number): Promise<void>
   /** One of anvil's own RPC methods (anvil_reorg, evm_mine, anvil_setNextBlockBaseFeePerGas, …). */
   rpc(method: string, params?: unknown[]): Promise<void>
+  /** How many times the clock pump (fastClock) moved chain time. */
+  clockJumps(): number
   stop(): Promise<void>
 }
 
@@ -145,9 +148,15 @@ export type StartMarketNetworkParameters = {
   blockTime?: number
   /** anvil's `--state` file: stopped and started again with it, the chain carries on. */
   statePath?: string
+  /**
+   * Chain time jumps to what the workers wait for once none of them is running a job
+   * (chainClockPump.ts): commit delays and eligibility waits cost no wall-clock time. Default on,
+   * except on a repeatable chain or with a block time (the test owns the clock there).
+   */
+  fastClock?: boolean
 }
 
-export async function startMarketNetwork({ sandbox, repeatable, blockTime, statePath }: StartMarketNetworkParameters): Promise<MarketNetwork> {
+export async function startMarketNetwork({ sandbox, repeatable, blockTime, statePath, fastClock = !repeatable && !blockTime }: StartMarketNetworkParameters): Promise<MarketNetwork> {
   const dir = await mkdtemp(path.join(tmpdir(), 'sandrun-market-e2e-'))
   // The workers' scratch dirs (tmpfs), removed with the network even after a SIGKILL.
   const shm = await mkdtemp('/dev/shm/sandrun-market-e2e-')
@@ -171,6 +180,24 @@ export async function startMarketNetwork({ sandbox, repeatable, blockTime, state
   const wallet = createWalletClient({ account: funder!, transport: http(anvil.rpcUrl) })
   const stops: Array<() => Promise<void>> = []
   const gateways: TestGateway[] = []
+  const pump = fastClock
+    ? startChainClockPump({
+        now: async () => Number((await chain.publicClient.getBlock()).timestamp) + 1,
+        jumpTo: async (timestamp) => {
+          await rpc('evm_setNextBlockTimestamp', [timestamp])
+          await rpc('evm_mine', [])
+        },
+      })
+    : undefined
+  const observe = (worker: string, line: string): void => {
+    if (!pump) return
+    try {
+      const { message, ...context } = JSON.parse(line) as { message: string } & Record<string, unknown>
+      pump.observe(worker, message, context)
+    } catch {
+      // not a log line
+    }
+  }
 
   if (repeatable) await rpc('anvil_setBlockTimestampInterval', [0])
 
@@ -304,6 +331,7 @@ export async function startMarketNetwork({ sandbox, repeatable, blockTime, state
       ],
       onLog: (line: string) => {
         onLog?.(line)
+        observe(name, line)
         // SANDRUN_TEST_WORKER_LOG=1 shows the workers' JSON log lines (never job contents).
         if (process.env.SANDRUN_TEST_WORKER_LOG) process.stderr.write(`[${name}] ${line}\n`)
       },
@@ -315,6 +343,7 @@ export async function startMarketNetwork({ sandbox, repeatable, blockTime, state
       listen: (node.ready.listen ?? '').split(',').filter(Boolean),
       exited: node.exited,
       stop: async (how = 'graceful') => {
+        pump?.forget(name)
         if (how === 'crash') node.child.kill('SIGKILL')
         await node.stop()
       },
@@ -337,7 +366,13 @@ export async function startMarketNetwork({ sandbox, repeatable, blockTime, state
       heartbeatMs: 500,
       clock,
       host: { gossipScoreParams: { IPColocationFactorWeight: 0 } },
+      ...(pump ? { log: (message: string, context: Record<string, unknown> = {}) => pump.observe(name, message, context) } : {}),
     })
+    const stop = node.stop.bind(node)
+    node.stop = async () => {
+      pump?.forget(name)
+      await stop()
+    }
     stops.push(() => node.stop())
     return node
   }
@@ -394,7 +429,9 @@ export async function startMarketNetwork({ sandbox, repeatable, blockTime, state
       await rpc('evm_setNextBlockTimestamp', [timestamp])
       await rpc('evm_mine', [])
     },
+    clockJumps: () => pump?.jumps() ?? 0,
     async stop() {
+      pump?.stop()
       await Promise.all(stops.map((stop) => stop().catch(() => undefined)))
       await Promise.all([...gateways].map((g) => g.close().catch(() => undefined)))
       await anvil.stop()

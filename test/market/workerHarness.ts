@@ -17,9 +17,9 @@ import { ethAccountFromWorkerKey } from '../../node/market/ethAccount.ts'
 import type { Worker, WorkerPhaseEvent } from '../../node/market/worker/createWorker.ts'
 import { hostEnvironments } from '../../node/market/worker/hostEnvironments.ts'
 import type { WorkerJobPhase } from '../../node/market/worker/jobStore.ts'
-import { specDocumentBytes } from '../../node/market/worker/specDocument.ts'
+import { specDocumentBytes } from '../../verifier/index.ts'
 import { startWorkerNode, type WorkerNode } from '../../node/market/worker/startWorkerNode.ts'
-import { jsonLineLog } from '../../node/market/worker/workerLog.ts'
+import { jsonLineLog, type WorkerLog } from '../../node/market/worker/workerLog.ts'
 import { bundleService } from '../../node/p2p/bundleService.ts'
 import { createHost, type SandrunHost } from '../../node/p2p/createHost.ts'
 import { jobAnnouncements, type JobAnnouncementsService } from '../../node/p2p/jobAnnouncements.ts'
@@ -58,6 +58,9 @@ export type StartTestWorkerParameters = {
   exit?: (code: number) => void
   /** Earnings withdrawn once they reach this (wei); default the worker's own threshold. */
   withdrawAtWei?: bigint
+  recheckMaxWaitMs?: number
+  /** The worker's log entries (default none, or JSON lines with SANDRUN_TEST_WORKER_LOG). */
+  log?: WorkerLog
 }
 
 export type PostedJob = { jobId: bigint; specHash: Hex }
@@ -157,7 +160,7 @@ export async function startWorkerHarness(): Promise<WorkerHarness> {
     logs,
     fund,
     connect,
-    async startWorker({ fault, keyFile, dataDir, exit, withdrawAtWei } = {}) {
+    async startWorker({ fault, keyFile, dataDir, exit, withdrawAtWei, recheckMaxWaitMs, log } = {}) {
       if (!dataDir) {
         dataDir = await mkdtemp(path.join(tmpdir(), 'sandrun-worker-test-'))
         dirs.push(dataDir)
@@ -180,7 +183,8 @@ export async function startWorkerHarness(): Promise<WorkerHarness> {
         exit,
         withdrawAtWei,
         host: hostOptions,
-        ...(process.env.SANDRUN_TEST_WORKER_LOG ? { log: jsonLineLog() } : {}),
+        recheckMaxWaitMs,
+        ...(log ? { log } : process.env.SANDRUN_TEST_WORKER_LOG ? { log: jsonLineLog() } : {}),
       })
       const withdrawn: bigint[] = []
       node.worker.events.on('withdrawn', ({ amount }: { amount: bigint }) => withdrawn.push(amount))

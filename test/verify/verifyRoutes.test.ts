@@ -11,7 +11,7 @@ import { startChainFixture, type ChainFixture } from './chainFixture.ts'
 let gateway: Awaited<ReturnType<typeof startTestGateway>>
 let chain: ChainFixture
 let jobId: string
-let jobHash: Hex
+let resultRoot: Hex
 
 const program = 'import os\nprint("done")\nos.makedirs("docs")\nopen("result.csv","w").write("x,y\\n1,2\\n")\nopen("docs/notes.txt","w").write("notes")\n'
 
@@ -21,7 +21,7 @@ beforeAll(async () => {
   jobId = (await gateway.app.inject({ method: 'POST', url: '/submit', payload: body, headers: { 'content-type': contentType } })).json().job_id
   const status = (await gateway.app.inject({ url: `/status/${jobId}?wait=30` })).json()
   expect(status.status).toBe('completed')
-  jobHash = status.job_hash
+  resultRoot = status.job_hash
 })
 afterAll(async () => {
   await Promise.all([gateway?.close(), chain?.stop()])
@@ -40,13 +40,13 @@ describe('local mode', () => {
     const response = await gateway.app.inject({ url: `/verify/${jobId}` })
     expect(response.statusCode).toBe(200)
     const body = response.json()
-    expect(body).toMatchObject({ method: 'worker-signature', verified: true, result_root: jobHash, chain: null, worker: { worker_id: gateway.workerKey.workerId, signature_valid: true } })
+    expect(body).toMatchObject({ method: 'worker-signature', verified: true, result_root: resultRoot, chain: null, worker: { worker_id: gateway.workerKey.workerId, signature_valid: true } })
     expect(body.caveat).toMatch(/not that the result is right/)
     expect(body.entries.map((e: { name: string }) => e.name)).toEqual(['exit', 'outputs/docs/notes.txt', 'outputs/result.csv', 'stderr', 'stdout'])
   })
 
   it('POST /verify/:id accepts the real file and rejects a tampered one or one under the wrong path', async () => {
-    expect((await upload(gateway.app, jobId, 'result.csv', 'x,y\n1,2\n')).json()).toMatchObject({ verified: true, code: 'VERIFIED', root: jobHash, method: 'worker-signature' })
+    expect((await upload(gateway.app, jobId, 'result.csv', 'x,y\n1,2\n')).json()).toMatchObject({ verified: true, code: 'VERIFIED', root: resultRoot, method: 'worker-signature' })
     expect((await upload(gateway.app, jobId, 'result.csv', 'x,y\n1,3\n')).json()).toMatchObject({ verified: false, code: 'CONTENT_MISMATCH' })
     expect((await upload(gateway.app, jobId, 'notes.txt', 'notes')).json()).toMatchObject({ verified: false, code: 'WRONG_PATH', expected_path: 'docs/notes.txt' })
   })
@@ -67,7 +67,7 @@ describe('market mode (the local result presented as an on-chain job)', () => {
   const verificationOf = (chainId: number, onChainJob: bigint): JobVerification => ({
     state: 'finalized',
     resultVerified: true,
-    resultRoot: jobHash,
+    resultRoot: resultRoot,
     replicas: 3,
     quorum: 2,
     committed: 3,
@@ -89,19 +89,19 @@ describe('market mode (the local result presented as an on-chain job)', () => {
   }
 
   it('verifies a result whose root won on chain, with the chain\'s report', async () => {
-    const settled = await chain.settleJob({ roots: [jobHash, jobHash, `0x${'66'.repeat(32)}`] })
+    const settled = await chain.settleJob({ roots: [resultRoot, resultRoot, `0x${'66'.repeat(32)}`] })
     const app = await marketGateway(settled.jobId)
     const body = (await app.inject({ url: `/verify/${jobId}` })).json()
-    expect(body).toMatchObject({ method: 'chain', verified: true, chain: { status: 'Finalized', consensus_root: jobHash, job_id: settled.jobId.toString() } })
+    expect(body).toMatchObject({ method: 'chain', verified: true, chain: { status: 'Finalized', consensus_root: resultRoot, job_id: settled.jobId.toString() } })
     expect(body.chain.slots.map((s: { outcome: string }) => s.outcome)).toEqual(['Won', 'Won', 'Dissented'])
     expect(body.chain.steps.finalized.tx_hash).toBe(settled.finalized)
-    expect((await upload(app, jobId, 'result.csv', 'x,y\n1,2\n')).json()).toMatchObject({ verified: true, method: 'chain', root: jobHash })
+    expect((await upload(app, jobId, 'result.csv', 'x,y\n1,2\n')).json()).toMatchObject({ verified: true, method: 'chain', root: resultRoot })
     expect((await upload(app, jobId, 'result.csv', 'forged')).json()).toMatchObject({ verified: false })
     await app.close()
   })
 
   it('does not verify a result the chain disagrees with, nor an inconclusive job', async () => {
-    const other = await chain.settleJob({ roots: [`0x${'77'.repeat(32)}`, `0x${'77'.repeat(32)}`, jobHash] })
+    const other = await chain.settleJob({ roots: [`0x${'77'.repeat(32)}`, `0x${'77'.repeat(32)}`, resultRoot] })
     const app = await marketGateway(other.jobId)
     const body = (await app.inject({ url: `/verify/${jobId}` })).json()
     expect(body).toMatchObject({ method: 'chain', verified: false })
@@ -109,7 +109,7 @@ describe('market mode (the local result presented as an on-chain job)', () => {
     expect((await upload(app, jobId, 'result.csv', 'x,y\n1,2\n')).json()).toMatchObject({ verified: false, code: 'ENTRIES_MISMATCH' })
     await app.close()
 
-    const inconclusive = await chain.settleJob({ roots: [jobHash, `0x${'77'.repeat(32)}`, null] })
+    const inconclusive = await chain.settleJob({ roots: [resultRoot, `0x${'77'.repeat(32)}`, null] })
     const app2 = await marketGateway(inconclusive.jobId)
     expect((await app2.inject({ url: `/verify/${jobId}` })).json()).toMatchObject({ verified: false, chain: { status: 'Inconclusive', verdict: { code: 'JOB_INCONCLUSIVE' } } })
     expect((await upload(app2, jobId, 'result.csv', 'x,y\n1,2\n')).json()).toMatchObject({ verified: false, code: 'NO_TRUSTED_ROOT' })

@@ -6,6 +6,7 @@ import { VerifierError } from '../errors.ts'
 import { readJobEvents, type MarketJobEvent } from './readJobEvents.ts'
 import { jobStatuses, readMarketJob, type JobStatusName } from './readMarketJob.ts'
 import { readMarketSlots, slotOutcomes, type SlotOutcomeName } from './readMarketSlots.ts'
+import { shortMessageOf } from '../../errors/index.ts'
 
 export type ChainStep = { txHash: Hash; blockNumber: bigint }
 
@@ -107,7 +108,7 @@ async function onChain<T>(rpc: () => Promise<T>): Promise<T> {
     return await rpc()
   } catch (cause) {
     throw new VerifierError('CHAIN_UNREACHABLE', 'The RPC did not answer; check the --rpc URL and that the node is synced.', {
-      details: (cause as { shortMessage?: string }).shortMessage ?? (cause as Error).message,
+      details: shortMessageOf(cause),
       cause,
     })
   }

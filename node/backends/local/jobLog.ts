@@ -7,8 +7,8 @@
 // it: however many clients read a running job's logs at once, none of them costs a copy.
 import { GrowingBuffer } from '../../../sandbox/index.ts'
 import type { JobLogEntry } from '../jobBackend.ts'
+import type { OutputStream } from '../../../verifier/index.ts'
 
-export type OutputStreamName = 'stdout' | 'stderr'
 
 export type LogEntry = JobLogEntry
 
@@ -28,14 +28,14 @@ const maxRecords = 65_536
 
 /** Output records are offsets into their stream's buffer (views are made on demand). */
 type LogRecord =
-  | { type: 'output'; stream: OutputStreamName; start: number; end: number }
+  | { type: 'output'; stream: OutputStream; start: number; end: number }
   | Exclude<LogEntry, { type: 'output' }>
 
 export class JobLog {
   readonly #captureBytes: number
-  #streams: Record<OutputStreamName, GrowingBuffer>
+  #streams: Record<OutputStream, GrowingBuffer>
   readonly #records: LogRecord[] = []
-  readonly #latest: Record<OutputStreamName, Extract<LogRecord, { type: 'output' }> | null> = { stdout: null, stderr: null }
+  readonly #latest: Record<OutputStream, Extract<LogRecord, { type: 'output' }> | null> = { stdout: null, stderr: null }
   readonly #truncated = { stdout: false, stderr: false }
   readonly #listeners = new Set<(entry: LogEntry) => void>()
   #gaps = false
@@ -52,7 +52,7 @@ export class JobLog {
     return this.#captureBytes
   }
 
-  append(stream: OutputStreamName, data: Buffer): void {
+  append(stream: OutputStream, data: Buffer): void {
     if (this.#cleared || this.#truncated[stream] || data.length === 0) return
     const kept = this.#streams[stream]
     const room = this.#captureBytes - kept.length
@@ -76,7 +76,7 @@ export class JobLog {
   }
 
   /** The stream went past the cap where it was captured (a worker's sandbox): say so once. */
-  markTruncated(stream: OutputStreamName): void {
+  markTruncated(stream: OutputStream): void {
     if (this.#cleared || this.#truncated[stream]) return
     this.#truncated[stream] = true
     this.#push({ type: 'truncated', stream, capBytes: this.#captureBytes })

@@ -102,7 +102,7 @@ describe('local backend', () => {
     const expectedRoot = resultRoot(
       resultEntries({ exitCode: 0, termination: 'exited', stdout: logs.stdout, stderr: logs.stderr, outputs: status.outputFiles }),
     )
-    expect(status.jobHash).toBe(expectedRoot)
+    expect(status.resultRoot).toBe(expectedRoot)
     expect(status.worker?.workerId).toBe(workerKey.workerId)
     expect(verifyWorkerSignature({ workerId: status.worker!.workerId, root: expectedRoot, signature: status.worker!.signature })).toBe(true)
   })

@@ -26,12 +26,12 @@ import { whenSent } from '../whenSent.ts'
 import { createJobQueue } from './jobQueue.ts'
 import { JobLog } from './jobLog.ts'
 import { createOutputArchive } from './outputArchive.ts'
-import { environmentDigest, type WorkerKey } from '../../../verifier/index.ts'
-import { commitResult } from './commitResult.ts'
+import { environmentDigest, sealResult, type WorkerKey } from '../../../verifier/index.ts'
 import type { Storage } from '../../storage/openStorage.ts'
 import { systemClock, type Clock } from '../../clock/systemClock.ts'
 import { validateJob } from './validateJob.ts'
 import { describeRetention } from '../describeRetention.ts'
+import { errorCodeOf, SandrunError } from '../../../errors/index.ts'
 
 export type LocalBackendOptions = {
   /** Jobs run at once. */
@@ -70,7 +70,7 @@ type LocalJob = {
   finishedAt: number | null
   expiresAt: number
   execution: JobExecution | null
-  jobHash: string | null
+  resultRoot: string | null
   outputs: OutputFile[]
   worker: { workerId: string; signature: string } | null
   error: string | null
@@ -98,7 +98,7 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
   const clock = components.clock ?? systemClock
   const log = components.log ?? (() => undefined)
   // Nobody awaits a timed or download-triggered deletion: a failure is logged, never left unhandled.
-  const removalFailed = (error: unknown): void => log('job removal failed', { code: (error as { code?: string }).code ?? (error as Error).name })
+  const removalFailed = (error: unknown): void => log('job removal failed', { code: errorCodeOf(error) ?? (error instanceof Error ? error.name : 'UNKNOWN') })
   const jobs = new Map<string, LocalJob>()
   const queue = createJobQueue<LocalJob>({ parallelism: options.parallelism })
   let meter: UsageMeter | null = null
@@ -122,7 +122,7 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
     finishedAt: job.finishedAt,
     expiresAt: job.expiresAt,
     execution: job.execution,
-    jobHash: job.jobHash,
+    resultRoot: job.resultRoot,
     outputFiles: job.outputs.map((o) => ({ path: o.path, sizeBytes: o.sizeBytes, sha256: o.sha256 })),
     worker: job.worker,
     error: job.error,
@@ -234,10 +234,9 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
       })
     } catch (error) {
       if (job.deleted) return
-      const code = (error as { code?: unknown }).code
-      const userFacing = (error as { isUserError?: unknown }).isUserError === true
-      job.error = userFacing ? ((error as { shortMessage?: string }).shortMessage ?? 'The job could not be run.') : 'The sandbox failed to run the job; the operator has been told.'
-      log('job run failed', { code: typeof code === 'string' ? code : 'UNKNOWN', userFacing })
+      const userFacing = error instanceof SandrunError && error.isUserError
+      job.error = userFacing ? error.shortMessage : 'The sandbox failed to run the job; the operator has been told.'
+      log('job run failed', { code: errorCodeOf(error) ?? 'UNKNOWN', userFacing })
       finish(job, 'failed')
       return
     } finally {
@@ -257,8 +256,8 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
       stderrTruncated: result.stderrTruncated,
       reportedBy: 'gateway',
     }
-    const commitment = commitResult(result, workerKey)
-    job.jobHash = commitment.root
+    const commitment = sealResult(result, workerKey)
+    job.resultRoot = commitment.resultRoot
     job.worker = commitment.worker
     finish(job, result.termination === 'exited' && result.exitCode === 0 ? 'completed' : 'failed')
   }
@@ -310,7 +309,7 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
         finishedAt: null,
         expiresAt: now + options.retentionMaxMs,
         execution: null,
-        jobHash: null,
+        resultRoot: null,
         outputs: [],
         worker: null,
         error: null,

@@ -3,6 +3,7 @@
 // serves anything else (a tampered result) is skipped and reported; the next agreeing one is tried.
 import { checkResultFiles, type FetchResultReturnType, type PeerTarget, type ResultService } from '../../p2p/index.ts'
 import { resultRoot } from '../../../verifier/index.ts'
+import { type ErrorCodeTable, errorMessageOf, hostError, SandrunError } from '../../../errors/index.ts'
 
 export type FetchVerifiedResultParameters = {
   results: Pick<ResultService, 'fetch'>
@@ -22,9 +23,14 @@ export type FetchVerifiedResultParameters = {
 
 export type FetchVerifiedResultReturnType = { payload: FetchResultReturnType; address: string }
 
-export class ResultUnavailableError extends Error {
+const resultUnavailableCodes: ErrorCodeTable<'RESULT_UNAVAILABLE'> = { RESULT_UNAVAILABLE: hostError }
+
+export class ResultUnavailableError extends SandrunError<'RESULT_UNAVAILABLE'> {
   override name = 'ResultUnavailableError'
-  readonly code = 'RESULT_UNAVAILABLE'
+
+  constructor(message: string, { cause }: { cause?: unknown } = {}) {
+    super('RESULT_UNAVAILABLE', message, resultUnavailableCodes, { cause })
+  }
 }
 
 export async function fetchVerifiedResult({ results, chainJobId, root, candidates, signal, timeoutMs, claimFor, onRejected }: FetchVerifiedResultParameters): Promise<FetchVerifiedResultReturnType> {
@@ -35,7 +41,7 @@ export async function fetchVerifiedResult({ results, chainJobId, root, candidate
       const claim = await claimFor?.(candidate.address)
       payload = await results.fetch({ peer: candidate.peer, jobId: chainJobId, claim, signal, timeoutMs })
     } catch (error) {
-      const reason = (error as Error).message.split('\n')[0] ?? 'fetch failed'
+      const reason = errorMessageOf(error).split('\n')[0] ?? 'fetch failed'
       reasons.push(`${candidate.address}: ${reason}`)
       onRejected?.(candidate, reason, false)
       continue
@@ -60,6 +66,6 @@ function verify(payload: FetchResultReturnType, root: string): string | null {
     const computed = resultRoot(payload.entries)
     return computed === root.toLowerCase() ? null : `its entries hash to ${computed}, not the on-chain root`
   } catch (error) {
-    return (error as Error).message.split('\n')[0] ?? 'invalid result'
+    return errorMessageOf(error).split('\n')[0] ?? 'invalid result'
   }
 }

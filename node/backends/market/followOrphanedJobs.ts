@@ -9,6 +9,7 @@ import type { MarketClient } from '../../chain/marketClient.ts'
 import { isOpenStatus, type MarketJob } from '../../chain/marketReader.ts'
 import { pageLogs } from '../../../verifier/chain/index.ts'
 import { chainEntryKey, type LedgerEntry, type OpenJobLedger } from './openJobLedger.ts'
+import { errorCodeOf } from '../../../errors/index.ts'
 
 export type FollowOrphanedJobsParameters = {
   market: MarketClient
@@ -72,7 +73,7 @@ export function followOrphanedJobs(parameters: FollowOrphanedJobsParameters): Or
         log('orphaned job settled', { chainJobId: id.toString(), status: job.status })
       }
     } catch (error) {
-      log('chain read failed', { code: (error as { code?: string }).code ?? 'UNKNOWN' })
+      log('chain read failed', { code: errorCodeOf(error) ?? 'UNKNOWN' })
     }
     schedule()
   }

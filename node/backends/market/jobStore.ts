@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
-import type { Manifest } from '../../../sandbox/types.ts'
+import type { Manifest } from '../../../sandbox/index.ts'
 import { openSealedStore } from '../../storage/openSealedStore.ts'
 import type { JobExecution, JobState, JobVerification } from '../jobBackend.ts'
 

@@ -23,7 +23,7 @@ import {
   type ResultService,
   type SandrunHost,
 } from '../../p2p/index.ts'
-import type { WorkerKey } from '../../../verifier/index.ts'
+import { majorityQuorum, parseExitEntry, type WorkerKey } from '../../../verifier/index.ts'
 import { BackendError } from '../backendError.ts'
 import type {
   BackendEnvironments,
@@ -54,7 +54,9 @@ import { chainEntryKey, type OpenJobLedger } from './openJobLedger.ts'
 import { resolveWorkerPeer } from './resolveWorkerPeer.ts'
 import { settlementConfirmations } from './settlementConfirmations.ts'
 import { buildSpecDocument } from './specDocument.ts'
+import { marketPoolRoute } from './marketPoolRoute.ts'
 import { validateMarketJob } from './validateMarketJob.ts'
+import { errorCodeOf, errorMessageOf, shortMessageOf } from '../../../errors/index.ts'
 
 export type MarketBackendOptions = {
   /** Replicas of a job whose manifest does not say (the manifest's own default is 3). */
@@ -174,7 +176,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
   const clock = components.clock ?? systemClock
   const log = components.log ?? (() => undefined)
   // Nobody awaits a timed or download-triggered deletion: a failure is logged, never left unhandled.
-  const removalFailed = (error: unknown): void => log('job removal failed', { code: (error as { code?: string }).code ?? (error as Error).name })
+  const removalFailed = (error: unknown): void => log('job removal failed', { code: errorCodeOf(error) ?? (error instanceof Error ? error.name : 'UNKNOWN') })
   const jobs = new Map<string, LiveJob>()
   const blobs = new Map<string, { jobId: string; name: 'spec' | 'bundle' }>()
   // Charged once a job has settled: the CPU time comes with the workers' signed reports.
@@ -222,7 +224,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
       finishedAt: r.finishedAt,
       expiresAt: r.expiresAt,
       execution: exit && r.execution ? { ...r.execution } : null,
-      jobHash: r.result ? r.verification.resultRoot : null,
+      resultRoot: r.result ? r.verification.resultRoot : null,
       outputFiles: (r.result ?? [])
         .filter((e) => e.name.startsWith('outputs/'))
         .map((e) => ({ path: e.name.slice('outputs/'.length), sizeBytes: e.size, sha256: e.sha256.slice(2) })),
@@ -313,7 +315,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
     job.lastAnnounce = Date.now()
     await announcements
       .announce({ jobId: r.verification.chainJobId, specHash: r.verification.specHash, bundleSha256: r.bundleSha256, bundleSize: r.bundleSize, providers: host.multiaddrs().slice(0, 8) })
-      .catch((error: unknown) => log('announcement failed', { code: (error as { code?: string }).code ?? 'UNKNOWN' }))
+      .catch((error: unknown) => log('announcement failed', { code: errorCodeOf(error) ?? 'UNKNOWN' }))
   }
 
   const post = async (job: LiveJob): Promise<void> => {
@@ -443,12 +445,11 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
     const stdoutTruncated = usage?.stdoutTruncated ?? text('stdout').length >= options.outputCaptureBytes
     const stderrTruncated = usage?.stderrTruncated ?? text('stderr').length >= options.outputCaptureBytes
     job.log.settle(text('stdout'), text('stderr'), stdoutTruncated, stderrTruncated)
-    const [code, ...reason] = text('exit').toString('utf8').split(':')
-    const termination = reason.join(':')
+    const { exitCode, termination } = parseExitEntry(text('exit'))
     r.execution = {
       cpuSeconds: usage?.cpuSeconds ?? null,
       memoryPeakBytes: usage?.memoryPeakBytes ?? null,
-      exitCode: code === 'null' || code === undefined ? null : Number(code),
+      exitCode,
       environment: r.manifest.environment,
       wallTimeMs: usage?.wallTimeMs ?? null,
       termination,
@@ -457,7 +458,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
       reportedBy: 'workers',
       reports: usage?.reports ?? 0,
     }
-    await finish(job, termination === 'exited' && code === '0' ? 'completed' : 'failed', null)
+    await finish(job, termination === 'exited' && exitCode === 0 ? 'completed' : 'failed', null)
   }
 
   /** Chain time, so windows skipped with evm_increaseTime count as passed. */
@@ -470,7 +471,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
     if (!due) return
     await serialTx(() => market.finalize(chainJob.jobId)).catch((error: unknown) => {
       // A worker finalized first, or the chain moved between the read and the call: read again next poll.
-      if (!(error instanceof MarketRevertError)) log('finalize failed', { code: (error as { code?: string }).code ?? 'UNKNOWN' })
+      if (!(error instanceof MarketRevertError)) log('finalize failed', { code: errorCodeOf(error) ?? 'UNKNOWN' })
     })
   }
 
@@ -522,7 +523,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
     try {
       await settle(job, chainJob)
     } catch (error) {
-      log('result not verified yet', { code: (error as { code?: string }).code ?? 'UNKNOWN', message: (error as Error).message.slice(0, 300) })
+      log('result not verified yet', { code: errorCodeOf(error) ?? 'UNKNOWN', message: errorMessageOf(error).slice(0, 300) })
       if (Date.now() - job.firstSettleAttempt > options.resultDeadlineMs) {
         await finish(job, 'failed', 'The job was agreed on chain, but no agreeing worker served a result that matches the on-chain root.')
       }
@@ -541,7 +542,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
           try {
             await follow(job, now)
           } catch (error) {
-            log('chain read failed', { code: (error as { code?: string }).code ?? 'UNKNOWN' })
+            log('chain read failed', { code: errorCodeOf(error) ?? 'UNKNOWN' })
           } finally {
             job.settling = false
           }
@@ -582,8 +583,9 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
     if (outputs.length > 0 && outputs.every((e) => job.downloaded.has(e.name.slice('outputs/'.length)))) void removeJob(job, 'downloaded').catch(removalFailed)
   }
 
-  return {
+  const backend: MarketBackend = {
     mode: 'market',
+    routes: marketPoolRoute(() => backend.pool()),
 
     async submit({ manifest: input, bundle, clientId }: SubmitJobParameters) {
       if (closed) throw new BackendError('BACKEND_CLOSED', 'The server is shutting down; submit again in a moment.')
@@ -612,7 +614,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
           resultVerified: false,
           resultRoot: null,
           replicas,
-          quorum: manifest.quorum ?? Math.floor(replicas / 2) + 1,
+          quorum: manifest.quorum ?? majorityQuorum(replicas),
           committed: 0,
           revealed: 0,
           agreeing: [],
@@ -638,8 +640,8 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
       } catch (error) {
         await removeJob(job, 'not posted')
         counters.total--
-        const detail = (error as { shortMessage?: string }).shortMessage ?? (error as Error).message
-        log('post failed', { code: (error as { code?: string }).code ?? 'UNKNOWN', errorName: (error as { errorName?: string }).errorName ?? null })
+        const detail = shortMessageOf(error)
+        log('post failed', { code: errorCodeOf(error) ?? 'UNKNOWN', errorName: error instanceof MarketRevertError ? error.errorName : null })
         throw new BackendError('QUEUE_FULL', 'The gateway could not post the job on chain; retry in a moment.', { details: detail.split('\n')[0]?.slice(0, 300), cause: error })
       }
       return { jobId: record.id, status: 'queued', position: 0 }
@@ -762,4 +764,5 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
       await txChain
     },
   }
+  return backend
 }

@@ -1,9 +1,9 @@
-// The spec document of a market job (docs/network.md, "flow"): the RFC 8785 canonical JSON of
-// {manifest, bundle_sha256, environment_digest}. Its bytes are a content-addressed blob whose sha256
-// is the on-chain specHash, so a worker fetches it by that hash and trusts nothing from gossip.
+// The spec document a gateway posts for a market job: the verifier's one codec
+// (verifier/specDocument.ts) over {manifest, bundle_sha256, environment_digest}. Its bytes are a
+// content-addressed blob whose sha256 is the on-chain specHash, served through the bundle protocol.
 import { createHash } from 'node:crypto'
-import type { Manifest } from '../../../sandbox/types.ts'
-import { canonicalJson, normalizeSha256, specHash, type Hex } from '../../../verifier/index.ts'
+import type { Manifest } from '../../../sandbox/index.ts'
+import { type Hex, specDocumentBytes, specHash } from '../../../verifier/index.ts'
 
 export type BuildSpecDocumentParameters = {
   manifest: Manifest
@@ -19,11 +19,7 @@ export type BuildSpecDocumentReturnType = {
 }
 
 export function buildSpecDocument({ manifest, bundle, environmentDigest }: BuildSpecDocumentParameters): BuildSpecDocumentReturnType {
-  const bundleSha256 = `0x${createHash('sha256').update(bundle).digest('hex')}` as Hex
-  const digest = normalizeSha256(environmentDigest, 'environment digest')
-  const bytes = Buffer.from(canonicalJson({ manifest, bundle_sha256: bundleSha256, environment_digest: digest }), 'utf8')
-  const hash = specHash({ manifest, bundleSha256, environmentDigest: digest })
-  // Both definitions of the hash must agree, or workers would fetch a document that is not the job.
-  if (`0x${createHash('sha256').update(bytes).digest('hex')}` !== hash) throw new Error('spec document bytes do not hash to the spec hash')
-  return { bytes: Uint8Array.from(bytes), specHash: hash, bundleSha256 }
+  const bundleSha256: Hex = `0x${createHash('sha256').update(bundle).digest('hex')}`
+  const spec = { manifest, bundleSha256, environmentDigest }
+  return { bytes: specDocumentBytes(spec), specHash: specHash(spec), bundleSha256 }
 }

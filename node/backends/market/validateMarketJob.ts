@@ -1,10 +1,7 @@
 // Checks a market submission before the gateway spends gas on it: the manifest, the bundle (a safe
 // gzip tar with the entrypoint in it) and an environment digest for the job's template and
 // interpreter, which the spec hash needs. Whether a worker can run it is the workers' call.
-import { readBundle } from '../../../sandbox/bundle/readBundle.ts'
-import { SandboxError } from '../../../sandbox/errors.ts'
-import { parseManifest } from '../../../sandbox/manifest.ts'
-import type { Manifest } from '../../../sandbox/types.ts'
+import { readBundle, SandboxError, parseManifest, type Manifest } from '../../../sandbox/index.ts'
 import { BackendError } from '../backendError.ts'
 import type { BackendEnvironments } from '../jobBackend.ts'
 

@@ -2,8 +2,9 @@
 // the root recomputed from the entries is the one the worker signed, the signature is by the
 // allowlisted key of the worker that ran the job, and the exit entry agrees with the metadata.
 import { exitEntryContent, resultRoot, verifyWorkerSignature } from '../../../verifier/index.ts'
+import { type ErrorCodeTable, errorMessageOf, hostError, SandrunError } from '../../../errors/index.ts'
 import { checkResultFiles } from '../../p2p/checkResultFiles.ts'
-import type { ExecResult } from '../../pool/execService.ts'
+import type { ExecResult } from '../../p2p/execService.ts'
 
 export type CheckPoolResultParameters = {
   result: ExecResult
@@ -13,9 +14,15 @@ export type CheckPoolResultParameters = {
 
 export type CheckPoolResultReturnType = { root: string }
 
-export class PoolResultError extends Error {
+const poolResultErrorCodes: ErrorCodeTable<'RESULT_REJECTED'> = { RESULT_REJECTED: hostError }
+
+/** A worker's result failed the checks; the pool runs the job elsewhere, the client never sees this. */
+export class PoolResultError extends SandrunError<'RESULT_REJECTED'> {
   override name = 'PoolResultError'
-  readonly code = 'RESULT_REJECTED'
+
+  constructor(message: string, { cause }: { cause?: unknown } = {}) {
+    super('RESULT_REJECTED', message, poolResultErrorCodes, { cause })
+  }
 }
 
 export function checkPoolResult({ result, workerId }: CheckPoolResultParameters): CheckPoolResultReturnType {
@@ -24,7 +31,7 @@ export function checkPoolResult({ result, workerId }: CheckPoolResultParameters)
   try {
     root = resultRoot(result.entries)
   } catch (error) {
-    throw new PoolResultError(`The worker's result entries are not a valid result (${(error as Error).message.split('\n')[0]}); run the job elsewhere.`, { cause: error })
+    throw new PoolResultError(`The worker's result entries are not a valid result (${errorMessageOf(error).split('\n')[0]}); run the job elsewhere.`, { cause: error })
   }
   if (result.worker.workerId !== workerId) throw new PoolResultError('The result is signed in the name of another worker; run the job elsewhere.')
   if (!verifyWorkerSignature({ workerId, root, signature: result.worker.signature })) {

@@ -4,9 +4,8 @@
 import { randomBytes } from 'node:crypto'
 import { Readable } from 'node:stream'
 import type { Manifest } from '../../../sandbox/index.ts'
-import type { WorkerKey } from '../../../verifier/index.ts'
-import type { LogStreamName } from '../../p2p/logFeed.ts'
-import type { ExecOutcome, ExecService } from '../../pool/execService.ts'
+import type { WorkerKey, OutputStream } from '../../../verifier/index.ts'
+import type { ExecOutcome, ExecService } from '../../p2p/execService.ts'
 import { BackendError } from '../backendError.ts'
 import type { BackendEnvironments, BackendHealth, BackendStats, JobBackend, JobEvent, JobExecution, UsageMeter, JobState, JobStatus, SubmitJobParameters } from '../jobBackend.ts'
 import { JobLog } from '../local/jobLog.ts'
@@ -17,6 +16,8 @@ import type { PoolMember, WorkerRegistry } from './workerRegistry.ts'
 import { whenSent } from '../whenSent.ts'
 import { describeRetention } from '../describeRetention.ts'
 import { systemClock, type Clock } from '../../clock/systemClock.ts'
+import { errorCodeOf, errorMessageOf, shortMessageOf } from '../../../errors/index.ts'
+import { poolStatusRoute } from './poolStatusRoute.ts'
 
 export type PoolBackendOptions = {
   /** Workers one job is tried on before it fails. */
@@ -72,7 +73,7 @@ type PoolJob = {
   error: string | null
   /** The current attempt's output (a retry starts a new one). */
   log: JobLog
-  outputListeners: Set<(stream: LogStreamName, data: Buffer) => void>
+  outputListeners: Set<(stream: OutputStream, data: Buffer) => void>
   watchers: Set<(event: JobEvent) => void>
   attempts: number
   failedOn: Set<string>
@@ -98,7 +99,7 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
   const clock = components.clock ?? systemClock
   const log = components.log ?? (() => undefined)
   // Nobody awaits a timed or download-triggered deletion: a failure is logged, never left unhandled.
-  const removalFailed = (error: unknown): void => log('job removal failed', { code: (error as { code?: string }).code ?? (error as Error).name })
+  const removalFailed = (error: unknown): void => log('job removal failed', { code: errorCodeOf(error) ?? (error instanceof Error ? error.name : 'UNKNOWN') })
   const jobs = new Map<string, PoolJob>()
   const queue: PoolJob[] = []
   // Charged once a job has finished: the CPU time comes with its result.
@@ -115,7 +116,7 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
     finishedAt: job.finishedAt,
     expiresAt: job.expiresAt,
     execution: job.execution,
-    jobHash: job.root,
+    resultRoot: job.root,
     outputFiles: job.entries.filter((e) => e.name.startsWith('outputs/')).map((e) => ({ path: e.name.slice('outputs/'.length), sizeBytes: e.size, sha256: e.sha256.slice(2) })),
     worker: job.worker,
     error: job.error,
@@ -207,8 +208,8 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
       root = checkPoolResult({ result, workerId: member.workerId }).root
     } catch (error) {
       member.totals.failed++
-      member.lastError = `served a result that failed the checks: ${(error as Error).message.slice(0, 150)}`
-      log('worker result rejected', { workerId: member.workerId, reason: (error as Error).message.slice(0, 200) })
+      member.lastError = `served a result that failed the checks: ${errorMessageOf(error).slice(0, 150)}`
+      log('worker result rejected', { workerId: member.workerId, reason: errorMessageOf(error).slice(0, 200) })
       requeue(job, member, 'result rejected')
       return
     }
@@ -263,7 +264,7 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
         },
       })
     } catch (error) {
-      failure = (error as { shortMessage?: string }).shortMessage ?? String(error)
+      failure = shortMessageOf(error)
     } finally {
       member.running.delete(job.id)
       job.abort = null
@@ -325,9 +326,12 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
     if (outputs.length > 0 && outputs.every((e) => job.downloaded.has(e.name.slice('outputs/'.length)))) void removeJob(job, 'downloaded').catch(removalFailed)
   }
   const activeOf = (clientId: string): number => [...jobs.values()].filter((j) => j.clientId === clientId && !finalStates.has(j.state)).length
+  const jobsOn = (member: PoolMember) => [...member.running].map((id) => ({ jobId: id, startedAt: jobs.get(id)?.startedAt ?? null }))
+  const queueLength = () => queue.length
 
   return {
     mode: 'pool',
+    routes: poolStatusRoute({ registry, queueLength, jobsOn }),
 
     async submit({ manifest: input, bundle, clientId }: SubmitJobParameters) {
       if (closed) throw new BackendError('BACKEND_CLOSED', 'The server is shutting down; submit again in a moment.')
@@ -379,7 +383,7 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
       const job = find(jobId)
       const status = statusOf(job)
       if (finalStates.has(job.state)) return { replay: job.log.replay(), status, unsubscribe: () => undefined }
-      const output = (stream: LogStreamName, data: Buffer): void => listener({ type: 'output', stream, data })
+      const output = (stream: OutputStream, data: Buffer): void => listener({ type: 'output', stream, data })
       const watcher = (event: JobEvent): void => {
         listener(event)
         if (event.type === 'status' && finalStates.has(event.status.status)) job.outputListeners.delete(output)
@@ -464,11 +468,8 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
       }
     },
 
-    jobsOn(member) {
-      return [...member.running].map((id) => ({ jobId: id, startedAt: jobs.get(id)?.startedAt ?? null }))
-    },
-
-    queueLength: () => queue.length,
+    jobsOn,
+    queueLength,
 
     async close() {
       closed = true

@@ -3,10 +3,9 @@
 // the only capability to its data, and /pool is public. A user can compute the reference of their own id.
 import { createHash } from 'node:crypto'
 import { Type } from '@sinclair/typebox'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyPluginAsync } from 'fastify'
 import { ErrorBody } from '../../gateway/schemas.ts'
-import type { PoolBackend } from './poolBackend.ts'
-import type { WorkerRegistry } from './workerRegistry.ts'
+import type { PoolMember, WorkerRegistry } from './workerRegistry.ts'
 
 export const PoolModeResponse = Type.Object({
   mode: Type.Literal('pool'),
@@ -34,23 +33,33 @@ export function jobRef(jobId: string): string {
   return createHash('sha256').update(jobId).digest('hex').slice(0, 16)
 }
 
-export function poolStatusRoute(app: FastifyInstance, { backend, registry }: { backend: PoolBackend; registry: WorkerRegistry }): void {
-  app.get('/pool', { schema: { summary: 'Allowlisted workers: health, load and jobs (pool mode)', response: { 200: PoolModeResponse, 500: ErrorBody } } }, async () => ({
-    mode: 'pool' as const,
-    queue_length: backend.queueLength(),
-    workers: registry.members().map((m) => ({
-      worker_id: m.workerId,
-      peer_id: m.peerId,
-      endpoint: m.endpoint,
-      connected: m.connected,
-      healthy: registry.isHealthy(m),
-      last_seen: m.lastSeen === null ? null : new Date(m.lastSeen).toISOString(),
-      ping_ms: m.pingMs,
-      last_error: m.lastError,
-      max_concurrent_jobs: m.maxConcurrentJobs,
-      load: { running: m.running.size },
-      jobs: backend.jobsOn(m).map((j) => ({ job_ref: jobRef(j.jobId), started_at: j.startedAt === null ? null : new Date(j.startedAt).toISOString() })),
-      totals: { ...m.totals },
-    })),
-  }))
+export type PoolStatusRouteParameters = {
+  registry: WorkerRegistry
+  queueLength(): number
+  jobsOn(member: PoolMember): Array<{ jobId: string; startedAt: number | null }>
+}
+
+/** The pool backend's own routes, as a fastify plugin the gateway registers (JobBackend.routes). */
+export function poolStatusRoute(backend: PoolStatusRouteParameters): FastifyPluginAsync {
+  const { registry } = backend
+  return async (app) => {
+    app.get('/pool', { schema: { summary: 'Allowlisted workers: health, load and jobs (pool mode)', response: { 200: PoolModeResponse, 500: ErrorBody } } }, async () => ({
+      mode: 'pool' as const,
+      queue_length: backend.queueLength(),
+      workers: registry.members().map((m) => ({
+        worker_id: m.workerId,
+        peer_id: m.peerId,
+        endpoint: m.endpoint,
+        connected: m.connected,
+        healthy: registry.isHealthy(m),
+        last_seen: m.lastSeen === null ? null : new Date(m.lastSeen).toISOString(),
+        ping_ms: m.pingMs,
+        last_error: m.lastError,
+        max_concurrent_jobs: m.maxConcurrentJobs,
+        load: { running: m.running.size },
+        jobs: backend.jobsOn(m).map((j) => ({ job_ref: jobRef(j.jobId), started_at: j.startedAt === null ? null : new Date(j.startedAt).toISOString() })),
+        totals: { ...m.totals },
+      })),
+    }))
+  }
 }

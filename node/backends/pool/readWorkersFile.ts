@@ -6,6 +6,7 @@ import { publicKeyFromRaw } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { PoolError } from '../../pool/poolError.ts'
+import { errorCodeOf } from '../../../errors/index.ts'
 
 export type AllowlistedWorker = {
   workerId: string
@@ -72,7 +73,7 @@ export async function readWorkersFile(file: string): Promise<AllowlistedWorker[]
   try {
     text = await readFile(file, 'utf8')
   } catch (error) {
-    throw new PoolError('WORKERS_FILE_INVALID', `Cannot read the workers file ${file}; check the path given to --workers.`, { details: (error as NodeJS.ErrnoException).code, cause: error })
+    throw new PoolError('WORKERS_FILE_INVALID', `Cannot read the workers file ${file}; check the path given to --workers.`, { details: errorCodeOf(error), cause: error })
   }
   let value: unknown
   try {

@@ -6,6 +6,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { SandrunHost } from '../../p2p/createHost.ts'
 import type { AllowlistedWorker } from './readWorkersFile.ts'
+import { errorMessageOf } from '../../../errors/index.ts'
 
 export type WorkerRegistryOptions = {
   /** How often each worker is pinged (and endpoint workers re-dialled). */
@@ -108,7 +109,7 @@ export function createWorkerRegistry(options: WorkerRegistryOptions, { host, wor
     } catch (error) {
       m.pingFailures++
       m.connected = libp2p.getConnections(m.peer).length > 0
-      m.lastError = `ping failed: ${((error as Error).message ?? String(error)).split('\n')[0]!.slice(0, 200)}`
+      m.lastError = `ping failed: ${errorMessageOf(error).split('\n')[0]!.slice(0, 200)}`
     } finally {
       checking.delete(m)
       const healthy = isHealthy(m)

@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util'
 import { detectEnvironments, environmentsReport, type EnvironmentsReport, installEnvironment, detectInterpreters } from '../../../sandbox/index.ts'
 import { environmentDigest } from '../../../verifier/index.ts'
+import { errorMessageOf } from '../../../errors/index.ts'
 
 export const description = 'List environment templates (installed, versions, digests) or install one'
 
@@ -51,7 +52,7 @@ export async function run(argv: string[]): Promise<number> {
       allowPositionals: true,
     })
   } catch (error) {
-    process.stderr.write(`sandrun env: ${(error as Error).message}\n\n${usage}`)
+    process.stderr.write(`sandrun env: ${errorMessageOf(error)}\n\n${usage}`)
     return 2
   }
   const { values, positionals } = parsed

@@ -4,6 +4,7 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { generateWorkerKey, saveWorkerKey } from '../../../verifier/index.ts'
 import { ethAccountFromWorkerKey } from '../../market/ethAccount.ts'
+import { errorMessageOf } from '../../../errors/index.ts'
 
 export const description = 'Create a worker key (Ed25519) and print its worker_id'
 
@@ -33,7 +34,7 @@ export async function run(argv: string[]): Promise<number> {
       allowPositionals: false,
     }))
   } catch (error) {
-    process.stderr.write(`sandrun keygen: ${(error as Error).message}\n\n${usage}`)
+    process.stderr.write(`sandrun keygen: ${errorMessageOf(error)}\n\n${usage}`)
     return 2
   }
   if (values.help) {

@@ -9,6 +9,7 @@ import { createSandrunClient, defaultGatewayUrl, type JobStatusBody, type Sandru
 import { saveOutput } from '../../client/saveOutput.ts'
 import { saveReceipt } from '../../client/saveReceipt.ts'
 import { printLogMessage } from '../printLogMessage.ts'
+import { errorMessageOf } from '../../../errors/index.ts'
 
 export const description = 'Submit a file or folder to a gateway, stream its output, download its results'
 
@@ -36,7 +37,7 @@ async function showOutput(client: SandrunClient, jobId: string): Promise<JobStat
       printLogMessage(message, written)
     }
   } catch (error) {
-    process.stderr.write(`\n[sandrun] the live log stream broke (${(error as Error).message}); the rest of the output follows when the job ends.\n`)
+    process.stderr.write(`\n[sandrun] the live log stream broke (${errorMessageOf(error)}); the rest of the output follows when the job ends.\n`)
   }
   const final = await client.wait(jobId)
   const logs = await client.logs(jobId)

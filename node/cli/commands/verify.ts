@@ -11,6 +11,7 @@ import { readDeployment } from '../../chain/deployment.ts'
 import { errorFromResponse, SandrunClientError } from '../../client/clientError.ts'
 import { createSandrunClient, defaultGatewayUrl, type JobStatusBody } from '../../client/sandrunClient.ts'
 import { chainTransport } from '../../chain/chainTransport.ts'
+import { type ErrorCodeTable, SandrunError } from '../../../errors/index.ts'
 
 export const description = 'Verify a result (on chain, or by worker signature) and check files against it'
 
@@ -57,7 +58,16 @@ type Options = {
 const chainCaveat = 'Proves that a quorum of staked workers committed to this result on chain; a colluding majority could still agree on a wrong one. Trusts your RPC node.'
 const signatureCaveat = 'Proves only which key signed the result root, not that the result is right; in local and pool modes the operator is trusted.'
 
-class NotVerified extends Error {}
+const notVerifiedCodes: ErrorCodeTable<'NOT_VERIFIED'> = { NOT_VERIFIED: { statusCode: 400, userFault: true } }
+
+/** The check cannot be made as asked (wrong id, missing flag): the user changes the command. */
+class NotVerified extends SandrunError<'NOT_VERIFIED'> {
+  override name = 'NotVerified'
+
+  constructor(message: string) {
+    super('NOT_VERIFIED', message, notVerifiedCodes)
+  }
+}
 
 function gateway(url: string | undefined) {
   const client = createSandrunClient({ baseUrl: url ?? defaultGatewayUrl })
@@ -264,7 +274,7 @@ export async function run(argv: string[]): Promise<number> {
   } catch (error) {
     // Anything that stops the check is a "not verified", said plainly; nothing here can pass by accident.
     if (!(error instanceof NotVerified || error instanceof VerifierError || error instanceof SandrunClientError || error instanceof SyntaxError)) throw error
-    const reason = error instanceof VerifierError ? `${error.code}: ${error.shortMessage}` : (error as { shortMessage?: string }).shortMessage ?? error.message
+    const reason = error instanceof VerifierError ? `${error.code}: ${error.shortMessage}` : error instanceof SandrunError ? error.shortMessage : error.message
     verdict = { verified: false, method, reason, caveat: method === 'chain' ? chainCaveat : signatureCaveat, chain: null, file: null, folder: null }
   }
   process.stdout.write(values.json ? `${JSON.stringify({ job_id: jobId, ...verdict }, null, 2)}\n` : render(jobId, verdict))

@@ -14,6 +14,7 @@ import { untilStopped } from '../untilStopped.ts'
 import { warnWithoutPeers } from '../warnWithoutPeers.ts'
 import { runWorkerAccountCommand, workerAccountUsage } from '../workerAccountCommands.ts'
 import { chainTransport } from '../../chain/chainTransport.ts'
+import { errorMessageOf, shortMessageOf } from '../../../errors/index.ts'
 
 export const description = 'Run a staked market worker: take jobs, run them, commit and reveal results'
 
@@ -109,7 +110,7 @@ async function runPool(argv: string[]): Promise<number> {
       allowPositionals: false,
     }))
   } catch (error) {
-    process.stderr.write(`sandrun worker: ${(error as Error).message}\n\n${poolUsage}`)
+    process.stderr.write(`sandrun worker: ${errorMessageOf(error)}\n\n${poolUsage}`)
     return 2
   }
   if (values.help) {
@@ -124,7 +125,7 @@ async function runPool(argv: string[]): Promise<number> {
   try {
     maxJobs = positiveInteger('max-jobs', values['max-jobs'])
   } catch (error) {
-    process.stderr.write(`sandrun worker: ${(error as WorkerError).shortMessage}\n`)
+    process.stderr.write(`sandrun worker: ${shortMessageOf(error)}\n`)
     return 2
   }
   readFileSync(values.key)
@@ -201,7 +202,7 @@ async function runMarket(argv: string[]): Promise<number> {
       allowPositionals: false,
     }))
   } catch (error) {
-    process.stderr.write(`sandrun worker: ${(error as Error).message}\n\n${usage}`)
+    process.stderr.write(`sandrun worker: ${errorMessageOf(error)}\n\n${usage}`)
     return 2
   }
   if (values.help) {
@@ -233,7 +234,7 @@ async function runMarket(argv: string[]): Promise<number> {
       parseFaultMode({ value: values.fault, chainId })
     }
   } catch (error) {
-    process.stderr.write(`sandrun worker: ${(error as Error & { shortMessage?: string }).shortMessage ?? (error as Error).message}\n`)
+    process.stderr.write(`sandrun worker: ${shortMessageOf(error)}\n`)
     return 2
   }
   // Fail early with a clear message if the key file is missing (createHost would say the same, later).

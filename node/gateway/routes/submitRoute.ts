@@ -11,6 +11,7 @@ import type { GatewayContext } from '../gatewayContext.ts'
 import { multipartParts } from '../multipartParts.ts'
 import { readBundleEntry } from '../readBundleEntry.ts'
 import { ErrorBody, RateLimitedBody, SubmitResponse } from '../schemas.ts'
+import { errorMessageOf } from '../../../errors/index.ts'
 
 type Submission = { manifest: unknown; bundle: Buffer }
 
@@ -24,7 +25,7 @@ function parseManifestText(text: string): unknown {
   try {
     return JSON.parse(text)
   } catch (error) {
-    throw invalid('Invalid manifest: it is not valid JSON.', (error as Error).message.slice(0, 200))
+    throw invalid('Invalid manifest: it is not valid JSON.', errorMessageOf(error).slice(0, 200))
   }
 }
 

@@ -37,10 +37,10 @@ function chainReference({ verification: v }: JobStatus): ChainJobReference | nul
  * changes, so each is hashed once (the last `maxCached` are kept).
  */
 function servedEntries(backend: JobBackend, status: JobStatus, cache: Map<string, ResultEntry[]>): ResultEntry[] {
-  if (!status.execution || !status.jobHash) {
+  if (!status.execution || !status.resultRoot) {
     throw new BackendError('JOB_NOT_FINISHED', 'The job has no result to verify yet; verify once GET /status/:id says completed or failed.', { details: status.status })
   }
-  const key = `${status.jobId}:${status.jobHash}`
+  const key = `${status.jobId}:${status.resultRoot}`
   const cached = cache.get(key)
   if (cached) return cached
   const logs = backend.logs(status.jobId)
@@ -136,9 +136,9 @@ export function verifyRoutes(app: FastifyInstance, { backend, options }: Gateway
       if (backend.mode === 'market' && !ref) {
         throw new BackendError('JOB_NOT_FINISHED', 'The job is not on chain yet; verify once it has been posted.', { details: status.status })
       }
-      const entries = status.jobHash && status.execution ? servedEntries(backend, status, entriesCache) : []
+      const entries = status.resultRoot && status.execution ? servedEntries(backend, status, entriesCache) : []
       const servedRoot = entries.length > 0 ? resultRoot(entries) : null
-      const base = { job_id: status.jobId, result_root: status.jobHash, entries: entries.map(({ name, sha256, size }) => ({ name, sha256, size })) }
+      const base = { job_id: status.jobId, result_root: status.resultRoot, entries: entries.map(({ name, sha256, size }) => ({ name, sha256, size })) }
       if (ref) {
         let report: VerifyJobReturnType
         try {
@@ -147,7 +147,7 @@ export function verifyRoutes(app: FastifyInstance, { backend, options }: Gateway
           return chainError(reply, error)
         }
         const root = report.consensusRoot
-        const verified = report.verdict.verified && servedRoot !== null && servedRoot === root && status.jobHash === root
+        const verified = report.verdict.verified && servedRoot !== null && servedRoot === root && status.resultRoot === root
         const reason = !report.verdict.verified
           ? report.verdict.reason
           : verified
@@ -157,15 +157,15 @@ export function verifyRoutes(app: FastifyInstance, { backend, options }: Gateway
               : `the result this gateway serves (root ${servedRoot}) is NOT the consensus root ${root}`
         return { ...base, method: 'chain' as const, verified, reason, caveat: chainCaveat, worker: null, chain: jobReportJson(report) }
       }
-      const signatureValid = status.worker !== null && status.jobHash !== null && verifyWorkerSignature({ workerId: status.worker.workerId, root: status.jobHash, signature: status.worker.signature })
-      const verified = signatureValid && servedRoot === status.jobHash
-      const reason = !status.jobHash
+      const signatureValid = status.worker !== null && status.resultRoot !== null && verifyWorkerSignature({ workerId: status.worker.workerId, root: status.resultRoot, signature: status.worker.signature })
+      const verified = signatureValid && servedRoot === status.resultRoot
+      const reason = !status.resultRoot
         ? 'the job has no result yet'
         : !signatureValid
           ? 'the worker signature over the result root does not check out'
           : verified
-            ? `worker ${status.worker!.workerId} signed result root ${status.jobHash}`
-            : `the result this gateway serves (root ${servedRoot}) is not the signed root ${status.jobHash}`
+            ? `worker ${status.worker!.workerId} signed result root ${status.resultRoot}`
+            : `the result this gateway serves (root ${servedRoot}) is not the signed root ${status.resultRoot}`
       return {
         ...base,
         method: 'worker-signature' as const,
@@ -203,8 +203,8 @@ export function verifyRoutes(app: FastifyInstance, { backend, options }: Gateway
         } catch (error) {
           return chainError(reply, error)
         }
-      } else if (method === 'worker-signature' && status.worker && status.jobHash && verifyWorkerSignature({ workerId: status.worker.workerId, root: status.jobHash, signature: status.worker.signature })) {
-        root = status.jobHash
+      } else if (method === 'worker-signature' && status.worker && status.resultRoot && verifyWorkerSignature({ workerId: status.worker.workerId, root: status.resultRoot, signature: status.worker.signature })) {
+        root = status.resultRoot
       }
       const name = `outputs/${upload.path}`
       if (!root) {

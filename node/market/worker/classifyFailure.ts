@@ -4,6 +4,8 @@
 // they could quote job contents.
 import { MarketRevertError } from '../../chain/errors.ts'
 import { WorkerError } from './workerError.ts'
+import { shortMessageOf } from '../../../errors/index.ts'
+import { SandboxError } from '../../../sandbox/index.ts'
 
 export type FailureClass = {
   /** Safe to log: an error name or code, never job contents. */
@@ -21,14 +23,13 @@ export function classifyFailure(error: unknown): FailureClass {
   const permanent =
     error instanceof WorkerError
       ? error.code === 'SPEC_INVALID' || error.code === 'ENVIRONMENT_MISMATCH'
-      : (error as Error).name === 'SandboxError' && (error as { isUserError?: boolean }).isUserError === true
+      : error instanceof SandboxError && error.isUserError
   return { reason: reasonOf(error), lostRace, permanent }
 }
 
 function reasonOf(error: unknown): string {
   if (error instanceof MarketRevertError) return error.errorName
-  const code = (error as { code?: unknown }).code
   // Sandbox and worker messages may quote manifest fields; the code is enough for the operator's log.
-  if (typeof code === 'string' && (error as Error).name === 'SandboxError') return code
-  return error instanceof Error ? ((error as { shortMessage?: string }).shortMessage ?? error.message) : String(error)
+  if (error instanceof SandboxError) return error.code
+  return shortMessageOf(error)
 }

@@ -12,11 +12,8 @@ import type { OnChainVerdict, JobAnnouncement } from '../../p2p/jobAnnouncements
 import { LogFeed, type LogEvent } from '../../p2p/logFeed.ts'
 import type { HeartbeatParameters } from '../../p2p/workerHeartbeats.ts'
 import type { JobResultPayload } from '../../p2p/resultService.ts'
-import type { Sandbox } from '../../../sandbox/sandbox.ts'
-import { exitEntryContent, resultEntries } from '../../../verifier/resultEntries.ts'
-import { resultRoot } from '../../../verifier/resultRoot.ts'
-import type { WorkerKey } from '../../../verifier/workerIdentity.ts'
-import { defaultSandboxLimits } from '../../../sandbox/createSandbox.ts'
+import { type Sandbox, defaultSandboxLimits } from '../../../sandbox/index.ts'
+import { sealResult, type WorkerKey } from '../../../verifier/index.ts'
 import { classifyFailure } from './classifyFailure.ts'
 import { decideJob, nextStep, recheckAfter } from './decideJob.ts'
 import { executionReports } from './executionReports.ts'
@@ -63,6 +60,8 @@ export type CreateWorkerParameters = {
   minCommitTimeLeftS?: number
   /** The least a job's reward must leave after its gas at the current fee (wei); default 0: any job that pays its gas. */
   minProfitWei?: bigint
+  /** A skipped job is looked at again when chain time reaches its recheck time, or after this long whatever the chain says. */
+  recheckMaxWaitMs?: number
   /** Where to start scanning for this worker's commits on recovery (the deployment block). */
   deployBlock?: bigint
   /** How a `crash-after-commit` worker dies; the CLI passes process.exit. */
@@ -87,6 +86,8 @@ export const defaultWorkerOptions = {
   minCommitTimeLeftS: 3,
   // A job that pays its own gas is worth running on an idle host; operators with costs set a floor.
   minProfitWei: 0n,
+  // A chain whose clock runs ahead of its timestamps' estimate still gets a look this often.
+  recheckMaxWaitMs: 30_000,
 } as const
 
 export type WorkerPhaseEvent = { jobId: string; phase: WorkerJobPhase | 'dropped'; reason?: string }
@@ -125,6 +126,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     withdrawAtWei: parameters.withdrawAtWei ?? defaultWorkerOptions.withdrawAtWei,
     minCommitTimeLeftS: parameters.minCommitTimeLeftS ?? defaultWorkerOptions.minCommitTimeLeftS,
     minProfitWei: parameters.minProfitWei ?? defaultWorkerOptions.minProfitWei,
+    recheckMaxWaitMs: parameters.recheckMaxWaitMs ?? defaultWorkerOptions.recheckMaxWaitMs,
   }
   // The fee last seen, for the ask in heartbeats (null before the first look).
   let lastFeePerGas: bigint | null = null
@@ -156,8 +158,9 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
   let wake: (() => void) | undefined
   const earnings = earningsWithdrawal({ chain, log, events, withdrawAtWei: options.withdrawAtWei, checkEveryMs: options.withdrawEveryMs })
   // Jobs to look at again once this worker may be drawn, or may commit: gateways re-announce open
-  // jobs too, but the worker does not depend on it.
-  const rechecks = new Map<string, NodeJS.Timeout>()
+  // jobs too, but the worker does not depend on it. Due by chain time (the poll loop looks), or
+  // after recheckMaxWaitMs of wall time whatever the chain says.
+  const rechecks = new Map<string, { announcement: JobAnnouncement; at: number; timer: NodeJS.Timeout }>()
   // Jobs skipped for want of capacity or free stake: offered again when a run ends or a job settles.
   const deferred = new Map<string, JobAnnouncement>()
   const resumeDeferred = (): void => {
@@ -222,12 +225,15 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
       minProfitWei: options.minProfitWei,
     })
     if (!decision.take) {
-      log('job skipped', { jobId, round: job.round, reason: decision.reason, ...(decision.reason.startsWith('reward below') ? { rewardWei: job.reward.toString(), askWei: (jobGasCost(feePerGas) + options.minProfitWei).toString() } : {}) })
       const later = recheckAfter({ reason: decision.reason, eligibility, now, commitDeadline: job.commitDeadline })
+      // recheckAt is chain time: when this worker looks again (it may be drawn, or may commit, then).
+      const ask = decision.reason.startsWith('reward below') ? { rewardWei: job.reward.toString(), askWei: (jobGasCost(feePerGas) + options.minProfitWei).toString() } : {}
+      log('job skipped', { jobId, round: job.round, reason: decision.reason, ...ask, ...(typeof later === 'number' ? { recheckAt: now + later } : {}) })
       if (later === 'when-free') deferred.set(jobId, announcement)
-      else if (later !== null) scheduleRecheck(announcement, later)
+      else if (later !== null) scheduleRecheck(announcement, now + later)
       return
     }
+    log('job taken', { jobId, round: job.round, commitFrom: decision.commitFrom })
     const controller = new AbortController()
     inFlight.set(jobId, { collateral: job.collateral, controller, running: true })
     // The log exists from the start, so a watcher that comes early waits for the run instead of finding nothing.
@@ -252,17 +258,18 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     }
   }
 
-  // A re-check waits for chain time, measured with the wall clock: at least half a second (a
-  // frozen dev chain), at most 30 s (the chain may run ahead of the estimate).
-  const recheckLimitsMs = { min: 500, max: 30_000 }
-  function scheduleRecheck(announcement: JobAnnouncement, seconds: number): void {
+  function scheduleRecheck(announcement: JobAnnouncement, at: number): void {
     if (stopped || rechecks.has(announcement.jobId)) return
-    const timer = setTimeout(() => {
-      rechecks.delete(announcement.jobId)
-      offer(announcement)
-    }, Math.min(Math.max(seconds * 1000, recheckLimitsMs.min), recheckLimitsMs.max))
+    const timer = setTimeout(() => recheckNow(announcement.jobId), options.recheckMaxWaitMs)
     timer.unref()
-    rechecks.set(announcement.jobId, timer)
+    rechecks.set(announcement.jobId, { announcement, at, timer })
+  }
+  function recheckNow(jobId: string): void {
+    const due = rechecks.get(jobId)
+    if (!due) return
+    clearTimeout(due.timer)
+    rechecks.delete(jobId)
+    offer(due.announcement)
   }
 
   /** Resolves once the chain's next block is at `time` (s); commits before it would be refused. */
@@ -298,12 +305,9 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
 
     const faulty = fault === 'wrong-result' || fault === 'forged-result'
     const stdout = faulty ? alteredStdout(result.stdout, chain.address, fault) : result.stdout
-    const entries = resultEntries({ exitCode: result.exitCode, termination: result.termination, stdout, stderr: result.stderr, outputs: result.outputs }).map(
-      ({ name, sha256, size }) => ({ name, sha256, size }),
-    )
-    const root = resultRoot(entries)
+    const { entries, resultRoot: root, exit: exitEntry } = sealResult({ ...result, stdout })
     reports.record(jobId, root, result)
-    await store.writeResultFiles(jobId, { entries, exit: Buffer.from(exitEntryContent(result.exitCode, result.termination), 'utf8'), stdout, stderr: result.stderr })
+    await store.writeResultFiles(jobId, { entries, exit: exitEntry, stdout, stderr: result.stderr })
     retention.sealed(jobId, job.requester)
     const record = sealedRecord({ chainId: chain.chainId, market: chain.market, jobId, specHash, round: job.round, root, faulty })
     // On disk before the commit is sent: a crash after it leaves what a restart needs to reveal.
@@ -401,8 +405,9 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
 
   async function tick(): Promise<void> {
     const active = [...records.values()].filter((record) => record.phase === 'committed' || record.phase === 'revealed')
-    if (active.length > 0) {
+    if (active.length > 0 || rechecks.size > 0) {
       const now = (await chain.nextBlock()).timestamp
+      for (const [jobId, due] of rechecks) if (due.at <= now) recheckNow(jobId)
       for (const record of active) {
         if (stopped) return
         await advance(record, now)
@@ -440,7 +445,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     },
     async stop() {
       stopped = true
-      for (const timer of rechecks.values()) clearTimeout(timer)
+      for (const { timer } of rechecks.values()) clearTimeout(timer)
       for (const job of inFlight.values()) job.controller.abort()
       kick()
       await Promise.allSettled([loopDone, ...offers])

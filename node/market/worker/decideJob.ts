@@ -51,14 +51,15 @@ export function decideJob(p: DecideJobParameters): DecideJobReturnType {
 export type RecheckAfterParameters = { reason: string; eligibility: RoundEligibility; now: number; commitDeadline: number }
 
 /**
- * When a skipped job is worth another look: in some seconds of chain time (when the worker will be
+ * When a skipped job is worth another look: in some seconds of chain time (0: at the next poll; when the worker will be
  * drawn, or may commit), 'when-free' (once a run ends or a job settles: capacity or free stake was
  * short), or null (never in this round).
  */
 export function recheckAfter({ reason, eligibility, now, commitDeadline }: RecheckAfterParameters): number | 'when-free' | null {
   if (now >= commitDeadline) return null
   if (reason === 'at capacity' || reason === 'not enough free stake for the collateral') return 'when-free'
-  if (reason === 'round seed not ready') return 1
+  // The seed waits for a block, not for time: look again at the next poll (a frozen test chain's clock never moves).
+  if (reason === 'round seed not ready') return 0
   // Fees move every block: look again a block or so later (on L1, one 12 s block).
   if (reason === 'reward below the ask at the current fee') return 12
   if (!eligibility.drawn) return null

@@ -4,7 +4,7 @@
 import { formatEther, type Hex } from 'viem'
 import { signPeerRegistration } from '../../chain/signPeerRegistration.ts'
 import { verifyPeerRegistration } from '../../chain/verifyPeerRegistration.ts'
-import type { WorkerKey } from '../../../verifier/workerIdentity.ts'
+import type { WorkerKey } from '../../../verifier/index.ts'
 import type { WorkerChain } from './workerChain.ts'
 import { WorkerError } from './workerError.ts'
 import type { WorkerLog } from './workerLog.ts'

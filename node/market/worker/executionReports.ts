@@ -1,7 +1,7 @@
 // The worker's signed execution reports (usage, termination, truncation of each run it committed),
 // kept beside its results and served with them over the result protocol. Reports live in memory for
 // the results' retention time: after a restart a gateway shows "not reported" for that run, nothing false.
-import type { RunJobResult } from '../../../sandbox/types.ts'
+import type { RunJobResult } from '../../../sandbox/index.ts'
 import { signExecutionReport, workerKeyFromSeed, type ExecutionReport, type WorkerKey } from '../../../verifier/index.ts'
 import type { JobResultPayload } from '../../p2p/resultService.ts'
 

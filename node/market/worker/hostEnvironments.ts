@@ -1,9 +1,8 @@
 // The environment digests this host can run (docs/environments.md, "The environment digest"): one per installed template and
 // available interpreter, computed exactly as the gateway computes the digest it puts in a spec, so
 // a worker takes only jobs whose digest it has.
-import { environmentDigestInput } from '../../../sandbox/environments/environmentDigestInput.ts'
-import type { HostCapabilities } from '../../../sandbox/sandbox.ts'
-import { environmentDigest } from '../../../verifier/environmentDigest.ts'
+import { environmentDigestInput, type HostCapabilities } from '../../../sandbox/index.ts'
+import { environmentDigest } from '../../../verifier/index.ts'
 
 export type HostEnvironments = {
   /** The digest of `environment` run by `interpreter` here; null when this host cannot run it. */

@@ -2,10 +2,9 @@
 // canonical bytes of {normalized manifest, bundle_sha256, environment_digest} that hash to it.
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { parseManifest } from '../../../sandbox/manifest.ts'
-import { canonicalJson } from '../../../verifier/canonicalJson.ts'
-import { specHash } from '../../../verifier/specHash.ts'
-import { parseSpecDocument, specDocumentBytes } from './specDocument.ts'
+import { parseManifest } from '../../../sandbox/index.ts'
+import { canonicalJson, specDocumentBytes, specHash } from '../../../verifier/index.ts'
+import { parseSpecDocument } from './specDocument.ts'
 
 const spec = { manifest: parseManifest({ entrypoint: 'main.py' }), bundleSha256: `0x${'11'.repeat(32)}`, environmentDigest: `0x${'22'.repeat(32)}` }
 const sha = (data: Uint8Array | string): string => `0x${createHash('sha256').update(data).digest('hex')}`

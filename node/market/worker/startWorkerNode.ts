@@ -8,12 +8,13 @@ import { defaultAccountTransactionsOptions } from '../../chain/accountTransactio
 import { confirmationDepth } from '../../chain/confirmationDepth.ts'
 import type { Deployment } from '../../chain/deployment.ts'
 import { bundleService } from '../../p2p/bundleService.ts'
+import { P2pError } from '../../p2p/errors.ts'
 import { createHost, type CreateHostParameters, type SandrunHost } from '../../p2p/createHost.ts'
 import { jobAnnouncements } from '../../p2p/jobAnnouncements.ts'
 import { logsService } from '../../p2p/logsService.ts'
 import { resultService } from '../../p2p/resultService.ts'
 import { workerHeartbeats } from '../../p2p/workerHeartbeats.ts'
-import type { Sandbox } from '../../../sandbox/sandbox.ts'
+import type { Sandbox } from '../../../sandbox/index.ts'
 import { ethAccountFromWorkerKey } from '../ethAccount.ts'
 import { createWorker, defaultWorkerOptions, type Worker, type WorkerNetwork } from './createWorker.ts'
 import { ensureStake } from './ensureStake.ts'
@@ -26,6 +27,7 @@ import { maxSpecDocumentBytes } from './specDocument.ts'
 import { workerChain } from './workerChain.ts'
 import { WorkerError } from './workerError.ts'
 import { silentLog, type WorkerLog } from './workerLog.ts'
+import { errorCodeOf } from '../../../errors/index.ts'
 
 export type StartWorkerNodeParameters = {
   rpcUrl: string
@@ -50,6 +52,8 @@ export type StartWorkerNodeParameters = {
   fault?: string | undefined
   heartbeatMs?: number | undefined
   pollMs?: number | undefined
+  /** See createWorker's recheckMaxWaitMs. */
+  recheckMaxWaitMs?: number | undefined
   resultWindowMs?: number | undefined
   /** What retention counts on (tests let it pass); default the system clock. */
   clock?: Clock | undefined
@@ -136,8 +140,8 @@ export async function startWorkerNode(parameters: StartWorkerNodeParameters): Pr
             return data
           } catch (error) {
             lastError = error
-            log('fetch from provider failed', { kind, sha256, provider: peer, reason: (error as { code?: string }).code ?? String(error) })
-            if ((error as { penalize?: boolean }).penalize) await host.denyPeer(peer.split('/p2p/').pop() ?? '').catch(() => undefined)
+            log('fetch from provider failed', { kind, sha256, provider: peer, reason: errorCodeOf(error) ?? String(error) })
+            if (error instanceof P2pError && error.penalize) await host.denyPeer(peer.split('/p2p/').pop() ?? '').catch(() => undefined)
           }
         }
         throw new WorkerError('FETCH_FAILED', `No provider served the ${kind} ${sha256}; the job is skipped.`, { cause: lastError })
@@ -158,6 +162,7 @@ export async function startWorkerNode(parameters: StartWorkerNodeParameters): Pr
       fault,
       log,
       pollMs: parameters.pollMs,
+      recheckMaxWaitMs: parameters.recheckMaxWaitMs,
       resultWindowMs: parameters.resultWindowMs,
       clock: parameters.clock,
       withdrawAtWei: parameters.withdrawAtWei,

@@ -1,5 +1,6 @@
 // Typed errors of the market worker. Each `code` says what went wrong and the message says what the
 // operator (start-up errors) or the worker loop (per-job errors: skip the job, try another) does next.
+import { type ErrorCodeTable, hostError, SandrunError } from '../../../errors/index.ts'
 
 export type WorkerErrorCode =
   /** A command-line or start-up option is invalid; fix the option. */
@@ -20,16 +21,20 @@ export type WorkerErrorParameters = {
   cause?: unknown
 }
 
-export class WorkerError extends Error {
-  override name = 'WorkerError'
-  readonly code: WorkerErrorCode
-  readonly shortMessage: string
-  readonly details: string | undefined
+/** The worker's own errors: for its operator or its loop, never an HTTP client. */
+export const workerErrorCodes: ErrorCodeTable<WorkerErrorCode> = {
+  CONFIG_INVALID: hostError,
+  FAULT_REFUSED: hostError,
+  NOT_FUNDED: hostError,
+  SPEC_INVALID: hostError,
+  ENVIRONMENT_MISMATCH: hostError,
+  FETCH_FAILED: hostError,
+}
 
-  constructor(code: WorkerErrorCode, shortMessage: string, { details, cause }: WorkerErrorParameters = {}) {
-    super(details ? `${shortMessage}\n\nDetails: ${details}` : shortMessage, { cause })
-    this.code = code
-    this.shortMessage = shortMessage
-    this.details = details
+export class WorkerError extends SandrunError<WorkerErrorCode> {
+  override name = 'WorkerError'
+
+  constructor(code: WorkerErrorCode, shortMessage: string, parameters: WorkerErrorParameters = {}) {
+    super(code, shortMessage, workerErrorCodes, parameters)
   }
 }

@@ -1,19 +1,18 @@
 // Pool mode wiring: the allowlist (workers.json), a libp2p host keyed by the gateway's node key,
 // the worker registry (health, load), the exec protocol client, the pool backend and the REST
-// gateway with its pool-mode GET /pool. Used by `sandrun gateway --mode pool` and the tests.
+// gateway (the backend brings its GET /pool). Used by `sandrun gateway --mode pool` and the tests.
 import type { FastifyInstance } from 'fastify'
-import { detectEnvironments, environmentsReport, detectInterpreters } from '../../../sandbox/index.ts'
-import { environmentDigest } from '../../../verifier/index.ts'
-import { buildGateway } from '../../gateway/buildGateway.ts'
-import type { GatewayOptions } from '../../gateway/config.ts'
-import type { ErrorReport } from '../../gateway/errorHandler.ts'
-import { createHost, type CreateHostParameters, type SandrunHost } from '../../p2p/createHost.ts'
-import { execService } from '../../pool/execService.ts'
-import type { Clock } from '../../clock/systemClock.ts'
-import { createPoolBackend, defaultPoolBackendOptions, type PoolBackend, type PoolBackendOptions } from './poolBackend.ts'
-import { poolStatusRoute } from './poolStatusRoute.ts'
-import { readWorkersFile } from './readWorkersFile.ts'
-import { createWorkerRegistry, defaultWorkerRegistryOptions, type WorkerRegistry, type WorkerRegistryOptions } from './workerRegistry.ts'
+import { detectEnvironments, environmentsReport, detectInterpreters } from '../../sandbox/index.ts'
+import { environmentDigest } from '../../verifier/index.ts'
+import { buildGateway } from './buildGateway.ts'
+import type { GatewayOptions } from './config.ts'
+import type { ErrorReport } from './errorHandler.ts'
+import { createHost, type CreateHostParameters, type SandrunHost } from '../p2p/createHost.ts'
+import { execService } from '../p2p/execService.ts'
+import type { Clock } from '../clock/systemClock.ts'
+import { createPoolBackend, defaultPoolBackendOptions, type PoolBackend, type PoolBackendOptions } from '../backends/pool/poolBackend.ts'
+import { readWorkersFile } from '../backends/pool/readWorkersFile.ts'
+import { createWorkerRegistry, defaultWorkerRegistryOptions, type WorkerRegistry, type WorkerRegistryOptions } from '../backends/pool/workerRegistry.ts'
 
 export type PoolModeOptions = {
   workersFile: string
@@ -55,7 +54,6 @@ export async function createPoolGateway({ gateway, pool: options, clock, log }: 
   let app: FastifyInstance
   try {
     app = await buildGateway({ backend, options: gateway, log })
-    poolStatusRoute(app, { backend, registry })
   } catch (error) {
     registry.stop()
     await backend.close()

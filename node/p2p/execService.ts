@@ -2,15 +2,17 @@
 // (manifest and bundle) and reads back its live output, then the result entries, the files and the
 // worker's signature over the root. Workers serve it only to the gateways they trust.
 import type { Connection, Stream } from '@libp2p/interface'
-import { dialTarget, type PeerTarget } from '../p2p/dialTarget.ts'
-import { P2pError } from '../p2p/errors.ts'
-import { FramedStream } from '../p2p/framedStream.ts'
-import { LogFeed, type LogStreamName } from '../p2p/logFeed.ts'
-import { operationSignal, toP2pError } from '../p2p/operationSignal.ts'
-import { raceKeepalive, readContent, sha256Pattern, type P2pNode } from '../p2p/protocolStreams.ts'
-import { jobIdPattern, type JobResultPayload, type ResultEntrySummary } from '../p2p/resultService.ts'
+import { type ErrorCodeTable, errorMessageOf, hostError, SandrunError } from '../../errors/index.ts'
+import { dialTarget, type PeerTarget } from './dialTarget.ts'
+import { P2pError } from './errors.ts'
+import { FramedStream } from './framedStream.ts'
+import { LogFeed } from './logFeed.ts'
+import { operationSignal, toP2pError } from './operationSignal.ts'
+import { raceKeepalive, readContent, sha256Pattern, type P2pNode } from './protocolStreams.ts'
+import { jobIdPattern, type JobResultPayload, type ResultEntrySummary } from './resultService.ts'
+import type { OutputStream } from '../../verifier/index.ts'
+import { execProtocol } from './protocols.ts'
 
-export const execProtocol = '/sandrun/exec/1.0.0'
 
 /** Why a worker refused a job before running it; the gateway tries another worker. */
 export type ExecRefusalCode = 'FORBIDDEN' | 'BUSY' | 'BAD_REQUEST' | 'INTERNAL'
@@ -41,7 +43,7 @@ export type ExecRunParameters = {
   jobId: string
   manifest: Record<string, unknown>
   bundle: Uint8Array
-  onOutput(stream: LogStreamName, chunk: Uint8Array): void
+  onOutput(stream: OutputStream, chunk: Uint8Array): void
   signal: AbortSignal
 }
 
@@ -79,7 +81,7 @@ export type DispatchParameters = {
   jobId: string
   manifest: Record<string, unknown>
   bundle: Uint8Array
-  onOutput?: ((stream: LogStreamName, chunk: Uint8Array) => void) | undefined
+  onOutput?: ((stream: OutputStream, chunk: Uint8Array) => void) | undefined
   signal?: AbortSignal | undefined
   /** Whole call, run included (default: the longest job). */
   timeoutMs?: number | undefined
@@ -95,11 +97,14 @@ export type ExecService = {
 
 const streamTag = { stdout: 1, stderr: 2 } as const
 
-class ExecRefusal extends Error {
-  readonly code: ExecRefusalCode
+/** Answered to the gateway peer over the stream, never to an HTTP client. */
+const execRefusalCodes: ErrorCodeTable<ExecRefusalCode> = { FORBIDDEN: hostError, BUSY: hostError, BAD_REQUEST: hostError, INTERNAL: hostError }
+
+class ExecRefusal extends SandrunError<ExecRefusalCode> {
+  override name = 'ExecRefusal'
+
   constructor(code: ExecRefusalCode, message: string) {
-    super(message)
-    this.code = code
+    super(code, message, execRefusalCodes)
   }
 }
 
@@ -138,7 +143,7 @@ function createExecService(node: P2pNode, init: ExecServiceInit): ExecService {
       await framed.writeJson({ ok: true }, signal)
       const feed = new LogFeed({ maxLagBytes: 8 * 1024 * 1024 })
       const outcome = run!({ jobId, manifest: manifest as Record<string, unknown>, bundle, onOutput: (stream, chunk) => feed.append(stream, chunk), signal })
-        .catch((error: unknown) => ({ type: 'failed' as const, code: 'INTERNAL', message: (error as Error).message ?? String(error), userError: false }))
+        .catch((error: unknown) => ({ type: 'failed' as const, code: 'INTERNAL', message: errorMessageOf(error) ?? String(error), userError: false }))
         .finally(() => feed.end({}))
       const events = feed.subscribe(signal)[Symbol.asyncIterator]()
       let next = events.next()
@@ -249,7 +254,7 @@ function createExecService(node: P2pNode, init: ExecServiceInit): ExecService {
   }
 }
 
-async function writeChunk(framed: FramedStream, stream: LogStreamName, data: Uint8Array, chunkBytes: number, signal: AbortSignal): Promise<void> {
+async function writeChunk(framed: FramedStream, stream: OutputStream, data: Uint8Array, chunkBytes: number, signal: AbortSignal): Promise<void> {
   for (let offset = 0; offset < data.byteLength; offset += chunkBytes) {
     const piece = data.subarray(offset, offset + chunkBytes)
     const frame = new Uint8Array(piece.byteLength + 1)
