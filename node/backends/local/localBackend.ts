@@ -1,7 +1,6 @@
 // The `local` JobBackend: runs jobs in this machine's sandbox through a FIFO queue, keeps their
 // data in RAM-backed storage and deletes it by the retention rules (after every output was
 // downloaded, 5 minutes after a failure, 1 hour at most). Nothing here logs job contents.
-import { randomBytes } from 'node:crypto'
 import { constants } from 'node:fs'
 import { open } from 'node:fs/promises'
 import path from 'node:path'
@@ -13,19 +12,16 @@ import type {
   BackendHealth,
   BackendStats,
   JobBackend,
-  JobEvent,
   JobExecution,
   JobState,
   JobStatus,
   SubmitJobParameters,
-  UsageMeter,
 } from '../jobBackend.ts'
 import { serviceWorkSeconds } from '../serviceWorkSeconds.ts'
-import { watchJobLog } from '../watchJobLog.ts'
-import { whenSent } from '../whenSent.ts'
+import { whenSent } from '../jobTable/whenSent.ts'
 import { createJobQueue } from './jobQueue.ts'
-import { JobLog } from './jobLog.ts'
-import { createOutputArchive } from './outputArchive.ts'
+import { createOutputArchive } from '../jobTable/outputArchive.ts'
+import { createJobTable, newTableJob, type TableJob } from '../jobTable/createJobTable.ts'
 import { environmentDigest, sealResult, type WorkerKey } from '../../../verifier/index.ts'
 import type { Storage } from '../../storage/openStorage.ts'
 import { systemClock, type Clock } from '../../clock/systemClock.ts'
@@ -58,9 +54,7 @@ export type LocalBackendComponents = {
   log?: ((message: string, context: Record<string, unknown>) => void) | undefined
 }
 
-type LocalJob = {
-  id: string
-  clientId: string
+type LocalJob = TableJob & {
   state: JobState
   manifest: Manifest
   bundle: Uint8Array | null
@@ -74,13 +68,7 @@ type LocalJob = {
   outputs: OutputFile[]
   worker: { workerId: string; signature: string } | null
   error: string | null
-  log: JobLog
-  watchers: Set<(event: JobEvent) => void>
   abort: AbortController
-  downloaded: Set<string>
-  /** Cancels the pending deletion. */
-  timer: (() => void) | null
-  deleted: boolean
   /** What the sandbox reported last (cumulative), so each report charges only what is new. */
   used: JobUsage
   /** Held because its client's CPU quota is used up. */
@@ -88,30 +76,13 @@ type LocalJob = {
   run(): Promise<void>
 }
 
-/** 128 random bits, hex: unguessable, so a job id works as the only capability to its data. */
-function newJobId(): string {
-  return `job-${randomBytes(16).toString('hex')}`
-}
-
 export function createLocalBackend(options: LocalBackendOptions, components: LocalBackendComponents): JobBackend {
   const { sandbox, storage, workerKey } = components
   const clock = components.clock ?? systemClock
   const log = components.log ?? (() => undefined)
-  // Nobody awaits a timed or download-triggered deletion: a failure is logged, never left unhandled.
-  const removalFailed = (error: unknown): void => log('job removal failed', { code: errorCodeOf(error) ?? (error instanceof Error ? error.name : 'UNKNOWN') })
-  const jobs = new Map<string, LocalJob>()
   const queue = createJobQueue<LocalJob>({ parallelism: options.parallelism })
-  let meter: UsageMeter | null = null
-  const activeByClient = new Map<string, number>()
-  const counters = { total: 0, completed: 0, failed: 0 }
   let closed = false
   let environmentsDocument: BackendEnvironments | undefined
-
-  const find = (jobId: string): LocalJob => {
-    const job = jobs.get(jobId)
-    if (!job || job.deleted) throw new BackendError('JOB_NOT_FOUND', 'Job not found. It may have expired or its outputs were all downloaded (jobs are deleted then).', { details: jobId.slice(0, 64) })
-    return job
-  }
 
   const statusOf = (job: LocalJob): JobStatus => ({
     jobId: job.id,
@@ -128,51 +99,24 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
     error: job.error,
   })
 
-  const emit = (job: LocalJob, event: JobEvent): void => {
-    for (const watcher of job.watchers) watcher(event)
-  }
-
-  const changeActive = (clientId: string, delta: number): void => {
-    const next = (activeByClient.get(clientId) ?? 0) + delta
-    if (next > 0) activeByClient.set(clientId, next)
-    else activeByClient.delete(clientId)
-  }
-
-  const scheduleDeletion = (job: LocalJob, at: number): void => {
-    job.timer?.()
-    job.expiresAt = at
-    job.timer = clock.after(at - clock.now(), () => removeJob(job, 'expired').catch(removalFailed))
-  }
-
-  const removeJob = async (job: LocalJob, why: 'expired' | 'downloaded' | 'deleted' | 'closed' | 'storage'): Promise<void> => {
-    if (job.deleted) return
-    job.deleted = true
-    job.timer?.()
-    if (job.state === 'queued' || job.state === 'running') {
-      // Cancelled before it finished: free its queue slot or kill it, give its client's share
-      // back, and give viewers and waiters a final answer instead of leaving them waiting.
+  const table = createJobTable<LocalJob>({
+    lifecycle: (job) => job,
+    statusOf,
+    outputPaths: (job) => job.outputs.map((o) => o.path),
+    async release(job) {
+      // Its queue place or its run, then its files.
       queue.withdraw(job)
-      changeActive(job.clientId, -1)
-      emit(job, { type: 'status', status: { ...statusOf(job), status: 'failed', error: 'The job was cancelled: its data was deleted.' } })
-    }
-    job.abort.abort()
-    job.bundle = null
-    job.watchers.clear()
-    job.log.clear()
-    jobs.delete(job.id)
-    if (job.dir) await storage.removeJobDir(job.dir).catch(() => undefined)
-    log('job deleted', { why })
-  }
+      job.abort.abort()
+      job.bundle = null
+      if (job.dir) await storage.removeJobDir(job.dir).catch(() => undefined)
+    },
+    retentionAfterFailureMs: options.retentionAfterFailureMs,
+    clock,
+    log,
+  })
 
   const finish = (job: LocalJob, state: 'completed' | 'failed'): void => {
-    job.state = state
-    job.finishedAt = clock.now()
-    changeActive(job.clientId, -1)
-    counters[state]++
-    const expiry = state === 'failed' ? Math.min(job.expiresAt, job.finishedAt + options.retentionAfterFailureMs) : job.expiresAt
-    scheduleDeletion(job, expiry)
-    emit(job, { type: 'status', status: statusOf(job) })
-    job.watchers.clear()
+    table.finish(job, state)
     keepWithinRetainedBudget(job.clientId)
   }
 
@@ -186,12 +130,12 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
   const keepWithinRetainedBudget = (clientId: string): void => {
     const budget = options.maxRetainedBytesPerClient
     if (budget === undefined) return
-    const finished = [...jobs.values()].filter((j) => j.clientId === clientId && !j.deleted && (j.state === 'completed' || j.state === 'failed')).sort((a, b) => a.finishedAt! - b.finishedAt!)
+    const finished = table.jobs().filter((j) => j.clientId === clientId && !j.deleted && (j.state === 'completed' || j.state === 'failed')).sort((a, b) => a.finishedAt! - b.finishedAt!)
     let total = finished.reduce((sum, j) => sum + retainedBytes(j), 0)
     for (const oldest of finished.slice(0, -1)) {
       if (total <= budget) return
       total -= retainedBytes(oldest)
-      void removeJob(oldest, 'storage').catch(removalFailed)
+      table.removeLater(oldest, 'storage')
     }
   }
 
@@ -203,8 +147,8 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
     const cpu = Math.max(0, usage.cpuSeconds - job.used.cpuSeconds)
     const work = serviceWorkSeconds({ relayedBytes: usage.outputBytes - job.used.outputBytes, inflatedBytes: usage.inflatedBytes - job.used.inflatedBytes })
     job.used = usage
-    meter?.charge(job.clientId, cpu + work)
-    const hold = !job.deleted && meter?.exhausted(job.clientId) === true
+    table.charge(job.clientId, cpu + work)
+    const hold = !job.deleted && table.exhausted(job.clientId)
     if (hold !== job.held) {
       job.held = hold
       queue.setHeld(job, hold)
@@ -214,9 +158,7 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
 
   const runJob = async (job: LocalJob): Promise<void> => {
     if (job.deleted || !job.bundle) return
-    job.state = 'running'
-    job.startedAt = clock.now()
-    emit(job, { type: 'status', status: statusOf(job) })
+    table.start(job)
     let result: RunJobResult
     try {
       // The job's directory holds the copies of its output files and nothing else.
@@ -280,15 +222,6 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
     return handle.createReadStream()
   }
 
-  const markDownloaded = (job: LocalJob, paths: string[]): void => {
-    for (const p of paths) job.downloaded.add(p)
-    if (job.outputs.length > 0 && job.outputs.every((o) => job.downloaded.has(o.path))) void removeJob(job, 'downloaded').catch(removalFailed)
-  }
-
-  const requireFinished = (job: LocalJob): void => {
-    if (job.state !== 'completed' && job.state !== 'failed') throw new BackendError('JOB_NOT_FINISHED', 'The job has not finished yet; outputs exist once its status is completed or failed.', { details: job.state })
-  }
-
   return {
     mode: 'local',
 
@@ -298,8 +231,7 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
       const manifest = await validateJob({ manifest: input, bundle, sandbox, meter: inflation })
       const now = clock.now()
       const job: LocalJob = {
-        id: newJobId(),
-        clientId,
+        ...newTableJob({ clientId, captureBytes: sandbox.limits.outputCaptureBytes }),
         state: 'queued',
         manifest,
         bundle,
@@ -313,74 +245,53 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
         outputs: [],
         worker: null,
         error: null,
-        log: new JobLog({ captureBytes: sandbox.limits.outputCaptureBytes }),
-        watchers: new Set(),
         abort: new AbortController(),
-        downloaded: new Set(),
-        timer: null,
-        deleted: false,
         used: { cpuSeconds: 0, outputBytes: 0, inflatedBytes: 0, held: false },
         held: false,
         run: () => runJob(job),
       }
-      jobs.set(job.id, job)
-      scheduleDeletion(job, job.expiresAt)
-      changeActive(clientId, 1)
-      counters.total++
+      table.add(job)
       const position = queue.enqueue(job)
       return { jobId: job.id, status: 'queued', position }
     },
 
-    status(jobId) {
-      return statusOf(find(jobId))
-    },
+    status: (jobId) => statusOf(table.find(jobId)),
 
-    logs(jobId) {
-      return find(jobId).log.snapshot()
-    },
+    logs: (jobId) => table.find(jobId).log.snapshot(),
 
-    watch(jobId, listener) {
-      const job = find(jobId)
-      return watchJobLog({ log: job.log, watchers: job.watchers, status: statusOf(job), listener })
-    },
+    watch: (jobId, listener) => table.watch(table.find(jobId), listener),
 
     async openOutput(jobId, outputPath) {
-      const job = find(jobId)
-      requireFinished(job)
+      const job = table.find(jobId)
+      table.requireFinished(job)
       const file = job.outputs.find((o) => o.path === outputPath)
       if (!file) throw outputMissing(outputPath)
-      const stream = whenSent(await openOutputFile(job, file), file.sizeBytes, () => markDownloaded(job, [file.path]))
+      const stream = whenSent(await openOutputFile(job, file), file.sizeBytes, () => table.markDownloaded(job, [file.path]))
       return { file: { path: file.path, sizeBytes: file.sizeBytes, sha256: file.sha256 }, stream }
     },
 
     async openOutputArchive(jobId) {
-      const job = find(jobId)
-      requireFinished(job)
+      const job = table.find(jobId)
+      table.requireFinished(job)
       const files = job.outputs.slice()
       return createOutputArchive({
         entries: files.map((file) => ({ path: file.path, sizeBytes: file.sizeBytes, open: () => openOutputFile(job, file) })),
-        onComplete: () => markDownloaded(job, files.map((f) => f.path)),
+        onComplete: () => table.markDownloaded(job, files.map((f) => f.path)),
       })
     },
 
     async delete(jobId) {
-      await removeJob(find(jobId), 'deleted')
+      await table.remove(table.find(jobId), 'deleted')
     },
 
-    meterUsage(usageMeter) {
-      meter = usageMeter
-    },
+    meterUsage: (meter) => table.meterUsage(meter),
 
     stats(): BackendStats {
       return {
         queueLength: queue.waiting,
         runningJobs: queue.running,
         parallelism: queue.parallelism,
-        jobsTotal: counters.total,
-        completedTotal: counters.completed,
-        failedTotal: counters.failed,
-        retainedJobs: jobs.size,
-        activeJobsOf: (clientId) => activeByClient.get(clientId) ?? 0,
+        ...table.stats(),
       }
     },
 
@@ -418,7 +329,7 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
 
     async close() {
       closed = true
-      await Promise.all([...jobs.values()].map((job) => removeJob(job, 'closed')))
+      await table.close()
     },
   }
 }

@@ -4,7 +4,6 @@
 // majority and checked byte for byte against the on-chain root before anyone sees it. Job data is
 // sealed at rest under keys held in memory only (jobStore.ts): a restarted gateway has none of it,
 // and only finalizes what it had posted (openJobLedger.ts, followOrphanedJobs.ts).
-import { randomBytes } from 'node:crypto'
 import type { PeerId } from '@libp2p/interface'
 import type { Readable } from 'node:stream'
 import type { Address, Hex } from 'viem'
@@ -30,16 +29,13 @@ import type {
   BackendHealth,
   BackendStats,
   JobBackend,
-  JobEvent,
   JobStatus,
   PoolWorker,
   SubmitJobParameters,
-  UsageMeter,
 } from '../jobBackend.ts'
-import { watchJobLog } from '../watchJobLog.ts'
-import { whenSent } from '../whenSent.ts'
-import { JobLog } from '../local/jobLog.ts'
-import { createOutputArchive } from '../local/outputArchive.ts'
+import { whenSent } from '../jobTable/whenSent.ts'
+import { createJobTable, isFinalState, newJobId, newTableJob, type TableJob } from '../jobTable/createJobTable.ts'
+import { createOutputArchive } from '../jobTable/outputArchive.ts'
 import { collectExecutionReports } from './collectExecutionReports.ts'
 import { fetchVerifiedResult } from './fetchVerifiedResult.ts'
 import { relayJobLog } from './relayJobLog.ts'
@@ -142,11 +138,8 @@ export type MarketBackend = JobBackend & {
   pool(): Promise<PoolWorker[]>
 }
 
-type LiveJob = {
+type LiveJob = TableJob & {
   record: MarketJobRecord
-  clientId: string
-  log: JobLog
-  watchers: Set<(event: JobEvent) => void>
   relay: AbortController | null
   /** A worker's log was followed to its end: no more relays. */
   relayDone: boolean
@@ -156,32 +149,16 @@ type LiveJob = {
   relayed: { stdout: number; stderr: number }
   /** The first worker that fetched the bundle: it is running the job. */
   runner: PeerId | null
-  /** Cancels the pending deletion. */
-  timer: (() => void) | null
   lastAnnounce: number
   settling: boolean
   firstSettleAttempt: number | null
-  downloaded: Set<string>
-  deleted: boolean
-}
-
-const finalStates = new Set(['completed', 'failed'])
-
-function newJobId(): string {
-  return `job-${randomBytes(16).toString('hex')}`
 }
 
 export async function createMarketBackend(options: MarketBackendOptions, components: MarketBackendComponents): Promise<MarketBackend> {
   const { market, deployment, host, store, ledger, environments, workerKey } = components
   const clock = components.clock ?? systemClock
   const log = components.log ?? (() => undefined)
-  // Nobody awaits a timed or download-triggered deletion: a failure is logged, never left unhandled.
-  const removalFailed = (error: unknown): void => log('job removal failed', { code: errorCodeOf(error) ?? (error instanceof Error ? error.name : 'UNKNOWN') })
-  const jobs = new Map<string, LiveJob>()
   const blobs = new Map<string, { jobId: string; name: 'spec' | 'bundle' }>()
-  // Charged once a job has settled: the CPU time comes with the workers' signed reports.
-  const meters: UsageMeter[] = []
-  const counters = { total: 0, completed: 0, failed: 0 }
   let closed = false
   let pollTimer: NodeJS.Timeout | null = null
   let txChain: Promise<unknown> = Promise.resolve()
@@ -240,72 +217,51 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
     }
   }
 
-  const emit = (job: LiveJob): void => {
-    const event: JobEvent = { type: 'status', status: statusOf(job) }
-    for (const watcher of job.watchers) watcher(event)
-  }
+  const outputPaths = (job: LiveJob): string[] => (job.record.result ?? []).filter((e) => e.name.startsWith('outputs/')).map((e) => e.name.slice('outputs/'.length))
 
-  const activeOf = (clientId: string): number => [...jobs.values()].filter((j) => j.clientId === clientId && !finalStates.has(j.record.state)).length
-
-  const scheduleDeletion = (job: LiveJob): void => {
-    job.timer?.()
-    job.timer = clock.after(job.record.expiresAt - clock.now(), () => removeJob(job, 'expired').catch(removalFailed))
-  }
-
-  const removeJob = async (job: LiveJob, why: string): Promise<void> => {
-    if (job.deleted) return
-    job.deleted = true
-    job.timer?.()
-    job.relay?.abort()
-    job.watchers.clear()
-    job.log.clear()
-    jobs.delete(job.record.id)
-    for (const [sha, blob] of blobs) if (blob.jobId === job.record.id) blobs.delete(sha)
-    // Deleted before it settled: the escrow is still on chain, so someone must finalize it.
-    const chainJobId = job.record.verification.chainJobId
-    if (!finalStates.has(job.record.state) && chainJobId !== null) orphans.follow(BigInt(chainJobId))
-    await store.remove(job.record.id).catch(() => undefined)
-    log('job deleted', { why })
-  }
+  const table = createJobTable<LiveJob>({
+    lifecycle: (job) => job.record,
+    statusOf,
+    outputPaths,
+    async release(job) {
+      job.relay?.abort()
+      for (const [sha, blob] of blobs) if (blob.jobId === job.id) blobs.delete(sha)
+      // Deleted before it settled: the escrow is still on chain, so someone must finalize it.
+      const chainJobId = job.record.verification.chainJobId
+      if (!isFinalState(job.record.state) && chainJobId !== null) orphans.follow(BigInt(chainJobId))
+      await store.remove(job.id).catch(() => undefined)
+    },
+    retentionAfterFailureMs: options.retentionAfterFailureMs,
+    clock,
+    log,
+  })
+  const emit = (job: LiveJob): void => table.emit(job)
 
   const finish = async (job: LiveJob, state: 'completed' | 'failed', error: string | null): Promise<void> => {
-    const r = job.record
-    r.state = state
-    r.error = error
-    r.finishedAt = clock.now()
-    r.startedAt ??= r.finishedAt
-    if (state === 'failed') r.expiresAt = Math.min(r.expiresAt, r.finishedAt + options.retentionAfterFailureMs)
-    counters[state]++
+    // A job that settled before anyone was seen running it ran at some point before that.
+    job.record.startedAt ??= clock.now()
     job.relay?.abort()
-    scheduleDeletion(job)
-    emit(job)
-    job.watchers.clear()
+    table.finish(job, state, error)
     // The workers' reported CPU time counts toward the client's quota, as the sandbox's does locally.
-    for (const meter of meters) meter.charge(job.clientId, r.execution?.cpuSeconds ?? 0)
+    table.charge(job.clientId, job.record.execution?.cpuSeconds ?? 0)
   }
 
   const track = (record: MarketJobRecord, clientId: string): LiveJob => {
     const job: LiveJob = {
+      ...newTableJob({ id: record.id, clientId, captureBytes: options.outputCaptureBytes }),
       record,
-      clientId,
-      log: new JobLog({ captureBytes: options.outputCaptureBytes }),
-      watchers: new Set(),
       relay: null,
       relayDone: false,
       nextRelayAt: 0,
       relayed: { stdout: 0, stderr: 0 },
       runner: null,
-      timer: null,
       lastAnnounce: 0,
       settling: false,
       firstSettleAttempt: null,
-      downloaded: new Set(),
-      deleted: false,
     }
-    jobs.set(record.id, job)
     blobs.set(record.verification.specHash, { jobId: record.id, name: 'spec' })
     blobs.set(record.bundleSha256, { jobId: record.id, name: 'bundle' })
-    scheduleDeletion(job)
+    table.add(job)
     return job
   }
 
@@ -347,7 +303,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
   /** Follows the runner's log (else the committers'); once one was followed to the end, never again. */
   const startRelay = (job: LiveJob): void => {
     const chainJobId = job.record.verification.chainJobId
-    if (job.relay || job.relayDone || job.deleted || chainJobId === null || finalStates.has(job.record.state) || Date.now() < job.nextRelayAt) return
+    if (job.relay || job.relayDone || job.deleted || chainJobId === null || isFinalState(job.record.state) || Date.now() < job.nextRelayAt) return
     const relay = new AbortController()
     job.relay = relay
     const peers = async (): Promise<PeerId[]> => {
@@ -365,8 +321,8 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
 
   /** A worker fetched the bundle: it is about to run the job, so the job runs and its log can be followed. */
   const onBundleFetched = (jobId: string, from: PeerId): void => {
-    const job = jobs.get(jobId)
-    if (!job || job.deleted || finalStates.has(job.record.state)) return
+    const job = table.get(jobId)
+    if (!job || isFinalState(job.record.state)) return
     job.runner ??= from
     if (job.record.state === 'queued') {
       job.record.state = 'running'
@@ -532,7 +488,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
 
   const poll = async (): Promise<void> => {
     pollTimer = null
-    const open = [...jobs.values()].filter((j) => !finalStates.has(j.record.state) && j.record.verification.chainJobId !== null && !j.settling)
+    const open = table.jobs().filter((j) => !isFinalState(j.record.state) && j.record.verification.chainJobId !== null && !j.settling)
     if (open.length === 0 || closed) return
     const now = await chainNow().catch(() => null)
     if (now !== null) {
@@ -561,26 +517,10 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
   const orphans = followOrphanedJobs({ market, deployment, ledger, pollIntervalMs: options.pollIntervalMs, chainNow, finalizeIfDue, log })
   await orphans.adopt(await ledger.list())
 
-  const find = (jobId: string): LiveJob => {
-    const job = jobs.get(jobId)
-    if (!job || job.deleted) throw new BackendError('JOB_NOT_FOUND', 'Job not found. It may have expired or its outputs were all downloaded (jobs are deleted then).', { details: jobId.slice(0, 64) })
-    return job
-  }
-
-  const requireFinished = (job: LiveJob): void => {
-    if (!finalStates.has(job.record.state)) throw new BackendError('JOB_NOT_FINISHED', 'The job has not finished yet; outputs exist once its status is completed or failed.', { details: job.record.state })
-  }
-
   const outputEntry = (job: LiveJob, outputPath: string) => {
     const entry = job.record.result?.find((e) => e.name === `outputs/${outputPath}`)
     if (!entry) throw new BackendError('OUTPUT_NOT_FOUND', 'No such output file in this job. List the files with GET /outputs/:id.', { details: outputPath.slice(0, 256) })
     return entry
-  }
-
-  const markDownloaded = (job: LiveJob, paths: string[]): void => {
-    for (const p of paths) job.downloaded.add(p)
-    const outputs = (job.record.result ?? []).filter((e) => e.name.startsWith('outputs/'))
-    if (outputs.length > 0 && outputs.every((e) => job.downloaded.has(e.name.slice('outputs/'.length)))) void removeJob(job, 'downloaded').catch(removalFailed)
   }
 
   const backend: MarketBackend = {
@@ -589,7 +529,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
 
     async submit({ manifest: input, bundle, clientId }: SubmitJobParameters) {
       if (closed) throw new BackendError('BACKEND_CLOSED', 'The server is shutting down; submit again in a moment.')
-      const open = [...jobs.values()].filter((j) => !finalStates.has(j.record.state)).length
+      const open = table.jobs().filter((j) => !isFinalState(j.record.state)).length
       if (open >= options.maxOpenJobs) throw new BackendError('QUEUE_FULL', 'The gateway has too many jobs open on chain; retry in a few seconds.')
       const withReplicas = typeof input === 'object' && input !== null && !Array.isArray(input) && !('replicas' in input) ? { ...input, replicas: options.defaultReplicas } : input
       const { manifest, environmentDigest } = await validateMarketJob({ manifest: withReplicas, bundle, environments })
@@ -634,12 +574,10 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
       await store.writeBlob(record.id, 'spec', spec.bytes)
       await store.writeBlob(record.id, 'bundle', bundle)
       const job = track(record, clientId)
-      counters.total++
       try {
         await post(job)
       } catch (error) {
-        await removeJob(job, 'not posted')
-        counters.total--
+        await table.discard(job)
         const detail = shortMessageOf(error)
         log('post failed', { code: errorCodeOf(error) ?? 'UNKNOWN', errorName: error instanceof MarketRevertError ? error.errorName : null })
         throw new BackendError('QUEUE_FULL', 'The gateway could not post the job on chain; retry in a moment.', { details: detail.split('\n')[0]?.slice(0, 300), cause: error })
@@ -647,26 +585,23 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
       return { jobId: record.id, status: 'queued', position: 0 }
     },
 
-    status: (jobId) => statusOf(find(jobId)),
+    status: (jobId) => statusOf(table.find(jobId)),
 
-    logs: (jobId) => find(jobId).log.snapshot(),
+    logs: (jobId) => table.find(jobId).log.snapshot(),
 
-    watch(jobId, listener) {
-      const job = find(jobId)
-      return watchJobLog({ log: job.log, watchers: job.watchers, status: statusOf(job), listener })
-    },
+    watch: (jobId, listener) => table.watch(table.find(jobId), listener),
 
     async openOutput(jobId, outputPath) {
-      const job = find(jobId)
-      requireFinished(job)
+      const job = table.find(jobId)
+      table.requireFinished(job)
       const entry = outputEntry(job, outputPath)
-      const stream = whenSent(store.openBlob(job.record.id, `sha256-${entry.sha256.slice(2)}`), entry.size, () => markDownloaded(job, [outputPath]))
+      const stream = whenSent(store.openBlob(job.record.id, `sha256-${entry.sha256.slice(2)}`), entry.size, () => table.markDownloaded(job, [outputPath]))
       return { file: { path: outputPath, sizeBytes: entry.size, sha256: entry.sha256.slice(2) }, stream }
     },
 
     async openOutputArchive(jobId) {
-      const job = find(jobId)
-      requireFinished(job)
+      const job = table.find(jobId)
+      table.requireFinished(job)
       const outputs = (job.record.result ?? []).filter((e) => e.name.startsWith('outputs/'))
       return createOutputArchive({
         entries: outputs.map((e) => ({
@@ -674,36 +609,24 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
           sizeBytes: e.size,
           open: async (): Promise<Readable> => store.openBlob(job.record.id, `sha256-${e.sha256.slice(2)}`),
         })),
-        onComplete: () => markDownloaded(job, outputs.map((e) => e.name.slice('outputs/'.length))),
+        onComplete: () => table.markDownloaded(job, outputPaths(job)),
       })
     },
 
-    async delete(jobId) {
-      const job = find(jobId)
-      if (!finalStates.has(job.record.state)) {
-        // The market has no cancel (a requester could redraw a job's seed with it): the job runs
-        // out on chain, and the escrow comes back if nobody takes it.
-        for (const watcher of job.watchers) watcher({ type: 'status', status: { ...statusOf(job), status: 'failed', error: 'The job was cancelled: its data was deleted.' } })
-      }
-      await removeJob(job, 'deleted')
-    },
+    // The market has no cancel (a requester could redraw a job's seed with it): a job deleted
+    // before it settled runs out on chain, and the escrow comes back if nobody takes it.
+    delete: (jobId) => table.remove(table.find(jobId), 'deleted'),
 
-    // Market jobs are paid for on chain (reward_wei), not from a client's CPU quota.
-    meterUsage(meter) {
-      meters.push(meter)
-    },
+    // Market jobs are paid for on chain (reward_wei); the workers' reported CPU time still counts.
+    meterUsage: (meter) => table.meterUsage(meter),
 
     stats(): BackendStats {
-      const all = [...jobs.values()]
+      const all = table.jobs()
       return {
         queueLength: all.filter((j) => j.record.state === 'queued').length,
         runningJobs: all.filter((j) => j.record.state === 'running').length,
         parallelism: Math.max(1, heartbeats.workersSeen.list().length),
-        jobsTotal: counters.total,
-        completedTotal: counters.completed,
-        failedTotal: counters.failed,
-        retainedJobs: jobs.size,
-        activeJobsOf: activeOf,
+        ...table.stats(),
       }
     },
 
@@ -757,7 +680,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
       if (pollTimer) clearTimeout(pollTimer)
       orphans.stop()
       // Their keys die with this process: the files would be noise, so they go now rather than at the next start.
-      await Promise.all([...jobs.values()].map((job) => removeJob(job, 'closed')))
+      await table.close()
       announcements.stop()
       heartbeats.stop()
       await bundles.stop().catch(() => undefined)

@@ -4,7 +4,7 @@
 // followed and its replay is skipped up to what was already shown; lost bytes become a `gap` note.
 import type { PeerId } from '@libp2p/interface'
 import type { LogsService } from '../../p2p/index.ts'
-import type { JobLog } from '../local/jobLog.ts'
+import type { JobLog } from '../jobTable/jobLog.ts'
 
 export type RelayJobLogParameters = {
   logs: Pick<LogsService, 'follow'>

@@ -1,22 +1,21 @@
 // The `pool` JobBackend: jobs go over the exec protocol to the least loaded healthy worker of the
 // allowlist; a job whose worker dies (or serves a result that fails the checks) is run again on
 // another. Results are kept in RAM only after the files, the root and the worker's signature check out.
-import { randomBytes } from 'node:crypto'
 import { Readable } from 'node:stream'
 import type { Manifest } from '../../../sandbox/index.ts'
-import type { WorkerKey, OutputStream } from '../../../verifier/index.ts'
+import type { WorkerKey } from '../../../verifier/index.ts'
 import type { ExecOutcome, ExecService } from '../../p2p/execService.ts'
 import { BackendError } from '../backendError.ts'
-import type { BackendEnvironments, BackendHealth, BackendStats, JobBackend, JobEvent, JobExecution, UsageMeter, JobState, JobStatus, SubmitJobParameters } from '../jobBackend.ts'
-import { JobLog } from '../local/jobLog.ts'
-import { createOutputArchive } from '../local/outputArchive.ts'
+import type { BackendEnvironments, BackendHealth, BackendStats, JobBackend, JobExecution, JobState, JobStatus, SubmitJobParameters } from '../jobBackend.ts'
+import { createJobTable, newTableJob, type TableJob } from '../jobTable/createJobTable.ts'
+import { createOutputArchive } from '../jobTable/outputArchive.ts'
 import { validateMarketJob } from '../market/validateMarketJob.ts'
 import { checkPoolResult } from './checkPoolResult.ts'
 import type { PoolMember, WorkerRegistry } from './workerRegistry.ts'
-import { whenSent } from '../whenSent.ts'
+import { whenSent } from '../jobTable/whenSent.ts'
 import { describeRetention } from '../describeRetention.ts'
 import { systemClock, type Clock } from '../../clock/systemClock.ts'
-import { errorCodeOf, errorMessageOf, shortMessageOf } from '../../../errors/index.ts'
+import { errorMessageOf, shortMessageOf } from '../../../errors/index.ts'
 import { poolStatusRoute } from './poolStatusRoute.ts'
 
 export type PoolBackendOptions = {
@@ -54,9 +53,7 @@ export type PoolBackendComponents = {
   log?: ((message: string, context: Record<string, unknown>) => void) | undefined
 }
 
-type PoolJob = {
-  id: string
-  clientId: string
+type PoolJob = TableJob & {
   state: JobState
   manifest: Manifest
   bundle: Uint8Array | null
@@ -71,18 +68,10 @@ type PoolJob = {
   contents: Map<string, Uint8Array>
   worker: { workerId: string; signature: string } | null
   error: string | null
-  /** The current attempt's output (a retry starts a new one). */
-  log: JobLog
-  outputListeners: Set<(stream: OutputStream, data: Buffer) => void>
-  watchers: Set<(event: JobEvent) => void>
   attempts: number
   failedOn: Set<string>
   assigned: PoolMember | null
   abort: AbortController | null
-  downloaded: Set<string>
-  /** Cancels the pending deletion. */
-  timer: (() => void) | null
-  deleted: boolean
 }
 
 export type PoolBackend = JobBackend & {
@@ -91,20 +80,13 @@ export type PoolBackend = JobBackend & {
   queueLength(): number
 }
 
-const finalStates = new Set<JobState>(['completed', 'failed'])
 const captureBytes = 8 * 1024 * 1024
 
 export function createPoolBackend(options: PoolBackendOptions, components: PoolBackendComponents): PoolBackend {
   const { registry, exec, environments, workerKey } = components
   const clock = components.clock ?? systemClock
   const log = components.log ?? (() => undefined)
-  // Nobody awaits a timed or download-triggered deletion: a failure is logged, never left unhandled.
-  const removalFailed = (error: unknown): void => log('job removal failed', { code: errorCodeOf(error) ?? (error instanceof Error ? error.name : 'UNKNOWN') })
-  const jobs = new Map<string, PoolJob>()
   const queue: PoolJob[] = []
-  // Charged once a job has finished: the CPU time comes with its result.
-  const meters: UsageMeter[] = []
-  const counters = { total: 0, completed: 0, failed: 0 }
   let closed = false
 
   const statusOf = (job: PoolJob): JobStatus => ({
@@ -122,44 +104,29 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
     error: job.error,
   })
 
-  const emit = (job: PoolJob, status: JobStatus = statusOf(job)): void => {
-    for (const watcher of job.watchers) watcher({ type: 'status', status })
-  }
+  const outputPaths = (job: PoolJob): string[] => job.entries.filter((e) => e.name.startsWith('outputs/')).map((e) => e.name.slice('outputs/'.length))
 
-  const scheduleDeletion = (job: PoolJob): void => {
-    job.timer?.()
-    job.timer = clock.after(job.expiresAt - clock.now(), () => removeJob(job, 'expired').catch(removalFailed))
-  }
-
-  const removeJob = async (job: PoolJob, why: string): Promise<void> => {
-    if (job.deleted) return
-    job.deleted = true
-    job.timer?.()
-    const index = queue.indexOf(job)
-    if (index >= 0) queue.splice(index, 1)
-    if (!finalStates.has(job.state)) emit(job, { ...statusOf(job), status: 'failed', error: 'The job was cancelled: its data was deleted.' })
-    job.abort?.abort()
-    job.bundle = null
-    job.contents.clear()
-    job.watchers.clear()
-    job.outputListeners.clear()
-    job.log.clear()
-    jobs.delete(job.id)
-    log('job deleted', { why })
-  }
+  const table = createJobTable<PoolJob>({
+    lifecycle: (job) => job,
+    statusOf,
+    outputPaths,
+    release(job) {
+      const index = queue.indexOf(job)
+      if (index >= 0) queue.splice(index, 1)
+      job.abort?.abort()
+      job.bundle = null
+      job.contents.clear()
+    },
+    retentionAfterFailureMs: options.retentionAfterFailureMs,
+    clock,
+    log,
+  })
 
   const finish = (job: PoolJob, state: 'completed' | 'failed', error: string | null): void => {
-    job.state = state
-    job.error = error
-    job.finishedAt = clock.now()
     job.bundle = null
-    if (state === 'failed') job.expiresAt = Math.min(job.expiresAt, job.finishedAt + options.retentionAfterFailureMs)
-    counters[state]++
-    scheduleDeletion(job)
-    emit(job)
-    job.watchers.clear()
-    job.outputListeners.clear()
-    for (const meter of meters) meter.charge(job.clientId, job.execution?.cpuSeconds ?? 0)
+    table.finish(job, state, error)
+    // Charged once a job has finished: the CPU time comes with its result.
+    table.charge(job.clientId, job.execution?.cpuSeconds ?? 0)
     pump()
   }
 
@@ -173,7 +140,7 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
     job.state = 'queued'
     job.queuedAt = Date.now()
     queue.unshift(job)
-    emit(job)
+    table.emit(job)
     pump()
   }
 
@@ -185,7 +152,7 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
         job.attempts--
         job.state = 'queued'
         queue.unshift(job)
-        emit(job)
+        table.emit(job)
         pump()
         return
       }
@@ -241,12 +208,11 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
     member.totals.dispatched++
     job.attempts++
     job.assigned = member
-    job.state = 'running'
-    job.startedAt ??= clock.now()
-    job.log = new JobLog({ captureBytes })
+    // A retry runs the job from the start: its viewers see the new attempt's output.
+    job.log.restart()
     const controller = new AbortController()
     job.abort = controller
-    emit(job)
+    table.start(job)
     let outcome: ExecOutcome | undefined
     let failure: string | undefined
     try {
@@ -257,11 +223,7 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
         bundle: job.bundle!,
         signal: controller.signal,
         timeoutMs: job.manifest.timeout * 1000 + options.dispatchMarginMs,
-        onOutput: (stream, chunk) => {
-          const data = Buffer.from(chunk)
-          job.log.append(stream, data)
-          for (const listener of job.outputListeners) listener(stream, data)
-        },
+        onOutput: (stream, chunk) => job.log.append(stream, Buffer.from(chunk)),
       })
     } catch (error) {
       failure = shortMessageOf(error)
@@ -307,26 +269,12 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
   const sweeper = setInterval(pump, 5000)
   sweeper.unref()
 
-  const find = (jobId: string): PoolJob => {
-    const job = jobs.get(jobId)
-    if (!job || job.deleted) throw new BackendError('JOB_NOT_FOUND', 'Job not found. It may have expired or its outputs were all downloaded (jobs are deleted then).', { details: jobId.slice(0, 64) })
-    return job
-  }
-  const requireFinished = (job: PoolJob): void => {
-    if (!finalStates.has(job.state)) throw new BackendError('JOB_NOT_FINISHED', 'The job has not finished yet; outputs exist once its status is completed or failed.', { details: job.state })
-  }
   const outputEntry = (job: PoolJob, outputPath: string) => {
     const entry = job.entries.find((e) => e.name === `outputs/${outputPath}`)
     if (!entry) throw new BackendError('OUTPUT_NOT_FOUND', 'No such output file in this job. List the files with GET /outputs/:id.', { details: outputPath.slice(0, 256) })
     return entry
   }
-  const markDownloaded = (job: PoolJob, paths: string[]): void => {
-    for (const p of paths) job.downloaded.add(p)
-    const outputs = job.entries.filter((e) => e.name.startsWith('outputs/'))
-    if (outputs.length > 0 && outputs.every((e) => job.downloaded.has(e.name.slice('outputs/'.length)))) void removeJob(job, 'downloaded').catch(removalFailed)
-  }
-  const activeOf = (clientId: string): number => [...jobs.values()].filter((j) => j.clientId === clientId && !finalStates.has(j.state)).length
-  const jobsOn = (member: PoolMember) => [...member.running].map((id) => ({ jobId: id, startedAt: jobs.get(id)?.startedAt ?? null }))
+  const jobsOn = (member: PoolMember) => [...member.running].map((id) => ({ jobId: id, startedAt: table.get(id)?.startedAt ?? null }))
   const queueLength = () => queue.length
 
   return {
@@ -339,8 +287,7 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
       const { manifest } = await validateMarketJob({ manifest: input, bundle, environments })
       const now = clock.now()
       const job: PoolJob = {
-        id: `job-${randomBytes(16).toString('hex')}`,
-        clientId,
+        ...newTableJob({ clientId, captureBytes }),
         state: 'queued',
         manifest,
         bundle,
@@ -355,62 +302,35 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
         contents: new Map(),
         worker: null,
         error: null,
-        log: new JobLog({ captureBytes }),
-        outputListeners: new Set(),
-        watchers: new Set(),
         attempts: 0,
         failedOn: new Set(),
         assigned: null,
         abort: null,
-        downloaded: new Set(),
-        timer: null,
-        deleted: false,
       }
-      jobs.set(job.id, job)
-      scheduleDeletion(job)
-      counters.total++
+      table.add(job)
       queue.push(job)
       const position = queue.length
       pump()
       return { jobId: job.id, status: job.state, position: job.state === 'queued' ? position : 0 }
     },
 
-    status: (jobId) => statusOf(find(jobId)),
+    status: (jobId) => statusOf(table.find(jobId)),
 
-    logs: (jobId) => find(jobId).log.snapshot(),
+    logs: (jobId) => table.find(jobId).log.snapshot(),
 
-    watch(jobId, listener) {
-      const job = find(jobId)
-      const status = statusOf(job)
-      if (finalStates.has(job.state)) return { replay: job.log.replay(), status, unsubscribe: () => undefined }
-      const output = (stream: OutputStream, data: Buffer): void => listener({ type: 'output', stream, data })
-      const watcher = (event: JobEvent): void => {
-        listener(event)
-        if (event.type === 'status' && finalStates.has(event.status.status)) job.outputListeners.delete(output)
-      }
-      job.outputListeners.add(output)
-      job.watchers.add(watcher)
-      return {
-        replay: job.log.replay(),
-        status,
-        unsubscribe: () => {
-          job.outputListeners.delete(output)
-          job.watchers.delete(watcher)
-        },
-      }
-    },
+    watch: (jobId, listener) => table.watch(table.find(jobId), listener),
 
     async openOutput(jobId, outputPath) {
-      const job = find(jobId)
-      requireFinished(job)
+      const job = table.find(jobId)
+      table.requireFinished(job)
       const entry = outputEntry(job, outputPath)
-      const stream = whenSent(Readable.from([Buffer.from(job.contents.get(entry.name) ?? new Uint8Array())]), entry.size, () => markDownloaded(job, [outputPath]))
+      const stream = whenSent(Readable.from([Buffer.from(job.contents.get(entry.name) ?? new Uint8Array())]), entry.size, () => table.markDownloaded(job, [outputPath]))
       return { file: { path: outputPath, sizeBytes: entry.size, sha256: entry.sha256.slice(2) }, stream }
     },
 
     async openOutputArchive(jobId) {
-      const job = find(jobId)
-      requireFinished(job)
+      const job = table.find(jobId)
+      table.requireFinished(job)
       const outputs = job.entries.filter((e) => e.name.startsWith('outputs/'))
       return createOutputArchive({
         entries: outputs.map((e) => ({
@@ -418,29 +338,23 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
           sizeBytes: e.size,
           open: async (): Promise<Readable> => Readable.from([Buffer.from(job.contents.get(e.name) ?? new Uint8Array())]),
         })),
-        onComplete: () => markDownloaded(job, outputs.map((e) => e.name.slice('outputs/'.length))),
+        onComplete: () => table.markDownloaded(job, outputPaths(job)),
       })
     },
 
     async delete(jobId) {
-      await removeJob(find(jobId), 'deleted')
+      await table.remove(table.find(jobId), 'deleted')
     },
 
-    meterUsage(meter) {
-      meters.push(meter)
-    },
+    meterUsage: (meter) => table.meterUsage(meter),
 
     stats(): BackendStats {
       const healthy = registry.members().filter((m) => registry.isHealthy(m))
       return {
         queueLength: queue.length,
-        runningJobs: [...jobs.values()].filter((j) => j.state === 'running').length,
+        runningJobs: table.jobs().filter((j) => j.state === 'running').length,
         parallelism: Math.max(1, healthy.reduce((sum, m) => sum + m.maxConcurrentJobs, 0)),
-        jobsTotal: counters.total,
-        completedTotal: counters.completed,
-        failedTotal: counters.failed,
-        retainedJobs: jobs.size,
-        activeJobsOf: activeOf,
+        ...table.stats(),
       }
     },
 
@@ -474,7 +388,7 @@ export function createPoolBackend(options: PoolBackendOptions, components: PoolB
     async close() {
       closed = true
       clearInterval(sweeper)
-      await Promise.all([...jobs.values()].map((job) => removeJob(job, 'closed')))
+      await table.close()
     },
   }
 }

@@ -36,4 +36,16 @@ describe('JobLog', () => {
     expect(() => log.append('stdout', Buffer.from('late'))).not.toThrow()
     expect(log.replay()).toEqual([])
   })
+
+  it('starts over for a retry: the viewers stay subscribed and see the new attempt, the replay holds only it', () => {
+    const log = new JobLog({ captureBytes: 8 })
+    const seen: string[] = []
+    log.subscribe((entry) => seen.push(entry.type === 'output' ? entry.data.toString() : entry.type))
+    log.append('stdout', Buffer.from('attempt 1 cut'))
+    log.restart()
+    log.append('stdout', Buffer.from('try 2'))
+    expect(seen).toEqual(['attempt ', 'truncated', 'try 2'])
+    expect(outputOf(log.replay(), 'stdout').toString()).toBe('try 2')
+    expect(log.snapshot()).toMatchObject({ stdoutTruncated: false })
+  })
 })

@@ -1,7 +1,7 @@
 // The live half of JobBackend.watch, shared by the backends that keep a job's output in a JobLog:
 // the replay so far plus a subscription that ends itself once the job reaches a final state.
-import type { JobEvent, JobStatus, WatchJobReturnType } from './jobBackend.ts'
-import type { JobLog } from './local/jobLog.ts'
+import type { JobEvent, JobStatus, WatchJobReturnType } from '../jobBackend.ts'
+import type { JobLog } from './jobLog.ts'
 
 export type WatchJobLogParameters = {
   log: JobLog

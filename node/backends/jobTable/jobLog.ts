@@ -9,7 +9,6 @@ import { GrowingBuffer } from '../../../sandbox/index.ts'
 import type { JobLogEntry } from '../jobBackend.ts'
 import type { OutputStream } from '../../../verifier/index.ts'
 
-
 export type LogEntry = JobLogEntry
 
 export type JobLogSnapshot = { stdout: Buffer; stderr: Buffer; stdoutTruncated: boolean; stderrTruncated: boolean }
@@ -122,6 +121,19 @@ export class JobLog {
   subscribe(listener: (entry: LogEntry) => void): () => void {
     this.#listeners.add(listener)
     return () => this.#listeners.delete(listener)
+  }
+
+  /** A retry on another worker runs the job again from the start: its output so far goes, subscribers stay. */
+  restart(): void {
+    if (this.#cleared) return
+    this.#records.length = 0
+    this.#latest.stdout = null
+    this.#latest.stderr = null
+    this.#streams = { stdout: new GrowingBuffer(this.#captureBytes), stderr: new GrowingBuffer(this.#captureBytes) }
+    this.#truncated.stdout = false
+    this.#truncated.stderr = false
+    this.#gaps = false
+    this.#final = null
   }
 
   /** Frees the memory once the job's data is deleted. */
