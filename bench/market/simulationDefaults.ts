@@ -2,7 +2,7 @@
 // public network of 100 equal honest workers and an attacker that splits its stake over 32
 // addresses (more than it could ever use in one job) and commits the moment it may.
 import { defaultMarketParams } from '../../node/chain/marketParams.ts'
-import { defaultMarketBackendOptions } from '../../node/backends/market/marketBackend.ts'
+import { defaultMarketBackendOptions } from '../../node/backends/market/marketBackendOptions.ts'
 
 export const simulationDefaults = {
   honestWorkers: 100,

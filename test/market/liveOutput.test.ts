@@ -12,7 +12,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createSandrunClient, type LogStreamMessage } from '../../node/client/index.ts'
 import { createSandbox, defaultSandboxLimits, type Sandbox } from '../../sandbox/index.ts'
-import { defaultMarketBackendOptions } from '../../node/backends/market/marketBackend.ts'
+import { defaultMarketBackendOptions } from '../../node/backends/market/marketBackendOptions.ts'
 import { startMarketNetwork, type MarketNetwork, type TestGateway, type WorkerProcess } from './marketNetwork.ts'
 import { runSandrunCli, sandrunBin } from '../runSandrunCli.ts'
 

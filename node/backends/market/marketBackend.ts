@@ -22,7 +22,7 @@ import {
   type ResultService,
   type SandrunHost,
 } from '../../p2p/index.ts'
-import { majorityQuorum, parseExitEntry, type WorkerKey } from '../../../verifier/index.ts'
+import type { WorkerKey } from '../../../verifier/index.ts'
 import { BackendError } from '../backendError.ts'
 import type {
   BackendEnvironments,
@@ -34,89 +34,25 @@ import type {
   SubmitJobParameters,
 } from '../jobBackend.ts'
 import { whenSent } from '../jobTable/whenSent.ts'
-import { createJobTable, isFinalState, newJobId, newTableJob, type TableJob } from '../jobTable/createJobTable.ts'
+import { createJobTable, isFinalState, newTableJob, type TableJob } from '../jobTable/createJobTable.ts'
 import { createOutputArchive } from '../jobTable/outputArchive.ts'
-import { collectExecutionReports } from './collectExecutionReports.ts'
-import { fetchVerifiedResult } from './fetchVerifiedResult.ts'
 import { relayJobLog } from './relayJobLog.ts'
-import { summarizeExecutionReports } from './summarizeExecutionReports.ts'
 import { systemClock, type Clock } from '../../clock/systemClock.ts'
-import { resultClaimMessage } from '../../market/resultClaim.ts'
 import { describeRetention } from '../describeRetention.ts'
 import { resultWindowMs } from '../../market/resultWindow.ts'
+import type { MarketBackendOptions } from './marketBackendOptions.ts'
 import { followOrphanedJobs } from './followOrphanedJobs.ts'
 import type { JobStore, MarketJobRecord } from './jobStore.ts'
 import { chainEntryKey, type OpenJobLedger } from './openJobLedger.ts'
 import { resolveWorkerPeer } from './resolveWorkerPeer.ts'
 import { settlementConfirmations } from './settlementConfirmations.ts'
+import { settleMarketJob } from './settleMarketJob.ts'
 import { buildSpecDocument } from './specDocument.ts'
+import { marketJobStatus } from './marketJobStatus.ts'
+import { newMarketJobRecord } from './newMarketJobRecord.ts'
 import { marketPoolRoute } from './marketPoolRoute.ts'
 import { validateMarketJob } from './validateMarketJob.ts'
 import { errorCodeOf, errorMessageOf, shortMessageOf } from '../../../errors/index.ts'
-
-export type MarketBackendOptions = {
-  /** Replicas of a job whose manifest does not say (the manifest's own default is 3). */
-  defaultReplicas: number
-  /** Reward per replica (wei) when the manifest sets no reward_wei. */
-  rewardWei: bigint
-  /** Seconds workers have to commit, and then to reveal. */
-  commitWindowSeconds: number
-  revealWindowSeconds: number
-  /** How often open jobs are read from the chain. */
-  pollIntervalMs: number
-  /** How often a job with free slots is announced again (peers that joined late, lost gossip). */
-  announceIntervalMs: number
-  /** Give up fetching a finalized job's result after this long; within the workers' result window (node/market/resultWindow.ts). */
-  resultDeadlineMs: number
-  /** One result fetch from one worker; an unresponsive worker must not hold the job up for long. */
-  resultFetchTimeoutMs: number
-  /** Collecting the other workers' execution reports after a job settled (each, in parallel). */
-  reportFetchTimeoutMs: number
-  /** Bytes of each output stream kept and shown; workers cut there too. */
-  outputCaptureBytes: number
-  /** An RPC URL of the chain to advertise in /health (for `sandrun verify`); null: none. */
-  publicRpcUrl: string | null
-  /** Jobs not yet settled at once; beyond it submissions get QUEUE_FULL. */
-  maxOpenJobs: number
-  retentionMaxMs: number
-  retentionAfterFailureMs: number
-  /** Blocks the settlement must be deep before a job is completed (node/chain/confirmationDepth.ts; 0: at once). */
-  confirmations: number
-}
-
-export const defaultMarketBackendOptions: MarketBackendOptions = {
-  // Three replicas: one dishonest or broken worker is outvoted by the other two.
-  defaultReplicas: 3,
-  // 0.001 ETH a replica: enough for a worker to care on a dev chain; public gateways set their own.
-  rewardWei: 10n ** 15n,
-  // Committees are drawn over the commit window and nobody commits in its first eighth (15 s),
-  // the time honest workers get to run a job before a bot that runs nothing may commit: 120 s keeps
-  // a forged unanimous result near the floor of share^replicas (docs/contracts.md#numbers). A dev
-  // chain uses shorter windows.
-  commitWindowSeconds: 120,
-  // The deployment's default minimum (docs/contracts.md).
-  revealWindowSeconds: 60,
-  // A few polls per block on a 1 s chain; each poll is one eth_call per open job.
-  pollIntervalMs: 300,
-  announceIntervalMs: 2000,
-  // Half the workers' result window: every retry happens while they still hold the result.
-  resultDeadlineMs: resultWindowMs / 2,
-  // A result is at most a few hundred MiB over a LAN-or-better link between gateway and worker.
-  resultFetchTimeoutMs: 60_000,
-  // Reports are a few hundred bytes; a worker that cannot send one in this time is shown without it.
-  reportFetchTimeoutMs: 10_000,
-  // The sandbox's default capture per stream (defaultSandboxLimits.outputCaptureBytes): the one
-  // truncation rule of every mode. A test keeps the two equal.
-  outputCaptureBytes: 10 * 1024 * 1024,
-  // The gateway's own RPC URL may hold an API key: advertised only when the operator says so.
-  publicRpcUrl: null,
-  maxOpenJobs: 200,
-  // Sandrun's retention: 1 hour at most, 5 minutes after a failure.
-  retentionMaxMs: 60 * 60_000,
-  retentionAfterFailureMs: 5 * 60_000,
-  // The dev chain's; createMarketGateway sets the chain's own (confirmationDepth) unless told one.
-  confirmations: 0,
-}
 
 export type MarketBackendComponents = {
   /** Market client with the gateway's account (it posts and pays, and finalizes when nobody else does). */
@@ -189,33 +125,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
   const peerOf = (address: string) =>
     resolveWorkerPeer({ address: address as Address, chainId: deployment.chainId, market: deployment.market, getPeer: (a) => market.getPeer(a) })
 
-  const statusOf = (job: LiveJob): JobStatus => {
-    const r = job.record
-    const exit = r.result?.find((e) => e.name === 'exit')
-    return {
-      jobId: r.id,
-      status: r.state,
-      position: 0,
-      submittedAt: r.submittedAt,
-      startedAt: r.startedAt,
-      finishedAt: r.finishedAt,
-      expiresAt: r.expiresAt,
-      execution: exit && r.execution ? { ...r.execution } : null,
-      resultRoot: r.result ? r.verification.resultRoot : null,
-      outputFiles: (r.result ?? [])
-        .filter((e) => e.name.startsWith('outputs/'))
-        .map((e) => ({ path: e.name.slice('outputs/'.length), sizeBytes: e.size, sha256: e.sha256.slice(2) })),
-      worker: null,
-      error: r.error,
-      verification: {
-        ...r.verification,
-        agreeing: [...r.verification.agreeing],
-        dissenting: [...r.verification.dissenting],
-        slashed: [...r.verification.slashed],
-        executions: (r.verification.executions ?? []).map((e) => ({ ...e })),
-      },
-    }
-  }
+  const statusOf = (job: LiveJob): JobStatus => marketJobStatus(job.record)
 
   const outputPaths = (job: LiveJob): string[] => (job.record.result ?? []).filter((e) => e.name.startsWith('outputs/')).map((e) => e.name.slice('outputs/'.length))
 
@@ -332,91 +242,6 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
     startRelay(job)
   }
 
-  const settle = async (job: LiveJob, chainJob: MarketJob): Promise<void> => {
-    const r = job.record
-    const v = r.verification
-    const id = chainJob.jobId
-    const anchorBlock = v.postBlock ? BigInt(v.postBlock) : chainJob.seedBlock
-    const [slots, events] = await Promise.all([market.getSlots(id), market.getJobEvents(id, { fromBlock: deployment.deployBlock, anchorBlock })])
-    v.confirmations = await settlementConfirmations({ market, jobId: id, anchorBlock, fromBlock: deployment.deployBlock, events })
-    v.state = chainJob.status === 'Finalized' ? 'finalized' : chainJob.status === 'Inconclusive' ? 'inconclusive' : 'expired'
-    v.resultRoot = chainJob.consensusRoot
-    v.committed = chainJob.totalCommitted
-    v.revealed = chainJob.totalRevealed
-    const addresses = (pick: (s: (typeof slots)[number]) => boolean): string[] => slots.filter(pick).map((s) => s.worker!.toLowerCase())
-    v.agreeing = addresses((s) => s.worker !== null && s.outcome === 'Won')
-    v.dissenting = addresses((s) => s.worker !== null && s.outcome === 'Dissented')
-    v.slashed = addresses((s) => s.worker !== null && s.slashed)
-    v.txHashes.commits = events.filter((e) => e.eventName === 'SlotCommitted').map((e) => e.transactionHash)
-    v.txHashes.reveals = events.filter((e) => e.eventName === 'SlotRevealed').map((e) => e.transactionHash)
-    v.txHashes.finalize = events.find((e) => e.eventName === 'JobFinalized')?.transactionHash ?? null
-    if (chainJob.status !== 'Finalized' || chainJob.consensusRoot === null) {
-      const reason =
-        chainJob.status === 'Inconclusive'
-          ? `No ${chainJob.quorum} workers agreed on a result (inconclusive on chain); the reward was refunded. Check the job for non-determinism and submit it again.`
-          : 'No worker took the job before its commit window closed; the reward was refunded. GET /pool shows the workers online.'
-      await finish(job, 'failed', reason)
-      return
-    }
-    const candidates = []
-    for (const address of v.agreeing) {
-      const peer = await peerOf(address).catch(() => null)
-      if (peer) candidates.push({ address, peer })
-    }
-    const verified = await fetchVerifiedResult({
-      results,
-      chainJobId: id.toString(),
-      root: chainJob.consensusRoot,
-      candidates,
-      timeoutMs: options.resultFetchTimeoutMs,
-      claimFor: async (address) =>
-        market.account?.signMessage?.({ message: resultClaimMessage({ chainId: deployment.chainId, market: deployment.market, jobId: id.toString(), worker: address as Address }) }),
-      onRejected: (candidate, reason, lied) => {
-        // A lie's reason names result files (job content): only the worker is logged then.
-        if (lied) log('worker served a result that does not match the chain', { worker: candidate.address })
-        else log('result fetch failed', { worker: candidate.address, reason: reason.slice(0, 200) })
-        if (lied) void host.denyPeer(candidate.peer.toString()).catch(() => undefined)
-      },
-    })
-    const contents = new Map(verified.payload.files.map((f) => [f.name, f.content]))
-    for (const entry of verified.payload.entries) {
-      await store.writeBlob(r.id, `sha256-${entry.sha256.slice(2)}`, contents.get(entry.name) ?? new Uint8Array())
-    }
-    r.result = verified.payload.entries.map((e) => ({ name: e.name, sha256: e.sha256, size: e.size }))
-    v.resultVerified = true
-    const text = (name: string): Buffer => Buffer.from(contents.get(name) ?? new Uint8Array())
-    v.executions = await collectExecutionReports({
-      results,
-      chainId: deployment.chainId,
-      market: deployment.market,
-      chainJobId: id.toString(),
-      revealers: await Promise.all(
-        slots.filter((s) => s.worker !== null && s.revealedRoot !== null).map(async (s) => ({ address: s.worker!.toLowerCase(), root: s.revealedRoot!, peer: await peerOf(s.worker!).catch(() => null) })),
-      ),
-      known: new Map(verified.payload.execution === undefined ? [] : [[verified.address, verified.payload.execution]]),
-      timeoutMs: options.reportFetchTimeoutMs,
-    })
-    const usage = summarizeExecutionReports(v.executions, chainJob.consensusRoot)
-    // Without reports, a stream that filled the cap is the only sign it was cut.
-    const stdoutTruncated = usage?.stdoutTruncated ?? text('stdout').length >= options.outputCaptureBytes
-    const stderrTruncated = usage?.stderrTruncated ?? text('stderr').length >= options.outputCaptureBytes
-    job.log.settle(text('stdout'), text('stderr'), stdoutTruncated, stderrTruncated)
-    const { exitCode, termination } = parseExitEntry(text('exit'))
-    r.execution = {
-      cpuSeconds: usage?.cpuSeconds ?? null,
-      memoryPeakBytes: usage?.memoryPeakBytes ?? null,
-      exitCode,
-      environment: r.manifest.environment,
-      wallTimeMs: usage?.wallTimeMs ?? null,
-      termination,
-      stdoutTruncated,
-      stderrTruncated,
-      reportedBy: 'workers',
-      reports: usage?.reports ?? 0,
-    }
-    await finish(job, termination === 'exited' && exitCode === 0 ? 'completed' : 'failed', null)
-  }
-
   /** Chain time, so windows skipped with evm_increaseTime count as passed. */
   const chainNow = async (): Promise<number> => Number((await market.publicClient.getBlock()).timestamp)
 
@@ -477,7 +302,22 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
       await ledger.drop(chainEntryKey(chainJob.jobId))
     }
     try {
-      await settle(job, chainJob)
+      const { state, error } = await settleMarketJob({
+        record: job.record,
+        jobLog: job.log,
+        chainJob,
+        market,
+        deployment,
+        results,
+        store,
+        peerOf,
+        denyPeer: (peerId) => void host.denyPeer(peerId).catch(() => undefined),
+        resultFetchTimeoutMs: options.resultFetchTimeoutMs,
+        reportFetchTimeoutMs: options.reportFetchTimeoutMs,
+        outputCaptureBytes: options.outputCaptureBytes,
+        log,
+      })
+      await finish(job, state, error)
     } catch (error) {
       log('result not verified yet', { code: errorCodeOf(error) ?? 'UNKNOWN', message: errorMessageOf(error).slice(0, 300) })
       if (Date.now() - job.firstSettleAttempt > options.resultDeadlineMs) {
@@ -534,43 +374,17 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
       const withReplicas = typeof input === 'object' && input !== null && !Array.isArray(input) && !('replicas' in input) ? { ...input, replicas: options.defaultReplicas } : input
       const { manifest, environmentDigest } = await validateMarketJob({ manifest: withReplicas, bundle, environments })
       const spec = buildSpecDocument({ manifest, bundle, environmentDigest })
-      const now = clock.now()
-      const replicas = manifest.replicas
-      const record: MarketJobRecord = {
-        id: newJobId(),
-        state: 'queued',
+      const record = newMarketJobRecord({
         manifest,
-        bundleSha256: spec.bundleSha256,
+        spec,
         bundleSize: bundle.byteLength,
         environmentDigest,
-        rewardWei: (manifest.reward_wei === null ? options.rewardWei : BigInt(manifest.reward_wei)).toString(),
-        submittedAt: now,
-        startedAt: null,
-        finishedAt: null,
-        expiresAt: now + options.retentionMaxMs,
-        execution: null,
-        verification: {
-          state: 'posting',
-          resultVerified: false,
-          resultRoot: null,
-          replicas,
-          quorum: manifest.quorum ?? majorityQuorum(replicas),
-          committed: 0,
-          revealed: 0,
-          agreeing: [],
-          dissenting: [],
-          slashed: [],
-          chainId: deployment.chainId,
-          market: deployment.market.toLowerCase(),
-          chainJobId: null,
-          specHash: spec.specHash,
-          txHashes: { post: null, commits: [], reveals: [], finalize: null },
-          confirmations: null,
-          confirmationsRequired: options.confirmations,
-        },
-        result: null,
-        error: null,
-      }
+        rewardWei: manifest.reward_wei === null ? options.rewardWei : BigInt(manifest.reward_wei),
+        now: clock.now(),
+        retentionMaxMs: options.retentionMaxMs,
+        deployment,
+        confirmationsRequired: options.confirmations,
+      })
       await store.writeBlob(record.id, 'spec', spec.bytes)
       await store.writeBlob(record.id, 'bundle', bundle)
       const job = track(record, clientId)
