@@ -47,6 +47,7 @@ import { chainEntryKey, type OpenJobLedger } from './openJobLedger.ts'
 import { resolveWorkerPeer } from './resolveWorkerPeer.ts'
 import { settlementConfirmations } from './settlementConfirmations.ts'
 import { settleMarketJob } from './settleMarketJob.ts'
+import { findMovedPost } from './findMovedPost.ts'
 import { buildSpecDocument } from './specDocument.ts'
 import { marketJobStatus } from './marketJobStatus.ts'
 import { newMarketJobRecord } from './newMarketJobRecord.ts'
@@ -256,6 +257,31 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
     })
   }
 
+  /** The post is mined again under another id: the job, its ledger entry and its announcements move there. */
+  const followMovedPost = async (job: LiveJob): Promise<void> => {
+    const v = job.record.verification
+    if (!v.txHashes.post || !v.chainJobId || !v.postBlock) return
+    const postBlock = BigInt(v.postBlock)
+    const followed = new Set(table.jobs().map((j) => j.record.verification.chainJobId))
+    const moved = await findMovedPost({
+      market,
+      postHash: v.txHashes.post as Hex,
+      specHash: v.specHash as Hex,
+      // The deepest reorg worth looking past: a finalized L1 epoch is 64 blocks.
+      fromBlock: postBlock > 64n ? postBlock - 64n : 0n,
+      taken: (id) => followed.has(id.toString()),
+    })
+    if (!moved || moved.jobId.toString() === v.chainJobId) return
+    log('post moved by a reorg', { from: v.chainJobId, to: moved.jobId.toString() })
+    const entry = await ledger.posting({ specHash: v.specHash as Hex, fromBlock: moved.blockNumber })
+    await ledger.posted(entry, moved.jobId)
+    await ledger.drop(chainEntryKey(BigInt(v.chainJobId)))
+    v.chainJobId = moved.jobId.toString()
+    v.postBlock = moved.blockNumber.toString()
+    emit(job)
+    await announce(job)
+  }
+
   const follow = async (job: LiveJob, now: number): Promise<void> => {
     const r = job.record
     if (r.verification.chainJobId === null) return
@@ -263,6 +289,11 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
     const v = r.verification
     // A reorg dropped the post: the gateway's transactions send it again (accountTransactions.ts).
     if (chainJob.status === 'None') return
+    // ...and another requester's post took its id first: this job is not ours to follow or fetch.
+    if (chainJob.requester.toLowerCase() !== market.account?.address.toLowerCase()) {
+      await followMovedPost(job)
+      return
+    }
     // ...into another block: a first round's seed block is its post block, where its events start.
     if (chainJob.round === 0 && v.postBlock !== chainJob.seedBlock.toString()) v.postBlock = chainJob.seedBlock.toString()
     let changed = chainJob.totalCommitted !== v.committed || chainJob.totalRevealed !== v.revealed
