@@ -1,14 +1,14 @@
 // `/sandrun/exec/1.0.0` (pool mode; docs/network.md, "Pool mode"): a gateway hands an allowlisted worker one job
 // (manifest and bundle) and reads back its live output, then the result entries, the files and the
 // worker's signature over the root. Workers serve it only to the gateways they trust.
-import type { Connection, Stream } from '@libp2p/interface'
+import type { Connection } from '@libp2p/interface'
 import { type ErrorCodeTable, errorMessageOf, hostError, SandrunError } from '../../errors/index.ts'
 import { dialTarget, type PeerTarget } from './dialTarget.ts'
 import { P2pError } from './errors.ts'
 import { FramedStream } from './framedStream.ts'
 import { LogFeed } from './logFeed.ts'
 import { operationSignal, toP2pError } from './operationSignal.ts'
-import { raceKeepalive, readContent, sha256Pattern, type P2pNode } from './protocolStreams.ts'
+import { protocolHandler, raceKeepalive, readContent, sha256Pattern, type P2pNode } from './protocolStreams.ts'
 import { jobIdPattern, type JobResultPayload, type ResultEntrySummary } from './resultService.ts'
 import type { OutputStream } from '../../verifier/index.ts'
 import { execProtocol } from './protocols.ts'
@@ -165,30 +165,8 @@ function createExecService(node: P2pNode, init: ExecServiceInit): ExecService {
     }
   }
 
-  const handler = async (stream: Stream, connection: Connection): Promise<void> => {
-    // The run stops when the gateway goes away (job cancelled, gateway gone) or the deadline passes.
-    const left = new AbortController()
-    const signal = AbortSignal.any([left.signal, AbortSignal.timeout(maxJobMs)])
-    const onClose = (): void => left.abort(new Error('the gateway closed the exec stream'))
-    stream.addEventListener('close', onClose)
-    const framed = new FramedStream(stream)
-    try {
-      await serve(framed, connection, signal)
-      await framed.close(signal)
-    } catch (error) {
-      if (error instanceof ExecRefusal && stream.writeStatus === 'writable') {
-        await framed
-          .writeJson({ ok: false, code: error.code, message: error.message }, signal)
-          .then(() => framed.close(signal))
-          .catch(() => stream.abort(error))
-      } else {
-        stream.abort(error instanceof Error ? error : new Error(String(error)))
-      }
-    } finally {
-      stream.removeEventListener('close', onClose)
-      framed.dispose()
-    }
-  }
+  // The run stops when the gateway goes away (job cancelled, gateway gone) or the deadline passes.
+  const handler = protocolHandler(serve, { timeoutMs: maxJobMs, stopWhenClosed: true, isRefusal: (error): error is ExecRefusal => error instanceof ExecRefusal })
 
   return {
     protocol: execProtocol,

@@ -29,21 +29,37 @@ export class RemoteRefusal extends SandrunError<RemoteErrorCode> {
 
 export type ServeStream = (framed: FramedStream, connection: Connection, signal: AbortSignal) => Promise<void>
 
+export type ProtocolHandlerOptions = {
+  /** Serving a stream takes at most this long; then the stream is aborted. */
+  timeoutMs: number
+  /** The peer closing the stream stops the serving too (long work it may cancel: a job's run). */
+  stopWhenClosed?: boolean
+  /** Errors answered with an error frame `{ok: false, code, message}` (default: RemoteRefusal). */
+  isRefusal?: (error: unknown) => error is SandrunError<string>
+}
+
+const isRemoteRefusal = (error: unknown): error is RemoteRefusal => error instanceof RemoteRefusal
+
 /**
- * A stream handler that runs `serve` under a deadline, answers a RemoteRefusal with an error frame,
- * and resets the stream on any other failure (the client sees STREAM_FAILED and tries elsewhere).
+ * A stream handler that runs `serve` under a deadline, answers a refusal with an error frame, and
+ * resets the stream on any other failure (the client sees STREAM_FAILED and tries elsewhere).
  */
-export function protocolHandler(serve: ServeStream, timeoutMs: number): StreamHandler {
+export function protocolHandler(serve: ServeStream, options: number | ProtocolHandlerOptions): StreamHandler {
+  const { timeoutMs, stopWhenClosed = false, isRefusal = isRemoteRefusal } = typeof options === 'number' ? { timeoutMs: options } : options
   return async (stream: Stream, connection: Connection) => {
-    const signal = AbortSignal.timeout(timeoutMs)
-    const onAbort = (): void => stream.abort(new Error(`serving took longer than ${timeoutMs} ms`))
-    signal.addEventListener('abort', onAbort, { once: true })
+    const closed = new AbortController()
+    const deadline = AbortSignal.timeout(timeoutMs)
+    const signal = stopWhenClosed ? AbortSignal.any([closed.signal, deadline]) : deadline
+    const onDeadline = (): void => stream.abort(new Error(`serving took longer than ${timeoutMs} ms`))
+    const onClose = (): void => closed.abort(new Error('the peer closed the stream'))
+    deadline.addEventListener('abort', onDeadline, { once: true })
+    if (stopWhenClosed) stream.addEventListener('close', onClose)
     const framed = new FramedStream(stream)
     try {
       await serve(framed, connection, signal)
       await framed.close(signal)
     } catch (error) {
-      if (error instanceof RemoteRefusal && stream.writeStatus === 'writable') {
+      if (isRefusal(error) && stream.writeStatus === 'writable') {
         await framed
           .writeJson({ ok: false, code: error.code, message: error.message }, signal)
           .then(() => framed.close(signal))
@@ -52,7 +68,8 @@ export function protocolHandler(serve: ServeStream, timeoutMs: number): StreamHa
         stream.abort(error instanceof Error ? error : new Error(String(error)))
       }
     } finally {
-      signal.removeEventListener('abort', onAbort)
+      deadline.removeEventListener('abort', onDeadline)
+      stream.removeEventListener('close', onClose)
       framed.dispose()
     }
   }
