@@ -45,6 +45,15 @@ describe('sandrun worker', () => {
     }
   })
 
+  it('refuses a --confirmations that is not a whole number of blocks, before starting anything', async () => {
+    const failure = await exec(process.execPath, [bin, 'worker', '--rpc', 'http://127.0.0.1:9', '--deployment', 'none.json', '--key', 'none.key', '--confirmations', 'two']).then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    )
+    expect(failure?.code).toBe(2)
+    expect(failure?.stderr).toContain('--confirmations must be a whole number of blocks >= 0, not "two"')
+  })
+
   it('stakes, announces readiness, runs a job to a paid settlement and stops on SIGTERM', async () => {
     const deploymentFile = path.join(dir, 'deployment.json')
     writeDeployment(deploymentFile, h.deployment)
@@ -54,7 +63,7 @@ describe('sandrun worker', () => {
     const address = ethAccountFromWorkerKey(key).address
     await h.fund(address)
 
-    const child = spawn(process.execPath, [bin, 'worker', '--rpc', h.anvil.rpcUrl, '--deployment', deploymentFile, '--key', keyFile, '--data-dir', path.join(dir, 'data'), '--stake', '0.1', '--max-jobs', '1'], {
+    const child = spawn(process.execPath, [bin, 'worker', '--rpc', h.anvil.rpcUrl, '--deployment', deploymentFile, '--key', keyFile, '--data-dir', path.join(dir, 'data'), '--stake', '0.1', '--max-jobs', '1', '--confirmations', '5'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     const exited = once(child, 'exit')
@@ -77,6 +86,9 @@ describe('sandrun worker', () => {
       expect(match?.[2]).toBe(address)
       await h.connect(match![3]!.split(',')[0]!, match![1]!)
       expect((await h.requester.getAccount(address)).staked).toBe(10n ** 17n)
+      // A dev chain's own depth is 0; the operator's 5 is what its transactions are watched for.
+      await logged('worker ready')
+      expect(logLines.find((l) => l.message === 'worker ready')?.watchDepth).toBe(5)
 
       const { jobId } = await h.postJob({ files: { 'main.sh': 'echo secret-output-7' }, entrypoint: 'main.sh', replicas: 1 })
       await logged('job settled')

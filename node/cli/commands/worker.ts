@@ -41,6 +41,9 @@ const usage = `Usage: sandrun worker --rpc <url> --deployment <file> --key <file
   --min-profit-wei <wei>  take a job only when its reward per replica, minus the gas of its commit and
                           reveal at the current fee, leaves at least this much (default 0: any job
                           that pays its gas); GET /pool shows each worker's ask
+  --confirmations <n>     blocks its commits and reveals are watched for reorgs, and sent again if one
+                          drops them (default per chain, at least 3: 12 on Ethereum, 10 on OP Stack,
+                          20 on Arbitrum, 12 elsewhere; docs/network.md, "Confirmations")
   --fault <mode>          misbehave for tests and demos: ${faultModes.join(' | ')}
                           (refused unless the chain id is 31337 or 1337)
 
@@ -195,6 +198,7 @@ async function runMarket(argv: string[]): Promise<number> {
         'max-jobs': { type: 'string' },
         'withdraw-at': { type: 'string' },
         'min-profit-wei': { type: 'string' },
+        confirmations: { type: 'string' },
         fault: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -219,6 +223,7 @@ async function runMarket(argv: string[]): Promise<number> {
   let stake: bigint | undefined
   let withdrawAt: bigint | undefined
   let minProfitWei: bigint | undefined
+  let confirmations: number | undefined
   try {
     maxJobs = positiveInteger('max-jobs', values['max-jobs'])
     stake = stakeWei(values.stake)
@@ -228,6 +233,10 @@ async function runMarket(argv: string[]): Promise<number> {
       throw new WorkerError('CONFIG_INVALID', `--min-profit-wei must be a whole number of wei (e.g. 100000000000000 for 0.0001 ETH), not "${minProfit}".`)
     }
     minProfitWei = minProfit === undefined ? undefined : BigInt(minProfit)
+    confirmations = values.confirmations === undefined ? undefined : Number(values.confirmations)
+    if (confirmations !== undefined && !(Number.isSafeInteger(confirmations) && confirmations >= 0 && /^\d+$/.test(values.confirmations!))) {
+      throw new WorkerError('CONFIG_INVALID', `--confirmations must be a whole number of blocks >= 0, not "${values.confirmations}".`)
+    }
     // Checked before anything starts, so a refused fault mode costs no sandbox or network set-up.
     if (values.fault !== undefined) {
       const chainId = await createPublicClient({ transport: chainTransport(values.rpc) }).getChainId()
@@ -258,6 +267,7 @@ async function runMarket(argv: string[]): Promise<number> {
     maxJobs,
     withdrawAtWei: withdrawAt,
     minProfitWei,
+    confirmations,
     fault: values.fault,
     log,
     exit: (code) => process.exit(code),

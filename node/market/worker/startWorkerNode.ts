@@ -61,6 +61,8 @@ export type StartWorkerNodeParameters = {
   withdrawAtWei?: bigint | undefined
   /** The least a job's reward must leave after its gas at the current fee (wei); default 0. */
   minProfitWei?: bigint | undefined
+  /** Depth the chain's settlements are trusted at (default: the chain's, node/chain/confirmationDepth.ts). */
+  confirmations?: number | undefined
   log?: WorkerLog | undefined
   exit?: ((code: number) => void) | undefined
   /** Extra host options (tests relax gossip's same-IP penalty). */
@@ -103,13 +105,14 @@ export async function startWorkerNode(parameters: StartWorkerNodeParameters): Pr
     })())
   try {
     const account = ethAccountFromWorkerKey(host.workerKey)
+    const watchDepth = Math.max(confirmationDepth(deployment.chainId, parameters.confirmations), defaultAccountTransactionsOptions.watchDepth)
     const client = createMarketClient({
       rpcUrl: parameters.rpcUrl,
       address: deployment.market,
       account,
       pollingInterval: 100,
       // Commits and reveals are watched for reorgs as deep as the chain's settlements are trusted.
-      transactions: { watchDepth: Math.max(confirmationDepth(deployment.chainId), defaultAccountTransactionsOptions.watchDepth) },
+      transactions: { watchDepth },
       onTransactionEvent: ({ type, label, nonce, hash, reason }) => log(`transaction ${type}`, { label, nonce, tx: hash, reason }),
     })
     const chainId = await client.publicClient.getChainId()
@@ -210,6 +213,8 @@ export async function startWorkerNode(parameters: StartWorkerNodeParameters): Pr
       stakedWei: stake.staked,
       freeStakeWei: stake.free,
       maxJobs: parameters.maxJobs ?? defaultWorkerOptions.maxJobs,
+      // Blocks each commit and reveal is watched for reorgs.
+      watchDepth,
       fault,
     })
     return { worker, host, address: chain.address, peerId: host.peerId, fault, stop: stopAll }
