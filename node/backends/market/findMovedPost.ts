@@ -26,7 +26,10 @@ export async function findMovedPost({ market, postHash, specHash, fromBlock, tak
     throw error
   })
   if (receipt) {
-    const [posted] = parseEventLogs({ abi: sandrunMarketAbi, logs: receipt.logs, eventName: 'JobPosted' })
+    // One transaction may post several jobs (postJobs): this one is the one with its spec.
+    const posted = parseEventLogs({ abi: sandrunMarketAbi, logs: receipt.logs, eventName: 'JobPosted' }).find(
+      (event) => event.args.specHash.toLowerCase() === specHash.toLowerCase() && !taken(event.args.jobId),
+    )
     return posted ? { jobId: posted.args.jobId, blockNumber: receipt.blockNumber } : null
   }
   // Replaced with higher fees after the reorg: another hash, the same requester and spec.
