@@ -32,7 +32,7 @@ const cli = fileURLToPath(new URL('../../bin/sandrun', import.meta.url))
 
 /**
  * Memory settings for the nodes the dev network (and the tests) start, measured in docs/BENCHMARKS.md
- * ("Dev network memory"): V8's young generation capped at 1 MiB per semi-space instead of 16 (the
+ * ("Dev network memory"): V8's young generation capped at 2 MiB per semi-space instead of 16 (the
  * default grows to 32 MiB of RSS in a node that mostly waits), and glibc's malloc told to map
  * buffers of 64 KiB and more on their own, so they go back to the system when freed instead of
  * staying in a fragmented heap. Settings the caller gives win; SANDRUN_NODE_MEMORY=default keeps
@@ -40,7 +40,7 @@ const cli = fileURLToPath(new URL('../../bin/sandrun', import.meta.url))
  */
 function memorySettings(env: NodeJS.ProcessEnv): { nodeFlags: string[]; env: NodeJS.ProcessEnv } {
   if (env.SANDRUN_NODE_MEMORY === 'default') return { nodeFlags: [], env }
-  const nodeFlags = /--max-semi-space-size/.test(env.NODE_OPTIONS ?? '') ? [] : ['--max-semi-space-size=1']
+  const nodeFlags = /--max-semi-space-size/.test(env.NODE_OPTIONS ?? '') ? [] : ['--max-semi-space-size=2']
   return { nodeFlags, env: { MALLOC_MMAP_THRESHOLD_: '65536', ...env } }
 }
 
