@@ -30,9 +30,24 @@ export type SpawnedNode = {
 
 const cli = fileURLToPath(new URL('../../bin/sandrun', import.meta.url))
 
+/**
+ * Memory settings for the nodes the dev network (and the tests) start, measured in docs/BENCHMARKS.md
+ * ("Dev network memory"): V8's young generation capped at 2 MiB per semi-space instead of 16 (the
+ * default grows to 32 MiB of RSS in a node that mostly waits), and glibc's malloc told to map
+ * buffers of 64 KiB and more on their own, so they go back to the system when freed instead of
+ * staying in a fragmented heap. Settings the caller gives win; SANDRUN_NODE_MEMORY=default keeps
+ * Node's own.
+ */
+function memorySettings(env: NodeJS.ProcessEnv): { nodeFlags: string[]; env: NodeJS.ProcessEnv } {
+  if (env.SANDRUN_NODE_MEMORY === 'default') return { nodeFlags: [], env }
+  const nodeFlags = /--max-semi-space-size/.test(env.NODE_OPTIONS ?? '') ? [] : ['--max-semi-space-size=2']
+  return { nodeFlags, env: { MALLOC_MMAP_THRESHOLD_: '65536', ...env } }
+}
+
 export async function spawnNode({ command, args, onLog, readyTimeoutMs = 60_000, launcher = [], signal }: SpawnNodeParameters): Promise<SpawnedNode> {
-  const [program, ...programArgs] = [...launcher, process.execPath, cli, command, ...args] as [string, ...string[]]
-  const child = spawn(program, programArgs, { stdio: ['ignore', 'pipe', 'pipe'] })
+  const { nodeFlags, env } = memorySettings(process.env)
+  const [program, ...programArgs] = [...launcher, process.execPath, ...nodeFlags, cli, command, ...args] as [string, ...string[]]
+  const child = spawn(program, programArgs, { stdio: ['ignore', 'pipe', 'pipe'], env })
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   const recent: string[] = []
   createInterface({ input: child.stderr! }).on('line', (line) => {

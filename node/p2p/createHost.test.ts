@@ -111,6 +111,22 @@ describe('createHost', () => {
     }
   })
 
+  it('runs the DHT and mDNS only when asked for them (they are loaded on demand)', { timeout: 15_000 }, async () => {
+    const plain = await createHost()
+    const withDht = await createHost({ dht: 'server', mdns: true, bootstrap: plain.multiaddrs() })
+    try {
+      expect(plain.libp2p.services.dht).toBeUndefined()
+      expect(withDht.libp2p.services.dht).toBeDefined()
+      await connectionFrom(withDht, plain.peerId)
+      // The DHT answers a lookup of the peer it is connected to.
+      const found = await withDht.libp2p.peerRouting.findPeer(plain.libp2p.peerId, { signal: AbortSignal.timeout(5000) })
+      expect(found.id.toString()).toBe(plain.peerId)
+    } finally {
+      await withDht.stop()
+      await plain.stop()
+    }
+  })
+
   it('refuses a bootstrap address without a peer id, saying what a full address looks like', async () => {
     await expect(createHost({ bootstrap: ['/ip4/127.0.0.1/tcp/4001'] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/\/p2p\//) })
   })

@@ -9,8 +9,7 @@ import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
 import type { PeerScoreParams } from '@libp2p/gossipsub/score'
 import { identify, type Identify } from '@libp2p/identify'
 import { KEEP_ALIVE, type Libp2p, type PeerId } from '@libp2p/interface'
-import { kadDHT, type KadDHT } from '@libp2p/kad-dht'
-import { mdns } from '@libp2p/mdns'
+import type { KadDHT } from '@libp2p/kad-dht'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { ping, type Ping } from '@libp2p/ping'
@@ -100,7 +99,12 @@ export async function createHost(parameters: CreateHostParameters = {}): Promise
 
   const peerDiscovery: Array<NonNullable<Libp2pOptions['peerDiscovery']>[number]> = []
   if (options.bootstrap !== undefined && options.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: options.bootstrap }))
-  if (options.mdns) peerDiscovery.push(mdns() as unknown as (typeof peerDiscovery)[number])
+  // mDNS and the DHT are off unless asked for (see defaultHostOptions): loaded only then, since
+  // their modules weigh ~1 MiB of heap in every gateway and worker that never uses them.
+  if (options.mdns) {
+    const { mdns } = await import('@libp2p/mdns')
+    peerDiscovery.push(mdns() as unknown as (typeof peerDiscovery)[number])
+  }
 
   const services: Record<string, unknown> = {
     identify: identify(),
@@ -113,7 +117,10 @@ export async function createHost(parameters: CreateHostParameters = {}): Promise
       maxInboundDataLength: 64 * 1024,
     }),
   }
-  if (options.dht !== 'off') services.dht = kadDHT({ clientMode: options.dht === 'client' })
+  if (options.dht !== 'off') {
+    const { kadDHT } = await import('@libp2p/kad-dht')
+    services.dht = kadDHT({ clientMode: options.dht === 'client' })
+  }
 
   const libp2p = (await createLibp2p({
     privateKey,

@@ -4,7 +4,6 @@ import { type ChildProcess, fork } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { transformSync } from 'esbuild'
 import { fileURLToPath } from 'node:url'
 import { SandboxError } from '../errors.ts'
 import { createSpawnerClient, type Spawner } from './spawnerClient.ts'
@@ -18,10 +17,13 @@ const spawnerSource = fileURLToPath(new URL(`./spawnerProcess${path.extname(file
  * Run under the tsx loader the spawner weighs ~80 MB, and fork's cost grows with that; as plain
  * JavaScript it is about half, which saves ~1 ms per job start.
  */
-function compiledSpawner(dir: string): string {
+async function compiledSpawner(dir: string): Promise<string> {
   const source = readFileSync(spawnerSource, 'utf8')
   const file = path.join(dir, `spawner-${createHash('sha256').update(source).digest('hex').slice(0, 16)}.mjs`)
   if (!existsSync(file)) {
+    // Loaded only here: esbuild's API stays out of the memory of every process that has the
+    // native launcher or finds the compiled spawner cached.
+    const { transformSync } = await import('esbuild')
     const { code } = transformSync(source, { loader: 'ts', format: 'esm', target: 'node20', sourcefile: 'spawnerProcess.ts' })
     writeFileSync(`${file}.${process.pid}.tmp`, code)
     renameSync(`${file}.${process.pid}.tmp`, file)
@@ -35,7 +37,7 @@ export type CreateSpawnerParameters = {
 }
 
 export async function createSpawner({ dir }: CreateSpawnerParameters): Promise<Spawner> {
-  const child: ChildProcess = fork(compiledSpawner(dir), [], {
+  const child: ChildProcess = fork(await compiledSpawner(dir), [], {
     execArgv: [],
     serialization: 'advanced',
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
