@@ -116,8 +116,10 @@ export function createMarketClient({ rpcUrl, address, account, pollingInterval =
     const request = { ...contract, account, ...call }
     let sent: TxResult
     try {
+      // Against 'pending': the account's own earlier transactions may still be unmined (sends are
+      // pipelined, accountTransactions.ts), and this call may depend on what they change.
       // Call sites are checked by MarketWrite; viem cannot narrow a generic function name itself.
-      const estimate = await publicClient.estimateContractGas(request as never)
+      const estimate = await publicClient.estimateContractGas({ ...request, blockTag: 'pending' } as never)
       const data = encodeFunctionData({ abi: sandrunMarketAbi, functionName: write.functionName, args: write.args } as never)
       sent = await transactions.send({ to: address, data, value: write.value, gas: withGasMargin(estimate), label: write.functionName, deadline })
     } catch (error) {

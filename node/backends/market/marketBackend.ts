@@ -184,15 +184,14 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
   const counters = { total: 0, completed: 0, failed: 0 }
   let closed = false
   let pollTimer: NodeJS.Timeout | null = null
-  let txChain: Promise<unknown> = Promise.resolve()
-
-  // One account, one nonce sequence: transactions go out one after the other.
-  const serialTx = <T>(send: () => Promise<T>): Promise<T> => {
-    const next = txChain.then(send)
-    txChain = next.catch(() => undefined)
-    return next
+  // Sends are pipelined (accountTransactions.ts); close() waits for the ones still in flight.
+  const sending = new Set<Promise<unknown>>()
+  const tracked = <T>(send: Promise<T>): Promise<T> => {
+    const settled = send.catch(() => undefined)
+    sending.add(settled)
+    void settled.then(() => sending.delete(settled))
+    return send
   }
-
   const bundles: BundleService = bundleService({
     getBundle: async (sha256, from) => {
       const blob = blobs.get(sha256)
@@ -322,7 +321,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
     const r = job.record
     // In the ledger before it is sent: a gateway that dies before the receipt still finds the job after a restart.
     const entry = await ledger.posting({ specHash: r.verification.specHash as Hex, fromBlock: await market.publicClient.getBlockNumber() })
-    const posted = await serialTx(() =>
+    const posted = await tracked(
       market.postJob({
         specHash: r.verification.specHash as Hex,
         replicas: r.verification.replicas,
@@ -469,7 +468,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
     const commitsClosed = chainJob.committed === chainJob.roundSlots || now > chainJob.commitDeadline
     const due = chainJob.committed === 0 ? now > chainJob.commitDeadline : now > chainJob.revealDeadline || (commitsClosed && chainJob.revealed === chainJob.committed)
     if (!due) return
-    await serialTx(() => market.finalize(chainJob.jobId)).catch((error: unknown) => {
+    await tracked(market.finalize(chainJob.jobId)).catch((error: unknown) => {
       // A worker finalized first, or the chain moved between the read and the call: read again next poll.
       if (!(error instanceof MarketRevertError)) log('finalize failed', { code: errorCodeOf(error) ?? 'UNKNOWN' })
     })
@@ -761,7 +760,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
       announcements.stop()
       heartbeats.stop()
       await bundles.stop().catch(() => undefined)
-      await txChain
+      await Promise.all(sending)
     },
   }
   return backend
