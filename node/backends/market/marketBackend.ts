@@ -56,6 +56,7 @@ import { settlementConfirmations } from './settlementConfirmations.ts'
 import { buildSpecDocument } from './specDocument.ts'
 import { marketPoolRoute } from './marketPoolRoute.ts'
 import { validateMarketJob } from './validateMarketJob.ts'
+import { jobPoster } from './jobPoster.ts'
 import { errorCodeOf, errorMessageOf, shortMessageOf } from '../../../errors/index.ts'
 
 export type MarketBackendOptions = {
@@ -186,6 +187,8 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
   let pollTimer: NodeJS.Timeout | null = null
   // Sends are pipelined (accountTransactions.ts); close() waits for the ones still in flight.
   const sending = new Set<Promise<unknown>>()
+  // Submissions that arrive while a post is in flight go on chain together, in one postJobs.
+  const poster = jobPoster({ market })
   const tracked = <T>(send: Promise<T>): Promise<T> => {
     const settled = send.catch(() => undefined)
     sending.add(settled)
@@ -322,7 +325,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
     // In the ledger before it is sent: a gateway that dies before the receipt still finds the job after a restart.
     const entry = await ledger.posting({ specHash: r.verification.specHash as Hex, fromBlock: await market.publicClient.getBlockNumber() })
     const posted = await tracked(
-      market.postJob({
+      poster.post({
         specHash: r.verification.specHash as Hex,
         replicas: r.verification.replicas,
         quorum: r.verification.quorum,
