@@ -27,8 +27,14 @@ const network = await startDevNetwork({
   port: 0,
   host: '127.0.0.1',
   blockTime,
+  // Twelve workers starting at once on two busy cores take longer than one.
+  readyTimeoutMs: 300_000,
+  workersAfterGateway: true,
   gatewayArgs: ['--concurrent-jobs', '100000', '--jobs-per-hour', '10000000', '--cpu-seconds-per-minute', '10000000'],
   onProgress: (message) => console.error(`bench: ${message}`),
+  onLog: (name, line) => {
+    if (process.env.BENCH_LOG) console.error(`${name}: ${line}`)
+  },
 })
 
 async function rpc<T>(method: string, params: unknown[] = []): Promise<T> {

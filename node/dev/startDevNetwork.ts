@@ -31,6 +31,14 @@ export type StartDevNetworkParameters = {
   onProgress?: ((message: string) => void) | undefined
   /** The nodes' JSON log lines, prefixed with their name. */
   onLog?: ((name: string, line: string) => void) | undefined
+  /** How long each node may take to start (default spawnNode's 60 s); a bench with many workers on a busy machine needs more. */
+  readyTimeoutMs?: number | undefined
+  /**
+   * Start the workers only once the gateway listens: slower, but each worker's one bootstrap dial
+   * then finds it (with many workers on a busy machine, the gateway's dials to workers not yet
+   * listening fail and nobody dials again).
+   */
+  workersAfterGateway?: boolean | undefined
   /** Called once if a node exits on its own after start-up (the network is then incomplete). */
   onNodeExit?: ((name: string, code: number | null) => void) | undefined
 }
@@ -137,6 +145,7 @@ export async function startDevNetwork(parameters: StartDevNetworkParameters): Pr
     progress(`starting the gateway on ${parameters.host}:${parameters.port} and ${parameters.workers} worker(s)`)
     const gatewayStart = spawnNode({
       command: 'gateway',
+      ...(parameters.readyTimeoutMs ? { readyTimeoutMs: parameters.readyTimeoutMs } : {}),
       args: [
         '--mode', 'market', ...common,
         '--key', keyFiles.get('gateway')!,
@@ -166,11 +175,13 @@ export async function startDevNetwork(parameters: StartDevNetworkParameters): Pr
     }, abortOthers)
     let readyCount = 0
     const workerStarts = names.slice(1).map(async (name) => {
+      if (parameters.workersAfterGateway) await gatewayStart.catch(() => undefined)
       const node = await spawnNode({
         command: 'worker',
         args: [...common, '--key', keyFiles.get(name)!, '--data-dir', path.join(runDir, name), '--listen', p2p.get(name)!.listen, ...bootstrap.flatMap((b) => ['--bootstrap', b])],
         onLog: (line) => parameters.onLog?.(name, line),
         signal: startFailed.signal,
+        ...(parameters.readyTimeoutMs ? { readyTimeoutMs: parameters.readyTimeoutMs } : {}),
       }).catch(abortOthers)
       progress(`${name} ready (${++readyCount}/${parameters.workers})`)
       return { name, node }
@@ -189,7 +200,11 @@ export async function startDevNetwork(parameters: StartDevNetworkParameters): Pr
     // Ready means a job submitted now reaches every worker: each has connected to the gateway.
     const peers = workers.map(({ node }) => node.ready.peer ?? '')
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`workers did not connect to the gateway within 60 s: ${workers.filter((_, i) => !reachedGateway.has(peers[i]!)).map((w) => w.name).join(', ')}`)), 60_000)
+      const connectMs = parameters.readyTimeoutMs ?? 60_000
+      const timer = setTimeout(
+        () => reject(new Error(`workers did not connect to the gateway within ${connectMs / 1000} s: ${workers.filter((_, i) => !reachedGateway.has(peers[i]!)).map((w) => w.name).join(', ')}`)),
+        connectMs,
+      )
       workerReachedGateway = () => {
         if (!peers.every((peer) => reachedGateway.has(peer))) return
         clearTimeout(timer)
