@@ -24,6 +24,19 @@ contract SandrunMarket is MarketSettlement {
     uint256 public immutable minRevealWindow;
     uint256 public immutable maxRevealWindow;
 
+    /// @notice Most jobs one postJobs call posts: about 4M gas, well inside a block.
+    uint256 public constant MAX_POST_BATCH = 64;
+
+    /// @notice One job of a postJobs batch: postJob's parameters, and the escrow (wei) it takes from msg.value.
+    struct JobPost {
+        bytes32 specHash;
+        uint8 replicas;
+        uint8 quorum;
+        uint32 commitWindow;
+        uint32 revealWindow;
+        uint256 escrow;
+    }
+
     /// @notice What `getJob` returns: the stored job plus its current round and derived counts.
     struct JobView {
         JobStatus status;
@@ -92,6 +105,11 @@ contract SandrunMarket is MarketSettlement {
     error MarketAlreadyRevealed(uint256 jobId, address worker);
     /// @notice keccak256(abi.encode(jobId, worker, resultRoot, salt)) is not the committed seal.
     error MarketSealMismatch(uint256 jobId, address worker);
+    /// @notice A postJobs batch must hold 1..max jobs.
+    error MarketInvalidBatch(uint256 size, uint256 max);
+    /// @notice msg.value of postJobs must equal the sum of its jobs' escrows.
+    error MarketBatchEscrowMismatch(uint256 value, uint256 sum);
+
     /// @notice The round cannot be closed before `notBefore` (unix seconds) unless all reveals are in.
     error MarketFinalizeTooEarly(uint256 jobId, uint256 notBefore);
 
@@ -149,6 +167,30 @@ contract SandrunMarket is MarketSettlement {
         nonReentrant
         returns (uint256 jobId)
     {
+        return _post(specHash, replicas, quorum, commitWindow, revealWindow, msg.value);
+    }
+
+    /// @notice Post several jobs in one transaction (a gateway with many submissions waiting): each
+    /// is checked and posted as postJob would, its `escrow` taken from msg.value, which must be their
+    /// sum. All or nothing: one invalid job reverts the whole batch with that job's own error (the
+    /// caller then posts the others on their own).
+    /// @return firstJobId The first new job's id; the others follow one by one, in the order given.
+    function postJobs(JobPost[] calldata posts) external payable nonReentrant returns (uint256 firstJobId) {
+        if (posts.length == 0 || posts.length > MAX_POST_BATCH) revert MarketInvalidBatch(posts.length, MAX_POST_BATCH);
+        uint256 sum;
+        for (uint256 i; i < posts.length; ++i) {
+            JobPost calldata p = posts[i];
+            sum += p.escrow;
+            uint256 jobId = _post(p.specHash, p.replicas, p.quorum, p.commitWindow, p.revealWindow, p.escrow);
+            if (i == 0) firstJobId = jobId;
+        }
+        if (sum != msg.value) revert MarketBatchEscrowMismatch(msg.value, sum);
+    }
+
+    function _post(bytes32 specHash, uint8 replicas, uint8 quorum, uint32 commitWindow, uint32 revealWindow, uint256 escrow)
+        private
+        returns (uint256 jobId)
+    {
         if (replicas == 0 || replicas > MAX_REPLICAS) revert MarketInvalidReplicas(replicas, MAX_REPLICAS);
         uint256 majority = uint256(replicas) / 2 + 1;
         if (quorum < majority || quorum > replicas) revert MarketInvalidQuorum(quorum, majority, replicas);
@@ -158,9 +200,9 @@ contract SandrunMarket is MarketSettlement {
         if (revealWindow < minRevealWindow || revealWindow > maxRevealWindow) {
             revert MarketInvalidRevealWindow(revealWindow, minRevealWindow, maxRevealWindow);
         }
-        uint256 reward = msg.value / replicas;
-        if (reward == 0 || reward * replicas != msg.value || reward % 1 gwei != 0) {
-            revert MarketInvalidEscrow(msg.value, replicas);
+        uint256 reward = escrow / replicas;
+        if (reward == 0 || reward * replicas != escrow || reward % 1 gwei != 0) {
+            revert MarketInvalidEscrow(escrow, replicas);
         }
         // The reward lives in a 40-bit field of the job word; a collateral above the stake cap could
         // never be locked by anybody.

@@ -2,11 +2,11 @@
 // spikes: what a reorg dropped is mined again exactly once, and a transaction a spike priced out
 // is replaced with the same nonce at fees a node accepts, before its deadline.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createPublicClient, createWalletClient, http, type Address, type PublicClient } from 'viem'
+import { createPublicClient, createWalletClient, http, type Address, type LocalAccount, type PublicClient } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { startAnvil, type StartAnvilReturnType } from './anvil.ts'
 import { devAccounts } from './devAccounts.ts'
-import { accountTransactions, type TransactionEvent } from './accountTransactions.ts'
+import { accountTransactions, type AccountTransactionsOptions, type TransactionEvent } from './accountTransactions.ts'
 import { transactionFees } from './transactionFees.ts'
 
 let anvil: StartAnvilReturnType
@@ -28,10 +28,10 @@ afterAll(async () => {
   await anvil?.stop()
 })
 
-function sender(account = devAccounts(3)[1]!) {
+function sender(account: LocalAccount = devAccounts(3)[1]!, options: Partial<AccountTransactionsOptions> = {}) {
   const events: TransactionEvent[] = []
   const walletClient = createWalletClient({ account, transport: http(anvil.rpcUrl) })
-  const transactions = accountTransactions({ walletClient, publicClient, account, options: { pollMs: 50 }, onEvent: (event) => events.push(event) })
+  const transactions = accountTransactions({ walletClient, publicClient, account, options: { pollMs: 50, ...options }, onEvent: (event) => events.push(event) })
   // The sender's state changes on its own watch rounds: look at it as often.
   const until = async (done: () => boolean): Promise<void> => {
     while (!done()) await new Promise((resolve) => setTimeout(resolve, 50))
@@ -41,16 +41,97 @@ function sender(account = devAccounts(3)[1]!) {
 
 const transfer = (to: Address, value: bigint, label = 'transfer') => ({ to, data: '0x' as const, value, gas: 21_000n, label })
 
+/** A fresh account holding `wei`, so no other test's nonces or balance get in the way. */
+async function funded(wei: bigint) {
+  const account = privateKeyToAccount(generatePrivateKey())
+  await rpc('anvil_setBalance', [account.address, `0x${wei.toString(16)}`])
+  return account
+}
+
+/** Runs `body` with blocks mined only by the test (`evm_mine`) or every `interval` seconds. */
+async function withoutAutomine<T>(body: () => Promise<T>, interval?: number): Promise<T> {
+  await rpc('evm_setAutomine', [false])
+  if (interval) await rpc('evm_setIntervalMining', [interval])
+  try {
+    return await body()
+  } finally {
+    if (interval) await rpc('evm_setIntervalMining', [0])
+    await rpc('evm_setAutomine', [true])
+  }
+}
+
 describe('accountTransactions', { timeout: 60_000 }, () => {
+  it('pipelines: eight sends from one account go out before any is mined and all land in one block, nonces consecutive', async () => {
+    const { account, transactions } = sender(await funded(10n ** 18n))
+    const to = privateKeyToAccount(generatePrivateKey()).address
+    await withoutAutomine(async () => {
+      const sends = [1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n].map((value) => transactions.send(transfer(to, value)))
+      // All eight wait in the node's pool at once: none waited for an earlier one's receipt.
+      for (;;) {
+        const pool = (await rpc('txpool_content')) as { pending: Record<string, Record<string, unknown>> }
+        const mine = Object.entries(pool.pending).find(([address]) => address.toLowerCase() === account.address.toLowerCase())?.[1] ?? {}
+        if (Object.keys(mine).length === 8) break
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      await rpc('evm_mine')
+      const mined = await Promise.all(sends)
+      expect(new Set(mined.map(({ receipt }) => receipt.blockNumber)).size).toBe(1)
+      const nonces = await Promise.all(mined.map(({ hash }) => publicClient.getTransaction({ hash }).then((t) => t.nonce)))
+      expect(nonces).toEqual([0, 1, 2, 3, 4, 5, 6, 7])
+    })
+    expect(await publicClient.getBalance({ address: to })).toBe(36n)
+  })
+
+  it('a send the node refuses fails alone: the sends around it take consecutive nonces and are mined together', async () => {
+    const { account, transactions, until } = sender(await funded(10n ** 18n))
+    const to = privateKeyToAccount(generatePrivateKey()).address
+    await withoutAutomine(async () => {
+      const first = transactions.send(transfer(to, 1n))
+      // Below a transfer's intrinsic 21,000 gas: refused when sent, so it never held a nonce.
+      const refused = transactions.send({ ...transfer(to, 2n, 'too little gas'), gas: 20_000n })
+      const last = transactions.send(transfer(to, 4n))
+      await expect(refused).rejects.toThrow(/intrinsic gas/i)
+      await until(() => transactions.inFlight().length === 2)
+      await rpc('evm_mine')
+      const [a, c] = await Promise.all([first, last])
+      expect(a.receipt.blockNumber).toBe(c.receipt.blockNumber)
+      expect((await publicClient.getTransaction({ hash: c.hash })).nonce).toBe(1)
+    })
+    expect(await publicClient.getBalance({ address: to })).toBe(5n)
+    expect(await publicClient.getTransactionCount({ address: account.address })).toBe(2)
+  })
+
+  it('a pending transaction the node dropped and now refuses gives its nonce to an empty filler: the later one is still mined', async () => {
+    const { account, transactions, events, until } = sender(await funded(10n ** 18n), { replaceAfterBlocks: 1 })
+    const to = privateKeyToAccount(generatePrivateKey()).address
+    await withoutAutomine(async () => {
+      const big = transactions.send(transfer(to, 5n * 10n ** 17n, 'big transfer'))
+      const small = transactions.send(transfer(to, 7n, 'small transfer'))
+      await until(() => transactions.inFlight().length === 2)
+      // The node forgets the first, and the account can no longer pay for it: its re-send is refused.
+      await rpc('anvil_dropTransaction', [transactions.inFlight()[0]!.hash])
+      await rpc('anvil_setBalance', [account.address, `0x${(10n ** 16n).toString(16)}`])
+      await expect(big).rejects.toThrow(/insufficient funds/i)
+      const { receipt } = await small
+      expect(receipt.status).toBe('success')
+    }, 1)
+    // (The small transfer, stuck behind the gap for a block, may have been re-priced meanwhile.)
+    expect(events.filter((e) => e.type !== 'replaced').map((e) => [e.type, e.nonce, e.reason])).toEqual([['filled', 0, expect.stringMatching(/insufficient funds/i)]])
+    expect(await publicClient.getBalance({ address: to })).toBe(7n)
+    expect(await publicClient.getTransactionCount({ address: account.address })).toBe(2)
+  })
+
   it('sends again what reorgs of depth 3 and 1 dropped: each transfer mined once, no nonce skipped', async () => {
     const { account, transactions, events, until } = sender()
     const to = privateKeyToAccount(generatePrivateKey()).address
     const nonceBefore = await publicClient.getTransactionCount({ address: account.address })
-    for (const value of [1n, 2n, 3n]) await transactions.send(transfer(to, value))
+    // Sent together: pipelined, each mined in its own block on the automining chain.
+    await Promise.all([1n, 2n, 3n].map((value) => transactions.send(transfer(to, value))))
     // Three blocks replaced by three empty ones: every transfer is gone, and the nonce is back.
     await rpc('anvil_reorg', [3, []])
     await until(() => events.filter((e) => e.type === 'resent').length === 3)
-    expect(events.map((e) => [e.type, e.nonce - nonceBefore, e.reason])).toEqual([0, 1, 2].map((n) => ['resent', n, 'dropped by a reorg']))
+    // A watch round that was under way when the chain changed may resend a later one first.
+    expect(events.map((e) => [e.type, e.nonce - nonceBefore, e.reason]).sort((a, b) => Number(a[1]) - Number(b[1]))).toEqual([0, 1, 2].map((n) => ['resent', n, 'dropped by a reorg']))
     await until(() => transactions.inFlight().every((t) => t.minedIn !== null))
     await rpc('anvil_rollback', [1])
     await until(() => events.length === 4)

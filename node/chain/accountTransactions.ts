@@ -2,10 +2,11 @@
 // (so the hash is known before it leaves, sendOnce.ts) and watches each one until it is
 // `watchDepth` blocks deep. One that waits too long for a block, or whose max fee a base-fee spike
 // left below the next block's, is replaced (same nonce, fees from transactionFees.ts); one that a
-// reorg dropped is sent again as the same bytes, so the account's nonces never get a gap. Callers
-// send one transaction at a time today; pipelining several per account reuses the in-flight list.
+// reorg dropped is sent again as the same bytes, so the account's nonces never get a gap. Sends are
+// pipelined: each takes the next nonce and goes out at once, many in flight per account; one the node
+// refuses for good is turned into an empty filler transaction, so the nonces after it still get mined.
 import { keccak256, TransactionReceiptNotFoundError, type Address, type Hash, type Hex, type LocalAccount, type PublicClient, type TransactionReceipt, type WalletClient } from 'viem'
-import { sendOnce } from './sendOnce.ts'
+import { refusedForGood, sendOnce } from './sendOnce.ts'
 import { transactionFees, type Fees } from './transactionFees.ts'
 
 export type AccountTransactionsOptions = {
@@ -30,7 +31,8 @@ export const defaultAccountTransactionsOptions: AccountTransactionsOptions = {
 }
 
 export type TransactionEvent = {
-  type: 'replaced' | 'resent' | 'lost'
+  /** `filled`: the node refused it for good; an empty transfer took its nonce so the later ones still get mined. */
+  type: 'replaced' | 'resent' | 'lost' | 'filled'
   label: string
   nonce: number
   hash: Hash
@@ -59,7 +61,10 @@ export type AccountTransactionsParameters = {
 export type InFlightTransaction = { nonce: number; label: string; hash: Hash; minedIn: bigint | null }
 
 export type AccountTransactions = {
-  /** Signs and sends, then resolves with the first receipt (a later reorg is handled here, not by the caller). */
+  /**
+   * Takes the next nonce, signs and sends without waiting for earlier transactions to be mined, then
+   * resolves with the first receipt (a later reorg is handled here, not by the caller).
+   */
   send(parameters: SendTransactionParameters): Promise<{ hash: Hash; receipt: TransactionReceipt }>
   /** Transactions sent and not yet `watchDepth` deep, in nonce order. */
   inFlight(): InFlightTransaction[]
@@ -96,6 +101,14 @@ export function accountTransactions({ walletClient, publicClient, account, optio
   const latest = (entry: Entry): Version => entry.versions.at(-1)!
   const report = (entry: Entry, type: TransactionEvent['type'], reason: string): void =>
     onEvent({ type, label: entry.request.label, nonce: entry.nonce, hash: latest(entry).hash, reason })
+
+  /** Out of the watch for good; whoever still waits for it is told why. */
+  function lose(entry: Entry, reason: string): void {
+    const at = entries.indexOf(entry)
+    if (at >= 0) entries.splice(at, 1)
+    report(entry, 'lost', reason)
+    for (const waiter of entry.waiters.splice(0)) waiter.reject(new Error(`${entry.request.label} was lost: ${reason}`))
+  }
 
   async function pendingBlock(): Promise<PendingBlock> {
     const block = await publicClient.getBlock({ blockTag: 'pending' })
@@ -138,24 +151,29 @@ export function accountTransactions({ walletClient, publicClient, account, optio
     for (const waiter of entry.waiters.splice(0)) waiter.resolve({ hash: receipt.transactionHash, receipt })
   }
 
-  async function submit(request: SendTransactionParameters): Promise<{ hash: Hash; receipt: TransactionReceipt }> {
+  /** Nonce, signature and send: one at a time, so the nonces leave in order and a refused send frees its nonce for the next. */
+  async function dispatch(request: SendTransactionParameters): Promise<{ entry: Entry; done: Promise<{ hash: Hash; receipt: TransactionReceipt }> }> {
     const [block, tip] = await Promise.all([pendingBlock(), suggestedTip()])
     // Transactions of a chain since rewound hold no nonce any more (resendDropped says why).
-    for (const entry of entries.filter((e) => block.number < e.sentAtBlock)) {
-      entries.splice(entries.indexOf(entry), 1)
-      report(entry, 'lost', 'the chain was rewound to before it was sent')
-    }
+    for (const entry of entries.filter((e) => block.number < e.sentAtBlock)) lose(entry, 'the chain was rewound to before it was sent')
     const nonce = await nextNonce()
     const entry: Entry = { nonce, request, versions: [], sentAtBlock: block.number, mined: null, waiters: [] }
     const version = await sign(entry, transactionFees({ baseFee: block.baseFee, tip }))
     entry.versions.push(version)
     await send(version.serialized)
+    // Waited on from here: a watch round may see it mined before the sender looks.
+    const done = new Promise<{ hash: Hash; receipt: TransactionReceipt }>((resolve, reject) => entry.waiters.push({ resolve, reject }))
     entries.push(entry)
     entries.sort((a, b) => a.nonce - b.nonce)
-    const done = new Promise<{ hash: Hash; receipt: TransactionReceipt }>((resolve, reject) => entry.waiters.push({ resolve, reject }))
+    return { entry, done }
+  }
+
+  async function submit({ entry, done }: { entry: Entry; done: Promise<{ hash: Hash; receipt: TransactionReceipt }> }): Promise<{ hash: Hash; receipt: TransactionReceipt }> {
     // On an automining chain the receipt already exists; skip the polling delay then.
-    const receipt = await receiptOf(entry).catch(() => null)
-    if (receipt) mined(entry, receipt)
+    if (entry.mined === null) {
+      const receipt = await receiptOf(entry).catch(() => null)
+      if (receipt && entry.mined === null && entries.includes(entry)) mined(entry, receipt)
+    }
     watch()
     return done
   }
@@ -227,8 +245,7 @@ export function accountTransactions({ walletClient, publicClient, account, optio
     // revert, anvil_rollback), not reorganised: what it was sent for is gone too. Its caller
     // re-reads the chain (a worker commits or reveals again while the window is open).
     if (block.number < entry.sentAtBlock) {
-      entries.splice(entries.indexOf(entry), 1)
-      report(entry, 'lost', 'the chain was rewound to before it was sent')
+      lose(entry, 'the chain was rewound to before it was sent')
       return
     }
     if (!entries.includes(entry)) return
@@ -240,8 +257,7 @@ export function accountTransactions({ walletClient, publicClient, account, optio
     } catch (error) {
       // Another transaction of this account took the nonce in the new chain: nothing left to resend.
       if (!/nonce too low/i.test(String((error as Error).message))) throw error
-      entries.splice(entries.indexOf(entry), 1)
-      report(entry, 'lost', 'its nonce was used by another transaction after a reorg')
+      lose(entry, 'its nonce was used by another transaction after a reorg')
     }
   }
 
@@ -266,17 +282,37 @@ export function accountTransactions({ walletClient, publicClient, account, optio
       await send(version.serialized)
     } catch (error) {
       // Mined meanwhile (nonce too low) or a node that wants a bigger bump: the next round sees which.
-      if (!/nonce too low|underpriced/i.test(String((error as Error).message))) throw error
+      if (/nonce too low|underpriced/i.test(String((error as Error).message))) return
+      if (!refusedForGood(error)) throw error
+      await fill(entry, block, error as Error)
       return
     }
     report(entry, 'replaced', reason)
   }
 
+  /**
+   * The node dropped the transaction and refuses it now (funds gone, a limit changed): it can never
+   * be mined, and every later nonce of the account waits behind it. Its sender is told; an empty
+   * transfer to the account itself takes the nonce.
+   */
+  async function fill(entry: Entry, block: PendingBlock, error: Error): Promise<void> {
+    for (const waiter of entry.waiters.splice(0)) waiter.reject(error)
+    const { fees } = latest(entry)
+    entry.request = { to: account.address, data: '0x', value: 0n, gas: 21_000n, label: `nonce filler for ${entry.request.label}` }
+    const version = await sign(entry, transactionFees({ baseFee: block.baseFee, tip: await suggestedTip(), previous: fees }))
+    entry.versions.push(version)
+    entry.sentAtBlock = block.number
+    await send(version.serialized)
+    // viem keeps the node's own words in `details`; its shortMessage is generic.
+    const { details } = error as { details?: string }
+    report(entry, 'filled', `refused by the node: ${details ?? error.message.split('\n')[0]}`)
+  }
+
   return {
     send(request) {
-      const turn = queue.then(() => submit(request))
+      const turn = queue.then(() => dispatch(request))
       queue = turn.catch(() => undefined)
-      return turn
+      return turn.then(submit)
     },
     forget() {
       generation++

@@ -116,8 +116,10 @@ export function createMarketClient({ rpcUrl, address, account, pollingInterval =
     const request = { ...contract, account, ...call }
     let sent: TxResult
     try {
+      // Against 'pending': the account's own earlier transactions may still be unmined (sends are
+      // pipelined, accountTransactions.ts), and this call may depend on what they change.
       // Call sites are checked by MarketWrite; viem cannot narrow a generic function name itself.
-      const estimate = await publicClient.estimateContractGas(request as never)
+      const estimate = await publicClient.estimateContractGas({ ...request, blockTag: 'pending' } as never)
       const data = encodeFunctionData({ abi: sandrunMarketAbi, functionName: write.functionName, args: write.args } as never)
       sent = await transactions.send({ to: address, data, value: write.value, gas: withGasMargin(estimate), label: write.functionName, deadline })
     } catch (error) {
@@ -174,6 +176,25 @@ export function createMarketClient({ rpcUrl, address, account, pollingInterval =
     return { ...result, jobId: posted.args.jobId }
   }
 
+  /**
+   * Post several jobs in one transaction (postJobs): all or nothing, so one invalid job fails them
+   * all with its own reason. Returns each job's id, in the order given.
+   */
+  async function postJobs(posts: PostJobParameters[]): Promise<TxResult & { jobIds: bigint[] }> {
+    const items = posts.map((p) => ({
+      specHash: p.specHash,
+      replicas: p.replicas,
+      quorum: p.quorum ?? majorityQuorum(p.replicas),
+      commitWindow: p.commitWindow,
+      revealWindow: p.revealWindow,
+      escrow: p.reward * BigInt(p.replicas),
+    }))
+    const result = await execute({ functionName: 'postJobs', args: [items], value: items.reduce((sum, item) => sum + item.escrow, 0n) })
+    const jobIds = parseEventLogs({ abi: sandrunMarketAbi, logs: result.receipt.logs, eventName: 'JobPosted' }).map((event) => event.args.jobId)
+    if (jobIds.length !== posts.length) throw new ChainError('MARKET_REVERTED', `postJobs transaction ${result.hash} emitted ${jobIds.length} JobPosted events for ${posts.length} jobs; is ${address} a SandrunMarket?`)
+    return { ...result, jobIds }
+  }
+
   /** Commit a sealed root before `deadline` (the commit window's end). Keep the returned salt: reveal needs it. */
   async function commit({ jobId, resultRoot, salt = randomSalt(), deadline }: { jobId: bigint; resultRoot: Hex; salt?: Hex; deadline?: number }): Promise<TxResult & { seal: Hex; salt: Hex }> {
     const { account } = signer()
@@ -190,7 +211,7 @@ export function createMarketClient({ rpcUrl, address, account, pollingInterval =
     return execute({ functionName: 'finalize', args: [jobId] })
   }
 
-  return { ...reader, account, transactions, stake, registerPeer, requestUnstake, withdrawStake, withdraw, postJob, commit, reveal, finalize }
+  return { ...reader, account, transactions, stake, registerPeer, requestUnstake, withdrawStake, withdraw, postJob, postJobs, commit, reveal, finalize }
 }
 
 export type MarketClient = ReturnType<typeof createMarketClient>

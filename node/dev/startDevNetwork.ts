@@ -31,6 +31,14 @@ export type StartDevNetworkParameters = {
   onProgress?: ((message: string) => void) | undefined
   /** The nodes' JSON log lines, prefixed with their name. */
   onLog?: ((name: string, line: string) => void) | undefined
+  /** How long each node may take to start (default spawnNode's 60 s); a bench with many workers on a busy machine needs more. */
+  readyTimeoutMs?: number | undefined
+  /**
+   * Start the workers only once the gateway listens, four at a time: slower, but each worker's one
+   * bootstrap dial then gets in (with many workers on a busy machine, the gateway's dials to workers
+   * not yet listening fail, a burst of dials to it is refused, and nobody dials again).
+   */
+  workersAfterGateway?: boolean | undefined
   /** Called once if a node exits on its own after start-up (the network is then incomplete). */
   onNodeExit?: ((name: string, code: number | null) => void) | undefined
 }
@@ -137,6 +145,7 @@ export async function startDevNetwork(parameters: StartDevNetworkParameters): Pr
     progress(`starting the gateway on ${parameters.host}:${parameters.port} and ${parameters.workers} worker(s)`)
     const gatewayStart = spawnNode({
       command: 'gateway',
+      ...(parameters.readyTimeoutMs ? { readyTimeoutMs: parameters.readyTimeoutMs } : {}),
       args: [
         '--mode', 'market', ...common,
         '--key', keyFiles.get('gateway')!,
@@ -165,16 +174,25 @@ export async function startDevNetwork(parameters: StartDevNetworkParameters): Pr
       return node
     }, abortOthers)
     let readyCount = 0
-    const workerStarts = names.slice(1).map(async (name) => {
+    // With workersAfterGateway, four at a time: a burst of inbound dials from one address is more
+    // than libp2p's per-host threshold lets in, and each worker dials its bootstrap peers once.
+    const earlier: Array<Promise<unknown>> = []
+    const workerStarts = names.slice(1).map(async (name, i) => {
+      if (parameters.workersAfterGateway) {
+        await gatewayStart.catch(() => undefined)
+        await earlier[i - 4]?.catch(() => undefined)
+      }
       const node = await spawnNode({
         command: 'worker',
         args: [...common, '--key', keyFiles.get(name)!, '--data-dir', path.join(runDir, name), '--listen', p2p.get(name)!.listen, ...bootstrap.flatMap((b) => ['--bootstrap', b])],
         onLog: (line) => parameters.onLog?.(name, line),
         signal: startFailed.signal,
+        ...(parameters.readyTimeoutMs ? { readyTimeoutMs: parameters.readyTimeoutMs } : {}),
       }).catch(abortOthers)
       progress(`${name} ready (${++readyCount}/${parameters.workers})`)
       return { name, node }
     })
+    earlier.push(...workerStarts)
     // Every process that started is stopped with the network, also when another one failed.
     const started = await Promise.allSettled([gatewayStart, ...workerStarts])
     for (const result of started) {
@@ -189,7 +207,11 @@ export async function startDevNetwork(parameters: StartDevNetworkParameters): Pr
     // Ready means a job submitted now reaches every worker: each has connected to the gateway.
     const peers = workers.map(({ node }) => node.ready.peer ?? '')
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`workers did not connect to the gateway within 60 s: ${workers.filter((_, i) => !reachedGateway.has(peers[i]!)).map((w) => w.name).join(', ')}`)), 60_000)
+      const connectMs = parameters.readyTimeoutMs ?? 60_000
+      const timer = setTimeout(
+        () => reject(new Error(`workers did not connect to the gateway within ${connectMs / 1000} s: ${workers.filter((_, i) => !reachedGateway.has(peers[i]!)).map((w) => w.name).join(', ')}`)),
+        connectMs,
+      )
       workerReachedGateway = () => {
         if (!peers.every((peer) => reachedGateway.has(peer))) return
         clearTimeout(timer)

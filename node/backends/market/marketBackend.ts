@@ -53,6 +53,7 @@ import { marketJobStatus } from './marketJobStatus.ts'
 import { newMarketJobRecord } from './newMarketJobRecord.ts'
 import { marketPoolRoute } from './marketPoolRoute.ts'
 import { validateMarketJob } from './validateMarketJob.ts'
+import { jobPoster } from './jobPoster.ts'
 import { errorCodeOf, errorMessageOf, shortMessageOf } from '../../../errors/index.ts'
 
 export type MarketBackendComponents = {
@@ -98,15 +99,16 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
   const blobs = new Map<string, { jobId: string; name: 'spec' | 'bundle' }>()
   let closed = false
   let pollTimer: NodeJS.Timeout | null = null
-  let txChain: Promise<unknown> = Promise.resolve()
-
-  // One account, one nonce sequence: transactions go out one after the other.
-  const serialTx = <T>(send: () => Promise<T>): Promise<T> => {
-    const next = txChain.then(send)
-    txChain = next.catch(() => undefined)
-    return next
+  // Sends are pipelined (accountTransactions.ts); close() waits for the ones still in flight.
+  const sending = new Set<Promise<unknown>>()
+  // Submissions that arrive while a post is in flight go on chain together, in one postJobs.
+  const poster = jobPoster({ market })
+  const tracked = <T>(send: Promise<T>): Promise<T> => {
+    const settled = send.catch(() => undefined)
+    sending.add(settled)
+    void settled.then(() => sending.delete(settled))
+    return send
   }
-
   const bundles: BundleService = bundleService({
     getBundle: async (sha256, from) => {
       const blob = blobs.get(sha256)
@@ -189,8 +191,8 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
     const r = job.record
     // In the ledger before it is sent: a gateway that dies before the receipt still finds the job after a restart.
     const entry = await ledger.posting({ specHash: r.verification.specHash as Hex, fromBlock: await market.publicClient.getBlockNumber() })
-    const posted = await serialTx(() =>
-      market.postJob({
+    const posted = await tracked(
+      poster.post({
         specHash: r.verification.specHash as Hex,
         replicas: r.verification.replicas,
         quorum: r.verification.quorum,
@@ -251,7 +253,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
     const commitsClosed = chainJob.committed === chainJob.roundSlots || now > chainJob.commitDeadline
     const due = chainJob.committed === 0 ? now > chainJob.commitDeadline : now > chainJob.revealDeadline || (commitsClosed && chainJob.revealed === chainJob.committed)
     if (!due) return
-    await serialTx(() => market.finalize(chainJob.jobId)).catch((error: unknown) => {
+    await tracked(market.finalize(chainJob.jobId)).catch((error: unknown) => {
       // A worker finalized first, or the chain moved between the read and the call: read again next poll.
       if (!(error instanceof MarketRevertError)) log('finalize failed', { code: errorCodeOf(error) ?? 'UNKNOWN' })
     })
@@ -529,7 +531,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
       announcements.stop()
       heartbeats.stop()
       await bundles.stop().catch(() => undefined)
-      await txChain
+      await Promise.all(sending)
     },
   }
   return backend

@@ -408,10 +408,11 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     if (active.length > 0 || rechecks.size > 0) {
       const now = (await chain.nextBlock()).timestamp
       for (const [jobId, due] of rechecks) if (due.at <= now) recheckNow(jobId)
-      for (const record of active) {
-        if (stopped) return
-        await advance(record, now)
-      }
+      // Side by side: each job's reveal waits for its own block, not for the other jobs' receipts.
+      const advanced = await Promise.allSettled(active.map((record) => (stopped ? Promise.resolve() : advance(record, now))))
+      const failed = advanced.find((outcome) => outcome.status === 'rejected')
+      if (failed) throw failed.reason
+      if (stopped) return
     }
     await earnings.withdrawIfDue()
     await expire()

@@ -1,5 +1,6 @@
 // What the worker needs from the chain, as one small interface: reads of jobs, slots and its
-// account, its transactions (serialized, so two jobs never race for one nonce) and block time.
+// account, its transactions (pipelined: the account's transactions hand out the nonces, so several
+// jobs' commits and reveals are in flight at once) and block time.
 // Built on the market client; tests could hand createWorker any other implementation.
 import type { Address, Hex } from 'viem'
 import { sandrunMarketAbi } from '../../../contracts/abi.ts'
@@ -76,14 +77,7 @@ export function workerChain({ client, chainId, deployBlock = 0n, log = silentLog
   const account = client.account
   if (!account) throw new Error('workerChain needs a market client with an account')
   const { publicClient } = client
-  // One transaction at a time: viem reads the pending nonce per call, so parallel sends collide.
-  let queue: Promise<unknown> = Promise.resolve()
-  const serial = <T>(send: () => Promise<T>): Promise<T> => {
-    const attempt = () => sendWithRetry(send, log)
-    const next = queue.then(attempt, attempt)
-    queue = next.catch(() => undefined)
-    return next
-  }
+  const sent = <T>(send: () => Promise<T>): Promise<T> => sendWithRetry(send, log)
   return {
     address: account.address,
     chainId,
@@ -120,12 +114,12 @@ export function workerChain({ client, chainId, deployBlock = 0n, log = silentLog
       })
       return [...new Set(logs.map((log) => log.args.jobId).filter((id): id is bigint => id !== undefined))]
     },
-    stake: (p) => serial(() => client.stake(p)),
-    registerPeer: (p) => serial(() => client.registerPeer(p)),
-    commit: (p) => serial(() => client.commit(p)),
-    reveal: (p) => serial(() => client.reveal(p)),
-    finalize: (jobId) => serial(() => client.finalize(jobId)),
-    withdraw: () => serial(() => client.withdraw()),
+    stake: (p) => sent(() => client.stake(p)),
+    registerPeer: (p) => sent(() => client.registerPeer(p)),
+    commit: (p) => sent(() => client.commit(p)),
+    reveal: (p) => sent(() => client.reveal(p)),
+    finalize: (jobId) => sent(() => client.finalize(jobId)),
+    withdraw: () => sent(() => client.withdraw()),
     sending: () => client.transactions?.inFlight().some((tx) => tx.minedIn === null) ?? false,
   }
 }
