@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events'
 import type { Hex } from 'viem'
 import { MarketRevertError } from '../../chain/errors.ts'
 import { systemClock, type Clock } from '../../clock/systemClock.ts'
-import { isOpenStatus, type MarketJob } from '../../chain/marketReader.ts'
+import { isOpenStatus, type MarketJob, type MarketSlot } from '../../chain/marketReader.ts'
 import type { OnChainVerdict, JobAnnouncement } from '../../p2p/jobAnnouncements.ts'
 import { LogFeed, type LogEvent } from '../../p2p/logFeed.ts'
 import type { HeartbeatParameters } from '../../p2p/workerHeartbeats.ts'
@@ -316,7 +316,20 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     // Nobody commits before the round's commit delay has let honest workers run the job.
     log('result sealed', { jobId, root, commitFrom })
     await untilChainTime(commitFrom, signal)
-    const { hash } = await chain.commit({ jobId: BigInt(jobId), resultRoot: root, salt: salt(jobId), deadline: job.commitDeadline })
+    let hash: Hex | null
+    try {
+      ;({ hash } = await chain.commit({ jobId: BigInt(jobId), resultRoot: root, salt: salt(jobId), deadline: job.commitDeadline }))
+    } catch (error) {
+      // Our own commit is on chain already (one whose sender failed after it was sent): follow it
+      // to its reveal; dropping it would leave the slot unrevealed and its collateral slashed.
+      if (!(error instanceof MarketRevertError && error.errorName === 'MarketAlreadyCommitted')) throw error
+      hash = null
+    }
+    // The slot's round is the chain's: a commit sent in the first round can land in the escalation
+    // round when the first closed meanwhile, and the reveal follows the round it landed in.
+    const slot = await mySlot(jobId)
+    if (!slot) throw new Error('commit not found on chain after it was mined')
+    if (hash === null) log('commit found on chain; following it', { jobId, round: slot.round })
     if (fault === 'crash-after-commit') {
       log('fault crash-after-commit: exiting after the commit receipt', { jobId, tx: hash })
       stopped = true
@@ -324,16 +337,21 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
       exit(1)
       return
     }
-    await update(record, { phase: 'committed', commitTx: hash })
-    log('result committed', { jobId, root, tx: hash, faulty })
+    await update(record, { phase: 'committed', commitTx: hash, round: slot.round })
+    log('result committed', { jobId, round: slot.round, root, tx: hash, faulty })
     kick()
   }
 
   // ---- following the chain --------------------------------------------------------------------
 
+  /** This worker's slot of the job, in whichever round it landed; undefined when it holds none. */
+  async function mySlot(jobId: string): Promise<MarketSlot | undefined> {
+    const slots = await chain.getSlots(BigInt(jobId))
+    return slots.find((slot) => slot.worker?.toLowerCase() === chain.address.toLowerCase())
+  }
+
   async function settle(record: WorkerJobRecord, job: MarketJob): Promise<void> {
-    const slots = await chain.getSlots(BigInt(record.jobId))
-    const mine = slots.find((slot) => slot.worker?.toLowerCase() === chain.address.toLowerCase())
+    const mine = await mySlot(record.jobId)
     await update(record, { phase: 'settled', status: job.status, outcome: mine?.outcome ?? null, settledAt: clock.now() })
     log('job settled', { jobId: record.jobId, status: job.status, outcome: record.outcome, slashed: mine?.slashed ?? false })
     earnings.settled()
@@ -347,15 +365,17 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
    */
   async function stillOnChain(record: WorkerJobRecord, job: MarketJob, now: number): Promise<boolean> {
     if (chain.sending()) return true
-    const mine = (await chain.getSlots(BigInt(record.jobId))).filter((slot) => slot.worker?.toLowerCase() === chain.address.toLowerCase() && slot.round === (record.round ?? 0))
-    if (mine.length === 0 && job.round === (record.round ?? 0) && now <= job.commitDeadline) {
+    // A worker holds at most one slot of a job (the contract keys them by address), in either round.
+    const mine = await mySlot(record.jobId)
+    if (!mine && job.round === (record.round ?? 0) && now <= job.commitDeadline) {
       log('commit missing on chain after a reorg; committing again', { jobId: record.jobId })
       const { hash } = await chain.commit({ jobId: BigInt(record.jobId), resultRoot: record.root!, salt: salt(record.jobId), deadline: job.commitDeadline })
       await update(record, { phase: 'committed', commitTx: hash, revealTx: null })
       return true
     }
-    if (mine.length === 0) return false
-    if (record.phase === 'revealed' && !mine.some((slot) => slot.revealed)) {
+    if (!mine) return false
+    if (mine.round !== (record.round ?? 0)) await update(record, { round: mine.round })
+    if (record.phase === 'revealed' && !mine.revealed) {
       log('reveal missing on chain after a reorg; revealing again', { jobId: record.jobId })
       await update(record, { phase: 'committed', revealTx: null })
     }

@@ -1,0 +1,199 @@
+// The worker's hold on a slot it committed, with the chain as an in-memory neighbour whose moves
+// the test decides (the real sandbox and job store run the job): a commit that lands in the
+// escalation round, and a commit whose sender failed after it was mined, are both followed to
+// their reveal. Each was dropped before, leaving the slot unrevealed and its collateral slashed
+// (the sybil test stalled on it in CI: the worker re-took the job and hit MarketAlreadyCommitted).
+import { createHash, randomBytes } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { bytesToHex, type Address, type Hash, type Hex } from 'viem'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { MarketRevertError } from '../../chain/errors.ts'
+import type { MarketJob, MarketSlot } from '../../chain/marketReader.ts'
+import type { TxResult } from '../../chain/marketClient.ts'
+import { packFiles } from '../../../sandbox/bundle/packFiles.ts'
+import { createSandbox } from '../../../sandbox/createSandbox.ts'
+import { parseManifest } from '../../../sandbox/manifest.ts'
+import type { Sandbox } from '../../../sandbox/sandbox.ts'
+import { openStorage } from '../../storage/openStorage.ts'
+import { specDocumentBytes } from '../../../verifier/index.ts'
+import { createWorker, type WorkerPhaseEvent } from './createWorker.ts'
+import { hostEnvironments } from './hostEnvironments.ts'
+import { createJobStore } from './jobStore.ts'
+import type { WorkerChain } from './workerChain.ts'
+
+const ETH = 10n ** 18n
+const me: Address = '0x00000000000000000000000000000000000000aa'
+const other: Address = '0x00000000000000000000000000000000000000bb'
+const market: Address = '0x00000000000000000000000000000000000000cc'
+const sha256 = (data: Uint8Array): Hex => `0x${createHash('sha256').update(data).digest('hex')}`
+const txHash = (): Hash => bytesToHex(randomBytes(32))
+const tx = (): TxResult => ({ hash: txHash(), receipt: {} as TxResult['receipt'] })
+const slot = (index: number, round: number, worker: Address, revealed = false): MarketSlot => ({
+  index,
+  round,
+  worker,
+  committed: true,
+  revealed,
+  revealedRoot: null,
+  outcome: 'Empty',
+  slashed: false,
+})
+
+let sandbox: Sandbox
+let dir: string
+beforeAll(async () => {
+  sandbox = await createSandbox()
+  dir = await mkdtemp(path.join(tmpdir(), 'sandrun-worker-'))
+})
+afterAll(async () => {
+  await sandbox?.close()
+  await rm(dir, { recursive: true, force: true })
+})
+
+/** A chain of one open job in its first round at chain time 1000, drawn for this worker alone; `onCommit` plays what the commit meets. */
+function fakeChain(onCommit: (chain: { job: MarketJob; slots: MarketSlot[] }) => void, specHash: Hex) {
+  const state = {
+    job: {
+      jobId: 1n,
+      status: 'Open',
+      requester: other,
+      reward: ETH / 1000n,
+      collateral: ETH / 100n,
+      replicas: 1,
+      quorum: 1,
+      round: 0,
+      roundSlots: 1,
+      roundStart: 900,
+      commitDeadline: 1100,
+      revealDeadline: 1300,
+      seedBlock: 1n,
+      seed: `0x${'01'.padStart(64, '0')}`,
+      committed: 0,
+      revealed: 0,
+      totalCommitted: 0,
+      totalRevealed: 0,
+      consensusRoot: null,
+    } as MarketJob,
+    slots: [] as MarketSlot[],
+    reveals: [] as Array<{ round: number }>,
+  }
+  const chain: WorkerChain = {
+    address: me,
+    chainId: 31337,
+    market,
+    getJob: async () => ({ ...state.job }),
+    getSlots: async () => state.slots.map((s) => ({ ...s })),
+    getAccount: async () => ({ staked: ETH, locked: 0n, free: ETH, balance: 0n, unbonding: 0n, unbondingEnd: 0, workerIndex: 1, stakeBlock: 0n }),
+    getTotals: async () => ({ workerCount: 1, jobCount: 1n, totalStaked: ETH }),
+    getJobSpecHash: async () => specHash,
+    getPeer: async () => ({ peerId: '0x', signature: '0x' }) as never,
+    nextBlock: async () => ({ number: 10n, timestamp: 1000 }),
+    blockHash: async () => `0x${'02'.padStart(64, '0')}`,
+    feePerGas: async () => 1n,
+    walletBalance: async () => ETH,
+    committedJobIds: async () => [],
+    stake: async () => tx(),
+    registerPeer: async () => tx(),
+    async commit() {
+      onCommit(state)
+      return tx()
+    },
+    async reveal() {
+      const mine = state.slots.find((s) => s.worker === me)!
+      mine.revealed = true
+      state.reveals.push({ round: mine.round })
+      state.job = { ...state.job, revealed: state.job.revealed + 1, status: 'Finalized' }
+      return tx()
+    },
+    finalize: async () => tx(),
+    withdraw: async () => tx(),
+    sending: () => false,
+  }
+  return { chain, state }
+}
+
+async function runOneJob(onCommit: (chain: { job: MarketJob; slots: MarketSlot[] }) => void, name: string) {
+  const environments = hostEnvironments(sandbox.capabilities)
+  const bundle = await packFiles({ 'main.sh': 'echo slot\n' })
+  const manifest = parseManifest({ entrypoint: 'main.sh' })
+  const spec = specDocumentBytes({
+    manifest,
+    bundleSha256: sha256(bundle),
+    environmentDigest: environments.digestFor(manifest.environment, manifest.interpreter)!,
+  })
+  const blobs = new Map([
+    [sha256(spec), spec],
+    [sha256(bundle), bundle],
+  ])
+  const { chain, state } = fakeChain(onCommit, sha256(spec))
+  const dataDir = path.join(dir, name)
+  const scratch = await openStorage({ root: path.join(dataDir, 'scratch'), requireTmpfs: false, flag: '--scratch-dir' })
+  const store = await createJobStore({ dataDir, scratch })
+  const worker = createWorker({
+    chain,
+    network: { fetchBlob: async ({ sha256: wanted }) => blobs.get(wanted as Hex)! },
+    sandbox,
+    store,
+    workerKey: { privateKey: randomBytes(32) },
+    pollMs: 20,
+  })
+  const phases: WorkerPhaseEvent[] = []
+  const outcome = new Promise<WorkerPhaseEvent>((resolve) =>
+    worker.events.on('phase', (event: WorkerPhaseEvent) => {
+      phases.push(event)
+      if (event.phase === 'revealed' || event.phase === 'dropped') resolve(event)
+    }),
+  )
+  await worker.start()
+  worker.offer({
+    v: 1,
+    chainId: chain.chainId,
+    market,
+    jobId: '1',
+    specHash: sha256(spec),
+    bundleSha256: sha256(bundle),
+    bundleSize: bundle.byteLength,
+    providers: ['/ip4/127.0.0.1/tcp/1'],
+  })
+  const last = await outcome
+  await worker.stop()
+  await store.close()
+  await scratch.close()
+  return { last, phases, state, record: worker.jobs()[0] }
+}
+
+describe('a worker keeps the slot it committed', () => {
+  it('reveals in the escalation round when its commit, sent in the first round, landed there', async () => {
+    // The first committee filled, revealed in dissent and drew the escalation committee while this
+    // worker's commit waited for a block: the contract put it into round 1.
+    const { last, state, record } = await runOneJob((chain) => {
+      chain.job = { ...chain.job, status: 'Escalated', round: 1, roundSlots: 1, committed: 1, revealed: 0 }
+      chain.slots = [slot(0, 0, other, true), slot(1, 1, me)]
+    }, 'escalated')
+    expect(last, 'the worker dropped its own committed slot').toEqual({ jobId: '1', phase: 'revealed' })
+    expect(state.reveals).toEqual([{ round: 1 }])
+    expect(record?.round).toBe(1)
+  })
+
+  it('follows a commit already on chain (MarketAlreadyCommitted) to its reveal instead of dropping it', async () => {
+    const { last, state } = await runOneJob((chain) => {
+      chain.job = { ...chain.job, committed: 1 }
+      chain.slots = [slot(0, 0, me)]
+      throw new MarketRevertError('MarketAlreadyCommitted', [1n, me], null)
+    }, 'already')
+    expect(last).toEqual({ jobId: '1', phase: 'revealed' })
+    expect(state.reveals).toEqual([{ round: 0 }])
+  })
+
+  it('still drops a job whose commit lost the race for the last slot', async () => {
+    const { last, state } = await runOneJob((chain) => {
+      chain.job = { ...chain.job, committed: 1 }
+      chain.slots = [slot(0, 0, other)]
+      throw new MarketRevertError('MarketJobFull', [1n], null)
+    }, 'full')
+    expect(last).toEqual({ jobId: '1', phase: 'dropped', reason: 'MarketJobFull' })
+    expect(state.reveals).toEqual([])
+  })
+})
