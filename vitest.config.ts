@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: ['{errors,sandbox,verifier,contracts,node,test}/**/*.test.ts'],
     setupFiles: ['./node/promiseWithResolvers.ts'],
+    globalSetup: ['./test/buildDist.ts'],
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 60_000,

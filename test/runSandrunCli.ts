@@ -1,11 +1,15 @@
-// Runs the `sandrun` CLI (bin/sandrun, through tsx) as a user would and returns its exit code and
-// output, also when it fails: tests assert on what the user sees in each case.
+// Runs the `sandrun` CLI as a user would and returns its exit code and output, also when it fails:
+// tests assert on what the user sees in each case. `sandrunBin` is the build (dist/bin/sandrun,
+// made by test/buildDist.ts before the tests, from the same sources); `sourceBin` runs the sources
+// through tsx.
 import { execFile } from 'node:child_process'
 import path from 'node:path'
 import { promisify } from 'node:util'
 
 const exec = promisify(execFile)
-export const sandrunBin = path.resolve(import.meta.dirname, '../bin/sandrun')
+export const sourceBin = path.resolve(import.meta.dirname, '../bin/sandrun')
+// SANDRUN_TEST_CLI=source: every test runs the sources through tsx instead (slower).
+export const sandrunBin = process.env.SANDRUN_TEST_CLI === 'source' ? sourceBin : path.resolve(import.meta.dirname, '../dist/bin/sandrun')
 
 export async function runSandrunCli(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   try {

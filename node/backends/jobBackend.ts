@@ -9,6 +9,9 @@ import type { OutputStream } from '../../verifier/index.ts'
 
 export type JobState = 'queued' | 'running' | 'completed' | 'failed'
 
+/** A job in this state changes no more: its status, log and outputs are what they will stay. */
+export const isFinalState = (state: JobState): boolean => state === 'completed' || state === 'failed'
+
 export type SubmitJobParameters = {
   /** The manifest exactly as the user sent it (validated by the backend). */
   manifest: unknown

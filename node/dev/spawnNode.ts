@@ -16,6 +16,8 @@ export type SpawnNodeParameters = {
   launcher?: string[]
   /** Aborted before the ready line: the process is stopped and the start rejects. */
   signal?: AbortSignal
+  /** The `sandrun` script to run (default: this tree's bin/sandrun, which is dist/bin/sandrun in a build). */
+  cli?: string
 }
 
 export type SpawnedNode = {
@@ -28,7 +30,7 @@ export type SpawnedNode = {
   stop(graceMs?: number): Promise<void>
 }
 
-const cli = fileURLToPath(new URL('../../bin/sandrun', import.meta.url))
+const defaultCli = fileURLToPath(new URL('../../bin/sandrun', import.meta.url))
 
 /**
  * Memory settings for the nodes the dev network (and the tests) start, measured in docs/BENCHMARKS.md
@@ -44,7 +46,7 @@ function memorySettings(env: NodeJS.ProcessEnv): { nodeFlags: string[]; env: Nod
   return { nodeFlags, env: { MALLOC_MMAP_THRESHOLD_: '65536', ...env } }
 }
 
-export async function spawnNode({ command, args, onLog, readyTimeoutMs = 60_000, launcher = [], signal }: SpawnNodeParameters): Promise<SpawnedNode> {
+export async function spawnNode({ command, args, onLog, readyTimeoutMs = 60_000, launcher = [], signal, cli = defaultCli }: SpawnNodeParameters): Promise<SpawnedNode> {
   const { nodeFlags, env } = memorySettings(process.env)
   const [program, ...programArgs] = [...launcher, process.execPath, ...nodeFlags, cli, command, ...args] as [string, ...string[]]
   const child = spawn(program, programArgs, { stdio: ['ignore', 'pipe', 'pipe'], env })

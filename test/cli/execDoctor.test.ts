@@ -3,11 +3,10 @@ import { execFile } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { probeCgroupLimits } from '../host/probeCgroupLimits.ts'
+import { sandrunBin as bin } from '../runSandrunCli.ts'
 
-const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/sandrun')
 
 function sandrun(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

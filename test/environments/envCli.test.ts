@@ -1,7 +1,6 @@
 // `sandrun env` through the real CLI: the JSON matches this host's dpkg state and the verifier's
 // digest, and install refuses unknown templates without touching apt.
 import { execFile } from 'node:child_process'
-import path from 'node:path'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { detectEnvironments } from '../../sandbox/environments/detectEnvironments.ts'
@@ -9,8 +8,8 @@ import { environmentDigestInput } from '../../sandbox/environments/environmentDi
 import type { EnvironmentsReport } from '../../sandbox/environments/environmentsReport.ts'
 import { detectInterpreters } from '../../sandbox/languages.ts'
 import { environmentDigest } from '../../verifier/index.ts'
+import { sandrunBin as bin } from '../runSandrunCli.ts'
 
-const bin = path.resolve(import.meta.dirname, '../../bin/sandrun')
 
 async function sandrun(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {

@@ -2,10 +2,9 @@
 // service as operators run it: its own descriptor limit, its own memory. Its log lines are kept.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
-import path from 'node:path'
 import { createInterface } from 'node:readline'
+import { sandrunBin as bin } from '../runSandrunCli.ts'
 
-const bin = path.resolve(import.meta.dirname, '../../bin/sandrun')
 
 export type ServeProcess = {
   process: ChildProcess

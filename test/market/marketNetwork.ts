@@ -27,6 +27,7 @@ import { spawnNode } from '../../node/dev/spawnNode.ts'
 import { jobsTopic } from '../../node/p2p/deploymentTopics.ts'
 import type { Clock } from '../../node/clock/systemClock.ts'
 import { startChainClockPump } from './chainClockPump.ts'
+import { sandrunBin } from '../runSandrunCli.ts'
 
 // Commit and reveal windows of the test gateways: committees widen over the commit window and nobody
 // commits in its first eighth, so a third worker that starts slowly on a loaded machine is still drawn.
@@ -156,13 +157,27 @@ export type StartMarketNetworkParameters = {
   fastClock?: boolean
 }
 
-export async function startMarketNetwork({ sandbox, repeatable, blockTime, statePath, fastClock = !repeatable && !blockTime }: StartMarketNetworkParameters): Promise<MarketNetwork> {
+export async function startMarketNetwork({
+  sandbox,
+  repeatable,
+  blockTime,
+  statePath,
+  fastClock = !repeatable && !blockTime,
+}: StartMarketNetworkParameters): Promise<MarketNetwork> {
   const dir = await mkdtemp(path.join(tmpdir(), 'sandrun-market-e2e-'))
   // The workers' scratch dirs (tmpfs), removed with the network even after a SIGKILL.
   const shm = await mkdtemp('/dev/shm/sandrun-market-e2e-')
-  const anvil = await startAnvil({ ...(repeatable ? { timestamp: repeatable.genesisTimestamp } : {}), ...(blockTime ? { blockTime } : {}), ...(statePath ? { statePath } : {}) })
+  const anvil = await startAnvil({
+    ...(repeatable ? { timestamp: repeatable.genesisTimestamp } : {}),
+    ...(blockTime ? { blockTime } : {}),
+    ...(statePath ? { statePath } : {}),
+  })
   const rpc = async (method: string, params: unknown[]): Promise<void> => {
-    const response = await fetch(anvil.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) })
+    const response = await fetch(anvil.rpcUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+    })
     const body = (await response.json()) as { error?: { message: string } }
     if (body.error) throw new Error(`${method}: ${body.error.message}`)
   }
@@ -222,7 +237,14 @@ export async function startMarketNetwork({ sandbox, repeatable, blockTime, state
     return { keyFile, address: ethAccountFromWorkerKey(key).address }
   }
 
-  async function startGateway({ name = 'gateway', backend = {}, listen = ['/ip4/127.0.0.1/tcp/0'], keySeed, clock, rpcUrl = anvil.rpcUrl }: GatewayStartOptions = {}): Promise<TestGateway> {
+  async function startGateway({
+    name = 'gateway',
+    backend = {},
+    listen = ['/ip4/127.0.0.1/tcp/0'],
+    keySeed,
+    clock,
+    rpcUrl = anvil.rpcUrl,
+  }: GatewayStartOptions = {}): Promise<TestGateway> {
     const { keyFile } = await fundedKey(name, keySeed)
     const log: TestGateway['log'] = []
     const server = await createMarketGateway({
@@ -309,20 +331,38 @@ export async function startMarketNetwork({ sandbox, repeatable, blockTime, state
     return gateway
   }
 
-  async function startWorker({ name, gateway, fault, rpcUrl = anvil.rpcUrl, listen = [], netns, stake, keySeed, onLog, readyTimeoutMs, args = [] }: WorkerStartOptions): Promise<WorkerProcess> {
+  async function startWorker({
+    name,
+    gateway,
+    fault,
+    rpcUrl = anvil.rpcUrl,
+    listen = [],
+    netns,
+    stake,
+    keySeed,
+    onLog,
+    readyTimeoutMs,
+    args = [],
+  }: WorkerStartOptions): Promise<WorkerProcess> {
     const { keyFile } = await fundedKey(name, keySeed)
     const node = await spawnNode({
+      cli: sandrunBin,
       // nsenter switches only the network namespace; `ip netns exec` would also remount /sys and hide the cgroups the sandbox needs.
       ...(netns ? { launcher: ['nsenter', `--net=/run/netns/${netns}`, '--'] } : {}),
       command: 'worker',
       // A sandbox and a libp2p host per process: on a loaded 2-core machine start-up takes minutes.
       readyTimeoutMs: readyTimeoutMs ?? 180_000,
       args: [
-        '--rpc', rpcUrl,
-        '--deployment', deploymentFile,
-        '--key', keyFile,
-        '--data-dir', path.join(dir, `${name}-data`),
-        '--scratch-dir', path.join(shm, name),
+        '--rpc',
+        rpcUrl,
+        '--deployment',
+        deploymentFile,
+        '--key',
+        keyFile,
+        '--data-dir',
+        path.join(dir, `${name}-data`),
+        '--scratch-dir',
+        path.join(shm, name),
         ...gateway.host.multiaddrs().flatMap((a) => ['--bootstrap', a]),
         ...listen.flatMap((a) => ['--listen', a]),
         ...(fault ? ['--fault', fault] : []),
@@ -381,17 +421,31 @@ export async function startMarketNetwork({ sandbox, repeatable, blockTime, state
     const { keyFile } = await fundedKey(name)
     const dataDir = path.join(dir, `${name}-data`)
     const node = await spawnNode({
+      cli: sandrunBin,
       command: 'gateway',
       args: [
-        '--mode', 'market',
-        '--rpc', anvil.rpcUrl,
-        '--deployment', deploymentFile,
-        '--key', keyFile,
-        '--data-dir', dataDir,
-        '--port', '0',
-        '--commit-window', String(windowSeconds),
-        '--reveal-window', String(windowSeconds),
-        '--concurrent-jobs', '50', '--jobs-per-hour', '10000', '--cpu-seconds-per-minute', '1000',
+        '--mode',
+        'market',
+        '--rpc',
+        anvil.rpcUrl,
+        '--deployment',
+        deploymentFile,
+        '--key',
+        keyFile,
+        '--data-dir',
+        dataDir,
+        '--port',
+        '0',
+        '--commit-window',
+        String(windowSeconds),
+        '--reveal-window',
+        String(windowSeconds),
+        '--concurrent-jobs',
+        '50',
+        '--jobs-per-hour',
+        '10000',
+        '--cpu-seconds-per-minute',
+        '1000',
         ...listen.flatMap((a) => ['--listen', a]),
       ],
     })

@@ -11,9 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { packFiles } from '../../sandbox/bundle/packFiles.ts'
 import { createSandrunClient } from '../../node/client/index.ts'
 import { spawnNode, type SpawnedNode } from '../../node/dev/spawnNode.ts'
-import { runSandrunCli } from '../runSandrunCli.ts'
-
-
+import { runSandrunCli, sandrunBin } from '../runSandrunCli.ts'
 
 let work: string
 let dev: SpawnedNode
@@ -21,7 +19,12 @@ const nodes: SpawnedNode[] = []
 
 beforeAll(async () => {
   work = await mkdtemp(path.join(os.tmpdir(), 'sandrun-operator-'))
-  dev = await spawnNode({ command: 'dev', args: ['--workers', '1', '--port', '0', '--data-dir', path.join(work, 'dev')], readyTimeoutMs: 120_000 })
+  dev = await spawnNode({
+    cli: sandrunBin,
+    command: 'dev',
+    args: ['--workers', '1', '--port', '0', '--data-dir', path.join(work, 'dev')],
+    readyTimeoutMs: 120_000,
+  })
 }, 150_000)
 
 afterAll(async () => {
@@ -49,6 +52,7 @@ describe('a second operator joins a running dev network (docs/network.md)', () =
     let warned: () => void = () => undefined
     const warning = new Promise<void>((resolve) => (warned = resolve))
     const alone = await spawnNode({
+      cli: sandrunBin,
       command: 'worker',
       args: common,
       onLog: (line) => {
@@ -61,12 +65,15 @@ describe('a second operator joins a running dev network (docs/network.md)', () =
     expect(lines.find((l) => l.includes('no peer'))).toMatch(/--bootstrap <gateway multiaddr>/)
     await alone.stop()
 
-    const worker = await spawnNode({ command: 'worker', args: [...common, '--bootstrap', p2p!] })
+    const worker = await spawnNode({ cli: sandrunBin, command: 'worker', args: [...common, '--bootstrap', p2p!] })
     nodes.push(worker)
     expect(worker.ready.address?.toLowerCase()).toBe(address.toLowerCase())
     const client = createSandrunClient({ baseUrl: url! })
     // Two replicas for two workers: the new one takes a slot.
-    const { job_id: jobId } = await client.submit({ bundle: await packFiles({ 'main.py': 'print("paid work")\n' }), manifest: { entrypoint: 'main.py', replicas: 2 } })
+    const { job_id: jobId } = await client.submit({
+      bundle: await packFiles({ 'main.py': 'print("paid work")\n' }),
+      manifest: { entrypoint: 'main.py', replicas: 2 },
+    })
     const final = await client.wait(jobId)
     expect(final.status).toBe('completed')
     expect(final.verification?.agreeing).toContain(address.toLowerCase())
@@ -76,7 +83,9 @@ describe('a second operator joins a running dev network (docs/network.md)', () =
     expect(status.stdout).toMatch(/earned {6}0\.001 ETH in rewards/)
     const unstake = await runSandrunCli(['worker', 'unstake', 'all', '--rpc', rpc!, '--deployment', deployment, '--key', 'op2.key'], work)
     expect(unstake.stdout).toMatch(/^unstaking [\d.]+ ETH \(tx 0x[0-9a-f]{64}\); withdrawable at /)
-    const after = JSON.parse((await runSandrunCli(['worker', 'status', '--json', '--rpc', rpc!, '--deployment', deployment, '--key', 'op2.key'], work)).stdout) as { unbondingWei: string; freeWei: string }
+    const after = JSON.parse(
+      (await runSandrunCli(['worker', 'status', '--json', '--rpc', rpc!, '--deployment', deployment, '--key', 'op2.key'], work)).stdout,
+    ) as { unbondingWei: string; freeWei: string }
     expect(BigInt(after.unbondingWei)).toBeGreaterThan(0n)
     expect(after.freeWei).toBe('0')
     const withdraw = await runSandrunCli(['worker', 'withdraw', '--rpc', rpc!, '--deployment', deployment, '--key', 'op2.key'], work)
@@ -104,10 +113,15 @@ describe('a taken port', () => {
   })
 
   it('sandrun serve and sandrun gateway exit at once with a clear message', async () => {
-    for (const args of [['serve', '--port', String(port)], ['gateway', '--mode', 'market', '--rpc', 'http://127.0.0.1:1', '--deployment', 'none.json', '--key', 'none.key', '--port', String(port)]]) {
+    for (const args of [
+      ['serve', '--port', String(port)],
+      ['gateway', '--mode', 'market', '--rpc', 'http://127.0.0.1:1', '--deployment', 'none.json', '--key', 'none.key', '--port', String(port)],
+    ]) {
       const result = await runSandrunCli(args, work)
       expect(result.code).toBe(1)
-      expect(result.stderr).toContain(`Port ${port} on 127.0.0.1 is already in use (another sandrun, or another program). Stop that one, or pick another port with --port <n>.`)
+      expect(result.stderr).toContain(
+        `Port ${port} on 127.0.0.1 is already in use (another sandrun, or another program). Stop that one, or pick another port with --port <n>.`,
+      )
     }
   })
 })

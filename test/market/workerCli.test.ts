@@ -15,9 +15,9 @@ import { writeDeployment } from '../../node/chain/deployment.ts'
 import { ethAccountFromWorkerKey } from '../../node/market/ethAccount.ts'
 import { generateWorkerKey, saveWorkerKey } from '../../verifier/workerIdentity.ts'
 import { startWorkerHarness, type WorkerHarness } from './workerHarness.ts'
+import { sandrunBin as bin } from '../runSandrunCli.ts'
 
 const exec = promisify(execFile)
-const bin = path.resolve(import.meta.dirname, '../../bin/sandrun')
 
 let h: WorkerHarness
 let dir: string

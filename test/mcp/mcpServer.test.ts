@@ -2,15 +2,14 @@
 // over Streamable HTTP with --http) against a real local gateway with the real sandbox.
 import { spawn, type ChildProcess } from 'node:child_process'
 import type { AddressInfo } from 'node:net'
-import path from 'node:path'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestGateway } from '../gateway/testGateway.ts'
+import { sandrunBin as bin } from '../runSandrunCli.ts'
 
-const bin = path.resolve(import.meta.dirname, '../../bin/sandrun')
 
 let gateway: Awaited<ReturnType<typeof startTestGateway>>
 let gatewayUrl: string

@@ -13,11 +13,25 @@ import { spawnNode, type SpawnedNode } from '../../node/dev/spawnNode.ts'
 import { jobRef } from '../../node/backends/pool/poolStatusRoute.ts'
 import { packFiles } from '../../sandbox/bundle/packFiles.ts'
 import { generateWorkerKey, saveWorkerKey, verifyWorkerSignature, type WorkerKey } from '../../verifier/index.ts'
+import { sandrunBin } from '../runSandrunCli.ts'
 
 type PoolView = {
-  workers: Array<{ worker_id: string; healthy: boolean; connected: boolean; last_error: string | null; load: { running: number }; jobs: Array<{ job_ref: string }> }>
+  workers: Array<{
+    worker_id: string
+    healthy: boolean
+    connected: boolean
+    last_error: string | null
+    load: { running: number }
+    jobs: Array<{ job_ref: string }>
+  }>
 }
-type Status = { job_id: string; status: string; job_hash: string | null; worker_metadata: { worker_id: string; signature: string } | null; output_files: Record<string, { path: string }> }
+type Status = {
+  job_id: string
+  status: string
+  job_hash: string | null
+  worker_metadata: { worker_id: string; signature: string } | null
+  output_files: Record<string, { path: string }>
+}
 
 let dir: string
 /** The workers' scratch dirs (tmpfs), removed with the test even after a SIGKILL. */
@@ -48,6 +62,7 @@ async function freePort(): Promise<number> {
 async function startWorker(name: keyof typeof keys, args: string[]): Promise<void> {
   const log: string[] = []
   const node = await spawnNode({
+    cli: sandrunBin,
     command: 'worker',
     args: ['--mode', 'pool', '--key', path.join(dir, `${name}.json`), '--scratch-dir', path.join(shm, name), ...args],
     onLog: (line) => log.push(line),
@@ -104,8 +119,26 @@ beforeAll(async () => {
     ]),
   )
   gateway = await spawnNode({
+    cli: sandrunBin,
     command: 'gateway',
-    args: ['--mode', 'pool', '--workers', path.join(dir, 'workers.json'), '--key', path.join(dir, 'gateway.json'), '--listen', `/ip4/127.0.0.1/tcp/${gatewayPort}`, '--port', '0', '--concurrent-jobs', '20', '--jobs-per-hour', '1000', '--cpu-seconds-per-minute', '1000'],
+    args: [
+      '--mode',
+      'pool',
+      '--workers',
+      path.join(dir, 'workers.json'),
+      '--key',
+      path.join(dir, 'gateway.json'),
+      '--listen',
+      `/ip4/127.0.0.1/tcp/${gatewayPort}`,
+      '--port',
+      '0',
+      '--concurrent-jobs',
+      '20',
+      '--jobs-per-hour',
+      '1000',
+      '--cpu-seconds-per-minute',
+      '1000',
+    ],
     onLog: (line) => gatewayLog.push(line),
   })
   url = gateway.ready.url!
@@ -135,7 +168,9 @@ describe('pool mode', () => {
     const ran = statuses.map((s) => s.worker_metadata!.worker_id)
     expect(new Set(ran)).toEqual(new Set([keys.w1.workerId, keys.w2.workerId, keys.w3.workerId]))
     for (const status of statuses) {
-      expect(verifyWorkerSignature({ workerId: status.worker_metadata!.worker_id, root: status.job_hash!, signature: status.worker_metadata!.signature })).toBe(true)
+      expect(verifyWorkerSignature({ workerId: status.worker_metadata!.worker_id, root: status.job_hash!, signature: status.worker_metadata!.signature })).toBe(
+        true,
+      )
     }
     const first = statuses[0]!
     expect(await (await fetch(`${url}/logs/${first.job_id}?format=text`)).text()).toContain('pool says hi')

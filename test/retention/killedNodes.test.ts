@@ -10,6 +10,7 @@ import { jobSubmission } from '../gateway/testGateway.ts'
 import { startMarketNetwork, type MarketNetwork } from '../market/marketNetwork.ts'
 import { markerJob, type MarkerJob } from './markerJob.ts'
 import { scanFiles } from './scanFiles.ts'
+import { sandrunBin } from '../runSandrunCli.ts'
 
 async function submit(url: string, job: MarkerJob): Promise<string> {
   const { body, contentType } = await jobSubmission(job.files, job.manifest)
@@ -55,7 +56,14 @@ describe('market: kill -9 of a gateway and a worker', () => {
     // The replica the gateway fetched from lets go of the job; the two others keep their sealed
     // result, with a settled record, for the result window.
     const phases = async (): Promise<Array<string | null>> =>
-      Promise.all(names.map(async (name) => readFile(path.join(network.dir, `${name}-data`, 'jobs', chainJobId, 'job.json'), 'utf8').then((text) => (JSON.parse(text) as { phase: string }).phase, () => null)))
+      Promise.all(
+        names.map(async (name) =>
+          readFile(path.join(network.dir, `${name}-data`, 'jobs', chainJobId, 'job.json'), 'utf8').then(
+            (text) => (JSON.parse(text) as { phase: string }).phase,
+            () => null,
+          ),
+        ),
+      )
     await expect.poll(async () => (await phases()).map(String).sort(), { timeout: 30_000 }).toEqual(['null', 'settled', 'settled'])
     const holder = (await phases()).indexOf('settled')
     const before = await scanFiles([network.dir], job.marker)
@@ -91,10 +99,10 @@ describe('local and pool: kill -9 with job data in RAM', () => {
     await rm(shm, { recursive: true, force: true })
   })
 
-  it('a local gateway restarted after kill -9 empties its tmpfs data dir of the dead run\'s jobs', async () => {
+  it("a local gateway restarted after kill -9 empties its tmpfs data dir of the dead run's jobs", async () => {
     const dataDir = path.join(shm, 'local-data')
     const args = ['--mode', 'local', '--port', '0', '--data-dir', dataDir, '--concurrent-jobs', '10', '--cpu-seconds-per-minute', '1000']
-    const first = await spawnNode({ command: 'gateway', args })
+    const first = await spawnNode({ cli: sandrunBin, command: 'gateway', args })
     nodes.push(first)
     const job = markerJob()
     const jobId = await submit(first.ready.url!, job)
@@ -104,7 +112,7 @@ describe('local and pool: kill -9 with job data in RAM', () => {
     first.child.kill('SIGKILL')
     await first.exited
 
-    const second = await spawnNode({ command: 'gateway', args })
+    const second = await spawnNode({ cli: sandrunBin, command: 'gateway', args })
     nodes.push(second)
     expect((await scanFiles([dataDir])).files).toEqual(['worker-key.json'])
     expect((await fetch(`${second.ready.url}/status/${jobId}`)).status).toBe(404)

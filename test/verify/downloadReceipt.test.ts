@@ -5,11 +5,10 @@ import { execFile } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { jobSubmission, startTestGateway } from '../gateway/testGateway.ts'
+import { sandrunBin as bin } from '../runSandrunCli.ts'
 
-const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/sandrun')
 let gateway: Awaited<ReturnType<typeof startTestGateway>>
 let url: string
 

@@ -13,9 +13,9 @@ import type { Hex } from 'viem'
 import { main } from '../../node/cli/main.ts'
 import { hashOutputsFolder, resultEntries, resultRoot, type ResultEntry } from '../../verifier/index.ts'
 import { startChainFixture, type ChainFixture } from './chainFixture.ts'
+import { sandrunBin as bin } from '../runSandrunCli.ts'
 
 const exec = promisify(execFile)
-const bin = path.resolve(import.meta.dirname, '../../bin/sandrun')
 const files: Record<string, string> = { 'result.csv': 'x,y\n1,2\n', 'docs/notes.txt': 'notes' }
 
 let chain: ChainFixture

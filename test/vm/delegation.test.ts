@@ -5,14 +5,13 @@
 import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { hostSlowdown } from '../host/hostSlowdown.ts'
 import { probeSystemdUser } from '../host/probeSystemdUser.ts'
 import { requireHost } from '../host/requireHost.ts'
 import { runAsUser } from './runAsUser.ts'
+import { sandrunBin as bin } from '../runSandrunCli.ts'
 
-const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/sandrun')
 const systemd = probeSystemdUser()
 let dir: string
 

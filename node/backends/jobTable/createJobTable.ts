@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto'
 import type { Clock } from '../../clock/systemClock.ts'
 import { errorCodeOf } from '../../../errors/index.ts'
 import { BackendError } from '../backendError.ts'
-import type { BackendStats, JobEvent, JobState, JobStatus, UsageMeter, WatchJobReturnType } from '../jobBackend.ts'
+import { isFinalState, type BackendStats, type JobEvent, type JobState, type JobStatus, type UsageMeter, type WatchJobReturnType } from '../jobBackend.ts'
 import { JobLog } from './jobLog.ts'
 import { watchJobLog } from './watchJobLog.ts'
 
@@ -59,8 +59,6 @@ export function newJobId(): string {
 export function newTableJob({ id = newJobId(), clientId, captureBytes }: { id?: string; clientId: string; captureBytes: number }): TableJob {
   return { id, clientId, log: new JobLog({ captureBytes }), watchers: new Set(), downloaded: new Set(), timer: null, deleted: false }
 }
-
-export const isFinalState = (state: JobState): boolean => state === 'completed' || state === 'failed'
 
 export function createJobTable<J extends TableJob>({ lifecycle, statusOf, outputPaths, release, retentionAfterFailureMs, clock, log }: JobTableParameters<J>) {
   const jobs = new Map<string, J>()

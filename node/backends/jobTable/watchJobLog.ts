@@ -1,6 +1,6 @@
 // The live half of JobBackend.watch, shared by the backends that keep a job's output in a JobLog:
 // the replay so far plus a subscription that ends itself once the job reaches a final state.
-import type { JobEvent, JobStatus, WatchJobReturnType } from '../jobBackend.ts'
+import { isFinalState, type JobEvent, type JobStatus, type WatchJobReturnType } from '../jobBackend.ts'
 import type { JobLog } from './jobLog.ts'
 
 export type WatchJobLogParameters = {
@@ -11,14 +11,12 @@ export type WatchJobLogParameters = {
   listener: (event: JobEvent) => void
 }
 
-const isFinal = (state: JobStatus['status']): boolean => state === 'completed' || state === 'failed'
-
 export function watchJobLog({ log, watchers, status, listener }: WatchJobLogParameters): WatchJobReturnType {
-  if (isFinal(status.status)) return { replay: log.replay(), status, unsubscribe: () => undefined }
+  if (isFinalState(status.status)) return { replay: log.replay(), status, unsubscribe: () => undefined }
   const unsubscribeLog = log.subscribe(listener)
   const watcher = (event: JobEvent): void => {
     listener(event)
-    if (event.type === 'status' && isFinal(event.status.status)) unsubscribeLog()
+    if (event.type === 'status' && isFinalState(event.status.status)) unsubscribeLog()
   }
   watchers.add(watcher)
   return {

@@ -7,15 +7,16 @@ import path from 'node:path'
 import type { Readable } from 'node:stream'
 import { type Manifest, type OutputFile, type RunJobResult, type JobUsage, type Sandbox, environmentsReport } from '../../../sandbox/index.ts'
 import { BackendError } from '../backendError.ts'
-import type {
-  BackendEnvironments,
-  BackendHealth,
-  BackendStats,
-  JobBackend,
-  JobExecution,
-  JobState,
-  JobStatus,
-  SubmitJobParameters,
+import {
+  isFinalState,
+  type BackendEnvironments,
+  type BackendHealth,
+  type BackendStats,
+  type JobBackend,
+  type JobExecution,
+  type JobState,
+  type JobStatus,
+  type SubmitJobParameters,
 } from '../jobBackend.ts'
 import { serviceWorkSeconds } from '../serviceWorkSeconds.ts'
 import { whenSent } from '../jobTable/whenSent.ts'
@@ -130,7 +131,7 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
   const keepWithinRetainedBudget = (clientId: string): void => {
     const budget = options.maxRetainedBytesPerClient
     if (budget === undefined) return
-    const finished = table.jobs().filter((j) => j.clientId === clientId && !j.deleted && (j.state === 'completed' || j.state === 'failed')).sort((a, b) => a.finishedAt! - b.finishedAt!)
+    const finished = table.jobs().filter((j) => j.clientId === clientId && !j.deleted && isFinalState(j.state)).sort((a, b) => a.finishedAt! - b.finishedAt!)
     let total = finished.reduce((sum, j) => sum + retainedBytes(j), 0)
     for (const oldest of finished.slice(0, -1)) {
       if (total <= budget) return

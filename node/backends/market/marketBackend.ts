@@ -24,17 +24,18 @@ import {
 } from '../../p2p/index.ts'
 import type { WorkerKey } from '../../../verifier/index.ts'
 import { BackendError } from '../backendError.ts'
-import type {
-  BackendEnvironments,
-  BackendHealth,
-  BackendStats,
-  JobBackend,
-  JobStatus,
-  PoolWorker,
-  SubmitJobParameters,
+import {
+  isFinalState,
+  type BackendEnvironments,
+  type BackendHealth,
+  type BackendStats,
+  type JobBackend,
+  type JobStatus,
+  type PoolWorker,
+  type SubmitJobParameters,
 } from '../jobBackend.ts'
 import { whenSent } from '../jobTable/whenSent.ts'
-import { createJobTable, isFinalState, newTableJob, type TableJob } from '../jobTable/createJobTable.ts'
+import { createJobTable, newTableJob, type TableJob } from '../jobTable/createJobTable.ts'
 import { createOutputArchive } from '../jobTable/outputArchive.ts'
 import { relayJobLog } from './relayJobLog.ts'
 import { systemClock, type Clock } from '../../clock/systemClock.ts'

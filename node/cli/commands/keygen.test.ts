@@ -6,8 +6,8 @@ import { promisify } from 'node:util'
 import { generateKeyPairFromSeed, privateKeyFromRaw } from '@libp2p/crypto/keys'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadWorkerKey } from '../../../verifier/index.ts'
+import { sandrunBin as bin } from '../../../test/runSandrunCli.ts'
 
-const bin = path.resolve(import.meta.dirname, '../../../bin/sandrun')
 let dir: string
 
 beforeAll(async () => {

@@ -4,7 +4,7 @@ import type { IncomingMessage } from 'node:http'
 import { Readable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import type { Static } from '@sinclair/typebox'
-import type { JobBackend, JobStatus } from '../../backends/jobBackend.ts'
+import { isFinalState, type JobBackend, type JobStatus } from '../../backends/jobBackend.ts'
 import type { GatewayContext } from '../gatewayContext.ts'
 import { logsJsonStream } from '../logsJsonStream.ts'
 import { statusBody } from '../statusBody.ts'
@@ -30,7 +30,7 @@ function logsFormat(query: 'text' | 'json' | undefined, accept: string | undefin
   return wanted.includes('text/plain') && !wanted.includes('application/json') ? 'text' : 'json'
 }
 
-const isFinal = (status: JobStatus): boolean => status.status === 'completed' || status.status === 'failed'
+const isFinal = (status: JobStatus): boolean => isFinalState(status.status)
 
 /**
  * Resolves with the job's status once it is final, or the current status after `timeoutMs` or once

@@ -9,14 +9,14 @@
 import type { FastifyInstance } from 'fastify'
 import type { Static } from '@sinclair/typebox'
 import type { WebSocket } from 'ws'
-import type { JobEvent, JobLogEntry, JobStatus } from '../../backends/jobBackend.ts'
+import { isFinalState, type JobEvent, type JobLogEntry, type JobStatus } from '../../backends/jobBackend.ts'
 import { createAddressSlots } from '../addressSlots.ts'
 import { createLogViewers, type LogViewer } from '../createLogViewers.ts'
 import type { GatewayContext } from '../gatewayContext.ts'
 import { statusBody } from '../statusBody.ts'
 import { ErrorBody, JobIdParams, RateLimitedBody } from '../schemas.ts'
 
-const isFinal = (status: JobStatus): boolean => status.status === 'completed' || status.status === 'failed'
+const isFinal = (status: JobStatus): boolean => isFinalState(status.status)
 
 function sendEntry(viewer: LogViewer, entry: JobLogEntry): void {
   if (entry.type === 'output') viewer.output(entry.stream, entry.data)
