@@ -5,9 +5,11 @@
 // declarations of the public entry points (`--no-types` skips them: what `npm start` needs).
 // The files the code reads at run time (web page, the sandbox's C launcher sources) are copied
 // beside it; dist/bin/sandrun runs the CLI. dist/.sources records what it was built from, so
-// `--if-stale` does nothing when the sources have not changed.
+// `--if-stale` does nothing when the sources have not changed. The build is made beside dist/ and
+// swapped in whole at the end: processes running the previous build (tests, `npm start`) never see
+// a half-written one, e.g. while `npm pack` builds it again.
 import { execFileSync } from 'node:child_process'
-import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { build } from 'esbuild'
@@ -19,7 +21,8 @@ const root = path.resolve(import.meta.dirname, '..')
 const dist = path.join(root, 'dist')
 const stampFile = path.join(dist, '.sources')
 const step = (message: string): void => void process.stderr.write(`build: ${message}\n`)
-const tsc = (project: string): void => void execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', project], { cwd: root, stdio: 'inherit' })
+const tsc = (project: string, outDir: string): void =>
+  void execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', project, '--outDir', outDir], { cwd: root, stdio: 'inherit' })
 
 const withTypes = !flags['no-types']
 const digest = sourcesDigest(root)
@@ -31,7 +34,8 @@ if (flags['if-stale'] && existsSync(stampFile)) {
 }
 const started = Date.now()
 
-rmSync(dist, { recursive: true, force: true })
+const staging = path.join(root, `.dist-building-${process.pid}`)
+rmSync(staging, { recursive: true, force: true })
 const sources: string[] = []
 const excluded = new Set(['contracts/build.ts', 'contracts/compile.ts'])
 const collect = (dir: string): void => {
@@ -48,7 +52,7 @@ step(`compiling ${sources.length} TypeScript files to JavaScript (esbuild)`)
 await build({
   absWorkingDir: root,
   entryPoints: sources,
-  outdir: dist,
+  outdir: staging,
   outbase: '.',
   format: 'esm',
   platform: 'node',
@@ -73,15 +77,15 @@ const walk = (dir: string, suffix: string): void => {
     }
   }
 }
-walk(dist, '.js')
+walk(staging, '.js')
 step(`rewrote the import paths of ${rewritten} JavaScript files`)
 
 if (withTypes) {
   step('writing declarations of sandrun/client, sandrun/verifier, sandrun/sandbox (tsconfig.types.json)')
-  tsc('tsconfig.types.json')
+  tsc('tsconfig.types.json', staging)
   // Declarations keep the sources' `.ts` specifiers; consumers resolve `.js` to the `.d.ts` beside it.
   rewritten = 0
-  walk(dist, '.d.ts')
+  walk(staging, '.d.ts')
   step(`rewrote the import paths of ${rewritten} declaration files`)
 }
 
@@ -90,12 +94,12 @@ for (const [from, to] of [
   ['sandbox/spawner/sandrun-spawn.c', 'sandbox/spawner/sandrun-spawn.c'],
   ['sandbox/spawner/sandrun-exec.c', 'sandbox/spawner/sandrun-exec.c'],
 ] as const) {
-  cpSync(path.join(root, from), path.join(dist, to), { recursive: true })
+  cpSync(path.join(root, from), path.join(staging, to), { recursive: true })
 }
 step('copied the web page and the sandbox launcher sources')
 
-mkdirSync(path.join(dist, 'bin'), { recursive: true })
-const bin = path.join(dist, 'bin', 'sandrun')
+mkdirSync(path.join(staging, 'bin'), { recursive: true })
+const bin = path.join(staging, 'bin', 'sandrun')
 writeFileSync(
   bin,
   `#!/usr/bin/env node
@@ -106,5 +110,10 @@ process.exitCode = await main(process.argv.slice(2))
 `,
 )
 chmodSync(bin, 0o755)
-writeFileSync(stampFile, stamp)
+writeFileSync(path.join(staging, '.sources'), stamp)
+// The swap: two renames, so dist/ is missing only between them, never half built.
+const previous = path.join(root, `.dist-previous-${process.pid}`)
+if (existsSync(dist)) renameSync(dist, previous)
+renameSync(staging, dist)
+rmSync(previous, { recursive: true, force: true })
 step(`wrote dist/bin/sandrun (${((Date.now() - started) / 1000).toFixed(1)} s)`)
