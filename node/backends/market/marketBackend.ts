@@ -4,13 +4,12 @@
 // majority and checked byte for byte against the on-chain root before anyone sees it. Job data is
 // sealed at rest under keys held in memory only (jobStore.ts): a restarted gateway has none of it,
 // and only finalizes what it had posted (openJobLedger.ts, followOrphanedJobs.ts).
-import type { PeerId } from '@libp2p/interface'
 import type { Readable } from 'node:stream'
 import type { Address, Hex } from 'viem'
 import type { Deployment } from '../../chain/deployment.ts'
 import { MarketRevertError } from '../../chain/errors.ts'
 import type { MarketClient } from '../../chain/marketClient.ts'
-import { isOpenStatus, type MarketJob } from '../../chain/marketReader.ts'
+import type { MarketJob } from '../../chain/marketReader.ts'
 import {
   bundleService,
   jobAnnouncements,
@@ -35,26 +34,25 @@ import {
   type SubmitJobParameters,
 } from '../jobBackend.ts'
 import { whenSent } from '../jobTable/whenSent.ts'
-import { createJobTable, newTableJob, type TableJob } from '../jobTable/createJobTable.ts'
+import { createJobTable } from '../jobTable/createJobTable.ts'
 import { createOutputArchive } from '../jobTable/outputArchive.ts'
-import { relayJobLog } from './relayJobLog.ts'
 import { systemClock, type Clock } from '../../clock/systemClock.ts'
 import { describeRetention } from '../describeRetention.ts'
 import { resultWindowMs } from '../../market/resultWindow.ts'
 import type { MarketBackendOptions } from './marketBackendOptions.ts'
 import { followOrphanedJobs } from './followOrphanedJobs.ts'
+import { gatewayChain } from './gatewayChain.ts'
+import { jobLogRelays } from './jobLogRelays.ts'
+import { newLiveMarketJob, type LiveMarketJob } from './liveMarketJob.ts'
+import { marketChainFollower } from './marketChainFollower.ts'
 import type { JobStore, MarketJobRecord } from './jobStore.ts'
-import { chainEntryKey, type OpenJobLedger } from './openJobLedger.ts'
-import { resolveWorkerPeer } from './resolveWorkerPeer.ts'
-import { settlementConfirmations } from './settlementConfirmations.ts'
+import type { OpenJobLedger } from './openJobLedger.ts'
 import { settleMarketJob } from './settleMarketJob.ts'
-import { findMovedPost } from './findMovedPost.ts'
 import { buildSpecDocument } from './specDocument.ts'
 import { marketJobStatus } from './marketJobStatus.ts'
 import { newMarketJobRecord } from './newMarketJobRecord.ts'
 import { marketPoolRoute } from './marketPoolRoute.ts'
 import { validateMarketJob } from './validateMarketJob.ts'
-import { jobPoster } from './jobPoster.ts'
 import { errorCodeOf, errorMessageOf, shortMessageOf } from '../../../errors/index.ts'
 
 export type MarketBackendComponents = {
@@ -77,44 +75,19 @@ export type MarketBackend = JobBackend & {
   pool(): Promise<PoolWorker[]>
 }
 
-type LiveJob = TableJob & {
-  record: MarketJobRecord
-  relay: AbortController | null
-  /** A worker's log was followed to its end: no more relays. */
-  relayDone: boolean
-  /** Not before this (ms): a relay that found no log waits a little before the next try. */
-  nextRelayAt: number
-  /** Bytes of each stream relayed so far (a relay from another worker skips them). */
-  relayed: { stdout: number; stderr: number }
-  /** The first worker that fetched the bundle: it is running the job. */
-  runner: PeerId | null
-  lastAnnounce: number
-  settling: boolean
-  firstSettleAttempt: number | null
-}
-
 export async function createMarketBackend(options: MarketBackendOptions, components: MarketBackendComponents): Promise<MarketBackend> {
   const { market, deployment, host, store, ledger, environments, workerKey } = components
   const clock = components.clock ?? systemClock
   const log = components.log ?? (() => undefined)
   const blobs = new Map<string, { jobId: string; name: 'spec' | 'bundle' }>()
   let closed = false
-  let pollTimer: NodeJS.Timeout | null = null
-  // Sends are pipelined (accountTransactions.ts); close() waits for the ones still in flight.
-  const sending = new Set<Promise<unknown>>()
-  // Submissions that arrive while a post is in flight go on chain together, in one postJobs.
-  const poster = jobPoster({ market })
-  const tracked = <T>(send: Promise<T>): Promise<T> => {
-    const settled = send.catch(() => undefined)
-    sending.add(settled)
-    void settled.then(() => sending.delete(settled))
-    return send
-  }
+  const chain = gatewayChain({ market, deployment, log })
   const bundles: BundleService = bundleService({
     getBundle: async (sha256, from) => {
       const blob = blobs.get(sha256)
       if (!blob) return undefined
-      if (blob.name === 'bundle') onBundleFetched(blob.jobId, from)
+      const job = blob.name === 'bundle' ? table.get(blob.jobId) : undefined
+      if (job) relays.bundleFetched(job, from)
       return store.readBlob(blob.jobId, blob.name).catch(() => undefined)
     },
   })(host.libp2p)
@@ -126,14 +99,12 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
   announcements.start()
   heartbeats.start()
 
-  const peerOf = (address: string) =>
-    resolveWorkerPeer({ address: address as Address, chainId: deployment.chainId, market: deployment.market, getPeer: (a) => market.getPeer(a) })
+  const statusOf = (job: LiveMarketJob): JobStatus => marketJobStatus(job.record)
 
-  const statusOf = (job: LiveJob): JobStatus => marketJobStatus(job.record)
+  const outputPaths = (job: LiveMarketJob): string[] =>
+    (job.record.result ?? []).filter((e) => e.name.startsWith('outputs/')).map((e) => e.name.slice('outputs/'.length))
 
-  const outputPaths = (job: LiveJob): string[] => (job.record.result ?? []).filter((e) => e.name.startsWith('outputs/')).map((e) => e.name.slice('outputs/'.length))
-
-  const table = createJobTable<LiveJob>({
+  const table = createJobTable<LiveMarketJob>({
     lifecycle: (job) => job.record,
     statusOf,
     outputPaths,
@@ -149,9 +120,9 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
     clock,
     log,
   })
-  const emit = (job: LiveJob): void => table.emit(job)
+  const emit = (job: LiveMarketJob): void => table.emit(job)
 
-  const finish = async (job: LiveJob, state: 'completed' | 'failed', error: string | null): Promise<void> => {
+  const finish = async (job: LiveMarketJob, state: 'completed' | 'failed', error: string | null): Promise<void> => {
     // A job that settled before anyone was seen running it ran at some point before that.
     job.record.startedAt ??= clock.now()
     job.relay?.abort()
@@ -160,181 +131,59 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
     table.charge(job.clientId, job.record.execution?.cpuSeconds ?? 0)
   }
 
-  const track = (record: MarketJobRecord, clientId: string): LiveJob => {
-    const job: LiveJob = {
-      ...newTableJob({ id: record.id, clientId, captureBytes: options.outputCaptureBytes }),
-      record,
-      relay: null,
-      relayDone: false,
-      nextRelayAt: 0,
-      relayed: { stdout: 0, stderr: 0 },
-      runner: null,
-      lastAnnounce: 0,
-      settling: false,
-      firstSettleAttempt: null,
-    }
+  const track = (record: MarketJobRecord, clientId: string): LiveMarketJob => {
+    const job = newLiveMarketJob({ record, clientId, captureBytes: options.outputCaptureBytes })
     blobs.set(record.verification.specHash, { jobId: record.id, name: 'spec' })
     blobs.set(record.bundleSha256, { jobId: record.id, name: 'bundle' })
     table.add(job)
     return job
   }
 
-  const announce = async (job: LiveJob): Promise<void> => {
+  const announce = async (job: LiveMarketJob): Promise<void> => {
     const r = job.record
     if (r.verification.chainJobId === null) return
     job.lastAnnounce = Date.now()
     await announcements
-      .announce({ jobId: r.verification.chainJobId, specHash: r.verification.specHash, bundleSha256: r.bundleSha256, bundleSize: r.bundleSize, providers: host.multiaddrs().slice(0, 8) })
+      .announce({
+        jobId: r.verification.chainJobId,
+        specHash: r.verification.specHash,
+        bundleSha256: r.bundleSha256,
+        bundleSize: r.bundleSize,
+        providers: host.multiaddrs().slice(0, 8),
+      })
       .catch((error: unknown) => log('announcement failed', { code: errorCodeOf(error) ?? 'UNKNOWN' }))
   }
 
-  const post = async (job: LiveJob): Promise<void> => {
+  const post = async (job: LiveMarketJob): Promise<void> => {
     const r = job.record
     // In the ledger before it is sent: a gateway that dies before the receipt still finds the job after a restart.
-    const entry = await ledger.posting({ specHash: r.verification.specHash as Hex, fromBlock: await market.publicClient.getBlockNumber() })
-    const posted = await tracked(
-      poster.post({
+    const entry = await ledger.posting({ specHash: r.verification.specHash as Hex, fromBlock: await chain.blockNumber() })
+    const posted = await chain
+      .post({
         specHash: r.verification.specHash as Hex,
         replicas: r.verification.replicas,
         quorum: r.verification.quorum,
         commitWindow: options.commitWindowSeconds,
         revealWindow: options.revealWindowSeconds,
         reward: BigInt(r.rewardWei),
-      }),
-    ).catch(async (error: unknown) => {
-      await ledger.drop(entry).catch(() => undefined)
-      throw error
-    })
+      })
+      .catch(async (error: unknown) => {
+        await ledger.drop(entry).catch(() => undefined)
+        throw error
+      })
     await ledger.posted(entry, posted.jobId)
     r.verification.chainJobId = posted.jobId.toString()
     r.verification.txHashes.post = posted.hash
     r.verification.postBlock = posted.receipt.blockNumber.toString()
     r.verification.state = 'open'
-    ensurePolling()
+    follower.wake()
     await announce(job)
   }
 
-  /** Follows the runner's log (else the committers'); once one was followed to the end, never again. */
-  const startRelay = (job: LiveJob): void => {
-    const chainJobId = job.record.verification.chainJobId
-    if (job.relay || job.relayDone || job.deleted || chainJobId === null || isFinalState(job.record.state) || Date.now() < job.nextRelayAt) return
-    const relay = new AbortController()
-    job.relay = relay
-    const peers = async (): Promise<PeerId[]> => {
-      const committers = await market.getSlots(BigInt(chainJobId)).catch(() => [])
-      const found = await Promise.all(committers.filter((s) => s.worker).map((s) => peerOf(s.worker!).catch(() => null)))
-      const runner = job.runner ? [job.runner] : []
-      return [...runner, ...found.filter((p): p is PeerId => p !== null && !runner.some((r) => r.equals(p)))]
-    }
-    void relayJobLog({ logs, chainJobId, peers, log: job.log, relayed: job.relayed, signal: relay.signal }).then((done) => {
-      job.relayDone ||= done
-      if (!done) job.nextRelayAt = Date.now() + 2000
-      if (job.relay === relay) job.relay = null
-    })
-  }
+  const relays = jobLogRelays({ logs, chain, clock, emit })
 
-  /** A worker fetched the bundle: it is about to run the job, so the job runs and its log can be followed. */
-  const onBundleFetched = (jobId: string, from: PeerId): void => {
-    const job = table.get(jobId)
-    if (!job || isFinalState(job.record.state)) return
-    job.runner ??= from
-    if (job.record.state === 'queued') {
-      job.record.state = 'running'
-      job.record.startedAt = clock.now()
-      emit(job)
-    }
-    startRelay(job)
-  }
-
-  /** Chain time, so windows skipped with evm_increaseTime count as passed. */
-  const chainNow = async (): Promise<number> => Number((await market.publicClient.getBlock()).timestamp)
-
-  /** Closes the current round once the contract allows it and no worker did (finalize is permissionless). */
-  const finalizeIfDue = async (chainJob: MarketJob, now: number): Promise<void> => {
-    const commitsClosed = chainJob.committed === chainJob.roundSlots || now > chainJob.commitDeadline
-    const due = chainJob.committed === 0 ? now > chainJob.commitDeadline : now > chainJob.revealDeadline || (commitsClosed && chainJob.revealed === chainJob.committed)
-    if (!due) return
-    await tracked(market.finalize(chainJob.jobId)).catch((error: unknown) => {
-      // A worker finalized first, or the chain moved between the read and the call: read again next poll.
-      if (!(error instanceof MarketRevertError)) log('finalize failed', { code: errorCodeOf(error) ?? 'UNKNOWN' })
-    })
-  }
-
-  /** The post is mined again under another id: the job, its ledger entry and its announcements move there. */
-  const followMovedPost = async (job: LiveJob): Promise<void> => {
-    const v = job.record.verification
-    if (!v.txHashes.post || !v.chainJobId || !v.postBlock) return
-    const postBlock = BigInt(v.postBlock)
-    const followed = new Set(table.jobs().map((j) => j.record.verification.chainJobId))
-    const moved = await findMovedPost({
-      market,
-      postHash: v.txHashes.post as Hex,
-      specHash: v.specHash as Hex,
-      // The deepest reorg worth looking past: a finalized L1 epoch is 64 blocks.
-      fromBlock: postBlock > 64n ? postBlock - 64n : 0n,
-      taken: (id) => followed.has(id.toString()),
-    })
-    if (!moved || moved.jobId.toString() === v.chainJobId) return
-    log('post moved by a reorg', { from: v.chainJobId, to: moved.jobId.toString() })
-    const entry = await ledger.posting({ specHash: v.specHash as Hex, fromBlock: moved.blockNumber })
-    await ledger.posted(entry, moved.jobId)
-    await ledger.drop(chainEntryKey(BigInt(v.chainJobId)))
-    v.chainJobId = moved.jobId.toString()
-    v.postBlock = moved.blockNumber.toString()
-    emit(job)
-    await announce(job)
-  }
-
-  const follow = async (job: LiveJob, now: number): Promise<void> => {
-    const r = job.record
-    if (r.verification.chainJobId === null) return
-    const chainJob = await market.getJob(BigInt(r.verification.chainJobId))
-    const v = r.verification
-    // A reorg dropped the post: the gateway's transactions send it again (accountTransactions.ts).
-    if (chainJob.status === 'None') return
-    // ...and another requester's post took its id first: this job is not ours to follow or fetch.
-    if (chainJob.requester.toLowerCase() !== market.account?.address.toLowerCase()) {
-      await followMovedPost(job)
-      return
-    }
-    // ...into another block: a first round's seed block is its post block, where its events start.
-    if (chainJob.round === 0 && v.postBlock !== chainJob.seedBlock.toString()) v.postBlock = chainJob.seedBlock.toString()
-    let changed = chainJob.totalCommitted !== v.committed || chainJob.totalRevealed !== v.revealed
-    v.committed = chainJob.totalCommitted
-    v.revealed = chainJob.totalRevealed
-    if (chainJob.totalCommitted > 0 && r.state === 'queued') {
-      r.state = 'running'
-      r.startedAt = clock.now()
-      changed = true
-    }
-    if (chainJob.totalCommitted > 0) startRelay(job)
-    if (isOpenStatus(chainJob.status)) {
-      // A reorg took back a settlement this gateway had seen.
-      if (v.confirmations != null) {
-        v.confirmations = null
-        changed = true
-      }
-      if (changed) emit(job)
-      // Re-announced while the current round has free slots: eligibility widens over the window, and
-      // an escalation draws a new committee that must hear of the job too.
-      if (chainJob.committed < chainJob.roundSlots && now <= chainJob.commitDeadline && Date.now() - job.lastAnnounce >= options.announceIntervalMs) void announce(job)
-      await finalizeIfDue(chainJob, now)
-      return
-    }
-    if (job.firstSettleAttempt === null && options.confirmations > 0) {
-      // Settled, but a reorg may still undo it: completed only once the settlement is deep enough.
-      const anchorBlock = v.postBlock ? BigInt(v.postBlock) : chainJob.seedBlock
-      const confirmations = await settlementConfirmations({ market, jobId: chainJob.jobId, anchorBlock, fromBlock: deployment.deployBlock })
-      if (confirmations !== v.confirmations) {
-        v.confirmations = confirmations
-        emit(job)
-      }
-      if (confirmations < options.confirmations) return
-    }
-    if (job.firstSettleAttempt === null) {
-      job.firstSettleAttempt = Date.now()
-      await ledger.drop(chainEntryKey(chainJob.jobId))
-    }
+  /** The job settled deep enough: its result is fetched from an agreeing worker and checked against the chain. */
+  const settle = async (job: LiveMarketJob, chainJob: MarketJob): Promise<void> => {
     try {
       const { state, error } = await settleMarketJob({
         record: job.record,
@@ -344,7 +193,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
         deployment,
         results,
         store,
-        peerOf,
+        peerOf: chain.peerOf,
         denyPeer: (peerId) => void host.denyPeer(peerId).catch(() => undefined),
         resultFetchTimeoutMs: options.resultFetchTimeoutMs,
         reportFetchTimeoutMs: options.reportFetchTimeoutMs,
@@ -354,46 +203,32 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
       await finish(job, state, error)
     } catch (error) {
       log('result not verified yet', { code: errorCodeOf(error) ?? 'UNKNOWN', message: errorMessageOf(error).slice(0, 300) })
-      if (Date.now() - job.firstSettleAttempt > options.resultDeadlineMs) {
+      if (Date.now() - (job.firstSettleAttempt ?? Date.now()) > options.resultDeadlineMs) {
         await finish(job, 'failed', 'The job was agreed on chain, but no agreeing worker served a result that matches the on-chain root.')
       }
     }
   }
 
-  const poll = async (): Promise<void> => {
-    pollTimer = null
-    const open = table.jobs().filter((j) => !isFinalState(j.record.state) && j.record.verification.chainJobId !== null && !j.settling)
-    if (open.length === 0 || closed) return
-    const now = await chainNow().catch(() => null)
-    if (now !== null) {
-      await Promise.all(
-        open.map(async (job) => {
-          job.settling = true
-          try {
-            await follow(job, now)
-          } catch (error) {
-            log('chain read failed', { code: errorCodeOf(error) ?? 'UNKNOWN' })
-          } finally {
-            job.settling = false
-          }
-        }),
-      )
-    }
-    ensurePolling()
-  }
-
-  function ensurePolling(): void {
-    if (closed || pollTimer) return
-    pollTimer = setTimeout(() => void poll(), options.pollIntervalMs)
-  }
+  const follower = marketChainFollower({ chain, ledger, jobs: () => table.jobs(), options, announce, startRelay: relays.start, emit, settle, clock, log })
 
   // An earlier run's jobs: their data died with it, but what it posted is still finalized.
-  const orphans = followOrphanedJobs({ market, deployment, ledger, pollIntervalMs: options.pollIntervalMs, chainNow, finalizeIfDue, log })
+  const orphans = followOrphanedJobs({
+    market,
+    deployment,
+    ledger,
+    pollIntervalMs: options.pollIntervalMs,
+    chainNow: chain.now,
+    finalizeIfDue: chain.finalizeIfDue,
+    log,
+  })
   await orphans.adopt(await ledger.list())
 
-  const outputEntry = (job: LiveJob, outputPath: string) => {
+  const outputEntry = (job: LiveMarketJob, outputPath: string) => {
     const entry = job.record.result?.find((e) => e.name === `outputs/${outputPath}`)
-    if (!entry) throw new BackendError('OUTPUT_NOT_FOUND', 'No such output file in this job. List the files with GET /outputs/:id.', { details: outputPath.slice(0, 256) })
+    if (!entry)
+      throw new BackendError('OUTPUT_NOT_FOUND', 'No such output file in this job. List the files with GET /outputs/:id.', {
+        details: outputPath.slice(0, 256),
+      })
     return entry
   }
 
@@ -405,7 +240,8 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
       if (closed) throw new BackendError('BACKEND_CLOSED', 'The server is shutting down; submit again in a moment.')
       const open = table.jobs().filter((j) => !isFinalState(j.record.state)).length
       if (open >= options.maxOpenJobs) throw new BackendError('QUEUE_FULL', 'The gateway has too many jobs open on chain; retry in a few seconds.')
-      const withReplicas = typeof input === 'object' && input !== null && !Array.isArray(input) && !('replicas' in input) ? { ...input, replicas: options.defaultReplicas } : input
+      const withReplicas =
+        typeof input === 'object' && input !== null && !Array.isArray(input) && !('replicas' in input) ? { ...input, replicas: options.defaultReplicas } : input
       const { manifest, environmentDigest } = await validateMarketJob({ manifest: withReplicas, bundle, environments })
       const spec = buildSpecDocument({ manifest, bundle, environmentDigest })
       const record = newMarketJobRecord({
@@ -428,7 +264,10 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
         await table.discard(job)
         const detail = shortMessageOf(error)
         log('post failed', { code: errorCodeOf(error) ?? 'UNKNOWN', errorName: error instanceof MarketRevertError ? error.errorName : null })
-        throw new BackendError('QUEUE_FULL', 'The gateway could not post the job on chain; retry in a moment.', { details: detail.split('\n')[0]?.slice(0, 300), cause: error })
+        throw new BackendError('QUEUE_FULL', 'The gateway could not post the job on chain; retry in a moment.', {
+          details: detail.split('\n')[0]?.slice(0, 300),
+          cause: error,
+        })
       }
       return { jobId: record.id, status: 'queued', position: 0 }
     },
@@ -525,14 +364,14 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
 
     async close() {
       closed = true
-      if (pollTimer) clearTimeout(pollTimer)
+      follower.stop()
       orphans.stop()
       // Their keys die with this process: the files would be noise, so they go now rather than at the next start.
       await table.close()
       announcements.stop()
       heartbeats.stop()
       await bundles.stop().catch(() => undefined)
-      await Promise.all(sending)
+      await chain.idle()
     },
   }
   return backend
