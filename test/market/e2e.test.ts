@@ -152,8 +152,7 @@ describe('market network end to end', { timeout: 180_000 }, () => {
   })
 
   it('a worker restarted between commit and reveal still reveals', async () => {
-    const first = await network.startWorker({ name: 'restarter', gateway: patient })
-    const second = await network.startWorker({ name: 'honest-a', gateway: patient })
+    const [first, second] = await Promise.all([network.startWorker({ name: 'restarter', gateway: patient }), network.startWorker({ name: 'honest-a', gateway: patient })])
     const jobId = await patient.submit(job, manifest)
     await patient.waitChain(jobId, (v) => v.committed === 2)
     await first.stop('crash')
@@ -166,7 +165,7 @@ describe('market network end to end', { timeout: 180_000 }, () => {
       expect(status.verification!.agreeing).toContain(restarted.address)
       expect(status.verification!.slashed).toEqual([])
     } finally {
-      await Promise.all([restarted.stop(), second.stop(), third.stop()])
+      await Promise.all([restarted, second, third].map((w) => w.stop('crash')))
     }
   })
 
@@ -205,8 +204,7 @@ describe('market network end to end', { timeout: 180_000 }, () => {
 
   it('a gateway restarted mid-job has forgotten it (its data died with the process) and still sees it settle on chain', async () => {
     const before = await network.startGateway({ name: 'restarting-gateway', backend: { commitWindowSeconds: 120 } })
-    const a = await network.startWorker({ name: 'honest-a', gateway: before })
-    const b = await network.startWorker({ name: 'honest-b', gateway: before })
+    const workers = await Promise.all(['honest-a', 'honest-b'].map((name) => network.startWorker({ name, gateway: before })))
     const jobId = await before.submit(job, manifest)
     await before.waitChain(jobId, (v) => v.committed === 2)
     const chainJobId = BigInt((await before.status(jobId)).verification!.job_id!)
@@ -225,7 +223,7 @@ describe('market network end to end', { timeout: 180_000 }, () => {
       expect((await network.chain.getJob(chainJobId)).status).toBe('Finalized')
       expect(await readdir(path.join(network.dir, 'restarting-gateway-data', 'open-jobs'))).toEqual([])
     } finally {
-      await Promise.all([a.stop(), b.stop(), after.close()])
+      await Promise.all([...workers.map((w) => w.stop('crash')), after.close()])
     }
   })
 })

@@ -98,7 +98,7 @@ describe('three workers', () => {
     checkResultFiles(altered)
     expect(resultRoot(altered.entries)).toBe(outcomeOf(wrong.node.address)!.revealedRoot)
     expect(resultRoot(altered.entries)).not.toBe(job.consensusRoot)
-    for (const w of [...honest, wrong]) await w.stop()
+    await Promise.all([...honest, wrong].map((w) => w.stop()))
   })
 
   it('a no-reveal worker commits, never reveals, and is slashed once the reveal window closes', async () => {
@@ -115,7 +115,7 @@ describe('three workers', () => {
     const slots = await h.requester.getSlots(jobId)
     expect(slots.find((s) => s.worker === silent.node.address)).toMatchObject({ outcome: 'NotRevealed', slashed: true })
     expect(slots.filter((s) => s.outcome === 'Won')).toHaveLength(2)
-    for (const w of [...honest, silent]) await w.stop()
+    await Promise.all([...honest, silent].map((w) => w.stop()))
   })
 })
 
