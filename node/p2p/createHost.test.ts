@@ -1,4 +1,5 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import net from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -107,6 +108,36 @@ describe('createHost', () => {
         await restarted.stop()
       }
     } finally {
+      await worker.stop()
+    }
+  })
+
+  it('keeps dialling a bootstrap peer that was not up when it started (a dev network starting all at once)', { timeout: 20_000 }, async () => {
+    const gatewayDir = path.join(dir, 'late-gateway')
+    const first = await createHost({ dataDir: gatewayDir })
+    const address = first.multiaddrs()[0]!
+    await first.stop()
+    const port = Number(address.split('/tcp/')[1]!.split('/')[0])
+    // Until the gateway is up, something on its port that hangs up at once: it counts the dials.
+    let dials = 0
+    const notYet = net.createServer((socket) => {
+      dials++
+      socket.destroy()
+    })
+    await new Promise<void>((resolve) => notYet.listen(port, '127.0.0.1', resolve))
+    const worker = await createHost({ bootstrap: [address], bootstrapRedialMs: 500 })
+    try {
+      // libp2p dials a bootstrap peer at start and gives up; a third dial is the worker trying again.
+      await expect.poll(() => dials, { timeout: 10_000 }).toBeGreaterThanOrEqual(3)
+      await new Promise<void>((resolve) => notYet.close(() => resolve()))
+      const late = await createHost({ dataDir: gatewayDir, listen: [address.replace(/\/p2p\/.*$/, '')] })
+      try {
+        await connectionFrom(late, worker.peerId)
+      } finally {
+        await late.stop()
+      }
+    } finally {
+      notYet.close()
       await worker.stop()
     }
   })

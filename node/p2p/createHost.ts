@@ -51,7 +51,7 @@ export type CreateHostParameters = {
   inboundConnectionsPerSecondPerHost?: number
   /** Overrides of gossipsub's peer-score parameters (e.g. IPColocationFactorWeight: 0 for many peers on one host). */
   gossipScoreParams?: Partial<PeerScoreParams>
-  /** How long to wait before trying a lost bootstrap peer again once quick reconnection gave up (ms). */
+  /** The longest wait between dials of a bootstrap peer the node is not connected to (ms; the first come after 1 s, doubling). */
   bootstrapRedialMs?: number
   /** Told of every peer connected and disconnected, from before the node listens (so none is missed). */
   onPeer?: (change: 'connected' | 'disconnected', peer: string) => void
@@ -71,8 +71,8 @@ export const defaultHostOptions = {
   maxIncomingPendingConnections: 16,
   // libp2p's default rate limit of inbound connections per remote host and second.
   inboundConnectionsPerSecondPerHost: 5,
-  // libp2p retries a lost keep-alive peer 5 times over ~30 s, then drops it; a gateway that is down
-  // longer (an upgrade, a reboot) is still the node's way into the network, so keep trying slowly.
+  // A bootstrap peer that is not reachable (not listening yet, restarting, down) is dialled again
+  // soon and then less often: a gateway down for long is still the node's way into the network.
   bootstrapRedialMs: 30_000,
 } as const
 
@@ -148,26 +148,7 @@ export async function createHost(parameters: CreateHostParameters = {}): Promise
     libp2p.addEventListener('peer:disconnect', (event) => onPeer('disconnected', event.detail.toString()))
   }
   await libp2p.start()
-  const redials = new Map<string, ReturnType<typeof setTimeout>>()
-  libp2p.addEventListener('peer:reconnect-failure', (event) => {
-    const peer = event.detail
-    if (!bootstrapPeers.has(peer.toString())) return
-    const redial = (): void => {
-      const timer = setTimeout(() => {
-        redials.delete(peer.toString())
-        // The failed reconnection removed the tag; put it back so later disconnects are retried again.
-        void libp2p.peerStore
-          .merge(peer, { tags: { [KEEP_ALIVE]: {} } })
-          .then(() => libp2p.dial(peer, { signal: AbortSignal.timeout(dialTimeoutMs) }))
-          .catch(() => {
-            if (libp2p.status === 'started') redial()
-          })
-      }, options.bootstrapRedialMs)
-      timer.unref()
-      redials.set(peer.toString(), timer)
-    }
-    redial()
-  })
+  const bootstrapLink = keepBootstrapConnected(libp2p, bootstrapPeers, deniedPeers, options.bootstrapRedialMs)
 
   if (options.mdns) {
     // libp2p v3 does not dial discovered peers by itself; LAN peers found by mDNS are worth a connection.
@@ -197,7 +178,7 @@ export async function createHost(parameters: CreateHostParameters = {}): Promise
       await libp2p.hangUp(parsePeerId(id)).catch(() => undefined)
     },
     async stop() {
-      for (const timer of redials.values()) clearTimeout(timer)
+      bootstrapLink.stop()
       await libp2p.stop()
     },
   }
@@ -218,6 +199,53 @@ async function keepBootstrapPeers(libp2p: SandrunLibp2p, addresses: readonly str
     peers.add(peer.toString())
   }
   return peers
+}
+
+/**
+ * Keeps the node connected to its bootstrap peers, its way into the network. libp2p dials them once
+ * at start and retries a lost keep-alive peer 5 times over ~30 s; a peer that was not listening yet
+ * (a dev network whose nodes start at once) or is down longer (an upgrade, a reboot) would never be
+ * dialled again. Each one without an open connection is dialled here: after 1 s, then at doubling
+ * intervals up to `everyMs`, and from 1 s again whenever a bootstrap peer disconnects.
+ */
+function keepBootstrapConnected(libp2p: SandrunLibp2p, peers: Set<string>, denied: Set<string>, everyMs: number): { stop(): void } {
+  if (peers.size === 0) return { stop: () => undefined }
+  const firstMs = Math.min(1000, everyMs)
+  let waitMs = firstMs
+  let timer: ReturnType<typeof setTimeout> | null = null
+  let stopped = false
+  const schedule = (): void => {
+    if (stopped) return
+    if (timer) clearTimeout(timer)
+    timer = setTimeout(() => void check(), waitMs)
+    timer.unref()
+  }
+  const check = async (): Promise<void> => {
+    timer = null
+    const missing = [...peers].filter((id) => !denied.has(id) && !libp2p.getConnections(peerIdFromString(id)).some((c) => c.status === 'open'))
+    await Promise.all(
+      missing.map(async (id) => {
+        const peer = peerIdFromString(id)
+        // A failed reconnection removes the keep-alive tag; put it back so libp2p retries later losses too.
+        await libp2p.peerStore.merge(peer, { tags: { [KEEP_ALIVE]: {} } }).catch(() => undefined)
+        if (libp2p.status === 'started') await libp2p.dial(peer, { signal: AbortSignal.timeout(dialTimeoutMs) }).catch(() => undefined)
+      }),
+    )
+    waitMs = Math.min(waitMs * 2, everyMs)
+    schedule()
+  }
+  libp2p.addEventListener('peer:disconnect', (event) => {
+    if (!peers.has(event.detail.toString())) return
+    waitMs = firstMs
+    schedule()
+  })
+  schedule()
+  return {
+    stop() {
+      stopped = true
+      if (timer) clearTimeout(timer)
+    },
+  }
 }
 
 function parsePeerId(id: string): PeerId {
