@@ -6,7 +6,8 @@
 // tree's build (dist/bin/sandrun, `npm run build` first), and this tree's build with Node's own
 // memory settings (SANDRUN_NODE_MEMORY=default, see node/dev/spawnNode.ts), so every figure has a
 // ratio to the previous build beside it. Two jobs in flight. Prints a table.
-// Run: node --import tsx bench/startup/run.ts [--previous /tmp/prev/dist/bin/sandrun] [--jobs 50]
+// Run: node --import tsx bench/startup/run.ts [--previous /tmp/prev/dist/bin/sandrun] [--jobs 50] [--try NAME=VALUE ...]
+// `--try` adds a variant of this tree's build with that environment variable set (e.g. MALLOC_ARENA_MAX=2).
 import '../../node/promiseWithResolvers.ts'
 import { spawn } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
@@ -18,7 +19,7 @@ import { parseArgs } from 'node:util'
 import { createSandrunClient } from '../../node/client/index.ts'
 import { packFiles } from '../../sandbox/bundle/packFiles.ts'
 
-const { values } = parseArgs({ options: { previous: { type: 'string' }, jobs: { type: 'string' } } })
+const { values } = parseArgs({ options: { previous: { type: 'string' }, jobs: { type: 'string' }, try: { type: 'string', multiple: true } } })
 const root = path.resolve(import.meta.dirname, '../..')
 const jobs = Number(values.jobs ?? 50)
 type Variant = { name: string; bin: string; jobs: number; env?: Record<string, string> }
@@ -26,6 +27,10 @@ const variants: Variant[] = [
   { name: `previous build (dist/), ${jobs} jobs`, bin: values.previous ?? '/work/main/dist/bin/sandrun', jobs },
   { name: `this tree, built dist/, ${jobs} jobs`, bin: path.join(root, 'dist/bin/sandrun'), jobs },
   { name: `this tree, built dist/, Node's memory defaults, ${jobs} jobs`, bin: path.join(root, 'dist/bin/sandrun'), jobs, env: { SANDRUN_NODE_MEMORY: 'default' } },
+  ...(values.try ?? []).map((setting) => {
+    const [name, value] = setting.split('=') as [string, string | undefined]
+    return { name: `this tree, built dist/, ${setting}, ${jobs} jobs`, bin: path.join(root, 'dist/bin/sandrun'), jobs, env: { [name]: value ?? '' } }
+  }),
 ].filter((v) => existsSync(v.bin))
 
 /** Every process whose command line contains `needle`, below `parent`. */

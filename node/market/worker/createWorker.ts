@@ -326,10 +326,11 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
       hash = null
     }
     // The slot's round is the chain's: a commit sent in the first round can land in the escalation
-    // round when the first closed meanwhile, and the reveal follows the round it landed in.
-    const slot = await mySlot(jobId)
-    if (!slot) throw new Error('commit not found on chain after it was mined')
-    if (hash === null) log('commit found on chain; following it', { jobId, round: slot.round })
+    // round when the first closed meanwhile, and the reveal follows the round it landed in. No slot
+    // (a reorg took the commit out already): the job's current round, and the follow-up commits
+    // again while the window is open (stillOnChain).
+    const round = (await mySlot(jobId))?.round ?? job.round
+    if (hash === null) log('commit found on chain; following it', { jobId, round })
     if (fault === 'crash-after-commit') {
       log('fault crash-after-commit: exiting after the commit receipt', { jobId, tx: hash })
       stopped = true
@@ -337,8 +338,8 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
       exit(1)
       return
     }
-    await update(record, { phase: 'committed', commitTx: hash, round: slot.round })
-    log('result committed', { jobId, round: slot.round, root, tx: hash, faulty })
+    await update(record, { phase: 'committed', commitTx: hash, round })
+    log('result committed', { jobId, round, root, tx: hash, faulty })
     kick()
   }
 
