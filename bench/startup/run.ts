@@ -28,8 +28,9 @@ const variants: Variant[] = [
   { name: `this tree, built dist/, ${jobs} jobs`, bin: path.join(root, 'dist/bin/sandrun'), jobs },
   { name: `this tree, built dist/, Node's memory defaults, ${jobs} jobs`, bin: path.join(root, 'dist/bin/sandrun'), jobs, env: { SANDRUN_NODE_MEMORY: 'default' } },
   ...(values.try ?? []).map((setting) => {
-    const [name, value] = setting.split('=') as [string, string | undefined]
-    return { name: `this tree, built dist/, ${setting}, ${jobs} jobs`, bin: path.join(root, 'dist/bin/sandrun'), jobs, env: { [name]: value ?? '' } }
+    const at = setting.indexOf('=')
+    const env = at < 0 ? { [setting]: '' } : { [setting.slice(0, at)]: setting.slice(at + 1) }
+    return { name: `this tree, built dist/, ${setting}, ${jobs} jobs`, bin: path.join(root, 'dist/bin/sandrun'), jobs, env }
   }),
 ].filter((v) => existsSync(v.bin))
 
