@@ -5,7 +5,8 @@
 // each in a process of its own so the honest clients measure the service, not the load generators. Reports the honest clients' latency (p50/p99, quiet vs hostile), the service's
 // peak RSS and event-loop delay, the hostile requests refused, and whether the service survived.
 // Prints a Markdown table for docs/BENCHMARKS.md.
-// Usage: node --import tsx bench/api/hostileSoak.ts [--minutes 10] [--quiet-seconds 60] [--flood 20000]
+// Usage: node --import tsx bench/api/hostileSoak.ts [--minutes 10] [--quiet-seconds 60] [--flood 20000] [--cpu-prof-dir DIR]
+// `--cpu-prof-dir` writes a V8 CPU profile of the service (Node's --cpu-prof) there when it stops.
 import '../../node/promiseWithResolvers.ts'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -17,7 +18,7 @@ import { parseArgs } from 'node:util'
 import { packFiles } from '../../sandbox/bundle/packFiles.ts'
 import { multipart, percentile, request, Tally } from './soakClient.ts'
 
-const { values } = parseArgs({ options: { minutes: { type: 'string' }, 'quiet-seconds': { type: 'string' }, flood: { type: 'string' } } })
+const { values } = parseArgs({ options: { minutes: { type: 'string' }, 'quiet-seconds': { type: 'string' }, flood: { type: 'string' }, 'cpu-prof-dir': { type: 'string' } } })
 const totalMs = Number(values.minutes ?? 10) * 60_000
 const quietMs = Number(values['quiet-seconds'] ?? 60) * 1000
 const floodClients = Number(values.flood ?? 20_000)
@@ -28,7 +29,8 @@ const progress = (message: string) => process.stderr.write(`soak: ${message}\n`)
 
 // The service, with nothing changed from its defaults but the port and the data directory.
 const dataDir = mkdtempSync('/dev/shm/sandrun-soak-')
-const server = spawn(process.execPath, ['bin/sandrun', 'serve', '--port', '0', '--data-dir', dataDir], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] })
+const profile = values['cpu-prof-dir'] ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(values['cpu-prof-dir'])] : []
+const server = spawn(process.execPath, [...profile, 'bin/sandrun', 'serve', '--port', '0', '--data-dir', dataDir], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] })
 let unhandled = 0
 let serverExit: number | null | undefined
 server.once('exit', (code) => (serverExit = code))
