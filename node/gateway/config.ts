@@ -37,6 +37,11 @@ export type GatewayOptions = {
   maxHeaderBytes: number
   /** Connections open at once; null = derived from the process's file-descriptor limit. */
   maxConnections: number | null
+  /**
+   * Connections the kernel may queue for the service to accept (listen(2)'s backlog; the kernel
+   * caps it at net.core.somaxconn).
+   */
+  listenBacklog: number
   /** Connections one client address (IPv6: its /64) may hold; not applied behind a trusted proxy. */
   maxConnectionsPerAddress: number
   /** New connections one client address may open per second (in bursts of maxConnectionsPerAddress); not applied behind a trusted proxy. */
@@ -107,6 +112,12 @@ export const defaultGatewayOptions: GatewayOptions = {
   maxHeaderBytes: 16 * 1024,
   // Three quarters of the descriptors, at most 10,000 (connectionGuard.ts): the rest stay for jobs.
   maxConnections: null,
+  // Node's default, 511, fills in a fraction of a second under a reconnecting flood while the event
+  // loop is busy; the kernel then drops the SYNs of every client alike, and an honest request waits
+  // for its SYN to be sent again (1 s, 3 s, 7 s, 15 s, 31 s: the soak's multi-second p99). The largest
+  // queue the kernel allows: a queued connection is a few KiB of kernel memory until the guard
+  // answers or refuses it (docs/security.md).
+  listenBacklog: 65_535,
   // Enough for a browser, a CLI and a few dozen log viewers behind one NAT; a flood from one
   // address meets 429 long before the global cap.
   maxConnectionsPerAddress: 64,
@@ -186,12 +197,17 @@ export function resolveGatewayOptions(overrides: ResolveGatewayOptionsParameters
   positiveNumber(options.rateLimits.cpuSecondsPerMinute, 'rateLimits.cpuSecondsPerMinute')
   positiveInteger(options.rateLimits.concurrentJobs, 'rateLimits.concurrentJobs')
   positiveInteger(options.rateLimits.jobsPerHour, 'rateLimits.jobsPerHour')
-  for (const key of ['maxUploadBytes', 'maxManifestBytes', 'requestTimeoutMs', 'headersTimeoutMs', 'keepAliveTimeoutMs', 'timeoutCheckIntervalMs', 'maxHeaderBytes', 'logViewerMaxBufferedBytes', 'statusWaitMaxSeconds', 'maxConnectionsPerAddress', 'maxReadsPerAddress', 'maxLogViewersPerAddress', 'logViewersMaxBufferedBytes', 'logViewerStallMs', 'maxVerifyUploadsPerAddress', 'maxVerifyUploads', 'newConnectionsPerAddressPerSecond'] as const) {
+  for (const key of ['maxUploadBytes', 'maxManifestBytes', 'requestTimeoutMs', 'headersTimeoutMs', 'keepAliveTimeoutMs', 'timeoutCheckIntervalMs', 'maxHeaderBytes', 'logViewerMaxBufferedBytes', 'statusWaitMaxSeconds', 'maxConnectionsPerAddress', 'maxReadsPerAddress', 'maxLogViewersPerAddress', 'logViewersMaxBufferedBytes', 'logViewerStallMs', 'maxVerifyUploadsPerAddress', 'maxVerifyUploads', 'newConnectionsPerAddressPerSecond', 'listenBacklog'] as const) {
     positiveInteger(options[key], key)
   }
   if (options.maxConnections !== null) positiveInteger(options.maxConnections, 'maxConnections')
   if (options.headersTimeoutMs > options.requestTimeoutMs) throw new ConfigError('headersTimeoutMs must not exceed requestTimeoutMs.')
   return options
+}
+
+/** What `app.listen` needs from the options. */
+export function listenOptions({ port, host, listenBacklog }: GatewayOptions): { port: number; host: string; backlog: number } {
+  return { port, host, backlog: listenBacklog }
 }
 
 export function resolveLocalModeOptions(overrides: Partial<LocalModeOptions> = {}): LocalModeOptions {

@@ -3,6 +3,8 @@
 // serve` process runs with a small descriptor limit (512, so its connection cap is 256) and meets
 // more viewers than that: it answers the surplus with a clear 503 (or 429 for one address's
 // surplus), keeps its job, and serves normally once the flood is gone.
+import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { createSandrunClient, type SandrunClient } from '../../node/client/sandrunClient.ts'
@@ -94,4 +96,17 @@ describe('a flood of WebSocket viewers', () => {
     expect(await client.logs(next)).toMatchObject({ stdout: 'after\n' })
     expect(serve.process.exitCode).toBe(null)
   }, 120_000)
+})
+
+describe('the accept queue', () => {
+  // Under a reconnecting flood a full queue makes the kernel drop every client's SYN alike, and an
+  // honest request then waits seconds for its SYN to be sent again: the service asks for the
+  // longest queue the kernel allows (Node's default is 511).
+  it('is the longest the kernel allows', () => {
+    const kernelMax = Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8'))
+    // For a listening socket, ss shows the backlog it was given in the Send-Q column.
+    const line = execFileSync('ss', ['-ltnH', `sport = :${serve.port}`], { encoding: 'utf8' }).trim()
+    const backlog = Number(line.split(/\s+/)[2])
+    expect(backlog).toBe(Math.min(65_535, kernelMax))
+  })
 })

@@ -4,7 +4,7 @@
 // network over libp2p and returns results checked against the chain.
 import { parseArgs } from 'node:util'
 import { definedFields, gatewayFlagOptions, gatewayOptionsFromFlags } from '../gatewayFlags.ts'
-import type { GatewayOptions } from '../../gateway/config.ts'
+import { type GatewayOptions, listenOptions } from '../../gateway/config.ts'
 import { createMarketGateway } from '../../gateway/createMarketGateway.ts'
 import { createPoolGateway } from '../../gateway/createPoolGateway.ts'
 import { run as serve } from './serve.ts'
@@ -141,7 +141,7 @@ export async function run(argv: string[]): Promise<number> {
     },
     log,
   })
-  const address = await server.app.listen({ port: gateway.port, host: gateway.host }).catch(async (error: unknown) => {
+  const address = await server.app.listen(listenOptions(gateway)).catch(async (error: unknown) => {
     await server.close()
     throw error
   })
@@ -164,7 +164,7 @@ export async function run(argv: string[]): Promise<number> {
 async function runPool({ gateway, ...pool }: { gateway: GatewayOptions; workersFile: string; keyFile: string | undefined; dataDir: string; listen: string[] }): Promise<number> {
   logUnhandledRejections(log)
   const server = await createPoolGateway({ gateway, pool, log })
-  const address = await server.app.listen({ port: gateway.port, host: gateway.host }).catch(async (error: unknown) => {
+  const address = await server.app.listen(listenOptions(gateway)).catch(async (error: unknown) => {
     await server.close()
     throw error
   })

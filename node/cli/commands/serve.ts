@@ -1,7 +1,7 @@
 // `sandrun serve`: the REST API in local mode — jobs run in this machine's sandbox.
 import { parseArgs } from 'node:util'
 import { definedFields, gatewayFlagOptions, gatewayOptionsFromFlags, numberFlag } from '../gatewayFlags.ts'
-import { resolveLocalModeOptions } from '../../gateway/config.ts'
+import { listenOptions, resolveLocalModeOptions } from '../../gateway/config.ts'
 import { createLocalGateway } from '../../gateway/createLocalGateway.ts'
 import { untilStopped } from '../untilStopped.ts'
 import { assertPortFree } from '../assertPortFree.ts'
@@ -72,7 +72,7 @@ export async function run(argv: string[]): Promise<number> {
   logUnhandledRejections(log)
   const server = await createLocalGateway({ gateway, local, log })
   // Taken between the check and now: stop what was started, so the process exits with the error.
-  const address = await server.app.listen({ port: gateway.port, host: gateway.host }).catch(async (error: unknown) => {
+  const address = await server.app.listen(listenOptions(gateway)).catch(async (error: unknown) => {
     await server.close()
     throw error
   })
