@@ -2,7 +2,10 @@
 // at most a window of bytes is in flight to it, and all viewers together stay under one budget,
 // so a thousand viewers that never read cost the service that budget, not a copy of the logs each.
 // What a viewer has not been sent yet is only referenced (views of the job's log), never copied;
-// a live chunk is encoded once and the same bytes go to every viewer that is keeping up.
+// each piece of a log is encoded once and the same bytes go to every viewer, live or replaying.
+// Sending runs in turns of a few milliseconds between which the event loop serves everyone else:
+// a socket that takes data at once calls back within the same tick, so without turns a few
+// thousand viewers replaying a long log held the loop for seconds (the hostile soak's stalls).
 // A viewer whose socket takes nothing for `stallMs`, or that falls too far behind, is dropped with
 // close code 1013 (it may reconnect: the replay starts over).
 import type { WebSocket } from 'ws'
@@ -39,6 +42,10 @@ export type LogViewers = {
 const pieceBytes = 16 * 1024
 /** Queued items a viewer may fall behind by; merged chunks keep honest viewers far below it. */
 const maxQueued = 4096
+/** Longest stretch of sending before the event loop gets a turn. */
+const turnMs = 5
+/** Encoded pieces kept for other viewers of the same bytes (a replay's pieces are the same for all). */
+const cacheBytes = 16 * 1024 * 1024
 
 type Item = { stream: OutputStream; data: Buffer; offset: number } | { json: unknown; last: boolean }
 
@@ -57,16 +64,59 @@ export function createLogViewers({ windowBytes, budgetBytes, stallMs }: CreateLo
   const viewers = new Set<Viewer>()
   const waiting = new Set<Viewer>()
   let inFlight = 0
-  // The last piece encoded: every viewer of a live chunk asks for the same one in turn.
-  let cached: { data: Buffer; offset: number; end: number; message: Buffer } | null = null
+  // Encoded pieces by where they lie in the job's log buffers: a piece is cut at the same place for
+  // every viewer (from the same start, up to the same limit), so it is encoded once for all of them.
+  // Oldest forgotten first beyond cacheBytes; the cache holds no log buffer itself.
+  const bufferIds = new WeakMap<ArrayBufferLike, number>()
+  let nextBufferId = 0
+  const pieces = new Map<string, { message: Buffer; length: number }>()
+  let cachedBytes = 0
 
   const encode = (stream: OutputStream, data: Buffer, offset: number): { message: Buffer; end: number } => {
-    if (cached && cached.data === data && cached.offset === offset) return cached
+    let bufferId = bufferIds.get(data.buffer)
+    if (bufferId === undefined) {
+      bufferId = nextBufferId++
+      bufferIds.set(data.buffer, bufferId)
+    }
+    const limit = Math.min(data.length, offset + pieceBytes)
+    const key = `${bufferId} ${stream} ${data.byteOffset + offset} ${data.byteOffset + limit} ${limit === data.length}`
+    const known = pieces.get(key)
+    if (known) return { message: known.message, end: offset + known.length }
     let end = utf8Boundary(data, offset + pieceBytes)
-    if (end <= offset) end = Math.min(data.length, offset + pieceBytes)
+    if (end <= offset) end = limit
     const message = Buffer.from(JSON.stringify({ type: 'output', stream, data: data.toString('utf8', offset, end) }))
-    cached = { data, offset, end, message }
-    return cached
+    pieces.set(key, { message, length: end - offset })
+    cachedBytes += message.length
+    for (const [oldKey, oldest] of pieces) {
+      if (cachedBytes <= cacheBytes) break
+      pieces.delete(oldKey)
+      cachedBytes -= oldest.message.length
+    }
+    return { message, end }
+  }
+
+  // Viewers with something to send and room for it, served in turns (see the top of this file).
+  const ready = new Set<Viewer>()
+  let turnScheduled = false
+  const schedule = (viewer: Viewer): void => {
+    if (viewer.closed) return
+    ready.add(viewer)
+    if (turnScheduled) return
+    turnScheduled = true
+    setImmediate(takeTurn)
+  }
+  const takeTurn = (): void => {
+    turnScheduled = false
+    const until = performance.now() + turnMs
+    for (const viewer of ready) {
+      ready.delete(viewer)
+      pump(viewer)
+      if (performance.now() >= until) break
+    }
+    if (ready.size > 0 && !turnScheduled) {
+      turnScheduled = true
+      setImmediate(takeTurn)
+    }
   }
 
   /** Forgets a viewer: what was in flight to it no longer counts, viewers waiting for budget go on. */
@@ -78,6 +128,7 @@ export function createLogViewers({ windowBytes, budgetBytes, stallMs }: CreateLo
     viewer.queue = []
     viewers.delete(viewer)
     waiting.delete(viewer)
+    ready.delete(viewer)
     wake()
   }
 
@@ -120,7 +171,7 @@ export function createLogViewers({ windowBytes, budgetBytes, stallMs }: CreateLo
         viewer.inFlight -= size
         inFlight -= size
         viewer.progressAt = Date.now()
-        pump(viewer)
+        schedule(viewer)
         wake()
       })
       if ('json' in item && item.last) {
@@ -135,19 +186,20 @@ export function createLogViewers({ windowBytes, budgetBytes, stallMs }: CreateLo
     }
   }
 
-  /** Budget came free: the viewers that waited for it go on. */
+  /** Budget came free: the viewers that waited for it go on, in the next turn. */
   const wake = (): void => {
-    for (const viewer of waiting) {
-      if (inFlight >= budgetBytes) return
-      waiting.delete(viewer)
-      pump(viewer)
-    }
+    if (inFlight >= budgetBytes) return
+    for (const viewer of waiting) schedule(viewer)
+    waiting.clear()
   }
 
-  const sweep = setInterval(() => {
-    const now = Date.now()
-    for (const viewer of viewers) if (viewer.inFlight > 0 && now - viewer.progressAt > stallMs) dropSlow(viewer)
-  }, Math.max(10, Math.min(stallMs / 2, 5000)))
+  const sweep = setInterval(
+    () => {
+      const now = Date.now()
+      for (const viewer of viewers) if (viewer.inFlight > 0 && now - viewer.progressAt > stallMs) dropSlow(viewer)
+    },
+    Math.max(10, Math.min(stallMs / 2, 5000)),
+  )
   sweep.unref()
 
   return {
@@ -162,16 +214,23 @@ export function createLogViewers({ windowBytes, budgetBytes, stallMs }: CreateLo
           return
         }
         viewer.queue.push(item)
-        pump(viewer)
+        schedule(viewer)
       }
       return {
         output(stream, data) {
           if (data.length === 0 || viewer.closed || viewer.ended) return
           const last = viewer.queue.at(-1)
           // Output that continues the last queued chunk in the same buffer joins it (no new item).
-          if (last && viewer.queue.length - 1 >= viewer.head && 'data' in last && last.stream === stream && last.data.buffer === data.buffer && last.data.byteOffset + last.data.length === data.byteOffset) {
+          if (
+            last &&
+            viewer.queue.length - 1 >= viewer.head &&
+            'data' in last &&
+            last.stream === stream &&
+            last.data.buffer === data.buffer &&
+            last.data.byteOffset + last.data.length === data.byteOffset
+          ) {
             last.data = Buffer.from(data.buffer, last.data.byteOffset, last.data.length + data.length)
-            return pump(viewer)
+            return schedule(viewer)
           }
           enqueue({ stream, data, offset: 0 })
         },
