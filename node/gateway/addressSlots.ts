@@ -22,6 +22,8 @@ export type AddressSlots = {
    * the socket of an upgraded connection); throws a 429 GatewayError when none is left.
    */
   hold(request: FastifyRequest, until: { once(event: 'close', listener: () => void): unknown }): void
+  /** Whether this socket address holds all the slots one address may. */
+  addressFull(address: string): boolean
   /** Slots held now, all addresses together. */
   readonly held: number
 }
@@ -68,6 +70,9 @@ export function createAddressSlots({ perAddress, total = Number.POSITIVE_INFINIT
         if (left > 0) byAddress.set(key, left)
         else byAddress.delete(key)
       })
+    },
+    addressFull(address) {
+      return (byAddress.get(clientAddressKey(address)) ?? 0) >= perAddress
     },
     get held() {
       return held

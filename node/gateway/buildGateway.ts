@@ -12,8 +12,9 @@ import websocket from '@fastify/websocket'
 import type { JobBackend } from '../backends/jobBackend.ts'
 import { createAddressSlots } from './addressSlots.ts'
 import type { GatewayOptions } from './config.ts'
-import { connectionsUnderFileLimit, guardConnections, openFileLimit } from './connectionGuard.ts'
+import { type ConnectionGuard, connectionsUnderFileLimit, guardConnections, openFileLimit } from './connectionGuard.ts'
 import { createErrorHandler, type ErrorReport } from './errorHandler.ts'
+import { guardUpgrades } from './guardUpgrades.ts'
 import { createRateLimiter } from './rateLimiter.ts'
 import { downloadRoutes } from './routes/downloadRoutes.ts'
 import { jobRoutes } from './routes/jobRoutes.ts'
@@ -46,6 +47,7 @@ function clientErrorResponse(code: string | undefined): string {
 
 export async function buildGateway({ backend, options, log = () => undefined }: BuildGatewayParameters): Promise<FastifyInstance> {
   const errorHandler = createErrorHandler(log)
+  let guard: ConnectionGuard | undefined
   const app = Fastify({
     logger: false,
     trustProxy: options.trustProxy,
@@ -66,7 +68,7 @@ export async function buildGateway({ backend, options, log = () => undefined }: 
         },
         handler,
       )
-      guardConnections(server, {
+      guard = guardConnections(server, {
         maxConnections: options.maxConnections ?? connectionsUnderFileLimit(openFileLimit()),
         // Behind a proxy every connection comes from the proxy's address.
         maxConnectionsPerAddress: options.trustProxy === false ? options.maxConnectionsPerAddress : 0,
@@ -83,7 +85,8 @@ export async function buildGateway({ backend, options, log = () => undefined }: 
   const limiter = createRateLimiter(options.rateLimits, { activeJobsOf: (clientId) => backend.stats().activeJobsOf(clientId) })
   backend.meterUsage({ charge: limiter.chargeCpu, exhausted: limiter.exhausted })
   const reads = createAddressSlots({ perAddress: options.maxReadsPerAddress, what: 'concurrent reads of logs and outputs' })
-  const context = { backend, options, limiter, reads }
+  const viewers = createAddressSlots({ perAddress: options.maxLogViewersPerAddress, what: 'log viewers' })
+  const context = { backend, options, limiter, reads, viewers }
 
   app.addSchema(ErrorBody)
   app.addSchema(RateLimitedBody)
@@ -117,6 +120,8 @@ export async function buildGateway({ backend, options, log = () => undefined }: 
     throwFileSizeLimit: true,
   })
   await app.register(websocket, { options: { maxPayload: 4096 } })
+  // Behind a proxy the socket's address is the proxy's: the route's check (request.ip) decides.
+  if (guard && options.trustProxy === false) guardUpgrades(app.server, viewers, guard, { perAddress: options.maxLogViewersPerAddress })
 
   submitRoute(app, context)
   jobRoutes(app, context)

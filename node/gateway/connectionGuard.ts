@@ -39,10 +39,11 @@ export function connectionsUnderFileLimit(fileLimit: number): number {
   return Math.max(32, Math.min(10_000, fileLimit - reserve))
 }
 
-function refusal(status: 429 | 503, error: string, details: string): string {
-  const body = JSON.stringify({ error, details, retry_after: 5 })
+/** A whole HTTP response refusing a connection, written straight to its socket; `body` gets `retry_after`. */
+export function refusal(status: 429 | 503, body: Record<string, unknown>, retryAfterSeconds = 5): string {
+  const json = JSON.stringify({ ...body, retry_after: retryAfterSeconds })
   const text = status === 429 ? 'Too Many Requests' : 'Service Unavailable'
-  return `HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nRetry-After: 5\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+  return `HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nRetry-After: ${retryAfterSeconds}\r\nContent-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`
 }
 
 /** An address holding fewer connections than this may still use the reserved part of the cap. */
@@ -55,7 +56,14 @@ const maxLingering = 256
  * Puts the guard in front of the HTTP server: a connection over a limit is answered and closed
  * before the HTTP parser (and fastify) ever see it.
  */
-export function guardConnections(server: Server, limits: ConnectionLimits): { open(): number } {
+export type ConnectionGuard = {
+  /** Connections open now. */
+  open(): number
+  /** Answers a socket with `response` and closes it (what the guard does with a refused connection). */
+  refuse(socket: Socket, response: string): void
+}
+
+export function guardConnections(server: Server, limits: ConnectionLimits): ConnectionGuard {
   const perAddress = new Map<string, number>()
   let open = 0
   let lingering = 0
@@ -104,21 +112,21 @@ export function guardConnections(server: Server, limits: ConnectionLimits): { op
 
   const admit = (socket: Socket): boolean => {
     if (open >= limits.maxConnections) {
-      refuse(socket, refusal(503, 'Service busy', `The service has ${open} connections open, its limit. Try again in a few seconds.`))
+      refuse(socket, refusal(503, { error: 'Service busy', details: `The service has ${open} connections open, its limit. Try again in a few seconds.` }))
       return false
     }
     const key = limits.maxConnectionsPerAddress > 0 ? clientAddressKey(socket.remoteAddress ?? '') : null
     const held = key === null ? 0 : (perAddress.get(key) ?? 0)
     if (key !== null && held >= fewConnections && open >= limits.maxConnections - reserved) {
-      refuse(socket, refusal(503, 'Service busy', `The service is close to its limit of ${limits.maxConnections} connections and keeps the rest for clients holding fewer than ${fewConnections}; your address holds ${held}. Close some and try again.`))
+      refuse(socket, refusal(503, { error: 'Service busy', details: `The service is close to its limit of ${limits.maxConnections} connections and keeps the rest for clients holding fewer than ${fewConnections}; your address holds ${held}. Close some and try again.` }))
       return false
     }
     if (key !== null && held >= limits.maxConnectionsPerAddress) {
-      refuse(socket, refusal(429, 'Too many connections', `Your address holds ${held} open connections, the limit per address. Close some (idle log viewers, kept-alive requests) and try again.`))
+      refuse(socket, refusal(429, { error: 'Too many connections', details: `Your address holds ${held} open connections, the limit per address. Close some (idle log viewers, kept-alive requests) and try again.` }))
       return false
     }
     if (key !== null && rate > 0 && !takeToken(key)) {
-      refuse(socket, refusal(429, 'Too many new connections', `Your address opens connections faster than ${rate} a second on average. Reuse connections (keep-alive) or slow down.`))
+      refuse(socket, refusal(429, { error: 'Too many new connections', details: `Your address opens connections faster than ${rate} a second on average. Reuse connections (keep-alive) or slow down.` }))
       return false
     }
     open++
@@ -140,5 +148,5 @@ export function guardConnections(server: Server, limits: ConnectionLimits): { op
     if (!admit(socket)) return
     for (const listener of httpListeners) listener.call(server, socket)
   })
-  return { open: () => open }
+  return { open: () => open, refuse }
 }

@@ -113,6 +113,17 @@ describe('live log stream', () => {
     const first = await Promise.all(Array.from({ length: 8 }, open))
     expect(first.every((s) => typeof s !== 'number')).toBe(true)
     expect(await open()).toBe(429)
+    // The refusal (written before the request reaches the routes) says why and when to come back.
+    const refusal = await new Promise<{ retryAfter: string | undefined; body: unknown }>((resolve, reject) => {
+      const socket = new WebSocket(`ws://${base}/logs/${jobId}/stream`)
+      socket.once('unexpected-response', (_request, response) => {
+        let body = ''
+        response.on('data', (chunk: Buffer) => (body += chunk))
+        response.once('end', () => resolve({ retryAfter: response.headers['retry-after'], body: JSON.parse(body) }))
+      })
+      socket.once('open', () => reject(new Error('a ninth viewer was let in')))
+    })
+    expect(refusal).toEqual({ retryAfter: '1', body: { error: 'Rate limit exceeded', reason: 'Too many log viewers from this address (8 at once); wait for one to finish.', retry_after: 1 } })
     // A viewer that leaves gives its place back.
     const leaving = first[0] as WebSocket
     await new Promise((resolve) => {

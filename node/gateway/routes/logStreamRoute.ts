@@ -10,7 +10,6 @@ import type { FastifyInstance } from 'fastify'
 import type { Static } from '@sinclair/typebox'
 import type { WebSocket } from 'ws'
 import { isFinalState, type JobEvent, type JobLogEntry, type JobStatus } from '../../backends/jobBackend.ts'
-import { createAddressSlots } from '../addressSlots.ts'
 import { createLogViewers, type LogViewer } from '../createLogViewers.ts'
 import type { GatewayContext } from '../gatewayContext.ts'
 import { statusBody } from '../statusBody.ts'
@@ -24,13 +23,12 @@ function sendEntry(viewer: LogViewer, entry: JobLogEntry): void {
   else viewer.notice({ type: 'gap', dropped_bytes: entry.droppedBytes })
 }
 
-export function logStreamRoute(app: FastifyInstance, { backend, options }: GatewayContext): void {
+export function logStreamRoute(app: FastifyInstance, { backend, options, viewers: slots }: GatewayContext): void {
   const viewers = createLogViewers({
     windowBytes: options.logViewerMaxBufferedBytes,
     budgetBytes: options.logViewersMaxBufferedBytes,
     stallMs: options.logViewerStallMs,
   })
-  const slots = createAddressSlots({ perAddress: options.maxLogViewersPerAddress, what: 'log viewers' })
   app.addHook('onClose', async () => viewers.close())
 
   app.get<{ Params: Static<typeof JobIdParams> }>(
