@@ -5,10 +5,13 @@
 // each in a process of its own so the honest clients measure the service, not the load generators. Reports the honest clients' latency (p50/p99, quiet vs hostile), the service's
 // peak RSS and event-loop delay, the hostile requests refused, and whether the service survived.
 // Prints a Markdown table for docs/BENCHMARKS.md.
-// Usage: node --import tsx bench/api/hostileSoak.ts [--minutes 10] [--quiet-seconds 60] [--flood 20000] [--cpu-prof-dir DIR]
+// Usage: node --import tsx bench/api/hostileSoak.ts [--minutes 10] [--quiet-seconds 60] [--flood 20000] [--cpu-prof-dir DIR] [--attackers-nice N]
 // `--cpu-prof-dir` writes a V8 CPU profile of the service (Node's --cpu-prof) there when it stops.
+// `--attackers-nice N` runs the hostile load generators at that nice level: on a public service the
+// attackers' own work runs on their machines, while here it shares the service's cores (the
+// hostile jobs, run by the service, keep its priority).
 import '../../node/promiseWithResolvers.ts'
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -18,7 +21,10 @@ import { parseArgs } from 'node:util'
 import { packFiles } from '../../sandbox/bundle/packFiles.ts'
 import { multipart, percentile, request, Tally } from './soakClient.ts'
 
-const { values } = parseArgs({ options: { minutes: { type: 'string' }, 'quiet-seconds': { type: 'string' }, flood: { type: 'string' }, 'cpu-prof-dir': { type: 'string' } } })
+const { values } = parseArgs({ options: { minutes: { type: 'string' }, 'quiet-seconds': { type: 'string' }, flood: { type: 'string' }, 'cpu-prof-dir': { type: 'string' }, 'attackers-nice': { type: 'string' } } })
+const attackersNice = Number(values['attackers-nice'] ?? 0)
+/** A load generator's command, at the attackers' nice level. */
+const attacker = (command: string[]): [string, string[]] => (attackersNice === 0 ? [command[0]!, command.slice(1)] : ['nice', ['-n', String(attackersNice), ...command]])
 const totalMs = Number(values.minutes ?? 10) * 60_000
 const quietMs = Number(values['quiet-seconds'] ?? 60) * 1000
 const floodClients = Number(values.flood ?? 20_000)
@@ -30,7 +36,9 @@ const progress = (message: string) => process.stderr.write(`soak: ${message}\n`)
 // The service, with nothing changed from its defaults but the port and the data directory.
 const dataDir = mkdtempSync('/dev/shm/sandrun-soak-')
 const profile = values['cpu-prof-dir'] ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(values['cpu-prof-dir'])] : []
-const server = spawn(process.execPath, [...profile, 'bin/sandrun', 'serve', '--port', '0', '--data-dir', dataDir], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] })
+// The service as an installed package runs it: the JavaScript build, not the sources through tsx.
+execFileSync(process.execPath, ['--import', 'tsx', 'scripts/build.ts', '--no-types', '--if-stale'], { cwd: root, stdio: 'inherit' })
+const server = spawn(process.execPath, [...profile, 'dist/bin/sandrun', 'serve', '--port', '0', '--data-dir', dataDir], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] })
 let unhandled = 0
 let serverExit: number | null | undefined
 server.once('exit', (code) => (serverExit = code))
@@ -51,9 +59,17 @@ const serviceCpu = (): number => {
   return (Number(fields[11]) + Number(fields[12])) / 100
 }
 
+/** SYNs the kernel dropped because a listening socket's accept queue was full (all of this host's; the soak's service is the one being flooded). */
+const listenOverflows = (): number => {
+  const [names, counts] = readFileSync('/proc/net/netstat', 'utf8')
+    .split('\n')
+    .filter((line) => line.startsWith('TcpExt:'))
+  return Number(counts!.split(' ')[names!.split(' ').indexOf('ListenOverflows')])
+}
+
 type Phase = 'quiet' | 'hostile'
 let phase: Phase = 'quiet'
-const newSamples = () => ({ http: [] as number[], turnaround: [] as number[], rss: 0, loopP99: 0, loopMax: 0, failures: 0, cpuSeconds: 0, seconds: 0 })
+const newSamples = () => ({ http: [] as number[], turnaround: [] as number[], rss: 0, loopP99: 0, loopMax: 0, failures: 0, cpuSeconds: 0, seconds: 0, listenOverflows: 0 })
 const samples = { quiet: newSamples(), hostile: newSamples() }
 let stopping = false
 
@@ -81,6 +97,7 @@ async function honest(worker: number): Promise<void> {
     const done = await request(base, { path: `/status/${id}?wait=30`, localAddress })
     const status = done.status === 200 ? (JSON.parse(done.body.toString()) as { status: string }).status : 'unknown'
     if (status !== 'completed') {
+      progress(`honest job not completed within the long poll: ${done.status} ${status} after ${(performance.now() - started).toFixed(0)} ms`)
       samples[at].failures++
       continue
     }
@@ -96,12 +113,13 @@ async function honest(worker: number): Promise<void> {
 
 /** The service's RSS and event-loop delay, sampled every second. */
 async function sampler(): Promise<void> {
-  let last = { at: performance.now(), cpu: serviceCpu() }
+  let last = { at: performance.now(), cpu: serviceCpu(), overflows: listenOverflows() }
   while (!stopping && serverExit === undefined) {
     const current = samples[phase]
     current.rss = Math.max(current.rss, rss())
-    const now = { at: performance.now(), cpu: serviceCpu() }
+    const now = { at: performance.now(), cpu: serviceCpu(), overflows: listenOverflows() }
     current.cpuSeconds += now.cpu - last.cpu
+    current.listenOverflows += now.overflows - last.overflows
     current.seconds += (now.at - last.at) / 1000
     last = now
     const stats = await request(base, { path: '/stats', localAddress: '127.0.4.1', timeoutMs: 10_000 })
@@ -139,7 +157,7 @@ const outputJob = await submitJob({ 'main.sh': 'echo x > out.txt' }, {}, '127.0.
 const remainingSeconds = Math.ceil((totalMs - (Date.now() - startedAt)) / 1000)
 const watchedJob = await submitJob({ 'main.sh': 'while true; do head -c 3000 /dev/urandom | base64; sleep 1; done' }, { timeout: Math.min(3600, remainingSeconds + 120) }, '127.0.9.102', { wait: false })
 const hostileReport: string[] = []
-const hostileClients: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'bench/api/hostileProcess.ts', '--url', base.origin, '--big-log-job', bigLogJob, '--output-job', outputJob], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
+const hostileClients: ChildProcess = spawn(...attacker([process.execPath, '--import', 'tsx', 'bench/api/hostileProcess.ts', '--url', base.origin, '--big-log-job', bigLogJob, '--output-job', outputJob]), { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
 createInterface({ input: hostileClients.stdout! }).on('line', (line) => hostileReport.push(line))
 // Clients per flood process: its descriptors must fit under the hard limit this host allows (raising
 // it takes CAP_SYS_RESOURCE, which containers often lack), so a big flood runs in several processes.
@@ -149,7 +167,7 @@ const floodReports: string[] = []
 const floods: ChildProcess[] = []
 for (let first = 0; first < floodClients; first += floodPerProcess) {
   const clients = Math.min(floodPerProcess, floodClients - first)
-  const child = spawn('prlimit', [`--nofile=${clients + 1000}:${clients + 1000}`, process.execPath, '--import', 'tsx', 'bench/api/wsFlood.ts', '--url', base.origin, '--job', watchedJob, '--clients', String(clients), '--first', String(first)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn(...attacker(['prlimit', `--nofile=${clients + 1000}:${clients + 1000}`, process.execPath, '--import', 'tsx', 'bench/api/wsFlood.ts', '--url', base.origin, '--job', watchedJob, '--clients', String(clients), '--first', String(first)]), { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
   createInterface({ input: child.stdout! }).on('line', (line) => {
     floodLast.set(first, line)
     floodReports.push(line)
@@ -195,6 +213,7 @@ const rows = [
   ['honest jobs completed / requests failed', `${quiet.turnaround.length} / ${quiet.failures}`, `${hostile.turnaround.length} / ${hostile.failures}`, ''],
   ['service RSS, peak', `${(quiet.rss / mib).toFixed(0)} MiB`, `${(hostile.rss / mib).toFixed(0)} MiB`, ratio(hostile.rss, quiet.rss)],
   ['service process CPU (share of one core)', `${((quiet.cpuSeconds / quiet.seconds) * 100).toFixed(0)} %`, `${((hostile.cpuSeconds / hostile.seconds) * 100).toFixed(0)} %`, ratio(hostile.cpuSeconds / hostile.seconds, quiet.cpuSeconds / quiet.seconds)],
+  ['SYNs dropped, accept queue full (host)', String(quiet.listenOverflows), String(hostile.listenOverflows), ''],
   ['event-loop delay, p99 / max', `${quiet.loopP99} / ${quiet.loopMax} ms`, `${hostile.loopP99} / ${hostile.loopMax} ms`, ''],
 ]
 const actors = (JSON.parse(hostileReport.at(-1) ?? '[]') as Array<{ name: string; answers: Record<string, number> }>).map(({ name, answers }) => {
@@ -206,7 +225,7 @@ const refusalRows = [...actors.map((a) => [a.name, a.tally.total, a.tally.refuse
 process.stdout.write(
   [
     `Hostile soak — ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, load average at the end ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`,
-    `${totalMs / 60_000} minutes: ${quietMs / 1000} s honest clients alone, then with hostile ones. Service survived: ${survived ? 'yes' : `NO (exit ${serverExit})`}; unhandled rejections logged: ${unhandled}.`,
+    `${totalMs / 60_000} minutes: ${quietMs / 1000} s honest clients alone, then with hostile ones${attackersNice === 0 ? '' : ` (load generators at nice ${attackersNice})`}. Service survived: ${survived ? 'yes' : `NO (exit ${serverExit})`}; unhandled rejections logged: ${unhandled}.`,
     '',
     '| measure | quiet | hostile | hostile / quiet |',
     '| --- | --- | --- | --- |',
