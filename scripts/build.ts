@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util'
 import { build } from 'esbuild'
 import { buildSourceDirs } from './buildSourceDirs.ts'
 import { sourcesDigest } from './sourcesDigest.ts'
+import { vendorDependencies } from './vendorDependencies.ts'
 
 const { values: flags } = parseArgs({ options: { 'no-types': { type: 'boolean' }, 'if-stale': { type: 'boolean' } } })
 const root = path.resolve(import.meta.dirname, '..')
@@ -63,11 +64,13 @@ await build({
 // Relative specifiers name the sources (`./x.ts`); the emitted files are `./x.js`.
 const relativeTs = /((?:from|import)\s*\(?\s*['"]\.{1,2}\/[^'"]*?)\.ts(['"])/g
 let rewritten = 0
+const emitted: string[] = []
 const walk = (dir: string, suffix: string): void => {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const file = path.join(dir, entry.name)
     if (entry.isDirectory()) walk(file, suffix)
     else if (entry.name.endsWith(suffix)) {
+      emitted.push(file)
       const text = readFileSync(file, 'utf8')
       const fixed = text.replace(relativeTs, '$1.js$2')
       if (fixed !== text) {
@@ -79,6 +82,8 @@ const walk = (dir: string, suffix: string): void => {
 }
 walk(staging, '.js')
 step(`rewrote the import paths of ${rewritten} JavaScript files`)
+const vendored = await vendorDependencies({ root, outDir: staging, files: emitted })
+step(`vendored ${vendored.specifiers} dependency entry points (${vendored.modules} modules) into dist/vendor/, imported by ${vendored.rewritten} files`)
 
 if (withTypes) {
   step('writing declarations of sandrun/client, sandrun/verifier, sandrun/sandbox (tsconfig.types.json)')
