@@ -86,8 +86,10 @@ const walk = (dir: string, suffix: string): void => {
 }
 walk(staging, '.js')
 step(`rewrote the import paths of ${rewritten} JavaScript files`)
-const vendored = await vendorDependencies({ root, outDir: staging, files: emitted })
-step(`vendored ${vendored.specifiers} dependency entry points (${vendored.modules} modules) into dist/vendor/, imported by ${vendored.rewritten} files`)
+const vendored = await vendorDependencies({ root, outDir: staging, files: emitted, reuseFrom: dist })
+step(
+  `${vendored.reused ? 'kept the previous build of' : 'bundled'} ${vendored.specifiers} vendored dependency entry points (${vendored.modules} modules) in dist/vendor/, imported by ${vendored.rewritten} files`,
+)
 
 if (withTypes) {
   step('writing declarations of sandrun/client, sandrun/verifier, sandrun/sandbox (tsconfig.types.json)')

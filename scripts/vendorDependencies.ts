@@ -7,9 +7,10 @@
 // worker uses and starts a libp2p node: RSS 110-118 MiB loaded from node_modules, 78-81 MiB bundled).
 // Packages that read their own files, or whose objects must be the very ones another package sees
 // (fastify and its plugins, zod with the MCP SDK, ws, ...), stay bare imports of node_modules.
-import { readFileSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { build, type Plugin } from 'esbuild'
+import { bundleVendorEntries } from './bundleVendorEntries.ts'
 import { type PackageImport, packageImports } from './packageImports.ts'
 
 const vendoredScopes = ['@libp2p/', '@chainsafe/', '@multiformats/', '@noble/', '@scure/']
@@ -24,8 +25,6 @@ const entryName = (specifier: string): string =>
     .replace(/^@/, '')
     .replace(/\.js$/, '')
     .replace(/[^\w.-]+/g, '__')
-
-const requireShim = 'import{createRequire as __sandrunCreateRequire}from"node:module";const require=__sandrunCreateRequire(import.meta.url);\n'
 
 interface Needs {
   names: Set<string>
@@ -44,7 +43,29 @@ const entrySource = (specifier: string, needs: Needs): string => {
   return lines.length > 0 ? lines.join('\n') : `import ${from};`
 }
 
-export async function vendorDependencies({ root, outDir, files }: { root: string; outDir: string; files: string[] }): Promise<{ specifiers: number; modules: number; rewritten: number }> {
+// Another build may be swapping dist/ out from under the copy: then the bundles are made anew.
+const copied = (from: string, to: string): boolean => {
+  try {
+    cpSync(from, to, { recursive: true })
+    return true
+  } catch {
+    rmSync(to, { recursive: true, force: true })
+    return false
+  }
+}
+
+// `reuseFrom`: the previous build (dist/), whose bundles are copied when nothing they are made of changed.
+export async function vendorDependencies({
+  root,
+  outDir,
+  files,
+  reuseFrom,
+}: {
+  root: string
+  outDir: string
+  files: string[]
+  reuseFrom: string
+}): Promise<{ specifiers: number; modules: number; rewritten: number; reused: boolean }> {
   const vendorDir = path.join(outDir, 'vendor')
   const perFile = files.map((file) => {
     const code = readFileSync(file, 'utf8')
@@ -64,56 +85,28 @@ export async function vendorDependencies({ root, outDir, files }: { root: string
   }
   for (const { imports } of perFile) imports.forEach(add)
   const outNames = new Map<string, string>()
-  for (const specifier of needs.keys()) {
+  const entries: Array<{ specifier: string; out: string; contents: string }> = []
+  for (const [specifier, entryNeeds] of needs) {
     const out = entryName(specifier)
     const clash = [...outNames].find(([, taken]) => taken === out)
     if (clash) throw new Error(`vendor entries ${clash[0]} and ${specifier} would both be dist/vendor/${out}.js`)
     outNames.set(specifier, out)
+    entries.push({ specifier, out, contents: entrySource(specifier, entryNeeds) })
   }
-
-  const entries: Plugin = {
-    name: 'sandrun-vendor-entries',
-    setup(setup) {
-      setup.onResolve({ filter: /^sandrun-vendor:/ }, (args) => ({ path: args.path.slice('sandrun-vendor:'.length), namespace: 'sandrun-vendor' }))
-      setup.onLoad({ filter: /.*/, namespace: 'sandrun-vendor' }, (args) => ({
-        contents: entrySource(args.path, needs.get(args.path) ?? { names: new Set(), all: true }),
-        resolveDir: root,
-        loader: 'js',
-      }))
-    },
-  }
-  const result = await build({
-    absWorkingDir: root,
-    entryPoints: [...outNames].map(([specifier, out]) => ({ in: `sandrun-vendor:${specifier}`, out })),
-    outdir: vendorDir,
-    chunkNames: 'chunks/[name]-[hash]',
-    bundle: true,
-    splitting: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    // The packages our files import from node_modules keep one instance: a vendored package
-    // that uses one of them (viem's WebSocket transport and ws) imports the same copy.
-    external: [...external].flatMap((name) => [name, `${name}/*`]),
-    // Bundling renames clashing top-level names (two packages' `AbortError` become `AbortError`
-    // and `AbortError2`); keepNames gives each class and function its own name back, since some
-    // errors are recognised by their name. Only whitespace is minified: V8 keeps the source text
-    // of every lazily compiled function, whitespace included.
-    keepNames: true,
-    minifyWhitespace: true,
-    legalComments: 'none',
-    metafile: true,
-    plugins: [entries],
-    logLevel: 'warning',
-  })
-
-  // A CommonJS module in the bundle (multicast-dns under @libp2p/mdns) requires Node's built-ins;
-  // an ES module has no `require`, so the chunk with esbuild's require shim gets one.
-  for (const output of Object.keys(result.metafile.outputs)) {
-    const file = path.join(root, output)
-    const text = readFileSync(file, 'utf8')
-    if (text.includes('Dynamic require of "')) writeFileSync(file, `${requireShim}${text}`)
-  }
+  const externals = [...external].sort()
+  // Most source changes import nothing new: the previous build's bundles are reused when the
+  // entries, the external packages, the lock file and the bundling step are all the same.
+  const key = createHash('sha256')
+    .update(JSON.stringify({ entries, externals }))
+    .update(readFileSync(path.join(root, 'package-lock.json')))
+    .update(readFileSync(path.join(import.meta.dirname, 'bundleVendorEntries.ts')))
+    .digest('hex')
+  const keyFile = (dir: string): string => path.join(dir, '.built')
+  const previous = path.join(reuseFrom, 'vendor')
+  const [previousKey, previousModules] = existsSync(keyFile(previous)) ? readFileSync(keyFile(previous), 'utf8').split(' ') : []
+  const reused = previousKey === key && copied(previous, vendorDir)
+  const modules = reused ? Number(previousModules) : await bundleVendorEntries({ root, vendorDir, entries, external: externals })
+  if (!reused) writeFileSync(keyFile(vendorDir), `${key} ${modules}`)
 
   let rewritten = 0
   for (const { file, code, rewrite } of perFile) {
@@ -128,6 +121,5 @@ export async function vendorDependencies({ root, outDir, files }: { root: string
       rewritten++
     }
   }
-  const modules = Object.keys(result.metafile.inputs).filter((input) => !input.startsWith('sandrun-vendor:')).length
-  return { specifiers: outNames.size, modules, rewritten }
+  return { specifiers: outNames.size, modules, rewritten, reused }
 }
