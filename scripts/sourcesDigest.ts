@@ -21,7 +21,7 @@ export function sourcesDigest(root: string): string {
     }
   }
   for (const dir of buildSourceDirs(root)) walk(dir)
-  for (const file of ['package-lock.json', 'scripts/build.ts', 'scripts/sourcesDigest.ts', 'scripts/buildSourceDirs.ts', 'tsconfig.json', 'tsconfig.build.json', 'tsconfig.types.json']) add(file)
+  for (const file of ['package-lock.json', 'scripts/build.ts', 'scripts/sourcesDigest.ts', 'scripts/buildSourceDirs.ts', 'scripts/vendorDependencies.ts', 'scripts/packageImports.ts', 'scripts/bundleVendorEntries.ts', 'tsconfig.json', 'tsconfig.build.json', 'tsconfig.types.json']) add(file)
   return hash.digest('hex')
 }
 
