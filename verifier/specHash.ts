@@ -4,6 +4,11 @@ import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, type Hex } from './hex.ts'
 import { type SpecDocument, specDocumentBytes } from './specDocument.ts'
 
+declare const kind: unique symbol
+
+/** What a job is, as the chain records it: never a job id (gatewayJobId.ts, chainJobId.ts) nor any other hash. */
+export type SpecHash = Hex & { readonly [kind]: 'SpecHash' }
+
 export type SpecHashParameters = SpecDocument
 
 /**
@@ -11,6 +16,6 @@ export type SpecHashParameters = SpecDocument
  * `{"bundle_sha256":"0x…","environment_digest":"0x…","manifest":{…}}`, both sums written as
  * 0x + lowercase hex whatever form they were passed in.
  */
-export function specHash(spec: SpecHashParameters): Hex {
-  return bytesToHex(sha256(specDocumentBytes(spec)))
+export function specHash(spec: SpecHashParameters): SpecHash {
+  return bytesToHex(sha256(specDocumentBytes(spec))) as SpecHash
 }
