@@ -28,7 +28,7 @@ export type { SealedResult, SignedResult } from './sealResult.ts'
 export { decodeSpecDocument, specDocumentBytes } from './specDocument.ts'
 export type { DecodeSpecDocumentParameters, SpecDocument } from './specDocument.ts'
 export { specHash } from './specHash.ts'
-export type { SpecHash } from './specHash.ts'
+export type { SpecHash } from './parseSpecHash.ts'
 export { parseSpecHash } from './parseSpecHash.ts'
 // The three kinds of job id, apart in the types (ARCHITECTURE.md, "Job ids").
 export { gatewayJobId } from './gatewayJobId.ts'

@@ -1,13 +1,9 @@
 // The spec hash (docs/network.md, "The flow"): what a job is, as the chain records it. Workers recompute it from
 // the manifest, bundle and environment they were given before committing to run the job.
 import { sha256 } from '@noble/hashes/sha2.js'
-import { bytesToHex, type Hex } from './hex.ts'
+import { bytesToHex } from './hex.ts'
+import type { SpecHash } from './parseSpecHash.ts'
 import { type SpecDocument, specDocumentBytes } from './specDocument.ts'
-
-declare const kind: unique symbol
-
-/** What a job is, as the chain records it: never a job id (gatewayJobId.ts, chainJobId.ts) nor any other hash. */
-export type SpecHash = Hex & { readonly [kind]: 'SpecHash' }
 
 export type SpecHashParameters = SpecDocument
 
