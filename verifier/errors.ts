@@ -7,6 +7,8 @@ import { type ErrorCodeTable, hostError, SandrunError } from '../errors/index.ts
 export type VerifierErrorCode =
   /** A hex string (hash, root, proof node) is not 0x + the expected number of hex digits. */
   | 'HEX_INVALID'
+  /** An on-chain job id is not a decimal integer within uint256. */
+  | 'CHAIN_JOB_ID_INVALID'
   /** Merkle input out of range: leaf index beyond the tree, a hash that is not 32 bytes. */
   | 'MERKLE_INPUT_INVALID'
   /** A result (exit code, termination, output path, entry list) cannot be committed as given. */
@@ -46,6 +48,7 @@ const chainFailed = { statusCode: 502, userFault: false }
 /** Per code: malformed input is the caller's to fix; a chain that cannot answer is a bad gateway. */
 export const verifierErrorCodes: ErrorCodeTable<VerifierErrorCode> = {
   HEX_INVALID: malformed,
+  CHAIN_JOB_ID_INVALID: malformed,
   MERKLE_INPUT_INVALID: malformed,
   RESULT_INVALID: malformed,
   RESULT_ENTRY_NOT_FOUND: { statusCode: 404, userFault: true },

@@ -8,6 +8,7 @@ import type { Manifest } from '../sandbox/types.ts'
 import { canonicalJson } from './canonicalJson.ts'
 import { VerifierError } from './errors.ts'
 import { bytesToHex, normalizeSha256 } from './hex.ts'
+import type { SpecHash } from './parseSpecHash.ts'
 
 export type SpecDocument = {
   /** The manifest after validation with every default filled in, so equal jobs hash equal. */
@@ -30,8 +31,8 @@ export function specDocumentBytes({ manifest, bundleSha256, environmentDigest }:
 
 export type DecodeSpecDocumentParameters = {
   data: Uint8Array
-  /** The spec hash read from the chain, 0x hex. */
-  specHash: string
+  /** The spec hash read from the chain. */
+  specHash: SpecHash
   /** The manifest validator (the sandbox's parseManifest): it must return the normalized manifest. */
   parseManifest: (value: unknown) => Manifest
 }

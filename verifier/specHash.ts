@@ -1,7 +1,8 @@
 // The spec hash (docs/network.md, "The flow"): what a job is, as the chain records it. Workers recompute it from
 // the manifest, bundle and environment they were given before committing to run the job.
 import { sha256 } from '@noble/hashes/sha2.js'
-import { bytesToHex, type Hex } from './hex.ts'
+import { bytesToHex } from './hex.ts'
+import type { SpecHash } from './parseSpecHash.ts'
 import { type SpecDocument, specDocumentBytes } from './specDocument.ts'
 
 export type SpecHashParameters = SpecDocument
@@ -11,6 +12,6 @@ export type SpecHashParameters = SpecDocument
  * `{"bundle_sha256":"0x…","environment_digest":"0x…","manifest":{…}}`, both sums written as
  * 0x + lowercase hex whatever form they were passed in.
  */
-export function specHash(spec: SpecHashParameters): Hex {
-  return bytesToHex(sha256(specDocumentBytes(spec)))
+export function specHash(spec: SpecHashParameters): SpecHash {
+  return bytesToHex(sha256(specDocumentBytes(spec))) as SpecHash
 }

@@ -2,13 +2,14 @@
 // field of the right type, the signature valid for the worker_id it names, and bound to the job and
 // root the caller expects. Returns the report, or why it is refused.
 import { ed25519 } from '@noble/curves/ed25519.js'
+import type { ChainJobId } from './chainJobId.ts'
 import { executionReportMessage, type ExecutionReport, type ExecutionReportFields } from './signExecutionReport.ts'
 
 export type VerifyExecutionReportParameters = {
   report: unknown
   chainId: number
   market: string
-  jobId: string
+  jobId: ChainJobId
   /** The worker's revealed root: a report about another result is refused. */
   resultRoot: string
 }
@@ -36,7 +37,7 @@ export function verifyExecutionReport({ report, chainId, market, jobId, resultRo
   const r = report as Record<string, unknown>
   const problem = shapeProblem(r)
   if (problem) return { valid: false, reason: problem }
-  if (r.chain_id !== chainId || r.market !== market.toLowerCase() || r.job_id !== jobId) return { valid: false, reason: 'report for another job' }
+  if (r.chain_id !== chainId || r.market !== market.toLowerCase() || r.job_id !== jobId.toString()) return { valid: false, reason: 'report for another job' }
   if (typeof r.result_root !== 'string' || r.result_root.toLowerCase() !== resultRoot.toLowerCase()) return { valid: false, reason: 'report about another result root' }
   const publicKey = Buffer.from(r.worker_id as string, 'base64')
   const signature = Buffer.from(r.signature as string, 'base64')

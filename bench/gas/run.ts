@@ -10,6 +10,7 @@ import { devAccounts } from '../../node/chain/devAccounts.ts'
 import { createMarketClient, type MarketClient } from '../../node/chain/marketClient.ts'
 import { defaultMarketParams } from '../../node/chain/marketParams.ts'
 import { commitWhenEligible } from '../../test/contracts/commitWhenEligible.ts'
+import { type ChainJobId, parseSpecHash } from '../../verifier/index.ts'
 
 const WORKERS = 12
 const reward = parseEther('0.01')
@@ -17,7 +18,7 @@ const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0)
 const avg = (xs: number[]): number => Math.round(sum(xs) / xs.length)
 const fmt = (n: number): string => n.toLocaleString('en-US')
 
-type Deployed = { requester: MarketClient; workers: MarketClient[]; publicClient: PublicClient; commit(client: MarketClient, jobId: bigint, resultRoot: Hex): Promise<{ gas: number; salt: Hex }>; stop(): Promise<void> }
+type Deployed = { requester: MarketClient; workers: MarketClient[]; publicClient: PublicClient; commit(client: MarketClient, jobId: ChainJobId, resultRoot: Hex): Promise<{ gas: number; salt: Hex }>; stop(): Promise<void> }
 
 async function freshDeployment(): Promise<Deployed> {
   const anvil = await startAnvil({ accounts: WORKERS + 2 })
@@ -42,7 +43,7 @@ async function freshDeployment(): Promise<Deployed> {
 
 /** One unanimous job: post, every worker commits, every worker reveals (the last one settles). */
 async function unanimousJob(d: Deployed, replicas: number, label: string) {
-  const posted = await d.requester.postJob({ specHash: keccak256(toHex(label)), replicas, commitWindow: 600, revealWindow: 600, reward })
+  const posted = await d.requester.postJob({ specHash: parseSpecHash(keccak256(toHex(label))), replicas, commitWindow: 600, revealWindow: 600, reward })
   const resultRoot = keccak256(toHex(`root-${label}`))
   const commits: Array<{ gas: number; salt: Hex }> = []
   for (const w of d.workers.slice(0, replicas)) commits.push(await d.commit(w, posted.jobId, resultRoot))
@@ -56,7 +57,7 @@ async function unanimousJob(d: Deployed, replicas: number, label: string) {
 
 /** 2 vs 1 in the first committee, then all nine slots of the escalation committee agree with the one. */
 async function escalatedJob(d: Deployed) {
-  const posted = await d.requester.postJob({ specHash: keccak256(toHex('escalated')), replicas: 3, commitWindow: 600, revealWindow: 600, reward })
+  const posted = await d.requester.postJob({ specHash: parseSpecHash(keccak256(toHex('escalated'))), replicas: 3, commitWindow: 600, revealWindow: 600, reward })
   const honest = keccak256(toHex('honest root'))
   const forged = keccak256(toHex('forged root'))
   const firstRoots = [honest, forged, forged]

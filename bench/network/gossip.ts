@@ -4,6 +4,7 @@
 import '../../node/promiseWithResolvers.ts'
 import { jobAnnouncements, type JobAnnouncementsService } from '../../node/p2p/jobAnnouncements.ts'
 import { startTestHosts } from '../../node/p2p/startTestHosts.ts'
+import { chainJobId, parseSpecHash } from '../../verifier/index.ts'
 
 const subscribers = 20
 const rounds = 50
@@ -19,7 +20,7 @@ const net = await startTestHosts({
   // All peers share 127.0.0.1: lift the per-IP limits that protect a public node.
   options: { gossipScoreParams: { IPColocationFactorWeight: 0 }, inboundConnectionsPerSecondPerHost: 1000 },
 })
-const sent = new Map<string, number>()
+const sent = new Map<bigint, number>()
 const latencies: number[] = []
 let pending = 0
 let roundDone: (() => void) | undefined
@@ -51,13 +52,13 @@ await Promise.all(
   ),
 )
 for (let round = 1; round <= rounds; round++) {
-  const jobId = String(round)
+  const jobId = chainJobId(BigInt(round))
   pending = subscribers
   const done = new Promise<void>((resolve) => (roundDone = resolve))
   sent.set(jobId, performance.now())
   await services[0]!.announce({
     jobId,
-    specHash: `0x${'a'.repeat(64)}`,
+    specHash: parseSpecHash(`0x${'a'.repeat(64)}`),
     bundleSha256: `0x${'b'.repeat(64)}`,
     bundleSize: 1000,
     providers: [net.hosts[0]!.multiaddrs()[0]!],

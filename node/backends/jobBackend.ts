@@ -5,7 +5,7 @@
 import type { Readable } from 'node:stream'
 import type { FastifyPluginAsync } from 'fastify'
 import type { EnvironmentsReport, EnvironmentsReportTemplate, GpuInfo } from '../../sandbox/index.ts'
-import type { OutputStream } from '../../verifier/index.ts'
+import type { ChainJobId, OutputStream, SpecHash } from '../../verifier/index.ts'
 
 export type JobState = 'queued' | 'running' | 'completed' | 'failed'
 
@@ -112,9 +112,9 @@ export type JobVerification = {
   slashed: string[]
   chainId: number
   market: string
-  /** The on-chain job id (decimal); null until the post transaction is mined. */
-  chainJobId: string | null
-  specHash: string
+  /** The on-chain job id; null until the post transaction is mined. */
+  chainJobId: ChainJobId | null
+  specHash: SpecHash
   txHashes: { post: string | null; commits: string[]; reveals: string[]; finalize: string | null }
   /** The block the post transaction was mined in (decimal): where the job's events start. */
   postBlock?: string | null | undefined

@@ -9,6 +9,7 @@ import { MarketRevertError } from './errors.ts'
 import { createMarketClient, type MarketClient } from './marketClient.ts'
 import { defaultMarketParams } from './marketParams.ts'
 import { commitFrom } from '../../test/contracts/commitWhenEligible.ts'
+import { type ChainJobId, parseSpecHash } from '../../verifier/index.ts'
 
 let anvil: StartAnvilReturnType
 let requester: MarketClient
@@ -31,7 +32,7 @@ afterAll(async () => {
 })
 
 /** Moves chain time to when every worker is drawn for the job (eligibility widens over the window). */
-async function untilAllDrawn(jobId: bigint): Promise<void> {
+async function untilAllDrawn(jobId: ChainJobId): Promise<void> {
   const starts = await Promise.all(workers.map((worker) => commitFrom(requester.publicClient, worker, jobId)))
   if (starts.some((start) => start === null)) throw new Error('a worker is never drawn for this job')
   await testClient.setNextBlockTimestamp({ timestamp: BigInt(Math.max(...(starts as number[]))) })
@@ -55,7 +56,7 @@ async function inOneBlock<T>(calls: Array<() => Promise<T>>): Promise<PromiseSet
 describe('market client writes', () => {
   it('commits estimated before each other all land in one block (later slots cost more gas)', async () => {
     // Five slots: the fourth starts a new storage word, the costliest surprise for an estimate.
-    const { jobId } = await requester.postJob({ specHash: keccak256(toHex('spec')), replicas: 5, commitWindow: 600, revealWindow: 600, reward: parseEther('0.001') })
+    const { jobId } = await requester.postJob({ specHash: parseSpecHash(keccak256(toHex('spec'))), replicas: 5, commitWindow: 600, revealWindow: 600, reward: parseEther('0.001') })
     const root = keccak256(toHex('root'))
     await untilAllDrawn(jobId)
     const results = await inOneBlock(workers.map((worker) => () => worker.commit({ jobId, resultRoot: root })))
@@ -65,7 +66,7 @@ describe('market client writes', () => {
   })
 
   it('commits that lose the race for the last slots on chain fail with the contract reason, not a bare revert', async () => {
-    const { jobId } = await requester.postJob({ specHash: keccak256(toHex('spec-2')), replicas: 3, commitWindow: 600, revealWindow: 600, reward: parseEther('0.001') })
+    const { jobId } = await requester.postJob({ specHash: parseSpecHash(keccak256(toHex('spec-2'))), replicas: 3, commitWindow: 600, revealWindow: 600, reward: parseEther('0.001') })
     const root = keccak256(toHex('root'))
     await untilAllDrawn(jobId)
     const results = await inOneBlock(workers.map((worker) => () => worker.commit({ jobId, resultRoot: root })))

@@ -18,7 +18,7 @@ import {
   type Hex,
   type TransactionReceipt,
 } from 'viem'
-import { majorityQuorum } from '../../verifier/index.ts'
+import { type ChainJobId, chainJobId, majorityQuorum, type SpecHash } from '../../verifier/index.ts'
 import { sandrunMarketAbi } from '../../contracts/abi.ts'
 import { ChainError, MarketRevertError } from './errors.ts'
 import { createMarketReader } from './marketReader.ts'
@@ -161,10 +161,10 @@ export function createMarketClient({ rpcUrl, address, account, pollingInterval =
     return execute({ functionName: 'withdraw' })
   }
 
-  type PostJobParameters = { specHash: Hex; replicas: number; quorum?: number; commitWindow: number; revealWindow: number; reward: bigint }
+  type PostJobParameters = { specHash: SpecHash; replicas: number; quorum?: number; commitWindow: number; revealWindow: number; reward: bigint }
 
   /** Post a job escrowing `reward` (whole gwei) x `replicas`; quorum defaults to a strict majority. */
-  async function postJob(p: PostJobParameters): Promise<TxResult & { jobId: bigint }> {
+  async function postJob(p: PostJobParameters): Promise<TxResult & { jobId: ChainJobId }> {
     const quorum = p.quorum ?? majorityQuorum(p.replicas)
     const result = await execute({
       functionName: 'postJob',
@@ -173,14 +173,14 @@ export function createMarketClient({ rpcUrl, address, account, pollingInterval =
     })
     const [posted] = parseEventLogs({ abi: sandrunMarketAbi, logs: result.receipt.logs, eventName: 'JobPosted' })
     if (!posted) throw new ChainError('MARKET_REVERTED', `postJob transaction ${result.hash} emitted no JobPosted event; is ${address} a SandrunMarket?`)
-    return { ...result, jobId: posted.args.jobId }
+    return { ...result, jobId: chainJobId(posted.args.jobId) }
   }
 
   /**
    * Post several jobs in one transaction (postJobs): all or nothing, so one invalid job fails them
    * all with its own reason. Returns each job's id, in the order given.
    */
-  async function postJobs(posts: PostJobParameters[]): Promise<TxResult & { jobIds: bigint[] }> {
+  async function postJobs(posts: PostJobParameters[]): Promise<TxResult & { jobIds: ChainJobId[] }> {
     const items = posts.map((p) => ({
       specHash: p.specHash,
       replicas: p.replicas,
@@ -190,24 +190,24 @@ export function createMarketClient({ rpcUrl, address, account, pollingInterval =
       escrow: p.reward * BigInt(p.replicas),
     }))
     const result = await execute({ functionName: 'postJobs', args: [items], value: items.reduce((sum, item) => sum + item.escrow, 0n) })
-    const jobIds = parseEventLogs({ abi: sandrunMarketAbi, logs: result.receipt.logs, eventName: 'JobPosted' }).map((event) => event.args.jobId)
+    const jobIds = parseEventLogs({ abi: sandrunMarketAbi, logs: result.receipt.logs, eventName: 'JobPosted' }).map((event) => chainJobId(event.args.jobId))
     if (jobIds.length !== posts.length) throw new ChainError('MARKET_REVERTED', `postJobs transaction ${result.hash} emitted ${jobIds.length} JobPosted events for ${posts.length} jobs; is ${address} a SandrunMarket?`)
     return { ...result, jobIds }
   }
 
   /** Commit a sealed root before `deadline` (the commit window's end). Keep the returned salt: reveal needs it. */
-  async function commit({ jobId, resultRoot, salt = randomSalt(), deadline }: { jobId: bigint; resultRoot: Hex; salt?: Hex; deadline?: number }): Promise<TxResult & { seal: Hex; salt: Hex }> {
+  async function commit({ jobId, resultRoot, salt = randomSalt(), deadline }: { jobId: ChainJobId; resultRoot: Hex; salt?: Hex; deadline?: number }): Promise<TxResult & { seal: Hex; salt: Hex }> {
     const { account } = signer()
     const seal = computeSeal({ jobId, worker: account.address, resultRoot, salt })
     const result = await execute({ functionName: 'commit', args: [jobId, seal], deadline })
     return { ...result, seal, salt }
   }
 
-  async function reveal({ jobId, resultRoot, salt, deadline }: { jobId: bigint; resultRoot: Hex; salt: Hex; deadline?: number }): Promise<TxResult> {
+  async function reveal({ jobId, resultRoot, salt, deadline }: { jobId: ChainJobId; resultRoot: Hex; salt: Hex; deadline?: number }): Promise<TxResult> {
     return execute({ functionName: 'reveal', args: [jobId, resultRoot, salt], deadline })
   }
 
-  async function finalize(jobId: bigint): Promise<TxResult> {
+  async function finalize(jobId: ChainJobId): Promise<TxResult> {
     return execute({ functionName: 'finalize', args: [jobId] })
   }
 

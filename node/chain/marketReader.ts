@@ -1,8 +1,9 @@
 // Read side of the market: job, slots, accounts and per-job events, with enums turned into names.
 // Needs only a public client, so gateways and verifiers can use it without a key.
-import type { Address, Hex, PublicClient } from 'viem'
+import type { Address, PublicClient } from 'viem'
 import { sandrunMarketAbi } from '../../contracts/abi.ts'
 import { readJobEvents, type MarketJobEvent, readJobSpecHash, readMarketJob, type MarketJob, readMarketSlots, type MarketSlot } from '../../verifier/chain/index.ts'
+import type { ChainJobId, SpecHash } from '../../verifier/index.ts'
 import type { MarketParams } from './marketParams.ts'
 import type { PeerRegistration } from './peerRegistration.ts'
 
@@ -31,11 +32,11 @@ export type CreateMarketReaderParameters = { publicClient: PublicClient; address
 export function createMarketReader({ publicClient, address }: CreateMarketReaderParameters) {
   const contract = { address, abi: sandrunMarketAbi } as const
 
-  function getJob(jobId: bigint): Promise<MarketJob> {
+  function getJob(jobId: ChainJobId): Promise<MarketJob> {
     return readMarketJob(publicClient, { market: address, jobId })
   }
 
-  function getSlots(jobId: bigint): Promise<MarketSlot[]> {
+  function getSlots(jobId: ChainJobId): Promise<MarketSlot[]> {
     return readMarketSlots(publicClient, { market: address, jobId })
   }
 
@@ -65,7 +66,7 @@ export function createMarketReader({ publicClient, address }: CreateMarketReader
   }
 
   /** The spec hash a job was posted with (from its JobPosted event); null for an unknown job. */
-  function getJobSpecHash(jobId: bigint, options: { fromBlock?: bigint; toBlock?: bigint } = {}): Promise<Hex | null> {
+  function getJobSpecHash(jobId: ChainJobId, options: { fromBlock?: bigint; toBlock?: bigint } = {}): Promise<SpecHash | null> {
     return readJobSpecHash(publicClient, { market: address, jobId, ...options })
   }
 
@@ -74,7 +75,7 @@ export function createMarketReader({ publicClient, address }: CreateMarketReader
   }
 
   /** Every event of one job in chain order, with tx hashes for verification reports. */
-  function getJobEvents(jobId: bigint, options: { fromBlock?: bigint; anchorBlock?: bigint } = {}): Promise<MarketJobEvent[]> {
+  function getJobEvents(jobId: ChainJobId, options: { fromBlock?: bigint; anchorBlock?: bigint } = {}): Promise<MarketJobEvent[]> {
     return readJobEvents(publicClient, { market: address, jobId, ...options })
   }
 

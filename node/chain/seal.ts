@@ -2,8 +2,9 @@
 // computed off chain exactly as SandrunMarket.reveal recomputes it.
 import { encodeAbiParameters, keccak256, type Address, type Hex } from 'viem'
 import { randomBytes } from 'node:crypto'
+import type { ChainJobId } from '../../verifier/index.ts'
 
-export type ComputeSealParameters = { jobId: bigint; worker: Address; resultRoot: Hex; salt: Hex }
+export type ComputeSealParameters = { jobId: ChainJobId; worker: Address; resultRoot: Hex; salt: Hex }
 
 export function computeSeal({ jobId, worker, resultRoot, salt }: ComputeSealParameters): Hex {
   return keccak256(

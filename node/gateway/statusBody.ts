@@ -55,7 +55,7 @@ function verificationBody(v: JobVerification): NonNullable<StatusResponse['verif
     slashed: v.slashed,
     chain_id: v.chainId,
     market: v.market,
-    job_id: v.chainJobId,
+    job_id: v.chainJobId === null ? null : v.chainJobId.toString(),
     spec_hash: v.specHash,
     tx_hashes: v.txHashes,
     post_block: v.postBlock ?? null,

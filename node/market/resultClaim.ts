@@ -4,12 +4,12 @@
 // revealed result) deletes nothing, so nobody else can make workers drop a result before the
 // requester got it. Naming the worker keeps one worker from replaying the claim to the others.
 import type { Address } from 'viem'
+import type { ChainJobId } from '../../verifier/index.ts'
 
 export type ResultClaimParameters = {
   chainId: number
   market: Address
-  /** On-chain job id, decimal. */
-  jobId: string
+  jobId: ChainJobId
   /** The worker the result is fetched from. */
   worker: Address
 }

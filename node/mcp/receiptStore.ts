@@ -4,7 +4,7 @@
 // signature, or the chain through --rpc); nothing in a receipt is believed without that check.
 import { createPublicClient, isAddress } from 'viem'
 import { verifyJob } from '../../verifier/chain/index.ts'
-import { resultRoot, verifyWorkerSignature, type ResultEntryInput } from '../../verifier/index.ts'
+import { chainJobId, resultRoot, verifyWorkerSignature, type ResultEntryInput } from '../../verifier/index.ts'
 import type { JobStatusBody, SandrunClient, VerifyReturnType } from '../client/sandrunClient.ts'
 import { chainTransport } from '../chain/chainTransport.ts'
 
@@ -28,7 +28,7 @@ export function createReceiptStore({ client, rpcUrl, maxReceipts = 1000 }: { cli
     const base = { job_id: jobId, method: 'chain', caveat: chainCaveat, result_root: root, entries: receipt.entries }
     if (!rpcUrl) return { ...base, verified: false, reason: `the gateway deleted the job; its kept receipt names on-chain job ${v.job_id} (chain ${v.chain_id}, market ${v.market}): start the MCP server with --rpc <RPC URL of chain ${v.chain_id}> to check it on chain` }
     if (!isAddress(v.market ?? '')) return { ...base, verified: false, reason: 'the kept receipt names no market address' }
-    const report = await verifyJob(createPublicClient({ transport: chainTransport(rpcUrl) }), { chainId: v.chain_id!, market: v.market as `0x${string}`, jobId: BigInt(v.job_id!) })
+    const report = await verifyJob(createPublicClient({ transport: chainTransport(rpcUrl) }), { chainId: v.chain_id!, market: v.market as `0x${string}`, jobId: chainJobId(v.job_id!) })
     const chain = { chain_id: report.chainId, market: report.market, job_id: report.jobId.toString(), status: report.status, consensus_root: report.consensusRoot }
     if (!report.verdict.verified) return { ...base, chain, verified: false, reason: report.verdict.reason }
     const verified = report.consensusRoot?.toLowerCase() === root

@@ -5,6 +5,7 @@ import { jobAnnouncements, parseJobAnnouncement, type JobAnnouncement, type JobA
 import { startTestHosts, type StartTestHostsReturnType } from './startTestHosts.ts'
 import { workerHeartbeats, type HeartbeatParameters, type WorkerHeartbeatsService } from './workerHeartbeats.ts'
 import type { SandrunHost } from './createHost.ts'
+import { chainJobId, parseSpecHash } from '../../verifier/index.ts'
 
 const deployment = { chainId: 31337, market: '0x5FbDB2315678afecb367f032d93F642f64180aa3' }
 const hash = (digit: string): string => `0x${digit.repeat(64)}`
@@ -38,7 +39,7 @@ describe('job announcements', () => {
   let services: JobAnnouncementsService[]
   const received: Array<Array<{ announcement: JobAnnouncement; from: string }>> = []
   const invalid: GossipInvalidMessage[][] = []
-  const onChainJobs = new Set(['1', '2'])
+  const onChainJobs = new Set([1n, 2n])
 
   beforeAll(async () => {
     net = await startTestHosts({ count: 4 })
@@ -58,34 +59,37 @@ describe('job announcements', () => {
   })
   afterAll(async () => net?.stop())
 
-  const announcement = (jobId: string) => ({
-    jobId,
-    specHash: hash('a'),
+  const announcement = (jobId: bigint) => ({
+    jobId: chainJobId(jobId),
+    specHash: parseSpecHash(hash('a')),
     bundleSha256: hash('b'),
     bundleSize: 1234,
     providers: [`/ip4/127.0.0.1/tcp/4001/p2p/${net.hosts[0]!.peerId}`],
   })
+
+  // The same announcement as it travels: the job id in decimal.
+  const wire = (jobId: string) => ({ ...announcement(BigInt(jobId)), jobId })
 
   it('uses one topic per deployment', () => {
     expect(services[0]!.topic).toBe('sandrun/31337/0x5fbdb2315678afecb367f032d93f642f64180aa3/jobs')
   })
 
   it('reaches the three subscribed peers', async () => {
-    const { recipients } = await services[0]!.announce(announcement('1'))
+    const { recipients } = await services[0]!.announce(announcement(1n))
     expect(recipients).toBe(3)
     for (const i of [1, 2, 3]) {
       await until(net.hosts[i]!.libp2p.services.pubsub, 'message', () => received[i]!.length > 0)
       expect(received[i]![0]).toEqual({
-        announcement: { v: 1, chainId: 31337, market: deployment.market.toLowerCase(), ...announcement('1') },
+        announcement: { v: 1, chainId: 31337, market: deployment.market.toLowerCase(), ...announcement(1n) },
         from: net.hosts[0]!.peerId,
       })
     }
   })
 
   it('parseJobAnnouncement names what is wrong with each malformed message', () => {
-    const base = { v: 1, chainId: 31337, market: deployment.market.toLowerCase(), ...announcement('2') }
+    const base = { v: 1, chainId: 31337, market: deployment.market.toLowerCase(), ...wire('2') }
     const reason = (value: unknown): unknown => parseJobAnnouncement(encode(value), deployment)
-    expect(reason(base)).toEqual(base)
+    expect(reason(base)).toEqual({ ...base, jobId: 2n })
     expect(reason('[1]')).toBe('not a JSON object')
     expect(reason({ ...base, bundleSize: '1234' })).toMatch(/bundleSize/)
     expect(reason({ ...base, bundleSize: 200 * 1024 * 1024 })).toMatch(/bundleSize/)
@@ -99,13 +103,13 @@ describe('job announcements', () => {
   })
 
   it('refuses to publish an announcement that peers would reject', async () => {
-    await expect(services[0]!.announce({ ...announcement('1'), bundleSha256: 'nope' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
+    await expect(services[0]!.announce({ ...announcement(1n), bundleSha256: 'nope' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
   })
 
   it('rejects malformed, foreign and off-chain messages, and the sender pays in score', async () => {
     const rogue = net.hosts[3]!
     const topic = services[0]!.topic
-    const base = { v: 1, chainId: 31337, market: deployment.market.toLowerCase(), ...announcement('2') }
+    const base = { v: 1, chainId: 31337, market: deployment.market.toLowerCase(), ...wire('2') }
     // Three strikes: the third rejection graylists the rogue (score -90), so later messages would be dropped unread.
     const bad = [encode('not json {'), encode({ ...base, chainId: 1 }), encode({ ...base, jobId: '99' })]
     const before = received.map((list) => list.length)

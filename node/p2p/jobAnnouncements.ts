@@ -4,20 +4,22 @@
 // application sees it and before anything is fetched.
 import type { GossipSub } from '@libp2p/gossipsub'
 import { multiaddr } from '@multiformats/multiaddr'
+import { type ChainJobId, parseSpecHash, type SpecHash } from '../../verifier/index.ts'
 import type { Deployment } from './deploymentTopics.ts'
 import { jobsTopic } from './deploymentTopics.ts'
+import { decodeChainJobId } from './decodeChainJobId.ts'
 import { decodeJsonObject } from './decodeJsonObject.ts'
 import { P2pError } from './errors.ts'
 import { gossipChannel, type GossipInvalidMessage, type GossipVerdict } from './gossipChannel.ts'
 
+/** An announcement as read: its ids in their own types (on the wire the job id is decimal). */
 export type JobAnnouncement = {
   v: 1
   chainId: number
   /** Market address, lowercase. */
   market: string
-  /** The on-chain job id, decimal. */
-  jobId: string
-  specHash: string
+  jobId: ChainJobId
+  specHash: SpecHash
   bundleSha256: string
   bundleSize: number
   /** Multiaddrs (with /p2p/<peer id>) that serve the bundle. */
@@ -57,7 +59,6 @@ export type JobAnnouncementsService = {
 }
 
 const hashPattern = /^0x[0-9a-f]{64}$/
-const chainJobIdPattern = /^(0|[1-9][0-9]{0,77})$/
 const fields = ['v', 'chainId', 'market', 'jobId', 'specHash', 'bundleSha256', 'bundleSize', 'providers']
 
 /** Shape and deployment checks; a string is the reason the message is rejected. */
@@ -69,7 +70,8 @@ export function parseJobAnnouncement(data: Uint8Array, deployment: Deployment, m
   if (unknown !== undefined) return `unknown field ${JSON.stringify(unknown.slice(0, 40))}`
   if (a.v !== 1) return 'v is not 1'
   if (a.chainId !== deployment.chainId || a.market !== deployment.market.toLowerCase()) return 'announcement for another deployment'
-  if (typeof a.jobId !== 'string' || !chainJobIdPattern.test(a.jobId)) return 'jobId is not a decimal string'
+  const jobId = decodeChainJobId(a.jobId)
+  if (jobId === null) return 'jobId is not a decimal string'
   if (typeof a.specHash !== 'string' || !hashPattern.test(a.specHash)) return 'specHash is not 0x + 64 lowercase hex'
   if (typeof a.bundleSha256 !== 'string' || !hashPattern.test(a.bundleSha256)) return 'bundleSha256 is not 0x + 64 lowercase hex'
   if (typeof a.bundleSize !== 'number' || !Number.isSafeInteger(a.bundleSize) || a.bundleSize < 0 || a.bundleSize > maxBundleBytes) return 'bundleSize is not an integer within the bundle cap'
@@ -77,7 +79,7 @@ export function parseJobAnnouncement(data: Uint8Array, deployment: Deployment, m
   for (const provider of a.providers) {
     if (typeof provider !== 'string' || provider.length > 256 || !isPeerMultiaddr(provider)) return 'a provider is not a multiaddr ending in /p2p/<peer id>'
   }
-  return a as JobAnnouncement
+  return { ...(a as Omit<JobAnnouncement, 'jobId' | 'specHash'>), jobId, specHash: parseSpecHash(a.specHash) }
 }
 
 function isPeerMultiaddr(value: string): boolean {
@@ -125,7 +127,7 @@ function createJobAnnouncements(pubsub: GossipSub, init: JobAnnouncementsInit): 
     stop: () => channel.stop(),
     async announce(parameters) {
       const announcement: JobAnnouncement = { v: 1, chainId: deployment.chainId, market: deployment.market.toLowerCase(), ...parameters }
-      const data = new TextEncoder().encode(JSON.stringify(announcement))
+      const data = new TextEncoder().encode(JSON.stringify({ ...announcement, jobId: announcement.jobId.toString() }))
       const problem = data.byteLength > defaultJobAnnouncementOptions.maxMessageBytes ? 'it is too large' : parseJobAnnouncement(data, deployment, maxBundleBytes)
       if (typeof problem === 'string') {
         throw new P2pError('INVALID_ARGUMENT', `This announcement would be rejected by every peer: ${problem}.`)

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LogFeed, type LogEvent } from './logFeed.ts'
 import { logsService } from './logsService.ts'
 import { startTestHosts, type StartTestHostsReturnType } from './startTestHosts.ts'
+import { chainJobId } from '../../verifier/index.ts'
 
 const text = (value: string): Uint8Array => new TextEncoder().encode(value)
 const decode = (data: Uint8Array): string => new TextDecoder().decode(data)
@@ -14,7 +15,7 @@ async function collect(events: AsyncIterable<LogEvent>): Promise<LogEvent[]> {
 
 describe('logs protocol', () => {
   let net: StartTestHostsReturnType
-  const feeds = new Map<string, LogFeed>()
+  const feeds = new Map<bigint, LogFeed>()
 
   beforeAll(async () => {
     net = await startTestHosts({ count: 2 })
@@ -24,10 +25,10 @@ describe('logs protocol', () => {
 
   it('replays what exists, streams new chunks live, then the final status', async () => {
     const feed = new LogFeed()
-    feeds.set('7', feed)
+    feeds.set(7n, feed)
     feed.append('stdout', text('before 1\n'))
     feed.append('stderr', text('warn\n'))
-    const follow = logsService({})(net.hosts[0]!.libp2p).follow({ peer: net.hosts[1]!.libp2p.peerId, jobId: '7' })
+    const follow = logsService({})(net.hosts[0]!.libp2p).follow({ peer: net.hosts[1]!.libp2p.peerId, jobId: chainJobId(7n) })
     const first = await follow.next()
     expect(first.value).toEqual({ type: 'chunk', stream: 'stdout', data: text('before 1\n') })
     expect((await follow.next()).value).toEqual({ type: 'chunk', stream: 'stderr', data: text('warn\n') })
@@ -41,19 +42,19 @@ describe('logs protocol', () => {
 
   it('serves a finished job as replay + end', async () => {
     const feed = new LogFeed()
-    feeds.set('8', feed)
+    feeds.set(8n, feed)
     feed.append('stdout', text('all done\n'))
     feed.end({ state: 'failed', exit_code: 1 })
-    const events = await collect(logsService({})(net.hosts[0]!.libp2p).follow({ peer: net.hosts[1]!.libp2p.peerId, jobId: '8' }))
+    const events = await collect(logsService({})(net.hosts[0]!.libp2p).follow({ peer: net.hosts[1]!.libp2p.peerId, jobId: chainJobId(8n) }))
     expect(events.map((event) => event.type)).toEqual(['chunk', 'end'])
   })
 
   it('does not block the job for a slow reader: it drops the oldest chunks and reports the gap', async () => {
     const feed = new LogFeed({ maxLagBytes: 128 * 1024 })
-    feeds.set('9', feed)
+    feeds.set(9n, feed)
     const client = logsService({})(net.hosts[0]!.libp2p)
-    const slow = client.follow({ peer: net.hosts[1]!.libp2p.peerId, jobId: '9' })
-    const fast = client.follow({ peer: net.hosts[1]!.libp2p.peerId, jobId: '9' })
+    const slow = client.follow({ peer: net.hosts[1]!.libp2p.peerId, jobId: chainJobId(9n) })
+    const fast = client.follow({ peer: net.hosts[1]!.libp2p.peerId, jobId: chainJobId(9n) })
     feed.append('stdout', text('start\n'))
     // Both readers are attached once they saw the first chunk.
     expect((await slow.next()).value).toMatchObject({ type: 'chunk' })
@@ -79,7 +80,7 @@ describe('logs protocol', () => {
   })
 
   it('reports an unknown job as NOT_FOUND', async () => {
-    const follow = logsService({})(net.hosts[0]!.libp2p).follow({ peer: net.hosts[1]!.libp2p.peerId, jobId: 'nope' })
+    const follow = logsService({})(net.hosts[0]!.libp2p).follow({ peer: net.hosts[1]!.libp2p.peerId, jobId: chainJobId(404n) })
     await expect(follow.next()).rejects.toMatchObject({ code: 'NOT_FOUND', penalize: false })
   })
 

@@ -1,6 +1,7 @@
 // `/sandrun/logs/1.0.0`: a job's live log. The server replays what it has, streams new chunks until
 // the job ends, and sends a final status; keepalive frames hold a quiet stream open (libp2p resets
 // streams idle for 2 minutes). A slow reader never blocks the job: see LogFeed's drop policy.
+import type { ChainJobId } from '../../verifier/index.ts'
 import type { PeerTarget } from './dialTarget.ts'
 import { P2pError } from './errors.ts'
 import type { FramedStream } from './framedStream.ts'
@@ -8,11 +9,12 @@ import type { LogEvent } from './logFeed.ts'
 import { operationSignal, toP2pError } from './operationSignal.ts'
 import { logsProtocol } from './protocols.ts'
 import { openRequest, protocolHandler, raceKeepalive, readAnswer, readRequest, RemoteRefusal, type P2pNode } from './protocolStreams.ts'
+import { decodeChainJobId } from './decodeChainJobId.ts'
 import { jobIdPattern } from './resultService.ts'
 
 export type LogsServiceInit = {
   /** Opens a job's log (LogFeed.subscribe fits); undefined = unknown job. `signal` aborts when the reader leaves. */
-  openLogs?: (jobId: string, signal: AbortSignal) => AsyncIterable<LogEvent> | undefined
+  openLogs?: (jobId: ChainJobId, signal: AbortSignal) => AsyncIterable<LogEvent> | undefined
   keepaliveMs?: number
   /** Longest a log stream may stay open (serving side). */
   maxDurationMs?: number
@@ -34,7 +36,7 @@ const streamTag = { stdout: 1, stderr: 2 } as const
 
 export type FollowLogsParameters = {
   peer: PeerTarget
-  jobId: string
+  jobId: ChainJobId
   signal?: AbortSignal
   /** Time to open the stream and get the answer. */
   connectTimeoutMs?: number
@@ -64,7 +66,8 @@ function createLogsService(node: P2pNode, init: LogsServiceInit): LogsService {
     const jobId = typeof request.jobId === 'string' ? request.jobId : ''
     if (!jobIdPattern.test(jobId)) throw new RemoteRefusal('BAD_REQUEST', 'jobId must be 1-128 characters of [A-Za-z0-9_-]')
     const reader = new AbortController()
-    const events = openLogs?.(jobId, AbortSignal.any([signal, reader.signal]))
+    const id = decodeChainJobId(jobId)
+    const events = id === null ? undefined : openLogs?.(id, AbortSignal.any([signal, reader.signal]))
     if (events === undefined) throw new RemoteRefusal('NOT_FOUND', 'no log for this job here')
     const iterator = events[Symbol.asyncIterator]()
     try {
@@ -97,12 +100,11 @@ function createLogsService(node: P2pNode, init: LogsServiceInit): LogsService {
       if (openLogs !== undefined) await node.unhandle(logsProtocol)
     },
     async *follow({ peer, jobId, signal, connectTimeoutMs = defaultLogsOptions.connectTimeoutMs, idleTimeoutMs = 3 * keepaliveMs }) {
-      if (!jobIdPattern.test(jobId)) throw new P2pError('INVALID_ARGUMENT', `Job id "${jobId}" must be 1-128 characters of [A-Za-z0-9_-].`)
       const what = `the log of job ${jobId}`
       let op = operationSignal({ signal, timeoutMs: connectTimeoutMs })
       let framed: FramedStream | undefined
       try {
-        framed = await openRequest(node, peer, logsProtocol, { v: 1, jobId }, op.signal)
+        framed = await openRequest(node, peer, logsProtocol, { v: 1, jobId: jobId.toString() }, op.signal)
         await readAnswer(framed, what, 1024, op.signal)
         for (;;) {
           op = operationSignal({ signal, timeoutMs: idleTimeoutMs })

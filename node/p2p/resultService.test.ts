@@ -4,6 +4,7 @@ import { checkResultFiles } from './checkResultFiles.ts'
 import { P2pError } from './errors.ts'
 import { resultService, type JobResultPayload } from './resultService.ts'
 import { startTestHosts, type StartTestHostsReturnType } from './startTestHosts.ts'
+import { chainJobId } from '../../verifier/index.ts'
 
 const text = (value: string): Uint8Array => new TextEncoder().encode(value)
 const sha = (data: Uint8Array): string => `0x${createHash('sha256').update(data).digest('hex')}`
@@ -21,12 +22,12 @@ describe('result protocol', () => {
 
   beforeAll(async () => {
     net = await startTestHosts({ count: 2 })
-    await resultService({ getResult: (jobId) => (jobId === '42' ? result : undefined) })(net.hosts[1]!.libp2p).start()
+    await resultService({ getResult: (jobId) => (jobId === 42n ? result : undefined) })(net.hosts[1]!.libp2p).start()
   })
   afterAll(async () => net?.stop())
 
   it('fetches entries and file contents by job id, and they check out', async () => {
-    const fetched = await resultService({})(net.hosts[0]!.libp2p).fetch({ peer: net.hosts[1]!.libp2p.peerId, jobId: '42' })
+    const fetched = await resultService({})(net.hosts[0]!.libp2p).fetch({ peer: net.hosts[1]!.libp2p.peerId, jobId: chainJobId(42n) })
     expect(fetched.entries).toEqual(result.entries)
     expect(fetched.files.map((file) => file.name)).toEqual(['exit', 'stdout', 'stderr', 'outputs/big.bin'])
     expect(new TextDecoder().decode(fetched.files[1]!.content)).toBe('hello\n')
@@ -35,13 +36,13 @@ describe('result protocol', () => {
   })
 
   it('answers NOT_FOUND for an unknown job', async () => {
-    const error = await resultService({})(net.hosts[0]!.libp2p).fetch({ peer: net.hosts[1]!.libp2p.peerId, jobId: '43' }).catch((e: unknown) => e)
+    const error = await resultService({})(net.hosts[0]!.libp2p).fetch({ peer: net.hosts[1]!.libp2p.peerId, jobId: chainJobId(43n) }).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(P2pError)
     expect((error as P2pError).code).toBe('NOT_FOUND')
   })
 
   it('refuses a result over the size cap', async () => {
-    const error = await resultService({ maxResultBytes: 100_000 })(net.hosts[0]!.libp2p).fetch({ peer: net.hosts[1]!.libp2p.peerId, jobId: '42' }).catch((e: unknown) => e)
+    const error = await resultService({ maxResultBytes: 100_000 })(net.hosts[0]!.libp2p).fetch({ peer: net.hosts[1]!.libp2p.peerId, jobId: chainJobId(42n) }).catch((e: unknown) => e)
     expect((error as P2pError).code).toBe('TOO_LARGE')
   })
 

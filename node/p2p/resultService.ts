@@ -2,12 +2,14 @@
 // (name, sha256, size) and the content of each file. The client only checks the wire format and
 // size caps; whether the result is the agreed one is the caller's check (checkResultFiles against
 // the entries, then the entries' root against the chain).
+import type { ChainJobId } from '../../verifier/index.ts'
 import type { PeerTarget } from './dialTarget.ts'
 import { P2pError } from './errors.ts'
 import type { FramedStream } from './framedStream.ts'
 import { operationSignal, toP2pError } from './operationSignal.ts'
 import { resultProtocol } from './protocols.ts'
 import { openRequest, protocolHandler, readAnswer, readContent, readRequest, RemoteRefusal, sha256Pattern, type P2pNode } from './protocolStreams.ts'
+import { decodeChainJobId } from './decodeChainJobId.ts'
 
 export type ResultEntrySummary = {
   name: string
@@ -26,9 +28,9 @@ export type JobResultPayload = {
 
 export type ResultServiceInit = {
   /** Serves a finished job's result; undefined = unknown or not finished here. Omit on fetch-only nodes. */
-  getResult?: (jobId: string) => JobResultPayload | undefined | Promise<JobResultPayload | undefined>
+  getResult?: (jobId: ChainJobId) => JobResultPayload | undefined | Promise<JobResultPayload | undefined>
   /** Every byte of a result went out; `claim` is the requester's signature the request carried, if any (node/market/resultClaim.ts). */
-  onServed?: (jobId: string, claim: string | null) => void
+  onServed?: (jobId: ChainJobId, claim: string | null) => void
   maxResultBytes?: number
   maxEntries?: number
   fetchTimeoutMs?: number
@@ -50,7 +52,7 @@ export const defaultResultOptions = {
 
 export type FetchResultParameters = {
   peer: PeerTarget
-  jobId: string
+  jobId: ChainJobId
   /** The requester's claim (node/market/resultClaim.ts): the worker may delete the result once served. */
   claim?: string | undefined
   signal?: AbortSignal
@@ -90,8 +92,9 @@ function createResultService(node: P2pNode, init: ResultServiceInit): ResultServ
     if (!jobIdPattern.test(jobId)) throw new RemoteRefusal('BAD_REQUEST', 'jobId must be 1-128 characters of [A-Za-z0-9_-]')
     const claim = request.claim === undefined ? null : request.claim
     if (claim !== null && (typeof claim !== 'string' || !claimPattern.test(claim))) throw new RemoteRefusal('BAD_REQUEST', 'claim must be a 65-byte signature as 0x hex')
-    const result = await getResult?.(jobId)
-    if (result === undefined) throw new RemoteRefusal('NOT_FOUND', 'no finished result for this job here')
+    const id = decodeChainJobId(jobId)
+    const result = id === null ? undefined : await getResult?.(id)
+    if (id === null || result === undefined) throw new RemoteRefusal('NOT_FOUND', 'no finished result for this job here')
     // `files: false` asks for the entries and the execution report only (a gateway collecting every worker's report).
     const files = request.files === false ? [] : result.files
     await framed.writeJson({ ok: true, entries: result.entries, files: files.length, ...(result.execution !== undefined ? { execution: result.execution } : {}) }, signal)
@@ -101,7 +104,7 @@ function createResultService(node: P2pNode, init: ResultServiceInit): ResultServ
         await framed.writeBytes(file.content.subarray(offset, offset + chunkBytes), signal)
       }
     }
-    init.onServed?.(jobId, claim)
+    init.onServed?.(id, claim)
   }, init.serveTimeoutMs ?? defaultResultOptions.serveTimeoutMs)
 
   return {
@@ -114,12 +117,11 @@ function createResultService(node: P2pNode, init: ResultServiceInit): ResultServ
       if (getResult !== undefined) await node.unhandle(resultProtocol)
     },
     async fetch({ peer, jobId, claim, signal, timeoutMs = init.fetchTimeoutMs ?? defaultResultOptions.fetchTimeoutMs, withFiles = true }) {
-      if (!jobIdPattern.test(jobId)) throw new P2pError('INVALID_ARGUMENT', `Job id "${jobId}" must be 1-128 characters of [A-Za-z0-9_-].`)
       const op = operationSignal({ signal, timeoutMs })
       const what = `the result of job ${jobId}`
       let framed: FramedStream | undefined
       try {
-        framed = await openRequest(node, peer, resultProtocol, { v: 1, jobId, ...(withFiles ? {} : { files: false }), ...(claim ? { claim } : {}) }, op.signal)
+        framed = await openRequest(node, peer, resultProtocol, { v: 1, jobId: jobId.toString(), ...(withFiles ? {} : { files: false }), ...(claim ? { claim } : {}) }, op.signal)
         const answer = await readAnswer(framed, what, maxEntriesFrame, op.signal)
         const entries = parseEntries(answer.entries, maxEntries)
         const fileCount = answer.files

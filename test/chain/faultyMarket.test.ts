@@ -7,6 +7,7 @@ import { createSandbox, type Sandbox } from '../../sandbox/index.ts'
 import { runSandrunCli } from '../runSandrunCli.ts'
 import { startMarketNetwork, windowSeconds, type MarketNetwork } from '../market/marketNetwork.ts'
 import { realisticFaultRates, startFaultyRpc, type FaultyRpc } from './faultyRpc.ts'
+import { chainJobId } from '../../verifier/index.ts'
 
 const job = { 'main.py': 'open("out.txt", "w").write("42\\n")\nprint("done")\n' }
 const manifest = { entrypoint: 'main.py', outputs: ['out.txt'] }
@@ -47,7 +48,7 @@ describe('a market behind a flaky RPC provider', { timeout: 240_000 }, () => {
       expect(BigInt(v.post_block!)).toBeGreaterThan(0n)
 
       // One commit and one reveal per worker: no transaction of theirs went out twice.
-      const events = await network.chain.getJobEvents(BigInt(v.job_id!))
+      const events = await network.chain.getJobEvents(chainJobId(v.job_id!))
       for (const name of ['SlotCommitted', 'SlotRevealed']) {
         const senders = events.filter((e) => e.eventName === name).map((e) => String(e.args.worker).toLowerCase())
         expect(senders.sort()).toEqual(workers.map((w) => w.address).sort())

@@ -1,12 +1,13 @@
 // A reorg drops the gateway's post and another requester's post, mined first in the new chain, takes
 // its job id. The gateway must not follow (and later fetch and "verify") that stranger's job under
 // its user's id: it finds its own post, mined again under the next id, and follows that one.
-import { encodeFunctionData, keccak256, toHex, type Hex } from 'viem'
+import { encodeFunctionData, keccak256, toHex } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sandrunMarketAbi } from '../../contracts/abi.ts'
 import { devAccounts } from '../../node/chain/devAccounts.ts'
 import { createSandbox, type Sandbox } from '../../sandbox/index.ts'
 import { startMarketNetwork, type MarketNetwork, type TestGateway } from '../market/marketNetwork.ts'
+import type { ChainJobId } from '../../verifier/index.ts'
 
 let sandbox: Sandbox
 let network: MarketNetwork
@@ -22,17 +23,17 @@ afterAll(async () => {
 })
 
 /** The job's on-chain id once it is (or changes to) one that `accept` takes. */
-function chainJobIdOf(gateway: TestGateway, jobId: string, accept: (id: string) => boolean): Promise<string> {
+function chainJobIdOf(gateway: TestGateway, jobId: string, accept: (id: ChainJobId) => boolean): Promise<ChainJobId> {
   return new Promise((resolve) => {
     const watch = gateway.backend.watch(jobId, (event) => {
       const id = event.type === 'status' ? event.status.verification?.chainJobId : null
-      if (id && accept(id)) {
+      if (id != null && accept(id)) {
         watch.unsubscribe()
         resolve(id)
       }
     })
     const id = watch.status.verification?.chainJobId
-    if (id && accept(id)) resolve(id)
+    if (id != null && accept(id)) resolve(id)
   })
 }
 
@@ -55,14 +56,14 @@ describe('a reorg gives the gateway’s post id to another requester', { timeout
     await network.rpc('anvil_reorg', [1, [[strangerPost, 0]]])
 
     const moved = await chainJobIdOf(gateway, jobId, (id) => id !== first)
-    expect(BigInt(moved)).toBe(BigInt(first) + 1n)
-    const [taken, ours] = await Promise.all([network.chain.getJob(BigInt(first)), network.chain.getJob(BigInt(moved))])
+    expect(moved).toBe(first + 1n)
+    const [taken, ours] = await Promise.all([network.chain.getJob(first), network.chain.getJob(moved)])
     expect(taken.requester.toLowerCase()).toBe(stranger!.address.toLowerCase())
     expect(ours.requester.toLowerCase()).not.toBe(stranger!.address.toLowerCase())
     // The job now followed is the one posted with this job's spec.
-    const spec = gateway.backend.status(jobId).verification!.specHash as Hex
-    expect(await network.chain.getJobSpecHash(BigInt(moved))).toBe(spec)
-    expect(await network.chain.getJobSpecHash(BigInt(first))).toBe(strangerSpec)
+    const spec = gateway.backend.status(jobId).verification!.specHash
+    expect(await network.chain.getJobSpecHash(moved)).toBe(spec)
+    expect(await network.chain.getJobSpecHash(first)).toBe(strangerSpec)
     expect(gateway.log.some((entry) => entry.message === 'post moved by a reorg')).toBe(true)
   })
 })

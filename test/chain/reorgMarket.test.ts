@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createSandbox, type Sandbox } from '../../sandbox/index.ts'
 import { runSandrunCli } from '../runSandrunCli.ts'
 import { startMarketNetwork, type MarketNetwork, type TestGateway } from '../market/marketNetwork.ts'
+import type { ChainJobId } from '../../verifier/index.ts'
 
 const job = { 'main.py': 'open("out.txt", "w").write("42\\n")\nprint("done")\n' }
 const manifest = { entrypoint: 'main.py', outputs: ['out.txt'] }
@@ -26,7 +27,7 @@ afterAll(async () => {
 const rpc = (method: string, params: unknown[]): Promise<void> => network.rpc(method, params)
 
 /** Replaces the last `depth` blocks (at most down to the block after the post), returns the depth used. */
-async function reorg(chainJobId: bigint, depth: number, how: 'anvil_reorg' | 'anvil_rollback'): Promise<number> {
+async function reorg(chainJobId: ChainJobId, depth: number, how: 'anvil_reorg' | 'anvil_rollback'): Promise<number> {
   const [head, posted] = await Promise.all([network.chain.publicClient.getBlockNumber({ cacheTime: 0 }), network.chain.getJob(chainJobId)])
   const used = Math.min(depth, Number(head - posted.seedBlock))
   if (used > 0) await rpc(how, how === 'anvil_reorg' ? [used, []] : [used])
@@ -57,13 +58,12 @@ describe('reorgs of 1-3 blocks in every phase of a job', { timeout: 240_000 }, (
     try {
       const jobId = await gateway.submit(job, manifest)
       // Post: the block that holds it is replaced by an empty one.
-      const posted = await new Promise<string>((resolve) => {
+      const chainJobId = await new Promise<ChainJobId>((resolve) => {
         const watch = gateway.backend.watch(jobId, (event) => {
-          if (event.type === 'status' && event.status.verification?.chainJobId) resolve(event.status.verification.chainJobId)
+          if (event.type === 'status' && event.status.verification?.chainJobId != null) resolve(event.status.verification.chainJobId)
         })
-        if (watch.status.verification?.chainJobId) resolve(watch.status.verification.chainJobId)
+        if (watch.status.verification?.chainJobId != null) resolve(watch.status.verification.chainJobId)
       })
-      const chainJobId = BigInt(posted)
       const seen: Array<{ status: string; confirmations: number | null }> = []
       const watch = gateway.backend.watch(jobId, (event) => {
         if (event.type === 'status') seen.push({ status: event.status.status, confirmations: event.status.verification?.confirmations ?? null })
@@ -111,7 +111,7 @@ describe('reorgs of 1-3 blocks in every phase of a job', { timeout: 240_000 }, (
       expect(asks.get(workers[0]!.address)?.min_profit_wei).toBe('1000000000')
       expect(asks.get(workers[1]!.address)?.min_profit_wei).toBe('0')
       for (const worker of workers) expect(BigInt(asks.get(worker.address)?.min_reward_wei ?? '0')).toBeGreaterThan(BigInt(asks.get(worker.address)!.min_profit_wei))
-      const verified = await runSandrunCli(['verify', posted, '--rpc', network.anvil.rpcUrl, '--deployment', network.deploymentFile], process.cwd())
+      const verified = await runSandrunCli(['verify', chainJobId.toString(), '--rpc', network.anvil.rpcUrl, '--deployment', network.deploymentFile], process.cwd())
       expect(verified.stdout).toMatch(/finalized\s+tx 0x[0-9a-f]{64} \(block \d+, [2-9] confirmations\)/)
       expect(verified.stdout).toContain('VERIFIED')
     } finally {

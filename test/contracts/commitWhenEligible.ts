@@ -4,9 +4,10 @@
 import type { Hex, PublicClient, TestClient } from 'viem'
 import { eligibilityTicket, eligibleFrom, roundSeed, seedBlockFor } from '../../node/chain/eligibility/index.ts'
 import type { MarketClient } from '../../node/chain/marketClient.ts'
+import type { ChainJobId } from '../../verifier/index.ts'
 
 /** Chain time from which `client` may commit to the job's current round (null: never in this window). */
-export async function commitFrom(publicClient: PublicClient, client: MarketClient, jobId: bigint): Promise<number | null> {
+export async function commitFrom(publicClient: PublicClient, client: MarketClient, jobId: ChainJobId): Promise<number | null> {
   const worker = client.account!.address
   const [job, account, totals, latest] = await Promise.all([client.getJob(jobId), client.getAccount(worker), client.getTotals(), publicClient.getBlockNumber()])
   // Anvil mines every transaction in a block of its own: the commit lands in the next one.
@@ -21,7 +22,7 @@ export async function commitFrom(publicClient: PublicClient, client: MarketClien
   return from === null ? null : job.roundStart + from
 }
 
-export type CommitWhenEligibleParameters = { publicClient: PublicClient; testClient: TestClient; client: MarketClient; jobId: bigint; resultRoot: Hex; salt?: Hex }
+export type CommitWhenEligibleParameters = { publicClient: PublicClient; testClient: TestClient; client: MarketClient; jobId: ChainJobId; resultRoot: Hex; salt?: Hex }
 
 /** Moves chain time to when `client` is drawn for the job's current round (if it is not yet), then commits. */
 export async function commitWhenEligible({ publicClient, testClient, client, ...commit }: CommitWhenEligibleParameters): ReturnType<MarketClient['commit']> {

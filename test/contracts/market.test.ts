@@ -9,11 +9,12 @@ import { computeSeal } from '../../node/chain/seal.ts'
 import { devAccounts } from '../../node/chain/devAccounts.ts'
 import { ETH, expectMarketError, startMarketHarness, type MarketHarness } from './marketHarness.ts'
 import type { MarketClient } from '../../node/chain/marketClient.ts'
+import { type ChainJobId, chainJobId, parseSpecHash } from '../../verifier/index.ts'
 
 const rootA = keccak256(toHex('result A'))
 const rootB = keccak256(toHex('result B'))
 const rootC = keccak256(toHex('result C'))
-const specHash = keccak256(toHex('spec'))
+const specHash = parseSpecHash(keccak256(toHex('spec')))
 const REWARD = parseEther('0.1')
 // collateral = max(minCollateral 1 ETH, reward x max(multiplier 2, escalation slots 9)) = 1 ETH
 const COLLATERAL = 1n * ETH
@@ -42,19 +43,19 @@ afterEach(async () => {
   snapshotId = await h.snapshot()
 })
 
-async function post(replicas = 3, quorum?: number): Promise<bigint> {
+async function post(replicas = 3, quorum?: number): Promise<ChainJobId> {
   const { jobId } = await requester.postJob({ specHash, replicas, quorum, commitWindow: 100, revealWindow: 100, reward: REWARD })
   return jobId
 }
 
 /** Commit `roots[i]` from `from[i]`, each once it is drawn; returns the salts. */
-async function commitAll(jobId: bigint, roots: Hex[], from: MarketClient[] = workers): Promise<Hex[]> {
+async function commitAll(jobId: ChainJobId, roots: Hex[], from: MarketClient[] = workers): Promise<Hex[]> {
   const salts: Hex[] = []
   for (const [i, root] of roots.entries()) salts.push((await h.commitWhenEligible(from[i]!, { jobId, resultRoot: root })).salt)
   return salts
 }
 
-async function revealAll(jobId: bigint, roots: Hex[], salts: Hex[], from: MarketClient[] = workers): Promise<void> {
+async function revealAll(jobId: ChainJobId, roots: Hex[], salts: Hex[], from: MarketClient[] = workers): Promise<void> {
   for (const [i, root] of roots.entries()) await from[i]!.reveal({ jobId, resultRoot: root, salt: salts[i]! })
 }
 
@@ -448,9 +449,9 @@ describe('posting and expiry', () => {
   })
 
   it('unknown jobs read as None and cannot be used', async () => {
-    expect((await stranger.getJob(999n)).status).toBe('None')
-    expect(await stranger.getSlots(999n)).toEqual([])
-    await expectMarketError(workers[0]!.commit({ jobId: 999n, resultRoot: rootA }), 'MarketJobNotOpen', [999n, 0])
+    expect((await stranger.getJob(chainJobId(999n))).status).toBe('None')
+    expect(await stranger.getSlots(chainJobId(999n))).toEqual([])
+    await expectMarketError(workers[0]!.commit({ jobId: chainJobId(999n), resultRoot: rootA }), 'MarketJobNotOpen', [999n, 0])
   })
 })
 

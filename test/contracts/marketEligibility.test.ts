@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sandrunMarketAbi } from '../../contracts/abi.ts'
 import { eligibilityTicket, escalationSlots, isEligible, seedBlockFor } from '../../node/chain/eligibility/index.ts'
 import { startMarketHarness, type MarketHarness } from './marketHarness.ts'
+import { chainJobId } from '../../verifier/index.ts'
 
 const SEED = Number(process.env.SEED ?? 20261128)
 const CASES = Number(process.env.ELIGIBILITY_CASES ?? 3000)
@@ -90,7 +91,7 @@ describe('eligibility: TypeScript and the contract agree', () => {
     const r = prng(SEED + 2)
     for (let i = 0; i < 50; i++) {
       const seed = bytesToHex(Uint8Array.from({ length: 32 }, () => r.int(0, 255))) as Hex
-      const jobId = r.bits(r.int(1, 64))
+      const jobId = chainJobId(r.bits(r.int(1, 64)))
       const worker = bytesToHex(Uint8Array.from({ length: 20 }, () => r.int(0, 255))) as Address
       const ticket = await h.publicClient.readContract({ address: h.market, abi: sandrunMarketAbi, functionName: 'ticketOf', args: [seed, jobId, worker] })
       expect(ticket).toBe(eligibilityTicket({ seed, jobId, worker }))

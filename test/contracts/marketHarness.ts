@@ -9,6 +9,7 @@ import { devAccounts } from '../../node/chain/devAccounts.ts'
 import { MarketRevertError } from '../../node/chain/errors.ts'
 import { createMarketClient, type MarketClient } from '../../node/chain/marketClient.ts'
 import type { MarketParams } from '../../node/chain/marketParams.ts'
+import type { ChainJobId } from '../../verifier/index.ts'
 
 export const ETH = 10n ** 18n
 
@@ -38,9 +39,9 @@ export type MarketHarness = {
   now(): Promise<number>
   ethBalance(address: Address): Promise<bigint>
   /** Chain time from which `client` may commit to the job's current round (null: never in this window). */
-  commitFrom(client: MarketClient, jobId: bigint): Promise<number | null>
+  commitFrom(client: MarketClient, jobId: ChainJobId): Promise<number | null>
   /** Moves chain time to when `client` is drawn for the job's current round, then commits. */
-  commitWhenEligible(client: MarketClient, parameters: { jobId: bigint; resultRoot: Hex; salt?: Hex }): ReturnType<MarketClient['commit']>
+  commitWhenEligible(client: MarketClient, parameters: { jobId: ChainJobId; resultRoot: Hex; salt?: Hex }): ReturnType<MarketClient['commit']>
   stop(): Promise<void>
 }
 

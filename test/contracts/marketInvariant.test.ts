@@ -12,6 +12,7 @@ import { createMarketReader, type MarketJob } from '../../node/chain/marketReade
 import { seededRandom } from '../../bench/market/seededRandom.ts'
 import { ETH, startMarketHarness, type MarketHarness } from './marketHarness.ts'
 import { zeroAddress } from 'viem'
+import { type ChainJobId, parseSpecHash, chainJobId } from '../../verifier/index.ts'
 
 const SEED = Number(process.env.SEED ?? 20240611)
 const STEPS = Number(process.env.STEPS ?? 1100)
@@ -35,14 +36,14 @@ it(`market invariants hold over ${STEPS} random operations (seed ${SEED})`, { ti
   const actors = h.clients.slice(1, ACTORS + 1)
   const reader = createMarketReader({ publicClient: h.publicClient, address: h.market })
 
-  const jobIds: bigint[] = []
-  const open = new Set<bigint>()
+  const jobIds: ChainJobId[] = []
+  const open = new Set<ChainJobId>()
   const sealed = new Map<string, { root: Hex; salt: Hex; revealed: boolean }>() // `${jobId}:${actor}`
   const seen = { ops: {} as Record<string, number>, reverts: 0, statuses: {} as Record<string, number>, slashes: 0 }
 
   type Op = { name: string; weight: number; run(): Promise<unknown> }
   const actor = () => actors[int(0, ACTORS - 1)]!
-  const someJob = () => (random() < 0.85 && open.size > 0 ? pick([...open]) : pick(jobIds)) ?? 1n
+  const someJob = () => (random() < 0.85 && open.size > 0 ? pick([...open]) : pick(jobIds)) ?? chainJobId(1n)
   const ops: Op[] = [
     { name: 'stake', weight: 10, run: () => actor().stake({ value: BigInt(int(1, 6)) * ETH }) },
     { name: 'requestUnstake', weight: 5, run: () => actor().requestUnstake(BigInt(int(1, 4)) * ETH) },
@@ -55,7 +56,7 @@ it(`market invariants hold over ${STEPS} random operations (seed ${SEED})`, { ti
         const replicas = int(1, 5)
         const majority = Math.floor(replicas / 2) + 1
         const { jobId } = await actor().postJob({
-          specHash: keccak256(toHex(`spec-${jobIds.length}`)),
+          specHash: parseSpecHash(keccak256(toHex(`spec-${jobIds.length}`))),
           replicas,
           quorum: int(majority, replicas),
           commitWindow: int(10, 120),
@@ -97,7 +98,7 @@ it(`market invariants hold over ${STEPS} random operations (seed ${SEED})`, { ti
         const [jobId, address] = key.split(':') as [string, string]
         const worker = actors.find((a) => a.account!.address === address)!
         const root = random() < 0.05 ? roots[2]! : s.root // sometimes a wrong root: must be refused
-        await worker.reveal({ jobId: BigInt(jobId), resultRoot: root, salt: s.salt })
+        await worker.reveal({ jobId: chainJobId(jobId), resultRoot: root, salt: s.salt })
         if (root === s.root) s.revealed = true
       },
     },
@@ -131,7 +132,7 @@ it(`market invariants hold over ${STEPS} random operations (seed ${SEED})`, { ti
     expect(job.consensusRoot !== null).toBe(job.status === 'Finalized')
   }
 
-  async function checkInvariants(jobsToRead: bigint[]): Promise<void> {
+  async function checkInvariants(jobsToRead: ChainJobId[]): Promise<void> {
     const [balance, accounts, jobs, burned, totals] = await Promise.all([
       h.ethBalance(h.market),
       Promise.all(actors.map((a) => reader.getAccount(a.account!.address))),

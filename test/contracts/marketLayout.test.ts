@@ -7,8 +7,9 @@ import { sandrunMarketAbi } from '../../contracts/abi.ts'
 import type { MarketClient } from '../../node/chain/marketClient.ts'
 import { slotOutcomes } from '../../node/chain/marketReader.ts'
 import { ETH, expectMarketError, startMarketHarness, type MarketHarness } from './marketHarness.ts'
+import { parseSpecHash } from '../../verifier/index.ts'
 
-const specHash = keccak256(toHex('layout spec'))
+const specHash = parseSpecHash(keccak256(toHex('layout spec')))
 const REWARD = parseEther('0.1') // testParams: collateral = max(1 ETH, reward x max(2, escalation slots))
 const rootA = keccak256(toHex('result A'))
 // A sealed slot word keeps the seal's top 224 bits and 0x5ea1ed<position> in the low 32 bits;

@@ -6,10 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sandrunMarketAbi } from '../../contracts/abi.ts'
 import { toMarketError, type MarketClient } from '../../node/chain/marketClient.ts'
 import { expectMarketError, startMarketHarness, type MarketHarness } from './marketHarness.ts'
+import { parseSpecHash } from '../../verifier/index.ts'
 
 const REWARD = parseEther('0.1')
 const root = keccak256(toHex('result'))
-const spec = (n: number) => keccak256(toHex(`spec ${n}`))
+const spec = (n: number) => parseSpecHash(keccak256(toHex(`spec ${n}`)))
 const job = (n: number, replicas = 3) => ({ specHash: spec(n), replicas, commitWindow: 100, revealWindow: 100, reward: REWARD })
 
 let h: MarketHarness

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createSandbox, type Sandbox } from '../../sandbox/index.ts'
 import { runSandrunCli } from '../runSandrunCli.ts'
 import { startMarketNetwork, type MarketNetwork } from './marketNetwork.ts'
+import { chainJobId } from '../../verifier/index.ts'
 
 const job = { 'main.py': 'open("out.txt", "w").write("42\\n")\nprint("done")\n' }
 const manifest = { entrypoint: 'main.py', outputs: ['out.txt'] }
@@ -33,7 +34,7 @@ describe('2-second blocks', { timeout: 240_000 }, () => {
       const status = await gateway.waitFinal(jobId)
       expect(status.status).toBe('completed')
       expect(status.verification).toMatchObject({ state: 'finalized', result_verified: true, committed: 3, revealed: 3, slashed: [] })
-      const events = await network.chain.getJobEvents(BigInt(status.verification!.job_id!))
+      const events = await network.chain.getJobEvents(chainJobId(status.verification!.job_id!))
       const posted = events.find((e) => e.eventName === 'JobPosted')!
       const settled = events.find((e) => e.eventName === 'JobFinalized')!
       const [first, last] = await Promise.all([posted, settled].map((e) => network.chain.publicClient.getBlock({ blockNumber: e.blockNumber })))

@@ -7,13 +7,14 @@
 import type { Address, PublicClient } from 'viem'
 import { eligibilityTicket, eligibleFrom, roundSeed, seedBlockFor } from '../../node/chain/eligibility/index.ts'
 import { isOpenStatus, type MarketReader } from '../../node/chain/marketReader.ts'
+import type { ChainJobId } from '../../verifier/index.ts'
 
 export type ClockWorker = { address: Address; liar: boolean }
 
 export type RunCommitteeClockParameters = {
   reader: MarketReader
   publicClient: PublicClient
-  jobIds: bigint[]
+  jobIds: ChainJobId[]
   workers: ClockWorker[]
   /** Mines a block at `timestamp`. */
   setTime(timestamp: number): Promise<void>

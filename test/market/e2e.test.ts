@@ -6,7 +6,7 @@ import { readdir } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createSandbox, type Sandbox } from '../../sandbox/index.ts'
-import { resultEntries, resultRoot } from '../../verifier/index.ts'
+import { resultEntries, resultRoot, chainJobId } from '../../verifier/index.ts'
 import type { StatusResponse } from '../../node/gateway/schemas.ts'
 import { startMarketNetwork, windowSeconds, type MarketNetwork, type TestGateway, type WorkerProcess } from './marketNetwork.ts'
 
@@ -70,7 +70,7 @@ describe('market network end to end', { timeout: 180_000 }, () => {
       const v = status.verification!
       expect(v).toMatchObject({ state: 'finalized', result_verified: true, replicas: 3, quorum: 2, committed: 3, revealed: 3, dissenting: [], slashed: [] })
       expect(v.agreeing.sort()).toEqual(workers.map((w) => w.address).sort())
-      const chainJob = await network.chain.getJob(BigInt(v.job_id!))
+      const chainJob = await network.chain.getJob(chainJobId(v.job_id!))
       expect(chainJob.consensusRoot).toBe(v.result_root)
       expect(status.job_hash).toBe(v.result_root)
       const logs = await (await fetch(`${gateway.url}/logs/${jobId}?format=text`)).text()
@@ -80,9 +80,9 @@ describe('market network end to end', { timeout: 180_000 }, () => {
       expect(verified).toMatchObject({ method: 'chain', verified: true })
       // Downloading every output deletes the job (the retention rule), so this comes last for it.
       expect(await recomputedRoot(gateway, status)).toBe(chainJob.consensusRoot)
-      const slots = await network.chain.getSlots(BigInt(v.job_id!))
+      const slots = await network.chain.getSlots(chainJobId(v.job_id!))
       expect(slots.map((s) => s.outcome)).toEqual(['Won', 'Won', 'Won'])
-      const events = await network.chain.getJobEvents(BigInt(v.job_id!))
+      const events = await network.chain.getJobEvents(chainJobId(v.job_id!))
       const finalized = events.find((e) => e.eventName === 'JobFinalized')!
       expect(finalized.args.payout as bigint).toBeGreaterThan(0n)
       expect(v.tx_hashes.post).toMatch(/^0x[0-9a-f]{64}$/)
@@ -125,7 +125,7 @@ describe('market network end to end', { timeout: 180_000 }, () => {
       expect(status.status).toBe('failed')
       expect(status.error).toMatch(/inconclusive/)
       expect(status.verification).toMatchObject({ state: 'inconclusive', result_verified: false, result_root: null, revealed: 3 })
-      const events = await network.chain.getJobEvents(BigInt(status.verification!.job_id!))
+      const events = await network.chain.getJobEvents(chainJobId(status.verification!.job_id!))
       const refund = events.find((e) => e.eventName === 'RequesterRefunded')
       expect(refund?.args.requester).toBe(gateway.address)
       expect(refund?.args.amount as bigint).toBeGreaterThan(0n)
@@ -146,7 +146,7 @@ describe('market network end to end', { timeout: 180_000 }, () => {
       const v = status.verification!
       expect(v.agreeing.sort()).toEqual(workers.slice(0, 3).map((w) => w.address).sort())
       expect(v.slashed.sort()).toEqual(workers.slice(3).map((w) => w.address).sort())
-      const slots = await network.chain.getSlots(BigInt(v.job_id!))
+      const slots = await network.chain.getSlots(chainJobId(v.job_id!))
       expect(slots.filter((s) => s.outcome === 'NotRevealed')).toHaveLength(2)
     })
   })
@@ -207,7 +207,7 @@ describe('market network end to end', { timeout: 180_000 }, () => {
     const workers = await Promise.all(['honest-a', 'honest-b'].map((name) => network.startWorker({ name, gateway: before })))
     const jobId = await before.submit(job, manifest)
     await before.waitChain(jobId, (v) => v.committed === 2)
-    const chainJobId = BigInt((await before.status(jobId)).verification!.job_id!)
+    const onChainId = chainJobId((await before.status(jobId)).verification!.job_id!)
     const [address] = before.host.multiaddrs()
     await before.close()
     const after = await network.startGateway({ name: 'restarting-gateway', listen: [address!.replace(/\/p2p\/.*$/, '')], backend: { commitWindowSeconds: 120 } })
@@ -218,9 +218,9 @@ describe('market network end to end', { timeout: 180_000 }, () => {
       expect(await readdir(path.join(network.dir, 'restarting-gateway-data', 'jobs'))).toEqual([])
       // Its ledger still names the job: once the commit window closes, the two workers reveal and
       // finalize. To just past the deadline, not a window's length: drawn late, they committed late.
-      await network.setTime(Number((await network.chain.getJob(chainJobId)).commitDeadline) + 1)
-      await expect.poll(() => after.log.some((entry) => entry.message === 'orphaned job settled' && entry.context.chainJobId === chainJobId.toString()), { timeout: 60_000 }).toBe(true)
-      expect((await network.chain.getJob(chainJobId)).status).toBe('Finalized')
+      await network.setTime(Number((await network.chain.getJob(onChainId)).commitDeadline) + 1)
+      await expect.poll(() => after.log.some((entry) => entry.message === 'orphaned job settled' && entry.context.chainJobId === onChainId.toString()), { timeout: 60_000 }).toBe(true)
+      expect((await network.chain.getJob(onChainId)).status).toBe('Finalized')
       expect(await readdir(path.join(network.dir, 'restarting-gateway-data', 'open-jobs'))).toEqual([])
     } finally {
       await Promise.all([...workers.map((w) => w.stop('crash')), after.close()])

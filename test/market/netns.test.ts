@@ -6,6 +6,7 @@ import { createSandbox, type Sandbox } from '../../sandbox/index.ts'
 import { startMarketNetwork, windowSeconds, type MarketNetwork, type TestGateway, type WorkerProcess } from './marketNetwork.ts'
 import { startTcpRelay, type TcpRelay } from './tcpRelay.ts'
 import { createTestSubnet, type TestSubnet } from './testSubnet.ts'
+import { chainJobId } from '../../verifier/index.ts'
 
 const job = { 'main.py': 'print("hello across namespaces")\nopen("out.txt", "w").write("42\\n")\n' }
 const manifest = { entrypoint: 'main.py', outputs: ['out.txt'], replicas: 3, quorum: 2 }
@@ -88,7 +89,7 @@ describe('market network across network namespaces', () => {
     expect(v.result_verified).toBe(true)
     expect(v.agreeing.sort()).toEqual([survivor.address, late.address].sort())
     expect(v.slashed).toEqual([cutOff.address])
-    const slots = await network.chain.getSlots(BigInt(v.job_id!))
+    const slots = await network.chain.getSlots(chainJobId(v.job_id!))
     expect(slots.filter((s) => s.outcome === 'NotRevealed')).toHaveLength(1)
   })
 })

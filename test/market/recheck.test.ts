@@ -4,6 +4,7 @@
 import { EventEmitter, once } from 'node:events'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { startWorkerHarness, type WorkerHarness } from './workerHarness.ts'
+import type { ChainJobId } from '../../verifier/index.ts'
 
 let h: WorkerHarness
 beforeAll(async () => {
@@ -16,7 +17,7 @@ type Decision = { taken: boolean; recheckAt?: number }
 it('a worker skipped for now takes the job once chain time reaches its recheck time', async () => {
   const decisions = new EventEmitter()
   const seen = new Map<string, Decision[]>()
-  const next = async (jobId: bigint, index: number): Promise<Decision> => {
+  const next = async (jobId: ChainJobId, index: number): Promise<Decision> => {
     while ((seen.get(jobId.toString())?.length ?? 0) <= index) await once(decisions, 'decision')
     return seen.get(jobId.toString())![index]!
   }
@@ -33,7 +34,7 @@ it('a worker skipped for now takes the job once chain time reaches its recheck t
   })
   // Whether the worker is drawn at once depends on each job's seed (3 in 8 for a lone worker): post
   // until one is skipped with a time to look again.
-  let skipped: { jobId: bigint; recheckAt: number } | undefined
+  let skipped: { jobId: ChainJobId; recheckAt: number } | undefined
   for (let i = 0; i < 20 && !skipped; i++) {
     const { jobId } = await h.postJob({ files: { 'main.sh': 'echo hello\n' }, entrypoint: 'main.sh', replicas: 1 })
     const first = await next(jobId, 0)

@@ -23,6 +23,7 @@ import { signPeerRegistration } from '../../node/chain/signPeerRegistration.ts'
 import { ethAccountFromWorkerKey } from '../../node/market/ethAccount.ts'
 import { runCommitteeClock } from './committeeClock.ts'
 import { startMarketNetwork, type MarketNetwork, type TestGateway, type WorkerProcess } from './marketNetwork.ts'
+import { chainJobId } from '../../verifier/index.ts'
 
 const setting = sybilEndToEndSetting(Number(process.env.SANDRUN_SYBIL_JOBS ?? 6))
 // Changing it (or the contract, whose gas use goes into every block hash) draws other committees.
@@ -101,7 +102,7 @@ describe(`a sybil operator with 20 % of the stake, ${setting.jobs} jobs`, () => 
     // delay), so their seeds come from a chain history that repeats.
     const ids: string[] = []
     for (let i = 0; i < setting.jobs; i++) ids.push(await gateway.submit({ 'main.sh': `echo sybil job ${i}\n` }, { entrypoint: 'main.sh' }))
-    const jobIds = await Promise.all(ids.map(async (id) => BigInt((await gateway.status(id)).verification!.job_id!)))
+    const jobIds = await Promise.all(ids.map(async (id) => chainJobId((await gateway.status(id)).verification!.job_id!)))
     const clockWorkers = workers.map((w) => ({ address: w.address as Address, liar: w.liar }))
     const { ambiguous } = await runCommitteeClock({
       reader: network.chain,

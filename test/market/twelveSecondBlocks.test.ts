@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createSandbox } from '../../sandbox/index.ts'
 import { startMarketNetwork, type MarketNetwork } from './marketNetwork.ts'
+import { chainJobId } from '../../verifier/index.ts'
 
 const job = { 'main.py': 'open("out.txt", "w").write("42\\n")\nprint("done")\n' }
 const manifest = { entrypoint: 'main.py', outputs: ['out.txt'] }
@@ -22,7 +23,7 @@ async function runJob(network: MarketNetwork) {
   const workers = await Promise.all(['l1-a', 'l1-b', 'l1-c'].map((name) => network.startWorker({ name, gateway })))
   cleanups.push(() => Promise.all(workers.map((w) => w.stop('crash'))).then(() => undefined))
   const status = await gateway.waitFinal(await gateway.submit(job, manifest))
-  const events = await network.chain.getJobEvents(BigInt(status.verification!.job_id!))
+  const events = await network.chain.getJobEvents(chainJobId(status.verification!.job_id!))
   const blocks = await Promise.all(
     [...new Set(events.map((e) => e.blockNumber))].sort((a, b) => (a < b ? -1 : 1)).map((n) => network.chain.publicClient.getBlock({ blockNumber: n })),
   )

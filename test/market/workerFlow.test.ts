@@ -31,12 +31,12 @@ describe('one worker, one replica', () => {
     expect(job.status).toBe('Finalized')
     const [slot] = await h.requester.getSlots(jobId)
     expect(slot).toMatchObject({ worker: worker.node.address, outcome: 'Won', slashed: false })
-    const record = worker.worker.jobs().find((j) => j.jobId === jobId.toString())!
+    const record = worker.worker.jobs().find((j) => j.jobId === jobId)!
     expect(record).toMatchObject({ root: job.consensusRoot, status: 'Finalized', outcome: 'Won' })
     expect(record.commitTx && record.revealTx).toBeTruthy()
 
     // The gateway's side: fetch from the worker, check every byte against the on-chain root.
-    const result = await h.results.fetch({ peer: worker.node.host.multiaddrs()[0]!, jobId: jobId.toString() })
+    const result = await h.results.fetch({ peer: worker.node.host.multiaddrs()[0]!, jobId })
     checkResultFiles(result)
     expect(resultRoot(result.entries)).toBe(job.consensusRoot)
     expect(Buffer.from(result.files.find((f) => f.name === 'stdout')!.content).toString()).toBe('hello from the market\n')
@@ -44,7 +44,7 @@ describe('one worker, one replica', () => {
 
     // The live log ends with the job's status, replayed to a late watcher.
     const events = []
-    for await (const event of h.logs.follow({ peer: worker.node.host.multiaddrs()[0]!, jobId: jobId.toString() })) events.push(event)
+    for await (const event of h.logs.follow({ peer: worker.node.host.multiaddrs()[0]!, jobId })) events.push(event)
     expect(events.at(-1)).toMatchObject({ type: 'end', status: { state: 'completed', exit_code: 0 } })
 
     // Paid: the reward is credited on chain, below the withdrawal threshold it stays there (a
@@ -94,7 +94,7 @@ describe('three workers', () => {
     for (const w of honest) expect(outcomeOf(w.node.address)).toMatchObject({ outcome: 'Won', revealedRoot: job.consensusRoot })
     expect(outcomeOf(wrong.node.address)).toMatchObject({ outcome: 'Dissented', slashed: true })
 
-    const altered = await h.results.fetch({ peer: wrong.node.host.multiaddrs()[0]!, jobId: jobId.toString() })
+    const altered = await h.results.fetch({ peer: wrong.node.host.multiaddrs()[0]!, jobId })
     checkResultFiles(altered)
     expect(resultRoot(altered.entries)).toBe(outcomeOf(wrong.node.address)!.revealedRoot)
     expect(resultRoot(altered.entries)).not.toBe(job.consensusRoot)
@@ -147,7 +147,7 @@ describe('result retention', () => {
     const worker = await h.startWorker()
     const { jobId } = await h.postJob({ ...hello, replicas: 1 })
     await worker.phase(jobId, 'settled')
-    const id = jobId.toString()
+    const id = jobId
     const peer = worker.node.host.multiaddrs()[0]!
     const claimOf = (workerAddress: `0x${string}`) => resultClaimMessage({ chainId: h.deployment.chainId, market: h.deployment.market, jobId: id, worker: workerAddress })
     const requester = h.requester.account!

@@ -17,7 +17,7 @@ import { ethAccountFromWorkerKey } from '../../node/market/ethAccount.ts'
 import type { Worker, WorkerPhaseEvent } from '../../node/market/worker/createWorker.ts'
 import { hostEnvironments } from '../../node/market/worker/hostEnvironments.ts'
 import type { WorkerJobPhase } from '../../node/market/worker/jobStore.ts'
-import { specDocumentBytes } from '../../verifier/index.ts'
+import { specDocumentBytes, type ChainJobId, parseSpecHash, type SpecHash } from '../../verifier/index.ts'
 import { startWorkerNode, type WorkerNode } from '../../node/market/worker/startWorkerNode.ts'
 import { jsonLineLog, type WorkerLog } from '../../node/market/worker/workerLog.ts'
 import { bundleService } from '../../node/p2p/bundleService.ts'
@@ -46,7 +46,7 @@ export type TestWorker = {
   dataDir: string
   withdrawn: bigint[]
   /** Resolves when the job reaches `phase`; rejects if the worker drops it. */
-  phase(jobId: bigint, phase: WorkerJobPhase): Promise<void>
+  phase(jobId: ChainJobId, phase: WorkerJobPhase): Promise<void>
   stop(): Promise<void>
 }
 
@@ -63,7 +63,7 @@ export type StartTestWorkerParameters = {
   log?: WorkerLog
 }
 
-export type PostedJob = { jobId: bigint; specHash: Hex }
+export type PostedJob = { jobId: ChainJobId; specHash: SpecHash }
 
 export type WorkerHarness = {
   anvil: StartAnvilReturnType
@@ -96,8 +96,8 @@ function jobsTopicSubscribed(gateway: SandrunHost, topic: string, peerId: string
   })
 }
 
-export function waitForPhase(worker: Worker, jobId: bigint, phase: WorkerJobPhase): Promise<void> {
-  const id = jobId.toString()
+export function waitForPhase(worker: Worker, jobId: ChainJobId, phase: WorkerJobPhase): Promise<void> {
+  const id = jobId
   return new Promise((resolve, reject) => {
     const done = (): void => {
       worker.events.off('phase', onPhase)
@@ -213,11 +213,11 @@ export async function startWorkerHarness(): Promise<WorkerHarness> {
       const environmentDigest = environments.digestFor(manifest.environment, manifest.interpreter)
       if (!environmentDigest) throw new Error(`this host cannot run ${manifest.interpreter}`)
       const spec = specDocumentBytes({ manifest, bundleSha256, environmentDigest })
-      const specHash = `0x${createHash('sha256').update(spec).digest('hex')}` as Hex
+      const specHash = parseSpecHash(`0x${createHash('sha256').update(spec).digest('hex')}`)
       blobs.set(specHash, spec)
       blobs.set(bundleSha256, bundle)
       const { jobId } = await requester.postJob({ specHash, replicas, commitWindow: WINDOW, revealWindow: WINDOW, reward: REWARD })
-      await announcements.announce({ jobId: jobId.toString(), specHash, bundleSha256, bundleSize: bundle.byteLength, providers: gateway.multiaddrs() })
+      await announcements.announce({ jobId, specHash, bundleSha256, bundleSize: bundle.byteLength, providers: gateway.multiaddrs() })
       return { jobId, specHash }
     },
     async increaseTime(seconds) {

@@ -13,6 +13,8 @@ import { letRetentionPass } from './letRetentionPass.ts'
 import { manualClock, type ManualClock } from './manualClock.ts'
 import { markerJob } from './markerJob.ts'
 import { scanFiles } from './scanFiles.ts'
+import { type ChainJobId, chainJobId } from '../../verifier/index.ts'
+import type { WorkerPhaseEvent } from '../../node/market/worker/createWorker.ts'
 
 let sandbox: Sandbox
 let network: MarketNetwork
@@ -38,7 +40,7 @@ afterAll(async () => {
 function markerPrinted(marker: string): Promise<void> {
   return new Promise((resolve) => {
     for (const node of workers) {
-      const onPhase = ({ jobId, phase }: { jobId: string; phase: string }): void => {
+      const onPhase = ({ jobId, phase }: WorkerPhaseEvent): void => {
         if (phase !== 'running') return
         node.worker.events.off('phase', onPhase)
         void (async () => {
@@ -110,8 +112,8 @@ describe('market mode retention', () => {
     const job = markerJob()
     const jobId = await gateway.submit(job.files, { ...job.manifest, replicas: 5, quorum: 3 })
     await gateway.waitChain(jobId, (v) => v.committed === 3)
-    const chainJobId = (await gateway.status(jobId)).verification!.job_id!
-    const removed = workers.map((node) => waitForRemoval(node, chainJobId))
+    const onChainId = chainJobId((await gateway.status(jobId)).verification!.job_id!)
+    const removed = workers.map((node) => waitForRemoval(node, onChainId))
     await clock.advance(60 * 60_000 + 1)
     expect(await Promise.all(removed)).toEqual(['retention maximum', 'retention maximum', 'retention maximum'])
     const scan = await scanFiles([network.dir], job.marker)
@@ -119,15 +121,15 @@ describe('market mode retention', () => {
     for (const node of ['retention-w1', 'retention-w2', 'retention-w3']) expect(sealedFiles(scan.files, `${node}-data/sealed/`)).toEqual([])
 
     await network.skipTime(windowSeconds + 1)
-    await Promise.all(workers.map((node) => waitForPhase(node.worker, BigInt(chainJobId), 'settled')))
-    const chainJob = await network.chain.getJob(BigInt(chainJobId))
+    await Promise.all(workers.map((node) => waitForPhase(node.worker, onChainId, 'settled')))
+    const chainJob = await network.chain.getJob(onChainId)
     expect(chainJob).toMatchObject({ status: 'Finalized', totalRevealed: 3 })
   })
 })
 
-function waitForRemoval(node: WorkerNode, jobId: string): Promise<string> {
+function waitForRemoval(node: WorkerNode, jobId: ChainJobId): Promise<string> {
   return new Promise((resolve) => {
-    const onRemoved = (event: { jobId: string; reason: string }): void => {
+    const onRemoved = (event: { jobId: ChainJobId; reason: string }): void => {
       if (event.jobId !== jobId) return
       node.worker.events.off('removed', onRemoved)
       resolve(event.reason)

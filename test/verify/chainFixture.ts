@@ -12,6 +12,7 @@ import { devAccounts } from '../../node/chain/devAccounts.ts'
 import { createMarketClient, type MarketClient } from '../../node/chain/marketClient.ts'
 import type { MarketParams } from '../../node/chain/marketParams.ts'
 import { commitWhenEligible } from '../contracts/commitWhenEligible.ts'
+import { type ChainJobId, parseSpecHash } from '../../verifier/index.ts'
 
 const ETH = 10n ** 18n
 /** Short windows so a test can skip them; collateral = max(0.1 ETH, 9 x reward) for 3 replicas. */
@@ -36,7 +37,7 @@ export type SettleJobParameters = {
 }
 
 export type SettledJob = {
-  jobId: bigint
+  jobId: ChainJobId
   posted: Hash
   commits: Hash[]
   reveals: Array<Hash | null>
@@ -71,7 +72,7 @@ export async function startChainFixture({ workers = 3, genesisBlockNumber }: { w
   }
 
   async function settleJob({ roots, finalize = true }: SettleJobParameters): Promise<SettledJob> {
-    const posted = await clients[0]!.postJob({ specHash: `0x${'5e'.repeat(32)}`, replicas: roots.length, commitWindow, revealWindow, reward })
+    const posted = await clients[0]!.postJob({ specHash: parseSpecHash(`0x${'5e'.repeat(32)}`), replicas: roots.length, commitWindow, revealWindow, reward })
     const sealed = []
     for (const [i, root] of roots.entries()) {
       // A worker that will not reveal still commits something: its seal is over a root it keeps.

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Hex } from 'viem'
 import { consensusRootOf, jobReportJson, verifyJob } from '../../verifier/chain/index.ts'
 import { reward, startChainFixture, type ChainFixture } from './chainFixture.ts'
+import { type ChainJobId, chainJobId } from '../../verifier/index.ts'
 
 let chain: ChainFixture
 const rootA: Hex = `0x${'aa'.repeat(32)}`
@@ -17,7 +18,7 @@ afterAll(async () => {
   await chain?.stop()
 })
 
-const read = (jobId: bigint, chainId = chain.deployment.chainId) =>
+const read = (jobId: ChainJobId, chainId = chain.deployment.chainId) =>
   verifyJob(chain.publicClient, { chainId, market: chain.deployment.market, jobId, fromBlock: chain.deployment.deployBlock })
 
 describe('verifyJob', () => {
@@ -72,8 +73,8 @@ describe('verifyJob', () => {
   })
 
   it('refuses an unknown job id and an RPC of another chain', async () => {
-    await expect(read(999n)).rejects.toMatchObject({ code: 'JOB_NOT_FOUND' })
-    await expect(read(1n, 1)).rejects.toMatchObject({ code: 'CHAIN_MISMATCH' })
+    await expect(read(chainJobId(999n))).rejects.toMatchObject({ code: 'JOB_NOT_FOUND' })
+    await expect(read(chainJobId(1n), 1)).rejects.toMatchObject({ code: 'CHAIN_MISMATCH' })
   })
 
   it('reports a worker that never revealed in a finalized job as slashed', async () => {

@@ -7,6 +7,7 @@ import { buildGateway } from '../../node/gateway/buildGateway.ts'
 import { resolveGatewayOptions } from '../../node/gateway/config.ts'
 import { jobSubmission, multipartBody, startTestGateway } from '../gateway/testGateway.ts'
 import { startChainFixture, type ChainFixture } from './chainFixture.ts'
+import { type ChainJobId, parseSpecHash, chainJobId } from '../../verifier/index.ts'
 
 let gateway: Awaited<ReturnType<typeof startTestGateway>>
 let chain: ChainFixture
@@ -64,7 +65,7 @@ describe('local mode', () => {
 
 describe('market mode (the local result presented as an on-chain job)', () => {
   // What a market backend would say; the route must only use the chain ids from it, not its claims.
-  const verificationOf = (chainId: number, onChainJob: bigint): JobVerification => ({
+  const verificationOf = (chainId: number, onChainJob: ChainJobId): JobVerification => ({
     state: 'finalized',
     resultVerified: true,
     resultRoot: resultRoot,
@@ -77,12 +78,12 @@ describe('market mode (the local result presented as an on-chain job)', () => {
     slashed: [],
     chainId,
     market: chain.deployment.market,
-    chainJobId: onChainJob.toString(),
-    specHash: `0x${'00'.repeat(32)}`,
+    chainJobId: onChainJob,
+    specHash: parseSpecHash(`0x${'00'.repeat(32)}`),
     txHashes: { post: null, commits: [], reveals: [], finalize: null },
   })
 
-  async function marketGateway(onChainJob: bigint, rpcUrl: string | undefined = chain.anvil.rpcUrl) {
+  async function marketGateway(onChainJob: ChainJobId, rpcUrl: string | undefined = chain.anvil.rpcUrl) {
     const local = gateway.backend
     const backend: JobBackend = { ...local, mode: 'market', status: (id) => ({ ...local.status(id), verification: verificationOf(chain.deployment.chainId, onChainJob) }) }
     return buildGateway({ backend, options: resolveGatewayOptions({ port: 0, rpcUrl }) })
@@ -117,13 +118,13 @@ describe('market mode (the local result presented as an on-chain job)', () => {
   })
 
   it('answers 503 without an RPC URL and 502 when the RPC serves another chain', async () => {
-    const noRpc = await marketGateway(1n, '')
+    const noRpc = await marketGateway(chainJobId(1n), '')
     const response = await noRpc.inject({ url: `/verify/${jobId}` })
     expect(response.statusCode).toBe(503)
     expect(response.json().details).toMatch(/sandrun verify/)
     await noRpc.close()
     const local = gateway.backend
-    const wrongChain: JobBackend = { ...local, mode: 'market', status: (id) => ({ ...local.status(id), verification: verificationOf(1, 1n) }) }
+    const wrongChain: JobBackend = { ...local, mode: 'market', status: (id) => ({ ...local.status(id), verification: verificationOf(1, chainJobId(1n)) }) }
     const app = await buildGateway({ backend: wrongChain, options: resolveGatewayOptions({ port: 0, rpcUrl: chain.anvil.rpcUrl }) })
     const bad = await app.inject({ url: `/verify/${jobId}` })
     expect(bad.statusCode).toBe(502)

@@ -3,6 +3,7 @@
 // Read in block pages (pageLogs), one eth_getLogs per page for all the job's event kinds.
 import { encodeEventTopics, formatLog, numberToHex, pad, parseEventLogs, type Address, type Hash, type PublicClient, type RpcLog } from 'viem'
 import { sandrunMarketAbi } from '../../contracts/abi.ts'
+import type { ChainJobId } from '../chainJobId.ts'
 import { pageLogs } from './pageLogs.ts'
 
 export type MarketJobEvent = {
@@ -15,7 +16,7 @@ export type MarketJobEvent = {
 
 export type ReadJobEventsParameters = {
   market: Address
-  jobId: bigint
+  jobId: ChainJobId
   /** The oldest block to look at (the deployment block); default 0. */
   fromBlock?: bigint | undefined
   /**

@@ -2,13 +2,14 @@
 // the verifier (which trusts only the chain) and node/chain's MarketReader.
 import type { Address, Hex, PublicClient } from 'viem'
 import { sandrunMarketAbi } from '../../contracts/abi.ts'
+import type { ChainJobId } from '../chainJobId.ts'
 
 /** JobStatus of contracts/src/MarketTypes.sol, in enum order. */
 export const jobStatuses = ['None', 'Open', 'Escalated', 'Finalized', 'Inconclusive', 'Expired'] as const
 export type JobStatusName = (typeof jobStatuses)[number]
 
 export type MarketJob = {
-  jobId: bigint
+  jobId: ChainJobId
   status: JobStatusName
   requester: Address
   reward: bigint
@@ -38,7 +39,7 @@ export type MarketJob = {
   consensusRoot: Hex | null
 }
 
-export type ReadMarketJobParameters = { market: Address; jobId: bigint }
+export type ReadMarketJobParameters = { market: Address; jobId: ChainJobId }
 
 /** Whether the job still takes commits or reveals (first or escalation round). */
 export function isOpenStatus(status: JobStatusName): boolean {

@@ -2,6 +2,7 @@
 // Before a reveal the contract returns the truncated seal as `root`; it is never shown as a root.
 import type { Address, Hex, PublicClient } from 'viem'
 import { sandrunMarketAbi } from '../../contracts/abi.ts'
+import type { ChainJobId } from '../chainJobId.ts'
 
 /** SlotOutcome of contracts/src/MarketTypes.sol, in enum order. */
 export const slotOutcomes = ['Empty', 'Committed', 'Revealed', 'Won', 'Dissented', 'NotRevealed', 'Released'] as const
@@ -21,7 +22,7 @@ export type MarketSlot = {
   slashed: boolean
 }
 
-export type ReadMarketSlotsParameters = { market: Address; jobId: bigint }
+export type ReadMarketSlotsParameters = { market: Address; jobId: ChainJobId }
 
 const zeroAddress = '0x0000000000000000000000000000000000000000'
 

@@ -2,7 +2,10 @@
 // status, spec hash, consensus root, each slot's worker, revealed root, outcome, payment or
 // slash, and the transaction and block of every step, cross-checked between storage and events.
 import type { Address, Hash, Hex, PublicClient } from 'viem'
+import type { ChainJobId } from '../chainJobId.ts'
 import { VerifierError } from '../errors.ts'
+import { parseSpecHash } from '../parseSpecHash.ts'
+import type { SpecHash } from '../parseSpecHash.ts'
 import { readJobEvents, type MarketJobEvent } from './readJobEvents.ts'
 import { jobStatuses, readMarketJob, type JobStatusName } from './readMarketJob.ts'
 import { readMarketSlots, slotOutcomes, type SlotOutcomeName } from './readMarketSlots.ts'
@@ -34,7 +37,7 @@ export type VerifyJobParameters = {
   chainId: number
   market: Address
   /** The on-chain job id (not a gateway's job id). */
-  jobId: bigint
+  jobId: ChainJobId
   /** The oldest block to scan for events (the deployment block); default 0. Reads are paged
    * (pageLogs) around the job's seed block, which lies between its post and its settlement. */
   fromBlock?: bigint | undefined
@@ -43,10 +46,10 @@ export type VerifyJobParameters = {
 export type VerifyJobReturnType = {
   chainId: number
   market: Address
-  jobId: bigint
+  jobId: ChainJobId
   status: JobStatusName
   requester: Address
-  specHash: Hex
+  specHash: SpecHash
   /** The root that reached quorum; null unless Finalized. */
   consensusRoot: Hex | null
   replicas: number
@@ -75,7 +78,7 @@ function step(event: MarketJobEvent | undefined): ChainStep | null {
   return event ? { txHash: event.transactionHash, blockNumber: event.blockNumber } : null
 }
 
-function inconsistent(jobId: bigint, what: string): VerifierError {
+function inconsistent(jobId: ChainJobId, what: string): VerifierError {
   return new VerifierError('CHAIN_INCONSISTENT', `The RPC's storage and events disagree about job ${jobId} (${what}); ask another RPC node.`)
 }
 
@@ -91,7 +94,7 @@ function verdictOf(status: JobStatusName, root: Hex | null): VerifyJobReturnType
 }
 
 /** Checks the packed `JobFinalized` outcomes and root against storage, so one lying view cannot pass. */
-function checkSettlement(jobId: bigint, status: JobStatusName, root: Hex | null, outcomes: SlotOutcomeName[], finalized: MarketJobEvent | undefined): void {
+function checkSettlement(jobId: ChainJobId, status: JobStatusName, root: Hex | null, outcomes: SlotOutcomeName[], finalized: MarketJobEvent | undefined): void {
   if (status !== 'Finalized' && status !== 'Inconclusive') return
   if (!finalized) throw inconsistent(jobId, `status ${status} but no JobFinalized event`)
   const args = finalized.args as { status: number; consensusRoot: Hex; outcomes: bigint }
@@ -158,7 +161,7 @@ export async function verifyJob(client: PublicClient, { chainId, market, jobId, 
     jobId,
     status: job.status,
     requester: job.requester,
-    specHash: posted.args.specHash as Hex,
+    specHash: parseSpecHash(String(posted.args.specHash)),
     consensusRoot: job.consensusRoot,
     replicas: job.replicas,
     quorum: job.quorum,

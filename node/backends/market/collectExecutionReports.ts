@@ -3,14 +3,14 @@
 // workers say about their runs; unlike the result, the chain does not vouch for them.
 import type { PeerId } from '@libp2p/interface'
 import type { ResultService } from '../../p2p/index.ts'
-import { verifyExecutionReport } from '../../../verifier/index.ts'
+import { type ChainJobId, verifyExecutionReport } from '../../../verifier/index.ts'
 import type { WorkerExecutionReport } from '../jobBackend.ts'
 
 export type CollectExecutionReportsParameters = {
   results: Pick<ResultService, 'fetch'>
   chainId: number
   market: string
-  chainJobId: string
+  chainJobId: ChainJobId
   /** Workers that revealed, with the root each revealed and their peer (null: not reachable). */
   revealers: Array<{ address: string; root: string; peer: PeerId | null }>
   /** Reports already in hand (from the full result fetch), by address. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { resultRoot } from '../../../verifier/index.ts'
+import { resultRoot, chainJobId } from '../../../verifier/index.ts'
 import { P2pError, type JobResultPayload } from '../../p2p/index.ts'
 import { fetchVerifiedResult, ResultUnavailableError } from './fetchVerifiedResult.ts'
 
@@ -33,7 +33,7 @@ describe('fetchVerifiedResult', () => {
     const rejected: Array<[string, boolean]> = []
     const { payload, address } = await fetchVerifiedResult({
       results: serving({ liar: tampered, good: honest }),
-      chainJobId: '7',
+      chainJobId: chainJobId(7n),
       root,
       candidates: [{ address: '0xliar', peer: 'liar' }, { address: '0xgood', peer: 'good' }],
       onRejected: (candidate, _reason, lied) => rejected.push([candidate.address, lied]),
@@ -46,7 +46,7 @@ describe('fetchVerifiedResult', () => {
   it('refuses a self-consistent result whose root is not the on-chain root', async () => {
     const other = result('43\n')
     await expect(
-      fetchVerifiedResult({ results: serving({ a: other }), chainJobId: '7', root, candidates: [{ address: '0xa', peer: 'a' }] }),
+      fetchVerifiedResult({ results: serving({ a: other }), chainJobId: chainJobId(7n), root, candidates: [{ address: '0xa', peer: 'a' }] }),
     ).rejects.toBeInstanceOf(ResultUnavailableError)
   })
 
@@ -54,7 +54,7 @@ describe('fetchVerifiedResult', () => {
     const rejected: boolean[] = []
     const { address } = await fetchVerifiedResult({
       results: serving({ down: new P2pError('STREAM_FAILED', 'connection refused'), up: honest }),
-      chainJobId: '7',
+      chainJobId: chainJobId(7n),
       root,
       candidates: [{ address: '0xdown', peer: 'down' }, { address: '0xup', peer: 'up' }],
       onRejected: (_c, _r, lied) => rejected.push(lied),

@@ -2,13 +2,13 @@
 // every file matches its entry and the entries' root is the on-chain consensus root. A worker that
 // serves anything else (a tampered result) is skipped and reported; the next agreeing one is tried.
 import { checkResultFiles, type FetchResultReturnType, type PeerTarget, type ResultService } from '../../p2p/index.ts'
-import { resultRoot } from '../../../verifier/index.ts'
+import { type ChainJobId, resultRoot } from '../../../verifier/index.ts'
 import { type ErrorCodeTable, errorMessageOf, hostError, SandrunError } from '../../../errors/index.ts'
 
 export type FetchVerifiedResultParameters = {
   results: Pick<ResultService, 'fetch'>
   /** The on-chain job id (decimal), the id workers serve results under. */
-  chainJobId: string
+  chainJobId: ChainJobId
   /** The consensus root read from the chain, 0x hex. */
   root: string
   /** Workers in the majority, best first. */

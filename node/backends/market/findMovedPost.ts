@@ -1,23 +1,24 @@
 // A post that a reorg dropped is mined again (accountTransactions.ts sends the same bytes, or a
 // re-priced version of them) and may get another job id on the way: ids count posts, and another
 // requester's post may land first. Finds the id this gateway's post has on the chain now.
-import { parseEventLogs, TransactionReceiptNotFoundError, type Hash, type Hex } from 'viem'
+import { parseEventLogs, TransactionReceiptNotFoundError, type Hash } from 'viem'
 import { sandrunMarketAbi } from '../../../contracts/abi.ts'
 import type { MarketClient } from '../../chain/marketClient.ts'
 import { pageLogs } from '../../../verifier/chain/index.ts'
+import { type ChainJobId, chainJobId, type SpecHash } from '../../../verifier/index.ts'
 
 export type FindMovedPostParameters = {
   market: MarketClient
   /** The post transaction this gateway saw mined first. */
   postHash: Hash
-  specHash: Hex
+  specHash: SpecHash
   /** Where a re-mined post can be at the earliest: below the block it was first seen in, by the deepest reorg considered. */
   fromBlock: bigint
   /** Ids other jobs of this gateway hold (the same spec may have been posted twice). */
-  taken: (jobId: bigint) => boolean
+  taken: (jobId: ChainJobId) => boolean
 }
 
-export type MovedPost = { jobId: bigint; blockNumber: bigint }
+export type MovedPost = { jobId: ChainJobId; blockNumber: bigint }
 
 /** Where the post is now, or null while it is not mined again. */
 export async function findMovedPost({ market, postHash, specHash, fromBlock, taken }: FindMovedPostParameters): Promise<MovedPost | null> {
@@ -28,9 +29,9 @@ export async function findMovedPost({ market, postHash, specHash, fromBlock, tak
   if (receipt) {
     // One transaction may post several jobs (postJobs): this one is the one with its spec.
     const posted = parseEventLogs({ abi: sandrunMarketAbi, logs: receipt.logs, eventName: 'JobPosted' }).find(
-      (event) => event.args.specHash.toLowerCase() === specHash.toLowerCase() && !taken(event.args.jobId),
+      (event) => event.args.specHash.toLowerCase() === specHash && !taken(chainJobId(event.args.jobId)),
     )
-    return posted ? { jobId: posted.args.jobId, blockNumber: receipt.blockNumber } : null
+    return posted ? { jobId: chainJobId(posted.args.jobId), blockNumber: receipt.blockNumber } : null
   }
   // Replaced with higher fees after the reorg: another hash, the same requester and spec.
   const events = await pageLogs({
@@ -39,6 +40,6 @@ export async function findMovedPost({ market, postHash, specHash, fromBlock, tak
     read: (range) =>
       market.publicClient.getContractEvents({ address: market.address, abi: sandrunMarketAbi, eventName: 'JobPosted', args: { requester: market.account?.address, specHash }, ...range }),
   })
-  const event = events.find((e) => e.args.jobId !== undefined && !taken(e.args.jobId))
-  return event?.args.jobId === undefined ? null : { jobId: event.args.jobId, blockNumber: event.blockNumber }
+  const moved = events.flatMap((e) => (e.args.jobId === undefined ? [] : [{ jobId: chainJobId(e.args.jobId), blockNumber: e.blockNumber }]))
+  return moved.find((post) => !taken(post.jobId)) ?? null
 }

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { createTestClient, http, type Hex } from 'viem'
+import { createTestClient, http } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { testParams } from '../../../test/contracts/marketHarness.ts'
 import { startAnvil, type StartAnvilReturnType } from '../../chain/anvil.ts'
@@ -15,6 +15,7 @@ import { devAccounts } from '../../chain/devAccounts.ts'
 import { createMarketClient, type MarketClient } from '../../chain/marketClient.ts'
 import { followOrphanedJobs } from './followOrphanedJobs.ts'
 import { openJobLedger } from './openJobLedger.ts'
+import { parseSpecHash, type SpecHash } from '../../../verifier/index.ts'
 
 let anvil: StartAnvilReturnType
 let deployment: Deployment
@@ -34,8 +35,8 @@ afterAll(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true })
 })
 
-const specHash = (): Hex => `0x${randomBytes(32).toString('hex')}`
-const post = (hash: Hex) => market.postJob({ specHash: hash, replicas: 1, commitWindow: 10, revealWindow: 10, reward: 10n ** 15n })
+const specHash = (): SpecHash => parseSpecHash(`0x${randomBytes(32).toString('hex')}`)
+const post = (hash: SpecHash) => market.postJob({ specHash: hash, replicas: 1, commitWindow: 10, revealWindow: 10, reward: 10n ** 15n })
 
 describe('orphaned jobs after a restart', () => {
   it('resolves, finalizes and forgets what the dead gateway had posted', async () => {

@@ -2,12 +2,12 @@
 // data died with the old process) and those deleted before they settled. Each is read from the chain
 // until it leaves the Open state, finalized when that is due (so the escrow comes back when nobody
 // else finalizes), and then dropped from the ledger.
-import type { Hex } from 'viem'
 import { sandrunMarketAbi } from '../../../contracts/abi.ts'
 import type { Deployment } from '../../chain/deployment.ts'
 import type { MarketClient } from '../../chain/marketClient.ts'
 import { isOpenStatus, type MarketJob } from '../../chain/marketReader.ts'
 import { pageLogs } from '../../../verifier/chain/index.ts'
+import { type ChainJobId, chainJobId } from '../../../verifier/index.ts'
 import { chainEntryKey, type LedgerEntry, type OpenJobLedger } from './openJobLedger.ts'
 import { errorCodeOf } from '../../../errors/index.ts'
 
@@ -27,20 +27,20 @@ export type OrphanedJobs = {
   /** Left by an earlier run: posting entries are first looked up on chain by spec hash. */
   adopt(entries: LedgerEntry[]): Promise<void>
   /** A job of this run whose data was deleted before it settled. */
-  follow(chainJobId: bigint): void
+  follow(chainJobId: ChainJobId): void
   pending(): number
   stop(): void
 }
 
 export function followOrphanedJobs(parameters: FollowOrphanedJobsParameters): OrphanedJobs {
   const { market, deployment, ledger, log } = parameters
-  const followed = new Set<bigint>()
+  const followed = new Set<ChainJobId>()
   let timer: NodeJS.Timeout | null = null
   let stopped = false
 
   /** The on-chain id of a post whose receipt the earlier run never saw, or null when it never landed. */
-  const resolvePosting = async (entry: LedgerEntry): Promise<bigint | null> => {
-    const unfollowed = (events: Array<{ args: { jobId?: bigint } }>) => events.some((event) => event.args.jobId !== undefined && !followed.has(event.args.jobId))
+  const resolvePosting = async (entry: LedgerEntry): Promise<ChainJobId | null> => {
+    const unfollowed = (events: Array<{ args: { jobId?: bigint } }>) => events.some((event) => event.args.jobId !== undefined && !followed.has(chainJobId(event.args.jobId)))
     const posted = await pageLogs({
       fromBlock: entry.fromBlock,
       toBlock: await market.publicClient.getBlockNumber(),
@@ -49,12 +49,13 @@ export function followOrphanedJobs(parameters: FollowOrphanedJobsParameters): Or
           address: deployment.market,
           abi: sandrunMarketAbi,
           eventName: 'JobPosted',
-          args: { requester: market.account?.address, specHash: entry.specHash as Hex },
+          args: { requester: market.account?.address, specHash: entry.specHash },
           ...range,
         }),
       until: unfollowed,
     })
-    return posted.map((event) => event.args.jobId).find((id): id is bigint => id !== undefined && !followed.has(id)) ?? null
+    const ids = posted.flatMap((event) => (event.args.jobId === undefined ? [] : [chainJobId(event.args.jobId)]))
+    return ids.find((id) => !followed.has(id)) ?? null
   }
 
   const tick = async (): Promise<void> => {

@@ -5,12 +5,13 @@
 // (accountTransactions.ts: nonces, fees, replacement, resends); `idle()` waits for the ones this
 // gateway still has in flight, for a clean close.
 import type { PeerId } from '@libp2p/interface'
-import type { Address, Hash, Hex } from 'viem'
+import type { Address, Hash } from 'viem'
 import type { Deployment } from '../../chain/deployment.ts'
 import { MarketRevertError } from '../../chain/errors.ts'
 import type { MarketClient } from '../../chain/marketClient.ts'
 import type { MarketJob } from '../../chain/marketReader.ts'
 import { errorCodeOf } from '../../../errors/index.ts'
+import type { ChainJobId, SpecHash } from '../../../verifier/index.ts'
 import { findMovedPost, type MovedPost } from './findMovedPost.ts'
 import { jobPoster, type JobPostParameters, type PostedJob } from './jobPoster.ts'
 import { resolveWorkerPeer } from './resolveWorkerPeer.ts'
@@ -24,19 +25,19 @@ export type GatewayChain = {
   /** Chain time of the latest block (s): windows skipped with evm_increaseTime count as passed. */
   now(): Promise<number>
   blockNumber(): Promise<bigint>
-  getJob(jobId: bigint): Promise<MarketJob>
+  getJob(jobId: ChainJobId): Promise<MarketJob>
   /** The libp2p peer a worker account registered on chain, when its signature binds it here; null otherwise. */
   peerOf(address: string): Promise<PeerId | null>
   /** The peers of the workers holding the job's slots, in slot order (unresolvable ones left out). */
-  committerPeers(jobId: bigint): Promise<PeerId[]>
+  committerPeers(jobId: ChainJobId): Promise<PeerId[]>
   /** Resolves once the post is mined (alone or in a batch with others), with its on-chain id. */
   post(job: JobPostParameters): Promise<PostedJob>
   /** Closes the current round once the contract allows it (finalize is permissionless); a lost race is no error. */
   finalizeIfDue(job: MarketJob, now: number): Promise<void>
   /** Blocks on top of the job's settlement, itself included (0 when none is on chain). */
-  settlementConfirmations(jobId: bigint, anchorBlock: bigint): Promise<number>
+  settlementConfirmations(jobId: ChainJobId, anchorBlock: bigint): Promise<number>
   /** Where this gateway's post is mined now, when a reorg moved it under another id. */
-  findMovedPost(p: { postHash: Hash; specHash: Hex; postBlock: bigint; taken: (jobId: bigint) => boolean }): Promise<MovedPost | null>
+  findMovedPost(p: { postHash: Hash; specHash: SpecHash; postBlock: bigint; taken: (jobId: ChainJobId) => boolean }): Promise<MovedPost | null>
   /** Resolves once every transaction this gateway sent is mined or failed. */
   idle(): Promise<void>
 }

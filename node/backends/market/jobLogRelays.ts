@@ -28,7 +28,7 @@ export function jobLogRelays({ logs, chain, clock, emit }: JobLogRelaysParameter
     const relay = new AbortController()
     job.relay = relay
     const peers = async (): Promise<PeerId[]> => {
-      const committers = await chain.committerPeers(BigInt(chainJobId)).catch(() => [])
+      const committers = await chain.committerPeers(chainJobId).catch(() => [])
       const runner = job.runner ? [job.runner] : []
       return [...runner, ...committers.filter((peer) => !runner.some((r) => r.equals(peer)))]
     }

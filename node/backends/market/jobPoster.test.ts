@@ -10,6 +10,7 @@ import { devAccounts } from '../../chain/devAccounts.ts'
 import { MarketRevertError } from '../../chain/errors.ts'
 import { createMarketClient, type MarketClient } from '../../chain/marketClient.ts'
 import { jobPoster } from './jobPoster.ts'
+import { parseSpecHash } from '../../../verifier/index.ts'
 
 let anvil: StartAnvilReturnType
 let market: MarketClient
@@ -25,7 +26,7 @@ afterAll(async () => {
 })
 
 const job = (n: number, quorum = 2) => ({
-  specHash: keccak256(toHex(`spec ${n}`)),
+  specHash: parseSpecHash(keccak256(toHex(`spec ${n}`))),
   replicas: 3,
   quorum,
   commitWindow: 600,

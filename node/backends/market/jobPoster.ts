@@ -1,12 +1,13 @@
 // Posts the gateway's jobs on chain in batches (postJobs): submissions that arrive while a batch is
 // in flight wait and go together in the next one, so each block takes one transaction with all that
 // came meanwhile, and the gateway's one account is no limit on how many jobs a block can post.
-import type { Hash, Hex, TransactionReceipt } from 'viem'
+import type { Hash, TransactionReceipt } from 'viem'
+import type { ChainJobId, SpecHash } from '../../../verifier/index.ts'
 import { MarketRevertError } from '../../chain/errors.ts'
 import type { MarketClient } from '../../chain/marketClient.ts'
 
-export type JobPostParameters = { specHash: Hex; replicas: number; quorum: number; commitWindow: number; revealWindow: number; reward: bigint }
-export type PostedJob = { jobId: bigint; hash: Hash; receipt: TransactionReceipt }
+export type JobPostParameters = { specHash: SpecHash; replicas: number; quorum: number; commitWindow: number; revealWindow: number; reward: bigint }
+export type PostedJob = { jobId: ChainJobId; hash: Hash; receipt: TransactionReceipt }
 
 export type JobPoster = {
   /** Resolves once the job's post is mined (alone or in a batch), with its on-chain id. */

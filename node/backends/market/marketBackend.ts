@@ -5,7 +5,7 @@
 // sealed at rest under keys held in memory only (jobStore.ts): a restarted gateway has none of it,
 // and only finalizes what it had posted (openJobLedger.ts, followOrphanedJobs.ts).
 import type { Readable } from 'node:stream'
-import type { Address, Hex } from 'viem'
+import type { Address } from 'viem'
 import type { Deployment } from '../../chain/deployment.ts'
 import { MarketRevertError } from '../../chain/errors.ts'
 import type { MarketClient } from '../../chain/marketClient.ts'
@@ -113,7 +113,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
       for (const [sha, blob] of blobs) if (blob.jobId === job.id) blobs.delete(sha)
       // Deleted before it settled: the escrow is still on chain, so someone must finalize it.
       const chainJobId = job.record.verification.chainJobId
-      if (!isFinalState(job.record.state) && chainJobId !== null) orphans.follow(BigInt(chainJobId))
+      if (!isFinalState(job.record.state) && chainJobId !== null) orphans.follow(chainJobId)
       await store.remove(job.id).catch(() => undefined)
     },
     retentionAfterFailureMs: options.retentionAfterFailureMs,
@@ -157,10 +157,10 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
   const post = async (job: LiveMarketJob): Promise<void> => {
     const r = job.record
     // In the ledger before it is sent: a gateway that dies before the receipt still finds the job after a restart.
-    const entry = await ledger.posting({ specHash: r.verification.specHash as Hex, fromBlock: await chain.blockNumber() })
+    const entry = await ledger.posting({ specHash: r.verification.specHash, fromBlock: await chain.blockNumber() })
     const posted = await chain
       .post({
-        specHash: r.verification.specHash as Hex,
+        specHash: r.verification.specHash,
         replicas: r.verification.replicas,
         quorum: r.verification.quorum,
         commitWindow: options.commitWindowSeconds,
@@ -172,7 +172,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
         throw error
       })
     await ledger.posted(entry, posted.jobId)
-    r.verification.chainJobId = posted.jobId.toString()
+    r.verification.chainJobId = posted.jobId
     r.verification.txHashes.post = posted.hash
     r.verification.postBlock = posted.receipt.blockNumber.toString()
     r.verification.state = 'open'

@@ -53,20 +53,20 @@ export function marketChainFollower({
   /** The post is mined again under another id: the job, its ledger entry and its announcements move there. */
   async function followMovedPost(job: LiveMarketJob): Promise<void> {
     const v = job.record.verification
-    if (!v.txHashes.post || !v.chainJobId || !v.postBlock) return
+    if (!v.txHashes.post || v.chainJobId === null || !v.postBlock) return
     const followed = new Set(jobs().map((j) => j.record.verification.chainJobId))
     const moved = await chain.findMovedPost({
       postHash: v.txHashes.post as Hex,
-      specHash: v.specHash as Hex,
+      specHash: v.specHash,
       postBlock: BigInt(v.postBlock),
-      taken: (id) => followed.has(id.toString()),
+      taken: (id) => followed.has(id),
     })
-    if (!moved || moved.jobId.toString() === v.chainJobId) return
-    log('post moved by a reorg', { from: v.chainJobId, to: moved.jobId.toString() })
-    const entry = await ledger.posting({ specHash: v.specHash as Hex, fromBlock: moved.blockNumber })
+    if (!moved || moved.jobId === v.chainJobId) return
+    log('post moved by a reorg', { from: v.chainJobId.toString(), to: moved.jobId.toString() })
+    const entry = await ledger.posting({ specHash: v.specHash, fromBlock: moved.blockNumber })
     await ledger.posted(entry, moved.jobId)
-    await ledger.drop(chainEntryKey(BigInt(v.chainJobId)))
-    v.chainJobId = moved.jobId.toString()
+    await ledger.drop(chainEntryKey(v.chainJobId))
+    v.chainJobId = moved.jobId
     v.postBlock = moved.blockNumber.toString()
     emit(job)
     await announce(job)
@@ -76,7 +76,7 @@ export function marketChainFollower({
     const r = job.record
     const v = r.verification
     if (v.chainJobId === null) return
-    const chainJob = await chain.getJob(BigInt(v.chainJobId))
+    const chainJob = await chain.getJob(v.chainJobId)
     // A reorg dropped the post: the gateway's transactions send it again (accountTransactions.ts).
     if (chainJob.status === 'None') return
     // ...and another requester's post took its id first: this job is not ours to follow or fetch.

@@ -6,33 +6,34 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import type { Address, Hex } from 'viem'
+import type { Address } from 'viem'
+import { type ChainJobId, chainJobId, parseSpecHash, type SpecHash } from '../../../verifier/index.ts'
 
 export type LedgerEntry = {
   /** The entry's own name in the ledger. */
   key: string
-  specHash: Hex
+  specHash: SpecHash
   /** A block at or before the post: where a restart looks for the JobPosted event. */
   fromBlock: bigint
   /** Null while the post's receipt had not been seen. */
-  chainJobId: bigint | null
+  chainJobId: ChainJobId | null
 }
 
 export type OpenJobLedger = {
   /** Before the post is sent: the entry a restart resolves by spec hash if the receipt was never seen. */
-  posting(parameters: { specHash: Hex; fromBlock: bigint }): Promise<string>
+  posting(parameters: { specHash: SpecHash; fromBlock: bigint }): Promise<string>
   /** The post's receipt: the entry now names the on-chain job. */
-  posted(key: string, chainJobId: bigint): Promise<void>
+  posted(key: string, chainJobId: ChainJobId): Promise<void>
   /** The job is no longer Open on chain (or was never posted): nothing left to finalize. */
   drop(key: string): Promise<void>
   /** Entries of this chain and market left by earlier runs or this one. */
   list(): Promise<LedgerEntry[]>
 }
 
-type StoredEntry = { v: 1; chainId: number; market: string; specHash: Hex; fromBlock: string; chainJobId: string | null }
+type StoredEntry = { v: 1; chainId: number; market: string; specHash: string; fromBlock: string; chainJobId: string | null }
 
 /** The key of the entry of an on-chain job (what `drop` takes once the job settled). */
-export const chainEntryKey = (chainJobId: bigint): string => `job-${chainJobId}`
+export const chainEntryKey = (chainJobId: ChainJobId): string => `job-${chainJobId}`
 
 const keyPattern = /^(job-[0-9]{1,78}|posting-[0-9a-f]{16})$/
 
@@ -80,7 +81,8 @@ export async function openJobLedger({ dataDir, chainId, market }: { dataDir: str
           .then((text) => JSON.parse(text) as StoredEntry)
           .catch(() => null)
         if (!stored || stored.chainId !== chainId || stored.market !== base.market) continue
-        entries.push({ key, specHash: stored.specHash, fromBlock: BigInt(stored.fromBlock), chainJobId: stored.chainJobId === null ? null : BigInt(stored.chainJobId) })
+        const onChain = stored.chainJobId === null ? null : chainJobId(stored.chainJobId)
+        entries.push({ key, specHash: parseSpecHash(stored.specHash), fromBlock: BigInt(stored.fromBlock), chainJobId: onChain })
       }
       return entries
     },

@@ -4,12 +4,13 @@
 // followed and its replay is skipped up to what was already shown; lost bytes become a `gap` note.
 import type { PeerId } from '@libp2p/interface'
 import type { LogsService } from '../../p2p/index.ts'
+import type { ChainJobId } from '../../../verifier/index.ts'
 import type { JobLog } from '../jobTable/jobLog.ts'
 
 export type RelayJobLogParameters = {
   logs: Pick<LogsService, 'follow'>
   /** The on-chain job id (decimal): the id workers keep logs under. */
-  chainJobId: string
+  chainJobId: ChainJobId
   /** Workers to follow, best first; read once per relay. */
   peers: () => Promise<PeerId[]>
   log: JobLog

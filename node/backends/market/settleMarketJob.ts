@@ -81,12 +81,12 @@ export async function settleMarketJob({
   }
   const verified = await fetchVerifiedResult({
     results,
-    chainJobId: id.toString(),
+    chainJobId: id,
     root: chainJob.consensusRoot,
     candidates,
     timeoutMs: resultFetchTimeoutMs,
     claimFor: async (address) =>
-      market.account?.signMessage?.({ message: resultClaimMessage({ chainId: deployment.chainId, market: deployment.market, jobId: id.toString(), worker: address as Address }) }),
+      market.account?.signMessage?.({ message: resultClaimMessage({ chainId: deployment.chainId, market: deployment.market, jobId: id, worker: address as Address }) }),
     onRejected: (candidate, reason, lied) => {
       // A lie's reason names result files (job content): only the worker is logged then.
       if (lied) log('worker served a result that does not match the chain', { worker: candidate.address })
@@ -105,7 +105,7 @@ export async function settleMarketJob({
     results,
     chainId: deployment.chainId,
     market: deployment.market,
-    chainJobId: id.toString(),
+    chainJobId: id,
     revealers: await Promise.all(
       slots.filter((s) => s.worker !== null && s.revealedRoot !== null).map(async (s) => ({ address: s.worker!.toLowerCase(), root: s.revealedRoot!, peer: await peerOf(s.worker!).catch(() => null) })),
     ),

@@ -3,10 +3,11 @@
 // (node/chain/confirmationDepth.ts), so a reorg cannot take back a result it already served.
 import type { MarketClient } from '../../chain/marketClient.ts'
 import type { MarketJobEvent } from '../../chain/marketReader.ts'
+import type { ChainJobId } from '../../../verifier/index.ts'
 
 export type SettlementConfirmationsParameters = {
   market: Pick<MarketClient, 'publicClient' | 'getJobEvents'>
-  jobId: bigint
+  jobId: ChainJobId
   /** The job's post block (where its events start), and the oldest block any read may start from. */
   anchorBlock: bigint
   fromBlock: bigint

@@ -3,7 +3,7 @@
 // content-addressed blob whose sha256 is the on-chain specHash, served through the bundle protocol.
 import { createHash } from 'node:crypto'
 import type { Manifest } from '../../../sandbox/index.ts'
-import { type Hex, specDocumentBytes, specHash } from '../../../verifier/index.ts'
+import { type Hex, type SpecHash, specDocumentBytes, specHash } from '../../../verifier/index.ts'
 
 export type BuildSpecDocumentParameters = {
   manifest: Manifest
@@ -14,7 +14,7 @@ export type BuildSpecDocumentParameters = {
 export type BuildSpecDocumentReturnType = {
   /** The canonical JSON bytes, served through the bundle protocol under `specHash`. */
   bytes: Uint8Array
-  specHash: Hex
+  specHash: SpecHash
   bundleSha256: Hex
 }
 

@@ -1,7 +1,8 @@
 // Mirror of MarketEligibility.ticket: a worker's ticket for one round of one job.
 import { encodeAbiParameters, keccak256, type Address, type Hex } from 'viem'
+import type { ChainJobId } from '../../../verifier/index.ts'
 
-export type EligibilityTicketParameters = { seed: Hex; jobId: bigint; worker: Address }
+export type EligibilityTicketParameters = { seed: Hex; jobId: ChainJobId; worker: Address }
 
 /** The top 128 bits of keccak256(abi.encode(seed, jobId, worker)). */
 export function eligibilityTicket({ seed, jobId, worker }: EligibilityTicketParameters): bigint {

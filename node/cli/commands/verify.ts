@@ -6,7 +6,7 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { createPublicClient, formatEther, isAddress, type Address } from 'viem'
 import { jobReportJson, verifyJob, type JobReportJson } from '../../../verifier/chain/index.ts'
-import { hashOutputsFolder, VerifierError, verifyOutputFile, verifyOutputs, verifyWorkerSignature, type ResultEntryInput, type VerifyOutputFileReturnType, type VerifyOutputsReturnType, resultReceiptName } from '../../../verifier/index.ts'
+import { type ChainJobId, chainJobId, hashOutputsFolder, VerifierError, verifyOutputFile, verifyOutputs, verifyWorkerSignature, type ResultEntryInput, type VerifyOutputFileReturnType, type VerifyOutputsReturnType, resultReceiptName } from '../../../verifier/index.ts'
 import { readDeployment } from '../../chain/deployment.ts'
 import { errorFromResponse, SandrunClientError } from '../../client/clientError.ts'
 import { createSandrunClient, defaultGatewayUrl, type JobStatusBody } from '../../client/sandrunClient.ts'
@@ -164,14 +164,14 @@ async function checkFiles(jobId: string, root: string, options: Options): Promis
 
 type ChainTarget = { chainId: number; market: Address; deployBlock: bigint }
 
-async function onChainId(jobId: string, options: Options, deployment: ChainTarget): Promise<bigint> {
-  if (/^\d+$/.test(jobId)) return BigInt(jobId)
+async function onChainId(jobId: string, options: Options, deployment: ChainTarget): Promise<ChainJobId> {
+  if (/^\d+$/.test(jobId)) return chainJobId(BigInt(jobId))
   const ref = (await statusOrReceipt(jobId, options)).verification
   if (!ref?.job_id) throw new NotVerified(`the gateway reports no on-chain job for ${jobId}; is it a market job? Pass the on-chain id instead`)
   if (ref.chain_id !== deployment.chainId || ref.market?.toLowerCase() !== deployment.market.toLowerCase()) {
     throw new NotVerified(`the gateway says job ${jobId} is on chain ${ref.chain_id} market ${ref.market}, not the deployment's chain ${deployment.chainId} market ${deployment.market}`)
   }
-  return BigInt(ref.job_id)
+  return chainJobId(ref.job_id)
 }
 
 async function verifyOnChain(jobId: string, options: Options): Promise<Verdict> {

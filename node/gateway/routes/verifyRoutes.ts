@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Static } from '@sinclair/typebox'
 import { createPublicClient, isAddress, type Address, type PublicClient } from 'viem'
 import { isOpenStatus, jobReportJson, verifyJob, type VerifyJobReturnType } from '../../../verifier/chain/index.ts'
-import { resultEntries, resultRoot, VerifierError, verifyOutputFile, verifyWorkerSignature, type ResultEntry } from '../../../verifier/index.ts'
+import { type ChainJobId, resultEntries, resultRoot, VerifierError, verifyOutputFile, verifyWorkerSignature, type ResultEntry } from '../../../verifier/index.ts'
 import { BackendError } from '../../backends/backendError.ts'
 import { createAddressSlots } from '../addressSlots.ts'
 import type { JobBackend, JobStatus } from '../../backends/jobBackend.ts'
@@ -18,7 +18,7 @@ import { VerifyFileResponse, VerifyResponse } from '../verifySchemas.ts'
 import { chainTransport } from '../../chain/chainTransport.ts'
 
 /** Where a market job lives on chain (from `JobStatus.verification`). */
-type ChainJobReference = { chainId: number; market: Address; jobId: bigint }
+type ChainJobReference = { chainId: number; market: Address; jobId: ChainJobId }
 
 const signatureCaveat =
   'A worker signature proves which key signed this result root, not that the result is right: in local and pool modes the operator and its workers are trusted. Market mode has independent staked workers agree on chain.'
@@ -27,8 +27,8 @@ const chainCaveat =
 
 /** The on-chain job behind a market job; null before it is posted, and in local and pool modes. */
 function chainReference({ verification: v }: JobStatus): ChainJobReference | null {
-  if (!v || v.chainJobId === null || !/^\d+$/.test(v.chainJobId) || !isAddress(v.market)) return null
-  return { chainId: v.chainId, market: v.market, jobId: BigInt(v.chainJobId) }
+  if (!v || v.chainJobId === null || !isAddress(v.market)) return null
+  return { chainId: v.chainId, market: v.market, jobId: v.chainJobId }
 }
 
 /**

@@ -17,7 +17,7 @@ import { createSandbox } from '../../../sandbox/createSandbox.ts'
 import { parseManifest } from '../../../sandbox/manifest.ts'
 import type { Sandbox } from '../../../sandbox/sandbox.ts'
 import { openStorage } from '../../storage/openStorage.ts'
-import { specDocumentBytes } from '../../../verifier/index.ts'
+import { specDocumentBytes, chainJobId, parseSpecHash, type SpecHash } from '../../../verifier/index.ts'
 import { createWorker, type WorkerPhaseEvent } from './createWorker.ts'
 import { hostEnvironments } from './hostEnvironments.ts'
 import { createJobStore } from './jobStore.ts'
@@ -53,7 +53,7 @@ afterAll(async () => {
 })
 
 /** A chain of one open job in its first round at chain time 1000, drawn for this worker alone; `onCommit` plays what the commit meets. */
-function fakeChain(onCommit: (chain: { job: MarketJob; slots: MarketSlot[] }) => void, specHash: Hex) {
+function fakeChain(onCommit: (chain: { job: MarketJob; slots: MarketSlot[] }) => void, specHash: SpecHash) {
   const state = {
     job: {
       jobId: 1n,
@@ -127,7 +127,7 @@ async function runOneJob(onCommit: (chain: { job: MarketJob; slots: MarketSlot[]
     [sha256(spec), spec],
     [sha256(bundle), bundle],
   ])
-  const { chain, state } = fakeChain(onCommit, sha256(spec))
+  const { chain, state } = fakeChain(onCommit, parseSpecHash(sha256(spec)))
   const dataDir = path.join(dir, name)
   const scratch = await openStorage({ root: path.join(dataDir, 'scratch'), requireTmpfs: false, flag: '--scratch-dir' })
   const store = await createJobStore({ dataDir, scratch })
@@ -151,8 +151,8 @@ async function runOneJob(onCommit: (chain: { job: MarketJob; slots: MarketSlot[]
     v: 1,
     chainId: chain.chainId,
     market,
-    jobId: '1',
-    specHash: sha256(spec),
+    jobId: chainJobId(1n),
+    specHash: parseSpecHash(sha256(spec)),
     bundleSha256: sha256(bundle),
     bundleSize: bundle.byteLength,
     providers: ['/ip4/127.0.0.1/tcp/1'],
@@ -172,7 +172,7 @@ describe('a worker keeps the slot it committed', () => {
       chain.job = { ...chain.job, status: 'Escalated', round: 1, roundSlots: 1, committed: 1, revealed: 0 }
       chain.slots = [slot(0, 0, other, true), slot(1, 1, me)]
     }, 'escalated')
-    expect(last, 'the worker dropped its own committed slot').toEqual({ jobId: '1', phase: 'revealed' })
+    expect(last, 'the worker dropped its own committed slot').toEqual({ jobId: 1n, phase: 'revealed' })
     expect(state.reveals).toEqual([{ round: 1 }])
     expect(record?.round).toBe(1)
   })
@@ -183,7 +183,7 @@ describe('a worker keeps the slot it committed', () => {
       chain.slots = [slot(0, 0, me)]
       throw new MarketRevertError('MarketAlreadyCommitted', [1n, me], null)
     }, 'already')
-    expect(last).toEqual({ jobId: '1', phase: 'revealed' })
+    expect(last).toEqual({ jobId: 1n, phase: 'revealed' })
     expect(state.reveals).toEqual([{ round: 0 }])
   })
 
@@ -193,7 +193,7 @@ describe('a worker keeps the slot it committed', () => {
       chain.slots = [slot(0, 0, other)]
       throw new MarketRevertError('MarketJobFull', [1n], null)
     }, 'full')
-    expect(last).toEqual({ jobId: '1', phase: 'dropped', reason: 'MarketJobFull' })
+    expect(last).toEqual({ jobId: 1n, phase: 'dropped', reason: 'MarketJobFull' })
     expect(state.reveals).toEqual([])
   })
 })

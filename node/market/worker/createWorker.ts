@@ -13,7 +13,7 @@ import { LogFeed, type LogEvent } from '../../p2p/logFeed.ts'
 import type { HeartbeatParameters } from '../../p2p/workerHeartbeats.ts'
 import type { JobResultPayload } from '../../p2p/resultService.ts'
 import { type Sandbox, defaultSandboxLimits } from '../../../sandbox/index.ts'
-import { sealResult, type WorkerKey } from '../../../verifier/index.ts'
+import { type ChainJobId, sealResult, type SpecHash, type WorkerKey } from '../../../verifier/index.ts'
 import { classifyFailure } from './classifyFailure.ts'
 import { decideJob, nextStep, recheckAfter } from './decideJob.ts'
 import { executionReports } from './executionReports.ts'
@@ -90,7 +90,7 @@ export const defaultWorkerOptions = {
   recheckMaxWaitMs: 30_000,
 } as const
 
-export type WorkerPhaseEvent = { jobId: string; phase: WorkerJobPhase | 'dropped'; reason?: string }
+export type WorkerPhaseEvent = { jobId: ChainJobId; phase: WorkerJobPhase | 'dropped'; reason?: string }
 
 export type Worker = {
   /** Recovers pending jobs from disk and chain, then follows the chain until stop(). */
@@ -103,11 +103,11 @@ export type Worker = {
   /** Withdraw every credited wei now (the operator's request), whatever the threshold. */
   withdrawNow(): Promise<void>
   /** The result of a job this worker revealed (for the `result` protocol). */
-  getResult(jobId: string): Promise<JobResultPayload | undefined>
+  getResult(jobId: ChainJobId): Promise<JobResultPayload | undefined>
   /** The result went out whole; with a valid requester's claim (true) it is deleted once the job is settled. */
-  resultServed(jobId: string, claim: string | null): Promise<boolean>
+  resultServed(jobId: ChainJobId, claim: string | null): Promise<boolean>
   /** The live (or replayed) log of a job this worker ran (for the `logs` protocol). */
-  openLogs(jobId: string, signal: AbortSignal): AsyncIterable<LogEvent> | undefined
+  openLogs(jobId: ChainJobId, signal: AbortSignal): AsyncIterable<LogEvent> | undefined
   heartbeat(): HeartbeatParameters
   jobs(): WorkerJobRecord[]
   /** 'phase' (WorkerPhaseEvent) on every job change, 'withdrawn' ({ amount, hash }) after a withdrawal, 'removed' ({ jobId, reason }) when a job's data is deleted. */
@@ -138,13 +138,13 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
   const events = new EventEmitter()
   const view = jobChainView(chain)
 
-  const records = new Map<string, WorkerJobRecord>()
-  const inFlight = new Map<string, InFlight>()
-  const feeds = new Map<string, LogFeed>()
+  const records = new Map<ChainJobId, WorkerJobRecord>()
+  const inFlight = new Map<ChainJobId, InFlight>()
+  const feeds = new Map<ChainJobId, LogFeed>()
   const offers = new Set<Promise<void>>()
   // Jobs this host can never run (spec refused, environment missing, sandbox refusal): gateways
   // re-announce open jobs every few seconds, and each re-announcement must not cost a fetch.
-  const refused = new Set<string>()
+  const refused = new Set<ChainJobId>()
   const retention = resultRetention({
     clock,
     resultWindowMs: parameters.resultWindowMs ?? defaultWorkerOptions.resultWindowMs,
@@ -160,9 +160,9 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
   // Jobs to look at again once this worker may be drawn, or may commit: gateways re-announce open
   // jobs too, but the worker does not depend on it. Due by chain time (the poll loop looks), or
   // after recheckMaxWaitMs of wall time whatever the chain says.
-  const rechecks = new Map<string, { announcement: JobAnnouncement; at: number; timer: NodeJS.Timeout }>()
+  const rechecks = new Map<ChainJobId, { announcement: JobAnnouncement; at: number; timer: NodeJS.Timeout }>()
   // Jobs skipped for want of capacity or free stake: offered again when a run ends or a job settles.
-  const deferred = new Map<string, JobAnnouncement>()
+  const deferred = new Map<ChainJobId, JobAnnouncement>()
   const resumeDeferred = (): void => {
     const waiting = [...deferred.values()]
     deferred.clear()
@@ -172,7 +172,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
   // Capacity counts sandbox runs only: a run that waits for its commit time holds no core.
   const runningCount = (): number => [...inFlight.values()].filter((job) => job.running).length
   const reports = executionReports({ workerKey: parameters.workerKey, chainId: chain.chainId, market: chain.market, retentionMs: parameters.retentionMaxMs ?? defaultWorkerOptions.retentionMaxMs })
-  const salt = (jobId: string): Hex => jobSalt({ seed: parameters.workerKey.privateKey, chainId: chain.chainId, market: chain.market, jobId: BigInt(jobId) })
+  const salt = (jobId: ChainJobId): Hex => jobSalt({ seed: parameters.workerKey.privateKey, chainId: chain.chainId, market: chain.market, jobId })
   const kick = (): void => wake?.()
 
   function offer(announcement: JobAnnouncement): void {
@@ -187,12 +187,12 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     events.emit('phase', { jobId: record.jobId, phase: record.phase } satisfies WorkerPhaseEvent)
   }
 
-  async function forget(jobId: string, reason: string): Promise<void> {
+  async function forget(jobId: ChainJobId, reason: string): Promise<void> {
     await removeData(jobId)
     events.emit('phase', { jobId, phase: 'dropped', reason } satisfies WorkerPhaseEvent)
   }
 
-  async function removeData(jobId: string): Promise<void> {
+  async function removeData(jobId: ChainJobId): Promise<void> {
     records.delete(jobId)
     feeds.delete(jobId)
     retention.forget(jobId)
@@ -204,9 +204,9 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
   async function take(announcement: JobAnnouncement): Promise<void> {
     const { jobId } = announcement
     if (stopped || records.has(jobId) || inFlight.has(jobId) || refused.has(jobId)) return
-    const [job, specHash, account, feePerGas] = await Promise.all([chain.getJob(BigInt(jobId)), view.specHash(BigInt(jobId)), chain.getAccount(), chain.feePerGas()])
+    const [job, specHash, account, feePerGas] = await Promise.all([chain.getJob(jobId), view.specHash(jobId), chain.getAccount(), chain.feePerGas()])
     lastFeePerGas = feePerGas
-    if (specHash !== announcement.specHash.toLowerCase()) {
+    if (specHash !== announcement.specHash) {
       log('job skipped', { jobId, reason: 'announced spec hash differs from the chain' })
       return
     }
@@ -264,7 +264,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     timer.unref()
     rechecks.set(announcement.jobId, { announcement, at, timer })
   }
-  function recheckNow(jobId: string): void {
+  function recheckNow(jobId: ChainJobId): void {
     const due = rechecks.get(jobId)
     if (!due) return
     clearTimeout(due.timer)
@@ -283,7 +283,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
   async function runAndCommit(announcement: JobAnnouncement, job: MarketJob, commitFrom: number, feed: LogFeed, signal: AbortSignal): Promise<void> {
     const { jobId, providers } = announcement
     // The spec comes by the hash the job was posted with (checked in take): gossip only says where to look.
-    const specHash = announcement.specHash.toLowerCase() as Hex
+    const { specHash } = announcement
     const spec = parseSpecDocument({ data: await network.fetchBlob({ providers, sha256: specHash, kind: 'spec', signal }), specHash })
     const { manifest } = spec
     const digest = environments.digestFor(manifest.environment, manifest.interpreter)
@@ -318,7 +318,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     await untilChainTime(commitFrom, signal)
     let hash: Hex | null
     try {
-      ;({ hash } = await chain.commit({ jobId: BigInt(jobId), resultRoot: root, salt: salt(jobId), deadline: job.commitDeadline }))
+      ;({ hash } = await chain.commit({ jobId, resultRoot: root, salt: salt(jobId), deadline: job.commitDeadline }))
     } catch (error) {
       // Our own commit is on chain already (one whose sender failed after it was sent): follow it
       // to its reveal; dropping it would leave the slot unrevealed and its collateral slashed.
@@ -346,8 +346,8 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
   // ---- following the chain --------------------------------------------------------------------
 
   /** This worker's slot of the job, in whichever round it landed; undefined when it holds none. */
-  async function mySlot(jobId: string): Promise<MarketSlot | undefined> {
-    const slots = await chain.getSlots(BigInt(jobId))
+  async function mySlot(jobId: ChainJobId): Promise<MarketSlot | undefined> {
+    const slots = await chain.getSlots(jobId)
     return slots.find((slot) => slot.worker?.toLowerCase() === chain.address.toLowerCase())
   }
 
@@ -370,7 +370,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     const mine = await mySlot(record.jobId)
     if (!mine && job.round === (record.round ?? 0) && now <= job.commitDeadline) {
       log('commit missing on chain after a reorg; committing again', { jobId: record.jobId })
-      const { hash } = await chain.commit({ jobId: BigInt(record.jobId), resultRoot: record.root!, salt: salt(record.jobId), deadline: job.commitDeadline })
+      const { hash } = await chain.commit({ jobId: record.jobId, resultRoot: record.root!, salt: salt(record.jobId), deadline: job.commitDeadline })
       await update(record, { phase: 'committed', commitTx: hash, revealTx: null })
       return true
     }
@@ -384,7 +384,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
   }
 
   async function advance(record: WorkerJobRecord, now: number): Promise<void> {
-    const jobId = BigInt(record.jobId)
+    const { jobId } = record
     const job = await chain.getJob(jobId)
     if (isOpenStatus(job.status) && !(await stillOnChain(record, job, now))) {
       log('commit lost to a reorg after its window closed', { jobId: record.jobId })
@@ -394,7 +394,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     if (step === 'settled') return settle(record, job)
     try {
       if (step === 'reveal') {
-        const { hash } = await chain.reveal({ jobId, resultRoot: record.root!, salt: salt(record.jobId), deadline: job.revealDeadline })
+        const { hash } = await chain.reveal({ jobId, resultRoot: record.root!, salt: salt(jobId), deadline: job.revealDeadline })
         await update(record, { phase: 'revealed', revealTx: hash })
         log('result revealed', { jobId: record.jobId, root: record.root, tx: hash })
         kick()
@@ -476,15 +476,15 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     },
     withdrawNow: () => earnings.withdrawIfDue(true),
     async validateAnnouncement(announcement) {
-      let specHash: Hex | null
+      let specHash: SpecHash | null
       try {
-        specHash = await view.specHash(BigInt(announcement.jobId))
+        specHash = await view.specHash(announcement.jobId)
       } catch {
         return 'ignore'
       }
       // An unknown id may be our RPC lagging behind the gateway's; only a contradiction is a lie.
       if (specHash === null) return 'ignore'
-      return specHash === announcement.specHash.toLowerCase()
+      return specHash === announcement.specHash
     },
     offer,
     async getResult(jobId) {

@@ -2,7 +2,7 @@
 // kept beside its results and served with them over the result protocol. Reports live in memory for
 // the results' retention time: after a restart a gateway shows "not reported" for that run, nothing false.
 import type { RunJobResult } from '../../../sandbox/index.ts'
-import { signExecutionReport, workerKeyFromSeed, type ExecutionReport, type WorkerKey } from '../../../verifier/index.ts'
+import { type ChainJobId, signExecutionReport, workerKeyFromSeed, type ExecutionReport, type WorkerKey } from '../../../verifier/index.ts'
 import type { JobResultPayload } from '../../p2p/resultService.ts'
 
 export type ExecutionReportsParameters = {
@@ -14,14 +14,14 @@ export type ExecutionReportsParameters = {
 
 export type ExecutionReports = {
   /** Signs the report of a run whose result root is `root`. */
-  record(jobId: string, root: string, result: RunJobResult): void
+  record(jobId: ChainJobId, root: string, result: RunJobResult): void
   /** The result with this job's report attached (as served to gateways). */
-  attach(jobId: string, result: JobResultPayload | undefined): JobResultPayload | undefined
+  attach(jobId: ChainJobId, result: JobResultPayload | undefined): JobResultPayload | undefined
 }
 
 export function executionReports({ workerKey, chainId, market, retentionMs }: ExecutionReportsParameters): ExecutionReports {
   const key = workerKeyFromSeed(workerKey.privateKey)
-  const reports = new Map<string, { report: ExecutionReport; at: number }>()
+  const reports = new Map<ChainJobId, { report: ExecutionReport; at: number }>()
   return {
     record(jobId, root, result) {
       const now = Date.now()
@@ -29,7 +29,7 @@ export function executionReports({ workerKey, chainId, market, retentionMs }: Ex
       const report = signExecutionReport(key, {
         chain_id: chainId,
         market: market.toLowerCase(),
-        job_id: jobId,
+        job_id: jobId.toString(),
         result_root: root,
         cpu_seconds: result.cpuSeconds,
         memory_peak_bytes: result.memoryPeakBytes,

@@ -2,13 +2,14 @@
 // cached: a job's spec hash (one job read and one event lookup per job) and block hashes (round seeds), so the
 // re-announcements of open jobs every few seconds cost a job read, not a log scan.
 import type { Hex } from 'viem'
+import type { ChainJobId, SpecHash } from '../../../verifier/index.ts'
 import type { MarketJob } from '../../chain/marketReader.ts'
 import { roundEligibility, type RoundEligibility } from './roundEligibility.ts'
 import type { WorkerChain } from './workerChain.ts'
 
 export type JobChainView = {
   /** The job's posted spec hash (lowercase), or null while the chain does not know the job. */
-  specHash(jobId: bigint): Promise<Hex | null>
+  specHash(jobId: ChainJobId): Promise<SpecHash | null>
   /** When this worker may commit to the job's current round, and the chain time of the next block. */
   eligibility(job: MarketJob): Promise<{ eligibility: RoundEligibility; now: number }>
 }
@@ -18,7 +19,7 @@ const maxCachedJobs = 10_000
 const maxCachedBlocks = 1_000
 
 export function jobChainView(chain: WorkerChain): JobChainView {
-  const specHashes = new Map<bigint, Hex>()
+  const specHashes = new Map<ChainJobId, SpecHash>()
   const blockHashes = new Map<bigint, Hex>()
   const remember = <K, V>(map: Map<K, V>, max: number, key: K, value: V): V => {
     if (map.size >= max) map.delete(map.keys().next().value as K)
@@ -36,7 +37,7 @@ export function jobChainView(chain: WorkerChain): JobChainView {
       const job = await chain.getJob(jobId)
       if (job.status === 'None') return null
       const found = await chain.getJobSpecHash(jobId, job.seedBlock)
-      return found ? remember(specHashes, maxCachedJobs, jobId, found.toLowerCase() as Hex) : null
+      return found ? remember(specHashes, maxCachedJobs, jobId, found) : null
     },
     async eligibility(job) {
       const [account, totals, next] = await Promise.all([chain.getAccount(), chain.getTotals(), chain.nextBlock()])

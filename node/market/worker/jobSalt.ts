@@ -2,6 +2,7 @@
 // and reveal recomputes it from its key, so nothing secret has to survive on disk. It is unguessable
 // to others (it covers the private seed) and differs per chain, market and job.
 import { concatBytes, hexToBytes, keccak256, numberToBytes, stringToBytes, type Address, type Hex } from 'viem'
+import type { ChainJobId } from '../../../verifier/index.ts'
 
 export const jobSaltDomain = 'sandrun-salt-v1'
 
@@ -10,7 +11,7 @@ export type JobSaltParameters = {
   seed: Uint8Array
   chainId: number
   market: Address
-  jobId: bigint
+  jobId: ChainJobId
 }
 
 /** keccak256(utf8("sandrun-salt-v1") || seed || uint256 chainId || market (20 bytes) || uint256 jobId). */

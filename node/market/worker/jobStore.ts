@@ -8,6 +8,7 @@
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import type { Address, Hash, Hex } from 'viem'
+import { type ChainJobId, chainJobId, parseSpecHash, type SpecHash } from '../../../verifier/index.ts'
 import type { JobResultPayload, ResultEntrySummary } from '../../p2p/resultService.ts'
 import { openSealedStore } from '../../storage/openSealedStore.ts'
 import type { Storage } from '../../storage/openStorage.ts'
@@ -25,9 +26,9 @@ export type WorkerJobRecord = {
   v: 1
   chainId: number
   market: Address
-  /** On-chain job id, decimal. */
-  jobId: string
-  specHash: Hex
+  /** On-chain job id (decimal in job.json). */
+  jobId: ChainJobId
+  specHash: SpecHash
   /** The round the slot belongs to: 0 for the first committee, 1 for the escalation committee (absent in older records: 0). */
   round?: number
   phase: WorkerJobPhase
@@ -51,20 +52,23 @@ export function sealedRecord(p: Pick<WorkerJobRecord, 'chainId' | 'market' | 'jo
   return { v: 1, ...p, phase: 'sealed', commitTx: null, revealTx: null, finalizeTx: null, status: null, outcome: null, updatedAt: Date.now(), settledAt: null }
 }
 
+/** A record as job.json holds it: the ids in their decimal and hex spellings. */
+type StoredWorkerJobRecord = Omit<WorkerJobRecord, 'jobId' | 'specHash'> & { jobId: string; specHash: string }
+
 export type JobStore = {
   /** A fresh directory on tmpfs where the sandbox copies the job's output files. */
-  prepare(jobId: string): Promise<{ outputDir: string }>
+  prepare(jobId: ChainJobId): Promise<{ outputDir: string }>
   save(record: WorkerJobRecord): Promise<void>
   /** Every readable record; directories without one (a crash while running) are listed as ids in `orphans`. */
-  list(): Promise<{ records: WorkerJobRecord[]; orphans: string[] }>
+  list(): Promise<{ records: WorkerJobRecord[]; orphans: ChainJobId[] }>
   /** Seals the result (outputs read from the prepared directory, which is then removed). */
-  writeResultFiles(jobId: string, files: { entries: ResultEntrySummary[]; exit: Uint8Array; stdout: Uint8Array; stderr: Uint8Array }): Promise<void>
+  writeResultFiles(jobId: ChainJobId, files: { entries: ResultEntrySummary[]; exit: Uint8Array; stdout: Uint8Array; stderr: Uint8Array }): Promise<void>
   /** The sealed result; undefined when there is none in this process (never sealed, removed, or sealed before a restart). */
-  readResult(jobId: string): Promise<JobResultPayload | undefined>
+  readResult(jobId: ChainJobId): Promise<JobResultPayload | undefined>
   /** Removes the result and the output directory; the record stays (a commitment may still need it). */
-  removeResult(jobId: string): Promise<void>
+  removeResult(jobId: ChainJobId): Promise<void>
   /** Removes everything of the job. */
-  remove(jobId: string): Promise<void>
+  remove(jobId: ChainJobId): Promise<void>
   /** A stopping worker: sealed results go (their keys die with it); commitment records stay. */
   close(): Promise<void>
 }
@@ -80,20 +84,16 @@ const jobIdPattern = /^(0|[1-9][0-9]{0,77})$/
 export async function createJobStore({ dataDir, scratch }: CreateJobStoreParameters): Promise<JobStore> {
   const jobsDir = path.join(dataDir, 'jobs')
   const sealed = await openSealedStore({ root: path.join(dataDir, 'sealed') })
-  const outputDirs = new Map<string, string>()
-  const checked = (jobId: string): string => {
-    // Ids come from the chain as decimals; anything else must never become a path.
-    if (!jobIdPattern.test(jobId)) throw new Error(`job id ${JSON.stringify(jobId)} is not a decimal on-chain id`)
-    return jobId
-  }
-  const jobDir = (jobId: string): string => path.join(jobsDir, checked(jobId))
-  const sealedName = (jobId: string, file: string): string => `${checked(jobId)}/${file}`
-  const removeOutputDir = async (jobId: string): Promise<void> => {
+  const outputDirs = new Map<ChainJobId, string>()
+  // A chain id is a decimal integer, so it is safe as a directory name.
+  const jobDir = (jobId: ChainJobId): string => path.join(jobsDir, jobId.toString())
+  const sealedName = (jobId: ChainJobId, file: string): string => `${jobId}/${file}`
+  const removeOutputDir = async (jobId: ChainJobId): Promise<void> => {
     const dir = outputDirs.get(jobId)
     outputDirs.delete(jobId)
     if (dir) await scratch.removeJobDir(dir)
   }
-  const removeResult = async (jobId: string): Promise<void> => {
+  const removeResult = async (jobId: ChainJobId): Promise<void> => {
     await removeOutputDir(jobId)
     await sealed.remove(sealedName(jobId, ''))
   }
@@ -108,12 +108,12 @@ export async function createJobStore({ dataDir, scratch }: CreateJobStoreParamet
     async save(record) {
       const file = path.join(jobDir(record.jobId), 'job.json')
       await mkdir(path.dirname(file), { recursive: true, mode: 0o700 })
-      await writeFile(`${file}.tmp`, JSON.stringify(record, null, 2) + '\n', { mode: 0o600 })
+      await writeFile(`${file}.tmp`, JSON.stringify({ ...record, jobId: record.jobId.toString() }, null, 2) + '\n', { mode: 0o600 })
       await rename(`${file}.tmp`, file)
     },
     async list() {
       const records: WorkerJobRecord[] = []
-      const orphans: string[] = []
+      const orphans: ChainJobId[] = []
       let names: string[] = []
       try {
         names = await readdir(jobsDir)
@@ -121,14 +121,21 @@ export async function createJobStore({ dataDir, scratch }: CreateJobStoreParamet
         return { records, orphans }
       }
       for (const name of names.filter((n) => jobIdPattern.test(n))) {
+        let jobId: ChainJobId
+        try {
+          jobId = chainJobId(name)
+        } catch {
+          continue
+        }
         // Only job.json belongs here; anything else (results in clear from an earlier version) goes.
         for (const other of (await readdir(path.join(jobsDir, name)).catch(() => [])).filter((entry) => entry !== 'job.json')) {
           await rm(path.join(jobsDir, name, other), { recursive: true, force: true })
         }
         try {
-          records.push(JSON.parse(await readFile(path.join(jobsDir, name, 'job.json'), 'utf8')) as WorkerJobRecord)
+          const stored = JSON.parse(await readFile(path.join(jobsDir, name, 'job.json'), 'utf8')) as StoredWorkerJobRecord
+          records.push({ ...stored, jobId: chainJobId(stored.jobId), specHash: parseSpecHash(stored.specHash) })
         } catch {
-          orphans.push(name)
+          orphans.push(jobId)
         }
       }
       return { records, orphans }

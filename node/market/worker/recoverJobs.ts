@@ -29,7 +29,7 @@ export async function recoverJobs({ store, chain, log, deployBlock }: RecoverJob
     }
     if (record.phase === 'sealed') {
       // The commit may or may not have landed before the restart: the chain knows.
-      const slots = await chain.getSlots(BigInt(record.jobId))
+      const slots = await chain.getSlots(record.jobId)
       const committed = slots.some((slot) => slot.committed && slot.worker?.toLowerCase() === chain.address.toLowerCase())
       if (!committed) {
         await store.remove(record.jobId)
@@ -47,9 +47,9 @@ export async function recoverJobs({ store, chain, log, deployBlock }: RecoverJob
   if (deployBlock === undefined) return recovered
   const known = new Set(recovered.map((r) => r.jobId))
   for (const id of await chain.committedJobIds(deployBlock)) {
-    if (known.has(id.toString())) continue
+    if (known.has(id)) continue
     const job = await chain.getJob(id)
-    if (isOpenStatus(job.status)) log('committed job has no local result; it cannot be revealed and its collateral will be slashed', { jobId: id.toString() })
+    if (isOpenStatus(job.status)) log('committed job has no local result; it cannot be revealed and its collateral will be slashed', { jobId: id })
   }
   return recovered
 }

@@ -4,6 +4,7 @@
 // settled or not, since a reveal needs only the committed root. Only results sealed by this
 // process count: a restart cannot read earlier ones.
 import { recoverMessageAddress, type Address, type Hex } from 'viem'
+import type { ChainJobId } from '../../../verifier/index.ts'
 import type { Clock } from '../../clock/systemClock.ts'
 import { resultClaimMessage } from '../resultClaim.ts'
 import type { WorkerJobRecord } from './jobStore.ts'
@@ -19,24 +20,24 @@ export type ResultRetentionParameters = {
 }
 
 /** `job`: remove everything of the job; `result`: only its sealed result (the commitment record stays). */
-export type RetentionStep = { jobId: string; scope: 'job' | 'result'; reason: 'served to its requester' | 'result window passed' | 'retention maximum' }
+export type RetentionStep = { jobId: ChainJobId; scope: 'job' | 'result'; reason: 'served to its requester' | 'result window passed' | 'retention maximum' }
 
 export type ResultRetention = {
-  sealed(jobId: string, requester: Address): void
+  sealed(jobId: ChainJobId, requester: Address): void
   /** Whether this process sealed a result for the job that is still kept. */
-  holds(jobId: string): boolean
+  holds(jobId: ChainJobId): boolean
   /** A served result's claim: true when the job's requester signed it, and the job may go once settled. */
-  claim(jobId: string, claim: string): Promise<boolean>
-  forget(jobId: string): void
+  claim(jobId: ChainJobId, claim: string): Promise<boolean>
+  forget(jobId: ChainJobId): void
   /** What is due for deletion now; tracking of what it returns ends here. */
   collect(records: Iterable<WorkerJobRecord>): RetentionStep[]
 }
 
 export function resultRetention({ clock, resultWindowMs, retentionMaxMs, chainId, market, worker }: ResultRetentionParameters): ResultRetention {
-  const sealedAt = new Map<string, number>()
-  const requesters = new Map<string, Address>()
-  const served = new Set<string>()
-  const forget = (jobId: string): void => {
+  const sealedAt = new Map<ChainJobId, number>()
+  const requesters = new Map<ChainJobId, Address>()
+  const served = new Set<ChainJobId>()
+  const forget = (jobId: ChainJobId): void => {
     sealedAt.delete(jobId)
     requesters.delete(jobId)
     served.delete(jobId)

@@ -2,7 +2,7 @@
 // (verifier/specDocument.ts) with the sandbox's manifest rules; a document that is not exactly the
 // job's is the gateway's fault, so the worker skips the job (SPEC_INVALID).
 import { parseManifest } from '../../../sandbox/index.ts'
-import { decodeSpecDocument, type SpecDocument, VerifierError } from '../../../verifier/index.ts'
+import { decodeSpecDocument, type SpecDocument, type SpecHash, VerifierError } from '../../../verifier/index.ts'
 import { WorkerError } from './workerError.ts'
 
 export type { SpecDocument }
@@ -10,7 +10,7 @@ export type { SpecDocument }
 export type ParseSpecDocumentParameters = {
   data: Uint8Array
   /** The spec hash read from the chain. */
-  specHash: string
+  specHash: SpecHash
 }
 
 /** A spec document is a few KiB; this bounds what a worker fetches for one. */

@@ -3,6 +3,7 @@
 // address took part in, won or lost, with what they earned. Read from the chain only.
 import type { Address } from 'viem'
 import { pageLogs } from '../../../verifier/chain/index.ts'
+import { chainJobId } from '../../../verifier/index.ts'
 import { sandrunMarketAbi } from '../../../contracts/abi.ts'
 import type { MarketReader } from '../../chain/marketReader.ts'
 
@@ -36,7 +37,7 @@ export async function workerAccountReport(reader: MarketReader, { address, fromB
   let earnedWei = 0n
   const seen = new Set<bigint>()
   for (const commit of commits) {
-    const jobId = commit.args.jobId!
+    const jobId = chainJobId(commit.args.jobId!)
     if (seen.has(jobId)) continue
     seen.add(jobId)
     // The commit lies between the job's post and its settlement: its events are read around it.

@@ -10,6 +10,7 @@ import type { MarketAccount, MarketJob, MarketSlot, MarketTotals } from '../../c
 import type { PeerRegistration } from '../../chain/peerRegistration.ts'
 import { firstBlockSince } from '../../chain/firstBlockSince.ts'
 import { pageLogs } from '../../../verifier/chain/index.ts'
+import { type ChainJobId, chainJobId, type SpecHash } from '../../../verifier/index.ts'
 import { silentLog, type WorkerLog } from './workerLog.ts'
 
 export type WorkerChain = {
@@ -17,13 +18,13 @@ export type WorkerChain = {
   address: Address
   chainId: number
   market: Address
-  getJob(jobId: bigint): Promise<MarketJob>
-  getSlots(jobId: bigint): Promise<MarketSlot[]>
+  getJob(jobId: ChainJobId): Promise<MarketJob>
+  getSlots(jobId: ChainJobId): Promise<MarketSlot[]>
   getAccount(): Promise<MarketAccount>
   getTotals(): Promise<MarketTotals>
   /** The spec hash the job was posted with (its JobPosted event); null for an unknown job. */
   /** The job's posted spec hash, read back from `before` (the job's seed block, at or after its post) or the head. */
-  getJobSpecHash(jobId: bigint, before?: bigint): Promise<Hex | null>
+  getJobSpecHash(jobId: ChainJobId, before?: bigint): Promise<SpecHash | null>
   getPeer(): Promise<PeerRegistration>
   /**
    * The block the next transaction lands in, as the node sees it: its number and timestamp (the
@@ -37,13 +38,13 @@ export type WorkerChain = {
   /** ETH the account holds outside the market (for stake and gas). */
   walletBalance(): Promise<bigint>
   /** Ids of jobs this account committed to since `fromBlock` that may still be open (recovery after a lost data dir). */
-  committedJobIds(fromBlock: bigint): Promise<bigint[]>
+  committedJobIds(fromBlock: bigint): Promise<ChainJobId[]>
   stake(p: { value: bigint }): Promise<TxResult>
   registerPeer(p: PeerRegistration): Promise<TxResult>
   /** `deadline`: the window's end (chain time, s); a transaction still unmined near it is re-priced urgently. */
-  commit(p: { jobId: bigint; resultRoot: Hex; salt: Hex; deadline?: number }): Promise<TxResult>
-  reveal(p: { jobId: bigint; resultRoot: Hex; salt: Hex; deadline?: number }): Promise<TxResult>
-  finalize(jobId: bigint): Promise<TxResult>
+  commit(p: { jobId: ChainJobId; resultRoot: Hex; salt: Hex; deadline?: number }): Promise<TxResult>
+  reveal(p: { jobId: ChainJobId; resultRoot: Hex; salt: Hex; deadline?: number }): Promise<TxResult>
+  finalize(jobId: ChainJobId): Promise<TxResult>
   withdraw(): Promise<TxResult>
   /** Whether a transaction of this account is sent and not mined yet (one a reorg dropped is being sent again). */
   sending(): boolean
@@ -112,7 +113,7 @@ export function workerChain({ client, chainId, deployBlock = 0n, log = silentLog
         toBlock: head.number,
         read: (range) => publicClient.getContractEvents({ address: client.address, abi: sandrunMarketAbi, eventName: 'SlotCommitted', args: { worker: account.address }, ...range }),
       })
-      return [...new Set(logs.map((log) => log.args.jobId).filter((id): id is bigint => id !== undefined))]
+      return [...new Set(logs.map((log) => log.args.jobId).filter((id): id is bigint => id !== undefined))].map(chainJobId)
     },
     stake: (p) => sent(() => client.stake(p)),
     registerPeer: (p) => sent(() => client.registerPeer(p)),

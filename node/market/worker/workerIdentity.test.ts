@@ -8,6 +8,7 @@ import { workerKeyFromSeed } from '../../../verifier/workerIdentity.ts'
 import { ethAccountFromWorkerKey } from '../ethAccount.ts'
 import { parseFaultMode } from './faultMode.ts'
 import { jobSalt } from './jobSalt.ts'
+import { chainJobId } from '../../../verifier/index.ts'
 
 const seed = Uint8Array.from({ length: 32 }, (_, i) => i + 1)
 const market = '0x5FbDB2315678afecb367f032d93F642f64180aa3'
@@ -23,13 +24,13 @@ describe('ethAccountFromWorkerKey', () => {
 describe('jobSalt', () => {
   it('is keccak256("sandrun-salt-v1" || seed || uint256 chainId || market || uint256 jobId)', () => {
     const expected = keccak256(encodePacked(['string', 'bytes32', 'uint256', 'address', 'uint256'], ['sandrun-salt-v1', toHex(seed), 31337n, market, 7n]))
-    expect(jobSalt({ seed, chainId: 31337, market, jobId: 7n })).toBe(expected)
+    expect(jobSalt({ seed, chainId: 31337, market, jobId: chainJobId(7n) })).toBe(expected)
   })
   it('differs per job, chain and market', () => {
-    const base = jobSalt({ seed, chainId: 31337, market, jobId: 7n })
-    expect(jobSalt({ seed, chainId: 31337, market, jobId: 8n })).not.toBe(base)
-    expect(jobSalt({ seed, chainId: 1337, market, jobId: 7n })).not.toBe(base)
-    expect(jobSalt({ seed, chainId: 31337, market: '0x0000000000000000000000000000000000000001', jobId: 7n })).not.toBe(base)
+    const base = jobSalt({ seed, chainId: 31337, market, jobId: chainJobId(7n) })
+    expect(jobSalt({ seed, chainId: 31337, market, jobId: chainJobId(8n) })).not.toBe(base)
+    expect(jobSalt({ seed, chainId: 1337, market, jobId: chainJobId(7n) })).not.toBe(base)
+    expect(jobSalt({ seed, chainId: 31337, market: '0x0000000000000000000000000000000000000001', jobId: chainJobId(7n) })).not.toBe(base)
   })
 })
 
