@@ -5,7 +5,7 @@
 import type { Readable } from 'node:stream'
 import type { FastifyPluginAsync } from 'fastify'
 import type { EnvironmentsReport, EnvironmentsReportTemplate, GpuInfo } from '../../sandbox/index.ts'
-import type { ChainJobId, OutputStream, SpecHash } from '../../verifier/index.ts'
+import type { ChainJobId, GatewayJobId, OutputStream, SpecHash } from '../../verifier/index.ts'
 
 export type JobState = 'queued' | 'running' | 'completed' | 'failed'
 
@@ -24,7 +24,7 @@ export type SubmitJobParameters = {
 }
 
 export type SubmitJobReturnType = {
-  jobId: string
+  jobId: GatewayJobId
   status: JobState
   /** 1-based place in the queue; 0 once the job runs or has finished. */
   position: number
@@ -76,7 +76,7 @@ export type JobOutputFile = {
 }
 
 export type JobStatus = {
-  jobId: string
+  jobId: GatewayJobId
   status: JobState
   position: number
   submittedAt: number
@@ -221,16 +221,16 @@ export type JobBackend = {
   /** Validates and queues a job; throws BackendError (code JOB_INVALID, QUEUE_FULL) when it cannot. */
   submit(parameters: SubmitJobParameters): Promise<SubmitJobReturnType>
   /** Throws BackendError JOB_NOT_FOUND for unknown or deleted jobs. */
-  status(jobId: string): JobStatus
-  logs(jobId: string): JobLogs
+  status(jobId: GatewayJobId): JobStatus
+  logs(jobId: GatewayJobId): JobLogs
   /** Snapshot and live subscription taken atomically; events stop after the final status event. */
-  watch(jobId: string, listener: (event: JobEvent) => void): WatchJobReturnType
+  watch(jobId: GatewayJobId, listener: (event: JobEvent) => void): WatchJobReturnType
   /** One collected output; the backend counts it as downloaded once the stream has been read to the end. */
-  openOutput(jobId: string, path: string): Promise<OpenOutputReturnType>
+  openOutput(jobId: GatewayJobId, path: string): Promise<OpenOutputReturnType>
   /** All outputs as a gzip tar stream; counts every file as downloaded when read to the end. */
-  openOutputArchive(jobId: string): Promise<Readable>
+  openOutputArchive(jobId: GatewayJobId): Promise<Readable>
   /** Cancels a queued or running job and deletes its data. */
-  delete(jobId: string): Promise<void>
+  delete(jobId: GatewayJobId): Promise<void>
   /** Where the CPU the clients' jobs use is charged (set once by the gateway). */
   meterUsage(meter: UsageMeter): void
   stats(): BackendStats

@@ -3,6 +3,7 @@
 export {
   createSandrunClient,
   defaultGatewayUrl,
+  type GatewayJobId,
   type JobState,
   type JobStatusBody,
   type JobVerification,

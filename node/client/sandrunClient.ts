@@ -4,6 +4,7 @@
 // SandrunClientError with a code saying what to do.
 import { createHash, randomBytes } from 'node:crypto'
 import { packDirectory, packFiles, type PackFileContent } from '../../sandbox/bundle/index.ts'
+import { gatewayJobId, type GatewayJobId } from '../../verifier/index.ts'
 import { errorFromAnswer, SandrunClientError } from './clientError.ts'
 import { httpRequest, type HttpRequestParameters, type HttpResponse } from './httpRequest.ts'
 import { streamLogs, type LogStreamMessage } from './streamLogs.ts'
@@ -24,7 +25,10 @@ export type SubmitParameters = SubmitSource & {
   signal?: AbortSignal | undefined
 }
 
-export type SubmitReturnType = { job_id: string; status: JobState; position: number }
+export type { GatewayJobId }
+
+/** `job_id` is the id this gateway issued; the methods below take it, or any id a user has as a string. */
+export type SubmitReturnType = { job_id: GatewayJobId; status: JobState; position: number }
 
 export type LogsReturnType = { stdout: string; stderr: string; stdout_truncated: boolean; stderr_truncated: boolean }
 
@@ -111,7 +115,8 @@ export function createSandrunClient({ baseUrl }: SandrunClientOptions) {
     async submit({ manifest, onUploadProgress, signal, ...source }: SubmitParameters): Promise<SubmitReturnType> {
       const { body, contentType } = multipart(await bundleOf(source as SubmitSource), manifest)
       const headers = { 'content-type': contentType, 'content-length': String(body.length) }
-      return json<SubmitReturnType>('submit', { method: 'POST', headers, body, onUploadProgress, signal })
+      const accepted = await json<Omit<SubmitReturnType, 'job_id'> & { job_id: string }>('submit', { method: 'POST', headers, body, onUploadProgress, signal })
+      return { ...accepted, job_id: gatewayJobId(accepted.job_id) }
     },
 
     status(jobId: string, { waitSeconds, signal }: { waitSeconds?: number; signal?: AbortSignal } = {}): Promise<JobStatusBody> {

@@ -4,7 +4,7 @@
 // signature, or the chain through --rpc); nothing in a receipt is believed without that check.
 import { createPublicClient, isAddress } from 'viem'
 import { verifyJob } from '../../verifier/chain/index.ts'
-import { chainJobId, resultRoot, verifyWorkerSignature, type ResultEntryInput } from '../../verifier/index.ts'
+import { chainJobId, type GatewayJobId, resultRoot, verifyWorkerSignature, type ResultEntryInput } from '../../verifier/index.ts'
 import type { JobStatusBody, SandrunClient, VerifyReturnType } from '../client/sandrunClient.ts'
 import { chainTransport } from '../chain/chainTransport.ts'
 
@@ -12,18 +12,18 @@ type Receipt = { entries: ResultEntryInput[]; resultRoot: string | null; worker:
 
 export type ReceiptStore = {
   /** Keeps the job's receipt (once); a gateway without /verify leaves nothing to keep. */
-  keep(jobId: string): Promise<void>
+  keep(jobId: GatewayJobId): Promise<void>
   /** Checks the kept receipt of a job the gateway no longer has; undefined when none was kept. */
-  verify(jobId: string): Promise<VerifyReturnType | undefined>
+  verify(jobId: GatewayJobId): Promise<VerifyReturnType | undefined>
 }
 
 const signatureCaveat = 'Proves only which key signed the result root, not that the result is right; in local and pool modes the operator is trusted.'
 const chainCaveat = 'Proves that a quorum of staked workers committed to this result on chain; a colluding majority could still agree on a wrong one. Trusts the RPC node.'
 
 export function createReceiptStore({ client, rpcUrl, maxReceipts = 1000 }: { client: SandrunClient; rpcUrl?: string | undefined; maxReceipts?: number }): ReceiptStore {
-  const receipts = new Map<string, Receipt>()
+  const receipts = new Map<GatewayJobId, Receipt>()
 
-  const onChain = async (jobId: string, receipt: Receipt, root: string): Promise<VerifyReturnType> => {
+  const onChain = async (jobId: GatewayJobId, receipt: Receipt, root: string): Promise<VerifyReturnType> => {
     const v = receipt.verification!
     const base = { job_id: jobId, method: 'chain', caveat: chainCaveat, result_root: root, entries: receipt.entries }
     if (!rpcUrl) return { ...base, verified: false, reason: `the gateway deleted the job; its kept receipt names on-chain job ${v.job_id} (chain ${v.chain_id}, market ${v.market}): start the MCP server with --rpc <RPC URL of chain ${v.chain_id}> to check it on chain` }

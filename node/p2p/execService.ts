@@ -10,7 +10,7 @@ import { LogFeed } from './logFeed.ts'
 import { operationSignal, toP2pError } from './operationSignal.ts'
 import { protocolHandler, raceKeepalive, readContent, sha256Pattern, type P2pNode } from './protocolStreams.ts'
 import { jobIdPattern, type JobResultPayload, type ResultEntrySummary } from './resultService.ts'
-import type { OutputStream } from '../../verifier/index.ts'
+import { gatewayJobId, type GatewayJobId, type OutputStream } from '../../verifier/index.ts'
 import { execProtocol } from './protocols.ts'
 
 
@@ -40,7 +40,7 @@ export type ExecOutcome =
   | { type: 'refused'; code: ExecRefusalCode; message: string }
 
 export type ExecRunParameters = {
-  jobId: string
+  jobId: GatewayJobId
   manifest: Record<string, unknown>
   bundle: Uint8Array
   onOutput(stream: OutputStream, chunk: Uint8Array): void
@@ -78,7 +78,7 @@ export const defaultExecOptions = {
 
 export type DispatchParameters = {
   peer: PeerTarget
-  jobId: string
+  jobId: GatewayJobId
   manifest: Record<string, unknown>
   bundle: Uint8Array
   onOutput?: ((stream: OutputStream, chunk: Uint8Array) => void) | undefined
@@ -130,8 +130,9 @@ function createExecService(node: P2pNode, init: ExecServiceInit): ExecService {
       if (error instanceof P2pError) throw new ExecRefusal('BAD_REQUEST', error.shortMessage)
       throw error
     }
-    const { jobId, manifest, bundleSize } = request
-    if (typeof jobId !== 'string' || !jobIdPattern.test(jobId)) throw new ExecRefusal('BAD_REQUEST', 'jobId must be 1-128 characters of [A-Za-z0-9_-]')
+    const { manifest, bundleSize } = request
+    if (typeof request.jobId !== 'string' || !jobIdPattern.test(request.jobId)) throw new ExecRefusal('BAD_REQUEST', 'jobId must be 1-128 characters of [A-Za-z0-9_-]')
+    const jobId = gatewayJobId(request.jobId)
     if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest)) throw new ExecRefusal('BAD_REQUEST', 'manifest must be a JSON object')
     if (typeof bundleSize !== 'number' || !Number.isSafeInteger(bundleSize) || bundleSize < 1 || bundleSize > maxBundleBytes) {
       throw new ExecRefusal('BAD_REQUEST', `bundleSize must be 1-${maxBundleBytes} bytes`)

@@ -7,7 +7,7 @@ import { sandrunMarketAbi } from '../../contracts/abi.ts'
 import { devAccounts } from '../../node/chain/devAccounts.ts'
 import { createSandbox, type Sandbox } from '../../sandbox/index.ts'
 import { startMarketNetwork, type MarketNetwork, type TestGateway } from '../market/marketNetwork.ts'
-import type { ChainJobId } from '../../verifier/index.ts'
+import type { ChainJobId, GatewayJobId } from '../../verifier/index.ts'
 
 let sandbox: Sandbox
 let network: MarketNetwork
@@ -23,7 +23,7 @@ afterAll(async () => {
 })
 
 /** The job's on-chain id once it is (or changes to) one that `accept` takes. */
-function chainJobIdOf(gateway: TestGateway, jobId: string, accept: (id: ChainJobId) => boolean): Promise<ChainJobId> {
+function chainJobIdOf(gateway: TestGateway, jobId: GatewayJobId, accept: (id: ChainJobId) => boolean): Promise<ChainJobId> {
   return new Promise((resolve) => {
     const watch = gateway.backend.watch(jobId, (event) => {
       const id = event.type === 'status' ? event.status.verification?.chainJobId : null

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createSandbox, type Sandbox } from '../../sandbox/index.ts'
 import { runSandrunCli } from '../runSandrunCli.ts'
 import { startMarketNetwork, type MarketNetwork, type TestGateway } from '../market/marketNetwork.ts'
-import type { ChainJobId } from '../../verifier/index.ts'
+import type { ChainJobId, GatewayJobId } from '../../verifier/index.ts'
 
 const job = { 'main.py': 'open("out.txt", "w").write("42\\n")\nprint("done")\n' }
 const manifest = { entrypoint: 'main.py', outputs: ['out.txt'] }
@@ -35,7 +35,7 @@ async function reorg(chainJobId: ChainJobId, depth: number, how: 'anvil_reorg' |
 }
 
 type Verification = { committed: number; revealed: number; confirmations?: number | null }
-const waitFor = (gateway: TestGateway, jobId: string, done: (v: Verification) => boolean) => gateway.waitChain(jobId, (v) => done(v as Verification))
+const waitFor = (gateway: TestGateway, jobId: GatewayJobId, done: (v: Verification) => boolean) => gateway.waitChain(jobId, (v) => done(v as Verification))
 
 describe('reorgs of 1-3 blocks in every phase of a job', { timeout: 240_000 }, () => {
   it('nothing a reorg dropped is lost: the job completes, 2 blocks deep, each worker committed and revealed once', async () => {

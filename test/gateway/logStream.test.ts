@@ -3,6 +3,7 @@
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import WebSocket from 'ws'
+import { gatewayJobId, type GatewayJobId } from '../../verifier/index.ts'
 import { hostSlowdown } from '../host/hostSlowdown.ts'
 import { jobSubmission, startTestGateway } from './testGateway.ts'
 
@@ -21,11 +22,11 @@ afterAll(async () => {
   await gateway.close()
 })
 
-async function submit(files: Record<string, string>): Promise<string> {
+async function submit(files: Record<string, string>): Promise<GatewayJobId> {
   const { body, contentType } = await jobSubmission(files, { entrypoint: Object.keys(files)[0] })
   const response = await fetch(`http://${base}/submit`, { method: 'POST', body, headers: { 'content-type': contentType } })
   expect(response.status).toBe(200)
-  return ((await response.json()) as { job_id: string }).job_id
+  return gatewayJobId(((await response.json()) as { job_id: string }).job_id)
 }
 
 /** Every message of one viewer until the server closes, plus the close code. */

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { createWalletClient, http, parseEther, type Address } from 'viem'
 import type { Sandbox } from '../../sandbox/sandbox.ts'
-import { generateWorkerKey, loadWorkerKey, saveWorkerKey, workerKeyFromSeed } from '../../verifier/index.ts'
+import { type GatewayJobId, gatewayJobId, generateWorkerKey, loadWorkerKey, saveWorkerKey, workerKeyFromSeed } from '../../verifier/index.ts'
 import { startAnvil, type StartAnvilReturnType } from '../../node/chain/anvil.ts'
 import { deployMarket } from '../../node/chain/deployMarket.ts'
 import { writeDeployment, type Deployment } from '../../node/chain/deployment.ts'
@@ -125,12 +125,12 @@ export type GatewayProcess = {
 export type TestGateway = CreateMarketGatewayReturnType & {
   url: string
   log: Array<{ message: string; context: Record<string, unknown> }>
-  submit(files: Record<string, string>, manifest: Record<string, unknown>): Promise<string>
+  submit(files: Record<string, string>, manifest: Record<string, unknown>): Promise<GatewayJobId>
   status(jobId: string): Promise<StatusResponse>
   /** Long-polls /status until the job is completed or failed. */
   waitFinal(jobId: string): Promise<StatusResponse>
   /** Resolves once the job's on-chain record (as the gateway follows it) satisfies `done`. */
-  waitChain(jobId: string, done: (v: { committed: number; revealed: number }) => boolean): Promise<void>
+  waitChain(jobId: GatewayJobId, done: (v: { committed: number; revealed: number }) => boolean): Promise<void>
   /** Resolves once the gateway's libp2p host has an open connection with `peer`. */
   waitConnected(peer: string): Promise<void>
   /** Resolves once `peer` is subscribed to the deployment's jobs topic, as the gateway sees it. */
@@ -278,7 +278,7 @@ export async function startMarketNetwork({
         const response = await fetch(`${url}/submit`, { method: 'POST', headers: { 'content-type': contentType }, body })
         const answer = (await response.json()) as { job_id?: string }
         if (response.status !== 200 || !answer.job_id) throw new Error(`POST /submit answered ${response.status}: ${JSON.stringify(answer)}`)
-        return answer.job_id
+        return gatewayJobId(answer.job_id)
       },
       status: (jobId) => status(jobId),
       async waitFinal(jobId) {

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawnNode, type SpawnedNode } from '../../node/dev/spawnNode.ts'
 import { jobRef } from '../../node/backends/pool/poolStatusRoute.ts'
 import { packFiles } from '../../sandbox/bundle/packFiles.ts'
-import { generateWorkerKey, saveWorkerKey, verifyWorkerSignature, type WorkerKey } from '../../verifier/index.ts'
+import { gatewayJobId, type GatewayJobId, generateWorkerKey, saveWorkerKey, verifyWorkerSignature, type WorkerKey } from '../../verifier/index.ts'
 import { sandrunBin } from '../runSandrunCli.ts'
 
 type PoolView = {
@@ -83,14 +83,14 @@ async function poolUntil(ready: (view: PoolView) => boolean): Promise<PoolView> 
   }
 }
 
-async function submit(files: Record<string, string>, manifest: object): Promise<string> {
+async function submit(files: Record<string, string>, manifest: object): Promise<GatewayJobId> {
   const form = new FormData()
   form.append('files', new Blob([await packFiles(files)]), 'job.tar.gz')
   form.append('manifest', JSON.stringify(manifest))
   const response = await fetch(`${url}/submit`, { method: 'POST', body: form })
   const body = (await response.json()) as { job_id: string }
   expect(response.status).toBe(200)
-  return body.job_id
+  return gatewayJobId(body.job_id)
 }
 
 async function waitFinal(jobId: string): Promise<Status> {

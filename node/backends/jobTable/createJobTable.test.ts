@@ -1,9 +1,10 @@
 // The job table on its own, on a clock the test moves: retention, download-triggered deletion, what
 // watchers hear when a job goes before it finished, and the counts behind /metrics and the limits.
-import { describe, expect, it } from 'vitest'
+import { describe, expect, expectTypeOf, it } from 'vitest'
+import { chainJobId, type GatewayJobId, gatewayJobId } from '../../../verifier/index.ts'
 import { manualClock } from '../../../test/retention/manualClock.ts'
-import type { JobEvent, JobState, JobStatus } from '../jobBackend.ts'
-import { createJobTable, newTableJob, type RemovalReason, type TableJob } from './createJobTable.ts'
+import type { JobBackend, JobEvent, JobState, JobStatus } from '../jobBackend.ts'
+import { createJobTable, newJobId, newTableJob, type RemovalReason, type TableJob } from './createJobTable.ts'
 
 type TestJob = TableJob & { state: JobState; startedAt: number | null; finishedAt: number | null; expiresAt: number; error: string | null; outputs: string[] }
 
@@ -101,5 +102,19 @@ describe('job table', () => {
     await table.discard(job)
     expect(table.stats()).toMatchObject({ jobsTotal: 0, retainedJobs: 0 })
     expect(table.stats().activeJobsOf('client-b')).toBe(0)
+  })
+
+  it('issues gateway job ids and looks jobs up only by one (tsc checks the @ts-expect-error lines)', () => {
+    const { table, add } = setup()
+    const job = add()
+    expect(newJobId()).toMatch(/^job-[0-9a-f]{32}$/)
+    expectTypeOf(newJobId).returns.toEqualTypeOf<GatewayJobId>()
+    expectTypeOf<Parameters<JobBackend['status']>[0]>().toEqualTypeOf<GatewayJobId>()
+    expectTypeOf<JobStatus['jobId']>().toEqualTypeOf<GatewayJobId>()
+    // @ts-expect-error an id from a request must go through gatewayJobId() (requestJobId) first
+    expect(() => table.find(String(job.id))).not.toThrow()
+    // @ts-expect-error the on-chain id is not the gateway's (at run time it would not even be a string)
+    expect(() => table.find(chainJobId(7n))).toThrow()
+    expect(table.find(gatewayJobId(String(job.id)))).toBe(job)
   })
 })

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Clock } from '../../clock/systemClock.ts'
 import { errorCodeOf } from '../../../errors/index.ts'
+import { gatewayJobId, type GatewayJobId } from '../../../verifier/index.ts'
 import { BackendError } from '../backendError.ts'
 import { isFinalState, type BackendStats, type JobEvent, type JobState, type JobStatus, type UsageMeter, type WatchJobReturnType } from '../jobBackend.ts'
 import { JobLog } from './jobLog.ts'
@@ -13,7 +14,7 @@ import { watchJobLog } from './watchJobLog.ts'
 
 /** What the table keeps of every job; a backend's own job type adds what runs it. */
 export type TableJob = {
-  readonly id: string
+  readonly id: GatewayJobId
   readonly clientId: string
   /** Live output, then the final one: what /logs and the viewers read. */
   readonly log: JobLog
@@ -51,17 +52,17 @@ export type JobTableParameters<J extends TableJob> = {
 export type JobTable<J extends TableJob> = ReturnType<typeof createJobTable<J>>
 
 /** 128 random bits, hex: unguessable, so a job id works as the only capability to its data. */
-export function newJobId(): string {
-  return `job-${randomBytes(16).toString('hex')}`
+export function newJobId(): GatewayJobId {
+  return gatewayJobId(`job-${randomBytes(16).toString('hex')}`)
 }
 
 /** The table's part of a new job (under a new id unless given one). */
-export function newTableJob({ id = newJobId(), clientId, captureBytes }: { id?: string; clientId: string; captureBytes: number }): TableJob {
+export function newTableJob({ id = newJobId(), clientId, captureBytes }: { id?: GatewayJobId; clientId: string; captureBytes: number }): TableJob {
   return { id, clientId, log: new JobLog({ captureBytes }), watchers: new Set(), downloaded: new Set(), timer: null, deleted: false }
 }
 
 export function createJobTable<J extends TableJob>({ lifecycle, statusOf, outputPaths, release, retentionAfterFailureMs, clock, log }: JobTableParameters<J>) {
-  const jobs = new Map<string, J>()
+  const jobs = new Map<GatewayJobId, J>()
   const activeByClient = new Map<string, number>()
   const counters = { total: 0, completed: 0, failed: 0 }
   const meters: UsageMeter[] = []
@@ -114,14 +115,14 @@ export function createJobTable<J extends TableJob>({ lifecycle, statusOf, output
       counters.total--
     },
 
-    find(jobId: string): J {
+    find(jobId: GatewayJobId): J {
       const job = jobs.get(jobId)
       if (!job || job.deleted) throw new BackendError('JOB_NOT_FOUND', 'Job not found. It may have expired or its outputs were all downloaded (jobs are deleted then).', { details: jobId.slice(0, 64) })
       return job
     },
 
     /** A live job by id, or undefined (no error: for events that may arrive after a deletion). */
-    get(jobId: string): J | undefined {
+    get(jobId: GatewayJobId): J | undefined {
       const job = jobs.get(jobId)
       return job && !job.deleted ? job : undefined
     },

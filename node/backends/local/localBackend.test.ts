@@ -1,7 +1,7 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { afterEach, describe, expect, it } from 'vitest'
 import { packFiles } from '../../../sandbox/bundle/packFiles.ts'
-import { generateWorkerKey, resultEntries, resultRoot, verifyWorkerSignature } from '../../../verifier/index.ts'
+import { type GatewayJobId, generateWorkerKey, resultEntries, resultRoot, verifyWorkerSignature } from '../../../verifier/index.ts'
 import { createFakeSandbox } from '../../../test/gateway/fakeSandbox.ts'
 import type { JobBackend, JobStatus } from '../jobBackend.ts'
 import { createLocalBackend, type LocalBackendOptions } from './localBackend.ts'
@@ -30,14 +30,14 @@ async function setup(overrides: Partial<LocalBackendOptions> = {}) {
   return { backend, sandbox, submit, root, workerKey }
 }
 
-function running(backend: JobBackend, jobId: string): Promise<void> {
+function running(backend: JobBackend, jobId: GatewayJobId): Promise<void> {
   return new Promise((resolve) => {
     const watch = backend.watch(jobId, (e) => e.type === 'status' && e.status.status === 'running' && resolve())
     if (watch.status.status === 'running') resolve()
   })
 }
 
-function finalStatus(backend: JobBackend, jobId: string): Promise<JobStatus> {
+function finalStatus(backend: JobBackend, jobId: GatewayJobId): Promise<JobStatus> {
   return new Promise((resolve) => {
     const watch = backend.watch(jobId, (event) => {
       if (event.type === 'status' && (event.status.status === 'completed' || event.status.status === 'failed')) resolve(event.status)
@@ -52,7 +52,7 @@ describe('local backend', () => {
     const { backend, submit } = await setup({ maxRetainedBytesPerClient: 30 })
     const other = await submit([], '10.0.0.2')
     await finalStatus(backend, other.jobId)
-    const mine: string[] = []
+    const mine: GatewayJobId[] = []
     for (let i = 0; i < 3; i++) {
       const { jobId } = await submit()
       await finalStatus(backend, jobId)

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
 import type { Manifest } from '../../../sandbox/index.ts'
+import type { GatewayJobId } from '../../../verifier/index.ts'
 import { openSealedStore } from '../../storage/openSealedStore.ts'
 import type { JobExecution, JobState, JobVerification } from '../jobBackend.ts'
 
@@ -14,7 +15,7 @@ export type StoredResultEntry = { name: string; sha256: string; size: number }
 
 /** What the gateway knows about a job while it holds it (in memory only). */
 export type MarketJobRecord = {
-  id: string
+  id: GatewayJobId
   state: JobState
   manifest: Manifest
   bundleSha256: string
@@ -36,11 +37,11 @@ export type MarketJobRecord = {
 export type BlobName = 'spec' | 'bundle' | `sha256-${string}`
 
 export type JobStore = {
-  writeBlob(jobId: string, name: BlobName, bytes: Uint8Array): Promise<void>
-  readBlob(jobId: string, name: BlobName): Promise<Buffer>
-  openBlob(jobId: string, name: BlobName): Readable
+  writeBlob(jobId: GatewayJobId, name: BlobName, bytes: Uint8Array): Promise<void>
+  readBlob(jobId: GatewayJobId, name: BlobName): Promise<Buffer>
+  openBlob(jobId: GatewayJobId, name: BlobName): Readable
   /** Removes the job's files and forgets their keys. */
-  remove(jobId: string): Promise<void>
+  remove(jobId: GatewayJobId): Promise<void>
 }
 
 const jobIdPattern = /^job-[0-9a-f]{32}$/
@@ -51,9 +52,9 @@ const opaqueName = (): string => randomBytes(12).toString('hex')
 export async function openJobStore(dataDir: string): Promise<JobStore> {
   const sealed = await openSealedStore({ root: path.join(path.resolve(dataDir), 'jobs') })
   // job id -> its directory's name, and blob name -> file name, both random and in memory only.
-  const jobs = new Map<string, { dir: string; files: Map<string, string> }>()
+  const jobs = new Map<GatewayJobId, { dir: string; files: Map<string, string> }>()
 
-  const fileOf = (jobId: string, name: BlobName, create: boolean): string => {
+  const fileOf = (jobId: GatewayJobId, name: BlobName, create: boolean): string => {
     // Ids come from the URL; only our own formats are looked up.
     if (!jobIdPattern.test(jobId) || !blobNamePattern.test(name)) throw new Error('invalid job id or blob name for the job store')
     let entry = jobs.get(jobId)

@@ -21,7 +21,7 @@ import {
   type ResultService,
   type SandrunHost,
 } from '../../p2p/index.ts'
-import type { WorkerKey } from '../../../verifier/index.ts'
+import type { GatewayJobId, WorkerKey } from '../../../verifier/index.ts'
 import { BackendError } from '../backendError.ts'
 import {
   isFinalState,
@@ -79,7 +79,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
   const { market, deployment, host, store, ledger, environments, workerKey } = components
   const clock = components.clock ?? systemClock
   const log = components.log ?? (() => undefined)
-  const blobs = new Map<string, { jobId: string; name: 'spec' | 'bundle' }>()
+  const blobs = new Map<string, { jobId: GatewayJobId; name: 'spec' | 'bundle' }>()
   let closed = false
   const chain = gatewayChain({ market, deployment, log })
   const bundles: BundleService = bundleService({

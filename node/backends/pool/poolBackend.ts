@@ -3,7 +3,7 @@
 // another. Results are kept in RAM only after the files, the root and the worker's signature check out.
 import { Readable } from 'node:stream'
 import type { Manifest } from '../../../sandbox/index.ts'
-import type { WorkerKey } from '../../../verifier/index.ts'
+import type { GatewayJobId, WorkerKey } from '../../../verifier/index.ts'
 import type { ExecOutcome, ExecService } from '../../p2p/execService.ts'
 import { BackendError } from '../backendError.ts'
 import type { BackendEnvironments, BackendHealth, BackendStats, JobBackend, JobExecution, JobState, JobStatus, SubmitJobParameters } from '../jobBackend.ts'
@@ -76,7 +76,7 @@ type PoolJob = TableJob & {
 
 export type PoolBackend = JobBackend & {
   /** Jobs by worker, for GET /pool (job ids stay out of it: they are capabilities). */
-  jobsOn(member: PoolMember): Array<{ jobId: string; startedAt: number | null }>
+  jobsOn(member: PoolMember): Array<{ jobId: GatewayJobId; startedAt: number | null }>
   queueLength(): number
 }
 

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto'
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsync } from 'fastify'
+import type { GatewayJobId } from '../../../verifier/index.ts'
 import { ErrorBody } from '../../gateway/schemas.ts'
 import type { PoolMember, WorkerRegistry } from './workerRegistry.ts'
 
@@ -29,14 +30,14 @@ export const PoolModeResponse = Type.Object({
 })
 
 /** The reference under which GET /pool lists a job. */
-export function jobRef(jobId: string): string {
+export function jobRef(jobId: GatewayJobId): string {
   return createHash('sha256').update(jobId).digest('hex').slice(0, 16)
 }
 
 export type PoolStatusRouteParameters = {
   registry: WorkerRegistry
   queueLength(): number
-  jobsOn(member: PoolMember): Array<{ jobId: string; startedAt: number | null }>
+  jobsOn(member: PoolMember): Array<{ jobId: GatewayJobId; startedAt: number | null }>
 }
 
 /** The pool backend's own routes, as a fastify plugin the gateway registers (JobBackend.routes). */

@@ -7,6 +7,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import type { SandrunHost } from '../../p2p/createHost.ts'
 import type { AllowlistedWorker } from './readWorkersFile.ts'
 import { errorMessageOf } from '../../../errors/index.ts'
+import type { GatewayJobId } from '../../../verifier/index.ts'
 
 export type WorkerRegistryOptions = {
   /** How often each worker is pinged (and endpoint workers re-dialled). */
@@ -34,7 +35,7 @@ export type PoolMember = AllowlistedWorker & {
   /** Why the worker is not healthy (dial or ping failure), safe to show. */
   lastError: string | null
   /** Jobs this gateway is running on it now. */
-  running: Set<string>
+  running: Set<GatewayJobId>
   lastDispatchAt: number
   /** Not given jobs before this time (it answered BUSY). */
   pausedUntil: number

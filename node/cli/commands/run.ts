@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { describeExecution } from '../../client/describeExecution.ts'
 import { packJob } from '../../client/packJob.ts'
-import { createSandrunClient, defaultGatewayUrl, type JobStatusBody, type SandrunClient } from '../../client/sandrunClient.ts'
+import { createSandrunClient, defaultGatewayUrl, type GatewayJobId, type JobStatusBody, type SandrunClient } from '../../client/sandrunClient.ts'
 import { saveOutput } from '../../client/saveOutput.ts'
 import { saveReceipt } from '../../client/saveReceipt.ts'
 import { printLogMessage } from '../printLogMessage.ts'
@@ -29,7 +29,7 @@ Exit status: the job's exit code; 124 when it timed out; 1 when it failed otherw
 `
 
 /** Streams the job's log to the terminal; when the stream breaks, prints the rest from /logs once the job ends. */
-async function showOutput(client: SandrunClient, jobId: string): Promise<JobStatusBody> {
+async function showOutput(client: SandrunClient, jobId: GatewayJobId): Promise<JobStatusBody> {
   const written = { stdout: 0, stderr: 0 }
   try {
     for await (const message of client.streamLogs(jobId)) {

@@ -6,7 +6,7 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { createPublicClient, formatEther, isAddress, type Address } from 'viem'
 import { jobReportJson, verifyJob, type JobReportJson } from '../../../verifier/chain/index.ts'
-import { type ChainJobId, chainJobId, hashOutputsFolder, VerifierError, verifyOutputFile, verifyOutputs, verifyWorkerSignature, type ResultEntryInput, type VerifyOutputFileReturnType, type VerifyOutputsReturnType, resultReceiptName } from '../../../verifier/index.ts'
+import { type ChainJobId, chainJobId, type GatewayJobId, gatewayJobId, hashOutputsFolder, VerifierError, verifyOutputFile, verifyOutputs, verifyWorkerSignature, type ResultEntryInput, type VerifyOutputFileReturnType, type VerifyOutputsReturnType, resultReceiptName } from '../../../verifier/index.ts'
 import { readDeployment } from '../../chain/deployment.ts'
 import { errorFromResponse, SandrunClientError } from '../../client/clientError.ts'
 import { createSandrunClient, defaultGatewayUrl, type JobStatusBody } from '../../client/sandrunClient.ts'
@@ -72,8 +72,8 @@ class NotVerified extends SandrunError<'NOT_VERIFIED'> {
 function gateway(url: string | undefined) {
   const client = createSandrunClient({ baseUrl: url ?? defaultGatewayUrl })
   return {
-    status: (jobId: string) => client.status(jobId) as Promise<JobStatusBody & { verification?: { chain_id?: number; market?: string; job_id?: string | null } | null }>,
-    async entries(jobId: string): Promise<ResultEntryInput[]> {
+    status: (jobId: GatewayJobId) => client.status(jobId) as Promise<JobStatusBody & { verification?: { chain_id?: number; market?: string; job_id?: string | null } | null }>,
+    async entries(jobId: GatewayJobId): Promise<ResultEntryInput[]> {
       let response: Response
       try {
         response = await fetch(new URL(`verify/${encodeURIComponent(jobId)}`, client.baseUrl))
@@ -137,22 +137,22 @@ async function outputPathOf(file: string, options: Options): Promise<string> {
  * works offline and after the gateway deleted the job; its claims are checked all the same), else
  * the gateway's status.
  */
-async function statusOrReceipt(jobId: string, options: Options): Promise<Pick<JobStatusBody, 'job_hash' | 'worker_metadata'> & { verification?: Receipt['verification'] }> {
+async function statusOrReceipt(jobId: GatewayJobId, options: Options): Promise<Pick<JobStatusBody, 'job_hash' | 'worker_metadata'> & { verification?: Receipt['verification'] }> {
   const receipt = await readReceipt(options)
   if (receipt?.job_id === jobId) return { job_hash: receipt.job_hash ?? null, worker_metadata: receipt.worker_metadata ?? null, verification: receipt.verification ?? null }
   return gateway(options.gateway).status(jobId)
 }
 
-async function entriesFor(jobId: string, options: Options): Promise<ResultEntryInput[]> {
+async function entriesFor(jobId: JobArgument, options: Options): Promise<ResultEntryInput[]> {
   if (options.entries) return JSON.parse(await readFile(options.entries, 'utf8')) as ResultEntryInput[]
   const saved = await receiptEntries(options)
   if (saved) return saved
-  if (/^\d+$/.test(jobId)) throw new NotVerified('checking files needs the result entries: pass --entries, or the gateway job id instead of the on-chain id')
+  if (typeof jobId === 'bigint') throw new NotVerified('checking files needs the result entries: pass --entries, or the gateway job id instead of the on-chain id')
   return gateway(options.gateway).entries(jobId)
 }
 
 /** Checks --file or --dir (if given) against a trusted root. */
-async function checkFiles(jobId: string, root: string, options: Options): Promise<Pick<Verdict, 'file' | 'folder'>> {
+async function checkFiles(jobId: JobArgument, root: string, options: Options): Promise<Pick<Verdict, 'file' | 'folder'>> {
   if (options.file) {
     const outputPath = await outputPathOf(options.file, options)
     const result = verifyOutputFile({ root, name: `outputs/${outputPath}`, content: await readFile(options.file), entries: await entriesFor(jobId, options) })
@@ -162,10 +162,15 @@ async function checkFiles(jobId: string, root: string, options: Options): Promis
   return { file: null, folder: null }
 }
 
+/** What `<job-id>` names when the chain is read: digits are the on-chain id (`007` too), anything else the gateway's id. */
+type JobArgument = ChainJobId | GatewayJobId
+
+const jobArgument = (typed: string): JobArgument => (/^\d+$/.test(typed) ? chainJobId(BigInt(typed)) : gatewayJobId(typed))
+
 type ChainTarget = { chainId: number; market: Address; deployBlock: bigint }
 
-async function onChainId(jobId: string, options: Options, deployment: ChainTarget): Promise<ChainJobId> {
-  if (/^\d+$/.test(jobId)) return chainJobId(BigInt(jobId))
+async function onChainId(jobId: JobArgument, options: Options, deployment: ChainTarget): Promise<ChainJobId> {
+  if (typeof jobId === 'bigint') return jobId
   const ref = (await statusOrReceipt(jobId, options)).verification
   if (!ref?.job_id) throw new NotVerified(`the gateway reports no on-chain job for ${jobId}; is it a market job? Pass the on-chain id instead`)
   if (ref.chain_id !== deployment.chainId || ref.market?.toLowerCase() !== deployment.market.toLowerCase()) {
@@ -174,7 +179,7 @@ async function onChainId(jobId: string, options: Options, deployment: ChainTarge
   return chainJobId(ref.job_id)
 }
 
-async function verifyOnChain(jobId: string, options: Options): Promise<Verdict> {
+async function verifyOnChain(jobId: JobArgument, options: Options): Promise<Verdict> {
   if (!options.deployment && !isAddress(options.market ?? '')) throw new NotVerified(`--market must be the market contract's address (0x + 40 hex digits), not "${options.market?.slice(0, 60)}"`)
   const client = createPublicClient({ transport: chainTransport(options.rpc ?? '') })
   // With --market the deployment block is unknown: events are searched from the chain's start.
@@ -191,7 +196,7 @@ async function verifyOnChain(jobId: string, options: Options): Promise<Verdict> 
   return { ...base, ...checked, ...filesVerdict(report.verdict.reason, checked) }
 }
 
-async function verifyBySignature(jobId: string, options: Options): Promise<Verdict> {
+async function verifyBySignature(jobId: GatewayJobId, options: Options): Promise<Verdict> {
   const status = await statusOrReceipt(jobId, options)
   const base = { method: 'worker-signature' as const, caveat: signatureCaveat, chain: null, file: null, folder: null }
   if (status.verification) return { ...base, verified: false, reason: `this is a market job: pass --rpc and --market ${status.verification.market ?? '<address>'} (or --deployment) to verify it on chain` }
@@ -214,11 +219,11 @@ function shortAddress(a: string | null): string {
   return a ? `${a.slice(0, 8)}…${a.slice(-4)}` : '(empty)'
 }
 
-function render(jobId: string, verdict: Verdict): string {
+function render(argument: string, verdict: Verdict): string {
   const lines: string[] = []
   const c = verdict.chain
   if (c) {
-    lines.push(`job ${jobId}: on-chain job ${c.job_id}, chain ${c.chain_id}, market ${c.market}: ${c.status}`)
+    lines.push(`job ${argument}: on-chain job ${c.job_id}, chain ${c.chain_id}, market ${c.market}: ${c.status}`)
     lines.push(`  spec hash       ${c.spec_hash}`, `  consensus root  ${c.consensus_root ?? '(none)'}`, `  quorum          ${c.quorum} of ${c.replicas}`)
     if (c.steps.posted) lines.push(`  posted          tx ${c.steps.posted.tx_hash} (block ${c.steps.posted.block_number})`)
     for (const s of c.slots) {
@@ -270,7 +275,7 @@ export async function run(argv: string[]): Promise<number> {
   const method = values.rpc ? ('chain' as const) : ('worker-signature' as const)
   let verdict: Verdict
   try {
-    verdict = values.rpc ? await verifyOnChain(jobId, values) : await verifyBySignature(jobId, values)
+    verdict = values.rpc ? await verifyOnChain(jobArgument(jobId), values) : await verifyBySignature(gatewayJobId(jobId), values)
   } catch (error) {
     // Anything that stops the check is a "not verified", said plainly; nothing here can pass by accident.
     if (!(error instanceof NotVerified || error instanceof VerifierError || error instanceof SandrunClientError || error instanceof SyntaxError)) throw error

@@ -5,6 +5,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import type { GatewayContext } from '../gatewayContext.ts'
 import { GatewayError } from '../gatewayError.ts'
 import { DownloadParams, ErrorBody, JobIdParams, RateLimitedBody } from '../schemas.ts'
+import { requestJobId } from '../requestJobId.ts'
 
 const binary = Type.String({ format: 'binary' })
 
@@ -39,7 +40,7 @@ export function downloadRoutes(app: FastifyInstance, { backend, reads }: Gateway
     async (request, reply) => {
       const outputPath = checkOutputPath(request.params['*'])
       reads.hold(request, reply.raw)
-      const { file, stream } = await backend.openOutput(request.params.id, outputPath)
+      const { file, stream } = await backend.openOutput(requestJobId(request), outputPath)
       return reply
         .type('application/octet-stream')
         .header('content-length', String(file.sizeBytes))
@@ -62,7 +63,7 @@ export function downloadRoutes(app: FastifyInstance, { backend, reads }: Gateway
     },
     async (request, reply) => {
       reads.hold(request, reply.raw)
-      const archive = await backend.openOutputArchive(request.params.id)
+      const archive = await backend.openOutputArchive(requestJobId(request))
       return reply
         .type('application/gzip')
         .header('content-disposition', 'attachment; filename="outputs.tar.gz"')

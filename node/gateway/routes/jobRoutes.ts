@@ -5,9 +5,11 @@ import { Readable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import type { Static } from '@sinclair/typebox'
 import { isFinalState, type JobBackend, type JobStatus } from '../../backends/jobBackend.ts'
+import type { GatewayJobId } from '../../../verifier/index.ts'
 import type { GatewayContext } from '../gatewayContext.ts'
 import { logsJsonStream } from '../logsJsonStream.ts'
 import { statusBody } from '../statusBody.ts'
+import { requestJobId } from '../requestJobId.ts'
 import {
   DeleteResponse,
   ErrorBody,
@@ -36,7 +38,7 @@ const isFinal = (status: JobStatus): boolean => isFinalState(status.status)
  * Resolves with the job's status once it is final, or the current status after `timeoutMs` or once
  * the client's request closes (a plain listener: an AbortSignal per long poll costs more).
  */
-function waitForFinal(backend: JobBackend, jobId: string, timeoutMs: number, request: IncomingMessage): Promise<JobStatus> {
+function waitForFinal(backend: JobBackend, jobId: GatewayJobId, timeoutMs: number, request: IncomingMessage): Promise<JobStatus> {
   return new Promise((resolve) => {
     let timer: NodeJS.Timeout | undefined
     const done = (): void => {
@@ -72,9 +74,10 @@ export function jobRoutes(app: FastifyInstance, { backend, options, reads }: Gat
     },
     async (request) => {
       const waitSeconds = Math.min(request.query.wait ?? 0, options.statusWaitMaxSeconds)
-      const current = backend.status(request.params.id)
+      const jobId = requestJobId(request)
+      const current = backend.status(jobId)
       if (waitSeconds === 0 || isFinal(current)) return statusBody(current)
-      return statusBody(await waitForFinal(backend, request.params.id, waitSeconds * 1000, request.raw))
+      return statusBody(await waitForFinal(backend, jobId, waitSeconds * 1000, request.raw))
     },
   )
 
@@ -97,8 +100,9 @@ export function jobRoutes(app: FastifyInstance, { backend, options, reads }: Gat
     },
     async (request, reply) => {
       reads.hold(request, reply.raw)
-      const status = backend.status(request.params.id)
-      const logs = backend.logs(request.params.id)
+      const jobId = requestJobId(request)
+      const status = backend.status(jobId)
+      const logs = backend.logs(jobId)
       // Streamed as the client reads, never built whole: the logs are views of the job's own
       // buffers, and only a piece of their encoding exists at a time (logsJsonStream.ts).
       if (logsFormat(request.query.format, request.headers.accept) === 'json') {
@@ -131,7 +135,7 @@ export function jobRoutes(app: FastifyInstance, { backend, options, reads }: Gat
       },
     },
     async (request) => {
-      const status = backend.status(request.params.id)
+      const status = backend.status(requestJobId(request))
       return {
         job_id: status.jobId,
         // Sandrun's published clients read `files` (names they pass to /download/:id/<name>).
@@ -151,8 +155,9 @@ export function jobRoutes(app: FastifyInstance, { backend, options, reads }: Gat
       },
     },
     async (request) => {
-      await backend.delete(request.params.id)
-      return { job_id: request.params.id, status: 'deleted' as const }
+      const jobId = requestJobId(request)
+      await backend.delete(jobId)
+      return { job_id: jobId, status: 'deleted' as const }
     },
   )
 }

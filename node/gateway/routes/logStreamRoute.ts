@@ -14,6 +14,7 @@ import { createLogViewers, type LogViewer } from '../createLogViewers.ts'
 import type { GatewayContext } from '../gatewayContext.ts'
 import { statusBody } from '../statusBody.ts'
 import { ErrorBody, JobIdParams, RateLimitedBody } from '../schemas.ts'
+import { requestJobId } from '../requestJobId.ts'
 
 const isFinal = (status: JobStatus): boolean => isFinalState(status.status)
 
@@ -43,7 +44,7 @@ export function logStreamRoute(app: FastifyInstance, { backend, options, viewers
       // Unknown jobs are answered with a plain 404, too many viewers from one address with a 429,
       // before the upgrade. The slot is the connection's until it closes.
       preValidation: async (request) => {
-        backend.status(request.params.id)
+        backend.status(requestJobId(request))
         slots.hold(request, request.raw.socket)
       },
     },
@@ -51,7 +52,7 @@ export function logStreamRoute(app: FastifyInstance, { backend, options, viewers
       const viewer = viewers.open(socket)
       let watch: ReturnType<typeof backend.watch>
       try {
-        watch = backend.watch(request.params.id, (event: JobEvent) => {
+        watch = backend.watch(requestJobId(request), (event: JobEvent) => {
           if (event.type !== 'status') sendEntry(viewer, event)
           else if (isFinal(event.status)) viewer.end(statusBody(event.status))
         })

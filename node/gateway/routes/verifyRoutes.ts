@@ -16,6 +16,7 @@ import { multipartParts } from '../multipartParts.ts'
 import { ErrorBody, JobIdParams, RateLimitedBody } from '../schemas.ts'
 import { VerifyFileResponse, VerifyResponse } from '../verifySchemas.ts'
 import { chainTransport } from '../../chain/chainTransport.ts'
+import { requestJobId } from '../requestJobId.ts'
 
 /** Where a market job lives on chain (from `JobStatus.verification`). */
 type ChainJobReference = { chainId: number; market: Address; jobId: ChainJobId }
@@ -131,7 +132,7 @@ export function verifyRoutes(app: FastifyInstance, { backend, options }: Gateway
       },
     },
     async (request, reply) => {
-      const status = backend.status(request.params.id)
+      const status = backend.status(requestJobId(request))
       const ref = chainReference(status)
       if (backend.mode === 'market' && !ref) {
         throw new BackendError('JOB_NOT_FINISHED', 'The job is not on chain yet; verify once it has been posted.', { details: status.status })
@@ -190,7 +191,7 @@ export function verifyRoutes(app: FastifyInstance, { backend, options }: Gateway
       },
     },
     async (request, reply) => {
-      const status = backend.status(request.params.id)
+      const status = backend.status(requestJobId(request))
       uploads.hold(request, reply.raw)
       const upload = await readUpload(request)
       const entries = servedEntries(backend, status, entriesCache)

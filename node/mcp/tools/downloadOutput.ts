@@ -4,6 +4,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { z } from 'zod'
 import { SandrunClientError } from '../../client/clientError.ts'
 import type { SandrunClient } from '../../client/sandrunClient.ts'
+import { gatewayJobId } from '../../../verifier/index.ts'
 import type { ReceiptStore } from '../receiptStore.ts'
 import { withToolErrors } from '../withToolErrors.ts'
 
@@ -45,7 +46,8 @@ export function registerDownloadOutput(server: McpServer, client: SandrunClient,
       },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
     },
-    withToolErrors(async ({ job_id: jobId, path }) => {
+    withToolErrors(async ({ job_id, path }) => {
+      const jobId = gatewayJobId(job_id)
       const { outputs } = await client.outputs(jobId)
       const file = outputs.find((f) => f.path === path)
       if (!file) {

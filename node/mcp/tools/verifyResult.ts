@@ -5,6 +5,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { z } from 'zod'
 import { SandrunClientError } from '../../client/clientError.ts'
 import type { SandrunClient, VerifyReturnType } from '../../client/sandrunClient.ts'
+import { gatewayJobId } from '../../../verifier/index.ts'
 import type { ReceiptStore } from '../receiptStore.ts'
 import { withToolErrors } from '../withToolErrors.ts'
 
@@ -33,7 +34,8 @@ export function registerVerifyResult(server: McpServer, client: SandrunClient, r
       inputSchema: { job_id: z.string().describe('The id from submit_job or execute_code.') },
       annotations: { readOnlyHint: true, openWorldHint: true },
     },
-    withToolErrors(async ({ job_id: jobId }, extra) => {
+    withToolErrors(async ({ job_id }, extra) => {
+      const jobId = gatewayJobId(job_id)
       try {
         const report = await client.verify(jobId, { signal: extra.signal })
         return { content: [{ type: 'text', text: describeReport(report) }], structuredContent: { ...report } }
