@@ -214,6 +214,8 @@ export type BackendHealth = {
 export type UsageMeter = {
   charge(clientId: string, cpuSeconds: number): void
   exhausted(clientId: string): boolean
+  /** CPU seconds charged to the client in the quota's window (a backend serves light clients first). */
+  used(clientId: string): number
 }
 
 export type JobBackend = {

@@ -83,7 +83,7 @@ export async function buildGateway({ backend, options, log = () => undefined }: 
   })
 
   const limiter = createRateLimiter(options.rateLimits, { activeJobsOf: (clientId) => backend.stats().activeJobsOf(clientId) })
-  backend.meterUsage({ charge: limiter.chargeCpu, exhausted: limiter.exhausted })
+  backend.meterUsage({ charge: limiter.chargeCpu, exhausted: limiter.exhausted, used: limiter.usedSeconds })
   const reads = createAddressSlots({ perAddress: options.maxReadsPerAddress, what: 'concurrent reads of logs and outputs' })
   const viewers = createAddressSlots({ perAddress: options.maxLogViewersPerAddress, what: 'log viewers' })
   const context = { backend, options, limiter, reads, viewers }

@@ -45,6 +45,8 @@ export type RateLimiter = {
   chargeCpu(clientId: string, seconds: number): void
   /** True while the CPU seconds charged in the last minute reach the limit. */
   exhausted(clientId: string): boolean
+  /** CPU seconds charged to the client in the last minute. */
+  usedSeconds(clientId: string): number
   quota(clientId: string): ClientQuota
 }
 
@@ -141,6 +143,12 @@ export function createRateLimiter(options: RateLimitOptions, components: RateLim
       if (!usage) return false
       prune(usage, now())
       return usage.cpuSeconds >= options.cpuSecondsPerMinute
+    },
+    usedSeconds(clientId) {
+      const usage = clients.get(clientId)
+      if (!usage) return 0
+      prune(usage, now())
+      return usage.cpuSeconds
     },
     quota(clientId) {
       const at = now()

@@ -183,6 +183,7 @@ export function createJobTable<J extends TableJob>({ lifecycle, statusOf, output
     },
 
     exhausted: (clientId: string): boolean => meters.some((meter) => meter.exhausted(clientId)),
+    used: (clientId: string): number => meters.reduce((most, meter) => Math.max(most, meter.used(clientId)), 0),
 
     /** The counts of BackendStats that do not depend on how jobs run. */
     stats(): Pick<BackendStats, 'jobsTotal' | 'completedTotal' | 'failedTotal' | 'retainedJobs' | 'activeJobsOf'> {

@@ -79,6 +79,22 @@ describe('local backend', () => {
     expect((await finalStatus(backend, b.jobId)).status).toBe('completed')
   })
 
+  it("gives a freed slot to the waiting job of the client that used the least CPU lately, not to the first in line", async () => {
+    const { backend, submit, sandbox } = await setup()
+    // The gateway's quota meter: one client has used 9 CPU-seconds this minute, the other none.
+    backend.meterUsage({ charge: () => {}, exhausted: () => false, used: (clientId) => (clientId === '10.0.0.9' ? 9 : 0) })
+    const hog = await submit(['hang'], '10.0.0.9')
+    await running(backend, hog.jobId)
+    const heavyNext = await submit(['heavy'], '10.0.0.9')
+    const light = await submit(['light'], '10.0.0.2')
+    // The light client's job is first in line, and both see where they stand.
+    expect(backend.status(light.jobId)).toMatchObject({ status: 'queued', position: 1 })
+    expect(backend.status(heavyNext.jobId)).toMatchObject({ status: 'queued', position: 2 })
+    await backend.delete(hog.jobId)
+    await finalStatus(backend, heavyNext.jobId)
+    expect(sandbox.started).toEqual(['hang', 'light', 'heavy'])
+  })
+
   it('cancels a running job when its data is deleted and frees the slot', async () => {
     const { backend, submit, sandbox } = await setup()
     const a = await submit(['hang'])

@@ -81,7 +81,8 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
   const { sandbox, storage, workerKey } = components
   const clock = components.clock ?? systemClock
   const log = components.log ?? (() => undefined)
-  const queue = createJobQueue<LocalJob>({ parallelism: options.parallelism })
+  // Light clients first: a slot goes to the waiting job whose client used the least CPU lately.
+  const queue = createJobQueue<LocalJob>({ parallelism: options.parallelism, order: (job) => table.used(job.clientId) })
   let closed = false
   let environmentsDocument: BackendEnvironments | undefined
 
