@@ -51,6 +51,17 @@ describe('fair quotas', () => {
     expect(system.event_loop_delay_ms.max).toBeGreaterThanOrEqual(system.event_loop_delay_ms.p99)
   })
 
+  it("lends the slot of a job that only waits, so sleeping jobs do not keep another client's job queued", async () => {
+    // Both slots taken by jobs that sleep (a squatter's cheapest way to hold the service).
+    const sleepers = [await submit('203.0.113.7', { 'main.sh': 'sleep 90' }, { timeout: 120 }), await submit('203.0.113.7', { 'main.sh': 'sleep 90' }, { timeout: 120 })]
+    await vi.waitFor(async () => expect((await Promise.all(sleepers.map((id) => status(id)))).map((s) => s.status)).toEqual(['running', 'running']), { timeout: 30_000 })
+    const other = await submit('203.0.113.8', { 'main.sh': 'echo hello' })
+    // It runs within seconds (the sleepers lend their slots after ~3 quiet seconds), long before they end.
+    expect((await status(other, 30)).status).toBe('completed')
+    expect((await Promise.all(sleepers.map((id) => status(id)))).map((s) => s.status)).toEqual(['running', 'running'])
+    await Promise.all(sleepers.map((id) => fetch(`${base}/jobs/${id}`, { method: 'DELETE' })))
+  }, 90_000)
+
   it('charges a job deleted while it runs for what it used', async () => {
     const job = await submit('203.0.113.3', spin, { cpu_seconds: 120, timeout: 120 })
     await vi.waitFor(async () => expect((await quota('203.0.113.3')).used).toBeGreaterThan(0.5), { timeout: 30_000, interval: 200 })

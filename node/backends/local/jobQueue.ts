@@ -3,9 +3,10 @@
 // the waiting job whose client has used the least lately (`order`: the CPU seconds charged to it
 // in the quota's window), ties in submission order: a client that keeps the slots busy with long
 // jobs cannot make a light client's job wait behind all of its own (the hostile soak's honest jobs
-// sat queued for over 30 s behind CPU hogs under plain FIFO). A running job that is held (its
-// client's CPU quota is used up) gives its slot to the next one; when it goes on, it takes a slot
-// again at once, even if that means one job more than the slots for a while.
+// sat queued for over 30 s behind CPU hogs under plain FIFO). A running job that lends its slot
+// (held: its client's CPU quota is used up; or idle: it uses no CPU) gives it to the next one; when
+// it goes on, it takes a slot again at once, even if that means one job more than the slots for a
+// while. `maxActive` caps the running jobs, lenders included.
 
 export type QueuedTask = {
   run(): Promise<void>
@@ -16,6 +17,8 @@ export type JobQueueOptions<T> = {
   parallelism: number
   /** Lower goes first (read when a slot frees); equal ones in submission order. Default: FIFO. */
   order?: ((task: T) => number) | undefined
+  /** Tasks running at once, those that lent their slot included (default: no cap beyond the slots). */
+  maxActive?: number | undefined
 }
 
 export type JobQueue<T extends QueuedTask> = {
@@ -24,14 +27,14 @@ export type JobQueue<T extends QueuedTask> = {
   position(task: T): number
   /** Removes a waiting task; returns false when it is not waiting (running or unknown). */
   withdraw(task: T): boolean
-  /** A running task is held (its slot goes to the next task) or goes on (it takes a slot again). */
+  /** A running task lends its slot to the next task (held, idle) or takes one again. */
   setHeld(task: T, held: boolean): void
   readonly waiting: number
   readonly running: number
   readonly parallelism: number
 }
 
-export function createJobQueue<T extends QueuedTask>({ parallelism, order }: JobQueueOptions<T>): JobQueue<T> {
+export function createJobQueue<T extends QueuedTask>({ parallelism, order, maxActive = Number.POSITIVE_INFINITY }: JobQueueOptions<T>): JobQueue<T> {
   if (!Number.isInteger(parallelism) || parallelism < 1) throw new RangeError(`parallelism must be an integer >= 1, got ${parallelism}`)
   // In submission order; `next` picks from it.
   const waiting: T[] = []
@@ -61,7 +64,7 @@ export function createJobQueue<T extends QueuedTask>({ parallelism, order }: Job
   }
 
   const pump = (): void => {
-    while (running < parallelism && waiting.length > 0) {
+    while (running < parallelism && active.size < maxActive && waiting.length > 0) {
       const task = next()
       running++
       active.add(task)

@@ -1,6 +1,7 @@
-// The `local` JobBackend: runs jobs in this machine's sandbox through a FIFO queue, keeps their
-// data in RAM-backed storage and deletes it by the retention rules (after every output was
-// downloaded, 5 minutes after a failure, 1 hour at most). Nothing here logs job contents.
+// The `local` JobBackend: runs jobs in this machine's sandbox through a queue that serves light
+// clients first (jobQueue.ts; a job that waits without using CPU lends its slot), keeps their data
+// in RAM-backed storage and deletes it by the retention rules (after every output was downloaded,
+// 5 minutes after a failure, 1 hour at most). Nothing here logs job contents.
 import { constants } from 'node:fs'
 import { open } from 'node:fs/promises'
 import path from 'node:path'
@@ -72,17 +73,30 @@ type LocalJob = TableJob & {
   abort: AbortController
   /** What the sandbox reported last (cumulative), so each report charges only what is new. */
   used: JobUsage
-  /** Held because its client's CPU quota is used up. */
-  held: boolean
+  /** Its slot is lent to the next job: held (its client's CPU quota is used up) or idle. */
+  lent: boolean
+  /** Usage reports in a row in which it used (next to) no CPU. */
+  quietReports: number
   run(): Promise<void>
 }
+
+/**
+ * A running job that uses no CPU (it sleeps, waits on a pipe, trickles output) lends its slot to the
+ * next job after this many quiet reports (about seconds), and takes it back with its first busy one:
+ * a slot stands for a core, and jobs that only wait must not keep other clients' jobs queued (two
+ * `sleep` jobs held both slots of the hostile soak's service for their whole timeout). At most twice
+ * the slots run at once, lent ones included, which bounds the memory they hold.
+ */
+const quietReportsToLend = 3
+/** CPU seconds (the job's and the service's work for it) per report that count as quiet: 1 % of a core. */
+const quietCpuSeconds = 0.01
 
 export function createLocalBackend(options: LocalBackendOptions, components: LocalBackendComponents): JobBackend {
   const { sandbox, storage, workerKey } = components
   const clock = components.clock ?? systemClock
   const log = components.log ?? (() => undefined)
   // Light clients first: a slot goes to the waiting job whose client used the least CPU lately.
-  const queue = createJobQueue<LocalJob>({ parallelism: options.parallelism, order: (job) => table.used(job.clientId) })
+  const queue = createJobQueue<LocalJob>({ parallelism: options.parallelism, maxActive: 2 * options.parallelism, order: (job) => table.used(job.clientId) })
   let closed = false
   let environmentsDocument: BackendEnvironments | undefined
 
@@ -150,10 +164,12 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
     const work = serviceWorkSeconds({ relayedBytes: usage.outputBytes - job.used.outputBytes, inflatedBytes: usage.inflatedBytes - job.used.inflatedBytes })
     job.used = usage
     table.charge(job.clientId, cpu + work)
+    job.quietReports = cpu + work < quietCpuSeconds ? job.quietReports + 1 : 0
     const hold = !job.deleted && table.exhausted(job.clientId)
-    if (hold !== job.held) {
-      job.held = hold
-      queue.setHeld(job, hold)
+    const lend = hold || (!job.deleted && job.quietReports >= quietReportsToLend)
+    if (lend !== job.lent) {
+      job.lent = lend
+      queue.setHeld(job, lend)
     }
     return hold ? 'hold' : 'run'
   }
@@ -249,7 +265,8 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
         error: null,
         abort: new AbortController(),
         used: { cpuSeconds: 0, outputBytes: 0, inflatedBytes: 0, held: false },
-        held: false,
+        lent: false,
+        quietReports: 0,
         run: () => runJob(job),
       }
       table.add(job)
