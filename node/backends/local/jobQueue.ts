@@ -6,7 +6,7 @@
 // sat queued for over 30 s behind CPU hogs under plain FIFO). A running job that lends its slot
 // (held: its client's CPU quota is used up; or idle: it uses no CPU) gives it to the next one; when
 // it goes on, it takes a slot again at once, even if that means one job more than the slots for a
-// while. `maxActive` caps the running jobs, lenders included.
+// while.
 
 export type QueuedTask = {
   run(): Promise<void>
@@ -17,8 +17,6 @@ export type JobQueueOptions<T> = {
   parallelism: number
   /** Lower goes first (read when a slot frees); equal ones in submission order. Default: FIFO. */
   order?: ((task: T) => number) | undefined
-  /** Tasks running at once, those that lent their slot included (default: no cap beyond the slots). */
-  maxActive?: number | undefined
 }
 
 export type JobQueue<T extends QueuedTask> = {
@@ -34,7 +32,7 @@ export type JobQueue<T extends QueuedTask> = {
   readonly parallelism: number
 }
 
-export function createJobQueue<T extends QueuedTask>({ parallelism, order, maxActive = Number.POSITIVE_INFINITY }: JobQueueOptions<T>): JobQueue<T> {
+export function createJobQueue<T extends QueuedTask>({ parallelism, order }: JobQueueOptions<T>): JobQueue<T> {
   if (!Number.isInteger(parallelism) || parallelism < 1) throw new RangeError(`parallelism must be an integer >= 1, got ${parallelism}`)
   // In submission order; `next` picks from it.
   const waiting: T[] = []
@@ -64,7 +62,7 @@ export function createJobQueue<T extends QueuedTask>({ parallelism, order, maxAc
   }
 
   const pump = (): void => {
-    while (running < parallelism && active.size < maxActive && waiting.length > 0) {
+    while (running < parallelism && waiting.length > 0) {
       const task = next()
       running++
       active.add(task)

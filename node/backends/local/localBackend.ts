@@ -73,8 +73,8 @@ type LocalJob = TableJob & {
   abort: AbortController
   /** What the sandbox reported last (cumulative), so each report charges only what is new. */
   used: JobUsage
-  /** Its slot is lent to the next job: held (its client's CPU quota is used up) or idle. */
-  lent: boolean
+  /** Why its slot is lent to the next job: held (its client's CPU quota is used up), idle, or not lent. */
+  lentFor: 'hold' | 'idle' | null
   /** Usage reports in a row in which it used (next to) no CPU. */
   quietReports: number
   run(): Promise<void>
@@ -84,8 +84,8 @@ type LocalJob = TableJob & {
  * A running job that uses no CPU (it sleeps, waits on a pipe, trickles output) lends its slot to the
  * next job after this many quiet reports (about seconds), and takes it back with its first busy one:
  * a slot stands for a core, and jobs that only wait must not keep other clients' jobs queued (two
- * `sleep` jobs held both slots of the hostile soak's service for their whole timeout). At most twice
- * the slots run at once, lent ones included, which bounds the memory they hold.
+ * `sleep` jobs held both slots of the hostile soak's service for their whole timeout). At most as
+ * many jobs lend their slot for being idle as there are slots, which bounds the memory they add.
  */
 const quietReportsToLend = 3
 /** CPU seconds (the job's and the service's work for it) per report that count as quiet: 1 % of a core. */
@@ -96,7 +96,15 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
   const clock = components.clock ?? systemClock
   const log = components.log ?? (() => undefined)
   // Light clients first: a slot goes to the waiting job whose client used the least CPU lately.
-  const queue = createJobQueue<LocalJob>({ parallelism: options.parallelism, maxActive: 2 * options.parallelism, order: (job) => table.used(job.clientId) })
+  const queue = createJobQueue<LocalJob>({ parallelism: options.parallelism, order: (job) => table.used(job.clientId) })
+  let idleLenders = 0
+  const lendSlot = (job: LocalJob, reason: LocalJob['lentFor']): void => {
+    if (reason === job.lentFor) return
+    if (job.lentFor === 'idle') idleLenders--
+    if (reason === 'idle') idleLenders++
+    if ((reason === null) !== (job.lentFor === null)) queue.setHeld(job, reason !== null)
+    job.lentFor = reason
+  }
   let closed = false
   let environmentsDocument: BackendEnvironments | undefined
 
@@ -166,11 +174,8 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
     table.charge(job.clientId, cpu + work)
     job.quietReports = cpu + work < quietCpuSeconds ? job.quietReports + 1 : 0
     const hold = !job.deleted && table.exhausted(job.clientId)
-    const lend = hold || (!job.deleted && job.quietReports >= quietReportsToLend)
-    if (lend !== job.lent) {
-      job.lent = lend
-      queue.setHeld(job, lend)
-    }
+    const idle = !job.deleted && job.quietReports >= quietReportsToLend && (job.lentFor === 'idle' || idleLenders < options.parallelism)
+    lendSlot(job, hold ? 'hold' : idle ? 'idle' : null)
     return hold ? 'hold' : 'run'
   }
 
@@ -201,6 +206,9 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
       return
     } finally {
       job.bundle = null
+      // It no longer runs (the queue settles its own slot count when run() returns).
+      if (job.lentFor === 'idle') idleLenders--
+      job.lentFor = null
     }
     if (job.deleted) return
     job.log.settle(result.stdout, result.stderr, result.stdoutTruncated, result.stderrTruncated)
@@ -265,7 +273,7 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
         error: null,
         abort: new AbortController(),
         used: { cpuSeconds: 0, outputBytes: 0, inflatedBytes: 0, held: false },
-        lent: false,
+        lentFor: null,
         quietReports: 0,
         run: () => runJob(job),
       }
