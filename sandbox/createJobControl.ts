@@ -49,11 +49,13 @@ export function createJobControl({ runtime, manifest, cgroup, signal, onStart, o
   signal?.addEventListener('abort', onAbort, { once: true })
   if (signal?.aborted) kill('cancelled')
 
-  // The client's answer to each report decides whether the job runs or is held (its quota).
+  // The client's answer to each report decides whether the job runs or is held (its quota), or
+  // paused where the host can (it gives way to other jobs).
   const report = () => {
     const verdict = onUsage?.(usage())
-    if ((verdict === 'hold') === meter.held || !cgroup) return
-    if (cgroup.hold(verdict === 'hold')) meter.held = verdict === 'hold'
+    const held = verdict === 'hold' || verdict === 'pause'
+    if (held === meter.held || !cgroup) return
+    if (cgroup.hold(held)) meter.held = held
     else if (verdict === 'hold') kill('cpu_limit')
   }
   const startClock = () => {

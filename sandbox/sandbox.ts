@@ -75,9 +75,10 @@ export type RunJobParameters = {
    * What the job has used so far, about once a second while it runs (from its cgroup) and once
    * more when it is over, cancelled or not. Answering `hold` holds the job (its CPU cut to 1% of a
    * core, the wall clock running on) until an answer is `run` again; where the host cannot hold a
-   * job, it is stopped instead (cpu_limit).
+   * job, it is stopped instead (cpu_limit). `pause` holds it the same way where the host can, and
+   * lets it run on where it cannot (for a job that only gives way to others).
    */
-  onUsage?: ((usage: JobUsage) => 'run' | 'hold') | undefined
+  onUsage?: ((usage: JobUsage) => 'run' | 'hold' | 'pause') | undefined
   limits?: Partial<SandboxLimits> | undefined
   /**
    * Runs this argv (absolute paths inside the sandbox) instead of the manifest's interpreter and

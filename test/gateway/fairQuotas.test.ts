@@ -62,6 +62,30 @@ describe('fair quotas', () => {
     await Promise.all(sleepers.map((id) => fetch(`${base}/jobs/${id}`, { method: 'DELETE' })))
   }, 90_000)
 
+  it("has a running job of a client that used more give way to a lighter client's job (time slicing)", async () => {
+    // One slot and a quota far from used up: only giving way lets the light job in before the hog ends.
+    const sliced = await startTestGateway({ gateway: { trustProxy: true, rateLimits: { cpuSecondsPerMinute: 600, concurrentJobs: 5 } }, local: { parallelism: 1 } })
+    try {
+      await sliced.app.listen({ port: 0, host: '127.0.0.1' })
+      const url = `http://127.0.0.1:${(sliced.app.server.address() as AddressInfo).port}`
+      const post = async (address: string, files: Record<string, string>, manifest: Record<string, unknown> = {}) => {
+        const { body, contentType } = await jobSubmission(files, { entrypoint: Object.keys(files)[0], ...manifest })
+        const response = await fetch(`${url}/submit`, { method: 'POST', body, headers: { 'content-type': contentType, ...from(address) } })
+        return ((await response.json()) as { job_id: string }).job_id
+      }
+      const statusOf = async (jobId: string, wait = 0) => ((await (await fetch(`${url}/status/${jobId}?wait=${wait}`)).json()) as { status: string }).status
+      const hog = await post('203.0.113.9', spin, { cpu_seconds: 120, timeout: 120 })
+      // The hog has computed for a while: its client has used a few CPU-seconds this minute.
+      await vi.waitFor(async () => expect(((await (await fetch(`${url}/stats`, { headers: from('203.0.113.9') })).json()) as { your_quota: { used: number } }).your_quota.used).toBeGreaterThan(2), { timeout: 30_000 })
+      const light = await post('203.0.113.10', { 'main.sh': 'echo hello' })
+      expect(await statusOf(light, 30)).toBe('completed')
+      expect(await statusOf(hog)).toBe('running')
+      await fetch(`${url}/jobs/${hog}`, { method: 'DELETE' })
+    } finally {
+      await sliced.close()
+    }
+  }, 90_000)
+
   it('charges a job deleted while it runs for what it used', async () => {
     const job = await submit('203.0.113.3', spin, { cpu_seconds: 120, timeout: 120 })
     await vi.waitFor(async () => expect((await quota('203.0.113.3')).used).toBeGreaterThan(0.5), { timeout: 30_000, interval: 200 })

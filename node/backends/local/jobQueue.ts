@@ -28,6 +28,8 @@ export type JobQueue<T extends QueuedTask> = {
   /** A running task lends its slot to the next task (held, idle) or takes one again. */
   setHeld(task: T, held: boolean): void
   readonly waiting: number
+  /** The order value of the task that would start next (Infinity when none waits; 0 without `order`). */
+  nextOrder(): number
   readonly running: number
   readonly parallelism: number
 }
@@ -106,6 +108,11 @@ export function createJobQueue<T extends QueuedTask>({ parallelism, order }: Job
         held.delete(task)
         running++
       }
+    },
+    nextOrder() {
+      if (waiting.length === 0) return Number.POSITIVE_INFINITY
+      if (!order) return 0
+      return Math.min(...waiting.map(order))
     },
     get waiting() {
       return waiting.length

@@ -73,8 +73,13 @@ type LocalJob = TableJob & {
   abort: AbortController
   /** What the sandbox reported last (cumulative), so each report charges only what is new. */
   used: JobUsage
-  /** Why its slot is lent to the next job: held (its client's CPU quota is used up), idle, or not lent. */
-  lentFor: 'hold' | 'idle' | null
+  /**
+   * Why its slot is lent to the next job: held (its client's CPU quota is used up), idle, yielded
+   * (a lighter client's job waits), or not lent.
+   */
+  lentFor: 'hold' | 'idle' | 'yield' | null
+  /** When it last took a slot (started, or took it back). */
+  slotSince: number
   /** Usage reports in a row in which it used (next to) no CPU. */
   quietReports: number
   run(): Promise<void>
@@ -90,6 +95,15 @@ type LocalJob = TableJob & {
 const quietReportsToLend = 3
 /** CPU seconds (the job's and the service's work for it) per report that count as quiet: 1 % of a core. */
 const quietCpuSeconds = 0.01
+/**
+ * Time slicing between clients: when every slot is busy and a job waits whose client used at least
+ * this many CPU seconds less in the quota's minute than a running job's client, the running job
+ * (after at least `minSliceMs` with its slot) is held and lends its slot until no such lighter job
+ * waits. Ordering the queue alone left light clients' jobs waiting behind hogs that resumed when
+ * their charges left the minute (the soak's remaining job p99).
+ */
+const yieldMarginSeconds = 1
+const minSliceMs = 2000
 
 export function createLocalBackend(options: LocalBackendOptions, components: LocalBackendComponents): JobBackend {
   const { sandbox, storage, workerKey } = components
@@ -165,18 +179,26 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
 
   /**
    * Charges what is new since the last report (the job's CPU time and the service's work for it),
-   * deleted or not, and holds the job while its client's quota is used up.
+   * deleted or not; holds the job while its client's quota is used up or while a lighter client's
+   * job waits for its slot (time slicing), and lends the slot of a job that waits without computing.
    */
-  const meterJob = (job: LocalJob, usage: JobUsage): 'run' | 'hold' => {
+  const meterJob = (job: LocalJob, usage: JobUsage): 'run' | 'hold' | 'pause' => {
     const cpu = Math.max(0, usage.cpuSeconds - job.used.cpuSeconds)
     const work = serviceWorkSeconds({ relayedBytes: usage.outputBytes - job.used.outputBytes, inflatedBytes: usage.inflatedBytes - job.used.inflatedBytes })
     job.used = usage
     table.charge(job.clientId, cpu + work)
-    job.quietReports = cpu + work < quietCpuSeconds ? job.quietReports + 1 : 0
+    // A job held back to 1 % of a core was quiet because of it, not idle.
+    const throttled = job.lentFor === 'hold' || job.lentFor === 'yield'
+    job.quietReports = !throttled && cpu + work < quietCpuSeconds ? job.quietReports + 1 : 0
     const hold = !job.deleted && table.exhausted(job.clientId)
+    const lighterWaits = queue.nextOrder() + yieldMarginSeconds <= table.used(job.clientId)
+    const slotsFull = queue.running >= options.parallelism
+    const yieldSlot = !job.deleted && lighterWaits && (job.lentFor === 'yield' || (slotsFull && clock.now() - job.slotSince >= minSliceMs))
     const idle = !job.deleted && job.quietReports >= quietReportsToLend && (job.lentFor === 'idle' || idleLenders < options.parallelism)
-    lendSlot(job, hold ? 'hold' : idle ? 'idle' : null)
-    return hold ? 'hold' : 'run'
+    const reason = hold ? 'hold' : yieldSlot ? 'yield' : idle ? 'idle' : null
+    if (reason === null && job.lentFor !== null) job.slotSince = clock.now()
+    lendSlot(job, reason)
+    return hold ? 'hold' : yieldSlot ? 'pause' : 'run'
   }
 
   const runJob = async (job: LocalJob): Promise<void> => {
@@ -194,6 +216,7 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
         onOutput: (stream, chunk) => job.log.append(stream, chunk),
         onStart: () => {
           job.startedAt = clock.now()
+          job.slotSince = job.startedAt
         },
         onUsage: (usage) => meterJob(job, usage),
       })
@@ -274,6 +297,7 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
         abort: new AbortController(),
         used: { cpuSeconds: 0, outputBytes: 0, inflatedBytes: 0, held: false },
         lentFor: null,
+        slotSince: 0,
         quietReports: 0,
         run: () => runJob(job),
       }
