@@ -14,7 +14,10 @@ import { ETH, startMarketHarness, type MarketHarness } from './marketHarness.ts'
 import { zeroAddress } from 'viem'
 import { type ChainJobId, parseSpecHash, chainJobId } from '../../verifier/index.ts'
 
-const SEED = Number(process.env.SEED ?? 20240611)
+// The outcome of a seed also depends on timing (which sends revert as chain time moves): seed
+// 20240611 left one or no job Finalized from run to run, so the "every end state is reached" check
+// failed now and then; seed 1 reaches 5-7 Finalized, 13-15 Inconclusive, 51-58 Expired.
+const SEED = Number(process.env.SEED ?? 1)
 const STEPS = Number(process.env.STEPS ?? 1100)
 const ACTORS = 12
 
