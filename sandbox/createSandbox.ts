@@ -31,6 +31,7 @@ import { buildNativeTools, createNativeSpawner } from './spawner/createNativeSpa
 import { createSpawner } from './spawner/createSpawner.ts'
 import { nativeToolsDir } from './spawner/nativeToolsDir.ts'
 import { probeCloneIntoCgroup } from './spawner/probeCloneIntoCgroup.ts'
+import { runTool } from './spawner/runTool.ts'
 import type { Spawner } from './spawner/spawnerClient.ts'
 import { createWarmPool } from './warmPool.ts'
 import { createWorkspacePool } from './workspacePool.ts'
@@ -157,9 +158,12 @@ export async function createSandbox(options: CreateSandboxOptions = {}): Promise
     options.gpus ?? detectGpus(),
   ])
 
+  // Workspaces are mounted through the launcher once it runs (see runTool); before, directly.
+  let toolLauncher: () => Spawner | undefined = () => undefined
   const workspaces = await createWorkspacePool({
     root: path.join(runtimeDir, 'work'),
     tmpfs: isRoot,
+    runTool: (name, args) => runTool(toolLauncher(), name, args),
     // Mounting and unmounting cost a process each: enough kept for busy hosts and the warm pool.
     keepIdle: options.keepIdleWorkspaces ?? 16,
   })
@@ -193,6 +197,7 @@ export async function createSandbox(options: CreateSandboxOptions = {}): Promise
     requirements,
   }
 
+  toolLauncher = () => runtime.spawner
   let launcherNote = launcher?.note ?? null
   if (cgroups?.version === 'v2' && spawner?.kind === 'native') {
     const failure = await probeCloneIntoCgroup(spawner, cgroups)

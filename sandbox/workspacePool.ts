@@ -3,13 +3,10 @@
 // costs a `mount` process, so emptied workspaces are kept and reused instead of unmounted.
 // Removal never throws: a workspace that cannot be removed now (no file descriptor left to start
 // `umount`, a mount still busy) is retried later, so a job's end never takes the service down.
-import { execFile } from 'node:child_process'
 import { chmodSync, chownSync, mkdirSync, readFileSync, statfsSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import path from 'node:path'
-import { promisify } from 'node:util'
-
-const run = promisify(execFile)
+import { runTool } from './spawner/runTool.ts'
 
 /**
  * `dir` is what the job gets as /work: a directory made fresh for each job inside `mount` (its
@@ -39,6 +36,8 @@ export type CreateWorkspacePoolParameters = {
   inodes?: number | undefined
   /** Idle workspaces kept for reuse. */
   keepIdle: number
+  /** Runs `mount`/`umount` with these arguments; the default starts them from this process. */
+  runTool?: ((name: string, args: string[]) => Promise<void>) | undefined
   /** Detaches a workspace mount; the default runs `umount -l`. */
   unmount?: ((mount: string) => Promise<void>) | undefined
   /** First wait before a failed removal is tried again; it doubles up to a minute. */
@@ -78,7 +77,8 @@ function mountPointsUnder(root: string): string[] {
 
 export async function createWorkspacePool(parameters: CreateWorkspacePoolParameters): Promise<WorkspacePool> {
   const { root, tmpfs, keepIdle, inodes = defaultWorkspaceInodes, retryDelayMs = 1000 } = parameters
-  const unmount = parameters.unmount ?? (async (mount: string) => void (await run('umount', ['-l', mount])))
+  const run = parameters.runTool ?? ((name: string, args: string[]) => runTool(undefined, name, args))
+  const unmount = parameters.unmount ?? ((mount: string) => run('umount', ['-l', mount]))
   mkdirSync(root, { recursive: true, mode: 0o711 })
   chmodSync(root, 0o711)
   // Mounts left behind by a crashed instance with the same root.

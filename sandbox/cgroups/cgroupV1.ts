@@ -11,7 +11,7 @@ const maxIdleSlots = 16
 const maxIdleChargeBytes = 2 * 1024 * 1024
 /** A held job's CPU bandwidth: 1 ms per 100 ms period, the smallest quota the kernel takes. */
 const heldQuotaMicros = 1000
-import type { CgroupBackend, CgroupLimits, JobCgroup } from './types.ts'
+import { jobsCpuShare, type CgroupBackend, type CgroupLimits, type JobCgroup } from './types.ts'
 
 export type CgroupV1Mounts = {
   /** Controller name → directory of this service's parent cgroup in that controller's hierarchy. */
@@ -24,6 +24,7 @@ export type CgroupV1Mounts = {
 export function createCgroupV1Backend(parents: CgroupV1Mounts): CgroupBackend {
   const parentDirs = [...new Set([parents.memory, parents.pids, parents.cpuacct, parents.cpu].filter((d): d is string => !!d))]
   for (const dir of parentDirs) mkdirSync(dir, { recursive: true })
+  if (parents.cpu) tryWriteControl(path.join(parents.cpu, 'cpu.shares'), Math.round(1024 * jobsCpuShare))
 
   /** One job cgroup: a directory per hierarchy. Emptied ones are kept and reused (see `destroy`). */
   type Slot = { memory: string; pids: string; cpuacct: string; cpu: string | undefined; dirs: string[]; memoryBytes: number }

@@ -5,7 +5,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, readSync, writeSync } from 'node:fs'
 import path from 'node:path'
 import { killAllIn, listPids, readKeyValues, readNumber, removeCgroupDir, tryWriteControl, writeControl } from './cgroupFiles.ts'
-import type { CgroupBackend, CgroupLimits, JobCgroup } from './types.ts'
+import { jobsCpuShare, type CgroupBackend, type CgroupLimits, type JobCgroup } from './types.ts'
 import { errorCodeOf } from '../../errors/index.ts'
 
 const required = ['memory', 'pids'] as const
@@ -80,6 +80,7 @@ export function createCgroupV2Backend({ own, instance }: { own: string; instance
   const parent = path.join(base, `sandrun-${instance}`)
   mkdirSync(parent, { recursive: true })
   enableControllers(parent, controllers)
+  if (controllers.includes('cpu')) tryWriteControl(path.join(parent, 'cpu.weight'), Math.round(100 * jobsCpuShare))
 
   /**
    * `killed`: cgroup.kill was written to it. Linux 6.12 kills every process later cloned into such

@@ -60,3 +60,11 @@ export type CgroupBackend = {
   /** Removes the service's parent cgroup(s) once every job cgroup is gone. */
   close(): Promise<void>
 }
+
+/**
+ * The CPU weight of all of a service's jobs together, as a share of the service's own: when both
+ * want the CPU, the service (accepting, answering, relaying output, charging quotas) runs first,
+ * and jobs still get every cycle it leaves. A flood of CPU-bound jobs cannot slow the answers to
+ * other clients. v1: cpu.shares 256 against a process's 1024; v2: cpu.weight 25 against 100.
+ */
+export const jobsCpuShare = 0.25

@@ -1,0 +1,47 @@
+// Host tools the service runs (mount, umount) start from the process launcher, not by forking the
+// service; they still report their own failures, and work without a launcher.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildNativeTools, createNativeSpawner } from './createNativeSpawner.ts'
+import { runTool } from './runTool.ts'
+import type { Spawner } from './spawnerClient.ts'
+
+let dir: string
+let spawner: Spawner
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'sandrun-tool-test-'))
+  const built = await buildNativeTools(dir)
+  if (built.tools === null) throw new Error(`the native tools did not build: ${built.reason}`)
+  spawner = await createNativeSpawner(built.tools.spawn)
+})
+afterAll(async () => {
+  await spawner?.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+/** Runs `sh` through runTool and returns the pid of the process that started it. */
+async function parentOfTool(launcher: Spawner | undefined): Promise<number> {
+  const file = path.join(dir, `parent-${Math.random()}`)
+  await runTool(launcher, 'sh', ['-c', 'echo $PPID > "$1"', 'sh', file])
+  return Number(readFileSync(file, 'utf8'))
+}
+
+describe('runTool', () => {
+  it('starts the tool from the launcher, so the service never forks itself', async () => {
+    expect(await parentOfTool(spawner)).toBe([...spawner.pids][0])
+  })
+
+  it("fails with the tool's exit status and its own words", async () => {
+    await expect(runTool(spawner, 'sh', ['-c', 'echo "no such mount point" >&2; exit 32'])).rejects.toThrow('sh exited with 32: no such mount point')
+  })
+
+  it('starts the tool itself when there is no launcher, or it is gone', async () => {
+    expect(await parentOfTool(undefined)).toBe(process.pid)
+    const gone = await createNativeSpawner((await buildNativeTools(dir)).tools!.spawn)
+    await gone.close()
+    expect(await parentOfTool(gone)).toBe(process.pid)
+  })
+})

@@ -1,0 +1,50 @@
+// Jobs yield the CPU to the service that runs them: all of a service's jobs together weigh a
+// quarter of the service's own process (cgroup v1 cpu.shares, v2 cpu.weight), so a client's
+// CPU-bound jobs cannot slow the service's answers to everybody else. Shown by a busy job and a
+// busy process of the service pinned to one CPU: the service's side gets about four fifths of it.
+import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest'
+import { requireHost } from '../host/requireHost.ts'
+import { createJobRunner, type JobRunner } from './createJobRunner.ts'
+
+let runner: JobRunner
+
+beforeAll(async () => {
+  runner = await createJobRunner()
+})
+afterAll(async () => {
+  await runner?.close()
+})
+beforeEach((context) => {
+  const weighs = runner.sandbox.capabilities.cgroupControllers.includes('cpu')
+  requireHost(context, weighs ? { supported: true } : { supported: false, reason: 'this host offers no cgroup CPU controller to weigh jobs with' })
+})
+
+/** CPU seconds a process has used so far (from /proc). */
+function cpuSecondsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+it("gives the service's own work the CPU before its jobs'", async () => {
+  // The service's side: a busy loop in the service's own cgroup, on CPU 0.
+  const spinner = spawn('taskset', ['-c', '0', 'sh', '-c', 'while :; do :; done'], { stdio: 'ignore' })
+  try {
+    let startedAt: number | undefined
+    const result = await runner.run({
+      files: { 'main.sh': 'echo started\nexec timeout 3 taskset -c 0 sh -c "while :; do :; done"\n' },
+      manifest: { timeout: 20, cpu_seconds: 30 },
+      onOutput: (_stream, chunk) => {
+        if (startedAt === undefined && chunk.toString().includes('started')) startedAt = cpuSecondsOf(spinner.pid!)
+      },
+    })
+    const service = cpuSecondsOf(spinner.pid!) - startedAt!
+    expect(result.exitCode).toBe(124)
+    // Equal weights would split CPU 0 in halves; 1024 against 256 gives the service 0.8.
+    const serviceShare = service / (service + result.cpuSeconds)
+    expect(serviceShare, `service ${service.toFixed(2)} CPU-s, job ${result.cpuSeconds.toFixed(2)} CPU-s`).toBeGreaterThan(0.68)
+  } finally {
+    spinner.kill('SIGKILL')
+  }
+})
