@@ -5,14 +5,15 @@
 // each in a process of its own so the honest clients measure the service, not the load generators. Reports the honest clients' latency (p50/p99, quiet vs hostile), the service's
 // peak RSS and event-loop delay, the hostile requests refused, and whether the service survived.
 // Prints a Markdown table for docs/BENCHMARKS.md.
-// Usage: node --import tsx bench/api/hostileSoak.ts [--minutes 10] [--quiet-seconds 60] [--flood 20000] [--cpu-prof-dir DIR] [--attackers-nice N]
-// `--cpu-prof-dir` writes a V8 CPU profile of the service (Node's --cpu-prof) there when it stops.
+// Usage: node --import tsx bench/api/hostileSoak.ts [--minutes 10] [--quiet-seconds 60] [--flood 20000] [--cpu-prof-dir DIR] [--trace-gc FILE] [--attackers-nice N]
+// `--cpu-prof-dir` writes a V8 CPU profile of the service (Node's --cpu-prof) there when it stops;
+// `--trace-gc` writes the service's garbage collections (Node's --trace-gc) to FILE.
 // `--attackers-nice N` runs the hostile load generators at that nice level: on a public service the
 // attackers' own work runs on their machines, while here it shares the service's cores (the
 // hostile jobs, run by the service, keep its priority).
 import '../../node/promiseWithResolvers.ts'
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
@@ -21,7 +22,7 @@ import { parseArgs } from 'node:util'
 import { packFiles } from '../../sandbox/bundle/packFiles.ts'
 import { multipart, percentile, request, Tally } from './soakClient.ts'
 
-const { values } = parseArgs({ options: { minutes: { type: 'string' }, 'quiet-seconds': { type: 'string' }, flood: { type: 'string' }, 'cpu-prof-dir': { type: 'string' }, 'attackers-nice': { type: 'string' } } })
+const { values } = parseArgs({ options: { minutes: { type: 'string' }, 'quiet-seconds': { type: 'string' }, flood: { type: 'string' }, 'cpu-prof-dir': { type: 'string' }, 'trace-gc': { type: 'string' }, 'attackers-nice': { type: 'string' } } })
 const attackersNice = Number(values['attackers-nice'] ?? 0)
 /** A load generator's command, at the attackers' nice level. */
 const attacker = (command: string[]): [string, string[]] => (attackersNice === 0 ? [command[0]!, command.slice(1)] : ['nice', ['-n', String(attackersNice), ...command]])
@@ -35,10 +36,11 @@ const progress = (message: string) => process.stderr.write(`soak: ${message}\n`)
 
 // The service, with nothing changed from its defaults but the port and the data directory.
 const dataDir = mkdtempSync('/dev/shm/sandrun-soak-')
-const profile = values['cpu-prof-dir'] ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(values['cpu-prof-dir'])] : []
+const profile = [...(values['cpu-prof-dir'] ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(values['cpu-prof-dir'])] : []), ...(values['trace-gc'] ? ['--trace-gc'] : [])]
 // The service as an installed package runs it: the JavaScript build, not the sources through tsx.
 execFileSync(process.execPath, ['--import', 'tsx', 'scripts/build.ts', '--no-types', '--if-stale'], { cwd: root, stdio: 'inherit' })
-const server = spawn(process.execPath, [...profile, 'dist/bin/sandrun', 'serve', '--port', '0', '--data-dir', dataDir], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] })
+const gcTrace = values['trace-gc'] ? openSync(path.resolve(values['trace-gc']), 'w') : 'ignore'
+const server = spawn(process.execPath, [...profile, 'dist/bin/sandrun', 'serve', '--port', '0', '--data-dir', dataDir], { cwd: root, stdio: ['ignore', gcTrace, 'pipe'] })
 let unhandled = 0
 let serverExit: number | null | undefined
 server.once('exit', (code) => (serverExit = code))
