@@ -10,6 +10,7 @@
 # Environment: SANDRUN_VM_KERNEL (stable: Debian 12's 6.1, the default; backports: 6.12 from
 # bookworm-backports, where emptied v2 cgroups are reused), SANDRUN_VM_CACHE (default
 # /var/cache/sandrun-vm; a backports image lives in its backports/ folder), SANDRUN_VM_CPUS (2),
+# SANDRUN_VM_CGROUP (v2, the default, or v1: the legacy hierarchy, for comparisons),
 # SANDRUN_VM_MEMORY (4G), SANDRUN_VM_TIMEOUT (seconds, 3600), SANDRUN_VM_OUT (a host directory
 # the guest's /vm/out is copied to, for benchmark results).
 set -euo pipefail
@@ -98,13 +99,20 @@ cp -r /vm/out /vm/control/out 2>/dev/null
 GUEST
 
 cpus=${SANDRUN_VM_CPUS:-2}
-say "booting (TCG, $cpus CPUs, cgroup v2 only)"
+# SANDRUN_VM_CGROUP=v1 boots the same kernel with the legacy hierarchy instead: v1 and v2 compared
+# on one emulated CPU (the benchmarks' ratios), not this host's v1 against the VM's v2.
+case "${SANDRUN_VM_CGROUP:-v2}" in
+  v2) hierarchy="systemd.unified_cgroup_hierarchy=1 cgroup_no_v1=all" ;;
+  v1) hierarchy="systemd.unified_cgroup_hierarchy=0 SYSTEMD_CGROUP_ENABLE_LEGACY_FORCE=1" ;;
+  *) echo "[vm] SANDRUN_VM_CGROUP must be v1 or v2, not '$SANDRUN_VM_CGROUP'" >&2; exit 2 ;;
+esac
+say "booting (TCG, $cpus CPUs, cgroup ${SANDRUN_VM_CGROUP:-v2} only)"
 started=$SECONDS
 set +e
 timeout --foreground "${SANDRUN_VM_TIMEOUT:-3600}" qemu-system-x86_64 \
   -accel tcg,thread=multi -cpu max -smp "$cpus" -m "${SANDRUN_VM_MEMORY:-4G}" \
   -kernel "$image.vmlinuz" -initrd "$image.initrd" \
-  -append "root=/dev/vda rw console=ttyS0 quiet loglevel=3 systemd.show_status=false systemd.unified_cgroup_hierarchy=1 cgroup_no_v1=all mitigations=off panic=-1" \
+  -append "root=/dev/vda rw console=ttyS0 quiet loglevel=3 systemd.show_status=false $hierarchy mitigations=off panic=-1" \
   -drive "file=$image.ext4,if=virtio,format=raw,snapshot=on" \
   "${shares[@]}" \
   -display none -serial stdio -monitor none -no-reboot -nic none
