@@ -1,7 +1,9 @@
 // One job's clock and kill path, shared by every process it starts (install steps, then the
 // entrypoint): the wall timeout, the CPU-seconds budget, cancellation, and usage reports whose
 // answer may hold the job. The timeout and the budget cover all steps together, as the cgroup's
-// accounting does.
+// accounting does. Time a job spends paused for other clients' jobs (`pause`, the service's own
+// doing) moves its deadline, up to its timeout once more; time held for its client's used-up
+// quota (`hold`) does not.
 import type { JobCgroup } from './cgroups/types.ts'
 import type { JobUsage, RunJobParameters } from './sandbox.ts'
 import type { SandboxHostRuntime } from './sandboxHostRuntime.ts'
@@ -34,6 +36,27 @@ export type JobControl = {
 
 export function createJobControl({ runtime, manifest, cgroup, signal, onStart, onUsage, usage, meter }: CreateJobControlParameters): JobControl {
   const timers: NodeJS.Timeout[] = []
+  let deadlineTimer: NodeJS.Timeout | undefined
+  let clockStartedAt = 0
+  let pausedSince: number | undefined
+  let pauseCreditMs = 0
+  /** Adds the time paused so far to the credit (a pause still going on goes on counting from now). */
+  const creditPause = () => {
+    if (pausedSince === undefined) return
+    const now = performance.now()
+    pauseCreditMs = Math.min(manifest.timeout * 1000, pauseCreditMs + now - pausedSince)
+    pausedSince = now
+  }
+  const scheduleDeadline = () => {
+    clearTimeout(deadlineTimer)
+    const left = clockStartedAt + manifest.timeout * 1000 + pauseCreditMs - performance.now()
+    deadlineTimer = setTimeout(() => {
+      const credited = pauseCreditMs
+      creditPause()
+      if (pauseCreditMs > credited) scheduleDeadline()
+      else kill('timeout')
+    }, Math.max(0, left))
+  }
   let killReason: Termination | undefined
   let current: { kill(): void } | undefined
   const kill = (reason: Termination) => {
@@ -54,15 +77,23 @@ export function createJobControl({ runtime, manifest, cgroup, signal, onStart, o
   const report = () => {
     const verdict = onUsage?.(usage())
     const held = verdict === 'hold' || verdict === 'pause'
-    if (held === meter.held || !cgroup) return
-    if (cgroup.hold(held)) meter.held = held
-    else if (verdict === 'hold') kill('cpu_limit')
+    if (held !== meter.held && cgroup) {
+      if (cgroup.hold(held)) meter.held = held
+      else if (verdict === 'hold') kill('cpu_limit')
+    }
+    if (meter.held && verdict === 'pause') pausedSince ??= performance.now()
+    else if (pausedSince !== undefined) {
+      creditPause()
+      pausedSince = undefined
+      scheduleDeadline()
+    }
   }
   const startClock = () => {
     onStart?.()
     meter.measuring = true
     if (onUsage) timers.push(setInterval(report, runtime.usagePollMs))
-    timers.push(setTimeout(() => kill('timeout'), manifest.timeout * 1000))
+    clockStartedAt = performance.now()
+    scheduleDeadline()
     if (cgroup) {
       const budget = manifest.cpu_seconds
       timers.push(
@@ -81,13 +112,15 @@ export function createJobControl({ runtime, manifest, cgroup, signal, onStart, o
       current = process
     },
     started() {
-      if (timers.length === 0) startClock()
+      if (deadlineTimer === undefined) startClock()
     },
     stopTimers() {
       for (const timer of timers) clearTimeout(timer)
+      clearTimeout(deadlineTimer)
     },
     close() {
       for (const timer of timers) clearTimeout(timer)
+      clearTimeout(deadlineTimer)
       signal?.removeEventListener('abort', onAbort)
     },
   }

@@ -86,6 +86,33 @@ describe('fair quotas', () => {
     }
   }, 90_000)
 
+  it("weighs clients by the time their jobs hold a slot, so jobs that hold one without computing give way too", async () => {
+    // One slot, and one job may lend it for being idle: a client's second sleeper keeps the slot
+    // (the first lends it), using no CPU, so only its slot time makes its client the heavier one.
+    const sliced = await startTestGateway({ gateway: { trustProxy: true, rateLimits: { cpuSecondsPerMinute: 600, concurrentJobs: 5 } }, local: { parallelism: 1 } })
+    try {
+      await sliced.app.listen({ port: 0, host: '127.0.0.1' })
+      const url = `http://127.0.0.1:${(sliced.app.server.address() as AddressInfo).port}`
+      const post = async (address: string, files: Record<string, string>, manifest: Record<string, unknown> = {}) => {
+        const { body, contentType } = await jobSubmission(files, { entrypoint: Object.keys(files)[0], ...manifest })
+        const response = await fetch(`${url}/submit`, { method: 'POST', body, headers: { 'content-type': contentType, ...from(address) } })
+        return ((await response.json()) as { job_id: string }).job_id
+      }
+      const statusOf = async (jobId: string, wait = 0) => ((await (await fetch(`${url}/status/${jobId}?wait=${wait}`)).json()) as { status: string }).status
+      const sleepers = [await post('203.0.113.11', { 'main.sh': 'sleep 90' }, { timeout: 120 })]
+      await vi.waitFor(async () => expect(await statusOf(sleepers[0]!)).toBe('running'), { timeout: 30_000 })
+      sleepers.push(await post('203.0.113.11', { 'main.sh': 'sleep 90' }, { timeout: 120 }))
+      // The first lent its slot after a few quiet seconds; the second took it.
+      await vi.waitFor(async () => expect(await statusOf(sleepers[1]!)).toBe('running'), { timeout: 30_000 })
+      const light = await post('203.0.113.12', { 'main.sh': 'echo hello' })
+      expect(await statusOf(light, 30)).toBe('completed')
+      expect(await Promise.all(sleepers.map((id) => statusOf(id)))).toEqual(['running', 'running'])
+      await Promise.all(sleepers.map((id) => fetch(`${url}/jobs/${id}`, { method: 'DELETE' })))
+    } finally {
+      await sliced.close()
+    }
+  }, 90_000)
+
   it('charges a job deleted while it runs for what it used', async () => {
     const job = await submit('203.0.113.3', spin, { cpu_seconds: 120, timeout: 120 })
     await vi.waitFor(async () => expect((await quota('203.0.113.3')).used).toBeGreaterThan(0.5), { timeout: 30_000, interval: 200 })

@@ -1,7 +1,9 @@
 // A job's use of the host, reported while it runs: CPU time from its cgroup, the bytes the service
 // relayed for it and inflated for it, and what a `hold` answer does (its CPU is cut until `run`).
+// Time paused for other clients' jobs moves the job's deadline; time held for its own quota does not.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { JobUsage } from '../../sandbox/index.ts'
+import { hostSlowdown } from '../host/hostSlowdown.ts'
 import { createJobRunner, type JobRunner } from './createJobRunner.ts'
 
 let runner: JobRunner
@@ -42,6 +44,25 @@ describe('job usage', () => {
     expect(last.cpuSeconds).toBeGreaterThan(reports[heldAt - 1]!.cpuSeconds + 1)
     expect(last.cpuSeconds).toBeCloseTo(result.cpuSeconds, 1)
     expect(last.inflatedBytes).toBeGreaterThan(0)
+  })
+
+  it.for([
+    ['pause', 'exited'],
+    ['hold', 'timeout'],
+  ] as const)('moves the deadline by the time paused for others, not held for its quota (%s)', async ([verdict, termination]) => {
+    const slow = hostSlowdown()
+    let firstReport: number | undefined
+    // A 2 s timeout (the runner scales it by the host's slowdown too), 3 s of sleep, the first 2 s of it told to give way.
+    const result = await runner.run({
+      files: { 'main.sh': `sleep ${3 * slow}\necho woke\n` },
+      manifest: { timeout: 2 },
+      onUsage: () => {
+        firstReport ??= performance.now()
+        return performance.now() - firstReport < 2000 * slow ? verdict : 'run'
+      },
+    })
+    expect(result.termination).toBe(termination)
+    if (termination === 'exited') expect(result.out).toBe('woke\n')
   })
 
   it('counts every byte relayed from the job, those past the capture cap too', async () => {

@@ -1,5 +1,6 @@
 // The `local` JobBackend: runs jobs in this machine's sandbox through a queue that serves light
-// clients first (jobQueue.ts; a job that waits without using CPU lends its slot), keeps their data
+// clients first (jobQueue.ts: weighed by CPU and slot time; a job that waits without using CPU
+// lends its slot, and a heavier client's job gives way to a lighter one's), keeps their data
 // in RAM-backed storage and deletes it by the retention rules (after every output was downloaded,
 // 5 minutes after a failure, 1 hour at most). Nothing here logs job contents.
 import { constants } from 'node:fs'
@@ -22,6 +23,7 @@ import {
 import { serviceWorkSeconds } from '../serviceWorkSeconds.ts'
 import { whenSent } from '../jobTable/whenSent.ts'
 import { createJobQueue } from './jobQueue.ts'
+import { createSlotTime } from './slotTime.ts'
 import { createOutputArchive } from '../jobTable/outputArchive.ts'
 import { createJobTable, newTableJob, type TableJob } from '../jobTable/createJobTable.ts'
 import { environmentDigest, sealResult, type WorkerKey } from '../../../verifier/index.ts'
@@ -80,6 +82,8 @@ type LocalJob = TableJob & {
   lentFor: 'hold' | 'idle' | 'yield' | null
   /** When it last took a slot (started, or took it back). */
   slotSince: number
+  /** Up to when its slot time has been charged (time lent is not charged). */
+  slotChargedAt: number
   /** Usage reports in a row in which it used (next to) no CPU. */
   quietReports: number
   run(): Promise<void>
@@ -96,8 +100,8 @@ const quietReportsToLend = 3
 /** CPU seconds (the job's and the service's work for it) per report that count as quiet: 1 % of a core. */
 const quietCpuSeconds = 0.01
 /**
- * Time slicing between clients: when every slot is busy and a job waits whose client used at least
- * this many CPU seconds less in the quota's minute than a running job's client, the running job
+ * Time slicing between clients: when every slot is busy and a job waits whose client weighs at
+ * least this much less (CPU plus slot seconds in the last minute) than a running job's client, the running job
  * (after at least `minSliceMs` with its slot) is held and lends its slot until no such lighter job
  * waits. Ordering the queue alone left light clients' jobs waiting behind hogs that resumed when
  * their charges left the minute (the soak's remaining job p99).
@@ -109,8 +113,18 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
   const { sandbox, storage, workerKey } = components
   const clock = components.clock ?? systemClock
   const log = components.log ?? (() => undefined)
-  // Light clients first: a slot goes to the waiting job whose client used the least CPU lately.
-  const queue = createJobQueue<LocalJob>({ parallelism: options.parallelism, order: (job) => table.used(job.clientId) })
+  // Light clients first: a slot goes to the waiting job whose client used the least CPU and slot
+  // time lately (a client whose jobs only hold slots is heavy too: the hostile soak's trickling,
+  // sleeping and fork-bombing jobs used next to no CPU and kept honest jobs queued for 30 s).
+  const slotTime = createSlotTime({ clock })
+  const weight = (clientId: string): number => table.used(clientId) + slotTime.used(clientId)
+  const queue = createJobQueue<LocalJob>({ parallelism: options.parallelism, order: (job) => weight(job.clientId) })
+  /** Charges the slot time since the last charge to a job that holds a slot. */
+  const chargeSlotTime = (job: LocalJob): void => {
+    const now = clock.now()
+    if (job.lentFor === null) slotTime.charge(job.clientId, (now - job.slotChargedAt) / 1000)
+    job.slotChargedAt = now
+  }
   let idleLenders = 0
   const lendSlot = (job: LocalJob, reason: LocalJob['lentFor']): void => {
     if (reason === job.lentFor) return
@@ -187,11 +201,12 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
     const work = serviceWorkSeconds({ relayedBytes: usage.outputBytes - job.used.outputBytes, inflatedBytes: usage.inflatedBytes - job.used.inflatedBytes })
     job.used = usage
     table.charge(job.clientId, cpu + work)
+    chargeSlotTime(job)
     // A job held back to 1 % of a core was quiet because of it, not idle.
     const throttled = job.lentFor === 'hold' || job.lentFor === 'yield'
     job.quietReports = !throttled && cpu + work < quietCpuSeconds ? job.quietReports + 1 : 0
     const hold = !job.deleted && table.exhausted(job.clientId)
-    const lighterWaits = queue.nextOrder() + yieldMarginSeconds <= table.used(job.clientId)
+    const lighterWaits = queue.nextOrder() + yieldMarginSeconds <= weight(job.clientId)
     const slotsFull = queue.running >= options.parallelism
     const yieldSlot = !job.deleted && lighterWaits && (job.lentFor === 'yield' || (slotsFull && clock.now() - job.slotSince >= minSliceMs))
     const idle = !job.deleted && job.quietReports >= quietReportsToLend && (job.lentFor === 'idle' || idleLenders < options.parallelism)
@@ -204,6 +219,7 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
   const runJob = async (job: LocalJob): Promise<void> => {
     if (job.deleted || !job.bundle) return
     table.start(job)
+    job.slotChargedAt = clock.now()
     let result: RunJobResult
     try {
       // The job's directory holds the copies of its output files and nothing else.
@@ -229,6 +245,8 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
       return
     } finally {
       job.bundle = null
+      // Its last stretch (output collection included) held the slot too.
+      chargeSlotTime(job)
       // It no longer runs (the queue settles its own slot count when run() returns).
       if (job.lentFor === 'idle') idleLenders--
       job.lentFor = null
@@ -298,6 +316,7 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
         used: { cpuSeconds: 0, outputBytes: 0, inflatedBytes: 0, held: false },
         lentFor: null,
         slotSince: 0,
+        slotChargedAt: 0,
         quietReports: 0,
         run: () => runJob(job),
       }
