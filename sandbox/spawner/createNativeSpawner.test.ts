@@ -4,21 +4,20 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildNativeTools, createNativeSpawner } from './createNativeSpawner.ts'
+import { buildNativeTools } from './createNativeSpawner.ts'
 import type { SpawnParameters, Spawner } from './spawnerClient.ts'
+import { startTestSpawner, type TestSpawner } from '../../test/sandbox/startTestSpawner.ts'
 
+let launcher: TestSpawner
 let dir: string
 let spawner: Spawner
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'sandrun-spawn-test-'))
-  const built = await buildNativeTools(dir)
-  if (built.tools === null) throw new Error(`the native tools did not build: ${built.reason}`)
-  spawner = await createNativeSpawner(built.tools.spawn)
+  launcher = await startTestSpawner()
+  ;({ dir, spawner } = launcher)
 })
 afterAll(async () => {
-  await spawner?.close()
-  rmSync(dir, { recursive: true, force: true })
+  await launcher?.close()
 })
 
 async function run(parameters: Omit<SpawnParameters, 'onStdout' | 'onStderr'>) {

@@ -1,31 +1,27 @@
 // Host tools the service runs (mount, umount) start from the process launcher, not by forking the
 // service; they still report their own failures, and work without a launcher.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildNativeTools, createNativeSpawner } from './createNativeSpawner.ts'
 import { runTool } from './runTool.ts'
 import type { Spawner } from './spawnerClient.ts'
+import { startTestSpawner, type TestSpawner } from '../../test/sandbox/startTestSpawner.ts'
 
-let dir: string
+let launcher: TestSpawner
 let spawner: Spawner
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'sandrun-tool-test-'))
-  const built = await buildNativeTools(dir)
-  if (built.tools === null) throw new Error(`the native tools did not build: ${built.reason}`)
-  spawner = await createNativeSpawner(built.tools.spawn)
+  launcher = await startTestSpawner()
+  spawner = launcher.spawner
 })
 afterAll(async () => {
-  await spawner?.close()
-  rmSync(dir, { recursive: true, force: true })
+  await launcher?.close()
 })
 
 /** Runs `sh` through runTool and returns the pid of the process that started it. */
-async function parentOfTool(launcher: Spawner | undefined): Promise<number> {
-  const file = path.join(dir, `parent-${Math.random()}`)
-  await runTool(launcher, 'sh', ['-c', 'echo $PPID > "$1"', 'sh', file])
+async function parentOfTool(through: Spawner | undefined): Promise<number> {
+  const file = path.join(launcher.dir, `parent-${Math.random()}`)
+  await runTool(through, 'sh', ['-c', 'echo $PPID > "$1"', 'sh', file])
   return Number(readFileSync(file, 'utf8'))
 }
 
@@ -40,7 +36,7 @@ describe('runTool', () => {
 
   it('starts the tool itself when there is no launcher, or it is gone', async () => {
     expect(await parentOfTool(undefined)).toBe(process.pid)
-    const gone = await createNativeSpawner((await buildNativeTools(dir)).tools!.spawn)
+    const gone = await launcher.another()
     await gone.close()
     expect(await parentOfTool(gone)).toBe(process.pid)
   })

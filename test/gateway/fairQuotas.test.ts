@@ -34,6 +34,23 @@ const quota = async (address: string) => ((await (await fetch(`${base}/stats`, {
 
 const spin = { 'spin.py': 'while True:\n    pass\n' }
 
+/** A gateway of its own with one job slot and a CPU quota far from used up (time slicing's tests). */
+async function startOneSlotGateway() {
+  const gateway = await startTestGateway({ gateway: { trustProxy: true, rateLimits: { cpuSecondsPerMinute: 600, concurrentJobs: 5 } }, local: { parallelism: 1 } })
+  await gateway.app.listen({ port: 0, host: '127.0.0.1' })
+  const url = `http://127.0.0.1:${(gateway.app.server.address() as AddressInfo).port}`
+  return {
+    url,
+    close: () => gateway.close(),
+    async post(address: string, files: Record<string, string>, manifest: Record<string, unknown> = {}): Promise<string> {
+      const { body, contentType } = await jobSubmission(files, { entrypoint: Object.keys(files)[0], ...manifest })
+      const response = await fetch(`${url}/submit`, { method: 'POST', body, headers: { 'content-type': contentType, ...from(address) } })
+      return ((await response.json()) as { job_id: string }).job_id
+    },
+    statusOf: async (jobId: string, wait = 0): Promise<string> => ((await (await fetch(`${url}/status/${jobId}?wait=${wait}`)).json()) as { status: string }).status,
+  }
+}
+
 describe('fair quotas', () => {
   it("holds a client's jobs once its minute is used up, so another client's job runs at once", async () => {
     const hogs = [await submit('203.0.113.1', spin, { cpu_seconds: 120, timeout: 120 }), await submit('203.0.113.1', spin, { cpu_seconds: 120, timeout: 120 })]
@@ -64,16 +81,9 @@ describe('fair quotas', () => {
 
   it("has a running job of a client that used more give way to a lighter client's job (time slicing)", async () => {
     // One slot and a quota far from used up: only giving way lets the light job in before the hog ends.
-    const sliced = await startTestGateway({ gateway: { trustProxy: true, rateLimits: { cpuSecondsPerMinute: 600, concurrentJobs: 5 } }, local: { parallelism: 1 } })
+    const sliced = await startOneSlotGateway()
+    const { url, post, statusOf } = sliced
     try {
-      await sliced.app.listen({ port: 0, host: '127.0.0.1' })
-      const url = `http://127.0.0.1:${(sliced.app.server.address() as AddressInfo).port}`
-      const post = async (address: string, files: Record<string, string>, manifest: Record<string, unknown> = {}) => {
-        const { body, contentType } = await jobSubmission(files, { entrypoint: Object.keys(files)[0], ...manifest })
-        const response = await fetch(`${url}/submit`, { method: 'POST', body, headers: { 'content-type': contentType, ...from(address) } })
-        return ((await response.json()) as { job_id: string }).job_id
-      }
-      const statusOf = async (jobId: string, wait = 0) => ((await (await fetch(`${url}/status/${jobId}?wait=${wait}`)).json()) as { status: string }).status
       const hog = await post('203.0.113.9', spin, { cpu_seconds: 120, timeout: 120 })
       // The hog has computed for a while: its client has used a few CPU-seconds this minute.
       await vi.waitFor(async () => expect(((await (await fetch(`${url}/stats`, { headers: from('203.0.113.9') })).json()) as { your_quota: { used: number } }).your_quota.used).toBeGreaterThan(2), { timeout: 30_000 })
@@ -89,16 +99,9 @@ describe('fair quotas', () => {
   it("weighs clients by the time their jobs hold a slot, so jobs that hold one without computing give way too", async () => {
     // One slot, and one job may lend it for being idle: a client's second sleeper keeps the slot
     // (the first lends it), using no CPU, so only its slot time makes its client the heavier one.
-    const sliced = await startTestGateway({ gateway: { trustProxy: true, rateLimits: { cpuSecondsPerMinute: 600, concurrentJobs: 5 } }, local: { parallelism: 1 } })
+    const sliced = await startOneSlotGateway()
+    const { url, post, statusOf } = sliced
     try {
-      await sliced.app.listen({ port: 0, host: '127.0.0.1' })
-      const url = `http://127.0.0.1:${(sliced.app.server.address() as AddressInfo).port}`
-      const post = async (address: string, files: Record<string, string>, manifest: Record<string, unknown> = {}) => {
-        const { body, contentType } = await jobSubmission(files, { entrypoint: Object.keys(files)[0], ...manifest })
-        const response = await fetch(`${url}/submit`, { method: 'POST', body, headers: { 'content-type': contentType, ...from(address) } })
-        return ((await response.json()) as { job_id: string }).job_id
-      }
-      const statusOf = async (jobId: string, wait = 0) => ((await (await fetch(`${url}/status/${jobId}?wait=${wait}`)).json()) as { status: string }).status
       const sleepers = [await post('203.0.113.11', { 'main.sh': 'sleep 90' }, { timeout: 120 })]
       await vi.waitFor(async () => expect(await statusOf(sleepers[0]!)).toBe('running'), { timeout: 30_000 })
       sleepers.push(await post('203.0.113.11', { 'main.sh': 'sleep 90' }, { timeout: 120 }))
