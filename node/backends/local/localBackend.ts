@@ -103,7 +103,7 @@ const quietCpuSeconds = 0.01
  * Time slicing between clients: when every slot is busy and a job waits whose client weighs at
  * least this much less (CPU plus slot seconds in the last minute) than a running job's client, the running job
  * (after at least `minSliceMs` with its slot) is held and lends its slot until no such lighter job
- * waits. Ordering the queue alone left light clients' jobs waiting behind hogs that resumed when
+ * waits and a slot is free. Ordering the queue alone left light clients' jobs waiting behind hogs that resumed when
  * their charges left the minute (the soak's remaining job p99).
  */
 const yieldMarginSeconds = 1
@@ -208,7 +208,9 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
     const hold = !job.deleted && table.exhausted(job.clientId)
     const lighterWaits = queue.nextOrder() + yieldMarginSeconds <= weight(job.clientId)
     const slotsFull = queue.running >= options.parallelism
-    const yieldSlot = !job.deleted && lighterWaits && (job.lentFor === 'yield' || (slotsFull && clock.now() - job.slotSince >= minSliceMs))
+    // A job that gave way takes a slot again only once one is free: resuming at once put more jobs
+    // on the cores than slots (11 running on 2 in the soak) and kept waiting jobs out for a minute.
+    const yieldSlot = !job.deleted && (job.lentFor === 'yield' ? lighterWaits || slotsFull : lighterWaits && slotsFull && clock.now() - job.slotSince >= minSliceMs)
     const idle = !job.deleted && job.quietReports >= quietReportsToLend && (job.lentFor === 'idle' || idleLenders < options.parallelism)
     const reason = hold ? 'hold' : yieldSlot ? 'yield' : idle ? 'idle' : null
     if (reason === null && job.lentFor !== null) job.slotSince = clock.now()
