@@ -51,18 +51,19 @@ describe('job usage', () => {
     ['hold', 'timeout'],
   ] as const)('moves the deadline by the time paused for others, not held for its quota (%s)', async ([verdict, termination]) => {
     const slow = hostSlowdown()
-    let firstReport: number | undefined
-    // A 2 s timeout (the runner scales it by the host's slowdown too), 3 s of sleep, the first 2 s of it told to give way.
+    let asleepAt: number | undefined
+    // A 2 s timeout (the runner scales it by the host's slowdown too), 3 s of sleep, the first 2 s
+    // of it told to give way (from when it sleeps: a held job's start-up, at 1 % of a core, is slow).
     const result = await runner.run({
-      files: { 'main.sh': `sleep ${3 * slow}\necho woke\n` },
+      files: { 'main.sh': `echo asleep\nsleep ${3 * slow}\necho woke\n` },
       manifest: { timeout: 2 },
-      onUsage: () => {
-        firstReport ??= performance.now()
-        return performance.now() - firstReport < 2000 * slow ? verdict : 'run'
+      onOutput: (_stream, chunk) => {
+        if (chunk.toString().includes('asleep')) asleepAt ??= performance.now()
       },
+      onUsage: () => (asleepAt !== undefined && performance.now() - asleepAt < 2000 * slow ? verdict : 'run'),
     })
     expect(result.termination).toBe(termination)
-    if (termination === 'exited') expect(result.out).toBe('woke\n')
+    if (termination === 'exited') expect(result.out).toBe('asleep\nwoke\n')
   })
 
   it('counts every byte relayed from the job, those past the capture cap too', async () => {
