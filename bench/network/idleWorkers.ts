@@ -46,7 +46,11 @@ async function cpuByProcess(): Promise<Map<string, number>> {
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
     if (Number(fields[1]) !== process.pid) continue
     const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0')
-    const name = cmdline.some((arg) => arg.includes('anvil')) ? 'anvil' : cmdline.includes('gateway') ? 'gateway' : path.basename(cmdline[cmdline.indexOf('--data-dir') + 1] ?? `pid ${pid}`)
+    const name = cmdline.some((arg) => arg.includes('anvil'))
+      ? 'anvil'
+      : cmdline.includes('gateway')
+        ? 'gateway'
+        : path.basename(cmdline[cmdline.indexOf('--data-dir') + 1] ?? `pid ${pid}`)
     const [utime, stime, cutime, cstime] = [11, 12, 13, 14].map((i) => Number(fields[i]))
     byName.set(name, (utime! + stime! + cutime! + cstime!) / tick)
   }
@@ -66,7 +70,9 @@ try {
   const mean = workerCpu.reduce((sum, value) => sum + value, 0) / workerCpu.length
   console.log(`idle dev network, a block every ${blockTime} s, ${workers} workers, no jobs, ${seconds} s measured after ${settle} s:`)
   console.log(`  CPU s per minute, each worker: ${workerCpu.map((value) => value.toFixed(2)).join(', ')}`)
-  console.log(`  worker mean ${mean.toFixed(2)} s/min (${((mean / 60) * 100).toFixed(1)} % of a core); all ${workerCpu.length} workers ${((mean * workerCpu.length) / 60).toFixed(2)} cores`)
+  console.log(
+    `  worker mean ${mean.toFixed(2)} s/min (${((mean / 60) * 100).toFixed(1)} % of a core); all ${workerCpu.length} workers ${((mean * workerCpu.length) / 60).toFixed(2)} cores`,
+  )
   console.log(`  gateway ${perMinute('gateway').toFixed(2)} s/min, anvil ${perMinute('anvil').toFixed(2)} s/min`)
   console.log(`  load average (1 min): ${loadBefore.toFixed(2)} before, ${loadavg()[0]!.toFixed(2)} after`)
 } finally {
