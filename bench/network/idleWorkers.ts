@@ -5,10 +5,11 @@
 // Run: node --import tsx bench/network/idleWorkers.ts [--block-time 2] [--workers 12] [--seconds 60] [--settle 20] [--profile DIR]
 import '../../node/promiseWithResolvers.ts'
 import { parseArgs } from 'node:util'
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
 import path from 'node:path'
 import { startDevNetwork } from '../../node/dev/startDevNetwork.ts'
+import { childProcessCpu } from './childProcessCpu.ts'
 
 const { values } = parseArgs({
   options: {
@@ -38,21 +39,11 @@ const network = await startDevNetwork({
 
 /** CPU seconds (utime+stime, children reaped included) of each process this bench started, by name. */
 async function cpuByProcess(): Promise<Map<string, number>> {
-  const tick = 100 // USER_HZ on Linux
   const byName = new Map<string, number>()
-  for (const pid of (await readdir('/proc')).filter((name) => /^\d+$/.test(name))) {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null)
-    if (!stat) continue
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    if (Number(fields[1]) !== process.pid) continue
-    const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0')
-    const name = cmdline.some((arg) => arg.includes('anvil'))
-      ? 'anvil'
-      : cmdline.includes('gateway')
-        ? 'gateway'
-        : path.basename(cmdline[cmdline.indexOf('--data-dir') + 1] ?? `pid ${pid}`)
-    const [utime, stime, cutime, cstime] = [11, 12, 13, 14].map((i) => Number(fields[i]))
-    byName.set(name, (utime! + stime! + cutime! + cstime!) / tick)
+  for (const { pid, args, seconds } of await childProcessCpu()) {
+    // Worker data dirs end in worker-N.
+    const name = args.some((arg) => arg.includes('anvil')) ? 'anvil' : args.includes('gateway') ? 'gateway' : path.basename(args[args.indexOf('--data-dir') + 1] ?? `pid ${pid}`)
+    byName.set(name, seconds)
   }
   return byName
 }

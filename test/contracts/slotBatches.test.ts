@@ -29,10 +29,7 @@ afterAll(async () => h?.stop())
 /** Posts `count` one-replica jobs and moves chain time to when the worker is drawn for all of them. */
 async function drawnJobs(count: number): Promise<ChainJobId[]> {
   const { jobIds } = await requester.postJobs(Array.from({ length: count }, (_, n) => job(n)))
-  const from = await Promise.all(jobIds.map((jobId) => h.commitFrom(worker, jobId)))
-  const latest = Math.max(...from.map((time) => time ?? Number.POSITIVE_INFINITY))
-  if (!Number.isFinite(latest)) throw new Error('the only staked worker is not drawn for a one-replica job')
-  if ((await h.now()) < latest) await h.testClient.setNextBlockTimestamp({ timestamp: BigInt(latest) })
+  await h.untilDrawnForAll(worker, jobIds)
   return jobIds
 }
 

@@ -37,9 +37,7 @@ async function drawnJobs(count: number, label: string): Promise<ChainJobId[]> {
     reward: parseEther('0.1'),
   }))
   const { jobIds } = await requester.postJobs(jobs)
-  const from = await Promise.all(jobIds.map((jobId) => h.commitFrom(client, jobId)))
-  const latest = Math.max(...from.map((time) => time ?? Number.POSITIVE_INFINITY))
-  if ((await h.now()) < latest) await h.testClient.setNextBlockTimestamp({ timestamp: BigInt(latest) })
+  await h.untilDrawnForAll(client, jobIds)
   return jobIds
 }
 

@@ -1,7 +1,8 @@
 // Gathers a worker's commits (or, in a second batcher, its reveals) that fall due together into one
-// transaction (commitMany, revealMany): those asked for within `gatherMs` of each other, or while
-// the previous batch is in flight, go out together, so a worker with many jobs sends about one
-// transaction a block instead of one per job. One alone goes as a plain commit (reveal): cheaper.
+// transaction (commitMany, revealMany): those asked for within `gatherMs` of the first go out
+// together. A batch does not wait for the previous one's receipt (the account pipelines its
+// transactions): a commit has a deadline, and a block's wait can cost it its window. One alone goes
+// as a plain commit (reveal): cheaper.
 // Each caller learns its own outcome: the batch's receipt, or the error its item met on chain.
 // Replacement, reorg resends and the urgent re-pricing near a deadline are the account's
 // (accountTransactions.ts): a batch is one transaction like any other, due by its earliest deadline.
@@ -38,7 +39,6 @@ export function slotBatcher<T>({
   gatherMs = defaultSlotBatcherOptions.gatherMs,
 }: SlotBatcherParameters<T>): (item: SlotItem<T>) => Promise<TxResult> {
   const waiting: Array<Waiting<T>> = []
-  let sending = false
   let gathering: NodeJS.Timeout | undefined
 
   async function sendBatch(batch: Array<Waiting<T>>): Promise<void> {
@@ -62,19 +62,12 @@ export function slotBatcher<T>({
 
   function flush(): void {
     gathering = undefined
-    if (sending || waiting.length === 0) return
-    sending = true
-    void sendBatch(waiting.splice(0, maxBatch)).finally(() => {
-      sending = false
-      flush()
-    })
+    while (waiting.length > 0) void sendBatch(waiting.splice(0, maxBatch))
   }
 
   return (item) => {
     const sent = new Promise<TxResult>((resolve, reject) => waiting.push({ item, resolve, reject }))
-    if (!sending && gathering === undefined) {
-      gathering = setTimeout(flush, gatherMs)
-    }
+    gathering ??= setTimeout(flush, gatherMs)
     return sent
   }
 }
