@@ -38,12 +38,20 @@ const network = await startDevNetwork({
 })
 
 async function rpc<T>(method: string, params: unknown[] = []): Promise<T> {
-  const response = await fetch(network.rpcUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-  })
-  return ((await response.json()) as { result: T }).result
+  // A loaded machine's anvil can take more than fetch's 10 s to accept: the run's figures are worth a retry.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const response = await fetch(network.rpcUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+      })
+      return ((await response.json()) as { result: T }).result
+    } catch (error) {
+      if (attempt >= 5) throw error
+      console.error(`bench: ${method} failed (${(error as Error).message}); trying again`)
+    }
+  }
 }
 
 /** CPU seconds of each process this bench started, with the children each has reaped (sandbox runs). */

@@ -39,7 +39,7 @@ export function slotBatcher<T>({
   gatherMs = defaultSlotBatcherOptions.gatherMs,
 }: SlotBatcherParameters<T>): (item: SlotItem<T>) => Promise<TxResult> {
   const waiting: Array<Waiting<T>> = []
-  let gathering: NodeJS.Timeout | undefined
+  let gathering = false
 
   async function sendBatch(batch: Array<Waiting<T>>): Promise<void> {
     if (batch.length === 1) {
@@ -61,13 +61,16 @@ export function slotBatcher<T>({
   }
 
   function flush(): void {
-    gathering = undefined
+    gathering = false
     while (waiting.length > 0) void sendBatch(waiting.splice(0, maxBatch))
   }
 
   return (item) => {
     const sent = new Promise<TxResult>((resolve, reject) => waiting.push({ item, resolve, reject }))
-    gathering ??= setTimeout(flush, gatherMs)
+    if (!gathering) {
+      gathering = true
+      setTimeout(flush, gatherMs)
+    }
     return sent
   }
 }
