@@ -3,13 +3,14 @@
 // and the next one; the escalation path of a 3-replica job (2 vs 1, then a 9-slot committee); and a
 // withdrawal. Commits are made when each worker is drawn, moving anvil's clock.
 // `node --import tsx bench/gas/run.ts`
-import { createTestClient, http, keccak256, parseEther, toHex, type Hex, type PublicClient } from 'viem'
+import { createTestClient, http, keccak256, parseEther, toHex, type Hex, type PublicClient, type TestClient } from 'viem'
 import { startAnvil } from '../../node/chain/anvil.ts'
 import { deployMarket } from '../../node/chain/deployMarket.ts'
 import { devAccounts } from '../../node/chain/devAccounts.ts'
 import { createMarketClient, type MarketClient } from '../../node/chain/marketClient.ts'
 import { defaultMarketParams } from '../../node/chain/marketParams.ts'
-import { commitWhenEligible } from '../../test/contracts/commitWhenEligible.ts'
+import { commitFrom, commitWhenEligible } from '../../test/contracts/commitWhenEligible.ts'
+import { randomSalt } from '../../node/chain/seal.ts'
 import { type ChainJobId, parseSpecHash } from '../../verifier/index.ts'
 
 const WORKERS = 12
@@ -18,7 +19,7 @@ const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0)
 const avg = (xs: number[]): number => Math.round(sum(xs) / xs.length)
 const fmt = (n: number): string => n.toLocaleString('en-US')
 
-type Deployed = { requester: MarketClient; workers: MarketClient[]; publicClient: PublicClient; commit(client: MarketClient, jobId: ChainJobId, resultRoot: Hex): Promise<{ gas: number; salt: Hex }>; stop(): Promise<void> }
+type Deployed = { requester: MarketClient; workers: MarketClient[]; publicClient: PublicClient; testClient: TestClient; commit(client: MarketClient, jobId: ChainJobId, resultRoot: Hex): Promise<{ gas: number; salt: Hex }>; stop(): Promise<void> }
 
 async function freshDeployment(): Promise<Deployed> {
   const anvil = await startAnvil({ accounts: WORKERS + 2 })
@@ -33,6 +34,7 @@ async function freshDeployment(): Promise<Deployed> {
     requester,
     workers,
     publicClient: requester.publicClient,
+    testClient,
     async commit(worker, jobId, resultRoot) {
       const { receipt, salt } = await commitWhenEligible({ publicClient: requester.publicClient, testClient, client: worker, jobId, resultRoot })
       return { gas: Number(receipt.gasUsed), salt }
@@ -83,7 +85,44 @@ async function escalatedJob(d: Deployed) {
   return { post, gas, total: post + sum(Object.values(gas).flat()) }
 }
 
+/**
+ * The batched path: `count` 3-replica jobs in one postJobs, then each of three workers commits to
+ * all of them in one commitMany (chain time moved to when it is drawn for every one) and reveals them
+ * in one revealMany; the third worker's reveals settle the jobs. Gas per job of each transaction.
+ */
+async function batchedJobs(d: Deployed, count: number) {
+  const jobs = Array.from({ length: count }, (_, n) => ({ specHash: parseSpecHash(keccak256(toHex(`batched-${count}-${n}`))), replicas: 3, commitWindow: 600, revealWindow: 600, reward }))
+  const posted = await d.requester.postJobs(jobs)
+  const resultRoot = keccak256(toHex('batched root'))
+  const perJob = (gas: bigint): number => Math.round(Number(gas) / count)
+  const committers: Array<{ worker: MarketClient; salts: Hex[] }> = []
+  const commits: number[] = []
+  for (const worker of d.workers) {
+    if (committers.length === 3) break
+    const from = await Promise.all(posted.jobIds.map((jobId) => commitFrom(d.publicClient, worker, jobId)))
+    if (from.some((time) => time === null)) continue
+    const latest = Math.max(...(from as number[]))
+    if (Number((await d.publicClient.getBlock()).timestamp) < latest) await d.testClient.setNextBlockTimestamp({ timestamp: BigInt(latest) })
+    const salts = posted.jobIds.map(() => randomSalt())
+    const { receipt, outcomes } = await worker.commitMany(posted.jobIds.map((jobId, i) => ({ jobId, resultRoot, salt: salts[i]! })))
+    if (outcomes.some((o) => o !== null)) throw new Error(`a batched commit was skipped: ${outcomes.find((o) => o !== null)?.message}`)
+    commits.push(perJob(receipt.gasUsed))
+    committers.push({ worker, salts })
+  }
+  if (committers.length < 3) throw new Error(`only ${committers.length} of ${WORKERS} workers are drawn for all ${count} batched jobs`)
+  const reveals: number[] = []
+  for (const { worker, salts } of committers) {
+    const { receipt, outcomes } = await worker.revealMany(posted.jobIds.map((jobId, i) => ({ jobId, resultRoot, salt: salts[i]! })))
+    if (outcomes.some((o) => o !== null)) throw new Error(`a batched reveal was skipped: ${outcomes.find((o) => o !== null)?.message}`)
+    reveals.push(perJob(receipt.gasUsed))
+  }
+  for (const jobId of posted.jobIds) if ((await d.requester.getJob(jobId)).status !== 'Finalized') throw new Error(`batched job ${jobId} did not settle`)
+  const post = perJob(posted.receipt.gasUsed)
+  return { post, commit: avg(commits), reveal: avg(reveals.slice(0, -1)), lastReveal: reveals.at(-1)!, total: post + sum(commits) + sum(reveals) }
+}
+
 const rows: string[][] = []
+const batchedRows: string[][] = []
 let escalation: Awaited<ReturnType<typeof escalatedJob>> | undefined
 let withdrawGas = 0
 for (const replicas of [1, 3, 5]) {
@@ -94,6 +133,10 @@ for (const replicas of [1, 3, 5]) {
       rows.push([String(replicas), label, fmt(r.post), fmt(r.commit), replicas > 1 ? fmt(r.reveal) : '-', fmt(r.lastReveal), fmt(r.total)])
     }
     if (replicas === 3) {
+      for (const count of [8, 32]) {
+        const r = await batchedJobs(d, count)
+        batchedRows.push([`${count} jobs per transaction`, fmt(r.post), fmt(r.commit), fmt(r.reveal), fmt(r.lastReveal), fmt(r.total)])
+      }
       escalation = await escalatedJob(d)
       withdrawGas = Number((await d.workers[0]!.withdraw()).receipt.gasUsed)
     }
@@ -104,6 +147,9 @@ for (const replicas of [1, 3, 5]) {
 const header = ['replicas', 'job', 'postJob', 'commit (avg)', 'reveal (avg, not last)', 'last reveal (settles)', 'total per verified job']
 const table = (head: string[], body: string[][]) => [head, head.map(() => '---'), ...body].map((r) => `| ${r.join(' | ')} |`).join('\n')
 process.stdout.write(table(header, rows) + '\n\n')
+process.stdout.write(
+  table(['batched path, 3 replicas, per job', 'postJobs', 'commitMany (avg)', 'revealMany (avg, not last)', 'last revealMany (settles)', 'total per verified job'], batchedRows) + '\n\n',
+)
 if (escalation) {
   const g = escalation.gas
   process.stdout.write(

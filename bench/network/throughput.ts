@@ -6,11 +6,12 @@
 // Run: node --import tsx bench/network/throughput.ts [--block-time 2] [--workers 12] [--seconds 120] [--concurrency 64]
 import '../../node/promiseWithResolvers.ts'
 import { parseArgs } from 'node:util'
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
 import path from 'node:path'
 import { packFiles } from '../../sandbox/bundle/packFiles.ts'
 import { startDevNetwork } from '../../node/dev/startDevNetwork.ts'
+import { childProcessCpu } from './childProcessCpu.ts'
 
 const { values } = parseArgs({
   options: { 'block-time': { type: 'string' }, workers: { type: 'string' }, seconds: { type: 'string' }, concurrency: { type: 'string' } },
@@ -29,7 +30,6 @@ const network = await startDevNetwork({
   blockTime,
   // Twelve workers starting at once on two busy cores take longer than one.
   readyTimeoutMs: 300_000,
-  workersAfterGateway: true,
   gatewayArgs: ['--concurrent-jobs', '100000', '--jobs-per-hour', '10000000', '--cpu-seconds-per-minute', '10000000', '--max-connections-per-address', '1000'],
   onProgress: (message) => console.error(`bench: ${message}`),
   onLog: (name, line) => {
@@ -38,27 +38,29 @@ const network = await startDevNetwork({
 })
 
 async function rpc<T>(method: string, params: unknown[] = []): Promise<T> {
-  const response = await fetch(network.rpcUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-  })
-  return ((await response.json()) as { result: T }).result
+  // A loaded machine's anvil can take more than fetch's 10 s to accept: the run's figures are worth a retry.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const response = await fetch(network.rpcUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+      })
+      return ((await response.json()) as { result: T }).result
+    } catch (error) {
+      if (attempt >= 5) throw error
+      console.error(`bench: ${method} failed (${(error as Error).message}); trying again`)
+    }
+  }
 }
 
 /** CPU seconds of each process this bench started, with the children each has reaped (sandbox runs). */
 async function cpuByRole(): Promise<Map<string, number>> {
-  const tick = 100 // USER_HZ on Linux
   const byRole = new Map<string, number>()
-  for (const pid of (await readdir('/proc')).filter((name) => /^\d+$/.test(name))) {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null)
-    if (!stat) continue
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    if (Number(fields[1]) !== process.pid) continue
-    const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).replaceAll('\0', ' ')
+  for (const { args, seconds } of await childProcessCpu()) {
+    const cmdline = args.join(' ')
     const role = cmdline.includes('anvil') ? 'anvil' : cmdline.includes(' gateway') ? 'gateway' : cmdline.includes(' worker') ? 'workers' : 'other'
-    const [utime, stime, cutime, cstime] = [11, 12, 13, 14].map((i) => Number(fields[i]))
-    byRole.set(role, (byRole.get(role) ?? 0) + (utime! + stime! + cutime! + cstime!) / tick)
+    byRole.set(role, (byRole.get(role) ?? 0) + seconds)
   }
   return byRole
 }
@@ -74,8 +76,14 @@ async function submit(): Promise<string | null> {
   const form = new FormData()
   form.append('files', new Blob([bundle]), 'job.tar.gz')
   form.append('manifest', JSON.stringify({ entrypoint: 'main.py' }))
-  const response = await fetch(`${network.gatewayUrl}/submit`, { method: 'POST', body: form })
-  const body = (await response.json()) as { job_id?: string; error?: { code?: string } }
+  // A connection the gateway reset under load is counted like a refusal and tried again, not the run's end.
+  const response = await fetch(`${network.gatewayUrl}/submit`, { method: 'POST', body: form }).catch((error: unknown) => {
+    const code = (error as { cause?: { code?: string } }).cause?.code ?? 'FETCH_FAILED'
+    refused.set(code, (refused.get(code) ?? 0) + 1)
+    return null
+  })
+  if (!response) return null
+  const body = (await response.json().catch(() => ({}))) as { job_id?: string; error?: { code?: string } }
   if (body.job_id) return body.job_id
   const code = body.error?.code ?? String(response.status)
   refused.set(code, (refused.get(code) ?? 0) + 1)
@@ -131,10 +139,11 @@ async function submitter(until: number): Promise<void> {
 /** Gas of the market's transactions in blocks [from, to], by function, and per job posted. */
 async function gasBetween(from: number, to: number) {
   const selectors = new Map<string, string>()
-  const { toFunctionSelector } = await import('viem')
+  const { decodeFunctionData, toFunctionSelector } = await import('viem')
   const { sandrunMarketAbi } = await import('../../contracts/abi.ts')
   for (const item of sandrunMarketAbi) if (item.type === 'function') selectors.set(toFunctionSelector(item), item.name)
-  const byFunction = new Map<string, { calls: number; gas: number }>()
+  // items: jobs in a postJobs, commits in a commitMany, reveals in a revealMany; 1 for the others.
+  const byFunction = new Map<string, { calls: number; gas: number; items: number }>()
   let blockGas = 0
   let gasLimit = 0
   let jobsPosted = 0
@@ -151,9 +160,11 @@ async function gasBetween(from: number, to: number) {
       if (tx.to?.toLowerCase() !== market) continue
       const name = selectors.get(tx.input.slice(0, 10)) ?? 'other'
       const receipt = receipts.find((r) => r.transactionHash === tx.hash)!
-      const entry = byFunction.get(name) ?? { calls: 0, gas: 0 }
+      const entry = byFunction.get(name) ?? { calls: 0, gas: 0, items: 0 }
       entry.calls++
       entry.gas += Number(receipt.gasUsed)
+      const batched = name === 'postJobs' || name === 'commitMany' || name === 'revealMany'
+      entry.items += batched ? (decodeFunctionData({ abi: sandrunMarketAbi, data: tx.input as `0x${string}` }).args[0] as unknown[]).length : 1
       byFunction.set(name, entry)
       if (name === 'postJobs' || name === 'postJob') jobsPosted += receipt.logs.length
     }
@@ -197,7 +208,9 @@ try {
   console.log(
     `  blocks ${fromBlock}-${toBlock} (${gas.blocks}): gas used ${(gas.blockGas / gas.blocks / 1e6).toFixed(2)} M per block of ${(gas.gasLimit / 1e6).toFixed(0)} M limit; ${gas.jobsPosted} jobs posted`,
   )
-  for (const [name, { calls, gas: used }] of gas.byFunction) console.log(`  ${name}: ${calls} transactions, ${Math.round(used / calls)} gas each`)
+  for (const [name, { calls, gas: used, items }] of gas.byFunction) {
+    console.log(`  ${name}: ${calls} transactions, ${Math.round(used / calls)} gas each${items > calls ? `, ${(items / calls).toFixed(1)} items each, ${Math.round(used / items)} gas per item` : ''}`)
+  }
   const posts = ['postJobs', 'postJob'].reduce((sum, name) => sum + (gas.byFunction.get(name)?.gas ?? 0), 0)
   if (gas.jobsPosted > 0) console.log(`  post gas per job: ${Math.round(posts / gas.jobsPosted)}`)
   const cpu = [...cpuAfter].map(([role, total]) => `${role} ${(total - (cpuBefore.get(role) ?? 0)).toFixed(1)} s`)

@@ -27,6 +27,23 @@ contract SandrunMarket is MarketSettlement {
     /// @notice Most jobs one postJobs call posts: about 4M gas, well inside a block.
     uint256 public constant MAX_POST_BATCH = 64;
 
+    /// @notice Most commits (or reveals) one commitMany (revealMany) call carries: a worker's jobs due
+    /// in the same block, about 1.7M gas of commits at most.
+    uint256 public constant MAX_SLOT_BATCH = 32;
+
+    /// @notice One commit of a commitMany batch: commit's parameters.
+    struct CommitItem {
+        uint256 jobId;
+        bytes32 seal;
+    }
+
+    /// @notice One reveal of a revealMany batch: reveal's parameters.
+    struct RevealItem {
+        uint256 jobId;
+        bytes32 resultRoot;
+        bytes32 salt;
+    }
+
     /// @notice One job of a postJobs batch: postJob's parameters, and the escrow (wei) it takes from msg.value.
     struct JobPost {
         bytes32 specHash;
@@ -112,6 +129,11 @@ contract SandrunMarket is MarketSettlement {
 
     /// @notice The round cannot be closed before `notBefore` (unix seconds) unless all reveals are in.
     error MarketFinalizeTooEarly(uint256 jobId, uint256 notBefore);
+
+    /// @notice A commit or reveal of a commitMany or revealMany batch did not land; `reason` is the
+    /// revert data commit or reveal alone would have returned (a Market* error), empty when it ran
+    /// out of gas.
+    event BatchItemSkipped(uint256 indexed jobId, address indexed worker, bytes reason);
 
     /// @notice A job was posted with `reward` per replica escrowed; its first committee is seeded
     /// by the hash of the block it was posted in.
@@ -293,6 +315,39 @@ contract SandrunMarket is MarketSettlement {
         emit SlotRevealed(jobId, msg.sender, position, resultRoot);
         uint256 committed = full ? size : _committedIn(jobId, state, base, size);
         if ((full || block.timestamp > commitDeadline) && revealed == committed) _closeRound(job, jobId);
+    }
+
+    /// @notice Several commits of the caller in one transaction (a worker whose jobs are due in the
+    /// same block). Each is made exactly as commit would make it; one that commit would refuse is
+    /// skipped with a BatchItemSkipped event carrying commit's own error, and the others still land.
+    /// Not nonReentrant itself: each commit takes the guard (a delegatecall keeps msg.sender, the
+    /// storage and the guard's transient slot), and this function touches no state of its own.
+    /// @return landed Bit i set when items[i] landed (for callers that simulate the call first).
+    function commitMany(CommitItem[] calldata items) external returns (uint256 landed) {
+        if (items.length == 0 || items.length > MAX_SLOT_BATCH) revert MarketInvalidBatch(items.length, MAX_SLOT_BATCH);
+        for (uint256 i; i < items.length; ++i) {
+            CommitItem calldata item = items[i];
+            if (_each(abi.encodeCall(this.commit, (item.jobId, item.seal)), item.jobId)) landed |= 1 << i;
+        }
+    }
+
+    /// @notice Several reveals of the caller in one transaction, each exactly as reveal would make it
+    /// (a reveal that completes its round settles it); one that reveal would refuse is skipped with a
+    /// BatchItemSkipped event, the others still land. Reentrancy as commitMany.
+    /// @return landed Bit i set when items[i] landed.
+    function revealMany(RevealItem[] calldata items) external returns (uint256 landed) {
+        if (items.length == 0 || items.length > MAX_SLOT_BATCH) revert MarketInvalidBatch(items.length, MAX_SLOT_BATCH);
+        for (uint256 i; i < items.length; ++i) {
+            RevealItem calldata item = items[i];
+            if (_each(abi.encodeCall(this.reveal, (item.jobId, item.resultRoot, item.salt)), item.jobId)) landed |= 1 << i;
+        }
+    }
+
+    /// One item of a batch, in this contract's own context: a revert undoes that item only.
+    function _each(bytes memory call, uint256 jobId) private returns (bool ok) {
+        bytes memory reason;
+        (ok, reason) = address(this).delegatecall(call);
+        if (!ok) emit BatchItemSkipped(jobId, msg.sender, reason);
     }
 
     /// @notice Close the current round; anyone may call. Allowed once the round's reveal deadline

@@ -42,6 +42,9 @@ export type CreateMarketClientParameters = {
 
 export type TxResult = { hash: Hash; receipt: TransactionReceipt }
 
+/** One item of a commitMany/revealMany transaction: null when it landed, else why it was skipped. */
+export type BatchItemOutcome = ChainError | null
+
 type MarketWriteFunction = ContractFunctionName<typeof sandrunMarketAbi, 'nonpayable' | 'payable'>
 type MarketWrite<F extends MarketWriteFunction> = {
   functionName: F
@@ -49,6 +52,8 @@ type MarketWrite<F extends MarketWriteFunction> = {
   value?: bigint
   /** Chain time (s) by which it must be mined (a window's end): it is re-priced urgently as it nears. */
   deadline?: number | undefined
+  /** Calls of the batch (commitMany, revealMany): each may write a fresh storage word. */
+  items?: number | undefined
 }
 
 export const gasMargin = {
@@ -59,9 +64,9 @@ export const gasMargin = {
   freshStorageWord: 22_100n,
 } as const
 
-/** The gas limit sent for a call estimated at `estimate` (unused gas is not charged). */
-export function withGasMargin(estimate: bigint): bigint {
-  return (estimate * (100n + gasMargin.percent)) / 100n + gasMargin.freshStorageWord
+/** The gas limit sent for a call estimated at `estimate` (unused gas is not charged); `items` calls in a batch. */
+export function withGasMargin(estimate: bigint, items = 1): bigint {
+  return (estimate * (100n + gasMargin.percent)) / 100n + gasMargin.freshStorageWord * BigInt(items)
 }
 
 /** Turn a viem error carrying a decoded custom error into MarketRevertError; others pass through. */
@@ -112,7 +117,7 @@ export function createMarketClient({ rpcUrl, address, account, pollingInterval =
    */
   async function execute<F extends MarketWriteFunction>(write: MarketWrite<F>): Promise<TxResult> {
     const { transactions, account } = signer()
-    const { deadline, ...call } = write
+    const { deadline, items, ...call } = write
     const request = { ...contract, account, ...call }
     let sent: TxResult
     try {
@@ -121,7 +126,7 @@ export function createMarketClient({ rpcUrl, address, account, pollingInterval =
       // Call sites are checked by MarketWrite; viem cannot narrow a generic function name itself.
       const estimate = await publicClient.estimateContractGas({ ...request, blockTag: 'pending' } as never)
       const data = encodeFunctionData({ abi: sandrunMarketAbi, functionName: write.functionName, args: write.args } as never)
-      sent = await transactions.send({ to: address, data, value: write.value, gas: withGasMargin(estimate), label: write.functionName, deadline })
+      sent = await transactions.send({ to: address, data, value: write.value, gas: withGasMargin(estimate, items), label: write.functionName, deadline })
     } catch (error) {
       throw toMarketError(error)
     }
@@ -132,7 +137,7 @@ export function createMarketClient({ rpcUrl, address, account, pollingInterval =
 
   /** Names the reason of a mined revert by replaying the call on the state it left, when the contract gives one. */
   async function revertedOnChain<F extends MarketWriteFunction>(write: MarketWrite<F>, account: Account, hash: Hash, blockNumber: bigint): Promise<ChainError> {
-    const { deadline: _deadline, ...call } = write
+    const { deadline: _deadline, items: _items, ...call } = write
     const replayed = await publicClient
       .simulateContract({ ...contract, account, ...call, blockNumber } as never)
       .then(() => undefined, (error: unknown) => toMarketError(error))
@@ -207,11 +212,50 @@ export function createMarketClient({ rpcUrl, address, account, pollingInterval =
     return execute({ functionName: 'reveal', args: [jobId, resultRoot, salt], deadline })
   }
 
+  type SlotItem = { jobId: ChainJobId; resultRoot: Hex; salt: Hex }
+
+  /**
+   * Several commits in one transaction (commitMany, docs/contracts.md): each lands or is skipped on
+   * its own. Returns each item's outcome, in the order given: null when it landed, else the error a
+   * commit alone would have met (MarketRevertError; a ChainError when it ran out of gas, worth a retry).
+   */
+  async function commitMany(items: SlotItem[], { deadline }: { deadline?: number | undefined } = {}): Promise<TxResult & { outcomes: BatchItemOutcome[] }> {
+    const { account } = signer()
+    const args = items.map((item) => ({ jobId: item.jobId, seal: computeSeal({ jobId: item.jobId, worker: account.address, resultRoot: item.resultRoot, salt: item.salt }) }))
+    const result = await execute({ functionName: 'commitMany', args: [args], deadline, items: items.length })
+    return { ...result, outcomes: batchOutcomes(result, items, 'SlotCommitted') }
+  }
+
+  /** Several reveals in one transaction (revealMany): as commitMany. */
+  async function revealMany(items: SlotItem[], { deadline }: { deadline?: number | undefined } = {}): Promise<TxResult & { outcomes: BatchItemOutcome[] }> {
+    const args = items.map(({ jobId, resultRoot, salt }) => ({ jobId, resultRoot, salt }))
+    const result = await execute({ functionName: 'revealMany', args: [args], deadline, items: items.length })
+    return { ...result, outcomes: batchOutcomes(result, items, 'SlotRevealed') }
+  }
+
+  /** Each item emits either its own Slot* event or a BatchItemSkipped, in item order. */
+  function batchOutcomes({ hash, receipt }: TxResult, items: SlotItem[], landed: 'SlotCommitted' | 'SlotRevealed'): BatchItemOutcome[] {
+    const worker = signer().account.address.toLowerCase()
+    const events = parseEventLogs({ abi: sandrunMarketAbi, logs: receipt.logs, eventName: [landed, 'BatchItemSkipped'] }).filter((event) => event.args.worker.toLowerCase() === worker)
+    if (events.length !== items.length) throw new ChainError('MARKET_REVERTED', `transaction ${hash} emitted ${events.length} outcomes for ${items.length} items; is ${address} a SandrunMarket?`)
+    return events.map((event) => {
+      if (event.eventName !== 'BatchItemSkipped') return null
+      const reason = event.args.reason
+      if (reason.length < 10) return new ChainError('MARKET_REVERTED', `the ${landed === 'SlotCommitted' ? 'commit' : 'reveal'} of job ${event.args.jobId} in transaction ${hash} ran out of gas; send it again.`)
+      try {
+        const decoded = decodeErrorResult({ abi: sandrunMarketAbi, data: reason })
+        return new MarketRevertError(decoded.errorName, decoded.args ?? [], null)
+      } catch {
+        return new ChainError('MARKET_REVERTED', `job ${event.args.jobId} was skipped in transaction ${hash} with an unknown reason ${reason}.`)
+      }
+    })
+  }
+
   async function finalize(jobId: ChainJobId): Promise<TxResult> {
     return execute({ functionName: 'finalize', args: [jobId] })
   }
 
-  return { ...reader, account, transactions, stake, registerPeer, requestUnstake, withdrawStake, withdraw, postJob, postJobs, commit, reveal, finalize }
+  return { ...reader, account, transactions, stake, registerPeer, requestUnstake, withdrawStake, withdraw, postJob, postJobs, commit, reveal, commitMany, revealMany, finalize }
 }
 
 export type MarketClient = ReturnType<typeof createMarketClient>

@@ -48,7 +48,9 @@ function memorySettings(env: NodeJS.ProcessEnv): { nodeFlags: string[]; env: Nod
 
 export async function spawnNode({ command, args, onLog, readyTimeoutMs = 60_000, launcher = [], signal, cli = defaultCli }: SpawnNodeParameters): Promise<SpawnedNode> {
   const { nodeFlags, env } = memorySettings(process.env)
-  const [program, ...programArgs] = [...launcher, process.execPath, ...nodeFlags, cli, command, ...args] as [string, ...string[]]
+  // Flags Node refuses in NODE_OPTIONS (--cpu-prof): benchmarks profile the nodes through this.
+  const extraFlags = (env.SANDRUN_NODE_FLAGS ?? '').split(' ').filter(Boolean)
+  const [program, ...programArgs] = [...launcher, process.execPath, ...nodeFlags, ...extraFlags, cli, command, ...args] as [string, ...string[]]
   const child = spawn(program, programArgs, { stdio: ['ignore', 'pipe', 'pipe'], env })
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   const recent: string[] = []

@@ -33,12 +33,6 @@ export type StartDevNetworkParameters = {
   onLog?: ((name: string, line: string) => void) | undefined
   /** How long each node may take to start (default spawnNode's 60 s); a bench with many workers on a busy machine needs more. */
   readyTimeoutMs?: number | undefined
-  /**
-   * Start the workers only once the gateway listens, four at a time: slower, but each worker's one
-   * bootstrap dial then gets in (with many workers on a busy machine, the gateway's dials to workers
-   * not yet listening fail, a burst of dials to it is refused, and nobody dials again).
-   */
-  workersAfterGateway?: boolean | undefined
   /** Called once if a node exits on its own after start-up (the network is then incomplete). */
   onNodeExit?: ((name: string, code: number | null) => void) | undefined
 }
@@ -174,14 +168,7 @@ export async function startDevNetwork(parameters: StartDevNetworkParameters): Pr
       return node
     }, abortOthers)
     let readyCount = 0
-    // With workersAfterGateway, four at a time: a burst of inbound dials from one address is more
-    // than libp2p's per-host threshold lets in, and each worker dials its bootstrap peers once.
-    const earlier: Array<Promise<unknown>> = []
-    const workerStarts = names.slice(1).map(async (name, i) => {
-      if (parameters.workersAfterGateway) {
-        await gatewayStart.catch(() => undefined)
-        await earlier[i - 4]?.catch(() => undefined)
-      }
+    const workerStarts = names.slice(1).map(async (name) => {
       const node = await spawnNode({
         command: 'worker',
         args: [...common, '--key', keyFiles.get(name)!, '--data-dir', path.join(runDir, name), '--listen', p2p.get(name)!.listen, ...bootstrap.flatMap((b) => ['--bootstrap', b])],
@@ -192,7 +179,6 @@ export async function startDevNetwork(parameters: StartDevNetworkParameters): Pr
       progress(`${name} ready (${++readyCount}/${parameters.workers})`)
       return { name, node }
     })
-    earlier.push(...workerStarts)
     // Every process that started is stopped with the network, also when another one failed.
     const started = await Promise.allSettled([gatewayStart, ...workerStarts])
     for (const result of started) {

@@ -42,6 +42,8 @@ export type MarketHarness = {
   commitFrom(client: MarketClient, jobId: ChainJobId): Promise<number | null>
   /** Moves chain time to when `client` is drawn for the job's current round, then commits. */
   commitWhenEligible(client: MarketClient, parameters: { jobId: ChainJobId; resultRoot: Hex; salt?: Hex }): ReturnType<MarketClient['commit']>
+  /** Moves chain time to when `client` is drawn for every one of `jobIds` (for a batch of commits). */
+  untilDrawnForAll(client: MarketClient, jobIds: ChainJobId[]): Promise<void>
   stop(): Promise<void>
 }
 
@@ -76,6 +78,12 @@ export async function startMarketHarness({ accounts = 10 }: { accounts?: number 
     ethBalance: (address) => publicClient.getBalance({ address }),
     commitFrom: (client, jobId) => commitFrom(publicClient, client, jobId),
     commitWhenEligible: (client, parameters) => commitWhenEligible({ publicClient, testClient, client, ...parameters }),
+    async untilDrawnForAll(client, jobIds) {
+      const from = await Promise.all(jobIds.map((jobId) => commitFrom(publicClient, client, jobId)))
+      if (from.some((time) => time === null)) throw new Error(`${client.account!.address} is not drawn for every job in this round`)
+      const latest = Math.max(...(from as number[]))
+      if (Number((await publicClient.getBlock()).timestamp) < latest) await testClient.setNextBlockTimestamp({ timestamp: BigInt(latest) })
+    },
     stop: () => anvil.stop(),
   }
 }

@@ -1,6 +1,7 @@
 // What the worker needs from the chain, as one small interface: reads of jobs, slots and its
 // account, its transactions (pipelined: the account's transactions hand out the nonces, so several
-// jobs' commits and reveals are in flight at once) and block time.
+// jobs' commits and reveals are in flight at once; those due together go in one commitMany or
+// revealMany, slotBatcher.ts) and block time.
 // Built on the market client; tests could hand createWorker any other implementation.
 import type { Address, Hex } from 'viem'
 import { sandrunMarketAbi } from '../../../contracts/abi.ts'
@@ -12,6 +13,7 @@ import { firstBlockSince } from '../../chain/firstBlockSince.ts'
 import { pageLogs } from '../../../verifier/chain/index.ts'
 import { type ChainJobId, chainJobId, type SpecHash } from '../../../verifier/index.ts'
 import { silentLog, type WorkerLog } from './workerLog.ts'
+import { slotBatcher } from './slotBatcher.ts'
 
 export type WorkerChain = {
   /** The worker's own account (derived from its key). */
@@ -42,13 +44,16 @@ export type WorkerChain = {
   stake(p: { value: bigint }): Promise<TxResult>
   registerPeer(p: PeerRegistration): Promise<TxResult>
   /** `deadline`: the window's end (chain time, s); a transaction still unmined near it is re-priced urgently. */
-  commit(p: { jobId: ChainJobId; resultRoot: Hex; salt: Hex; deadline?: number }): Promise<TxResult>
-  reveal(p: { jobId: ChainJobId; resultRoot: Hex; salt: Hex; deadline?: number }): Promise<TxResult>
+  /** Commits due together go in one commitMany (slotBatcher.ts); each caller gets its own outcome. */
+  commit(p: SlotParameters): Promise<TxResult>
+  reveal(p: SlotParameters): Promise<TxResult>
   finalize(jobId: ChainJobId): Promise<TxResult>
   withdraw(): Promise<TxResult>
   /** Whether a transaction of this account is sent and not mined yet (one a reorg dropped is being sent again). */
   sending(): boolean
 }
+
+type SlotParameters = { jobId: ChainJobId; resultRoot: Hex; salt: Hex; deadline?: number | undefined }
 
 export type WorkerChainParameters = {
   client: MarketClient
@@ -79,6 +84,9 @@ export function workerChain({ client, chainId, deployBlock = 0n, log = silentLog
   if (!account) throw new Error('workerChain needs a market client with an account')
   const { publicClient } = client
   const sent = <T>(send: () => Promise<T>): Promise<T> => sendWithRetry(send, log)
+  // A retry goes back through the batcher: into the next batch with whatever else is due then.
+  const commits = slotBatcher({ sendOne: (p: SlotParameters) => client.commit(p), sendMany: (items, options) => client.commitMany(items, options) })
+  const reveals = slotBatcher({ sendOne: (p: SlotParameters) => client.reveal(p), sendMany: (items, options) => client.revealMany(items, options) })
   return {
     address: account.address,
     chainId,
@@ -117,8 +125,8 @@ export function workerChain({ client, chainId, deployBlock = 0n, log = silentLog
     },
     stake: (p) => sent(() => client.stake(p)),
     registerPeer: (p) => sent(() => client.registerPeer(p)),
-    commit: (p) => sent(() => client.commit(p)),
-    reveal: (p) => sent(() => client.reveal(p)),
+    commit: (p) => sent(() => commits(p)),
+    reveal: (p) => sent(() => reveals(p)),
     finalize: (jobId) => sent(() => client.finalize(jobId)),
     withdraw: () => sent(() => client.withdraw()),
     sending: () => client.transactions?.inFlight().some((tx) => tx.minedIn === null) ?? false,
