@@ -11,7 +11,7 @@
 # bookworm-backports, where emptied v2 cgroups are reused), SANDRUN_VM_CACHE (default
 # /var/cache/sandrun-vm; a backports image lives in its backports/ folder), SANDRUN_VM_CPUS (2),
 # SANDRUN_VM_CGROUP (v2, the default, or v1: the legacy hierarchy, for comparisons),
-# SANDRUN_VM_MEMORY (4G), SANDRUN_VM_TIMEOUT (seconds, 3600), SANDRUN_VM_OUT (a host directory
+# SANDRUN_VM_MEMORY (4G), SANDRUN_VM_TIMEOUT (seconds, 7200), SANDRUN_VM_OUT (a host directory
 # the guest's /vm/out is copied to, for benchmark results).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -109,7 +109,8 @@ esac
 say "booting (TCG, $cpus CPUs, cgroup ${SANDRUN_VM_CGROUP:-v2} only)"
 started=$SECONDS
 set +e
-timeout --foreground "${SANDRUN_VM_TIMEOUT:-3600}" qemu-system-x86_64 \
+# Two hours: the full default suite ran past one hour on a busy 2-core host (15 of 43 files in 60 min).
+timeout --foreground "${SANDRUN_VM_TIMEOUT:-7200}" qemu-system-x86_64 \
   -accel tcg,thread=multi -cpu max -smp "$cpus" -m "${SANDRUN_VM_MEMORY:-4G}" \
   -kernel "$image.vmlinuz" -initrd "$image.initrd" \
   -append "root=/dev/vda rw console=ttyS0 quiet loglevel=3 systemd.show_status=false $hierarchy mitigations=off panic=-1" \
