@@ -56,23 +56,34 @@ describe('hostile clients', () => {
     await fetch(`${base}/status/${jobId}?wait=60`)
     const head = (format: string) => `GET /logs/${jobId}?format=${format} HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 198.51.100.9\r\n\r\n`
     const readers = await Promise.all(Array.from({ length: 8 }, (_, i) => stalledRequest(head(i % 2 === 0 ? 'json' : 'text'))))
-    await vi.waitFor(async () => {
-      const ninth = await fetch(`${base}/logs/${jobId}?format=json`, { headers: { 'x-forwarded-for': '198.51.100.9' } })
-      expect(ninth.status).toBe(429)
-      expect(((await ninth.json()) as { reason: string }).reason).toMatch(/Too many concurrent reads of logs and outputs from this address \(8 at once\)/)
-    })
-    // Another address reads the whole log, byte for byte what JSON.stringify would give.
-    const full = await fetch(`${base}/logs/${jobId}?format=json`, { headers: { 'x-forwarded-for': '198.51.100.10' } })
-    const body = (await full.json()) as { stdout: string; stderr: string; stdout_truncated: boolean }
-    expect(body.stdout).toBe('\0'.repeat(10 * 1024 * 1024))
-    expect(body.stdout_truncated).toBe(true)
-    // The stalled readers leave: their places come back.
-    for (const socket of readers) socket.destroy()
-    await vi.waitFor(async () => {
-      const again = await fetch(`${base}/logs/${jobId}?format=text`, { headers: { 'x-forwarded-for': '198.51.100.9' } })
-      expect(again.status).toBe(200)
-      expect((await again.arrayBuffer()).byteLength).toBe(20 * 1024 * 1024)
-    })
+    try {
+      // Seconds in the emulated test VM: the eight reads start answering 120 MiB each.
+      await vi.waitFor(
+        async () => {
+          const ninth = await fetch(`${base}/logs/${jobId}?format=json`, { headers: { 'x-forwarded-for': '198.51.100.9' } })
+          expect(ninth.status).toBe(429)
+          expect(((await ninth.json()) as { reason: string }).reason).toMatch(/Too many concurrent reads of logs and outputs from this address \(8 at once\)/)
+        },
+        { timeout: 30_000, interval: 200 },
+      )
+      // Another address reads the whole log, byte for byte what JSON.stringify would give.
+      const full = await fetch(`${base}/logs/${jobId}?format=json`, { headers: { 'x-forwarded-for': '198.51.100.10' } })
+      const body = (await full.json()) as { stdout: string; stderr: string; stdout_truncated: boolean }
+      expect(body.stdout).toBe('\0'.repeat(10 * 1024 * 1024))
+      expect(body.stdout_truncated).toBe(true)
+    } finally {
+      // The stalled readers leave (also when the test failed: the gateway's close waits for them).
+      for (const socket of readers) socket.destroy()
+    }
+    // Their places come back.
+    await vi.waitFor(
+      async () => {
+        const again = await fetch(`${base}/logs/${jobId}?format=text`, { headers: { 'x-forwarded-for': '198.51.100.9' } })
+        expect(again.status).toBe(200)
+        expect((await again.arrayBuffer()).byteLength).toBe(20 * 1024 * 1024)
+      },
+      { timeout: 30_000, interval: 200 },
+    )
   })
 
   it('lets one address run 2 uploads to /verify at once, then answers 429', async () => {
