@@ -109,7 +109,7 @@ esac
 say "booting (TCG, $cpus CPUs, cgroup ${SANDRUN_VM_CGROUP:-v2} only)"
 started=$SECONDS
 set +e
-# Two hours: the full default suite ran past one hour on a busy 2-core host (15 of 43 files in 60 min).
+# Two hours: the full default suite ran past one hour on a busy 2-core host (14 of 42 files in 60 min).
 timeout --foreground "${SANDRUN_VM_TIMEOUT:-7200}" qemu-system-x86_64 \
   -accel tcg,thread=multi -cpu max -smp "$cpus" -m "${SANDRUN_VM_MEMORY:-4G}" \
   -kernel "$image.vmlinuz" -initrd "$image.initrd" \
