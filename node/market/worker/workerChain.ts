@@ -24,8 +24,10 @@ export type WorkerChain = {
   getSlots(jobId: ChainJobId): Promise<MarketSlot[]>
   getAccount(): Promise<MarketAccount>
   getTotals(): Promise<MarketTotals>
-  /** The spec hash the job was posted with (its JobPosted event); null for an unknown job. */
-  /** The job's posted spec hash, read back from `before` (the job's seed block, at or after its post) or the head. */
+  /**
+   * The spec hash the job was posted with (its JobPosted event), read back from `before` (the job's
+   * seed block, at or after its post) or the head; null for an unknown job.
+   */
   getJobSpecHash(jobId: ChainJobId, before?: bigint): Promise<SpecHash | null>
   getPeer(): Promise<PeerRegistration>
   /**
@@ -43,8 +45,11 @@ export type WorkerChain = {
   committedJobIds(fromBlock: bigint): Promise<ChainJobId[]>
   stake(p: { value: bigint }): Promise<TxResult>
   registerPeer(p: PeerRegistration): Promise<TxResult>
-  /** `deadline`: the window's end (chain time, s); a transaction still unmined near it is re-priced urgently. */
-  /** Commits due together go in one commitMany (slotBatcher.ts); each caller gets its own outcome. */
+  /**
+   * Commits (reveals) due together go in one commitMany (revealMany, slotBatcher.ts); each caller
+   * gets its own outcome. `deadline`: the window's end (chain time, s); a transaction still unmined
+   * near it is re-priced urgently.
+   */
   commit(p: SlotParameters): Promise<TxResult>
   reveal(p: SlotParameters): Promise<TxResult>
   finalize(jobId: ChainJobId): Promise<TxResult>
