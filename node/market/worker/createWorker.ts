@@ -161,13 +161,34 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
   // jobs too, but the worker does not depend on it. Due by chain time (the poll loop looks), or
   // after recheckMaxWaitMs of wall time whatever the chain says.
   const rechecks = new Map<ChainJobId, { announcement: JobAnnouncement; at: number; timer: NodeJS.Timeout }>()
-  // Jobs skipped for want of capacity or free stake: offered again when a run ends or a job settles.
+  // Jobs skipped for want of capacity or free stake: offered again, oldest first and one at a time,
+  // while a run's place is free (each look costs chain reads; offering them all at once when one
+  // place frees read the chain for every one of them to take one).
   const deferred = new Map<ChainJobId, JobAnnouncement>()
+  let resuming = false
   const resumeDeferred = (): void => {
-    const waiting = [...deferred.values()]
-    deferred.clear()
-    for (const announcement of waiting) offer(announcement)
+    if (resuming) return
+    resuming = true
+    const drain = (async () => {
+      try {
+        while (!stopped && deferred.size > 0 && runningCount() < options.maxJobs) {
+          const [jobId, announcement] = deferred.entries().next().value as [ChainJobId, JobAnnouncement]
+          deferred.delete(jobId)
+          await take(announcement).catch((error: unknown) => log('job offer failed', { jobId, reason: classifyFailure(error).reason }))
+        }
+      } finally {
+        resuming = false
+      }
+    })()
+    track(drain)
   }
+  // Open jobs this worker passed over for the rest of a round (not drawn, too late, every slot
+  // taken): gateways re-announce open jobs every few seconds, and a whole look costs several chain
+  // reads; a re-announcement of such a job costs one job read until its round changes, a reorg
+  // takes a commit out, or its commit window ends.
+  const passedOver = new Map<ChainJobId, { round: number; committed: number }>()
+  // Jobs being looked at now: a re-announcement meanwhile is the same job.
+  const looking = new Set<ChainJobId>()
 
   // Capacity counts sandbox runs only: a run that waits for its commit time holds no core.
   const runningCount = (): number => [...inFlight.values()].filter((job) => job.running).length
@@ -175,10 +196,14 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
   const salt = (jobId: ChainJobId): Hex => jobSalt({ seed: parameters.workerKey.privateKey, chainId: chain.chainId, market: chain.market, jobId })
   const kick = (): void => wake?.()
 
+  /** Keeps `work` in `offers` until it settles: stop() waits for it. */
+  function track(work: Promise<void>): void {
+    offers.add(work)
+    void work.finally(() => offers.delete(work))
+  }
+
   function offer(announcement: JobAnnouncement): void {
-    const taking = take(announcement).catch((error: unknown) => log('job offer failed', { jobId: announcement.jobId, reason: classifyFailure(error).reason }))
-    offers.add(taking)
-    void taking.finally(() => offers.delete(taking))
+    track(take(announcement).catch((error: unknown) => log('job offer failed', { jobId: announcement.jobId, reason: classifyFailure(error).reason })))
   }
 
   async function update(record: WorkerJobRecord, patch: Partial<WorkerJobRecord>): Promise<void> {
@@ -201,16 +226,40 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
 
   // ---- taking a job -------------------------------------------------------------------------
 
+  /** Looks at an offered job and, if it fits, starts its run and commit (in the background: this resolves once decided). */
   async function take(announcement: JobAnnouncement): Promise<void> {
     const { jobId } = announcement
-    if (stopped || records.has(jobId) || inFlight.has(jobId) || refused.has(jobId)) return
-    const [job, specHash, account, feePerGas] = await Promise.all([chain.getJob(jobId), view.specHash(jobId), chain.getAccount(), chain.feePerGas()])
+    if (stopped || records.has(jobId) || inFlight.has(jobId) || refused.has(jobId) || looking.has(jobId)) return
+    // Every run's place is taken: nothing to read now, it is looked at once one frees.
+    if (runningCount() >= options.maxJobs) {
+      deferred.set(jobId, announcement)
+      return
+    }
+    looking.add(jobId)
+    try {
+      await look(announcement)
+    } finally {
+      looking.delete(jobId)
+    }
+  }
+
+  async function look(announcement: JobAnnouncement): Promise<void> {
+    const { jobId } = announcement
+    const job = await chain.getJob(jobId)
+    const passed = passedOver.get(jobId)
+    if (passed !== undefined) {
+      // The same round, no commit taken out by a reorg, the window still open: the same answer.
+      const same = isOpenStatus(job.status) && job.round === passed.round && job.committed >= passed.committed
+      if (same && (await chain.nextBlock()).timestamp <= job.commitDeadline) return
+      passedOver.delete(jobId)
+    }
+    const [specHash, account, feePerGas] = await Promise.all([view.specHash(jobId), chain.getAccount(), chain.feePerGas()])
     lastFeePerGas = feePerGas
     if (specHash !== announcement.specHash) {
       log('job skipped', { jobId, reason: 'announced spec hash differs from the chain' })
       return
     }
-    const { eligibility, now } = await view.eligibility(job)
+    const { eligibility, now } = await view.eligibility(job, account)
     const reserved = [...inFlight.values()].reduce((sum, held) => sum + held.collateral, 0n)
     const decision = decideJob({
       job,
@@ -231,6 +280,11 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
       log('job skipped', { jobId, round: job.round, reason: decision.reason, ...ask, ...(typeof later === 'number' ? { recheckAt: now + later } : {}) })
       if (later === 'when-free') deferred.set(jobId, announcement)
       else if (later !== null) scheduleRecheck(announcement, now + later)
+      else if (isOpenStatus(job.status)) {
+        // A job the chain does not know (yet, or again after a reorg) or one that settled is not remembered.
+        if (passedOver.size >= 10_000) passedOver.clear()
+        passedOver.set(jobId, { round: job.round, committed: job.committed })
+      }
       return
     }
     log('job taken', { jobId, round: job.round, commitFrom: decision.commitFrom })
@@ -241,8 +295,13 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     const feed = new LogFeed({ captureBytes: defaultSandboxLimits.outputCaptureBytes })
     feeds.set(jobId, feed)
     events.emit('phase', { jobId, phase: 'running' } satisfies WorkerPhaseEvent)
+    track(runTaken(announcement, job, decision.commitFrom, feed, controller))
+  }
+
+  async function runTaken(announcement: JobAnnouncement, job: MarketJob, commitFrom: number, feed: LogFeed, controller: AbortController): Promise<void> {
+    const { jobId } = announcement
     try {
-      await runAndCommit(announcement, job, decision.commitFrom, feed, controller.signal)
+      await runAndCommit(announcement, job, commitFrom, feed, controller.signal)
     } catch (error) {
       const { reason, lostRace, permanent } = classifyFailure(error)
       log(lostRace ? 'job dropped' : 'job failed', { jobId, reason })

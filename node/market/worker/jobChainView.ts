@@ -3,15 +3,15 @@
 // re-announcements of open jobs every few seconds cost a job read, not a log scan.
 import type { Hex } from 'viem'
 import type { ChainJobId, SpecHash } from '../../../verifier/index.ts'
-import type { MarketJob } from '../../chain/marketReader.ts'
+import type { MarketAccount, MarketJob } from '../../chain/marketReader.ts'
 import { roundEligibility, type RoundEligibility } from './roundEligibility.ts'
 import type { WorkerChain } from './workerChain.ts'
 
 export type JobChainView = {
   /** The job's posted spec hash (lowercase), or null while the chain does not know the job. */
   specHash(jobId: ChainJobId): Promise<SpecHash | null>
-  /** When this worker may commit to the job's current round, and the chain time of the next block. */
-  eligibility(job: MarketJob): Promise<{ eligibility: RoundEligibility; now: number }>
+  /** When this worker may commit to the job's current round, and the chain time of the next block (`account`: this worker's, when just read). */
+  eligibility(job: MarketJob, account?: MarketAccount): Promise<{ eligibility: RoundEligibility; now: number }>
 }
 
 // Bounds on the caches: plenty for the jobs a worker sees within an hour.
@@ -39,8 +39,8 @@ export function jobChainView(chain: WorkerChain): JobChainView {
       const found = await chain.getJobSpecHash(jobId, job.seedBlock)
       return found ? remember(specHashes, maxCachedJobs, jobId, found) : null
     },
-    async eligibility(job) {
-      const [account, totals, next] = await Promise.all([chain.getAccount(), chain.getTotals(), chain.nextBlock()])
+    async eligibility(job, known) {
+      const [account, totals, next] = await Promise.all([known ?? chain.getAccount(), chain.getTotals(), chain.nextBlock()])
       const eligibility = await roundEligibility({ job, account, totals, worker: chain.address, nextBlock: next.number, blockHash })
       return { eligibility, now: next.timestamp }
     },
