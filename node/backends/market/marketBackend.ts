@@ -52,6 +52,7 @@ import { buildSpecDocument } from './specDocument.ts'
 import { marketJobStatus } from './marketJobStatus.ts'
 import { newMarketJobRecord } from './newMarketJobRecord.ts'
 import { marketPoolRoute } from './marketPoolRoute.ts'
+import { mayPost, runsWanted } from './postAdmission.ts'
 import { validateMarketJob } from './validateMarketJob.ts'
 import { errorCodeOf, errorMessageOf, shortMessageOf } from '../../../errors/index.ts'
 
@@ -73,6 +74,17 @@ export type MarketBackendComponents = {
 
 export type MarketBackend = JobBackend & {
   pool(): Promise<PoolWorker[]>
+}
+
+/** What one worker's heartbeat may add to the places the gateway counts on (postAdmission.ts). */
+const maxPlacesPerWorker = 64
+/** How often held jobs are looked at (ms): well under a block. */
+const heldCheckMs = 500
+
+/** A posted job still waiting for runs: on chain (or on its way), fewer commits than replicas. */
+const isWaitingForRuns = (job: LiveMarketJob): boolean => {
+  const v = job.record.verification
+  return (v.state === 'posting' || v.state === 'open') && v.committed < v.replicas
 }
 
 export async function createMarketBackend(options: MarketBackendOptions, components: MarketBackendComponents): Promise<MarketBackend> {
@@ -99,7 +111,9 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
   announcements.start()
   heartbeats.start()
 
-  const statusOf = (job: LiveMarketJob): JobStatus => marketJobStatus(job.record)
+  // Jobs waiting at the gateway for the workers to have room (postAdmission.ts), first in line first.
+  const held: LiveMarketJob[] = []
+  const statusOf = (job: LiveMarketJob): JobStatus => marketJobStatus(job.record, held.indexOf(job) + 1)
 
   const outputPaths = (job: LiveMarketJob): string[] =>
     (job.record.result ?? []).filter((e) => e.name.startsWith('outputs/')).map((e) => e.name.slice('outputs/'.length))
@@ -109,6 +123,8 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
     statusOf,
     outputPaths,
     async release(job) {
+      const waiting = held.indexOf(job)
+      if (waiting >= 0) held.splice(waiting, 1)
       job.relay?.abort()
       for (const [sha, blob] of blobs) if (blob.jobId === job.id) blobs.delete(sha)
       // Deleted before it settled: the escrow is still on chain, so someone must finalize it.
@@ -179,6 +195,32 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
     follower.wake()
     await announce(job)
   }
+
+  /** Whether `job` fits beside what this gateway's posted jobs still want run (postAdmission.ts). */
+  const fits = (job: LiveMarketJob): boolean => {
+    // A worker's own word: capped, so one heartbeat cannot claim the whole network.
+    const places = heartbeats.workersSeen.list().reduce((sum, w) => sum + Math.min(w.capabilities.maxJobs, maxPlacesPerWorker), 0)
+    const posted = table.jobs().filter((j) => j !== job && !held.includes(j) && !isFinalState(j.record.state) && isWaitingForRuns(j))
+    const wanted = runsWanted(posted.map((j) => j.record.verification))
+    return mayPost({ places, wanted, replicas: job.record.verification.replicas })
+  }
+
+  /** Posts the held jobs that fit now, in line; one the chain refuses fails with the reason. */
+  const postHeld = (): void => {
+    const before = held.length
+    while (!closed && held.length > 0 && fits(held[0]!)) {
+      const job = held.shift()!
+      emit(job)
+      post(job).then(() => emit(job), async (error: unknown) => {
+        log('post failed', { code: errorCodeOf(error) ?? 'UNKNOWN', errorName: error instanceof MarketRevertError ? error.errorName : null })
+        await finish(job, 'failed', `The gateway could not post the job on chain: ${shortMessageOf(error).split('\n')[0]?.slice(0, 300)}`)
+      })
+    }
+    // The rest moved up the line: each status shows its new place.
+    if (held.length < before) for (const job of held) emit(job)
+  }
+  const admission = setInterval(postHeld, heldCheckMs)
+  admission.unref()
 
   const relays = jobLogRelays({ logs, chain, clock, emit })
 
@@ -258,6 +300,11 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
       await store.writeBlob(record.id, 'spec', spec.bytes)
       await store.writeBlob(record.id, 'bundle', bundle)
       const job = track(record, clientId)
+      if (held.length > 0 || !fits(job)) {
+        held.push(job)
+        log('job held until the workers have room', { position: held.length })
+        return { jobId: record.id, status: 'queued', position: held.length }
+      }
       try {
         await post(job)
       } catch (error) {
@@ -364,6 +411,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
 
     async close() {
       closed = true
+      clearInterval(admission)
       follower.stop()
       orphans.stop()
       // Their keys die with this process: the files would be noise, so they go now rather than at the next start.

@@ -3,12 +3,13 @@
 import type { JobStatus } from '../jobBackend.ts'
 import type { MarketJobRecord } from './jobStore.ts'
 
-export function marketJobStatus(r: MarketJobRecord): JobStatus {
+/** `position`: the job's place in the gateway's line of jobs held until the workers have room (1 = next), 0 when not held. */
+export function marketJobStatus(r: MarketJobRecord, position = 0): JobStatus {
   const exit = r.result?.find((e) => e.name === 'exit')
   return {
     jobId: r.id,
     status: r.state,
-    position: 0,
+    position,
     submittedAt: r.submittedAt,
     startedAt: r.startedAt,
     finishedAt: r.finishedAt,
