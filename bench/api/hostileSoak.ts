@@ -5,12 +5,15 @@
 // each in a process of its own so the honest clients measure the service, not the load generators. Reports the honest clients' latency (p50/p99, quiet vs hostile), the service's
 // peak RSS and event-loop delay, the hostile requests refused, and whether the service survived.
 // Prints a Markdown table for docs/BENCHMARKS.md.
-// Usage: node --import tsx bench/api/hostileSoak.ts [--minutes 10] [--quiet-seconds 60] [--flood 20000] [--cpu-prof-dir DIR] [--trace-gc FILE] [--attackers-nice N]
+// Usage: node --import tsx bench/api/hostileSoak.ts [--minutes 10] [--quiet-seconds 60] [--flood 20000] [--cpu-prof-dir DIR] [--trace-gc FILE] [--attackers-nice N] [--kernel-conn-limit N]
 // `--cpu-prof-dir` writes a V8 CPU profile of the service (Node's --cpu-prof) there when it stops;
 // `--trace-gc` writes the service's garbage collections (Node's --trace-gc) to FILE.
 // `--attackers-nice N` runs the hostile load generators at that nice level: on a public service the
 // attackers' own work runs on their machines, while here it shares the service's cores (the
 // hostile jobs, run by the service, keep its priority).
+// `--kernel-conn-limit N` puts the operator's kernel rule in front of the service for the whole run
+// (scripts/limit-new-connections.sh: at most N new connections a second per address; needs root
+// and nftables), and removes it at the end.
 import '../../node/promiseWithResolvers.ts'
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
@@ -22,7 +25,7 @@ import { parseArgs } from 'node:util'
 import { packFiles } from '../../sandbox/bundle/packFiles.ts'
 import { multipart, percentile, request, Tally } from './soakClient.ts'
 
-const { values } = parseArgs({ options: { minutes: { type: 'string' }, 'quiet-seconds': { type: 'string' }, flood: { type: 'string' }, 'cpu-prof-dir': { type: 'string' }, 'trace-gc': { type: 'string' }, 'attackers-nice': { type: 'string' } } })
+const { values } = parseArgs({ options: { minutes: { type: 'string' }, 'quiet-seconds': { type: 'string' }, flood: { type: 'string' }, 'cpu-prof-dir': { type: 'string' }, 'trace-gc': { type: 'string' }, 'attackers-nice': { type: 'string' }, 'kernel-conn-limit': { type: 'string' } } })
 const attackersNice = Number(values['attackers-nice'] ?? 0)
 /** A load generator's command, at the attackers' nice level. */
 const attacker = (command: string[]): [string, string[]] => (attackersNice === 0 ? [command[0]!, command.slice(1)] : ['nice', ['-n', String(attackersNice), ...command]])
@@ -53,6 +56,9 @@ const base = await new Promise<URL>((resolve, reject) => {
   server.once('exit', (code) => reject(new Error(`sandrun serve exited with ${code}`)))
 })
 progress(`service up at ${base.href}`)
+const kernelConnLimit = values['kernel-conn-limit']
+const limitScript = path.join(root, 'scripts/limit-new-connections.sh')
+if (kernelConnLimit !== undefined) progress(execFileSync(limitScript, [base.port, kernelConnLimit], { encoding: 'utf8' }).trim())
 
 const rss = (): number => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024
 /** CPU seconds the service process has used (its own threads; jobs and the launcher are other processes). */
@@ -193,6 +199,7 @@ const survived = serverExit === undefined
 server.kill('SIGTERM')
 await new Promise((resolve) => (serverExit === undefined ? server.once('exit', resolve) : resolve(undefined)))
 rmSync(dataDir, { recursive: true, force: true })
+if (kernelConnLimit !== undefined) execFileSync(limitScript, [base.port, '--remove'])
 
 // The flood processes' last reports, added up.
 const floodFinal = { open: 0, answers: {} as Record<string, number> }
@@ -227,7 +234,7 @@ const refusalRows = [...actors.map((a) => [a.name, a.tally.total, a.tally.refuse
 process.stdout.write(
   [
     `Hostile soak — ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, load average at the end ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`,
-    `${totalMs / 60_000} minutes: ${quietMs / 1000} s honest clients alone, then with hostile ones${attackersNice === 0 ? '' : ` (load generators at nice ${attackersNice})`}. Service survived: ${survived ? 'yes' : `NO (exit ${serverExit})`}; unhandled rejections logged: ${unhandled}.`,
+    `${totalMs / 60_000} minutes: ${quietMs / 1000} s honest clients alone, then with hostile ones${attackersNice === 0 ? '' : ` (load generators at nice ${attackersNice})`}${kernelConnLimit === undefined ? '' : `, new connections limited in the kernel to ${kernelConnLimit}/s per address`}. Service survived: ${survived ? 'yes' : `NO (exit ${serverExit})`}; unhandled rejections logged: ${unhandled}.`,
     '',
     '| measure | quiet | hostile | hostile / quiet |',
     '| --- | --- | --- | --- |',
