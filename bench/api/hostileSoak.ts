@@ -5,17 +5,20 @@
 // each in a process of its own so the honest clients measure the service, not the load generators. Reports the honest clients' latency (p50/p99, quiet vs hostile), the service's
 // peak RSS and event-loop delay, the hostile requests refused, and whether the service survived.
 // Prints a Markdown table for docs/BENCHMARKS.md.
-// Usage: node --import tsx bench/api/hostileSoak.ts [--minutes 10] [--quiet-seconds 60] [--flood 20000] [--cpu-prof-dir DIR] [--trace-gc FILE] [--attackers-nice N] [--kernel-conn-limit N]
+// Usage: node --import tsx bench/api/hostileSoak.ts [--minutes 10] [--quiet-seconds 60] [--flood 20000] [--cpu-prof-dir DIR] [--trace-gc FILE] [--attackers-nice N] [--kernel-conn-limit N[/BURST]] [--honest-keep-alive]
 // `--cpu-prof-dir` writes a V8 CPU profile of the service (Node's --cpu-prof) there when it stops;
 // `--trace-gc` writes the service's garbage collections (Node's --trace-gc) to FILE.
 // `--attackers-nice N` runs the hostile load generators at that nice level: on a public service the
 // attackers' own work runs on their machines, while here it shares the service's cores (the
 // hostile jobs, run by the service, keep its priority).
-// `--kernel-conn-limit N` puts the operator's kernel rule in front of the service for the whole run
-// (scripts/limit-new-connections.sh: at most N new connections a second per address; needs root
-// and nftables), and removes it at the end.
+// `--kernel-conn-limit N[/BURST]` puts the operator's kernel rule in front of the service for the
+// whole run (scripts/limit-new-connections.sh: at most N new connections a second per address, in
+// bursts of BURST, default 20; needs root and nftables), and removes it at the end.
+// `--honest-keep-alive`: each honest client keeps one connection for a job's requests (submit, the
+// long poll, logs, output), as Node's fetch or a browser does, instead of a new one per request.
 import '../../node/promiseWithResolvers.ts'
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import http from 'node:http'
 import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -25,7 +28,7 @@ import { parseArgs } from 'node:util'
 import { packFiles } from '../../sandbox/bundle/packFiles.ts'
 import { multipart, percentile, request, Tally } from './soakClient.ts'
 
-const { values } = parseArgs({ options: { minutes: { type: 'string' }, 'quiet-seconds': { type: 'string' }, flood: { type: 'string' }, 'cpu-prof-dir': { type: 'string' }, 'trace-gc': { type: 'string' }, 'attackers-nice': { type: 'string' }, 'kernel-conn-limit': { type: 'string' } } })
+const { values } = parseArgs({ options: { minutes: { type: 'string' }, 'quiet-seconds': { type: 'string' }, flood: { type: 'string' }, 'cpu-prof-dir': { type: 'string' }, 'trace-gc': { type: 'string' }, 'attackers-nice': { type: 'string' }, 'kernel-conn-limit': { type: 'string' }, 'honest-keep-alive': { type: 'boolean' } } })
 const attackersNice = Number(values['attackers-nice'] ?? 0)
 /** A load generator's command, at the attackers' nice level. */
 const attacker = (command: string[]): [string, string[]] => (attackersNice === 0 ? [command[0]!, command.slice(1)] : ['nice', ['-n', String(attackersNice), ...command]])
@@ -58,7 +61,7 @@ const base = await new Promise<URL>((resolve, reject) => {
 progress(`service up at ${base.href}`)
 const kernelConnLimit = values['kernel-conn-limit']
 const limitScript = path.join(root, 'scripts/limit-new-connections.sh')
-if (kernelConnLimit !== undefined) progress(execFileSync(limitScript, [base.port, kernelConnLimit], { encoding: 'utf8' }).trim())
+if (kernelConnLimit !== undefined) progress(execFileSync(limitScript, [base.port, ...kernelConnLimit.split('/')], { encoding: 'utf8' }).trim())
 
 const rss = (): number => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024
 /** CPU seconds the service process has used (its own threads; jobs and the launcher are other processes). */
@@ -84,38 +87,48 @@ let stopping = false
 /** Honest clients: a small job each, its logs and its output, again and again, from many addresses (20 jobs/hour each). */
 async function honest(worker: number): Promise<void> {
   const bundle = await packFiles({ 'main.py': 'print(sum(range(100000)))\nopen("out.txt", "w").write("42")\n' })
-  const { body, contentType } = multipart([
+  const upload = multipart([
     { name: 'files', value: bundle, filename: 'job.tar.gz' },
     { name: 'manifest', value: '{"entrypoint":"main.py"}' },
   ])
   for (let round = 0; !stopping; round++) {
     const localAddress = `127.0.3.${1 + ((worker * 61 + round) % 250)}`
-    const at = phase
-    const started = performance.now()
-    const submitted = await request(base, { method: 'POST', path: '/submit', body, headers: { 'content-type': contentType }, localAddress })
-    if (submitted.status !== 200) {
-      progress(`honest submit refused: ${submitted.status} ${submitted.body.toString().slice(0, 200)}`)
-      samples[at].failures++
-      await pause(1000)
-      continue
+    const agent = values['honest-keep-alive'] ? new http.Agent({ keepAlive: true, maxSockets: 1, localAddress }) : undefined
+    try {
+      await honestJob(upload, localAddress, agent)
+    } finally {
+      agent?.destroy()
     }
-    samples[at].http.push(submitted.ms)
-    if (submitted.ms > 2000) progress(`slow honest submit: ${submitted.ms.toFixed(0)} ms`)
-    const id = (JSON.parse(submitted.body.toString()) as { job_id: string }).job_id
-    const done = await request(base, { path: `/status/${id}?wait=30`, localAddress })
-    const status = done.status === 200 ? (JSON.parse(done.body.toString()) as { status: string }).status : 'unknown'
-    if (status !== 'completed') {
-      progress(`honest job not completed within the long poll: ${done.status} ${status} after ${(performance.now() - started).toFixed(0)} ms`)
-      samples[at].failures++
-      continue
-    }
-    samples[at].turnaround.push(performance.now() - started)
-    for (const path of [`/status/${id}`, `/logs/${id}`, `/logs/${id}?format=json`, `/download/${id}/out.txt`]) {
-      const answer = await request(base, { path, localAddress })
-      if (answer.status === 200) samples[at].http.push(answer.ms)
-      else samples[at].failures++
-      if (answer.ms > 2000 || answer.status !== 200) progress(`slow or failed honest request: ${path.split('/')[1]} ${answer.status} ${answer.ms.toFixed(0)} ms`)
-    }
+  }
+}
+
+/** One honest job: submit, wait for it, then its status, logs and output. */
+async function honestJob({ body, contentType }: { body: Buffer; contentType: string }, localAddress: string, agent: http.Agent | undefined): Promise<void> {
+  const at = phase
+  const started = performance.now()
+  const submitted = await request(base, { method: 'POST', path: '/submit', body, headers: { 'content-type': contentType }, localAddress, agent })
+  if (submitted.status !== 200) {
+    progress(`honest submit refused: ${submitted.status} ${submitted.body.toString().slice(0, 200)}`)
+    samples[at].failures++
+    await pause(1000)
+    return
+  }
+  samples[at].http.push(submitted.ms)
+  if (submitted.ms > 2000) progress(`slow honest submit: ${submitted.ms.toFixed(0)} ms`)
+  const id = (JSON.parse(submitted.body.toString()) as { job_id: string }).job_id
+  const done = await request(base, { path: `/status/${id}?wait=30`, localAddress, agent })
+  const status = done.status === 200 ? (JSON.parse(done.body.toString()) as { status: string }).status : 'unknown'
+  if (status !== 'completed') {
+    progress(`honest job not completed within the long poll: ${done.status} ${status} after ${(performance.now() - started).toFixed(0)} ms`)
+    samples[at].failures++
+    return
+  }
+  samples[at].turnaround.push(performance.now() - started)
+  for (const path of [`/status/${id}`, `/logs/${id}`, `/logs/${id}?format=json`, `/download/${id}/out.txt`]) {
+    const answer = await request(base, { path, localAddress, agent })
+    if (answer.status === 200) samples[at].http.push(answer.ms)
+    else samples[at].failures++
+    if (answer.ms > 2000 || answer.status !== 200) progress(`slow or failed honest request: ${path.split('/')[1]} ${answer.status} ${answer.ms.toFixed(0)} ms`)
   }
 }
 
@@ -234,7 +247,7 @@ const refusalRows = [...actors.map((a) => [a.name, a.tally.total, a.tally.refuse
 process.stdout.write(
   [
     `Hostile soak — ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, load average at the end ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`,
-    `${totalMs / 60_000} minutes: ${quietMs / 1000} s honest clients alone, then with hostile ones${attackersNice === 0 ? '' : ` (load generators at nice ${attackersNice})`}${kernelConnLimit === undefined ? '' : `, new connections limited in the kernel to ${kernelConnLimit}/s per address`}. Service survived: ${survived ? 'yes' : `NO (exit ${serverExit})`}; unhandled rejections logged: ${unhandled}.`,
+    `${totalMs / 60_000} minutes: ${quietMs / 1000} s honest clients alone, then with hostile ones${attackersNice === 0 ? '' : ` (load generators at nice ${attackersNice})`}${kernelConnLimit === undefined ? '' : `, new connections limited in the kernel to ${kernelConnLimit} (per second / burst) per address`}${values['honest-keep-alive'] ? ', honest clients keep one connection per job' : ''}. Service survived: ${survived ? 'yes' : `NO (exit ${serverExit})`}; unhandled rejections logged: ${unhandled}.`,
     '',
     '| measure | quiet | hostile | hostile / quiet |',
     '| --- | --- | --- | --- |',

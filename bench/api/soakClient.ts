@@ -13,14 +13,16 @@ export type RequestParameters = {
   body?: Buffer | undefined
   localAddress: string
   timeoutMs?: number
+  /** Reuse this agent's connections (keep-alive); default a new connection per request. */
+  agent?: http.Agent | undefined
 }
 
 /** One request, read to the end; status 0 when the connection failed or timed out. */
-export function request(base: URL, { method = 'GET', path, headers = {}, body, localAddress, timeoutMs = 120_000 }: RequestParameters): Promise<Answer> {
+export function request(base: URL, { method = 'GET', path, headers = {}, body, localAddress, timeoutMs = 120_000, agent }: RequestParameters): Promise<Answer> {
   const started = performance.now()
   return new Promise((resolve) => {
     const req = http.request(
-      { host: base.hostname, port: base.port, method, path, localAddress, agent: false, headers: { ...headers, ...(body ? { 'content-length': String(body.length) } : {}) }, timeout: timeoutMs },
+      { host: base.hostname, port: base.port, method, path, localAddress, agent: agent ?? false, headers: { ...headers, ...(body ? { 'content-length': String(body.length) } : {}) }, timeout: timeoutMs },
       (response) => {
         const chunks: Buffer[] = []
         response.on('data', (chunk: Buffer) => chunks.push(chunk))
