@@ -171,8 +171,9 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     resuming = true
     const drain = (async () => {
       try {
-        while (!stopped && deferred.size > 0 && runningCount() < options.maxJobs) {
-          const [jobId, announcement] = deferred.entries().next().value as [ChainJobId, JobAnnouncement]
+        // Each at most once per resume: one deferred again (short of free stake) waits for the next.
+        for (const [jobId, announcement] of [...deferred]) {
+          if (stopped || runningCount() >= options.maxJobs) break
           deferred.delete(jobId)
           await take(announcement).catch((error: unknown) => log('job offer failed', { jobId, reason: classifyFailure(error).reason }))
         }
