@@ -265,3 +265,64 @@ describe('re-announcements of a job the worker passed over', () => {
     expect(afterEscalation).toEqual({ getAccount: afterFirst.getAccount + 1, feePerGas: afterFirst.feePerGas + 1, getTotals: afterFirst.getTotals + 1 })
   })
 })
+
+describe('jobs deferred for want of free stake', () => {
+  it('are looked at once each when a place frees, not again and again while the stake is still short', async () => {
+    const environments = hostEnvironments(sandbox.capabilities)
+    const bundle = await packFiles({ 'main.sh': 'echo slot\n' })
+    const manifest = parseManifest({ entrypoint: 'main.sh' })
+    const spec = specDocumentBytes({ manifest, bundleSha256: sha256(bundle), environmentDigest: environments.digestFor(manifest.environment, manifest.interpreter)! })
+    const blobs = new Map([
+      [sha256(spec), spec],
+      [sha256(bundle), bundle],
+    ])
+    const specHash = parseSpecHash(sha256(spec))
+    const { chain, state } = fakeChain((c) => {
+      c.job = { ...c.job, committed: 1, totalCommitted: 1 }
+      c.slots = [slot(0, 0, me)]
+    }, specHash)
+    // Jobs 2 and 3 lock ten times the worker's whole stake: never takeable while it holds 1 ETH.
+    const open = { ...state.job }
+    const costly = { ...chain, getJob: async (jobId: bigint) => (jobId === 1n ? chain.getJob(jobId as never) : { ...open, jobId, collateral: 10n * ETH }) } as WorkerChain
+    const skipped: string[] = []
+    const scratch = await openStorage({ root: path.join(dir, 'deferred', 'scratch'), requireTmpfs: false, flag: '--scratch-dir' })
+    const store = await createJobStore({ dataDir: path.join(dir, 'deferred'), scratch })
+    const worker = createWorker({
+      chain: costly,
+      network: { fetchBlob: async ({ sha256: wanted }) => blobs.get(wanted as Hex)! },
+      sandbox,
+      store,
+      workerKey: { privateKey: randomBytes(32) },
+      maxJobs: 1,
+      pollMs: 20,
+      log: (message, fields) => {
+        if (message === 'job skipped') skipped.push(String(fields?.reason))
+      },
+    })
+    const announce = (id: bigint) => ({ v: 1 as const, chainId: chain.chainId, market, jobId: chainJobId(id), specHash, bundleSha256: sha256(bundle), bundleSize: bundle.byteLength, providers: ['/ip4/127.0.0.1/tcp/1'] })
+    let skippedWhileFull: string[] | undefined
+    const revealed = new Promise<void>((resolve) =>
+      worker.events.on('phase', (event: WorkerPhaseEvent) => {
+        if (event.jobId !== 1n) return
+        if (event.phase === 'running') {
+          // Met while the one place is taken: deferred without a look.
+          worker.offer(announce(2n))
+          worker.offer(announce(3n))
+          skippedWhileFull = [...skipped]
+        }
+        if (event.phase === 'revealed') resolve()
+      }),
+    )
+    await worker.start()
+    worker.offer(announce(1n))
+    await revealed
+    expect(skippedWhileFull).toEqual([])
+    await worker.stop()
+    await store.close()
+    await scratch.close()
+    // Once per place freed (the run's end, the settlement), two jobs each time: not a loop over the chain.
+    expect(skipped.length).toBeGreaterThanOrEqual(2)
+    expect(skipped.length).toBeLessThanOrEqual(6)
+    expect(new Set(skipped), skipped.join(', ')).toEqual(new Set(['not enough free stake for the collateral']))
+  })
+})
