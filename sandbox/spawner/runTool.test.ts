@@ -40,4 +40,13 @@ describe('runTool', () => {
     await gone.close()
     expect(await parentOfTool(gone)).toBe(process.pid)
   })
+
+  it('starts the tool itself when the launcher dies before starting it (killed, not yet noticed)', async () => {
+    const dying = await launcher.another()
+    process.kill([...dying.pids][0]!, 'SIGKILL')
+    // Asked at once: the launcher still counts as alive, the request goes to a dead process.
+    expect(dying.alive).toBe(true)
+    expect(await parentOfTool(dying)).toBe(process.pid)
+    await dying.close()
+  })
 })

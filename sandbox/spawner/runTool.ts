@@ -22,8 +22,8 @@ function toolPath(name: string): string {
 
 /**
  * Runs `name args` to its end; rejects with the tool's own message when it fails. `spawner`: the
- * sandbox's launcher, or undefined (then, or when it is gone or the tool is missing, the service
- * starts the tool itself).
+ * sandbox's launcher, or undefined (then, or when it is gone, dies before starting the tool, or the
+ * tool is missing, the service starts the tool itself).
  */
 export async function runTool(spawner: Spawner | undefined, name: string, args: string[]): Promise<void> {
   const file = toolPath(name)
@@ -42,6 +42,17 @@ export async function runTool(spawner: Spawner | undefined, name: string, args: 
       if (stderr.length < maxStderrBytes) stderr += chunk.toString('utf8', 0, maxStderrBytes - stderr.length)
     },
   })
+  // A launcher that died before it started the tool (killed, or it crashed while the request was on
+  // its way) never ran it: the service starts the tool itself, as with no launcher.
+  const launched = await started.pid.then(
+    () => true,
+    () => false,
+  )
+  if (!launched) {
+    started.exited.catch(() => {})
+    await execFileAsync(file, args, { env: toolEnv })
+    return
+  }
   const { code, signal } = await started.exited
   if (code !== 0) throw new Error(`${name} ${code === null ? `killed by ${signal}` : `exited with ${code}`}: ${stderr.trim()}`)
 }
