@@ -47,7 +47,8 @@ beforeAll(async () => {
   gateway = await network.startGateway({
     name: 'sybil-gateway',
     keySeed: seedOf('gateway'),
-    backend: { commitWindowSeconds: setting.window, revealWindowSeconds: setting.window, announceIntervalMs: 1000 },
+    // Every job on chain at once, before anybody may commit (see below): none held for the workers' room.
+    backend: { commitWindowSeconds: setting.window, revealWindowSeconds: setting.window, announceIntervalMs: 1000, holdForWorkers: false },
   })
   // Stakes and peer registrations go out from here, one at a time, so the chain repeats; the
   // workers then find them in place and start (in parallel) without a transaction of their own.

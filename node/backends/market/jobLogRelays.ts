@@ -41,7 +41,8 @@ export function jobLogRelays({ logs, chain, clock, emit }: JobLogRelaysParameter
 
   /** A worker fetched the job's bundle: it is about to run the job. */
   function bundleFetched(job: LiveMarketJob, from: PeerId): void {
-    if (isFinalState(job.record.state)) return
+    // Not on chain yet (held at the gateway): the fetch was for another job with the same bundle.
+    if (isFinalState(job.record.state) || job.record.verification.chainJobId === null) return
     job.runner ??= from
     if (job.record.state === 'queued') {
       job.record.state = 'running'

@@ -198,6 +198,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
 
   /** Whether `job` fits beside what this gateway's posted jobs still want run (postAdmission.ts). */
   const fits = (job: LiveMarketJob): boolean => {
+    if (!options.holdForWorkers) return true
     // A worker's own word: capped, so one heartbeat cannot claim the whole network.
     const places = heartbeats.workersSeen.list().reduce((sum, w) => sum + Math.min(w.capabilities.maxJobs, maxPlacesPerWorker), 0)
     const posted = table.jobs().filter((j) => j !== job && !held.includes(j) && !isFinalState(j.record.state) && isWaitingForRuns(j))

@@ -30,6 +30,8 @@ export type MarketBackendOptions = {
   retentionAfterFailureMs: number
   /** Blocks the settlement must be deep before a job is completed (node/chain/confirmationDepth.ts; 0: at once). */
   confirmations: number
+  /** Hold jobs at the gateway while the workers heard have no room for them (postAdmission.ts); false posts every job at once. */
+  holdForWorkers: boolean
 }
 
 export const defaultMarketBackendOptions: MarketBackendOptions = {
@@ -64,4 +66,6 @@ export const defaultMarketBackendOptions: MarketBackendOptions = {
   retentionAfterFailureMs: 5 * 60_000,
   // The dev chain's; createMarketGateway sets the chain's own (confirmationDepth) unless told one.
   confirmations: 0,
+  // Jobs posted beyond what the workers can run expire or end inconclusive (docs/BENCHMARKS.md).
+  holdForWorkers: true,
 }
