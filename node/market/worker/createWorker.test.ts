@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { bytesToHex, type Address, type Hash, type Hex } from 'viem'
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MarketRevertError } from '../../chain/errors.ts'
 import type { MarketJob, MarketSlot } from '../../chain/marketReader.ts'
 import type { TxResult } from '../../chain/marketClient.ts'
@@ -195,74 +195,6 @@ describe('a worker keeps the slot it committed', () => {
     }, 'full')
     expect(last).toEqual({ jobId: 1n, phase: 'dropped', reason: 'MarketJobFull' })
     expect(state.reveals).toEqual([])
-  })
-})
-
-describe('re-announcements of a job the worker passed over', () => {
-  it('cost one job read each until the round changes, not a whole look (account, fee, eligibility)', async () => {
-    const { chain, state } = fakeChain(() => undefined, parseSpecHash(`0x${'03'.repeat(32)}`))
-    // Two seconds of the commit window left: too little to run and commit (minCommitTimeLeftS 3).
-    state.job = { ...state.job, commitDeadline: 1002 }
-    const reads = new Map<string, number>()
-    const counted = Object.fromEntries(
-      Object.entries(chain).map(([name, value]) => [
-        name,
-        typeof value === 'function'
-          ? (...args: unknown[]) => {
-              reads.set(name, (reads.get(name) ?? 0) + 1)
-              return (value as (...a: unknown[]) => unknown)(...args)
-            }
-          : value,
-      ]),
-    ) as WorkerChain
-    const skipped: Array<Record<string, unknown>> = []
-    const taken: Array<Record<string, unknown>> = []
-    const scratch = await openStorage({ root: path.join(dir, 'passed', 'scratch'), requireTmpfs: false, flag: '--scratch-dir' })
-    const store = await createJobStore({ dataDir: path.join(dir, 'passed'), scratch })
-    const worker = createWorker({
-      chain: counted,
-      network: { fetchBlob: async () => Promise.reject(new Error('a passed-over job is never fetched')) },
-      sandbox,
-      store,
-      workerKey: { privateKey: randomBytes(32) },
-      pollMs: 20,
-      log: (message, fields) => {
-        if (message === 'job skipped') skipped.push(fields ?? {})
-        if (message === 'job taken') taken.push(fields ?? {})
-      },
-    })
-    await worker.start()
-    const announcement = {
-      v: 1 as const,
-      chainId: chain.chainId,
-      market,
-      jobId: chainJobId(1n),
-      specHash: parseSpecHash(`0x${'03'.repeat(32)}`),
-      bundleSha256: sha256(new Uint8Array()),
-      bundleSize: 0,
-      providers: ['/ip4/127.0.0.1/tcp/1'],
-    }
-    const readsOf = (name: string) => reads.get(name) ?? 0
-    worker.offer(announcement)
-    await vi.waitFor(() => expect(skipped).toHaveLength(1))
-    expect(skipped[0]).toMatchObject({ reason: 'commit window closes too soon' })
-    const afterFirst = { getJob: readsOf('getJob'), getAccount: readsOf('getAccount'), feePerGas: readsOf('feePerGas'), getTotals: readsOf('getTotals') }
-    // One after the other (the fake chain answers at once: a turn of the event loop ends each look).
-    for (let i = 1; i <= 10; i++) {
-      worker.offer(announcement)
-      await new Promise((resolve) => setImmediate(resolve))
-    }
-    expect(readsOf('getJob')).toBe(afterFirst.getJob + 10)
-    // The escalation round: the job is worth a whole look again.
-    state.job = { ...state.job, round: 1, commitDeadline: 1200 }
-    worker.offer(announcement)
-    await vi.waitFor(() => expect(taken).toEqual([expect.objectContaining({ round: 1 })]))
-    const afterEscalation = { getAccount: readsOf('getAccount'), feePerGas: readsOf('feePerGas'), getTotals: readsOf('getTotals') }
-    await worker.stop()
-    await store.close()
-    await scratch.close()
-    expect(skipped).toHaveLength(1)
-    expect(afterEscalation).toEqual({ getAccount: afterFirst.getAccount + 1, feePerGas: afterFirst.feePerGas + 1, getTotals: afterFirst.getTotals + 1 })
   })
 })
 

@@ -183,11 +183,6 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     })()
     track(drain)
   }
-  // Open jobs this worker passed over for the rest of a round (not drawn, too late, every slot
-  // taken): gateways re-announce open jobs every few seconds, and a whole look costs several chain
-  // reads; a re-announcement of such a job costs one job read until its round changes, a reorg
-  // takes a commit out, or its commit window ends.
-  const passedOver = new Map<ChainJobId, { round: number; committed: number }>()
   // Jobs being looked at now: a re-announcement meanwhile is the same job.
   const looking = new Set<ChainJobId>()
 
@@ -246,15 +241,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
 
   async function look(announcement: JobAnnouncement): Promise<void> {
     const { jobId } = announcement
-    const job = await chain.getJob(jobId)
-    const passed = passedOver.get(jobId)
-    if (passed !== undefined) {
-      // The same round, no commit taken out by a reorg, the window still open: the same answer.
-      const same = isOpenStatus(job.status) && job.round === passed.round && job.committed >= passed.committed
-      if (same && (await chain.nextBlock()).timestamp <= job.commitDeadline) return
-      passedOver.delete(jobId)
-    }
-    const [specHash, account, feePerGas] = await Promise.all([view.specHash(jobId), chain.getAccount(), chain.feePerGas()])
+    const [job, specHash, account, feePerGas] = await Promise.all([chain.getJob(jobId), view.specHash(jobId), chain.getAccount(), chain.feePerGas()])
     lastFeePerGas = feePerGas
     if (specHash !== announcement.specHash) {
       log('job skipped', { jobId, reason: 'announced spec hash differs from the chain' })
@@ -281,11 +268,6 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
       log('job skipped', { jobId, round: job.round, reason: decision.reason, ...ask, ...(typeof later === 'number' ? { recheckAt: now + later } : {}) })
       if (later === 'when-free') deferred.set(jobId, announcement)
       else if (later !== null) scheduleRecheck(announcement, now + later)
-      else if (isOpenStatus(job.status)) {
-        // A job the chain does not know (yet, or again after a reorg) or one that settled is not remembered.
-        if (passedOver.size >= 10_000) passedOver.clear()
-        passedOver.set(jobId, { round: job.round, committed: job.committed })
-      }
       return
     }
     log('job taken', { jobId, round: job.round, commitFrom: decision.commitFrom })
