@@ -183,8 +183,6 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     })()
     track(drain)
   }
-  // Jobs being looked at now: a re-announcement meanwhile is the same job.
-  const looking = new Set<ChainJobId>()
 
   // Capacity counts sandbox runs only: a run that waits for its commit time holds no core.
   const runningCount = (): number => [...inFlight.values()].filter((job) => job.running).length
@@ -225,18 +223,13 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
   /** Looks at an offered job and, if it fits, starts its run and commit (in the background: this resolves once decided). */
   async function take(announcement: JobAnnouncement): Promise<void> {
     const { jobId } = announcement
-    if (stopped || records.has(jobId) || inFlight.has(jobId) || refused.has(jobId) || looking.has(jobId)) return
+    if (stopped || records.has(jobId) || inFlight.has(jobId) || refused.has(jobId)) return
     // Every run's place is taken: nothing to read now, it is looked at once one frees.
     if (runningCount() >= options.maxJobs) {
       deferred.set(jobId, announcement)
       return
     }
-    looking.add(jobId)
-    try {
-      await look(announcement)
-    } finally {
-      looking.delete(jobId)
-    }
+    await look(announcement)
   }
 
   async function look(announcement: JobAnnouncement): Promise<void> {

@@ -84,36 +84,10 @@ async function sendWithRetry<T>(send: () => Promise<T>, log: WorkerLog): Promise
   }
 }
 
-/**
- * `read`, shared by every caller within `ms` of the read that answers them (one in flight at a
- * time; a failed read is not kept).
- */
-function sharedFor<T>(ms: number, read: () => Promise<T>): () => Promise<T> {
-  let last: { at: number; value: Promise<T> } | undefined
-  return () => {
-    if (last && Date.now() - last.at < ms) return last.value
-    const value = read()
-    const entry = { at: Date.now(), value }
-    last = entry
-    value.catch(() => {
-      if (last === entry) last = undefined
-    })
-    return value
-  }
-}
-
-// The worker's jobs each ask the time of the next block and its fee: every job waiting for its
-// commit time polls it, and so does each look at an announced job. The pending block is read once
-// for all of them within this long (ms), well under any block time; the suggested tip moves slower.
-const pendingBlockShareMs = 250
-const tipShareMs = 2000
-
 export function workerChain({ client, chainId, deployBlock = 0n, log = silentLog }: WorkerChainParameters): WorkerChain {
   const account = client.account
   if (!account) throw new Error('workerChain needs a market client with an account')
   const { publicClient } = client
-  const pendingBlock = sharedFor(pendingBlockShareMs, () => publicClient.getBlock({ blockTag: 'pending' }))
-  const tip = sharedFor(tipShareMs, () => publicClient.estimateMaxPriorityFeePerGas().catch(() => 0n))
   const sent = <T>(send: () => Promise<T>): Promise<T> => sendWithRetry(send, log)
   // A retry goes back through the batcher: into the next batch with whatever else is due then.
   const commits = slotBatcher({ sendOne: (p: SlotParameters) => client.commit(p), sendMany: (items, options) => client.commitMany(items, options) })
@@ -129,7 +103,7 @@ export function workerChain({ client, chainId, deployBlock = 0n, log = silentLog
     getJobSpecHash: (jobId, before) => client.getJobSpecHash(jobId, { fromBlock: deployBlock, ...(before === undefined ? {} : { toBlock: before }) }),
     getPeer: () => client.getPeer(account.address),
     async nextBlock() {
-      const block = await pendingBlock()
+      const block = await publicClient.getBlock({ blockTag: 'pending' })
       return { number: block.number ?? (await publicClient.getBlockNumber()) + 1n, timestamp: Number(block.timestamp) }
     },
     async blockHash(number) {
@@ -137,8 +111,8 @@ export function workerChain({ client, chainId, deployBlock = 0n, log = silentLog
       return block.hash
     },
     async feePerGas() {
-      const [block, suggested] = await Promise.all([pendingBlock(), tip()])
-      return (block.baseFeePerGas ?? 0n) + suggested
+      const [block, tip] = await Promise.all([publicClient.getBlock({ blockTag: 'pending' }), publicClient.estimateMaxPriorityFeePerGas().catch(() => 0n)])
+      return (block.baseFeePerGas ?? 0n) + tip
     },
     walletBalance: () => publicClient.getBalance({ address: account.address }),
     async committedJobIds(fromBlock) {
