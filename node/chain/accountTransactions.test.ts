@@ -147,6 +147,22 @@ describe('accountTransactions', { timeout: 60_000 }, () => {
     expect(await publicClient.getTransactionCount({ address: account.address })).toBe(nonceBefore + 3)
   })
 
+  it('sends again what a rollback to before it was sent took out (a shorter chain, as a lagging RPC node shows too): no nonce given to a filler', async () => {
+    const { account, transactions, events, until } = sender(await funded(10n ** 18n))
+    const to = privateKeyToAccount(generatePrivateKey()).address
+    // One after the other: each sent while the chain was a block longer than for the one before.
+    for (const value of [1n, 2n, 4n]) await transactions.send(transfer(to, value))
+    // The chain goes back to before the last two were sent.
+    await rpc('anvil_rollback', [3])
+    const resent = () => new Set(events.filter((e) => e.type === 'resent').map((e) => e.nonce)).size
+    await until(() => resent() === 3 || events.some((e) => e.type !== 'resent'))
+    expect(events.filter((e) => e.type !== 'resent')).toEqual([])
+    await until(() => transactions.inFlight().every((t) => t.minedIn !== null))
+    expect(events.every((e) => e.reason === 'dropped by a reorg' && e.label === 'transfer')).toBe(true)
+    expect(await publicClient.getBalance({ address: to })).toBe(7n)
+    expect(await publicClient.getTransactionCount({ address: account.address })).toBe(3)
+  })
+
   it('replaces a transaction a base-fee spike priced out: same nonce, tip and max fee up at least 10 %, mined before its deadline', async () => {
     const { account, transactions, events, until } = sender(devAccounts(3)[2]!)
     const to = privateKeyToAccount(generatePrivateKey()).address
