@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { bytesToHex, type Address, type Hash, type Hex } from 'viem'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { MarketRevertError } from '../../chain/errors.ts'
 import type { MarketJob, MarketSlot } from '../../chain/marketReader.ts'
 import type { TxResult } from '../../chain/marketClient.ts'
@@ -195,6 +195,123 @@ describe('a worker keeps the slot it committed', () => {
     }, 'full')
     expect(last).toEqual({ jobId: 1n, phase: 'dropped', reason: 'MarketJobFull' })
     expect(state.reveals).toEqual([])
+  })
+})
+
+describe('re-announcements of a job the worker passed over', () => {
+  it('cost one job read each until the round changes, not a whole look (account, fee, eligibility)', async () => {
+    const { chain, state } = fakeChain(() => undefined, parseSpecHash(`0x${'03'.repeat(32)}`))
+    // Two seconds of the commit window left: too little to run and commit (minCommitTimeLeftS 3).
+    state.job = { ...state.job, commitDeadline: 1002 }
+    const reads = new Map<string, number>()
+    const counted = Object.fromEntries(
+      Object.entries(chain).map(([name, value]) => [
+        name,
+        typeof value === 'function'
+          ? (...args: unknown[]) => {
+              reads.set(name, (reads.get(name) ?? 0) + 1)
+              return (value as (...a: unknown[]) => unknown)(...args)
+            }
+          : value,
+      ]),
+    ) as WorkerChain
+    const skipped: Array<Record<string, unknown>> = []
+    const taken: Array<Record<string, unknown>> = []
+    const scratch = await openStorage({ root: path.join(dir, 'passed', 'scratch'), requireTmpfs: false, flag: '--scratch-dir' })
+    const store = await createJobStore({ dataDir: path.join(dir, 'passed'), scratch })
+    const worker = createWorker({
+      chain: counted,
+      network: { fetchBlob: async () => Promise.reject(new Error('a passed-over job is never fetched')) },
+      sandbox,
+      store,
+      workerKey: { privateKey: randomBytes(32) },
+      pollMs: 20,
+      log: (message, fields) => {
+        if (message === 'job skipped') skipped.push(fields ?? {})
+        if (message === 'job taken') taken.push(fields ?? {})
+      },
+    })
+    await worker.start()
+    const announcement = {
+      v: 1 as const,
+      chainId: chain.chainId,
+      market,
+      jobId: chainJobId(1n),
+      specHash: parseSpecHash(`0x${'03'.repeat(32)}`),
+      bundleSha256: sha256(new Uint8Array()),
+      bundleSize: 0,
+      providers: ['/ip4/127.0.0.1/tcp/1'],
+    }
+    const readsOf = (name: string) => reads.get(name) ?? 0
+    worker.offer(announcement)
+    await vi.waitFor(() => expect(skipped).toHaveLength(1))
+    expect(skipped[0]).toMatchObject({ reason: 'commit window closes too soon' })
+    const afterFirst = { getJob: readsOf('getJob'), getAccount: readsOf('getAccount'), feePerGas: readsOf('feePerGas'), getTotals: readsOf('getTotals') }
+    // One after the other (the fake chain answers at once: a turn of the event loop ends each look).
+    for (let i = 1; i <= 10; i++) {
+      worker.offer(announcement)
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    expect(readsOf('getJob')).toBe(afterFirst.getJob + 10)
+    expect({ getAccount: readsOf('getAccount'), feePerGas: readsOf('feePerGas'), getTotals: readsOf('getTotals') }).toEqual({
+      getAccount: afterFirst.getAccount,
+      feePerGas: afterFirst.feePerGas,
+      getTotals: afterFirst.getTotals,
+    })
+    // The escalation round: the job is worth a whole look again.
+    state.job = { ...state.job, round: 1, commitDeadline: 1200 }
+    worker.offer(announcement)
+    await vi.waitFor(() => expect(taken).toEqual([expect.objectContaining({ round: 1 })]))
+    const afterEscalation = { getAccount: readsOf('getAccount'), feePerGas: readsOf('feePerGas'), getTotals: readsOf('getTotals') }
+    await worker.stop()
+    await store.close()
+    await scratch.close()
+    expect(skipped).toHaveLength(1)
+    expect(afterEscalation).toEqual({ getAccount: afterFirst.getAccount + 1, feePerGas: afterFirst.feePerGas + 1, getTotals: afterFirst.getTotals + 1 })
+  })
+
+  it('are looked at whole again when a reorg reposted the job in another block: same round, a new draw', async () => {
+    const { chain, state } = fakeChain(() => undefined, parseSpecHash(`0x${'03'.repeat(32)}`))
+    // Two seconds of the commit window left: passed over (minCommitTimeLeftS 3).
+    state.job = { ...state.job, commitDeadline: 1002, seed: `0x${'00'.repeat(32)}` }
+    const skipped: Array<Record<string, unknown>> = []
+    const taken: Array<Record<string, unknown>> = []
+    const scratch = await openStorage({ root: path.join(dir, 'reposted', 'scratch'), requireTmpfs: false, flag: '--scratch-dir' })
+    const store = await createJobStore({ dataDir: path.join(dir, 'reposted'), scratch })
+    const worker = createWorker({
+      chain,
+      network: { fetchBlob: async () => new Uint8Array() },
+      sandbox,
+      store,
+      workerKey: { privateKey: randomBytes(32) },
+      pollMs: 20,
+      log: (message, fields) => {
+        if (message === 'job skipped') skipped.push(fields ?? {})
+        if (message === 'job taken') taken.push(fields ?? {})
+      },
+    })
+    await worker.start()
+    const announcement = {
+      v: 1 as const,
+      chainId: chain.chainId,
+      market,
+      jobId: chainJobId(1n),
+      specHash: parseSpecHash(`0x${'03'.repeat(32)}`),
+      bundleSha256: sha256(new Uint8Array()),
+      bundleSize: 0,
+      providers: ['/ip4/127.0.0.1/tcp/1'],
+    }
+    worker.offer(announcement)
+    await vi.waitFor(() => expect(skipped).toHaveLength(1))
+    // A reorg dropped the post; the gateway sent it again and it landed a block later: the same
+    // job id and round 0 with nothing committed, but another seed block, start and deadline.
+    state.job = { ...state.job, seedBlock: 2n, roundStart: 950, commitDeadline: 1200 }
+    worker.offer(announcement)
+    await vi.waitFor(() => expect(taken).toEqual([expect.objectContaining({ round: 0 })]))
+    await worker.stop()
+    await store.close()
+    await scratch.close()
+    expect(skipped).toHaveLength(1)
   })
 })
 

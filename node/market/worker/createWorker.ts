@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events'
 import type { Hex } from 'viem'
 import { MarketRevertError } from '../../chain/errors.ts'
+import { seedBlockFor } from '../../chain/eligibility/index.ts'
 import { systemClock, type Clock } from '../../clock/systemClock.ts'
 import { isOpenStatus, type MarketJob, type MarketSlot } from '../../chain/marketReader.ts'
 import type { OnChainVerdict, JobAnnouncement } from '../../p2p/jobAnnouncements.ts'
@@ -184,6 +185,13 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     track(drain)
   }
 
+  // Open jobs this worker passed over for the rest of a round (not drawn, too late, every slot
+  // taken): gateways re-announce open jobs every few seconds, and a whole look costs five chain
+  // reads; a re-announcement of such a job costs a job read and a block read while the draw is the
+  // same one: the same round, posted at the same time in the same seed block with the same anchor
+  // (seedBlockFor) and stored seed, no commit taken out by a reorg, and the commit window open.
+  const passedOver = new Map<ChainJobId, PassedOver>()
+
   // Capacity counts sandbox runs only: a run that waits for its commit time holds no core.
   const runningCount = (): number => [...inFlight.values()].filter((job) => job.running).length
   const reports = executionReports({ workerKey: parameters.workerKey, chainId: chain.chainId, market: chain.market, retentionMs: parameters.retentionMaxMs ?? defaultWorkerOptions.retentionMaxMs })
@@ -234,13 +242,20 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
 
   async function look(announcement: JobAnnouncement): Promise<void> {
     const { jobId } = announcement
-    const [job, specHash, account, feePerGas] = await Promise.all([chain.getJob(jobId), view.specHash(jobId), chain.getAccount(), chain.feePerGas()])
+    const job = await chain.getJob(jobId)
+    const passed = passedOver.get(jobId)
+    if (passed !== undefined) {
+      const next = await chain.nextBlock()
+      if (sameDraw(passed, job, next)) return
+      passedOver.delete(jobId)
+    }
+    const [specHash, account, feePerGas] = await Promise.all([view.specHash(jobId), chain.getAccount(), chain.feePerGas()])
     lastFeePerGas = feePerGas
     if (specHash !== announcement.specHash) {
       log('job skipped', { jobId, reason: 'announced spec hash differs from the chain' })
       return
     }
-    const { eligibility, now } = await view.eligibility(job, account)
+    const { eligibility, now, nextBlock } = await view.eligibility(job, account)
     const reserved = [...inFlight.values()].reduce((sum, held) => sum + held.collateral, 0n)
     const decision = decideJob({
       job,
@@ -261,6 +276,11 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
       log('job skipped', { jobId, round: job.round, reason: decision.reason, ...ask, ...(typeof later === 'number' ? { recheckAt: now + later } : {}) })
       if (later === 'when-free') deferred.set(jobId, announcement)
       else if (later !== null) scheduleRecheck(announcement, now + later)
+      else if (isOpenStatus(job.status) && now < job.commitDeadline) {
+        // A job the chain does not know (yet, or again after a reorg) or one that settled is not remembered.
+        if (passedOver.size >= 10_000) passedOver.clear()
+        passedOver.set(jobId, passedOverOf(job, nextBlock))
+      }
       return
     }
     log('job taken', { jobId, round: job.round, commitFrom: decision.commitFrom })
@@ -554,4 +574,27 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     },
     jobs: () => [...records.values()].map((record) => ({ ...record })),
   }
+}
+
+/** What a worker's draw for a job's round depends on, as read when it passed the job over. */
+type PassedOver = Pick<MarketJob, 'round' | 'roundStart' | 'commitDeadline' | 'seedBlock' | 'seed' | 'committed'> & { anchor: bigint }
+
+function passedOverOf(job: MarketJob, nextBlock: bigint): PassedOver {
+  const { round, roundStart, commitDeadline, seedBlock, seed, committed } = job
+  return { round, roundStart, commitDeadline, seedBlock, seed, committed, anchor: seedBlockFor(seedBlock, nextBlock) }
+}
+
+/** Whether a job read now would get the answer it got when passed over (a reorg that reposted it, or took a commit out, does not). */
+function sameDraw(passed: PassedOver, job: MarketJob, next: { number: bigint; timestamp: number }): boolean {
+  return (
+    isOpenStatus(job.status) &&
+    job.round === passed.round &&
+    job.roundStart === passed.roundStart &&
+    job.commitDeadline === passed.commitDeadline &&
+    job.seedBlock === passed.seedBlock &&
+    job.seed === passed.seed &&
+    job.committed >= passed.committed &&
+    seedBlockFor(job.seedBlock, next.number) === passed.anchor &&
+    next.timestamp <= job.commitDeadline
+  )
 }

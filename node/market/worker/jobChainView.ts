@@ -10,8 +10,8 @@ import type { WorkerChain } from './workerChain.ts'
 export type JobChainView = {
   /** The job's posted spec hash (lowercase), or null while the chain does not know the job. */
   specHash(jobId: ChainJobId): Promise<SpecHash | null>
-  /** When this worker may commit to the job's current round, and the chain time of the next block (`account`: this worker's, when just read). */
-  eligibility(job: MarketJob, account?: MarketAccount): Promise<{ eligibility: RoundEligibility; now: number }>
+  /** When this worker may commit to the job's current round, and the chain time and number of the next block (`account`: this worker's, when just read). */
+  eligibility(job: MarketJob, account?: MarketAccount): Promise<{ eligibility: RoundEligibility; now: number; nextBlock: bigint }>
 }
 
 // Bounds on the caches: plenty for the jobs a worker sees within an hour.
@@ -42,7 +42,7 @@ export function jobChainView(chain: WorkerChain): JobChainView {
     async eligibility(job, known) {
       const [account, totals, next] = await Promise.all([known ?? chain.getAccount(), chain.getTotals(), chain.nextBlock()])
       const eligibility = await roundEligibility({ job, account, totals, worker: chain.address, nextBlock: next.number, blockHash })
-      return { eligibility, now: next.timestamp }
+      return { eligibility, now: next.timestamp, nextBlock: next.number }
     },
   }
 }
