@@ -159,22 +159,27 @@ async function runOneJob(onCommit: (chain: { job: MarketJob; slots: MarketSlot[]
   })
   const last = await outcome
   await worker.stop()
+  const saved = (await store.list()).records
   await store.close()
   await scratch.close()
-  return { last, phases, state, record: worker.jobs()[0] }
+  return { last, phases, state, record: worker.jobs()[0], saved }
 }
 
 describe('a worker keeps the slot it committed', () => {
   it('reveals in the escalation round when its commit, sent in the first round, landed there', async () => {
     // The first committee filled, revealed in dissent and drew the escalation committee while this
     // worker's commit waited for a block: the contract put it into round 1.
-    const { last, state, record } = await runOneJob((chain) => {
+    const { last, phases, state, record, saved } = await runOneJob((chain) => {
       chain.job = { ...chain.job, status: 'Escalated', round: 1, roundSlots: 1, committed: 1, revealed: 0 }
       chain.slots = [slot(0, 0, other, true), slot(1, 1, me)]
     }, 'escalated')
     expect(last, 'the worker dropped its own committed slot').toEqual({ jobId: 1n, phase: 'revealed' })
     expect(state.reveals).toEqual([{ round: 1 }])
+    // The poll loop may reveal while the commit's own record save still runs: neither save may
+    // fail and drop the job (jobStore.test.ts), and the disk holds what the worker holds.
+    expect(phases.filter((event) => event.phase === 'dropped')).toEqual([])
     expect(record?.round).toBe(1)
+    expect(saved).toEqual([record])
   })
 
   it('follows a commit already on chain (MarketAlreadyCommitted) to its reveal instead of dropping it', async () => {

@@ -58,6 +58,7 @@ type StoredWorkerJobRecord = Omit<WorkerJobRecord, 'jobId' | 'specHash'> & { job
 export type JobStore = {
   /** A fresh directory on tmpfs where the sandbox copies the job's output files. */
   prepare(jobId: ChainJobId): Promise<{ outputDir: string }>
+  /** Writes job.json atomically; saves of one job land in call order, however they overlap. */
   save(record: WorkerJobRecord): Promise<void>
   /** Every readable record; directories without one (a crash while running) are listed as ids in `orphans`. */
   list(): Promise<{ records: WorkerJobRecord[]; orphans: ChainJobId[] }>
@@ -97,6 +98,20 @@ export async function createJobStore({ dataDir, scratch }: CreateJobStoreParamet
     await removeOutputDir(jobId)
     await sealed.remove(sealedName(jobId, ''))
   }
+  // A job's saves and removal run one at a time, in call order. The worker saves one record from
+  // two places at once (the commit's follow-up and the poll loop's reveal): two saves sharing
+  // job.json.tmp had one rename find the file already moved (ENOENT), and the worker dropped a
+  // job it had committed and revealed; an older save could also land last and leave stale state.
+  const queues = new Map<ChainJobId, Promise<void>>()
+  const inTurn = (jobId: ChainJobId, work: () => Promise<void>): Promise<void> => {
+    const done = (queues.get(jobId) ?? Promise.resolve()).then(work)
+    const settled = done.catch(() => undefined)
+    queues.set(jobId, settled)
+    void settled.then(() => {
+      if (queues.get(jobId) === settled) queues.delete(jobId)
+    })
+    return done
+  }
 
   return {
     async prepare(jobId) {
@@ -107,9 +122,13 @@ export async function createJobStore({ dataDir, scratch }: CreateJobStoreParamet
     },
     async save(record) {
       const file = path.join(jobDir(record.jobId), 'job.json')
-      await mkdir(path.dirname(file), { recursive: true, mode: 0o700 })
-      await writeFile(`${file}.tmp`, JSON.stringify({ ...record, jobId: record.jobId.toString() }, null, 2) + '\n', { mode: 0o600 })
-      await rename(`${file}.tmp`, file)
+      // The record as it is now: the caller may change the object while an earlier save runs.
+      const text = JSON.stringify({ ...record, jobId: record.jobId.toString() }, null, 2) + '\n'
+      return inTurn(record.jobId, async () => {
+        await mkdir(path.dirname(file), { recursive: true, mode: 0o700 })
+        await writeFile(`${file}.tmp`, text, { mode: 0o600 })
+        await rename(`${file}.tmp`, file)
+      })
     },
     async list() {
       const records: WorkerJobRecord[] = []
@@ -168,8 +187,10 @@ export async function createJobStore({ dataDir, scratch }: CreateJobStoreParamet
     },
     removeResult,
     async remove(jobId) {
-      await removeResult(jobId)
-      await rm(jobDir(jobId), { recursive: true, force: true })
+      return inTurn(jobId, async () => {
+        await removeResult(jobId)
+        await rm(jobDir(jobId), { recursive: true, force: true })
+      })
     },
     async close() {
       for (const jobId of [...outputDirs.keys()]) await removeOutputDir(jobId)
