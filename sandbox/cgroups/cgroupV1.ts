@@ -3,7 +3,7 @@
 // controllers on v1, as on the development machine.
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
-import { killAllIn, listPids, readKeyValues, readNumber, removeCgroupDir, tryWriteControl, writeControl } from './cgroupFiles.ts'
+import { killAllIn, killMemory, listPids, readKeyValues, readNumber, removeCgroupDir, tryWriteControl, writeControl } from './cgroupFiles.ts'
 
 /** Emptied job cgroups kept for reuse. */
 const maxIdleSlots = 16
@@ -84,6 +84,7 @@ export function createCgroupV1Backend(parents: CgroupV1Mounts): CgroupBackend {
 
     const selfJoinFiles = dirs.map((dir) => path.join(dir, 'tasks'))
     let released = false
+    const signalled = killMemory()
     const sweeps = new Set<Promise<void>>()
     const cpuSeconds = () => readNumber(path.join(cpuacct, 'cpuacct.usage')) / 1e9
     return {
@@ -109,13 +110,13 @@ export function createCgroupV1Backend(parents: CgroupV1Mounts): CgroupBackend {
       },
       async killAll() {
         if (released) return
-        const sweep = killAllIn(path.join(pids, 'cgroup.procs'), spare, () => released)
+        const sweep = killAllIn(path.join(pids, 'cgroup.procs'), spare, () => released, undefined, signalled)
         sweeps.add(sweep)
         await sweep.finally(() => sweeps.delete(sweep))
       },
       async destroy() {
         if (released) return
-        await killAllIn(path.join(pids, 'cgroup.procs'), spare)
+        await killAllIn(path.join(pids, 'cgroup.procs'), spare, undefined, undefined, signalled)
         // Sweeps still running (a kill's repeats) stop here, before another job can be placed.
         released = true
         await Promise.all(sweeps)

@@ -4,7 +4,7 @@
 // runc does; every sandbox of the service (and a restarted one) then shares that layout.
 import { closeSync, mkdirSync, openSync, readFileSync, readSync, writeSync } from 'node:fs'
 import path from 'node:path'
-import { killAllIn, listPids, readKeyValues, readNumber, removeCgroupDir, tryWriteControl, writeControl } from './cgroupFiles.ts'
+import { killAllIn, killMemory, listPids, readKeyValues, readNumber, removeCgroupDir, tryWriteControl, writeControl } from './cgroupFiles.ts'
 import { jobsCpuShare, type CgroupBackend, type CgroupLimits, type JobCgroup } from './types.ts'
 import { errorCodeOf } from '../../errors/index.ts'
 
@@ -122,17 +122,18 @@ export function createCgroupV2Backend({ own, instance }: { own: string; instance
     const cpuSeconds = () => (usageUsec() - cpuBaseline) / 1e6
     const procs = path.join(dir, 'cgroup.procs')
     let released = false
+    const signalled = killMemory()
     const sweeps = new Set<Promise<void>>()
     // Pid by pid first: what is left when a job ends (bwrap's exiting pid 1, a sleeper) is gone in
     // a round or two, and the cgroup stays reusable. Only what outruns that (a fork bomb) gets
     // cgroup.kill (Linux 5.14+: the whole cgroup at once, forks in flight included), and the
     // sweep after it covers older kernels and waits until the cgroup is empty.
     const sweep = async (stopped?: () => boolean) => {
-      await killAllIn(procs, undefined, stopped, 8)
+      await killAllIn(procs, undefined, stopped, 8, signalled)
       if (stopped?.() || listPids(procs).length === 0) return
       slot.killed = true
       tryWriteControl(path.join(dir, 'cgroup.kill'), 1)
-      await killAllIn(procs, undefined, stopped)
+      await killAllIn(procs, undefined, stopped, undefined, signalled)
     }
     return {
       selfJoinFiles: null,

@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { gzipSync } from 'node:zlib'
 import * as tar from 'tar-stream'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { packFiles } from '../../sandbox/bundle/packFiles.ts'
 import { SandboxError } from '../../sandbox/index.ts'
 import type { InterpreterName } from '../../sandbox/types.ts'
@@ -108,6 +108,26 @@ report(allocated_mb=len(chunks))`)
     expect(result.err).toMatch(/fork: (retry: )?Resource temporarily unavailable/)
     expect(hostProcessesWith(marker)).toEqual([])
     expect(spawnSync('/usr/bin/true').status).toBe(0)
+  })
+
+  it('ends a fork bomb with one SIGKILL per process: what it forks while the cgroup is emptied is stopped first, not killed round after round', async (context) => {
+    requireHost(context, probeCgroupLimits())
+    const marker = `forkbomb-${randomBytes(6).toString('hex')}`
+    const kills = new Map<number, number>()
+    const kill = process.kill.bind(process)
+    const spy = vi.spyOn(process, 'kill').mockImplementation((pid: number, signal?: string | number) => {
+      if (signal === 'SIGKILL') kills.set(pid, (kills.get(pid) ?? 0) + 1)
+      return kill(pid, signal)
+    })
+    try {
+      const result = await runner.run({ files: { 'bomb.sh': ':(){ :|:& };:\nsleep 5\n' }, manifest: { timeout: 2, args: [marker] }, limits: { pids: 64 } })
+      expect(result.termination).toBe('timeout')
+    } finally {
+      spy.mockRestore()
+    }
+    expect(kills.size).toBeGreaterThan(0)
+    expect([...kills.entries()].filter(([, count]) => count > 1)).toEqual([])
+    expect(hostProcessesWith(marker)).toEqual([])
   })
 
   it('stops a busy loop at cpu_seconds with cpu_limit', async (context) => {
