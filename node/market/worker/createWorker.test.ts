@@ -53,7 +53,7 @@ afterAll(async () => {
 })
 
 /** A chain of one open job in its first round at chain time 1000, drawn for this worker alone; `onCommit` plays what the commit meets. */
-function fakeChain(onCommit: (chain: { job: MarketJob; slots: MarketSlot[] }) => void, specHash: SpecHash) {
+function fakeChain(onCommit: (chain: { job: MarketJob; slots: MarketSlot[]; slotReadFailures: number }) => void, specHash: SpecHash) {
   const state = {
     job: {
       jobId: 1n,
@@ -78,13 +78,21 @@ function fakeChain(onCommit: (chain: { job: MarketJob; slots: MarketSlot[] }) =>
     } as MarketJob,
     slots: [] as MarketSlot[],
     reveals: [] as Array<{ round: number }>,
+    /** Slot reads that fail (an RPC error) before the next one answers. */
+    slotReadFailures: 0,
   }
   const chain: WorkerChain = {
     address: me,
     chainId: 31337,
     market,
     getJob: async () => ({ ...state.job }),
-    getSlots: async () => state.slots.map((s) => ({ ...s })),
+    getSlots: async () => {
+      if (state.slotReadFailures > 0) {
+        state.slotReadFailures -= 1
+        throw new Error('fetch failed')
+      }
+      return state.slots.map((s) => ({ ...s }))
+    },
     getAccount: async () => ({ staked: ETH, locked: 0n, free: ETH, balance: 0n, unbonding: 0n, unbondingEnd: 0, workerIndex: 1, stakeBlock: 0n }),
     getTotals: async () => ({ workerCount: 1, jobCount: 1n, totalStaked: ETH }),
     getJobSpecHash: async () => specHash,
@@ -114,7 +122,7 @@ function fakeChain(onCommit: (chain: { job: MarketJob; slots: MarketSlot[] }) =>
   return { chain, state }
 }
 
-async function runOneJob(onCommit: (chain: { job: MarketJob; slots: MarketSlot[] }) => void, name: string) {
+async function runOneJob(onCommit: (chain: { job: MarketJob; slots: MarketSlot[]; slotReadFailures: number }) => void, name: string) {
   const environments = hostEnvironments(sandbox.capabilities)
   const bundle = await packFiles({ 'main.sh': 'echo slot\n' })
   const manifest = parseManifest({ entrypoint: 'main.sh' })
@@ -188,6 +196,17 @@ describe('a worker keeps the slot it committed', () => {
       chain.slots = [slot(0, 0, me)]
       throw new MarketRevertError('MarketAlreadyCommitted', [1n, me], null)
     }, 'already')
+    expect(last).toEqual({ jobId: 1n, phase: 'revealed' })
+    expect(state.reveals).toEqual([{ round: 0 }])
+  })
+
+  it('reveals a commit whose slot read after it failed (an RPC error) instead of dropping it and being slashed', async () => {
+    const { last, phases, state } = await runOneJob((chain) => {
+      chain.job = { ...chain.job, committed: 1 }
+      chain.slots = [slot(0, 0, me)]
+      chain.slotReadFailures = 1
+    }, 'slot-read-fails')
+    expect(phases.filter((event) => event.phase === 'dropped')).toEqual([])
     expect(last).toEqual({ jobId: 1n, phase: 'revealed' })
     expect(state.reveals).toEqual([{ round: 0 }])
   })

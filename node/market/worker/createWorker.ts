@@ -383,8 +383,17 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     // The slot's round is the chain's: a commit sent in the first round can land in the escalation
     // round when the first closed meanwhile, and the reveal follows the round it landed in. No slot
     // (a reorg took the commit out already): the job's current round, and the follow-up commits
-    // again while the window is open (stillOnChain).
-    const round = (await mySlot(jobId))?.round ?? job.round
+    // again while the window is open (stillOnChain). From here on the job is never dropped for a
+    // failure of its own: the commit is on chain, and a worker that does not reveal it is slashed.
+    // A failed slot read takes the job's round (the poll loop corrects it, stillOnChain), a failed
+    // save keeps the record in memory (the poll loop reveals from there).
+    const round = await mySlot(jobId).then(
+      (mine) => mine?.round ?? job.round,
+      (error: unknown) => {
+        log('slot read after the commit failed; the poll loop checks it', { jobId, reason: classifyFailure(error).reason })
+        return job.round
+      },
+    )
     if (hash === null) log('commit found on chain; following it', { jobId, round })
     if (fault === 'crash-after-commit') {
       log('fault crash-after-commit: exiting after the commit receipt', { jobId, tx: hash })
@@ -393,7 +402,10 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
       exit(1)
       return
     }
-    await update(record, { phase: 'committed', commitTx: hash, round })
+    await update(record, { phase: 'committed', commitTx: hash, round }).catch((error: unknown) => {
+      log('job record not saved after the commit; kept in memory', { jobId, reason: classifyFailure(error).reason })
+      events.emit('phase', { jobId, phase: 'committed' } satisfies WorkerPhaseEvent)
+    })
     log('result committed', { jobId, round, root, tx: hash, faulty })
     kick()
   }
