@@ -5,7 +5,7 @@
 // each in a process of its own so the honest clients measure the service, not the load generators. Reports the honest clients' latency (p50/p99, quiet vs hostile), the service's
 // peak RSS and event-loop delay, the hostile requests refused, and whether the service survived.
 // Prints a Markdown table for docs/BENCHMARKS.md.
-// Usage: node --import tsx bench/api/hostileSoak.ts [--minutes 10] [--quiet-seconds 60] [--flood 20000] [--cpu-prof-dir DIR] [--trace-gc FILE] [--attackers-nice N] [--kernel-conn-limit N[/BURST]] [--honest-keep-alive]
+// Usage: node --import tsx bench/api/hostileSoak.ts [--minutes 10] [--quiet-seconds 60] [--flood 20000] [--cpu-prof-dir DIR] [--trace-gc FILE] [--attackers-nice N] [--kernel-conn-limit N[/BURST]] [--honest-keep-alive] [--node-flags="FLAGS"]
 // `--cpu-prof-dir` writes a V8 CPU profile of the service (Node's --cpu-prof) there when it stops;
 // `--trace-gc` writes the service's garbage collections (Node's --trace-gc) to FILE.
 // `--attackers-nice N` runs the hostile load generators at that nice level: on a public service the
@@ -28,7 +28,7 @@ import { parseArgs } from 'node:util'
 import { packFiles } from '../../sandbox/bundle/packFiles.ts'
 import { multipart, percentile, request, Tally } from './soakClient.ts'
 
-const { values } = parseArgs({ options: { minutes: { type: 'string' }, 'quiet-seconds': { type: 'string' }, flood: { type: 'string' }, 'cpu-prof-dir': { type: 'string' }, 'trace-gc': { type: 'string' }, 'attackers-nice': { type: 'string' }, 'kernel-conn-limit': { type: 'string' }, 'honest-keep-alive': { type: 'boolean' } } })
+const { values } = parseArgs({ options: { minutes: { type: 'string' }, 'quiet-seconds': { type: 'string' }, flood: { type: 'string' }, 'cpu-prof-dir': { type: 'string' }, 'trace-gc': { type: 'string' }, 'attackers-nice': { type: 'string' }, 'kernel-conn-limit': { type: 'string' }, 'honest-keep-alive': { type: 'boolean' }, 'node-flags': { type: 'string' } } })
 const attackersNice = Number(values['attackers-nice'] ?? 0)
 /** A load generator's command, at the attackers' nice level. */
 const attacker = (command: string[]): [string, string[]] => (attackersNice === 0 ? [command[0]!, command.slice(1)] : ['nice', ['-n', String(attackersNice), ...command]])
@@ -42,7 +42,7 @@ const progress = (message: string) => process.stderr.write(`soak: ${message}\n`)
 
 // The service, with nothing changed from its defaults but the port and the data directory.
 const dataDir = mkdtempSync('/dev/shm/sandrun-soak-')
-const profile = [...(values['cpu-prof-dir'] ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(values['cpu-prof-dir'])] : []), ...(values['trace-gc'] ? ['--trace-gc'] : [])]
+const profile = [...(values['cpu-prof-dir'] ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(values['cpu-prof-dir'])] : []), ...(values['trace-gc'] ? ['--trace-gc'] : []), ...(values['node-flags']?.split(/\s+/).filter(Boolean) ?? [])]
 // The service as an installed package runs it: the JavaScript build, not the sources through tsx.
 execFileSync(process.execPath, ['--import', 'tsx', 'scripts/build.ts', '--no-types', '--if-stale'], { cwd: root, stdio: 'inherit' })
 const gcTrace = values['trace-gc'] ? openSync(path.resolve(values['trace-gc']), 'w') : 'ignore'
