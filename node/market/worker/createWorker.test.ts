@@ -222,6 +222,43 @@ describe('a worker keeps the slot it committed', () => {
   })
 })
 
+/** A worker offered a job it will pass over at first, with what it logs as skipped and taken. */
+async function passingWorker(chain: WorkerChain, name: string, fetchBlob: () => Promise<Uint8Array>) {
+  const skipped: Array<Record<string, unknown>> = []
+  const taken: Array<Record<string, unknown>> = []
+  const scratch = await openStorage({ root: path.join(dir, name, 'scratch'), requireTmpfs: false, flag: '--scratch-dir' })
+  const store = await createJobStore({ dataDir: path.join(dir, name), scratch })
+  const worker = createWorker({
+    chain,
+    network: { fetchBlob },
+    sandbox,
+    store,
+    workerKey: { privateKey: randomBytes(32) },
+    pollMs: 20,
+    log: (message, fields) => {
+      if (message === 'job skipped') skipped.push(fields ?? {})
+      if (message === 'job taken') taken.push(fields ?? {})
+    },
+  })
+  await worker.start()
+  const announcement = {
+    v: 1 as const,
+    chainId: chain.chainId,
+    market,
+    jobId: chainJobId(1n),
+    specHash: parseSpecHash(`0x${'03'.repeat(32)}`),
+    bundleSha256: sha256(new Uint8Array()),
+    bundleSize: 0,
+    providers: ['/ip4/127.0.0.1/tcp/1'],
+  }
+  const stop = async () => {
+    await worker.stop()
+    await store.close()
+    await scratch.close()
+  }
+  return { worker, skipped, taken, offer: () => worker.offer(announcement), stop }
+}
+
 describe('re-announcements of a job the worker passed over', () => {
   it('cost one job read each until the round changes, not a whole look (account, fee, eligibility)', async () => {
     const { chain, state } = fakeChain(() => undefined, parseSpecHash(`0x${'03'.repeat(32)}`))
@@ -239,41 +276,15 @@ describe('re-announcements of a job the worker passed over', () => {
           : value,
       ]),
     ) as WorkerChain
-    const skipped: Array<Record<string, unknown>> = []
-    const taken: Array<Record<string, unknown>> = []
-    const scratch = await openStorage({ root: path.join(dir, 'passed', 'scratch'), requireTmpfs: false, flag: '--scratch-dir' })
-    const store = await createJobStore({ dataDir: path.join(dir, 'passed'), scratch })
-    const worker = createWorker({
-      chain: counted,
-      network: { fetchBlob: async () => Promise.reject(new Error('a passed-over job is never fetched')) },
-      sandbox,
-      store,
-      workerKey: { privateKey: randomBytes(32) },
-      pollMs: 20,
-      log: (message, fields) => {
-        if (message === 'job skipped') skipped.push(fields ?? {})
-        if (message === 'job taken') taken.push(fields ?? {})
-      },
-    })
-    await worker.start()
-    const announcement = {
-      v: 1 as const,
-      chainId: chain.chainId,
-      market,
-      jobId: chainJobId(1n),
-      specHash: parseSpecHash(`0x${'03'.repeat(32)}`),
-      bundleSha256: sha256(new Uint8Array()),
-      bundleSize: 0,
-      providers: ['/ip4/127.0.0.1/tcp/1'],
-    }
+    const { skipped, taken, offer, stop } = await passingWorker(counted, 'passed', async () => Promise.reject(new Error('a passed-over job is never fetched')))
     const readsOf = (name: string) => reads.get(name) ?? 0
-    worker.offer(announcement)
+    offer()
     await vi.waitFor(() => expect(skipped).toHaveLength(1))
     expect(skipped[0]).toMatchObject({ reason: 'commit window closes too soon' })
     const afterFirst = { getJob: readsOf('getJob'), getAccount: readsOf('getAccount'), feePerGas: readsOf('feePerGas'), getTotals: readsOf('getTotals') }
     // One after the other (the fake chain answers at once: a turn of the event loop ends each look).
     for (let i = 1; i <= 10; i++) {
-      worker.offer(announcement)
+      offer()
       await new Promise((resolve) => setImmediate(resolve))
     }
     expect(readsOf('getJob')).toBe(afterFirst.getJob + 10)
@@ -284,12 +295,10 @@ describe('re-announcements of a job the worker passed over', () => {
     })
     // The escalation round: the job is worth a whole look again.
     state.job = { ...state.job, round: 1, commitDeadline: 1200 }
-    worker.offer(announcement)
+    offer()
     await vi.waitFor(() => expect(taken).toEqual([expect.objectContaining({ round: 1 })]))
     const afterEscalation = { getAccount: readsOf('getAccount'), feePerGas: readsOf('feePerGas'), getTotals: readsOf('getTotals') }
-    await worker.stop()
-    await store.close()
-    await scratch.close()
+    await stop()
     expect(skipped).toHaveLength(1)
     expect(afterEscalation).toEqual({ getAccount: afterFirst.getAccount + 1, feePerGas: afterFirst.feePerGas + 1, getTotals: afterFirst.getTotals + 1 })
   })
@@ -298,43 +307,15 @@ describe('re-announcements of a job the worker passed over', () => {
     const { chain, state } = fakeChain(() => undefined, parseSpecHash(`0x${'03'.repeat(32)}`))
     // Two seconds of the commit window left: passed over (minCommitTimeLeftS 3).
     state.job = { ...state.job, commitDeadline: 1002, seed: `0x${'00'.repeat(32)}` }
-    const skipped: Array<Record<string, unknown>> = []
-    const taken: Array<Record<string, unknown>> = []
-    const scratch = await openStorage({ root: path.join(dir, 'reposted', 'scratch'), requireTmpfs: false, flag: '--scratch-dir' })
-    const store = await createJobStore({ dataDir: path.join(dir, 'reposted'), scratch })
-    const worker = createWorker({
-      chain,
-      network: { fetchBlob: async () => new Uint8Array() },
-      sandbox,
-      store,
-      workerKey: { privateKey: randomBytes(32) },
-      pollMs: 20,
-      log: (message, fields) => {
-        if (message === 'job skipped') skipped.push(fields ?? {})
-        if (message === 'job taken') taken.push(fields ?? {})
-      },
-    })
-    await worker.start()
-    const announcement = {
-      v: 1 as const,
-      chainId: chain.chainId,
-      market,
-      jobId: chainJobId(1n),
-      specHash: parseSpecHash(`0x${'03'.repeat(32)}`),
-      bundleSha256: sha256(new Uint8Array()),
-      bundleSize: 0,
-      providers: ['/ip4/127.0.0.1/tcp/1'],
-    }
-    worker.offer(announcement)
+    const { skipped, taken, offer, stop } = await passingWorker(chain, 'reposted', async () => new Uint8Array())
+    offer()
     await vi.waitFor(() => expect(skipped).toHaveLength(1))
     // A reorg dropped the post; the gateway sent it again and it landed a block later: the same
     // job id and round 0 with nothing committed, but another seed block, start and deadline.
     state.job = { ...state.job, seedBlock: 2n, roundStart: 950, commitDeadline: 1200 }
-    worker.offer(announcement)
+    offer()
     await vi.waitFor(() => expect(taken).toEqual([expect.objectContaining({ round: 0 })]))
-    await worker.stop()
-    await store.close()
-    await scratch.close()
+    await stop()
     expect(skipped).toHaveLength(1)
   })
 })
