@@ -26,12 +26,34 @@ const uploadChunkBytes = 256 * 1024
 /**
  * Sends the request and reads the whole answer. Rejects with the transport's error (an
  * `AbortError` when `signal` aborts), whatever the HTTP status.
+ *
+ * A request that went out on a kept-alive socket the gateway had just closed as idle (its
+ * keep-alive, 5 s by default, ran out while the request was on its way) is reset before anything
+ * was answered: it is sent once more on a new socket, as Node's documentation advises
+ * (`request.reusedSocket`). Any other reset is the caller's to see.
  */
-export async function httpRequest(url: URL, { method = 'GET', headers, body, onUploadProgress, signal }: HttpRequestParameters = {}): Promise<HttpResponse> {
+export async function httpRequest(url: URL, parameters: HttpRequestParameters = {}): Promise<HttpResponse> {
+  // Each idle socket of the agent may be stale: a few tries, then the reset as it came.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await requestOnce(url, parameters)
+    } catch (error) {
+      if (!(error instanceof StaleSocketError)) throw error
+      if (attempt >= 3) throw error.cause
+    }
+  }
+}
+
+/** A reset on a reused keep-alive socket before any answer: the server closed it as idle. */
+class StaleSocketError extends Error {}
+
+async function requestOnce(url: URL, { method = 'GET', headers, body, onUploadProgress, signal }: HttpRequestParameters): Promise<HttpResponse> {
   const transport = url.protocol === 'https:' ? https : http
   const request = transport.request(url, { method, headers, signal })
   const answered = new Promise<HttpResponse>((resolve, reject) => {
-    request.once('error', reject)
+    request.once('error', (error: NodeJS.ErrnoException) => {
+      reject(request.reusedSocket && error.code === 'ECONNRESET' && !signal?.aborted ? new StaleSocketError(error.message, { cause: error }) : error)
+    })
     request.once('response', (response) => {
       const chunks: Buffer[] = []
       response.on('data', (chunk: Buffer) => chunks.push(chunk))
