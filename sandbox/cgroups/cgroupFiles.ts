@@ -70,7 +70,16 @@ export const killMemory = (): KillMemory => ({ killed: new Set(), halted: new Se
  * round after round instead let a bomb refill the cgroup between rounds: 50 rounds of up to 100
  * kills, over a second of the service's main thread per bomb in the hostile soak.
  */
-export async function killAllIn(procsFile: string, spare?: ReadonlySet<number>, stopped?: () => boolean, rounds = 50, signalled: KillMemory = killMemory()): Promise<void> {
+export type KillAllInOptions = {
+  spare?: ReadonlySet<number> | undefined
+  /** True once the cgroup went to another job: the sweep stops there. */
+  stopped?: (() => boolean) | undefined
+  rounds?: number | undefined
+  /** Shared with the other sweeps of the same cgroup; a fresh one by default. */
+  signalled?: KillMemory | undefined
+}
+
+export async function killAllIn(procsFile: string, { spare, stopped, rounds = 50, signalled = killMemory() }: KillAllInOptions = {}): Promise<void> {
   const { killed, halted } = signalled
   const signal = (pids: number[], name: 'SIGSTOP' | 'SIGKILL', into: Set<number>): void => {
     for (const pid of pids) {

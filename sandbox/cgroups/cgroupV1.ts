@@ -110,13 +110,13 @@ export function createCgroupV1Backend(parents: CgroupV1Mounts): CgroupBackend {
       },
       async killAll() {
         if (released) return
-        const sweep = killAllIn(path.join(pids, 'cgroup.procs'), spare, () => released, undefined, signalled)
+        const sweep = killAllIn(path.join(pids, 'cgroup.procs'), { spare, stopped: () => released, signalled })
         sweeps.add(sweep)
         await sweep.finally(() => sweeps.delete(sweep))
       },
       async destroy() {
         if (released) return
-        await killAllIn(path.join(pids, 'cgroup.procs'), spare, undefined, undefined, signalled)
+        await killAllIn(path.join(pids, 'cgroup.procs'), { spare, signalled })
         // Sweeps still running (a kill's repeats) stop here, before another job can be placed.
         released = true
         await Promise.all(sweeps)

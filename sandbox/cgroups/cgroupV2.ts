@@ -129,11 +129,11 @@ export function createCgroupV2Backend({ own, instance }: { own: string; instance
     // cgroup.kill (Linux 5.14+: the whole cgroup at once, forks in flight included), and the
     // sweep after it covers older kernels and waits until the cgroup is empty.
     const sweep = async (stopped?: () => boolean) => {
-      await killAllIn(procs, undefined, stopped, 8, signalled)
+      await killAllIn(procs, { stopped, rounds: 8, signalled })
       if (stopped?.() || listPids(procs).length === 0) return
       slot.killed = true
       tryWriteControl(path.join(dir, 'cgroup.kill'), 1)
-      await killAllIn(procs, undefined, stopped, undefined, signalled)
+      await killAllIn(procs, { stopped, signalled })
     }
     return {
       selfJoinFiles: null,
