@@ -80,7 +80,12 @@ const listenOverflows = (): number => {
 
 type Phase = 'quiet' | 'hostile'
 let phase: Phase = 'quiet'
-const newSamples = () => ({ http: [] as number[], turnaround: [] as number[], rss: 0, loopP99: 0, loopMax: 0, failures: 0, cpuSeconds: 0, seconds: 0, listenOverflows: 0 })
+/**
+ * Where an honest job's time went: its submit request, in line and running (the service's
+ * timestamps), and from its end to the long poll's answer.
+ */
+type JobTimes = { total: number; submit: number; queued: number; running: number; answer: number }
+const newSamples = () => ({ http: [] as number[], turnaround: [] as number[], jobs: [] as JobTimes[], rss: 0, loopP99: 0, loopMax: 0, failures: 0, cpuSeconds: 0, seconds: 0, listenOverflows: 0 })
 const samples = { quiet: newSamples(), hostile: newSamples() }
 let stopping = false
 
@@ -123,7 +128,11 @@ async function honestJob({ body, contentType }: { body: Buffer; contentType: str
     samples[at].failures++
     return
   }
-  samples[at].turnaround.push(performance.now() - started)
+  const total = performance.now() - started
+  samples[at].turnaround.push(total)
+  const times = JSON.parse(done.body.toString()) as { submitted_at: string; started_at: string | null; finished_at: string | null }
+  const [submittedAt, startedAt, finishedAt] = [times.submitted_at, times.started_at, times.finished_at].map((t) => (t ? Date.parse(t) : Number.NaN)) as [number, number, number]
+  samples[at].jobs.push({ total, submit: submitted.ms, queued: startedAt - submittedAt, running: finishedAt - startedAt, answer: total - submitted.ms - (finishedAt - submittedAt) })
   for (const path of [`/status/${id}`, `/logs/${id}`, `/logs/${id}?format=json`, `/download/${id}/out.txt`]) {
     const answer = await request(base, { path, localAddress, agent })
     if (answer.status === 200) samples[at].http.push(answer.ms)
@@ -238,6 +247,16 @@ const rows = [
   ['SYNs dropped, accept queue full (host)', String(quiet.listenOverflows), String(hostile.listenOverflows), ''],
   ['event-loop delay, p99 / max', `${quiet.loopP99} / ${quiet.loopMax} ms`, `${hostile.loopP99} / ${hostile.loopMax} ms`, ''],
 ]
+/** The slowest 1 % of a phase's honest jobs: the mean of each part of their time. */
+const slowest = (jobs: JobTimes[]): string => {
+  const slow = [...jobs].sort((a, b) => b.total - a.total).slice(0, Math.max(1, Math.ceil(jobs.length / 100)))
+  const mean = (key: keyof JobTimes) => ms(slow.reduce((sum, j) => sum + j[key], 0) / slow.length)
+  return `${mean('total')}: ${mean('submit')} submit, ${mean('queued')} queued, ${mean('running')} running, ${mean('answer')} answer`
+}
+rows.push(['honest job, slowest 1 % (mean): submit request, in line, running, end to answer', slowest(quiet.jobs), slowest(hostile.jobs), ''])
+for (const part of ['queued', 'running'] as const) {
+  rows.push([`honest job, ${part}, p50 / p99`, `${ms(percentile(quiet.jobs.map((j) => j[part]), 50))} / ${ms(percentile(quiet.jobs.map((j) => j[part]), 99))}`, `${ms(percentile(hostile.jobs.map((j) => j[part]), 50))} / ${ms(percentile(hostile.jobs.map((j) => j[part]), 99))}`, ''])
+}
 const actors = (JSON.parse(hostileReport.at(-1) ?? '[]') as Array<{ name: string; answers: Record<string, number> }>).map(({ name, answers }) => {
   const tally = new Tally()
   for (const [status, count] of Object.entries(answers)) for (let i = 0; i < count; i++) tally.add(Number(status))
