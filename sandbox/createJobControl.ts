@@ -9,7 +9,7 @@ import type { JobUsage, RunJobParameters } from './sandbox.ts'
 import type { SandboxHostRuntime } from './sandboxHostRuntime.ts'
 import type { Manifest, Termination } from './types.ts'
 
-export type CreateJobControlParameters = Pick<RunJobParameters, 'signal' | 'onStart' | 'onUsage'> & {
+export type CreateJobControlParameters = Pick<RunJobParameters, 'signal' | 'onStart' | 'onUsage' | 'cpuWeight'> & {
   runtime: Pick<SandboxHostRuntime, 'cpuPollMs' | 'usagePollMs'>
   manifest: Pick<Manifest, 'timeout' | 'cpu_seconds'>
   cgroup: JobCgroup | undefined
@@ -34,7 +34,7 @@ export type JobControl = {
   close(): void
 }
 
-export function createJobControl({ runtime, manifest, cgroup, signal, onStart, onUsage, usage, meter }: CreateJobControlParameters): JobControl {
+export function createJobControl({ runtime, manifest, cgroup, signal, onStart, onUsage, cpuWeight, usage, meter }: CreateJobControlParameters): JobControl {
   const timers: NodeJS.Timeout[] = []
   let deadlineTimer: NodeJS.Timeout | undefined
   let clockStartedAt = 0
@@ -68,6 +68,11 @@ export function createJobControl({ runtime, manifest, cgroup, signal, onStart, o
     // cloned just before its parent was killed, outlives it): sweep until the step has exited.
     if (first && cgroup) timers.push(setInterval(() => void cgroup.killAll(), 25))
   }
+  const weigh = () => {
+    if (cpuWeight && cgroup) cgroup.weigh(cpuWeight())
+  }
+  // Weighed before any of its code runs.
+  weigh()
   const onAbort = () => kill('cancelled')
   signal?.addEventListener('abort', onAbort, { once: true })
   if (signal?.aborted) kill('cancelled')
@@ -87,11 +92,13 @@ export function createJobControl({ runtime, manifest, cgroup, signal, onStart, o
       pausedSince = undefined
       scheduleDeadline()
     }
+    // With what the report charged counted.
+    weigh()
   }
   const startClock = () => {
     onStart?.()
     meter.measuring = true
-    if (onUsage) timers.push(setInterval(report, runtime.usagePollMs))
+    if (onUsage || cpuWeight) timers.push(setInterval(report, runtime.usagePollMs))
     clockStartedAt = performance.now()
     scheduleDeadline()
     if (cgroup) {

@@ -79,6 +79,16 @@ export type RunJobParameters = {
    * lets it run on where it cannot (for a job that only gives way to others).
    */
   onUsage?: ((usage: JobUsage) => 'run' | 'hold' | 'pause') | undefined
+  /**
+   * Called once every process of the job has exited (or been killed), before its outputs are
+   * collected and its workspace cleared: the job no longer needs a core, though its run is not over.
+   */
+  onExit?: (() => void) | undefined
+  /**
+   * The job's CPU weight among the jobs that compete with it for a core, from 1 (the default, the
+   * full weight) down to 0.01; read before its first process starts and with each usage report.
+   */
+  cpuWeight?: (() => number) | undefined
   limits?: Partial<SandboxLimits> | undefined
   /**
    * Runs this argv (absolute paths inside the sandbox) instead of the manifest's interpreter and

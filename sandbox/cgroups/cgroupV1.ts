@@ -11,7 +11,7 @@ const maxIdleSlots = 16
 const maxIdleChargeBytes = 2 * 1024 * 1024
 /** A held job's CPU bandwidth: 1 ms per 100 ms period, the smallest quota the kernel takes. */
 const heldQuotaMicros = 1000
-import { jobsCpuShare, type CgroupBackend, type CgroupLimits, type JobCgroup } from './types.ts'
+import { cpuWeightValue, jobsCpuShare, type CgroupBackend, type CgroupLimits, type JobCgroup } from './types.ts'
 
 export type CgroupV1Mounts = {
   /** Controller name → directory of this service's parent cgroup in that controller's hierarchy. */
@@ -73,6 +73,9 @@ export function createCgroupV1Backend(parents: CgroupV1Mounts): CgroupBackend {
     writeControl(path.join(pids, 'pids.max'), limits.pids)
     const quota = Math.max(1000, Math.round(limits.cpuCores * 100_000))
     if (cpu) tryWriteControl(path.join(cpu, 'cpu.cfs_quota_us'), quota)
+    // A reused cgroup starts at the full weight again.
+    let shares = 1024
+    if (cpu) tryWriteControl(path.join(cpu, 'cpu.shares'), shares)
     const resetAccounting = () => {
       writeControl(path.join(cpuacct, 'cpuacct.usage'), 0)
       writeControl(path.join(memory, 'memory.max_usage_in_bytes'), 0)
@@ -100,6 +103,10 @@ export function createCgroupV1Backend(parents: CgroupV1Mounts): CgroupBackend {
       cpuSeconds,
       hold(held) {
         return cpu !== undefined && tryWriteControl(path.join(cpu, 'cpu.cfs_quota_us'), held ? heldQuotaMicros : quota)
+      },
+      weigh(weight) {
+        const value = cpuWeightValue(weight, 1024)
+        if (cpu && value !== shares && tryWriteControl(path.join(cpu, 'cpu.shares'), value)) shares = value
       },
       stats() {
         return {

@@ -5,7 +5,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, readSync, writeSync } from 'node:fs'
 import path from 'node:path'
 import { killAllIn, killMemory, listPids, readKeyValues, readNumber, removeCgroupDir, tryWriteControl, writeControl } from './cgroupFiles.ts'
-import { jobsCpuShare, type CgroupBackend, type CgroupLimits, type JobCgroup } from './types.ts'
+import { cpuWeightValue, jobsCpuShare, type CgroupBackend, type CgroupLimits, type JobCgroup } from './types.ts'
 import { errorCodeOf } from '../../errors/index.ts'
 
 const required = ['memory', 'pids'] as const
@@ -103,6 +103,9 @@ export function createCgroupV2Backend({ own, instance }: { own: string; instance
     writeControl(path.join(dir, 'pids.max'), limits.pids)
     const cpuMax = `${Math.max(1000, Math.round(limits.cpuCores * 100_000))} 100000`
     tryWriteControl(path.join(dir, 'cpu.max'), cpuMax)
+    // A reused cgroup starts at the full weight again.
+    let weightValue = 100
+    tryWriteControl(path.join(dir, 'cpu.weight'), weightValue)
 
     // v2 counters cannot be reset: a job's share is what they gained since its accounting began.
     const usageUsec = () => readKeyValues(path.join(dir, 'cpu.stat')).get('usage_usec') ?? 0
@@ -148,6 +151,10 @@ export function createCgroupV2Backend({ own, instance }: { own: string; instance
       cpuSeconds,
       // Held: 1 ms per 100 ms period, the smallest quota the kernel takes.
       hold: (held) => tryWriteControl(path.join(dir, 'cpu.max'), held ? '1000 100000' : cpuMax),
+      weigh(weight) {
+        const value = cpuWeightValue(weight, 100)
+        if (value !== weightValue && tryWriteControl(path.join(dir, 'cpu.weight'), value)) weightValue = value
+      },
       stats() {
         return {
           cpuSeconds: cpuSeconds(),

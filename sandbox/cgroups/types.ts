@@ -44,6 +44,12 @@ export type JobCgroup = {
    * host's cgroups have no CPU controller to do it with.
    */
   hold(held: boolean): boolean
+  /**
+   * The job's CPU weight among the service's jobs when they compete for a core: 1 is the full
+   * weight (what every job gets at first), down to `minJobCpuWeight`. Does nothing where this
+   * host's cgroups have no CPU controller.
+   */
+  weigh(weight: number): void
   stats(): CgroupStats
   /** SIGKILLs every process still in the cgroup, until it is empty (never the service's own helpers). */
   killAll(): Promise<void>
@@ -68,3 +74,12 @@ export type CgroupBackend = {
  * other clients. v1: cpu.shares 256 against a process's 1024; v2: cpu.weight 25 against 100.
  */
 export const jobsCpuShare = 0.25
+
+/** The lowest weight `JobCgroup.weigh` sets: v1 cpu.shares 10 of 1024, v2 cpu.weight 1 of 100. */
+export const minJobCpuWeight = 0.01
+
+/** A job's weight as the cgroup file wants it (`full`: 1024 on v1, 100 on v2), within the bounds. */
+export function cpuWeightValue(weight: number, full: number): number {
+  const bounded = Number.isFinite(weight) ? Math.min(1, Math.max(minJobCpuWeight, weight)) : 1
+  return Math.max(1, Math.round(bounded * full))
+}

@@ -96,6 +96,24 @@ describe('fair quotas', () => {
     }
   }, 90_000)
 
+  it("starts the next job while a finished job's outputs are collected and its workspace cleared", async () => {
+    // One slot. The first job leaves 60,000 files (the workspace holds 65,536): walking them for
+    // outputs and clearing the workspace is the service's work after the job's code has ended.
+    const one = await startOneSlotGateway()
+    const { url, post } = one
+    const times = async (jobId: string) => (await (await fetch(`${url}/status/${jobId}?wait=60`)).json()) as { status: string; started_at: string; finished_at: string }
+    try {
+      const files = await post('203.0.113.13', { 'main.py': "for i in range(60_000):\n    open('f%d' % i, 'w').close()\n" }, { timeout: 60 })
+      const next = await post('203.0.113.13', { 'main.sh': 'echo hello' })
+      const [first, second] = await Promise.all([times(files), times(next)])
+      expect([first.status, second.status]).toEqual(['completed', 'completed'])
+      // The second job (same client: nothing to give way to) had the slot before the first was done.
+      expect(Date.parse(second.started_at)).toBeLessThan(Date.parse(first.finished_at))
+    } finally {
+      await one.close()
+    }
+  }, 90_000)
+
   it("weighs clients by the time their jobs hold a slot, so jobs that hold one without computing give way too", async () => {
     // One slot, and one job may lend it for being idle: a client's second sleeper keeps the slot
     // (the first lends it), using no CPU, so only its slot time makes its client the heavier one.

@@ -1,6 +1,7 @@
 // A stand-in Sandbox for unit tests of the queue and retention logic (no bwrap): the manifest's
 // first arg picks the behaviour: "hang" waits until cancelled, "fail" exits 1, anything else
-// prints "hello" and writes out.txt. `started` records the jobs that began, in order.
+// prints "hello" and writes out.txt. `started` records the jobs that began, in order, and `weights`
+// the CPU weight each was given as it began.
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { admitJob } from '../../sandbox/admitJob.ts'
@@ -10,10 +11,11 @@ import type { HostCapabilities, RunJobParameters, Sandbox } from '../../sandbox/
 import type { RunJobResult } from '../../sandbox/types.ts'
 import { createHash } from 'node:crypto'
 
-export type FakeSandbox = Sandbox & { started: string[] }
+export type FakeSandbox = Sandbox & { started: string[]; weights: Record<string, number> }
 
 export function createFakeSandbox(): FakeSandbox {
   const started: string[] = []
+  const weights: Record<string, number> = {}
   // Only the default template, no GPU and no package index: what a bare host offers.
   const host = {
     environments: environmentTemplates.map((template) => ({ template, installed: template.packages.length === 0, versions: {}, missing: [...template.packages] })),
@@ -39,12 +41,14 @@ export function createFakeSandbox(): FakeSandbox {
   }
   return {
     started,
+    weights,
     capabilities,
     admitJob: (parameters) => admitJob(host, parameters),
     warmStarts: () => 0,
     limits: { pids: 10, workBytes: 1e6, tmpBytes: 1e6, outputCaptureBytes: 1024, maxOutputFiles: 10, maxOutputBytes: 1e6 },
-    async runJob({ manifest, outputDir, signal, onOutput, onStart }: RunJobParameters): Promise<RunJobResult> {
+    async runJob({ manifest, outputDir, signal, onOutput, onStart, cpuWeight }: RunJobParameters): Promise<RunJobResult> {
       started.push(manifest.args.join(' '))
+      weights[manifest.args.join(' ')] = cpuWeight?.() ?? 1
       onStart?.()
       const mode = manifest.args[0]
       if (mode === 'hang') {

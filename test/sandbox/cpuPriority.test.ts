@@ -2,6 +2,8 @@
 // quarter of the service's own process (cgroup v1 cpu.shares, v2 cpu.weight), so a client's
 // CPU-bound jobs cannot slow the service's answers to everybody else. Shown by a busy job and a
 // busy process of the service pinned to one CPU: the service's side gets two thirds to four fifths of it.
+// Among themselves, jobs share a core by the weight the service gives each (the local backend's:
+// its client's recent use).
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest'
@@ -58,4 +60,18 @@ it("gives the service's own work the CPU before its jobs'", async () => {
   while (shares.length < 3 && !shares.some(({ share }) => share > 0.6)) shares.push(await serviceShareOfOneCpu())
   const best = shares.reduce((a, b) => (b.share > a.share ? b : a))
   expect(best.share, shares.map(({ detail }) => detail).join('; ')).toBeGreaterThan(0.6)
+})
+
+it('shares a core between two jobs by the weights their service gives them', async () => {
+  // Two busy jobs pinned to CPU 0 for the same 3 s, one at the full weight and one at a tenth of it
+  // (the local backend's weight for a client that used 9 CPU and slot seconds lately).
+  const busy = { 'main.sh': 'exec timeout 3 taskset -c 0 sh -c "while :; do :; done"\n' }
+  const [light, heavy] = await Promise.all([
+    runner.run({ files: busy, manifest: { timeout: 20, cpu_seconds: 30 }, cpuWeight: () => 1 }),
+    runner.run({ files: busy, manifest: { timeout: 20, cpu_seconds: 30 }, cpuWeight: () => 0.1 }),
+  ])
+  expect([light.exitCode, heavy.exitCode]).toEqual([124, 124])
+  // Equal weights split the core in halves; 1 against 0.1 gives the light job ~0.9 of it.
+  const share = light.cpuSeconds / (light.cpuSeconds + heavy.cpuSeconds)
+  expect(share, `light ${light.cpuSeconds.toFixed(2)} CPU-s, heavy ${heavy.cpuSeconds.toFixed(2)} CPU-s`).toBeGreaterThan(0.75)
 })

@@ -6,6 +6,8 @@ import { createFakeSandbox } from '../../../test/gateway/fakeSandbox.ts'
 import type { JobBackend, JobStatus } from '../jobBackend.ts'
 import { createLocalBackend, type LocalBackendOptions } from './localBackend.ts'
 import { openStorage } from '../../storage/openStorage.ts'
+import type { Clock } from '../../clock/systemClock.ts'
+import { manualClock } from '../../../test/retention/manualClock.ts'
 
 const backends: JobBackend[] = []
 const roots: string[] = []
@@ -14,7 +16,7 @@ afterEach(async () => {
   await Promise.all(roots.splice(0).map((root) => rm(root, { recursive: true, force: true })))
 })
 
-async function setup(overrides: Partial<LocalBackendOptions> = {}) {
+async function setup(overrides: Partial<LocalBackendOptions> = {}, clock?: Clock) {
   const root = await mkdtemp('/dev/shm/sandrun-backend-test-')
   roots.push(root)
   const storage = await openStorage({ root, requireTmpfs: true })
@@ -22,7 +24,7 @@ async function setup(overrides: Partial<LocalBackendOptions> = {}) {
   const workerKey = generateWorkerKey()
   const backend = createLocalBackend(
     { parallelism: 1, maxQueuedJobs: 10, retentionMaxMs: 60_000, retentionAfterFailureMs: 60_000, ...overrides },
-    { sandbox, storage, workerKey },
+    { sandbox, storage, workerKey, clock },
   )
   backends.push(backend)
   const bundle = await packFiles({ 'main.sh': 'echo hello' })
@@ -93,6 +95,44 @@ describe('local backend', () => {
     await backend.delete(hog.jobId)
     await finalStatus(backend, heavyNext.jobId)
     expect(sandbox.started).toEqual(['hang', 'light', 'heavy'])
+    // On the CPU, each job weighs 1 / (1 + its client's use): beside the light job, the heavy one gets a tenth.
+    expect(Object.keys(sandbox.weights)).toEqual(['hang', 'light', 'heavy'])
+    expect([sandbox.weights.hang, sandbox.weights.light, sandbox.weights.heavy].map((w) => w!.toFixed(2))).toEqual(['0.10', '1.00', '0.10'])
+  })
+
+  it('lets a job that has waited go before newer jobs of clients about as light as its own, never before clearly lighter ones', async () => {
+    const clock = manualClock()
+    const { backend, submit, sandbox } = await setup({}, clock)
+    // Used this minute: 0.6 CPU-seconds, none, and 5 (a heavy client).
+    const used: Record<string, number> = { '10.0.0.5': 0.6, '10.0.0.9': 5 }
+    backend.meterUsage({ charge: () => {}, exhausted: () => false, used: (clientId) => used[clientId] ?? 0 })
+    const hog = await submit(['hang'], '10.0.0.1')
+    await running(backend, hog.jobId)
+    const heavy = await submit(['heavy'], '10.0.0.9')
+    const waited = await submit(['waited'], '10.0.0.5')
+    await clock.advance(10_000)
+    const newer = await submit(['newer'], '10.0.0.6')
+    // Ten seconds in line make up for a few tenths of a second of use, not for five seconds.
+    expect([waited, newer, heavy].map((job) => backend.status(job.jobId).position)).toEqual([1, 2, 3])
+    await backend.delete(hog.jobId)
+    await finalStatus(backend, heavy.jobId)
+    expect(sandbox.started).toEqual(['hang', 'waited', 'newer', 'heavy'])
+  })
+
+  it("counts a client's jobs that have started and not ended, used CPU or not, in its place in line", async () => {
+    const { backend, submit, sandbox } = await setup({ parallelism: 2 })
+    // Used this minute: 0.5 CPU-seconds for 10.0.0.2, nothing for the others.
+    backend.meterUsage({ charge: () => {}, exhausted: () => false, used: (clientId) => (clientId === '10.0.0.2' ? 0.5 : 0) })
+    // A job of 10.0.0.1 has started (paused, idle or computing: it holds its place either way).
+    const holding = await submit(['hang'], '10.0.0.1')
+    const other = await submit(['hang other'], '10.0.0.3')
+    await Promise.all([running(backend, holding.jobId), running(backend, other.jobId)])
+    const second = await submit(['second'], '10.0.0.1')
+    const light = await submit(['light'], '10.0.0.2')
+    expect([light, second].map((job) => backend.status(job.jobId).position)).toEqual([1, 2])
+    await backend.delete(other.jobId)
+    await Promise.all([finalStatus(backend, light.jobId), finalStatus(backend, second.jobId)])
+    expect(sandbox.started.slice(2)).toEqual(['light', 'second'])
   })
 
   it('cancels a running job when its data is deleted and frees the slot', async () => {

@@ -77,9 +77,10 @@ type LocalJob = TableJob & {
   used: JobUsage
   /**
    * Why its slot is lent to the next job: held (its client's CPU quota is used up), idle, yielded
-   * (a lighter client's job waits), or not lent.
+   * (a lighter client's job waits), finishing (its code has ended; the service collects its outputs
+   * and clears its workspace), or not lent.
    */
-  lentFor: 'hold' | 'idle' | 'yield' | null
+  lentFor: 'hold' | 'idle' | 'yield' | 'finishing' | null
   /** When it last took a slot (started, or took it back). */
   slotSince: number
   /** Up to when its slot time has been charged (time lent is not charged). */
@@ -108,6 +109,14 @@ const quietCpuSeconds = 0.01
  */
 const yieldMarginSeconds = 1
 const minSliceMs = 2000
+/**
+ * A waiting job's place in line counts its client's weight less this much per second it has waited,
+ * up to `yieldMarginSeconds` less: a job still goes after jobs of clearly lighter clients, but no
+ * longer waits while jobs of clients about as light as its own keep arriving and taking the slots
+ * before it (an honest job of the hostile soak waited 14.8 s while 30 later honest jobs, each
+ * client a few tenths of a second lighter, went first). At 0.5 it catches up in at most 2 s.
+ */
+const agingPerSecond = 0.5
 
 export function createLocalBackend(options: LocalBackendOptions, components: LocalBackendComponents): JobBackend {
   const { sandbox, storage, workerKey } = components
@@ -115,21 +124,37 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
   const log = components.log ?? (() => undefined)
   // Light clients first: a slot goes to the waiting job whose client used the least CPU and slot
   // time lately (a client whose jobs only hold slots is heavy too: the hostile soak's trickling,
-  // sleeping and fork-bombing jobs used next to no CPU and kept honest jobs queued for 30 s).
+  // sleeping and fork-bombing jobs used next to no CPU and kept honest jobs queued for 30 s), and
+  // has the fewest jobs started and not yet done: jobs paused or held for a minute use nothing, and
+  // without them in the weight their client came before an honest one whose single job had just
+  // held a slot for 0.3 s (the soak's honest jobs waited 8 s behind such clients' second jobs).
   const slotTime = createSlotTime({ clock })
-  const weight = (clientId: string): number => table.used(clientId) + slotTime.used(clientId)
-  const queue = createJobQueue<LocalJob>({ parallelism: options.parallelism, order: (job) => weight(job.clientId) })
+  const used = (clientId: string): number => table.used(clientId) + slotTime.used(clientId)
+  const started = new Map<string, number>()
+  const weight = (clientId: string): number => used(clientId) + (started.get(clientId) ?? 0)
+  /**
+   * Jobs that compete for a core share it by their clients' use: 1 / (1 + CPU and slot seconds in
+   * the window), so a client that used nothing lately gets the full weight and one that used 9
+   * seconds a tenth of it. The queue orders by the same use; this is what it does for the jobs
+   * that already run side by side (idle lenders that wake, jobs beyond the slots, a hog beside an
+   * honest job before time slicing acts).
+   */
+  const cpuWeightOf = (clientId: string): number => 1 / (1 + used(clientId))
+  const waitCredit = (job: LocalJob): number => Math.min(yieldMarginSeconds, (agingPerSecond * (clock.now() - job.submittedAt)) / 1000)
+  const queue = createJobQueue<LocalJob>({ parallelism: options.parallelism, order: (job) => weight(job.clientId) - waitCredit(job) })
   /** Charges the slot time since the last charge to a job that holds a slot. */
   const chargeSlotTime = (job: LocalJob): void => {
     const now = clock.now()
-    if (job.lentFor === null) slotTime.charge(job.clientId, (now - job.slotChargedAt) / 1000)
+    // A finishing job lent its slot, but the service's work on its outputs and workspace counts.
+    if (job.lentFor === null || job.lentFor === 'finishing') slotTime.charge(job.clientId, (now - job.slotChargedAt) / 1000)
     job.slotChargedAt = now
   }
-  let idleLenders = 0
+  // Jobs lending their slot for being idle, and for finishing: each at most as many as the slots.
+  const lenders = { idle: 0, finishing: 0 }
   const lendSlot = (job: LocalJob, reason: LocalJob['lentFor']): void => {
     if (reason === job.lentFor) return
-    if (job.lentFor === 'idle') idleLenders--
-    if (reason === 'idle') idleLenders++
+    if (job.lentFor === 'idle' || job.lentFor === 'finishing') lenders[job.lentFor]--
+    if (reason === 'idle' || reason === 'finishing') lenders[reason]++
     if ((reason === null) !== (job.lentFor === null)) queue.setHeld(job, reason !== null)
     job.lentFor = reason
   }
@@ -202,6 +227,8 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
     job.used = usage
     table.charge(job.clientId, cpu + work)
     chargeSlotTime(job)
+    // Its code has ended: nothing is left to hold or pause.
+    if (job.lentFor === 'finishing') return 'run'
     // A job held back to 1 % of a core was quiet because of it, not idle.
     const throttled = job.lentFor === 'hold' || job.lentFor === 'yield'
     job.quietReports = !throttled && cpu + work < quietCpuSeconds ? job.quietReports + 1 : 0
@@ -211,7 +238,7 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
     // A job that gave way takes a slot again only once one is free: resuming at once put more jobs
     // on the cores than slots (11 running on 2 in the soak) and kept waiting jobs out for a minute.
     const yieldSlot = !job.deleted && (job.lentFor === 'yield' ? lighterWaits || slotsFull : lighterWaits && slotsFull && clock.now() - job.slotSince >= minSliceMs)
-    const idle = !job.deleted && job.quietReports >= quietReportsToLend && (job.lentFor === 'idle' || idleLenders < options.parallelism)
+    const idle = !job.deleted && job.quietReports >= quietReportsToLend && (job.lentFor === 'idle' || lenders.idle < options.parallelism)
     const reason = hold ? 'hold' : yieldSlot ? 'yield' : idle ? 'idle' : null
     if (reason === null && job.lentFor !== null) job.slotSince = clock.now()
     lendSlot(job, reason)
@@ -221,6 +248,7 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
   const runJob = async (job: LocalJob): Promise<void> => {
     if (job.deleted || !job.bundle) return
     table.start(job)
+    started.set(job.clientId, (started.get(job.clientId) ?? 0) + 1)
     job.slotChargedAt = clock.now()
     let result: RunJobResult
     try {
@@ -237,6 +265,12 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
           job.slotSince = job.startedAt
         },
         onUsage: (usage) => meterJob(job, usage),
+        cpuWeight: () => cpuWeightOf(job.clientId),
+        // Collecting outputs and clearing a workspace of 65,000 files takes seconds of the service's
+        // own work (counted as its client's slot time), not a core for job code: the next job starts.
+        onExit: () => {
+          if (!job.deleted && lenders.finishing < options.parallelism) lendSlot(job, 'finishing')
+        },
       })
     } catch (error) {
       if (job.deleted) return
@@ -250,8 +284,11 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
       // Its last stretch (output collection included) held the slot too.
       chargeSlotTime(job)
       // It no longer runs (the queue settles its own slot count when run() returns).
-      if (job.lentFor === 'idle') idleLenders--
+      if (job.lentFor === 'idle' || job.lentFor === 'finishing') lenders[job.lentFor]--
       job.lentFor = null
+      const left = (started.get(job.clientId) ?? 1) - 1
+      if (left > 0) started.set(job.clientId, left)
+      else started.delete(job.clientId)
     }
     if (job.deleted) return
     job.log.settle(result.stdout, result.stderr, result.stdoutTruncated, result.stderrTruncated)
