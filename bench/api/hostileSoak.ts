@@ -70,6 +70,22 @@ const serviceCpu = (): number => {
   return (Number(fields[11]) + Number(fields[12])) / 100
 }
 
+/**
+ * Connections waiting in the service's accept queue now: the rx_queue of its listening socket in
+ * /proc/net/tcp(6) (for a socket in LISTEN, the kernel reports its accept backlog there).
+ */
+const acceptQueue = (): number => {
+  const port = Number(base.port).toString(16).toUpperCase().padStart(4, '0')
+  let waiting = 0
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const [, local, , state, queues] = line.trim().split(/\s+/)
+      if (state === '0A' && local?.endsWith(`:${port}`)) waiting += Number.parseInt(queues!.split(':')[1]!, 16)
+    }
+  }
+  return waiting
+}
+
 /** SYNs the kernel dropped because a listening socket's accept queue was full (all of this host's; the soak's service is the one being flooded). */
 const listenOverflows = (): number => {
   const [names, counts] = readFileSync('/proc/net/netstat', 'utf8')
@@ -85,7 +101,7 @@ let phase: Phase = 'quiet'
  * timestamps), and from its end to the long poll's answer.
  */
 type JobTimes = { total: number; submit: number; queued: number; running: number; answer: number }
-const newSamples = () => ({ http: [] as number[], turnaround: [] as number[], jobs: [] as JobTimes[], rss: 0, loopP99: 0, loopMax: 0, failures: 0, cpuSeconds: 0, seconds: 0, listenOverflows: 0 })
+const newSamples = () => ({ http: [] as number[], turnaround: [] as number[], jobs: [] as JobTimes[], rss: 0, loopP99: 0, loopMax: 0, failures: 0, cpuSeconds: 0, seconds: 0, listenOverflows: 0, acceptQueue: [] as number[] })
 const samples = { quiet: newSamples(), hostile: newSamples() }
 let stopping = false
 
@@ -150,6 +166,7 @@ async function sampler(): Promise<void> {
     const now = { at: performance.now(), cpu: serviceCpu(), overflows: listenOverflows() }
     current.cpuSeconds += now.cpu - last.cpu
     current.listenOverflows += now.overflows - last.overflows
+    current.acceptQueue.push(acceptQueue())
     current.seconds += (now.at - last.at) / 1000
     last = now
     const stats = await request(base, { path: '/stats', localAddress: '127.0.4.1', timeoutMs: 10_000 })
@@ -245,6 +262,7 @@ const rows = [
   ['service RSS, peak', `${(quiet.rss / mib).toFixed(0)} MiB`, `${(hostile.rss / mib).toFixed(0)} MiB`, ratio(hostile.rss, quiet.rss)],
   ['service process CPU (share of one core)', `${((quiet.cpuSeconds / quiet.seconds) * 100).toFixed(0)} %`, `${((hostile.cpuSeconds / hostile.seconds) * 100).toFixed(0)} %`, ratio(hostile.cpuSeconds / hostile.seconds, quiet.cpuSeconds / quiet.seconds)],
   ['SYNs dropped, accept queue full (host)', String(quiet.listenOverflows), String(hostile.listenOverflows), ''],
+  ['connections waiting to be accepted, p50 / p90 / max (each second)', ...[quiet, hostile].map(({ acceptQueue: q }) => `${percentile(q, 50)} / ${percentile(q, 90)} / ${Math.max(0, ...q)}`), ''],
   ['event-loop delay, p99 / max', `${quiet.loopP99} / ${quiet.loopMax} ms`, `${hostile.loopP99} / ${hostile.loopMax} ms`, ''],
 ]
 /** The slowest 1 % of a phase's honest jobs: the mean of each part of their time. */
