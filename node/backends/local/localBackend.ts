@@ -1,5 +1,5 @@
 // The `local` JobBackend: runs jobs in this machine's sandbox through a queue that serves light
-// clients first (jobQueue.ts: weighed by CPU and slot time; a job that waits without using CPU
+// clients first (jobQueue.ts: weighed by CPU and slot time and jobs started; a job that waits without using CPU
 // lends its slot, and a heavier client's job gives way to a lighter one's), keeps their data
 // in RAM-backed storage and deletes it by the retention rules (after every output was downloaded,
 // 5 minutes after a failure, 1 hour at most). Nothing here logs job contents.
@@ -102,7 +102,7 @@ const quietReportsToLend = 3
 const quietCpuSeconds = 0.01
 /**
  * Time slicing between clients: when every slot is busy and a job waits whose client weighs at
- * least this much less (CPU plus slot seconds in the last minute) than a running job's client, the running job
+ * least this much less (CPU plus slot seconds in the last minute, plus its started jobs) than a running job's client, the running job
  * (after at least `minSliceMs` with its slot) is held and lends its slot until no such lighter job
  * waits and a slot is free. Ordering the queue alone left light clients' jobs waiting behind hogs that resumed when
  * their charges left the minute (the soak's remaining job p99).
