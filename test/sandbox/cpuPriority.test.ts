@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest'
+import { hostSlowdown } from '../host/hostSlowdown.ts'
 import { requireHost } from '../host/requireHost.ts'
 import { createJobRunner, type JobRunner } from './createJobRunner.ts'
 
@@ -63,14 +64,16 @@ it("gives the service's own work the CPU before its jobs'", async () => {
 })
 
 it('shares a core between two jobs by the weights their service gives them', async () => {
-  // Two busy jobs pinned to CPU 0 for the same 3 s, one at the full weight and one at a tenth of it
-  // (the local backend's weight for a client that used 9 CPU and slot seconds lately).
-  const busy = { 'main.sh': 'exec timeout 3 taskset -c 0 sh -c "while :; do :; done"\n' }
+  // Two jobs busy on CPU 0 over the same 3 s of wall time (each sleeps until an agreed instant, so
+  // a slower start-up of one cannot give the other the core alone), one at the full weight and one
+  // at a tenth of it (the local backend's weight for a client that used 9 CPU and slot seconds lately).
+  const from = Math.ceil(Date.now() / 1000 + 4 * hostSlowdown())
+  const busy = { 'main.py': `import os, time\nos.sched_setaffinity(0, {0})\ntime.sleep(max(0, ${from} - time.time()))\nwhile time.time() < ${from + 3}:\n    pass\n` }
   const [light, heavy] = await Promise.all([
     runner.run({ files: busy, manifest: { timeout: 20, cpu_seconds: 30 }, cpuWeight: () => 1 }),
     runner.run({ files: busy, manifest: { timeout: 20, cpu_seconds: 30 }, cpuWeight: () => 0.1 }),
   ])
-  expect([light.exitCode, heavy.exitCode]).toEqual([124, 124])
+  expect([light.exitCode, heavy.exitCode]).toEqual([0, 0])
   // Equal weights split the core in halves; 1 against 0.1 gives the light job ~0.9 of it.
   const share = light.cpuSeconds / (light.cpuSeconds + heavy.cpuSeconds)
   expect(share, `light ${light.cpuSeconds.toFixed(2)} CPU-s, heavy ${heavy.cpuSeconds.toFixed(2)} CPU-s`).toBeGreaterThan(0.75)
