@@ -14,8 +14,8 @@ export type ResolveWorkerPeerParameters = {
   getPeer: (address: Address) => Promise<PeerRegistration>
 }
 
+/** null when the account registered no valid peer; throws when the chain could not be read (try again). */
 export async function resolveWorkerPeer({ address, chainId, market, getPeer }: ResolveWorkerPeerParameters): Promise<PeerId | null> {
-  const registration = await getPeer(address).catch(() => null)
-  if (!registration) return null
+  const registration = await getPeer(address)
   return verifyPeerRegistration({ chainId, market, account: address, registration })
 }

@@ -10,6 +10,7 @@ import type { MarketJob } from '../../chain/marketReader.ts'
 import type { ResultService } from '../../p2p/index.ts'
 import { resultClaimMessage } from '../../market/resultClaim.ts'
 import { parseExitEntry } from '../../../verifier/index.ts'
+import { errorCodeOf } from '../../../errors/index.ts'
 import type { JobLog } from '../jobTable/jobLog.ts'
 import { collectExecutionReports } from './collectExecutionReports.ts'
 import { fetchVerifiedResult } from './fetchVerifiedResult.ts'
@@ -76,7 +77,12 @@ export async function settleMarketJob({
   }
   const candidates = []
   for (const address of v.agreeing) {
-    const peer = await peerOf(address).catch(() => null)
+    // A lookup the chain did not answer skips the worker this time, and says so: the result still
+    // comes from another agreeing worker, but whatever that worker would have served goes unchecked.
+    const peer = await peerOf(address).catch((error: unknown) => {
+      log('worker peer lookup failed', { worker: address, code: errorCodeOf(error) ?? 'UNKNOWN' })
+      return null
+    })
     if (peer) candidates.push({ address, peer })
   }
   const verified = await fetchVerifiedResult({
