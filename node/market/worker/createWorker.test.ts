@@ -80,6 +80,10 @@ function fakeChain(onCommit: (chain: { job: MarketJob; slots: MarketSlot[]; slot
     reveals: [] as Array<{ round: number }>,
     /** Slot reads that fail (an RPC error) before the next one answers. */
     slotReadFailures: 0,
+    /** All workers' stake together (this worker stakes 1 ETH). */
+    totalStaked: ETH,
+    /** The number of the next block. */
+    nextBlock: 10n,
   }
   const chain: WorkerChain = {
     address: me,
@@ -94,10 +98,10 @@ function fakeChain(onCommit: (chain: { job: MarketJob; slots: MarketSlot[]; slot
       return state.slots.map((s) => ({ ...s }))
     },
     getAccount: async () => ({ staked: ETH, locked: 0n, free: ETH, balance: 0n, unbonding: 0n, unbondingEnd: 0, workerIndex: 1, stakeBlock: 0n }),
-    getTotals: async () => ({ workerCount: 1, jobCount: 1n, totalStaked: ETH }),
+    getTotals: async () => ({ workerCount: 1, jobCount: 1n, totalStaked: state.totalStaked }),
     getJobSpecHash: async () => specHash,
     getPeer: async () => ({ peerId: '0x', signature: '0x' }) as never,
-    nextBlock: async () => ({ number: 10n, timestamp: 1000 }),
+    nextBlock: async () => ({ number: state.nextBlock, timestamp: 1000 }),
     blockHash: async () => `0x${'02'.padStart(64, '0')}`,
     feePerGas: async () => 1n,
     walletBalance: async () => ETH,
@@ -313,6 +317,24 @@ describe('re-announcements of a job the worker passed over', () => {
     // A reorg dropped the post; the gateway sent it again and it landed a block later: the same
     // job id and round 0 with nothing committed, but another seed block, start and deadline.
     state.job = { ...state.job, seedBlock: 2n, roundStart: 950, commitDeadline: 1200 }
+    offer()
+    await vi.waitFor(() => expect(taken).toEqual([expect.objectContaining({ round: 0 })]))
+    await stop()
+    expect(skipped).toHaveLength(1)
+  })
+
+  it('are looked at whole again when the network stake changed: the same round, a new weight', async () => {
+    const { chain, state } = fakeChain(() => undefined, parseSpecHash(`0x${'03'.repeat(32)}`))
+    // Against a million ETH staked by others, this worker's 1 ETH is not drawn in this round.
+    state.totalStaked = 1_000_000n * ETH
+    const { skipped, taken, offer, stop } = await passingWorker(chain, 'restaked', async () => new Uint8Array())
+    offer()
+    await vi.waitFor(() => expect(skipped).toHaveLength(1))
+    expect(skipped[0]).toMatchObject({ reason: 'not drawn for this round' })
+    // The others unstaked (or were slashed) within the round, in the next block: this worker's
+    // stake is now all of it.
+    state.totalStaked = ETH
+    state.nextBlock += 1n
     offer()
     await vi.waitFor(() => expect(taken).toEqual([expect.objectContaining({ round: 0 })]))
     await stop()

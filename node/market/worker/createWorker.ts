@@ -8,7 +8,7 @@ import type { Hex } from 'viem'
 import { MarketRevertError } from '../../chain/errors.ts'
 import { seedBlockFor } from '../../chain/eligibility/index.ts'
 import { systemClock, type Clock } from '../../clock/systemClock.ts'
-import { isOpenStatus, type MarketJob, type MarketSlot } from '../../chain/marketReader.ts'
+import { isOpenStatus, type MarketAccount, type MarketJob, type MarketSlot, type MarketTotals } from '../../chain/marketReader.ts'
 import type { OnChainVerdict, JobAnnouncement } from '../../p2p/jobAnnouncements.ts'
 import { LogFeed, type LogEvent } from '../../p2p/logFeed.ts'
 import type { HeartbeatParameters } from '../../p2p/workerHeartbeats.ts'
@@ -191,6 +191,21 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
   // same one: the same round, posted at the same time in the same seed block with the same anchor
   // (seedBlockFor) and stored seed, no commit taken out by a reorg, and the commit window open.
   const passedOver = new Map<ChainJobId, PassedOver>()
+  // The draw also weighs this worker's stake against the network's, which move inside a round (a
+  // stake, an unbonding, a slash): a re-announcement compares them too, read once per block for all
+  // jobs (a whole look seeds the read of its block).
+  let stakeRead: { block: bigint; stake: Promise<StakeWeights> } | null = null
+  const stakeAt = (block: bigint): Promise<StakeWeights> => {
+    if (stakeRead?.block !== block) {
+      const stake = Promise.all([chain.getAccount(), chain.getTotals()]).then(([account, totals]) => stakeWeightsOf(account, totals))
+      stakeRead = { block, stake }
+      // A failed read is not kept: the next re-announcement reads again.
+      stake.catch(() => {
+        if (stakeRead?.stake === stake) stakeRead = null
+      })
+    }
+    return stakeRead.stake
+  }
 
   // Capacity counts sandbox runs only: a run that waits for its commit time holds no core.
   const runningCount = (): number => [...inFlight.values()].filter((job) => job.running).length
@@ -246,7 +261,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     const passed = passedOver.get(jobId)
     if (passed !== undefined) {
       const next = await chain.nextBlock()
-      if (sameDraw(passed, job, next)) return
+      if (sameDraw(passed, job, next) && sameStake(passed, await stakeAt(next.number))) return
       passedOver.delete(jobId)
     }
     const [specHash, account, feePerGas] = await Promise.all([view.specHash(jobId), chain.getAccount(), chain.feePerGas()])
@@ -255,7 +270,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
       log('job skipped', { jobId, reason: 'announced spec hash differs from the chain' })
       return
     }
-    const { eligibility, now, nextBlock } = await view.eligibility(job, account)
+    const { eligibility, now, nextBlock, totals } = await view.eligibility(job, account)
     const reserved = [...inFlight.values()].reduce((sum, held) => sum + held.collateral, 0n)
     const decision = decideJob({
       job,
@@ -279,7 +294,9 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
       else if (isOpenStatus(job.status) && now < job.commitDeadline) {
         // A job the chain does not know (yet, or again after a reorg) or one that settled is not remembered.
         if (passedOver.size >= 10_000) passedOver.clear()
-        passedOver.set(jobId, passedOverOf(job, nextBlock))
+        const stake = stakeWeightsOf(account, totals)
+        passedOver.set(jobId, passedOverOf(job, nextBlock, stake))
+        if (stakeRead?.block !== nextBlock) stakeRead = { block: nextBlock, stake: Promise.resolve(stake) }
       }
       return
     }
@@ -588,12 +605,23 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
   }
 }
 
-/** What a worker's draw for a job's round depends on, as read when it passed the job over. */
-type PassedOver = Pick<MarketJob, 'round' | 'roundStart' | 'commitDeadline' | 'seedBlock' | 'seed' | 'committed'> & { anchor: bigint }
+/** The stakes a worker's draw weighs: its own (counted once older than the seed block) against the network's. */
+type StakeWeights = Pick<MarketAccount, 'staked' | 'stakeBlock'> & Pick<MarketTotals, 'totalStaked'>
 
-function passedOverOf(job: MarketJob, nextBlock: bigint): PassedOver {
+function stakeWeightsOf(account: MarketAccount, totals: MarketTotals): StakeWeights {
+  return { staked: account.staked, stakeBlock: account.stakeBlock, totalStaked: totals.totalStaked }
+}
+
+function sameStake(passed: StakeWeights, now: StakeWeights): boolean {
+  return passed.staked === now.staked && passed.stakeBlock === now.stakeBlock && passed.totalStaked === now.totalStaked
+}
+
+/** What a worker's draw for a job's round depends on, as read when it passed the job over. */
+type PassedOver = Pick<MarketJob, 'round' | 'roundStart' | 'commitDeadline' | 'seedBlock' | 'seed' | 'committed'> & { anchor: bigint } & StakeWeights
+
+function passedOverOf(job: MarketJob, nextBlock: bigint, stake: StakeWeights): PassedOver {
   const { round, roundStart, commitDeadline, seedBlock, seed, committed } = job
-  return { round, roundStart, commitDeadline, seedBlock, seed, committed, anchor: seedBlockFor(seedBlock, nextBlock) }
+  return { round, roundStart, commitDeadline, seedBlock, seed, committed, anchor: seedBlockFor(seedBlock, nextBlock), ...stake }
 }
 
 /** Whether a job read now would get the answer it got when passed over (a reorg that reposted it, or took a commit out, does not). */

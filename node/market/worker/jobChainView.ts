@@ -3,15 +3,15 @@
 // re-announcements of open jobs every few seconds cost a job read, not a log scan.
 import type { Hex } from 'viem'
 import type { ChainJobId, SpecHash } from '../../../verifier/index.ts'
-import type { MarketAccount, MarketJob } from '../../chain/marketReader.ts'
+import type { MarketAccount, MarketJob, MarketTotals } from '../../chain/marketReader.ts'
 import { roundEligibility, type RoundEligibility } from './roundEligibility.ts'
 import type { WorkerChain } from './workerChain.ts'
 
 export type JobChainView = {
   /** The job's posted spec hash (lowercase), or null while the chain does not know the job. */
   specHash(jobId: ChainJobId): Promise<SpecHash | null>
-  /** When this worker may commit to the job's current round, and the chain time and number of the next block (`account`: this worker's, when just read). */
-  eligibility(job: MarketJob, account?: MarketAccount): Promise<{ eligibility: RoundEligibility; now: number; nextBlock: bigint }>
+  /** When this worker may commit to the job's current round, the chain time and number of the next block, and the network's totals it was drawn against (`account`: this worker's, when just read). */
+  eligibility(job: MarketJob, account?: MarketAccount): Promise<{ eligibility: RoundEligibility; now: number; nextBlock: bigint; totals: MarketTotals }>
 }
 
 // Bounds on the caches: plenty for the jobs a worker sees within an hour.
@@ -42,7 +42,7 @@ export function jobChainView(chain: WorkerChain): JobChainView {
     async eligibility(job, known) {
       const [account, totals, next] = await Promise.all([known ?? chain.getAccount(), chain.getTotals(), chain.nextBlock()])
       const eligibility = await roundEligibility({ job, account, totals, worker: chain.address, nextBlock: next.number, blockHash })
-      return { eligibility, now: next.timestamp, nextBlock: next.number }
+      return { eligibility, now: next.timestamp, nextBlock: next.number, totals }
     },
   }
 }
