@@ -96,11 +96,13 @@ const listenOverflows = (): number => {
 
 type Phase = 'quiet' | 'hostile'
 let phase: Phase = 'quiet'
+/** When the current phase began (performance.now()). */
+let phaseStart = performance.now()
 /**
  * Where an honest job's time went: its submit request, in line and running (the service's
  * timestamps), and from its end to the long poll's answer.
  */
-type JobTimes = { total: number; submit: number; queued: number; running: number; answer: number }
+type JobTimes = { total: number; submit: number; queued: number; running: number; answer: number; at: number }
 const newSamples = () => ({ http: [] as number[], turnaround: [] as number[], jobs: [] as JobTimes[], rss: 0, loopP99: 0, loopMax: 0, failures: 0, cpuSeconds: 0, seconds: 0, listenOverflows: 0, acceptQueue: [] as number[] })
 const samples = { quiet: newSamples(), hostile: newSamples() }
 let stopping = false
@@ -148,7 +150,7 @@ async function honestJob({ body, contentType }: { body: Buffer; contentType: str
   samples[at].turnaround.push(total)
   const times = JSON.parse(done.body.toString()) as { submitted_at: string; started_at: string | null; finished_at: string | null }
   const [submittedAt, startedAt, finishedAt] = [times.submitted_at, times.started_at, times.finished_at].map((t) => (t ? Date.parse(t) : Number.NaN)) as [number, number, number]
-  samples[at].jobs.push({ total, submit: submitted.ms, queued: startedAt - submittedAt, running: finishedAt - startedAt, answer: total - submitted.ms - (finishedAt - submittedAt) })
+  samples[at].jobs.push({ total, submit: submitted.ms, queued: startedAt - submittedAt, running: finishedAt - startedAt, answer: total - submitted.ms - (finishedAt - submittedAt), at: (started - phaseStart) / 1000 })
   for (const path of [`/status/${id}`, `/logs/${id}`, `/logs/${id}?format=json`, `/download/${id}/out.txt`]) {
     const answer = await request(base, { path, localAddress, agent })
     if (answer.status === 200) samples[at].http.push(answer.ms)
@@ -198,6 +200,7 @@ progress(`quiet phase: ${quietMs / 1000} s of honest clients alone`)
 await pause(quietMs)
 
 phase = 'hostile'
+phaseStart = performance.now()
 progress('hostile phase: starting the hostile clients')
 const bigLogJob = await submitJob({ 'main.sh': 'head -c 20M /dev/zero; head -c 20M /dev/zero >&2' }, {}, '127.0.9.100')
 const outputJob = await submitJob({ 'main.sh': 'echo x > out.txt' }, {}, '127.0.9.101')
@@ -272,6 +275,15 @@ const slowest = (jobs: JobTimes[]): string => {
   return `${mean('total')}: ${mean('submit')} submit, ${mean('queued')} queued, ${mean('running')} running, ${mean('answer')} answer`
 }
 rows.push(['honest job, slowest 1 % (mean): submit request, in line, running, end to answer', slowest(quiet.jobs), slowest(hostile.jobs), ''])
+/** When in its phase each of the slowest 1 % was submitted (s): first, median, last. */
+const slowestWhen = (jobs: JobTimes[]): string => {
+  const at = [...jobs].sort((a, b) => b.total - a.total).slice(0, Math.max(1, Math.ceil(jobs.length / 100))).map((j) => j.at).sort((a, b) => a - b)
+  return at.length === 0 ? '-' : `${at[0]!.toFixed(0)} / ${at[Math.floor(at.length / 2)]!.toFixed(0)} / ${at.at(-1)!.toFixed(0)} s`
+}
+rows.push(['honest job, slowest 1 %: submitted this long into the phase, first / median / last', slowestWhen(quiet.jobs), slowestWhen(hostile.jobs), ''])
+// The hostile phase's first seconds: eight new clients, each as light as an honest one, at once.
+const settled = hostile.jobs.filter((j) => j.at >= 30).map((j) => j.total)
+rows.push(['honest job, submit -> completed, p99 (hostile: after its first 30 s)', ms(percentile(quiet.turnaround, 99)), ms(percentile(settled, 99)), ratio(percentile(settled, 99), percentile(quiet.turnaround, 99))])
 for (const part of ['queued', 'running'] as const) {
   rows.push([`honest job, ${part}, p50 / p99`, `${ms(percentile(quiet.jobs.map((j) => j[part]), 50))} / ${ms(percentile(quiet.jobs.map((j) => j[part]), 99))}`, `${ms(percentile(hostile.jobs.map((j) => j[part]), 50))} / ${ms(percentile(hostile.jobs.map((j) => j[part]), 99))}`, ''])
 }

@@ -119,6 +119,25 @@ describe('local backend', () => {
     expect(sandbox.started).toEqual(['hang', 'waited', 'newer', 'heavy'])
   })
 
+  it('serves clients that used under a second lately in the order their jobs came, not by the tenths they used', async () => {
+    const clock = manualClock()
+    const { backend, submit, sandbox } = await setup({}, clock)
+    // Used this minute: 0.6 CPU-seconds (a light client that ran a job lately), 1.5 and 5 (heavier).
+    const used: Record<string, number> = { '10.0.0.5': 0.6, '10.0.0.8': 1.5, '10.0.0.9': 5 }
+    backend.meterUsage({ charge: () => {}, exhausted: () => false, used: (clientId) => used[clientId] ?? 0 })
+    const hog = await submit(['hang'], '10.0.0.1')
+    await running(backend, hog.jobId)
+    const heavy = await submit(['heavy'], '10.0.0.9')
+    const heavier = await submit(['heavier'], '10.0.0.8')
+    const earlier = await submit(['earlier'], '10.0.0.5')
+    // A new client, which used nothing yet, comes after the light one that came first.
+    const newcomer = await submit(['newcomer'], '10.0.0.6')
+    expect([earlier, newcomer, heavier, heavy].map((job) => backend.status(job.jobId).position)).toEqual([1, 2, 3, 4])
+    await backend.delete(hog.jobId)
+    await finalStatus(backend, heavy.jobId)
+    expect(sandbox.started).toEqual(['hang', 'earlier', 'newcomer', 'heavier', 'heavy'])
+  })
+
   it("counts a client's jobs that have started and not ended, used CPU or not, in its place in line", async () => {
     const { backend, submit, sandbox } = await setup({ parallelism: 2 })
     // Used this minute: 0.5 CPU-seconds for 10.0.0.2, nothing for the others.

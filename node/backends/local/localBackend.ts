@@ -140,8 +140,16 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
    * honest job before time slicing acts).
    */
   const cpuWeightOf = (clientId: string): number => 1 / (1 + used(clientId))
+  /**
+   * Clients that used under `yieldMarginSeconds` lately, with no job started, are all light alike and
+   * go in the order their jobs came: ordered by those few tenths of a second, an honest job of the soak
+   * waited 7 s while seven new hostile clients (who had used nothing yet) came after it and went
+   * first, and 2-3 s while later honest jobs whose clients had used 0.2 s went before one whose
+   * client had used 0.6 s.
+   */
+  const lineWeight = (clientWeight: number): number => (clientWeight < yieldMarginSeconds ? 0 : clientWeight)
   const waitCredit = (job: LocalJob): number => Math.min(yieldMarginSeconds, (agingPerSecond * (clock.now() - job.submittedAt)) / 1000)
-  const queue = createJobQueue<LocalJob>({ parallelism: options.parallelism, order: (job) => weight(job.clientId) - waitCredit(job) })
+  const queue = createJobQueue<LocalJob>({ parallelism: options.parallelism, order: (job) => lineWeight(weight(job.clientId)) - waitCredit(job) })
   /** Charges the slot time since the last charge to a job that holds a slot. */
   const chargeSlotTime = (job: LocalJob): void => {
     const now = clock.now()
