@@ -1,7 +1,8 @@
 // A stand-in Sandbox for unit tests of the queue and retention logic (no bwrap): the manifest's
 // first arg picks the behaviour: "hang" waits until cancelled, "fail" exits 1, anything else
-// prints "hello" and writes out.txt. `started` records the jobs that began, in order, and `weights`
-// the CPU weight each was given as it began.
+// prints "hello" and writes out.txt. `started` records the jobs that began, in order, `weights`
+// the CPU weight each was given as it began, and `reports` each one's usage report (what the real
+// sandbox calls about once a second; a test calls it and sees the backend's answer).
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { admitJob } from '../../sandbox/admitJob.ts'
@@ -11,11 +12,12 @@ import type { HostCapabilities, RunJobParameters, Sandbox } from '../../sandbox/
 import type { RunJobResult } from '../../sandbox/types.ts'
 import { createHash } from 'node:crypto'
 
-export type FakeSandbox = Sandbox & { started: string[]; weights: Record<string, number> }
+export type FakeSandbox = Sandbox & { started: string[]; weights: Record<string, number>; reports: Record<string, NonNullable<RunJobParameters['onUsage']>> }
 
 export function createFakeSandbox(): FakeSandbox {
   const started: string[] = []
   const weights: Record<string, number> = {}
+  const reports: FakeSandbox['reports'] = {}
   // Only the default template, no GPU and no package index: what a bare host offers.
   const host = {
     environments: environmentTemplates.map((template) => ({ template, installed: template.packages.length === 0, versions: {}, missing: [...template.packages] })),
@@ -42,13 +44,15 @@ export function createFakeSandbox(): FakeSandbox {
   return {
     started,
     weights,
+    reports,
     capabilities,
     admitJob: (parameters) => admitJob(host, parameters),
     warmStarts: () => 0,
     limits: { pids: 10, workBytes: 1e6, tmpBytes: 1e6, outputCaptureBytes: 1024, maxOutputFiles: 10, maxOutputBytes: 1e6 },
-    async runJob({ manifest, outputDir, signal, onOutput, onStart, cpuWeight }: RunJobParameters): Promise<RunJobResult> {
+    async runJob({ manifest, outputDir, signal, onOutput, onStart, onUsage, cpuWeight }: RunJobParameters): Promise<RunJobResult> {
       started.push(manifest.args.join(' '))
       weights[manifest.args.join(' ')] = cpuWeight?.() ?? 1
+      if (onUsage) reports[manifest.args.join(' ')] = onUsage
       onStart?.()
       const mode = manifest.args[0]
       if (mode === 'hang') {

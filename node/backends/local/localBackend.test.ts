@@ -138,6 +138,31 @@ describe('local backend', () => {
     expect(sandbox.started).toEqual(['hang', 'earlier', 'newcomer', 'heavier', 'heavy'])
   })
 
+  it("gives a light client's waiting job the slot of a job whose client was heavy when it came at once, and after 2 s of a light one's", async () => {
+    const clock = manualClock()
+    const { backend, submit, sandbox } = await setup({}, clock)
+    // Used this minute: 5 CPU-seconds for 10.0.0.9, nothing for the others.
+    backend.meterUsage({ charge: () => {}, exhausted: () => false, used: (clientId) => (clientId === '10.0.0.9' ? 5 : 0) })
+    const usage = { cpuSeconds: 0.5, outputBytes: 0, inflatedBytes: 0, held: false }
+    const heavy = await submit(['hang heavy'], '10.0.0.9')
+    await running(backend, heavy.jobId)
+    const light = await submit(['light'], '10.0.0.2')
+    // Its first report after the light job came: it gives way, though it has had the slot for no time.
+    expect(sandbox.reports['hang heavy']!(usage)).toBe('pause')
+    await finalStatus(backend, light.jobId)
+    await backend.delete(heavy.jobId)
+    // A job of a client that was light when it came keeps the slot for its first 2 s.
+    const first = await submit(['hang first'], '10.0.0.3')
+    await running(backend, first.jobId)
+    const waiting = await submit(['waiting'], '10.0.0.4')
+    expect(sandbox.reports['hang first']!(usage)).toBe('run')
+    expect(backend.status(waiting.jobId).status).toBe('queued')
+    await clock.advance(2000)
+    expect(sandbox.reports['hang first']!({ ...usage, cpuSeconds: 1 })).toBe('pause')
+    await finalStatus(backend, waiting.jobId)
+    await backend.delete(first.jobId)
+  })
+
   it("counts a client's jobs that have started and not ended, used CPU or not, in its place in line", async () => {
     const { backend, submit, sandbox } = await setup({ parallelism: 2 })
     // Used this minute: 0.5 CPU-seconds for 10.0.0.2, nothing for the others.

@@ -83,6 +83,12 @@ type LocalJob = TableJob & {
   lentFor: 'hold' | 'idle' | 'yield' | 'finishing' | null
   /** When it last took a slot (started, or took it back). */
   slotSince: number
+  /**
+   * How long it keeps a slot before it gives way to a lighter client's job: `minSliceMs` for a job
+   * whose client was light when it came, none for one whose client was heavy then, or that gave
+   * way once already.
+   */
+  sliceMs: number
   /** Up to when its slot time has been charged (time lent is not charged). */
   slotChargedAt: number
   /** Usage reports in a row in which it used (next to) no CPU. */
@@ -103,9 +109,12 @@ const quietCpuSeconds = 0.01
 /**
  * Time slicing between clients: when every slot is busy and a job waits whose client weighs at
  * least this much less (CPU plus slot seconds in the last minute, plus its started jobs) than a running job's client, the running job
- * (after at least `minSliceMs` with its slot) is held and lends its slot until no such lighter job
+ * (after at least `minSliceMs` with its slot if its client was light when it came; at once if the
+ * client was heavier then, or the job gave way before) is held and lends its slot until no such lighter job
  * waits and a slot is free. Ordering the queue alone left light clients' jobs waiting behind hogs that resumed when
- * their charges left the minute (the soak's remaining job p99).
+ * their charges left the minute (the soak's remaining job p99); a 2 s slice for every job still let a
+ * hog's next job, submitted heavy and started once its client's charges had left the minute, keep
+ * honest jobs waiting 2-3 s.
  */
 const yieldMarginSeconds = 1
 const minSliceMs = 2000
@@ -245,7 +254,9 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
     const slotsFull = queue.running >= options.parallelism
     // A job that gave way takes a slot again only once one is free: resuming at once put more jobs
     // on the cores than slots (11 running on 2 in the soak) and kept waiting jobs out for a minute.
-    const yieldSlot = !job.deleted && (job.lentFor === 'yield' ? lighterWaits || slotsFull : lighterWaits && slotsFull && clock.now() - job.slotSince >= minSliceMs)
+    const yieldSlot = !job.deleted && (job.lentFor === 'yield' ? lighterWaits || slotsFull : lighterWaits && slotsFull && clock.now() - job.slotSince >= job.sliceMs)
+    // It had its slice: when it takes the slot back, it gives way again at the next report.
+    if (yieldSlot) job.sliceMs = 0
     const idle = !job.deleted && job.quietReports >= quietReportsToLend && (job.lentFor === 'idle' || lenders.idle < options.parallelism)
     const reason = hold ? 'hold' : yieldSlot ? 'yield' : idle ? 'idle' : null
     if (reason === null && job.lentFor !== null) job.slotSince = clock.now()
@@ -363,6 +374,7 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
         used: { cpuSeconds: 0, outputBytes: 0, inflatedBytes: 0, held: false },
         lentFor: null,
         slotSince: 0,
+        sliceMs: lineWeight(weight(clientId)) === 0 ? minSliceMs : 0,
         slotChargedAt: 0,
         quietReports: 0,
         run: () => runJob(job),
