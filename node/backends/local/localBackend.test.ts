@@ -119,11 +119,11 @@ describe('local backend', () => {
     expect(sandbox.started).toEqual(['hang', 'waited', 'newer', 'heavy'])
   })
 
-  it('serves clients that used under a second lately in the order their jobs came, not by the tenths they used', async () => {
+  it('serves clients that used under two seconds lately in the order their jobs came, not by the tenths they used', async () => {
     const clock = manualClock()
     const { backend, submit, sandbox } = await setup({}, clock)
-    // Used this minute: 0.6 CPU-seconds (a light client that ran a job lately), 1.5 and 5 (heavier).
-    const used: Record<string, number> = { '10.0.0.5': 0.6, '10.0.0.8': 1.5, '10.0.0.9': 5 }
+    // Used this minute: 1.5 CPU-seconds (a light client that ran a job lately), 2.5 and 5 (heavier).
+    const used: Record<string, number> = { '10.0.0.5': 1.5, '10.0.0.8': 2.5, '10.0.0.9': 5 }
     backend.meterUsage({ charge: () => {}, exhausted: () => false, used: (clientId) => used[clientId] ?? 0 })
     const hog = await submit(['hang'], '10.0.0.1')
     await running(backend, hog.jobId)

@@ -118,6 +118,8 @@ const quietCpuSeconds = 0.01
  */
 const yieldMarginSeconds = 1
 const minSliceMs = 2000
+/** CPU and slot seconds in the last minute under which a client with nothing running is light (an occasional user). */
+const lightUseSeconds = 2
 /**
  * A waiting job's place in line counts its client's weight less this much per second it has waited,
  * up to `yieldMarginSeconds` less: a job still goes after jobs of clearly lighter clients, but no
@@ -150,15 +152,15 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
    */
   const cpuWeightOf = (clientId: string): number => 1 / (1 + used(clientId))
   /**
-   * Clients that used under `yieldMarginSeconds` lately, with no job started, are all light alike and
-   * go in the order their jobs came: ordered by those few tenths of a second, an honest job of the soak
+   * Clients with no job started that used under `lightUseSeconds` lately are all light alike and go
+   * in the order their jobs came: ordered by those tenths of a second, an honest job of the soak
    * waited 7 s while seven new hostile clients (who had used nothing yet) came after it and went
    * first, and 2-3 s while later honest jobs whose clients had used 0.2 s went before one whose
-   * client had used 0.6 s.
+   * client had used 0.6 s (or 1.3 s: its last job had run slowly beside the attack).
    */
-  const lineWeight = (clientWeight: number): number => (clientWeight < yieldMarginSeconds ? 0 : clientWeight)
+  const lineWeight = (clientId: string): number => (!started.has(clientId) && used(clientId) < lightUseSeconds ? 0 : weight(clientId))
   const waitCredit = (job: LocalJob): number => Math.min(yieldMarginSeconds, (agingPerSecond * (clock.now() - job.submittedAt)) / 1000)
-  const queue = createJobQueue<LocalJob>({ parallelism: options.parallelism, order: (job) => lineWeight(weight(job.clientId)) - waitCredit(job) })
+  const queue = createJobQueue<LocalJob>({ parallelism: options.parallelism, order: (job) => lineWeight(job.clientId) - waitCredit(job) })
   /** Charges the slot time since the last charge to a job that holds a slot. */
   const chargeSlotTime = (job: LocalJob): void => {
     const now = clock.now()
@@ -374,7 +376,7 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
         used: { cpuSeconds: 0, outputBytes: 0, inflatedBytes: 0, held: false },
         lentFor: null,
         slotSince: 0,
-        sliceMs: lineWeight(weight(clientId)) === 0 ? minSliceMs : 0,
+        sliceMs: lineWeight(clientId) === 0 ? minSliceMs : 0,
         slotChargedAt: 0,
         quietReports: 0,
         run: () => runJob(job),
