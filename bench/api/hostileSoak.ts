@@ -5,7 +5,7 @@
 // each in a process of its own so the honest clients measure the service, not the load generators. Reports the honest clients' latency (p50/p99, quiet vs hostile), the service's
 // peak RSS and event-loop delay, the hostile requests refused, and whether the service survived.
 // Prints a Markdown table for docs/BENCHMARKS.md.
-// Usage: node --import tsx bench/api/hostileSoak.ts [--minutes 10] [--quiet-seconds 60] [--flood 20000] [--cpu-prof-dir DIR] [--trace-gc FILE] [--attackers-nice N] [--kernel-conn-limit N[/BURST]] [--honest-keep-alive] [--node-flags="FLAGS"]
+// Usage: node --import tsx bench/api/hostileSoak.ts [--minutes 10] [--quiet-seconds 60] [--flood 20000] [--cpu-prof-dir DIR] [--trace-gc FILE] [--attackers-nice N] [--kernel-conn-limit N[/BURST]] [--honest-keep-alive] [--service-own-session] [--node-flags="FLAGS"]
 // `--cpu-prof-dir` writes a V8 CPU profile of the service (Node's --cpu-prof) there when it stops;
 // `--trace-gc` writes the service's garbage collections (Node's --trace-gc) to FILE.
 // `--attackers-nice N` runs the hostile load generators at that nice level: on a public service the
@@ -16,6 +16,10 @@
 // bursts of BURST, default 20; needs root and nftables), and removes it at the end.
 // `--honest-keep-alive`: each honest client keeps one connection for a job's requests (submit, the
 // long poll, logs, output), as Node's fetch or a browser does, instead of a new one per request.
+// `--service-own-session` starts the service in a session of its own, as a supervisor (systemd)
+// runs it: with the kernel's autogroups (sched_autogroup_enabled) the processes of one session share
+// one CPU weight, so without it the service shares its weight with this script and the load
+// generators, while its jobs' cgroup weighs a quarter of a whole process.
 import '../../node/promiseWithResolvers.ts'
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import http from 'node:http'
@@ -28,7 +32,7 @@ import { parseArgs } from 'node:util'
 import { packFiles } from '../../sandbox/bundle/packFiles.ts'
 import { multipart, percentile, request, Tally } from './soakClient.ts'
 
-const { values } = parseArgs({ options: { minutes: { type: 'string' }, 'quiet-seconds': { type: 'string' }, flood: { type: 'string' }, 'cpu-prof-dir': { type: 'string' }, 'trace-gc': { type: 'string' }, 'attackers-nice': { type: 'string' }, 'kernel-conn-limit': { type: 'string' }, 'honest-keep-alive': { type: 'boolean' }, 'node-flags': { type: 'string' } } })
+const { values } = parseArgs({ options: { minutes: { type: 'string' }, 'quiet-seconds': { type: 'string' }, flood: { type: 'string' }, 'cpu-prof-dir': { type: 'string' }, 'trace-gc': { type: 'string' }, 'attackers-nice': { type: 'string' }, 'kernel-conn-limit': { type: 'string' }, 'honest-keep-alive': { type: 'boolean' }, 'service-own-session': { type: 'boolean' }, 'node-flags': { type: 'string' } } })
 const attackersNice = Number(values['attackers-nice'] ?? 0)
 /** A load generator's command, at the attackers' nice level. */
 const attacker = (command: string[]): [string, string[]] => (attackersNice === 0 ? [command[0]!, command.slice(1)] : ['nice', ['-n', String(attackersNice), ...command]])
@@ -46,7 +50,7 @@ const profile = [...(values['cpu-prof-dir'] ? ['--cpu-prof', '--cpu-prof-dir', p
 // The service as an installed package runs it: the JavaScript build, not the sources through tsx.
 execFileSync(process.execPath, ['--import', 'tsx', 'scripts/build.ts', '--no-types', '--if-stale'], { cwd: root, stdio: 'inherit' })
 const gcTrace = values['trace-gc'] ? openSync(path.resolve(values['trace-gc']), 'w') : 'ignore'
-const server = spawn(process.execPath, [...profile, 'dist/bin/sandrun', 'serve', '--port', '0', '--data-dir', dataDir], { cwd: root, stdio: ['ignore', gcTrace, 'pipe'] })
+const server = spawn(process.execPath, [...profile, 'dist/bin/sandrun', 'serve', '--port', '0', '--data-dir', dataDir], { cwd: root, stdio: ['ignore', gcTrace, 'pipe'], detached: values['service-own-session'] === true })
 let unhandled = 0
 let serverExit: number | null | undefined
 server.once('exit', (code) => (serverExit = code))
@@ -296,7 +300,7 @@ const refusalRows = [...actors.map((a) => [a.name, a.tally.total, a.tally.refuse
 process.stdout.write(
   [
     `Hostile soak — ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, load average at the end ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`,
-    `${totalMs / 60_000} minutes: ${quietMs / 1000} s honest clients alone, then with hostile ones${attackersNice === 0 ? '' : ` (load generators at nice ${attackersNice})`}${kernelConnLimit === undefined ? '' : `, new connections limited in the kernel to ${kernelConnLimit} (per second / burst) per address`}${values['honest-keep-alive'] ? ', honest clients keep one connection per job' : ''}. Service survived: ${survived ? 'yes' : `NO (exit ${serverExit})`}; unhandled rejections logged: ${unhandled}.`,
+    `${totalMs / 60_000} minutes: ${quietMs / 1000} s honest clients alone, then with hostile ones${attackersNice === 0 ? '' : ` (load generators at nice ${attackersNice})`}${kernelConnLimit === undefined ? '' : `, new connections limited in the kernel to ${kernelConnLimit} (per second / burst) per address`}${values['honest-keep-alive'] ? ', honest clients keep one connection per job' : ''}${values['service-own-session'] ? ', the service in a session of its own' : ''}. Service survived: ${survived ? 'yes' : `NO (exit ${serverExit})`}; unhandled rejections logged: ${unhandled}.`,
     '',
     '| measure | quiet | hostile | hostile / quiet |',
     '| --- | --- | --- | --- |',

@@ -1,8 +1,8 @@
 // Pre-started sandboxes: a job of the default shape runs in one that was set up before it arrived,
 // and must not be able to tell, except by being faster: same environment, same open files, its
 // own limits and accounting. Jobs of other shapes, and jobs that fail before starting, still work.
-import { readdirSync, readFileSync } from 'node:fs'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { hostSlowdown } from '../host/hostSlowdown.ts'
 import { probeCgroupLimits } from '../host/probeCgroupLimits.ts'
 import { requireHost } from '../host/requireHost.ts'
@@ -118,8 +118,11 @@ describe('pre-started sandboxes', () => {
       const [mine] = [...launchers()].filter((pid) => !before.has(pid))
       expect(mine).toBeDefined()
       process.kill(Number(mine), 'SIGKILL')
+      // Once the service has reaped it, the next job runs, started directly if no launcher is back
+      // yet. (A start sent to it in the instant before fails that one job: it is not sent again,
+      // since the launcher may have started the process before it died.)
+      await vi.waitFor(() => expect(existsSync(`/proc/${mine}`)).toBe(false), { timeout: 10_000, interval: 5 })
       const job = { files: { 'main.py': "print('ran')\n" } }
-      // Right away: the job runs (started directly if no launcher is back yet).
       const during = await runner.run(job)
       expect(during.exitCode).toBe(0)
       // Soon: a new launcher, and pre-started sandboxes again.
