@@ -54,6 +54,8 @@ function markerPrinted(marker: string): Promise<void> {
   })
 }
 
+/** Each job record a worker holds that has not reached its settlement yet. */
+const unsettled = (): string[] => workers.flatMap((node) => node.worker.jobs().filter((record) => record.phase !== 'settled').map((record) => `${node.peerId}: ${record.jobId} ${record.phase}`))
 const statusCode = async (jobId: string): Promise<number> => (await fetch(`${gateway.url}/status/${jobId}`)).status
 const sealedFiles = (files: string[], prefix: string): string[] => files.filter((file) => file.startsWith(prefix))
 
@@ -86,6 +88,9 @@ describe('market mode retention', () => {
     const ids = await Promise.all([downloaded, failed, kept].map((job) => gateway.submit(job.files, job.manifest)))
     const statuses = await Promise.all(ids.map((id) => gateway.waitFinal(id)))
     expect(statuses.map((s) => s.status)).toEqual(['completed', 'failed', 'completed'])
+    // A worker's result window counts from when it saw the settlement, which can come after the
+    // gateway's under load: the hand-moved clock starts once every worker holding a job saw it.
+    await expect.poll(() => unsettled(), { timeout: 60_000 }).toEqual([])
 
     // Past the workers' result window too: the replicas the gateway did not fetch from let go of theirs.
     await letRetentionPass({
@@ -96,7 +101,7 @@ describe('market mode retention', () => {
       failed: ids[1]!,
       kept: ids[2]!,
     })
-    await expect.poll(() => workers.every((node) => node.worker.jobs().length === 0), { timeout: 30_000 }).toBe(true)
+    await expect.poll(() => workers.flatMap((node) => node.worker.jobs().map((record) => `${node.peerId}: ${record.jobId} ${record.phase}`)), { timeout: 30_000 }).toEqual([])
 
     const scan = await scanFiles([network.dir])
     for (const node of ['retention-gateway', 'retention-w1', 'retention-w2', 'retention-w3']) {
