@@ -82,6 +82,28 @@ describe('accountTransactions', { timeout: 60_000 }, () => {
     expect(await publicClient.getBalance({ address: to })).toBe(36n)
   })
 
+  it('between blocks a watch round reads the pending block alone: the receipt is looked for once a block came', async () => {
+    const methods: string[] = []
+    const counted = createPublicClient({
+      transport: http(anvil.rpcUrl, { onFetchRequest: async (request) => void methods.push(((await request.clone().json()) as { method: string }).method) }),
+    })
+    const account = await funded(10n ** 18n)
+    const transactions = accountTransactions({ walletClient: createWalletClient({ account, transport: http(anvil.rpcUrl) }), publicClient: counted, account, options: { pollMs: 20 } })
+    const to = privateKeyToAccount(generatePrivateKey()).address
+    const count = (method: string, from = 0) => methods.slice(from).filter((m) => m === method).length
+    await withoutAutomine(async () => {
+      const sent = transactions.send(transfer(to, 1n))
+      // The send's own look and the first watch round's, while no block came.
+      await expect.poll(() => count('eth_getTransactionReceipt')).toBe(2)
+      const from = methods.length
+      await expect.poll(() => count('eth_getBlockByNumber', from), { timeout: 10_000 }).toBeGreaterThanOrEqual(10)
+      expect(new Set(methods.slice(from))).toEqual(new Set(['eth_getBlockByNumber']))
+      await rpc('evm_mine')
+      expect((await sent).receipt.status).toBe('success')
+      expect(count('eth_getTransactionReceipt', from)).toBe(1)
+    })
+  })
+
   it('a send the node refuses fails alone: the sends around it take consecutive nonces and are mined together', async () => {
     const { account, transactions, until } = sender(await funded(10n ** 18n))
     const to = privateKeyToAccount(generatePrivateKey()).address

@@ -6,6 +6,7 @@
 // pipelined: each takes the next nonce and goes out at once, many in flight per account; one the node
 // refuses for good is turned into an empty filler transaction, so the nonces after it still get mined.
 import { keccak256, TransactionReceiptNotFoundError, type Address, type Hash, type Hex, type LocalAccount, type PublicClient, type TransactionReceipt, type WalletClient } from 'viem'
+import { chainHead, type ChainHead, type PendingBlock } from './chainHead.ts'
 import { refusedForGood, sendOnce } from './sendOnce.ts'
 import { transactionFees, type Fees } from './transactionFees.ts'
 
@@ -56,6 +57,8 @@ export type AccountTransactionsParameters = {
   account: LocalAccount
   options?: Partial<AccountTransactionsOptions> | undefined
   onEvent?: ((event: TransactionEvent) => void) | undefined
+  /** Where the pending block and tip are read (shared with the rest of the process); default its own. */
+  head?: ChainHead | undefined
 }
 
 export type InFlightTransaction = { nonce: number; label: string; hash: Hash; minedIn: bigint | null }
@@ -85,15 +88,15 @@ type Entry = {
   mined: bigint | null
   waiters: Array<{ resolve: (r: { hash: Hash; receipt: TransactionReceipt }) => void; reject: (error: Error) => void }>
 }
-type PendingBlock = { number: bigint; timestamp: number; baseFee: bigint; head: Hash }
 
-export function accountTransactions({ walletClient, publicClient, account, options = {}, onEvent = () => undefined }: AccountTransactionsParameters): AccountTransactions {
+export function accountTransactions({ walletClient, publicClient, account, options = {}, onEvent = () => undefined, head = chainHead(publicClient) }: AccountTransactionsParameters): AccountTransactions {
   const o = { ...defaultAccountTransactionsOptions, ...options }
   const entries: Entry[] = []
   let chainId: number | undefined
   let queue: Promise<unknown> = Promise.resolve()
   let watching = false
-  // Mined transactions are looked at again only when the head changed: a reorg changes it too.
+  // Nothing of the account's transactions changes between blocks: a round looks at them only when
+  // the head changed since the last round that finished (a reorg changes it too).
   let lastHead: Hash | null = null
   // Counts forget() calls: a round that began before one acts on nothing it had read.
   let generation = 0
@@ -110,13 +113,8 @@ export function accountTransactions({ walletClient, publicClient, account, optio
     for (const waiter of entry.waiters.splice(0)) waiter.reject(new Error(`${entry.request.label} was lost: ${reason}`))
   }
 
-  async function pendingBlock(): Promise<PendingBlock> {
-    const block = await publicClient.getBlock({ blockTag: 'pending' })
-    const number = block.number ?? (await publicClient.getBlockNumber({ cacheTime: 0 })) + 1n
-    return { number, timestamp: Number(block.timestamp), baseFee: block.baseFeePerGas ?? (await publicClient.getGasPrice()), head: block.parentHash }
-  }
-
-  const suggestedTip = (): Promise<bigint> => publicClient.estimateMaxPriorityFeePerGas().catch(() => 0n)
+  // A read from within the last poll interval is as good as one of this instant for what this file decides.
+  const pendingBlock = (): Promise<PendingBlock> => head.pending(o.pollMs)
 
   /** The account's next nonce: the chain's, unless transactions a reorg dropped still hold theirs here. */
   async function nextNonce(): Promise<number> {
@@ -153,8 +151,8 @@ export function accountTransactions({ walletClient, publicClient, account, optio
 
   /** Nonce, signature and send: one at a time, so the nonces leave in order and a refused send frees its nonce for the next. */
   async function dispatch(request: SendTransactionParameters): Promise<{ entry: Entry; done: Promise<{ hash: Hash; receipt: TransactionReceipt }> }> {
-    const [block, tip] = await Promise.all([pendingBlock(), suggestedTip()])
-    const nonce = await nextNonce()
+    const block = await pendingBlock()
+    const [tip, nonce] = await Promise.all([head.tip(block.head), nextNonce()])
     const entry: Entry = { nonce, request, versions: [], sentAtBlock: block.number, mined: null, waiters: [] }
     const version = await sign(entry, transactionFees({ baseFee: block.baseFee, tip }))
     entry.versions.push(version)
@@ -195,12 +193,11 @@ export function accountTransactions({ walletClient, publicClient, account, optio
   }
 
   async function round(): Promise<void> {
+    const started = generation
     const block = await pendingBlock()
-    const newBlock = block.head !== lastHead
-    lastHead = block.head
+    if (block.head === lastHead) return
     await fillNonceGap(block)
     for (const entry of [...entries]) {
-      if (entry.mined !== null && !newBlock) continue
       const receipt = await receiptOf(entry)
       if (!entries.includes(entry)) continue
       if (receipt) {
@@ -214,6 +211,8 @@ export function accountTransactions({ walletClient, publicClient, account, optio
         await replaceIfStuck(entry, block)
       }
     }
+    // Only a round that looked at everything counts: after a failed read the next one looks again.
+    if (generation === started) lastHead = block.head
   }
 
   /**
@@ -228,7 +227,7 @@ export function accountTransactions({ walletClient, publicClient, account, optio
     for (let nonce = onChain; nonce < lowest.nonce; nonce++) {
       if (entries.some((entry) => entry.nonce === nonce)) continue
       const filler: Entry = { nonce, request: { to: account.address, data: '0x', value: 0n, gas: 21_000n, label: 'nonce gap filler' }, versions: [], sentAtBlock: block.number, mined: null, waiters: [] }
-      filler.versions.push(await sign(filler, transactionFees({ baseFee: block.baseFee, tip: await suggestedTip() })))
+      filler.versions.push(await sign(filler, transactionFees({ baseFee: block.baseFee, tip: await head.tip(block.head) })))
       if (generation !== started) return
       await send(latest(filler).serialized)
       entries.push(filler)
@@ -273,7 +272,7 @@ export function accountTransactions({ walletClient, publicClient, account, optio
             ? `not mined in ${o.replaceAfterBlocks} blocks`
             : null
     if (reason === null) return
-    const version = await sign(entry, transactionFees({ baseFee: block.baseFee, tip: await suggestedTip(), previous: fees, urgent }))
+    const version = await sign(entry, transactionFees({ baseFee: block.baseFee, tip: await head.tip(block.head), previous: fees, urgent }))
     if (!entries.includes(entry)) return
     entry.versions.push(version)
     entry.sentAtBlock = block.number
@@ -298,7 +297,7 @@ export function accountTransactions({ walletClient, publicClient, account, optio
     for (const waiter of entry.waiters.splice(0)) waiter.reject(error)
     const { fees } = latest(entry)
     entry.request = { to: account.address, data: '0x', value: 0n, gas: 21_000n, label: `nonce filler for ${entry.request.label}` }
-    const version = await sign(entry, transactionFees({ baseFee: block.baseFee, tip: await suggestedTip(), previous: fees }))
+    const version = await sign(entry, transactionFees({ baseFee: block.baseFee, tip: await head.tip(block.head), previous: fees }))
     entry.versions.push(version)
     entry.sentAtBlock = block.number
     await send(version.serialized)

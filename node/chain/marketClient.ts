@@ -26,6 +26,7 @@ import type { PeerRegistration } from './peerRegistration.ts'
 import { computeSeal, randomSalt } from './seal.ts'
 import { accountTransactions, type AccountTransactionsOptions, type TransactionEvent } from './accountTransactions.ts'
 import { chainTransport } from './chainTransport.ts'
+import { chainHead } from './chainHead.ts'
 
 export type CreateMarketClientParameters = {
   rpcUrl: string
@@ -99,11 +100,12 @@ export function createMarketClient({ rpcUrl, address, account, pollingInterval =
   const publicClient = createPublicClient({ transport, pollingInterval })
   const walletClient = account ? createWalletClient({ account, transport, pollingInterval }) : undefined
   const reader = createMarketReader({ publicClient, address })
+  const head = chainHead(publicClient)
   const contract = { address, abi: sandrunMarketAbi, chain: null } as const
   // Signed here, so a local account is required to send; a remote signer is not supported.
   const transactions =
     walletClient && account?.type === 'local'
-      ? accountTransactions({ walletClient, publicClient, account, options: { pollMs: pollingInterval, ...transactionOptions }, onEvent: onTransactionEvent })
+      ? accountTransactions({ walletClient, publicClient, account, options: { pollMs: pollingInterval, ...transactionOptions }, onEvent: onTransactionEvent, head })
       : undefined
 
   function signer() {
@@ -255,7 +257,7 @@ export function createMarketClient({ rpcUrl, address, account, pollingInterval =
     return execute({ functionName: 'finalize', args: [jobId] })
   }
 
-  return { ...reader, account, transactions, stake, registerPeer, requestUnstake, withdrawStake, withdraw, postJob, postJobs, commit, reveal, commitMany, revealMany, finalize }
+  return { ...reader, account, transactions, head, stake, registerPeer, requestUnstake, withdrawStake, withdraw, postJob, postJobs, commit, reveal, commitMany, revealMany, finalize }
 }
 
 export type MarketClient = ReturnType<typeof createMarketClient>

@@ -136,4 +136,27 @@ describe('a batch is one transaction to the account', () => {
     expect(await functionOf(reveals[0]!.hash)).toBe('revealMany')
     for (const [i, jobId] of jobIds.entries()) expect(await client.getJob(jobId)).toMatchObject({ status: 'Finalized', consensusRoot: root(i) })
   })
+  it('reads a job once per head: again once a block came, and once its own transaction was mined', async () => {
+    const [jobId] = await drawnJobs(1, 'heads')
+    const reads: ChainJobId[] = []
+    const getJob: MarketClient['getJob'] = (id) => {
+      reads.push(id)
+      return client.getJob(id)
+    }
+    const counted = workerChain({ client: { ...client, getJob }, chainId: await h.publicClient.getChainId() })
+    const first = await counted.nextBlock()
+    const [a, b] = await Promise.all([counted.getJob(jobId!, first.head), counted.getJob(jobId!, first.head)])
+    expect(reads).toHaveLength(1)
+    expect(b).toEqual(a)
+    // Another account's block: a new head, read again.
+    await h.testClient.mine({ blocks: 1 })
+    const second = await counted.nextBlock()
+    expect(second.head).not.toBe(first.head)
+    await counted.getJob(jobId!, second.head)
+    expect(reads).toHaveLength(2)
+    // Its own commit mined: even at the head it was given (a poll's read may be that old), the commit shows.
+    await counted.commit({ jobId: jobId!, resultRoot: root(9), salt: randomSalt(), deadline: 10 ** 10 })
+    expect((await counted.getJob(jobId!, second.head)).committed).toBe(a.committed + 1)
+    expect(reads).toHaveLength(3)
+  })
 })

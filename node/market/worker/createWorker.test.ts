@@ -85,6 +85,7 @@ function fakeChain(onCommit: (chain: { job: MarketJob; slots: MarketSlot[]; slot
     /** The number of the next block. */
     nextBlock: 10n,
   }
+  let heads = 0
   const chain: WorkerChain = {
     address: me,
     chainId: 31337,
@@ -101,7 +102,8 @@ function fakeChain(onCommit: (chain: { job: MarketJob; slots: MarketSlot[]; slot
     getTotals: async () => ({ workerCount: 1, jobCount: 1n, totalStaked: state.totalStaked }),
     getJobSpecHash: async () => specHash,
     getPeer: async () => ({ peerId: '0x', signature: '0x' }) as never,
-    nextBlock: async () => ({ number: state.nextBlock, timestamp: 1000 }),
+    // Each read sees a head of its own: the tests change the fake's state between polls, as blocks would.
+    nextBlock: async () => ({ number: state.nextBlock, timestamp: 1000, head: `0x${(++heads).toString(16).padStart(64, '0')}` as const }),
     blockHash: async () => `0x${'02'.padStart(64, '0')}`,
     feePerGas: async () => 1n,
     walletBalance: async () => ETH,

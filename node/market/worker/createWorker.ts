@@ -257,20 +257,21 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
 
   async function look(announcement: JobAnnouncement): Promise<void> {
     const { jobId } = announcement
-    const job = await chain.getJob(jobId)
+    // The chain as it is now; the reads at its head are shared by every look within the block.
+    const next = await chain.nextBlock()
+    const job = await chain.getJob(jobId, next.head)
     const passed = passedOver.get(jobId)
     if (passed !== undefined) {
-      const next = await chain.nextBlock()
       if (sameDraw(passed, job, next) && sameStake(passed, await stakeAt(next.number))) return
       passedOver.delete(jobId)
     }
-    const [specHash, account, feePerGas] = await Promise.all([view.specHash(jobId), chain.getAccount(), chain.feePerGas()])
+    const [specHash, account, feePerGas] = await Promise.all([view.specHash(jobId), chain.getAccount(next.head), chain.feePerGas()])
     lastFeePerGas = feePerGas
     if (specHash !== announcement.specHash) {
       log('job skipped', { jobId, reason: 'announced spec hash differs from the chain' })
       return
     }
-    const { eligibility, now, nextBlock, totals } = await view.eligibility(job, account)
+    const { eligibility, now, nextBlock, totals } = await view.eligibility(job, account, next)
     const reserved = [...inFlight.values()].reduce((sum, held) => sum + held.collateral, 0n)
     const decision = decideJob({
       job,
@@ -346,7 +347,7 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
 
   /** Resolves once the chain's next block is at `time` (s); commits before it would be refused. */
   async function untilChainTime(time: number, signal: AbortSignal): Promise<void> {
-    while (!signal.aborted && (await chain.nextBlock()).timestamp < time) {
+    while (!signal.aborted && (await chain.nextBlock(options.pollMs)).timestamp < time) {
       await new Promise<void>((resolve) => setTimeout(resolve, options.pollMs))
     }
     if (signal.aborted) throw new Error('worker stopped before the commit')
@@ -429,9 +430,9 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
 
   // ---- following the chain --------------------------------------------------------------------
 
-  /** This worker's slot of the job, in whichever round it landed; undefined when it holds none. */
-  async function mySlot(jobId: ChainJobId): Promise<MarketSlot | undefined> {
-    const slots = await chain.getSlots(jobId)
+  /** This worker's slot of the job, in whichever round it landed; undefined when it holds none (`head`: see WorkerChain.getJob). */
+  async function mySlot(jobId: ChainJobId, head?: Hex): Promise<MarketSlot | undefined> {
+    const slots = await chain.getSlots(jobId, head)
     return slots.find((slot) => slot.worker?.toLowerCase() === chain.address.toLowerCase())
   }
 
@@ -448,10 +449,10 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
    * again (accountTransactions.ts); if that came too late (it reverted in the new chain), what the
    * chain lacks is sent anew while its window is open. Returns false when the step is lost for good.
    */
-  async function stillOnChain(record: WorkerJobRecord, job: MarketJob, now: number): Promise<boolean> {
+  async function stillOnChain(record: WorkerJobRecord, job: MarketJob, now: number, head: Hex): Promise<boolean> {
     if (chain.sending()) return true
     // A worker holds at most one slot of a job (the contract keys them by address), in either round.
-    const mine = await mySlot(record.jobId)
+    const mine = await mySlot(record.jobId, head)
     if (!mine && job.round === (record.round ?? 0) && now <= job.commitDeadline) {
       log('commit missing on chain after a reorg; committing again', { jobId: record.jobId })
       const { hash } = await chain.commit({ jobId: record.jobId, resultRoot: record.root!, salt: salt(record.jobId), deadline: job.commitDeadline })
@@ -467,10 +468,11 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
     return true
   }
 
-  async function advance(record: WorkerJobRecord, now: number): Promise<void> {
+  async function advance(record: WorkerJobRecord, now: number, head: Hex): Promise<void> {
     const { jobId } = record
-    const job = await chain.getJob(jobId)
-    if (isOpenStatus(job.status) && !(await stillOnChain(record, job, now))) {
+    // Once per block, not once per poll: the job and the slot are what they were at this head.
+    const job = await chain.getJob(jobId, head)
+    if (isOpenStatus(job.status) && !(await stillOnChain(record, job, now, head))) {
       log('commit lost to a reorg after its window closed', { jobId: record.jobId })
       return forget(record.jobId, 'commit lost to a reorg')
     }
@@ -511,10 +513,10 @@ export function createWorker(parameters: CreateWorkerParameters): Worker {
   async function tick(): Promise<void> {
     const active = [...records.values()].filter((record) => record.phase === 'committed' || record.phase === 'revealed')
     if (active.length > 0 || rechecks.size > 0) {
-      const now = (await chain.nextBlock()).timestamp
+      const { timestamp: now, head } = await chain.nextBlock(options.pollMs)
       for (const [jobId, due] of rechecks) if (due.at <= now) recheckNow(jobId)
       // Side by side: each job's reveal waits for its own block, not for the other jobs' receipts.
-      const advanced = await Promise.allSettled(active.map((record) => (stopped ? Promise.resolve() : advance(record, now))))
+      const advanced = await Promise.allSettled(active.map((record) => (stopped ? Promise.resolve() : advance(record, now, head))))
       const failed = advanced.find((outcome) => outcome.status === 'rejected')
       if (failed) throw failed.reason
       if (stopped) return

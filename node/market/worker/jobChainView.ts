@@ -10,8 +10,8 @@ import type { WorkerChain } from './workerChain.ts'
 export type JobChainView = {
   /** The job's posted spec hash (lowercase), or null while the chain does not know the job. */
   specHash(jobId: ChainJobId): Promise<SpecHash | null>
-  /** When this worker may commit to the job's current round, the chain time and number of the next block, and the network's totals it was drawn against (`account`: this worker's, when just read). */
-  eligibility(job: MarketJob, account?: MarketAccount): Promise<{ eligibility: RoundEligibility; now: number; nextBlock: bigint; totals: MarketTotals }>
+  /** When this worker may commit to the job's current round, the chain time and number of the next block, and the network's totals it was drawn against (`account`: this worker's, when just read; `next`: the next block, when just read). */
+  eligibility(job: MarketJob, account?: MarketAccount, next?: { number: bigint; timestamp: number; head: Hex }): Promise<{ eligibility: RoundEligibility; now: number; nextBlock: bigint; totals: MarketTotals }>
 }
 
 // Bounds on the caches: plenty for the jobs a worker sees within an hour.
@@ -39,8 +39,9 @@ export function jobChainView(chain: WorkerChain): JobChainView {
       const found = await chain.getJobSpecHash(jobId, job.seedBlock)
       return found ? remember(specHashes, maxCachedJobs, jobId, found) : null
     },
-    async eligibility(job, known) {
-      const [account, totals, next] = await Promise.all([known ?? chain.getAccount(), chain.getTotals(), chain.nextBlock()])
+    async eligibility(job, known, read) {
+      const next = read ?? (await chain.nextBlock())
+      const [account, totals] = await Promise.all([known ?? chain.getAccount(next.head), chain.getTotals(next.head)])
       const eligibility = await roundEligibility({ job, account, totals, worker: chain.address, nextBlock: next.number, blockHash })
       return { eligibility, now: next.timestamp, nextBlock: next.number, totals }
     },

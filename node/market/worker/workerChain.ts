@@ -20,10 +20,15 @@ export type WorkerChain = {
   address: Address
   chainId: number
   market: Address
-  getJob(jobId: ChainJobId): Promise<MarketJob>
-  getSlots(jobId: ChainJobId): Promise<MarketSlot[]>
-  getAccount(): Promise<MarketAccount>
-  getTotals(): Promise<MarketTotals>
+  /**
+   * Reads of what the chain holds. Given `head` (nextBlock's), a read is made once for that head and
+   * shared: nothing changes until the next block. It may show a later block than `head` (then it is
+   * read again for that one), never an earlier one; a transaction of this worker mined drops them all.
+   */
+  getJob(jobId: ChainJobId, head?: Hex): Promise<MarketJob>
+  getSlots(jobId: ChainJobId, head?: Hex): Promise<MarketSlot[]>
+  getAccount(head?: Hex): Promise<MarketAccount>
+  getTotals(head?: Hex): Promise<MarketTotals>
   /**
    * The spec hash the job was posted with (its JobPosted event), read back from `before` (the job's
    * seed block, at or after its post) or the head; null for an unknown job.
@@ -32,9 +37,11 @@ export type WorkerChain = {
   getPeer(): Promise<PeerRegistration>
   /**
    * The block the next transaction lands in, as the node sees it: its number and timestamp (the
-   * 'pending' block), the clock the contract's windows and eligibility run on.
+   * 'pending' block), the clock the contract's windows and eligibility run on, and the hash of the
+   * block it builds on (what the chain holds is the same while it is). From a read that started at
+   * most `maxAgeMs` ago (chainHead.ts); by default one that starts now.
    */
-  nextBlock(): Promise<{ number: bigint; timestamp: number }>
+  nextBlock(maxAgeMs?: number): Promise<{ number: bigint; timestamp: number; head: Hex }>
   /** Hash of a past block (round seeds). */
   blockHash(number: bigint): Promise<Hex>
   /** What a unit of gas costs in the next block: its base fee plus the tip the node suggests (wei). */
@@ -88,7 +95,35 @@ export function workerChain({ client, chainId, deployBlock = 0n, log = silentLog
   const account = client.account
   if (!account) throw new Error('workerChain needs a market client with an account')
   const { publicClient } = client
-  const sent = <T>(send: () => Promise<T>): Promise<T> => sendWithRetry(send, log)
+  // Reads by head (the last few heads: a caller's read of the pending block may be a poll old).
+  const heads = new Map<Hex, Map<string, Promise<unknown>>>()
+  function atHead<T>(head: Hex | undefined, key: string, read: () => Promise<T>): Promise<T> {
+    if (head === undefined) return read()
+    let values = heads.get(head)
+    if (!values) {
+      if (heads.size >= 4) heads.delete(heads.keys().next().value as Hex)
+      values = new Map()
+      heads.set(head, values)
+    }
+    const cached = values.get(key)
+    if (cached) return cached as Promise<T>
+    const value = read()
+    const kept = values
+    kept.set(key, value)
+    // A failed read is not kept: the next caller reads again.
+    value.catch(() => {
+      if (kept.get(key) === value) kept.delete(key)
+    })
+    return value
+  }
+  const sent = async <T>(send: () => Promise<T>): Promise<T> => {
+    try {
+      return await sendWithRetry(send, log)
+    } finally {
+      // Mined or not, what this worker sent may have changed what it reads next.
+      heads.clear()
+    }
+  }
   // A retry goes back through the batcher: into the next batch with whatever else is due then.
   const commits = slotBatcher({ sendOne: (p: SlotParameters) => client.commit(p), sendMany: (items, options) => client.commitMany(items, options) })
   const reveals = slotBatcher({ sendOne: (p: SlotParameters) => client.reveal(p), sendMany: (items, options) => client.revealMany(items, options) })
@@ -96,23 +131,24 @@ export function workerChain({ client, chainId, deployBlock = 0n, log = silentLog
     address: account.address,
     chainId,
     market: client.address,
-    getJob: (jobId) => client.getJob(jobId),
-    getSlots: (jobId) => client.getSlots(jobId),
-    getAccount: () => client.getAccount(account.address),
-    getTotals: () => client.getTotals(),
+    getJob: (jobId, head) => atHead(head, `job ${jobId}`, () => client.getJob(jobId)),
+    getSlots: (jobId, head) => atHead(head, `slots ${jobId}`, () => client.getSlots(jobId)),
+    getAccount: (head) => atHead(head, 'account', () => client.getAccount(account.address)),
+    getTotals: (head) => atHead(head, 'totals', () => client.getTotals()),
     getJobSpecHash: (jobId, before) => client.getJobSpecHash(jobId, { fromBlock: deployBlock, ...(before === undefined ? {} : { toBlock: before }) }),
     getPeer: () => client.getPeer(account.address),
-    async nextBlock() {
-      const block = await publicClient.getBlock({ blockTag: 'pending' })
-      return { number: block.number ?? (await publicClient.getBlockNumber()) + 1n, timestamp: Number(block.timestamp) }
+    async nextBlock(maxAgeMs) {
+      const { number, timestamp, head } = await client.head.pending(maxAgeMs)
+      return { number, timestamp, head }
     },
     async blockHash(number) {
       const block = await publicClient.getBlock({ blockNumber: number })
       return block.hash
     },
     async feePerGas() {
-      const [block, tip] = await Promise.all([publicClient.getBlock({ blockTag: 'pending' }), publicClient.estimateMaxPriorityFeePerGas().catch(() => 0n)])
-      return (block.baseFeePerGas ?? 0n) + tip
+      // A cost estimate: a read from the last half second does.
+      const block = await client.head.pending(500)
+      return block.baseFee + (await client.head.tip(block.head))
     },
     walletBalance: () => publicClient.getBalance({ address: account.address }),
     async committedJobIds(fromBlock) {
