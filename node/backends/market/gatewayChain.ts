@@ -22,10 +22,18 @@ export type GatewayChain = {
   client: MarketClient
   /** The gateway's own account: it posts, pays and signs result claims. */
   address: Address | undefined
-  /** Chain time of the latest block (s): windows skipped with evm_increaseTime count as passed. */
-  now(): Promise<number>
+  /**
+   * Chain time of the latest block (s): windows skipped with evm_increaseTime count as passed; and
+   * that block's hash, the head what the chain holds is read at.
+   */
+  now(): Promise<{ timestamp: number; head: Hash }>
   blockNumber(): Promise<bigint>
-  getJob(jobId: ChainJobId): Promise<MarketJob>
+  /**
+   * A job as the chain holds it. Given `head` (now()'s), read once for that head and shared: nothing
+   * changes until the next block, and the follower polls several times per block. It may show a later
+   * block than `head`, never an earlier one; a transaction of this gateway mined drops the reads.
+   */
+  getJob(jobId: ChainJobId, head?: Hash): Promise<MarketJob>
   /** The libp2p peer a worker account registered on chain, when its signature binds it here; null otherwise. */
   peerOf(address: string): Promise<PeerId | null>
   /** The peers of the workers holding the job's slots, in slot order (unresolvable ones left out). */
@@ -52,12 +60,18 @@ export type GatewayChainParameters = {
 const movedPostSearchDepth = 64n
 
 export function gatewayChain({ market, deployment, log }: GatewayChainParameters): GatewayChain {
+  // Job reads at the latest head only (the follower's polls all read at the newest).
+  let reads: { head: Hash; jobs: Map<ChainJobId, Promise<MarketJob>> } | null = null
   // Sends are pipelined (accountTransactions.ts); idle() waits for the ones still in flight.
   const sending = new Set<Promise<unknown>>()
   const tracked = <T>(send: Promise<T>): Promise<T> => {
     const settled = send.catch(() => undefined)
     sending.add(settled)
-    void settled.then(() => sending.delete(settled))
+    void settled.then(() => {
+      sending.delete(settled)
+      // Mined or not, what this gateway sent may have changed what it reads next.
+      reads = null
+    })
     return send
   }
   // Submissions that arrive while a post is in flight go on chain together, in one postJobs.
@@ -68,9 +82,25 @@ export function gatewayChain({ market, deployment, log }: GatewayChainParameters
   return {
     client: market,
     address: market.account?.address,
-    now: async () => Number((await market.publicClient.getBlock()).timestamp),
+    async now() {
+      const block = await market.publicClient.getBlock()
+      return { timestamp: Number(block.timestamp), head: block.hash }
+    },
     blockNumber: () => market.publicClient.getBlockNumber(),
-    getJob: (jobId) => market.getJob(jobId),
+    getJob(jobId, head) {
+      if (head === undefined) return market.getJob(jobId)
+      if (reads?.head !== head) reads = { head, jobs: new Map() }
+      const { jobs } = reads
+      const cached = jobs.get(jobId)
+      if (cached) return cached
+      const job = market.getJob(jobId)
+      jobs.set(jobId, job)
+      // A failed read is not kept: the next poll reads again.
+      job.catch(() => {
+        if (jobs.get(jobId) === job) jobs.delete(jobId)
+      })
+      return job
+    },
     peerOf,
     async committerPeers(jobId) {
       const slots = await market.getSlots(jobId)

@@ -260,7 +260,7 @@ export async function createMarketBackend(options: MarketBackendOptions, compone
     deployment,
     ledger,
     pollIntervalMs: options.pollIntervalMs,
-    chainNow: chain.now,
+    chainNow: async () => (await chain.now()).timestamp,
     finalizeIfDue: chain.finalizeIfDue,
     log,
   })

@@ -72,11 +72,12 @@ export function marketChainFollower({
     await announce(job)
   }
 
-  async function follow(job: LiveMarketJob, now: number): Promise<void> {
+  async function follow(job: LiveMarketJob, now: number, head: Hex): Promise<void> {
     const r = job.record
     const v = r.verification
     if (v.chainJobId === null) return
-    const chainJob = await chain.getJob(v.chainJobId)
+    // Once per block, not once per poll (gatewayChain.getJob).
+    const chainJob = await chain.getJob(v.chainJobId, head)
     // A reorg dropped the post: the gateway's transactions send it again (accountTransactions.ts).
     if (chainJob.status === 'None') return
     // ...and another requester's post took its id first: this job is not ours to follow or fetch.
@@ -125,13 +126,14 @@ export function marketChainFollower({
     timer = null
     const open = jobs().filter((j) => !isFinalState(j.record.state) && j.record.verification.chainJobId !== null && !j.following)
     if (open.length === 0 || stopped) return
-    const now = await chain.now().catch(() => null)
-    if (now !== null) {
+    const latest = await chain.now().catch(() => null)
+    if (latest !== null) {
+      const { timestamp: now, head } = latest
       await Promise.all(
         open.map(async (job) => {
           job.following = true
           try {
-            await follow(job, now)
+            await follow(job, now, head)
           } catch (error) {
             log('chain read failed', { code: errorCodeOf(error) ?? 'UNKNOWN' })
           } finally {
