@@ -1,4 +1,4 @@
-// Follows the gateway's open market jobs on chain, one read per job every poll while any is open:
+// Follows the gateway's open market jobs on chain, one read per job and block while any is open:
 // the commits and reveals as they land (the job runs, its log is relayed), announcements again while
 // the round has free slots, a finalize when the round may close and no worker did, what a reorg
 // changes (a post dropped, a post moved under another id, a settlement taken back) and, once the
