@@ -1,7 +1,7 @@
 // The fetch every JSON-RPC request goes through (chainTransport.ts hands it to viem): node:http on
 // kept-alive connections, the body buffered whole. Node's own fetch (undici, web streams, abort
-// signals made transferable) cost a worker 0.6 ms of CPU per request and, with the garbage it
-// leaves, about a third of a busy worker's CPU; this one costs 0.2 ms (docs/BENCHMARKS.md, "RPC
+// signals made transferable) took, with the garbage it leaves, about a third of a busy worker's
+// CPU; this one costs 0.43x its CPU per request (bench/chain/rpcFetch.ts; docs/BENCHMARKS.md, "RPC
 // requests per worker"). It does what viem needs of a fetch and no more: POST or GET, a string
 // body, the status, the headers viem reads (Content-Type, Content-Length, Retry-After) and the text.
 import http from 'node:http'
