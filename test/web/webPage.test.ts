@@ -10,6 +10,8 @@ import { createSandbox, type Sandbox } from '../../sandbox/index.ts'
 import { startTestGateway } from '../gateway/testGateway.ts'
 
 const screenshotDir = path.resolve(import.meta.dirname, '__screenshots__')
+// A wait that spans a job's run: expect.poll's default second is too short on a loaded CI machine.
+const jobRun = { timeout: 30_000 }
 
 let gateway: Awaited<ReturnType<typeof startTestGateway>>
 let url: string
@@ -75,8 +77,8 @@ describe('web page', () => {
     await page.getByRole('button', { name: 'Run' }).click()
 
     const log = page.getByRole('log')
-    await expect.poll(() => log.textContent()).toContain("line 2 ['--fast']")
-    await expect.poll(() => page.locator('#result').isVisible()).toBe(true)
+    await expect.poll(() => log.textContent(), jobRun).toContain("line 2 ['--fast']")
+    await expect.poll(() => page.locator('#result').isVisible(), jobRun).toBe(true)
     expect(await log.textContent()).toBe("line 0 ['--fast']\nline 1 ['--fast']\nline 2 ['--fast']\nwarn\n")
     // Python writes print()'s pieces separately, so one line may span frames: join the stdout frames.
     const streamed = frames
@@ -169,7 +171,7 @@ describe('web page', () => {
       await route.fulfill({ response, json: body })
     })
     await page.getByRole('button', { name: 'Run' }).click()
-    await expect.poll(() => page.locator('#result').isVisible()).toBe(true)
+    await expect.poll(() => page.locator('#result').isVisible(), jobRun).toBe(true)
     const usage = await page.locator('#usage').innerText()
     expect(usage).toMatch(/CPU time\s+—/)
     expect(usage).toMatch(/Peak memory\s+—/)
@@ -183,7 +185,7 @@ describe('web page', () => {
     const { page } = await openPage()
     await page.getByLabel('Code', { exact: true }).fill('open("a.txt", "w").write("a")\nopen("b.txt", "w").write("b")\n')
     await page.getByRole('button', { name: 'Run' }).click()
-    await expect.poll(() => page.locator('#result').isVisible()).toBe(true)
+    await expect.poll(() => page.locator('#result').isVisible(), jobRun).toBe(true)
     for (const name of ['a.txt', 'b.txt']) await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name }).click()])
     await expect.poll(() => page.locator('#download-all').textContent()).toBe('Every file was downloaded, so the gateway deleted the job; "Download all" is no longer available.')
     await page.close()
@@ -209,7 +211,7 @@ describe('web page with a small output cap', () => {
     await page.goto(`http://127.0.0.1:${(small.app.server.address() as AddressInfo).port}/`)
     await page.getByLabel('Code', { exact: true }).fill('for i in range(200):\n    print("line %03d %s" % (i, "x" * 40))\n')
     await page.getByRole('button', { name: 'Run' }).click()
-    await expect.poll(() => page.locator('#result').isVisible()).toBe(true)
+    await expect.poll(() => page.locator('#result').isVisible(), jobRun).toBe(true)
     const log = (await page.getByRole('log').textContent()) ?? ''
     expect(log.startsWith('line 000 ')).toBe(true)
     expect(log).toContain('[sandrun] stdout reached the 1.0 KiB cap; the rest of it is not kept.')
