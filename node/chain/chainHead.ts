@@ -3,8 +3,8 @@
 // block on their own, 10-12 times a second per worker on 2-second blocks (docs/BENCHMARKS.md,
 // "RPC requests per worker"): a public provider's rate limit is a few tens per second per key. A
 // caller says how old a read it can use (its own polling interval); a decision that must see the
-// chain as it is now asks for a read that starts after its call. Nothing the chain holds changes
-// between blocks, so the tip is read once per head.
+// chain as it is now asks for a read that starts after its call (callers in one turn of the event
+// loop share it). Nothing the chain holds changes between blocks, so the tip is read once per head.
 import type { Hash, PublicClient } from 'viem'
 
 export type PendingBlock = {
@@ -28,6 +28,9 @@ export type ChainHead = {
 
 export function chainHead(publicClient: PublicClient, now: () => number = performance.now.bind(performance)): ChainHead {
   let last: { startedAt: number; block: Promise<PendingBlock> } | null = null
+  // A fresh read starts once this turn of the event loop is done: every caller of the turn (the
+  // announcements one network read brought) gets that one read, which started after each call.
+  let scheduled: Promise<PendingBlock> | null = null
   let tip: { head: Hash; value: Promise<bigint> } | null = null
 
   async function read(): Promise<PendingBlock> {
@@ -40,7 +43,17 @@ export function chainHead(publicClient: PublicClient, now: () => number = perfor
     pending(maxAgeMs = 0) {
       const at = now()
       if (last && maxAgeMs > 0 && at - last.startedAt <= maxAgeMs) return last.block
-      const current = { startedAt: at, block: read() }
+      if (scheduled) return scheduled
+      const turnEnded = new Promise<void>((resolve) => setImmediate(resolve))
+      const current: { startedAt: number; block: Promise<PendingBlock> } = {
+        startedAt: at,
+        block: turnEnded.then(() => {
+          scheduled = null
+          current.startedAt = now()
+          return read()
+        }),
+      }
+      scheduled = current.block
       last = current
       current.block.catch(() => {
         if (last === current) last = null

@@ -7,8 +7,9 @@ import { createHash, randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { bytesToHex, type Address, type Hash, type Hex } from 'viem'
+import { bytesToHex, type Address, type Hash, type Hex, type PublicClient } from 'viem'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { chainHead } from '../../chain/chainHead.ts'
 import { MarketRevertError } from '../../chain/errors.ts'
 import type { MarketJob, MarketSlot } from '../../chain/marketReader.ts'
 import type { TxResult } from '../../chain/marketClient.ts'
@@ -264,6 +265,34 @@ async function passingWorker(chain: WorkerChain, name: string, fetchBlob: () => 
   }
   return { worker, skipped, taken, offer: () => worker.offer(announcement), stop }
 }
+
+describe('announcements that arrive together', () => {
+  it('are looked at with one read of the pending block; one that comes after those reads gets its own', async () => {
+    const { chain, state } = fakeChain(() => undefined, parseSpecHash(`0x${'03'.repeat(32)}`))
+    state.job = { ...state.job, commitDeadline: 1002 }
+    // The worker's real reader of the pending block (chainHead.ts), over a node that counts its reads.
+    let blockReads = 0
+    const node = {
+      getBlock: async () => {
+        blockReads++
+        return { number: state.nextBlock, timestamp: 1000n, baseFeePerGas: 1n, parentHash: `0x${'04'.repeat(32)}` }
+      },
+      estimateMaxPriorityFeePerGas: async () => 0n,
+    }
+    const head = chainHead(node as unknown as PublicClient)
+    const shared: WorkerChain = { ...chain, nextBlock: async (maxAgeMs) => head.pending(maxAgeMs) }
+    const { skipped, offer, stop } = await passingWorker(shared, 'together', async () => Promise.reject(new Error('a skipped job is never fetched')))
+    const before = blockReads
+    // Five in one turn of the event loop, as gossip hands over messages that came in one read.
+    for (let i = 0; i < 5; i++) offer()
+    // Each one's whole look (they run side by side: none is passed over yet when it starts).
+    await vi.waitFor(() => expect(skipped).toHaveLength(5))
+    expect(blockReads - before).toBe(1)
+    offer()
+    await vi.waitFor(() => expect(blockReads - before).toBe(2))
+    await stop()
+  })
+})
 
 describe('re-announcements of a job the worker passed over', () => {
   it('cost one job read each until the round changes, not a whole look (account, fee, eligibility)', async () => {
