@@ -12,6 +12,7 @@ import type { MarketClient } from '../../chain/marketClient.ts'
 import type { MarketJob } from '../../chain/marketReader.ts'
 import { errorCodeOf } from '../../../errors/index.ts'
 import type { ChainJobId, SpecHash } from '../../../verifier/index.ts'
+import { readsAtHead } from '../../chain/readsAtHead.ts'
 import { findMovedPost, type MovedPost } from './findMovedPost.ts'
 import { jobPoster, type JobPostParameters, type PostedJob } from './jobPoster.ts'
 import { resolveWorkerPeer } from './resolveWorkerPeer.ts'
@@ -60,8 +61,8 @@ export type GatewayChainParameters = {
 const movedPostSearchDepth = 64n
 
 export function gatewayChain({ market, deployment, log }: GatewayChainParameters): GatewayChain {
-  // Job reads at the latest head only (the follower's polls all read at the newest).
-  let reads: { head: Hash; jobs: Map<ChainJobId, Promise<MarketJob>> } | null = null
+  // The follower's polls all read at the newest head: one kept.
+  const reads = readsAtHead({ heads: 1 })
   // Sends are pipelined (accountTransactions.ts); idle() waits for the ones still in flight.
   const sending = new Set<Promise<unknown>>()
   const tracked = <T>(send: Promise<T>): Promise<T> => {
@@ -70,7 +71,7 @@ export function gatewayChain({ market, deployment, log }: GatewayChainParameters
     void settled.then(() => {
       sending.delete(settled)
       // Mined or not, what this gateway sent may have changed what it reads next.
-      reads = null
+      reads.clear()
     })
     return send
   }
@@ -87,20 +88,7 @@ export function gatewayChain({ market, deployment, log }: GatewayChainParameters
       return { timestamp: Number(block.timestamp), head: block.hash }
     },
     blockNumber: () => market.publicClient.getBlockNumber(),
-    getJob(jobId, head) {
-      if (head === undefined) return market.getJob(jobId)
-      if (reads?.head !== head) reads = { head, jobs: new Map() }
-      const { jobs } = reads
-      const cached = jobs.get(jobId)
-      if (cached) return cached
-      const job = market.getJob(jobId)
-      jobs.set(jobId, job)
-      // A failed read is not kept: the next poll reads again.
-      job.catch(() => {
-        if (jobs.get(jobId) === job) jobs.delete(jobId)
-      })
-      return job
-    },
+    getJob: (jobId, head) => reads.at(head, `job ${jobId}`, () => market.getJob(jobId)),
     peerOf,
     async committerPeers(jobId) {
       const slots = await market.getSlots(jobId)

@@ -10,6 +10,7 @@ import type { MarketClient, TxResult } from '../../chain/marketClient.ts'
 import type { MarketAccount, MarketJob, MarketSlot, MarketTotals } from '../../chain/marketReader.ts'
 import type { PeerRegistration } from '../../chain/peerRegistration.ts'
 import { firstBlockSince } from '../../chain/firstBlockSince.ts'
+import { readsAtHead } from '../../chain/readsAtHead.ts'
 import { pageLogs } from '../../../verifier/chain/index.ts'
 import { type ChainJobId, chainJobId, type SpecHash } from '../../../verifier/index.ts'
 import { silentLog, type WorkerLog } from './workerLog.ts'
@@ -95,33 +96,13 @@ export function workerChain({ client, chainId, deployBlock = 0n, log = silentLog
   const account = client.account
   if (!account) throw new Error('workerChain needs a market client with an account')
   const { publicClient } = client
-  // Reads by head (the last few heads: a caller's read of the pending block may be a poll old).
-  const heads = new Map<Hex, Map<string, Promise<unknown>>>()
-  function atHead<T>(head: Hex | undefined, key: string, read: () => Promise<T>): Promise<T> {
-    if (head === undefined) return read()
-    let values = heads.get(head)
-    if (!values) {
-      if (heads.size >= 4) heads.delete(heads.keys().next().value as Hex)
-      values = new Map()
-      heads.set(head, values)
-    }
-    const cached = values.get(key)
-    if (cached) return cached as Promise<T>
-    const value = read()
-    const kept = values
-    kept.set(key, value)
-    // A failed read is not kept: the next caller reads again.
-    value.catch(() => {
-      if (kept.get(key) === value) kept.delete(key)
-    })
-    return value
-  }
+  const reads = readsAtHead()
   const sent = async <T>(send: () => Promise<T>): Promise<T> => {
     try {
       return await sendWithRetry(send, log)
     } finally {
       // Mined or not, what this worker sent may have changed what it reads next.
-      heads.clear()
+      reads.clear()
     }
   }
   // A retry goes back through the batcher: into the next batch with whatever else is due then.
@@ -131,10 +112,10 @@ export function workerChain({ client, chainId, deployBlock = 0n, log = silentLog
     address: account.address,
     chainId,
     market: client.address,
-    getJob: (jobId, head) => atHead(head, `job ${jobId}`, () => client.getJob(jobId)),
-    getSlots: (jobId, head) => atHead(head, `slots ${jobId}`, () => client.getSlots(jobId)),
-    getAccount: (head) => atHead(head, 'account', () => client.getAccount(account.address)),
-    getTotals: (head) => atHead(head, 'totals', () => client.getTotals()),
+    getJob: (jobId, head) => reads.at(head, `job ${jobId}`, () => client.getJob(jobId)),
+    getSlots: (jobId, head) => reads.at(head, `slots ${jobId}`, () => client.getSlots(jobId)),
+    getAccount: (head) => reads.at(head, 'account', () => client.getAccount(account.address)),
+    getTotals: (head) => reads.at(head, 'totals', () => client.getTotals()),
     getJobSpecHash: (jobId, before) => client.getJobSpecHash(jobId, { fromBlock: deployBlock, ...(before === undefined ? {} : { toBlock: before }) }),
     getPeer: () => client.getPeer(account.address),
     async nextBlock(maxAgeMs) {
