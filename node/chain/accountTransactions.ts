@@ -197,9 +197,13 @@ export function accountTransactions({ walletClient, publicClient, account, optio
     const block = await pendingBlock()
     if (block.head === lastHead) return
     await fillNonceGap(block)
+    // A receipt from a block after `block.head` means this round saw a later chain than its head:
+    // the head is not marked seen then (a rollback to it must be looked at again).
+    let newest = -1n
     for (const entry of [...entries]) {
       const receipt = await receiptOf(entry)
       if (!entries.includes(entry)) continue
+      if (receipt && receipt.blockNumber > newest) newest = receipt.blockNumber
       if (receipt) {
         if (entry.mined === null) mined(entry, receipt)
         entry.mined = receipt.blockNumber
@@ -212,7 +216,7 @@ export function accountTransactions({ walletClient, publicClient, account, optio
       }
     }
     // Only a round that looked at everything counts: after a failed read the next one looks again.
-    if (generation === started) lastHead = block.head
+    if (generation === started && newest < block.number) lastHead = block.head
   }
 
   /**

@@ -103,6 +103,9 @@ describe('market mode retention', () => {
     })
     await expect.poll(() => workers.flatMap((node) => node.worker.jobs().map((record) => `${node.peerId}: ${record.jobId} ${record.phase}`)), { timeout: 30_000 }).toEqual([])
 
+    // A worker forgets a job at once and deletes its files right after: wait for the files.
+    const leftFiles = async () => sealedFiles((await scanFiles([network.dir])).files, '').filter((file) => /-data\/(jobs|sealed|open-jobs)\//.test(file))
+    await expect.poll(leftFiles, { timeout: 30_000 }).toEqual([])
     const scan = await scanFiles([network.dir])
     for (const node of ['retention-gateway', 'retention-w1', 'retention-w2', 'retention-w3']) {
       expect(sealedFiles(scan.files, `${node}-data/jobs/`)).toEqual([])
