@@ -5,7 +5,7 @@
 // each in a process of its own so the honest clients measure the service, not the load generators. Reports the honest clients' latency (p50/p99, quiet vs hostile), the service's
 // peak RSS and event-loop delay, the hostile requests refused, and whether the service survived.
 // Prints a Markdown table for docs/BENCHMARKS.md.
-// Usage: node --import tsx bench/api/hostileSoak.ts [--minutes 10] [--quiet-seconds 60] [--flood 20000] [--cpu-prof-dir DIR] [--trace-gc FILE] [--attackers-nice N] [--kernel-conn-limit N[/BURST]] [--honest-keep-alive] [--service-own-session] [--node-flags="FLAGS"]
+// Usage: node --import tsx bench/api/hostileSoak.ts [--minutes 10] [--quiet-seconds 60] [--flood 20000] [--cpu-prof-dir DIR] [--trace-gc FILE] [--attackers-nice N] [--kernel-conn-limit N[/BURST]] [--honest-keep-alive] [--service-own-session] [--attackers-idle] [--node-flags="FLAGS"]
 // `--cpu-prof-dir` writes a V8 CPU profile of the service (Node's --cpu-prof) there when it stops;
 // `--trace-gc` writes the service's garbage collections (Node's --trace-gc) to FILE.
 // `--attackers-nice N` runs the hostile load generators at that nice level: on a public service the
@@ -20,10 +20,15 @@
 // runs it: with the kernel's autogroups (sched_autogroup_enabled) the processes of one session share
 // one CPU weight, so without it the service shares its weight with this script and the load
 // generators, while its jobs' cgroup weighs a quarter of a whole process.
+// `--attackers-idle` runs the hostile load generators in a CPU cgroup of their own marked idle
+// (`cpu.idle`, Linux 5.15; else the lowest weight): they get only the CPU that the service, its jobs
+// and the honest clients leave, as they would on machines of their own. `--attackers-nice` cannot
+// do that where the kernel schedules by autogroup: a niced process's autogroup still weighs as much
+// as a whole process against the jobs' cgroup.
 import '../../node/promiseWithResolvers.ts'
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import http from 'node:http'
-import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
@@ -32,10 +37,36 @@ import { parseArgs } from 'node:util'
 import { packFiles } from '../../sandbox/bundle/packFiles.ts'
 import { multipart, percentile, request, Tally } from './soakClient.ts'
 
-const { values } = parseArgs({ options: { minutes: { type: 'string' }, 'quiet-seconds': { type: 'string' }, flood: { type: 'string' }, 'cpu-prof-dir': { type: 'string' }, 'trace-gc': { type: 'string' }, 'attackers-nice': { type: 'string' }, 'kernel-conn-limit': { type: 'string' }, 'honest-keep-alive': { type: 'boolean' }, 'service-own-session': { type: 'boolean' }, 'node-flags': { type: 'string' } } })
+const { values } = parseArgs({ options: { minutes: { type: 'string' }, 'quiet-seconds': { type: 'string' }, flood: { type: 'string' }, 'cpu-prof-dir': { type: 'string' }, 'trace-gc': { type: 'string' }, 'attackers-nice': { type: 'string' }, 'kernel-conn-limit': { type: 'string' }, 'honest-keep-alive': { type: 'boolean' }, 'service-own-session': { type: 'boolean' }, 'attackers-idle': { type: 'boolean' }, 'node-flags': { type: 'string' } } })
 const attackersNice = Number(values['attackers-nice'] ?? 0)
-/** A load generator's command, at the attackers' nice level. */
-const attacker = (command: string[]): [string, string[]] => (attackersNice === 0 ? [command[0]!, command.slice(1)] : ['nice', ['-n', String(attackersNice), ...command]])
+let attackersCgroupKind = ''
+/**
+ * A CPU cgroup (v1 `cpu` hierarchy, or v2 with the cpu controller) whose processes run only when
+ * nothing else wants the core: `cpu.idle` 1, or the lowest weight where the kernel lacks it.
+ */
+function idleCpuCgroup(name: string): string {
+  const v1 = '/sys/fs/cgroup/cpu'
+  const dir = existsSync(path.join(v1, 'cpu.shares')) ? path.join(v1, name) : path.join('/sys/fs/cgroup', name)
+  mkdirSync(dir)
+  if (existsSync(path.join(dir, 'cpu.idle'))) {
+    writeFileSync(path.join(dir, 'cpu.idle'), '1')
+    attackersCgroupKind = 'cpu.idle'
+  } else if (existsSync(path.join(dir, 'cpu.shares'))) {
+    writeFileSync(path.join(dir, 'cpu.shares'), '2')
+    attackersCgroupKind = 'cpu.shares 2'
+  } else {
+    writeFileSync(path.join(dir, 'cpu.weight'), '1')
+    attackersCgroupKind = 'cpu.weight 1'
+  }
+  return dir
+}
+const attackersCgroup = values['attackers-idle'] ? idleCpuCgroup(`sandrun-soak-attackers-${process.pid}`) : undefined
+/** A load generator's command, at the attackers' nice level, started inside their cgroup when they have one. */
+const attacker = (command: string[]): [string, string[]] => {
+  const niced = attackersNice === 0 ? command : ['nice', '-n', String(attackersNice), ...command]
+  // The shell joins the cgroup before it becomes the generator: nothing of it runs outside.
+  return attackersCgroup ? ['sh', ['-c', 'echo $$ > "$0" && exec "$@"', path.join(attackersCgroup, 'cgroup.procs'), ...niced]] : [niced[0]!, niced.slice(1)]
+}
 const totalMs = Number(values.minutes ?? 10) * 60_000
 const quietMs = Number(values['quiet-seconds'] ?? 60) * 1000
 const floodClients = Number(values.flood ?? 20_000)
@@ -246,6 +277,13 @@ server.kill('SIGTERM')
 await new Promise((resolve) => (serverExit === undefined ? server.once('exit', resolve) : resolve(undefined)))
 rmSync(dataDir, { recursive: true, force: true })
 if (kernelConnLimit !== undefined) execFileSync(limitScript, [base.port, '--remove'])
+if (attackersCgroup) {
+  try {
+    rmdirSync(attackersCgroup)
+  } catch (error) {
+    progress(`could not remove ${attackersCgroup}: ${(error as Error).message}`)
+  }
+}
 
 // The flood processes' last reports, added up.
 const floodFinal = { open: 0, answers: {} as Record<string, number> }
@@ -300,7 +338,7 @@ const refusalRows = [...actors.map((a) => [a.name, a.tally.total, a.tally.refuse
 process.stdout.write(
   [
     `Hostile soak — ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, load average at the end ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`,
-    `${totalMs / 60_000} minutes: ${quietMs / 1000} s honest clients alone, then with hostile ones${attackersNice === 0 ? '' : ` (load generators at nice ${attackersNice})`}${kernelConnLimit === undefined ? '' : `, new connections limited in the kernel to ${kernelConnLimit} (per second / burst) per address`}${values['honest-keep-alive'] ? ', honest clients keep one connection per job' : ''}${values['service-own-session'] ? ', the service in a session of its own' : ''}. Service survived: ${survived ? 'yes' : `NO (exit ${serverExit})`}; unhandled rejections logged: ${unhandled}.`,
+    `${totalMs / 60_000} minutes: ${quietMs / 1000} s honest clients alone, then with hostile ones${attackersNice === 0 ? '' : ` (load generators at nice ${attackersNice})`}${kernelConnLimit === undefined ? '' : `, new connections limited in the kernel to ${kernelConnLimit} (per second / burst) per address`}${values['honest-keep-alive'] ? ', honest clients keep one connection per job' : ''}${values['service-own-session'] ? ', the service in a session of its own' : ''}${attackersCgroup ? `, load generators in an idle CPU cgroup (${attackersCgroupKind})` : ''}. Service survived: ${survived ? 'yes' : `NO (exit ${serverExit})`}; unhandled rejections logged: ${unhandled}.`,
     '',
     '| measure | quiet | hostile | hostile / quiet |',
     '| --- | --- | --- | --- |',
