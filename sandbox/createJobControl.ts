@@ -9,7 +9,7 @@ import type { JobUsage, RunJobParameters } from './sandbox.ts'
 import type { SandboxHostRuntime } from './sandboxHostRuntime.ts'
 import type { Manifest, Termination } from './types.ts'
 
-export type CreateJobControlParameters = Pick<RunJobParameters, 'signal' | 'onStart' | 'onUsage' | 'cpuWeight'> & {
+export type CreateJobControlParameters = Pick<RunJobParameters, 'signal' | 'onStart' | 'onUsage' | 'onReporter' | 'cpuWeight'> & {
   runtime: Pick<SandboxHostRuntime, 'cpuPollMs' | 'usagePollMs'>
   manifest: Pick<Manifest, 'timeout' | 'cpu_seconds'>
   cgroup: JobCgroup | undefined
@@ -34,8 +34,10 @@ export type JobControl = {
   close(): void
 }
 
-export function createJobControl({ runtime, manifest, cgroup, signal, onStart, onUsage, cpuWeight, usage, meter }: CreateJobControlParameters): JobControl {
+export function createJobControl({ runtime, manifest, cgroup, signal, onStart, onUsage, onReporter, cpuWeight, usage, meter }: CreateJobControlParameters): JobControl {
   const timers: NodeJS.Timeout[] = []
+  /** Whether usage reports go out (from the clock's start until the processes have exited). */
+  let reporting = false
   let deadlineTimer: NodeJS.Timeout | undefined
   let clockStartedAt = 0
   let pausedSince: number | undefined
@@ -98,7 +100,11 @@ export function createJobControl({ runtime, manifest, cgroup, signal, onStart, o
   const startClock = () => {
     onStart?.()
     meter.measuring = true
-    if (onUsage || cpuWeight) timers.push(setInterval(report, runtime.usagePollMs))
+    if (onUsage || cpuWeight) {
+      reporting = true
+      timers.push(setInterval(report, runtime.usagePollMs))
+      if (onUsage) onReporter?.(() => void (reporting && report()))
+    }
     clockStartedAt = performance.now()
     scheduleDeadline()
     if (cgroup) {
@@ -122,10 +128,12 @@ export function createJobControl({ runtime, manifest, cgroup, signal, onStart, o
       if (deadlineTimer === undefined) startClock()
     },
     stopTimers() {
+      reporting = false
       for (const timer of timers) clearTimeout(timer)
       clearTimeout(deadlineTimer)
     },
     close() {
+      reporting = false
       for (const timer of timers) clearTimeout(timer)
       clearTimeout(deadlineTimer)
       signal?.removeEventListener('abort', onAbort)

@@ -30,7 +30,7 @@ type Step = { command: string[]; env: Record<string, string>; bwrapArgs: string[
 type Output = (stream: OutputStream, chunk: Buffer) => void
 
 export async function runJob(runtime: SandboxRuntime, parameters: RunJobParameters): Promise<RunJobResult> {
-  const { manifest, bundle, outputDir, signal, onOutput, onStart, onUsage, onExit, cpuWeight, command } = parameters
+  const { manifest, bundle, outputDir, signal, onOutput, onStart, onUsage, onReporter, onExit, cpuWeight, command } = parameters
   const limits: SandboxLimits = { ...runtime.limits, ...parameters.limits }
   const interpreter = command ? undefined : requireInterpreter(runtime, manifest)
   if (signal?.aborted) throw new SandboxError('SANDBOX_FAILED', 'The job was cancelled before it started.')
@@ -55,7 +55,7 @@ export async function runJob(runtime: SandboxRuntime, parameters: RunJobParamete
     const cgroup = jobCgroup(runtime, place, manifest, limits)
 
     const { stdout, stderr, write, announce } = jobOutput(limits, usage, onOutput)
-    const jobControl = createJobControl({ runtime, manifest, cgroup, signal, onStart, onUsage, cpuWeight, usage: usageNow, meter: usage })
+    const jobControl = createJobControl({ runtime, manifest, cgroup, signal, onStart, onUsage, onReporter, cpuWeight, usage: usageNow, meter: usage })
     control = jobControl
     let started: number | undefined
     const launch = async (step: Step, output: Output): Promise<BwrapExit> => {

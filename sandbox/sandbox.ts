@@ -80,6 +80,12 @@ export type RunJobParameters = {
    */
   onUsage?: ((usage: JobUsage) => 'run' | 'hold' | 'pause') | undefined
   /**
+   * Receives, once the job's clock starts (with `onUsage`), a function that makes its usage report
+   * at once rather than at the next tick: the queue asks when a job arrives that may take this
+   * one's slot. It does nothing once the job's processes have exited.
+   */
+  onReporter?: ((reportNow: () => void) => void) | undefined
+  /**
    * Called once every process of the job has exited (or been killed), before its outputs are
    * collected and its workspace cleared: the job no longer needs a core, though its run is not over.
    */

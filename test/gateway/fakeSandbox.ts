@@ -2,7 +2,9 @@
 // first arg picks the behaviour: "hang" waits until cancelled, "fail" exits 1, anything else
 // prints "hello" and writes out.txt. `started` records the jobs that began, in order, `weights`
 // the CPU weight each was given as it began, and `reports` each one's usage report (what the real
-// sandbox calls about once a second; a test calls it and sees the backend's answer).
+// sandbox calls about once a second; a test calls it and sees the backend's answer). Asked for a
+// report out of turn (`onReporter`), a job reports that it used nothing, unless `reportsOnAsk` is
+// false: then only the test's own calls report.
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { admitJob } from '../../sandbox/admitJob.ts'
@@ -14,7 +16,7 @@ import { createHash } from 'node:crypto'
 
 export type FakeSandbox = Sandbox & { started: string[]; weights: Record<string, number>; reports: Record<string, NonNullable<RunJobParameters['onUsage']>> }
 
-export function createFakeSandbox(): FakeSandbox {
+export function createFakeSandbox({ reportsOnAsk = true }: { reportsOnAsk?: boolean } = {}): FakeSandbox {
   const started: string[] = []
   const weights: Record<string, number> = {}
   const reports: FakeSandbox['reports'] = {}
@@ -49,11 +51,12 @@ export function createFakeSandbox(): FakeSandbox {
     admitJob: (parameters) => admitJob(host, parameters),
     warmStarts: () => 0,
     limits: { pids: 10, workBytes: 1e6, tmpBytes: 1e6, outputCaptureBytes: 1024, maxOutputFiles: 10, maxOutputBytes: 1e6 },
-    async runJob({ manifest, outputDir, signal, onOutput, onStart, onUsage, cpuWeight }: RunJobParameters): Promise<RunJobResult> {
+    async runJob({ manifest, outputDir, signal, onOutput, onStart, onUsage, onReporter, cpuWeight }: RunJobParameters): Promise<RunJobResult> {
       started.push(manifest.args.join(' '))
       weights[manifest.args.join(' ')] = cpuWeight?.() ?? 1
       if (onUsage) reports[manifest.args.join(' ')] = onUsage
       onStart?.()
+      if (onUsage && reportsOnAsk) onReporter?.(() => void onUsage({ cpuSeconds: 0, outputBytes: 0, inflatedBytes: 0, held: false }))
       const mode = manifest.args[0]
       if (mode === 'hang') {
         await new Promise<void>((resolve) => (signal?.aborted ? resolve() : signal?.addEventListener('abort', () => resolve())))

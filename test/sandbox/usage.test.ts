@@ -1,6 +1,7 @@
 // A job's use of the host, reported while it runs: CPU time from its cgroup, the bytes the service
 // relayed for it and inflated for it, and what a `hold` answer does (its CPU is cut until `run`).
 // Time paused for other clients' jobs moves the job's deadline; time held for its own quota does not.
+// A report can be asked for out of turn while the job's processes run.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { JobUsage } from '../../sandbox/index.ts'
 import { hostSlowdown } from '../host/hostSlowdown.ts'
@@ -78,5 +79,37 @@ describe('job usage', () => {
     })
     expect(result.stdoutTruncated).toBe(true)
     expect(last!.outputBytes).toBe(3_000_000)
+  })
+
+  it('reports out of turn when asked (a job arrived that may take its slot), and not once its processes have exited', async () => {
+    // Reports on their own only every ten minutes: any report while the job runs is one asked for.
+    const slowReports = await createJobRunner({ usagePollMs: 600_000 })
+    try {
+      const controller = new AbortController()
+      let reportNow: (() => void) | undefined
+      const reports: JobUsage[] = []
+      const result = await slowReports.run({
+        files: { 'main.sh': `echo ready\nsleep ${30 * hostSlowdown()}\n` },
+        manifest: { timeout: 60 },
+        signal: controller.signal,
+        onReporter: (report) => (reportNow = report),
+        onOutput: (_stream, chunk) => {
+          if (chunk.toString().includes('ready')) reportNow?.()
+        },
+        onUsage: (usage) => {
+          reports.push(usage)
+          // The asked-for report came while it ran: the job is cancelled (it would sleep 30 s).
+          if (reports.length === 1) controller.abort()
+          return 'run'
+        },
+      })
+      expect(result.termination).toBe('cancelled')
+      // The asked-for one, then the one every job gets at its end; asked again after that, nothing.
+      expect(reports).toHaveLength(2)
+      reportNow?.()
+      expect(reports).toHaveLength(2)
+    } finally {
+      await slowReports.close()
+    }
   })
 })
