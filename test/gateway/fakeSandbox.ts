@@ -3,8 +3,8 @@
 // prints "hello" and writes out.txt. `started` records the jobs that began, in order, `weights`
 // the CPU weight each was given as it began, and `reports` each one's usage report (what the real
 // sandbox calls about once a second; a test calls it and sees the backend's answer). Asked for a
-// report out of turn (`onReporter`), a job reports that it used nothing, unless `reportsOnAsk` is
-// false: then only the test's own calls report.
+// report out of turn (`onReporter`, counted in `asked`), a job reports that it used nothing, unless
+// `reportsOnAsk` is false: then only the test's own calls report.
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { admitJob } from '../../sandbox/admitJob.ts'
@@ -14,12 +14,19 @@ import type { HostCapabilities, RunJobParameters, Sandbox } from '../../sandbox/
 import type { RunJobResult } from '../../sandbox/types.ts'
 import { createHash } from 'node:crypto'
 
-export type FakeSandbox = Sandbox & { started: string[]; weights: Record<string, number>; reports: Record<string, NonNullable<RunJobParameters['onUsage']>> }
+export type FakeSandbox = Sandbox & {
+  started: string[]
+  weights: Record<string, number>
+  reports: Record<string, NonNullable<RunJobParameters['onUsage']>>
+  /** How many times each job was asked for a report out of turn. */
+  asked: Record<string, number>
+}
 
 export function createFakeSandbox({ reportsOnAsk = true }: { reportsOnAsk?: boolean } = {}): FakeSandbox {
   const started: string[] = []
   const weights: Record<string, number> = {}
   const reports: FakeSandbox['reports'] = {}
+  const asked: FakeSandbox['asked'] = {}
   // Only the default template, no GPU and no package index: what a bare host offers.
   const host = {
     environments: environmentTemplates.map((template) => ({ template, installed: template.packages.length === 0, versions: {}, missing: [...template.packages] })),
@@ -47,6 +54,7 @@ export function createFakeSandbox({ reportsOnAsk = true }: { reportsOnAsk?: bool
     started,
     weights,
     reports,
+    asked,
     capabilities,
     admitJob: (parameters) => admitJob(host, parameters),
     warmStarts: () => 0,
@@ -56,7 +64,11 @@ export function createFakeSandbox({ reportsOnAsk = true }: { reportsOnAsk?: bool
       weights[manifest.args.join(' ')] = cpuWeight?.() ?? 1
       if (onUsage) reports[manifest.args.join(' ')] = onUsage
       onStart?.()
-      if (onUsage && reportsOnAsk) onReporter?.(() => void onUsage({ cpuSeconds: 0, outputBytes: 0, inflatedBytes: 0, held: false }))
+      const name = manifest.args.join(' ')
+      onReporter?.(() => {
+        asked[name] = (asked[name] ?? 0) + 1
+        if (onUsage && reportsOnAsk) onUsage({ cpuSeconds: 0, outputBytes: 0, inflatedBytes: 0, held: false })
+      })
       const mode = manifest.args[0]
       if (mode === 'hang') {
         await new Promise<void>((resolve) => (signal?.aborted ? resolve() : signal?.addEventListener('abort', () => resolve())))

@@ -164,6 +164,26 @@ describe('local backend', () => {
     await backend.delete(first.jobId)
   })
 
+  it('asks only the jobs that hold a slot for a report when a job arrives, not those held for their quota', async () => {
+    const { backend, submit, sandbox } = await setup({ parallelism: 1 })
+    let exhausted = true
+    backend.meterUsage({ charge: () => {}, exhausted: (clientId) => exhausted && clientId === '10.0.0.9', used: () => 0 })
+    const usage = { cpuSeconds: 0.5, outputBytes: 0, inflatedBytes: 0, held: false }
+    const held = await submit(['hang', 'held'], '10.0.0.9')
+    await running(backend, held.jobId)
+    // Its client's minute is used up: held, it lends its slot, which the next job takes.
+    expect(sandbox.reports['hang held']!(usage)).toBe('hold')
+    const holder = await submit(['hang', 'holder'], '10.0.0.2')
+    await running(backend, holder.jobId)
+    const arriving = await submit(['arriving'], '10.0.0.3')
+    await expect.poll(() => sandbox.asked['hang holder']).toBe(1)
+    expect(sandbox.asked['hang held']).toBeUndefined()
+    exhausted = false
+    await backend.delete(holder.jobId)
+    await finalStatus(backend, arriving.jobId)
+    await backend.delete(held.jobId)
+  })
+
   it("counts a client's jobs that have started and not ended, used CPU or not, in its place in line", async () => {
     const { backend, submit, sandbox } = await setup({ parallelism: 2 })
     // Used this minute: 0.5 CPU-seconds for 10.0.0.2, nothing for the others.

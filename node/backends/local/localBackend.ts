@@ -301,7 +301,9 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
     if (queue.waiting === 0 || queue.running < options.parallelism) return
     const now = performance.now()
     for (const job of [...reporting]) {
-      if (now - job.askedAt < minReportGapMs) continue
+      // Only a job that holds a slot can give one; held, paused and idle ones lent theirs already
+      // (asking those too cost the soak's service 2 % of its CPU: quota-held hostile jobs).
+      if (job.lentFor !== null || now - job.askedAt < minReportGapMs) continue
       job.askedAt = now
       job.reportNow?.()
     }
