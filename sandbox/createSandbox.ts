@@ -280,12 +280,14 @@ export async function createSandbox(options: CreateSandboxOptions = {}): Promise
       while (active.size > 0) await new Promise((r) => setTimeout(r, 5))
       await Promise.all(runtime.pendingCleanups)
       await runtime.warmPool?.close()
-      await runtime.spawner?.close()
+      // The launcher goes last: the unmounts below start through it, not by forking this process
+      // (hundreds of MB under load: ~0.4 s a fork).
       await workspaces.close()
       await cgroups?.close().catch(() => {})
       await jobUsers?.close()
-      if (devDir) await run('umount', ['-l', devDir]).catch(() => {})
-      if (etcDir !== cachedEtc) await run('umount', ['-l', etcDir]).catch(() => {})
+      if (devDir) await runTool(toolLauncher(), 'umount', ['-l', devDir]).catch(() => {})
+      if (etcDir !== cachedEtc) await runTool(toolLauncher(), 'umount', ['-l', etcDir]).catch(() => {})
+      await runtime.spawner?.close()
       rmSync(runtimeDir, { recursive: true, force: true })
     },
   }

@@ -4,7 +4,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildNativeTools } from './createNativeSpawner.ts'
+import { buildNativeTools, createNativeSpawner } from './createNativeSpawner.ts'
 import type { SpawnParameters, Spawner } from './spawnerClient.ts'
 import { startTestSpawner, type TestSpawner } from '../../test/sandbox/startTestSpawner.ts'
 
@@ -77,6 +77,45 @@ describe('native launcher', () => {
     })
     expect((await run({ file: '/bin/echo', args: ['still', 'here'], env: {}, extraFds: [] })).out).toBe('still here\n')
     expect(spawner.alive).toBe(true)
+  })
+})
+
+describe('a launcher that dies', () => {
+  // Stands in for sandrun-spawn: answers one spawn request with SPAWNED, then exits at once, while a
+  // process it leaves behind (holding its stdout) writes that job's last output and EXIT.
+  const fakeLauncher = `import os, struct, sys
+out = sys.stdout.buffer
+def event(kind, id, payload=b""):
+    out.write(struct.pack("<IBI", 5 + len(payload), kind, id) + payload)
+    out.flush()
+event(1, 0)
+length = struct.unpack("<I", sys.stdin.buffer.read(4))[0]
+id = struct.unpack("<I", sys.stdin.buffer.read(length)[1:5])[0]
+event(2, id, struct.pack("<I", 4242))
+parent = os.getpid()
+if os.fork() == 0:
+    while os.getppid() == parent:
+        os.sched_yield()
+    event(3, id, b"last words\\n")
+    event(5, id, struct.pack("<ii", 7, 0))
+    os._exit(0)
+os._exit(0)
+`
+
+  it("still delivers the exit and output it reported before it died; the jobs it never reported fail", async () => {
+    const file = path.join(dir, 'fake-launcher')
+    writeFileSync(file, `#!/usr/bin/python3\n${fakeLauncher}`)
+    chmodSync(file, 0o755)
+    const fake = await createNativeSpawner(file)
+    const out: Buffer[] = []
+    const started = fake.spawn({ file: '/bin/true', args: [], env: {}, extraFds: [], onStdout: (c) => out.push(c), onStderr: () => {} })
+    expect(await started.pid).toBe(4242)
+    expect(await started.exited).toEqual({ code: 7, signal: null })
+    expect(Buffer.concat(out).toString()).toBe('last words\n')
+    await fake.exited
+    expect(fake.alive).toBe(false)
+    // Sent after it died: fails at once with the launcher's reason.
+    await expect(fake.spawn({ file: '/bin/true', args: [], env: {}, extraFds: [], onStdout: () => {}, onStderr: () => {} }).exited).rejects.toMatchObject({ code: 'SANDBOX_FAILED' })
   })
 })
 

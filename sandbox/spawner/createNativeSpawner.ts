@@ -183,10 +183,12 @@ export async function createNativeSpawner(binary: string): Promise<Spawner> {
   const exited = new Promise<void>((resolve) =>
     child.once('exit', () => {
       gone = true
-      client?.failAll('spawner exited')
       resolve()
     }),
   )
+  // Only once its output is read to the end: events it wrote before it died (a process's exit, its
+  // last output) may still be in the pipe when 'exit' comes, and those processes did not fail.
+  child.once('close', () => client?.failAll('spawner exited'))
   await started
   client = createSpawnerClient((message) => {
     if (closed || gone) return false

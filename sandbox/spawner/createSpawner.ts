@@ -67,7 +67,8 @@ export async function createSpawner({ dir }: CreateSpawnerParameters): Promise<S
     return true
   })
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  child.on('exit', () => client.failAll('spawner exited'))
+  // After 'close': messages it sent before it died are delivered first.
+  child.once('close', () => client.failAll('spawner exited'))
   child.on('message', (event: SpawnerEvent) => client.handle(event))
 
   return {
