@@ -138,7 +138,7 @@ let phaseStart = performance.now()
  * timestamps), and from its end to the long poll's answer.
  */
 type JobTimes = { total: number; submit: number; queued: number; running: number; answer: number; at: number }
-const newSamples = () => ({ http: [] as number[], turnaround: [] as number[], jobs: [] as JobTimes[], rss: 0, loopP99: 0, loopMax: 0, failures: 0, cpuSeconds: 0, seconds: 0, listenOverflows: 0, acceptQueue: [] as number[] })
+const newSamples = () => ({ http: [] as number[], turnaround: [] as number[], jobs: [] as JobTimes[], rss: 0, loopP99: 0, loopMax: 0, loopRunningMax: 0, loopWaitingMax: 0, failures: 0, cpuSeconds: 0, seconds: 0, listenOverflows: 0, acceptQueue: [] as number[] })
 const samples = { quiet: newSamples(), hostile: newSamples() }
 let stopping = false
 
@@ -211,9 +211,11 @@ async function sampler(): Promise<void> {
     last = now
     const stats = await request(base, { path: '/stats', localAddress: '127.0.4.1', timeoutMs: 10_000 })
     if (stats.status === 200) {
-      const { event_loop_delay_ms: delay } = (JSON.parse(stats.body.toString()) as { system: { event_loop_delay_ms: { p99: number; max: number } } }).system
+      const { event_loop_delay_ms: delay } = (JSON.parse(stats.body.toString()) as { system: { event_loop_delay_ms: { p99: number; max: number; max_running: number | null; max_waiting_for_cpu: number | null } } }).system
       current.loopP99 = Math.max(current.loopP99, delay.p99)
       current.loopMax = Math.max(current.loopMax, delay.max)
+      current.loopRunningMax = Math.max(current.loopRunningMax, delay.max_running ?? 0)
+      current.loopWaitingMax = Math.max(current.loopWaitingMax, delay.max_waiting_for_cpu ?? 0)
     }
     await pause(1000)
   }
@@ -312,6 +314,7 @@ const rows = [
   ['SYNs dropped, accept queue full (host)', String(quiet.listenOverflows), String(hostile.listenOverflows), ''],
   ['connections waiting to be accepted, p50 / p90 / max (each second)', ...[quiet, hostile].map(({ acceptQueue: q }) => `${percentile(q, 50)} / ${percentile(q, 90)} / ${Math.max(0, ...q)}`), ''],
   ['event-loop delay, p99 / max', `${quiet.loopP99} / ${quiet.loopMax} ms`, `${hostile.loopP99} / ${hostile.loopMax} ms`, ''],
+  ['longest between two 10 ms turns: service running / waiting for a CPU', `${quiet.loopRunningMax} / ${quiet.loopWaitingMax} ms`, `${hostile.loopRunningMax} / ${hostile.loopWaitingMax} ms`, ''],
 ]
 /** The slowest 1 % of a phase's honest jobs: the mean of each part of their time. */
 const slowest = (jobs: JobTimes[]): string => {

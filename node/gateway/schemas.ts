@@ -186,8 +186,17 @@ export const StatsResponse = Type.Object({
     failed_total: Type.Integer(),
     retained_jobs: Type.Integer(),
     event_loop_delay_ms: Type.Object(
-      { p99: Type.Number(), max: Type.Number() },
-      { description: "How long the service's event loop was held up over the last one to two minutes." },
+      {
+        p99: Type.Number(),
+        max: Type.Number(),
+        max_running: Type.Union([Type.Number(), Type.Null()], {
+          description: 'The longest the main thread ran between two turns of a 10 ms timer: the service\'s own work holding the loop (null where the kernel does not say).',
+        }),
+        max_waiting_for_cpu: Type.Union([Type.Number(), Type.Null()], {
+          description: 'The longest the main thread waited for a CPU between two such turns: the host\'s load, not the service\'s work (null likewise).',
+        }),
+      },
+      { description: "How long the service's event loop was held up over the last one to two minutes, and why." },
     ),
   }),
 })

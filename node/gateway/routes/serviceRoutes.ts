@@ -34,7 +34,7 @@ export function serviceRoutes(app: FastifyInstance, { backend, limiter, options 
         completed_total: stats.completedTotal,
         failed_total: stats.failedTotal,
         retained_jobs: stats.retainedJobs,
-        event_loop_delay_ms: { p99: delay.p99Ms, max: delay.maxMs },
+        event_loop_delay_ms: { p99: delay.p99Ms, max: delay.maxMs, max_running: delay.maxRunningMs, max_waiting_for_cpu: delay.maxWaitingForCpuMs },
       },
     }
   })
