@@ -1,7 +1,11 @@
 // The connection guard in front of a plain HTTP server: a client that opens connections in a loop
 // is refused before its requests are parsed, and only that client.
+import { spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import http from 'node:http'
 import net, { type AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { guardConnections } from './connectionGuard.ts'
 
@@ -87,5 +91,50 @@ describe('connection guard near its global cap', () => {
       http.get({ host: '127.0.0.1', port: busyPort, localAddress: '127.0.6.9', agent: false }, (response) => resolve(response.statusCode ?? 0)).on('error', reject)
     })
     expect(answer).toBe(200)
+  })
+})
+
+describe('a burst of new connections', () => {
+  it("does not hold a lone client's request behind the burst's: it is read as soon as it is accepted", async () => {
+    // Who sent each request the server answered, in the order it answered them.
+    const order: string[] = []
+    const flooded = http.createServer((request, response) => {
+      order.push(String(request.headers['x-who']))
+      response.setHeader('connection', 'close')
+      response.end('ok')
+    })
+    guardConnections(flooded, { maxConnections: 5000, maxConnectionsPerAddress: 1000, newConnectionsPerAddressPerSecond: 0 })
+    await new Promise<void>((resolve) => flooded.listen(0, '127.0.0.1', resolve))
+    const { port } = flooded.address() as AddressInfo
+    const dir = mkdtempSync(path.join(tmpdir(), 'sandrun-burst-'))
+    const marker = path.join(dir, 'connected')
+    // 300 connections from 6 addresses (the listen backlog is 511), each with its request, then one from an address of its own:
+    // all wait in the accept queue while this process's event loop is held, the lone one last.
+    const client = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const net = require('node:net'), fs = require('node:fs')
+const open = (address, who, done) => { const s = net.connect({ port: ${port}, host: '127.0.0.1', localAddress: address }); s.on('error', () => {}); s.once('connect', () => { s.write('GET / HTTP/1.1\\r\\nHost: x\\r\\nx-who: ' + who + '\\r\\n\\r\\n'); done() }) }
+let connected = 0
+for (let i = 0; i < 300; i++) open('127.0.8.' + (1 + (i % 6)), 'flood', () => { if (++connected === 300) open('127.0.9.1', 'lone', () => fs.writeFileSync(${JSON.stringify(marker)}, '')) })
+setInterval(() => {}, 1000)`,
+      ],
+      { stdio: 'ignore' },
+    )
+    try {
+      const until = Date.now() + 30_000
+      while (!existsSync(marker) && Date.now() < until) {
+        // The service busy elsewhere: nothing is accepted meanwhile.
+      }
+      expect(existsSync(marker)).toBe(true)
+      while (order.length < 301) await new Promise((resolve) => setTimeout(resolve, 10))
+      // Accepted last (one connection per turn of the event loop), answered among the first.
+      expect(order.indexOf('lone')).toBeLessThan(75)
+    } finally {
+      client.kill('SIGKILL')
+      rmSync(dir, { recursive: true, force: true })
+      await new Promise<void>((resolve) => flooded.close(() => resolve()))
+    }
   })
 })

@@ -49,6 +49,15 @@ export function refusal(status: 429 | 503, body: Record<string, unknown>, retryA
 /** An address holding fewer connections than this may still use the reserved part of the cap. */
 const fewConnections = 4
 
+/**
+ * New sockets of addresses that opened others just before (see guardConnections): read up to this
+ * many per turn of the event loop; while connections wait to be accepted, at least this many a
+ * second, in bursts of up to `heavyReadBurst`.
+ */
+const heavyReadsPerTurn = 64
+const heavyReadsPerSecond = 300
+const heavyReadBurst = 32
+
 /** Refused sockets kept open for a second so the answer arrives; beyond this many, closed at once. */
 const maxLingering = 256
 
@@ -110,7 +119,25 @@ export function guardConnections(server: Server, limits: ConnectionLimits): Conn
   // request to make from getting in.
   const reserved = Math.floor(limits.maxConnections / 10)
 
-  const admit = (socket: Socket): boolean => {
+  // New connections per address in the current second and the one before (a client that opens one
+  // now and then is light; a burst from one address is not, however quickly each is answered).
+  let recent = new Map<string, number>()
+  let previous = new Map<string, number>()
+  let recentSince = performance.now()
+  const openedRecently = (key: string): number => {
+    const now = performance.now()
+    if (now - recentSince >= 1000) {
+      previous = now - recentSince >= 2000 ? new Map() : recent
+      recent = new Map()
+      recentSince = now
+    }
+    const count = (recent.get(key) ?? 0) + 1
+    recent.set(key, count)
+    return count + (previous.get(key) ?? 0)
+  }
+
+  /** 'light' when the address opened no other connection in the last second or two: it is read at once. */
+  const admit = (socket: Socket): 'light' | 'heavy' | false => {
     if (open >= limits.maxConnections) {
       refuse(socket, refusal(503, { error: 'Service busy', details: `The service has ${open} connections open, its limit. Try again in a few seconds.` }))
       return false
@@ -138,15 +165,57 @@ export function guardConnections(server: Server, limits: ConnectionLimits): Conn
       if (left === 0) perAddress.delete(key)
       else perAddress.set(key, left)
     })
-    return true
+    return key === null || openedRecently(key) <= 1 ? 'light' : 'heavy'
+  }
+
+  // Sockets start paused (read nothing) until the guard has decided. libuv accepts one connection
+  // per turn of the event loop (libuv#3696), and a turn reads every socket that has data: behind a
+  // burst of thousands of a flood's new connections, each turn read and answered a few more of them
+  // before the next accept, and a client's one request waited 0.5-1 s in the accept queue
+  // (bench/api/connectionBurst.ts). The connection of an address that opened no other in the last
+  // second or two is read at once; the others are read a batch per turn once a turn accepts nothing
+  // (the queue is empty), and only at a minimum rate while turns keep accepting, so that the turns
+  // stay short and the queue drains first.
+  ;(server as Server & { pauseOnConnect: boolean }).pauseOnConnect = true
+  const deferred: Socket[] = []
+  let acceptedSinceDrain = 0
+  let tokens = heavyReadBurst
+  let tokensAt = performance.now()
+  let draining = false
+  // Once per turn: a turn that accepted a connection may have more waiting in the queue, and then
+  // only the minimum rate is read; a turn without one reads a batch.
+  const drain = (): void => {
+    const now = performance.now()
+    tokens = Math.min(heavyReadBurst, tokens + ((now - tokensAt) / 1000) * heavyReadsPerSecond)
+    tokensAt = now
+    const backlog = acceptedSinceDrain > 0
+    acceptedSinceDrain = 0
+    let budget = backlog ? Math.floor(tokens) : heavyReadsPerTurn
+    while (budget > 0 && deferred.length > 0) {
+      const socket = deferred.shift()!
+      if (socket.destroyed) continue
+      budget--
+      if (backlog) tokens--
+      socket.resume()
+    }
+    if (deferred.length > 0) setImmediate(drain)
+    else draining = false
   }
 
   // The HTTP server's own 'connection' listener (its parser) runs only for admitted sockets.
   const httpListeners = server.listeners('connection') as Array<(socket: Socket) => void>
   server.removeAllListeners('connection')
   server.on('connection', (socket: Socket) => {
-    if (!admit(socket)) return
+    acceptedSinceDrain++
+    const admitted = admit(socket)
+    if (!admitted) return
     for (const listener of httpListeners) listener.call(server, socket)
+    if (admitted === 'light') return void socket.resume()
+    deferred.push(socket)
+    if (!draining) {
+      draining = true
+      setImmediate(drain)
+    }
   })
   return { open: () => open, refuse }
 }
