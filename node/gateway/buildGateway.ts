@@ -73,6 +73,7 @@ export async function buildGateway({ backend, options, log = () => undefined }: 
         // Behind a proxy every connection comes from the proxy's address.
         maxConnectionsPerAddress: options.trustProxy === false ? options.maxConnectionsPerAddress : 0,
         newConnectionsPerAddressPerSecond: options.trustProxy === false ? options.newConnectionsPerAddressPerSecond : 0,
+        listenBacklog: options.listenBacklog,
       })
       return server
     },

@@ -3,9 +3,10 @@
 // needs to run and clean up jobs; one address (an IPv6 /64) may hold only a share of them (429),
 // and open new ones only so fast (429): a client that reconnects in a loop is refused here, for a
 // write and a close, not by the HTTP parser and the routes after a full request.
+import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import type { Server } from 'node:http'
-import type { Socket } from 'node:net'
+import { Server as NetServer, type Socket } from 'node:net'
 import { clientAddressKey } from './clientAddressKey.ts'
 
 export type ConnectionLimits = {
@@ -15,6 +16,8 @@ export type ConnectionLimits = {
   maxConnectionsPerAddress: number
   /** New connections one address may open per second, in bursts of up to its cap; 0 = no limit. */
   newConnectionsPerAddressPerSecond?: number | undefined
+  /** The backlog the server listens with (the extra accept handles listen with it too); default 511, Node's. */
+  listenBacklog?: number | undefined
 }
 
 /** The soft RLIMIT_NOFILE of this process (Node cannot read it otherwise); 1024 if unknown. */
@@ -48,6 +51,64 @@ export function refusal(status: 429 | 503, body: Record<string, unknown>, retryA
 
 /** An address holding fewer connections than this may still use the reserved part of the cap. */
 const fewConnections = 4
+
+/** Listening handles besides the server's own, on the same socket: each accepts one connection per turn. */
+const extraAcceptHandles = 7
+
+type Counted = NetServer & { _connections: number }
+type Owned = Socket & { server: NetServer; _server: NetServer }
+
+/**
+ * libuv accepts one connection per listening handle per turn of the event loop (libuv#3696), so a
+ * flood's burst of thousands of new connections took thousands of turns to accept, each as long as
+ * all else the service does in a turn (up to 1,900 waiting in the soak; a client's one request
+ * waited 0.9 s behind them). More handles on the same socket accept that many per turn. Node has no
+ * dup(): a helper process is sent the listening socket over IPC and sends it back, which gives a
+ * new descriptor for it each time (the cluster module shares listening sockets the same way). Their
+ * connections go to the server's own 'connection' listeners, counted as the server's. Without the
+ * helper (it cannot start) the server accepts as before.
+ */
+function addAcceptHandles(server: Server, count: number, backlog: number): void {
+  const extras: NetServer[] = []
+  const close = server.close.bind(server)
+  server.close = (callback?: (error?: Error) => void) => {
+    for (const extra of extras.splice(0)) extra.close()
+    return close(callback)
+  }
+  server.once('listening', () => {
+    const handle = (server as unknown as { _handle: object | null })._handle
+    if (count <= 0 || typeof server.address() !== 'object' || !handle) return
+    // The raw handle, not the server: a server is listened on again where it arrives, with Node's
+    // default backlog, which the kernel would then apply to the socket.
+    const helper = spawn(process.execPath, ['-e', "process.on('message', (m, h) => process.send(m, h, () => { h.close(); if (m === 'last') process.disconnect() }))"], {
+      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+    })
+    helper.on('error', () => {})
+    helper.on('message', (_message: unknown, received: { close(): void } | undefined) => {
+      if (!received) return
+      if (!server.listening) return void received.close()
+      const extra = new NetServer()
+      // What the server's own handle gives each socket it accepts (HTTP's half-open sockets, no Nagle).
+      for (const key of ['allowHalfOpen', 'noDelay', 'keepAlive', 'keepAliveInitialDelay', 'highWaterMark'] as const) {
+        ;(extra as unknown as Record<string, unknown>)[key] = (server as unknown as Record<string, unknown>)[key]
+      }
+      ;(extra as NetServer & { pauseOnConnect: boolean }).pauseOnConnect = true
+      extra.maxConnections = server.maxConnections
+      extra.on('error', () => extra.close())
+      extra.on('connection', (socket: Owned) => {
+        // Counted as the server's: it closes (and says so) once these are gone too.
+        socket.server = server
+        socket._server = server
+        ;(extra as Counted)._connections--
+        ;(server as unknown as Counted)._connections++
+        server.emit('connection', socket)
+      })
+      extra.listen(received, backlog)
+      extras.push(extra)
+    })
+    for (let i = 0; i < count; i++) helper.send(i === count - 1 ? 'last' : 'again', handle as never, () => {})
+  })
+}
 
 /**
  * New sockets of addresses that opened others just before (see guardConnections): read up to this
@@ -201,6 +262,8 @@ export function guardConnections(server: Server, limits: ConnectionLimits): Conn
     if (deferred.length > 0) setImmediate(drain)
     else draining = false
   }
+
+  addAcceptHandles(server, extraAcceptHandles, limits.listenBacklog ?? 511)
 
   // The HTTP server's own 'connection' listener (its parser) runs only for admitted sockets.
   const httpListeners = server.listeners('connection') as Array<(socket: Socket) => void>
