@@ -68,8 +68,10 @@ type Owned = Socket & { server: NetServer; _server: NetServer }
  * connections go to the server's own 'connection' listeners, counted as the server's. Without the
  * helper (it cannot start) the server accepts as before.
  */
-function addAcceptHandles(server: Server, count: number, backlog: number): void {
+function addAcceptHandles(server: Server, count: number, backlog: number): Promise<number> {
   const extras: NetServer[] = []
+  let settle!: (handles: number) => void
+  const ready = new Promise<number>((resolve) => (settle = resolve))
   const close = server.close.bind(server)
   server.close = (callback?: (error?: Error) => void) => {
     for (const extra of extras.splice(0)) extra.close()
@@ -77,13 +79,14 @@ function addAcceptHandles(server: Server, count: number, backlog: number): void 
   }
   server.once('listening', () => {
     const handle = (server as unknown as { _handle: object | null })._handle
-    if (count <= 0 || typeof server.address() !== 'object' || !handle) return
+    if (count <= 0 || typeof server.address() !== 'object' || !handle) return settle(1)
     // The raw handle, not the server: a server is listened on again where it arrives, with Node's
     // default backlog, which the kernel would then apply to the socket.
     const helper = spawn(process.execPath, ['-e', "process.on('message', (m, h) => process.send(m, h, () => { h.close(); if (m === 'last') process.disconnect() }))"], {
       stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
     })
     helper.on('error', () => {})
+    helper.once('exit', () => settle(1 + extras.length))
     helper.on('message', (_message: unknown, received: { close(): void } | undefined) => {
       if (!received) return
       if (!server.listening) return void received.close()
@@ -108,6 +111,7 @@ function addAcceptHandles(server: Server, count: number, backlog: number): void 
     })
     for (let i = 0; i < count; i++) helper.send(i === count - 1 ? 'last' : 'again', handle as never, () => {})
   })
+  return ready
 }
 
 /**
@@ -131,6 +135,8 @@ export type ConnectionGuard = {
   open(): number
   /** Answers a socket with `response` and closes it (what the guard does with a refused connection). */
   refuse(socket: Socket, response: string): void
+  /** Resolves once the server listens with all the handles it will have: how many accept connections. */
+  acceptHandles: Promise<number>
 }
 
 export function guardConnections(server: Server, limits: ConnectionLimits): ConnectionGuard {
@@ -263,7 +269,7 @@ export function guardConnections(server: Server, limits: ConnectionLimits): Conn
     else draining = false
   }
 
-  addAcceptHandles(server, extraAcceptHandles, limits.listenBacklog ?? 511)
+  const acceptHandles = addAcceptHandles(server, extraAcceptHandles, limits.listenBacklog ?? 511)
 
   // The HTTP server's own 'connection' listener (its parser) runs only for admitted sockets.
   const httpListeners = server.listeners('connection') as Array<(socket: Socket) => void>
@@ -280,5 +286,5 @@ export function guardConnections(server: Server, limits: ConnectionLimits): Conn
       setImmediate(drain)
     }
   })
-  return { open: () => open, refuse }
+  return { open: () => open, refuse, acceptHandles }
 }
