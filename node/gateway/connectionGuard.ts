@@ -85,7 +85,8 @@ function addAcceptHandles(server: Server, count: number, backlog: number): Promi
     const helper = spawn(process.execPath, ['-e', "process.on('message', (m, h) => process.send(m, h, () => { h.close(); if (m === 'last') process.disconnect() }))"], {
       stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
     })
-    helper.on('error', () => {})
+    // It could not start (or is gone): the server accepts through the handles it has.
+    helper.on('error', () => settle(1 + extras.length))
     helper.once('exit', () => settle(1 + extras.length))
     helper.on('message', (_message: unknown, received: { close(): void } | undefined) => {
       if (!received) return
