@@ -7,8 +7,8 @@ import { mkdir, open, rm } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import picomatch from 'picomatch'
 import type { OutputFile } from '../types.ts'
-import { sameStamp, stampOf, type TreeSnapshot } from './snapshotTree.ts'
-import { walkRegularFiles } from './walkRegularFiles.ts'
+import { sameStamp, type TreeSnapshot } from './snapshotTree.ts'
+import { type WalkedFile, walkRegularFiles } from './walkRegularFiles.ts'
 
 export type CollectOutputsParameters = {
   /** The job's /work on the host. The job must have stopped. */
@@ -63,9 +63,9 @@ export async function collectOutputs({
 
   const files: OutputFile[] = []
   let totalBytes = 0
-  for (const { path, stats } of selected) {
+  for (const { path, stamp } of selected) {
     if (files.length >= maxFiles) return { files, truncated: 'maxFiles' }
-    if (totalBytes + Number(stats.size) > maxTotalBytes) return { files, truncated: 'maxTotalBytes' }
+    if (totalBytes + Number(stamp.size) > maxTotalBytes) return { files, truncated: 'maxTotalBytes' }
     const copied = await copyFile(join(workDir, path), join(outputDir, path), maxTotalBytes - totalBytes)
     if (copied === 'skipped') continue
     if (copied === 'over budget') return { files, truncated: 'maxTotalBytes' }
@@ -78,12 +78,12 @@ export async function collectOutputs({
 function selector(
   patterns: readonly string[],
   baseline: TreeSnapshot | undefined,
-): (file: { path: string; stats: Parameters<typeof stampOf>[0] }) => boolean {
+): (file: WalkedFile) => boolean {
   if (patterns.length === 0) {
     if (baseline === undefined) return () => true
-    return ({ path, stats }) => {
+    return ({ path, stamp }) => {
       const before = baseline.get(path)
-      return before === undefined || !sameStamp(before, stampOf(stats))
+      return before === undefined || !sameStamp(before, stamp)
     }
   }
   const isMatch = picomatch(
