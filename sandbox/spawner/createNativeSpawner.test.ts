@@ -54,6 +54,22 @@ describe('native launcher', () => {
     expect(result.out).toContain('read-only')
   })
 
+  it('delivers every byte of processes printing megabytes at once, each its own, in order', async () => {
+    // Frames of up to 64 KiB from two processes interleave and straddle the service's reads.
+    const script = (seed: number) => `import sys; out = sys.stdout.buffer\nfor i in range(3000): out.write(bytes((i * 7 + j + ${seed}) % 251 for j in range(1 + (i * 37) % 2000)))`
+    const expected = (seed: number) => Buffer.concat(Array.from({ length: 3000 }, (_, i) => Buffer.from(Array.from({ length: 1 + ((i * 37) % 2000) }, (_, j) => (i * 7 + j + seed) % 251))))
+    const runs = await Promise.all([1, 2].map(async (seed) => {
+      const out: Buffer[] = []
+      const started = spawner.spawn({ file: '/usr/bin/python3', args: ['-c', script(seed)], env: {}, extraFds: [], onStdout: (c) => out.push(Buffer.from(c)), onStderr: () => undefined })
+      expect(await started.exited).toEqual({ code: 0, signal: null })
+      return Buffer.concat(out)
+    }))
+    for (const [index, seed] of [1, 2].entries()) {
+      expect(runs[index]!.length).toBe(expected(seed).length)
+      expect(runs[index]!.equals(expected(seed))).toBe(true)
+    }
+  })
+
   it('runs the process as the given uid and gid without supplementary groups', async () => {
     const result = await run({ file: '/usr/bin/id', args: [], env: {}, uid: 65534, gid: 65534, extraFds: [] })
     expect(result.out.trim()).toBe('uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)')

@@ -125,18 +125,49 @@ function encodeRequest(message: SpawnerRequest): Buffer {
 }
 
 /** Splits the launcher's output into events. */
+/**
+ * Payloads at least this big are passed on as views of the bytes read from the pipe (each read has
+ * its own memory, never reused); smaller ones are copied, so a job writing a byte at a time cannot
+ * make a consumer that keeps its chunks hold a 64 KiB read per byte.
+ */
+const viewPayloadBytes = 16 * 1024
+
+/**
+ * Frames from the launcher's stdout. A job printing as fast as it can fills every 64 KiB read with
+ * frames of up to 64 KiB, so most frames straddle two reads: only such a frame's own bytes are
+ * copied together (joining everything buffered with each new read copied megabytes a turn).
+ */
 function createEventDecoder(onEvent: (event: SpawnerEvent) => void): (chunk: Buffer) => void {
-  let buffered: Buffer = Buffer.alloc(0)
+  // Bytes read and not yet decoded, in order, and how many.
+  let parts: Buffer[] = []
+  let length = 0
+  const consume = (count: number) => {
+    length -= count
+    while (count > 0) {
+      const first = parts[0]!
+      if (first.length <= count) {
+        count -= first.length
+        parts.shift()
+      } else {
+        parts[0] = first.subarray(count)
+        count = 0
+      }
+    }
+  }
   return (chunk) => {
-    buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk])
-    let offset = 0
-    while (buffered.length - offset >= 4) {
-      const length = buffered.readUInt32LE(offset)
-      if (buffered.length - offset - 4 < length) break
-      const type = buffered.readUInt8(offset + 4)
-      const id = buffered.readUInt32LE(offset + 5)
-      const payload = buffered.subarray(offset + 9, offset + 4 + length)
-      offset += 4 + length
+    parts.push(chunk)
+    length += chunk.length
+    while (length >= 4) {
+      if (parts[0]!.length < 4) parts = [Buffer.concat(parts, length)]
+      const frameLength = 4 + parts[0]!.readUInt32LE(0)
+      if (length < frameLength) break
+      // One read holds the whole frame (a view), or it is joined from several (its own copy).
+      const joined = parts[0]!.length < frameLength
+      const frame = joined ? Buffer.concat(parts, frameLength) : parts[0]!.subarray(0, frameLength)
+      consume(frameLength)
+      const type = frame.readUInt8(4)
+      const id = frame.readUInt32LE(5)
+      const payload = frame.subarray(9)
       switch (type) {
         case event.ready:
           onEvent({ type: 'ready', id: 0 })
@@ -146,8 +177,7 @@ function createEventDecoder(onEvent: (event: SpawnerEvent) => void): (chunk: Buf
           break
         case event.stdout:
         case event.stderr:
-          // Copied: the chunk's memory is reused by the stream.
-          onEvent({ type: type === event.stdout ? 'stdout' : 'stderr', id, data: Buffer.from(payload) })
+          onEvent({ type: type === event.stdout ? 'stdout' : 'stderr', id, data: joined || payload.length >= viewPayloadBytes ? payload : Buffer.from(payload) })
           break
         case event.exit: {
           const code = payload.readInt32LE(0)
@@ -160,7 +190,6 @@ function createEventDecoder(onEvent: (event: SpawnerEvent) => void): (chunk: Buf
           break
       }
     }
-    buffered = offset === buffered.length ? Buffer.alloc(0) : buffered.subarray(offset)
   }
 }
 
