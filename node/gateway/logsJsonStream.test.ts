@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { text } from 'node:stream/consumers'
 import { describe, expect, it } from 'vitest'
-import { logsJsonStream } from './logsJsonStream.ts'
+import { logsJsonStream, logsTextStream } from './logsJsonStream.ts'
 
 const expected = (fields: Record<string, string | boolean | Buffer>) =>
   JSON.stringify(Object.fromEntries(Object.entries(fields).map(([key, value]) => [key, Buffer.isBuffer(value) ? value.toString('utf8') : value])))
@@ -24,5 +24,27 @@ describe('logsJsonStream', () => {
     await new Promise((resolve) => setImmediate(resolve))
     expect(stream.readableLength).toBeLessThan(512 * 1024)
     stream.destroy()
+  })
+
+  it('lets the event loop turn while a reader takes megabytes at once, in JSON and as text', async () => {
+    const stdout = Buffer.alloc(4 * 1024 * 1024, 'x')
+    const stderr = Buffer.alloc(4 * 1024 * 1024, 1)
+    for (const make of [() => logsJsonStream({ stdout, stderr }), () => logsTextStream([stdout, stderr])]) {
+      // Another client's work, waiting for its turn: counted while the reader reads as fast as it can.
+      let turns = 0
+      let ticking = true
+      const tick = () => {
+        turns++
+        if (ticking) setImmediate(tick)
+      }
+      setImmediate(tick)
+      let length = 0
+      for await (const chunk of make()) length += (chunk as Buffer).length
+      ticking = false
+      expect(length).toBeGreaterThanOrEqual(8 * 1024 * 1024)
+      // One turn per 256 KiB at least: 8 MiB of text, 28 MiB of JSON.
+      expect(turns).toBeGreaterThanOrEqual(30)
+    }
+    expect(await text(logsTextStream([Buffer.from('out'), Buffer.alloc(0), Buffer.from('err')]))).toBe('outerr')
   })
 })

@@ -1,13 +1,12 @@
 // Read a job: GET /status/:id (optionally long-polling with ?wait=), GET /logs/:id (JSON, or text
 // with ?format=text / Accept: text/plain), GET /outputs/:id, and DELETE /jobs/:id (cancel and delete now).
 import type { IncomingMessage } from 'node:http'
-import { Readable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import type { Static } from '@sinclair/typebox'
 import { isFinalState, type JobBackend, type JobStatus } from '../../backends/jobBackend.ts'
 import type { GatewayJobId } from '../../../verifier/index.ts'
 import type { GatewayContext } from '../gatewayContext.ts'
-import { logsJsonStream } from '../logsJsonStream.ts'
+import { logsJsonStream, logsTextStream } from '../logsJsonStream.ts'
 import { statusBody } from '../statusBody.ts'
 import { requestJobId } from '../requestJobId.ts'
 import {
@@ -121,7 +120,7 @@ export function jobRoutes(app: FastifyInstance, { backend, options, reads }: Gat
         .type('text/plain; charset=utf-8')
         .header('x-content-type-options', 'nosniff')
         .header('content-length', String(logs.stdout.length + logs.stderr.length))
-        .send(Readable.from([logs.stdout, logs.stderr].filter((part) => part.length > 0), { objectMode: false }))
+        .send(logsTextStream([logs.stdout, logs.stderr]))
     },
   )
 
