@@ -106,8 +106,10 @@ export const defaultGatewayOptions: GatewayOptions = {
   headersTimeoutMs: 10_000,
   // Short keep-alive: idle sockets are a resource an anonymous service should not hoard.
   keepAliveTimeoutMs: 5_000,
-  // Node's default (30 s) would let a stalled request live well past its timeout.
-  timeoutCheckIntervalMs: 1_000,
+  // Node's default (30 s) would let a stalled request live well past its timeout. Each check answers
+  // every connection that ran out since the last in one go: under a flood of idle connections a
+  // check a second made turns of 20-60 ms of 408s (docs/BENCHMARKS.md, session 33).
+  timeoutCheckIntervalMs: 250,
   // Node's default; a header flood beyond it is answered with 431.
   maxHeaderBytes: 16 * 1024,
   // Three quarters of the descriptors, at most 10,000 (connectionGuard.ts): the rest stay for jobs.

@@ -148,7 +148,9 @@ export function guardConnections(server: Server, limits: ConnectionLimits): Conn
   server.maxConnections = limits.maxConnections + maxLingering
 
   const refuse = (socket: Socket, response: string): void => {
-    if (lingering >= maxLingering) return void socket.destroy()
+    // A socket the client closed already: writing to it would only build errors (with their stack
+    // traces, a good part of the refusals' cost under the soak's flood).
+    if (lingering >= maxLingering || !socket.writable) return void socket.destroy()
     lingering++
     socket.on('error', () => {})
     socket.resume()
