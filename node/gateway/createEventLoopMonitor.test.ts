@@ -28,6 +28,27 @@ describe.skipIf(!hasSchedstat)(hasSchedstat ? 'the event-loop monitor' : 'the ev
     }
   })
 
+  it('forgets what came before restart() (the service calls it once it listens: its start served no one)', async () => {
+    const monitor = createEventLoopMonitor()
+    try {
+      await nextTurn()
+      const start = process.cpuUsage()
+      for (;;) {
+        const used = process.cpuUsage(start)
+        if (used.user + used.system >= 150_000) break
+      }
+      await nextTurn()
+      expect(monitor.delay().maxRunningMs).toBeGreaterThanOrEqual(120)
+      monitor.restart()
+      await nextTurn()
+      const delay = monitor.delay()
+      expect(delay.maxRunningMs).toBeLessThan(120)
+      expect(delay.maxMs).toBeLessThan(120)
+    } finally {
+      monitor.close()
+    }
+  })
+
   it('counts a wait for a CPU that other processes hold as waiting, not as running', async () => {
     // A service that does nothing, on one CPU with six busy processes: its turns come late, and
     // none of that is its own work.

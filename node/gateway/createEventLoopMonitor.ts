@@ -22,6 +22,8 @@ export type EventLoopDelay = {
 
 export type EventLoopMonitor = {
   delay(): EventLoopDelay
+  /** Forgets what was measured so far: the service calls it once it listens, so its start (loading, building routes) is not reported as a stall no client waited on. */
+  restart(): void
   close(): void
 }
 
@@ -81,12 +83,15 @@ export function createEventLoopMonitor(): EventLoopMonitor {
     : undefined
   tick?.unref()
 
-  const rotate = setInterval(() => {
-    previous = summary(current)
+  const fresh = () => {
     longest = { runningMs: 0, waitingMs: 0 }
     current.disable()
     current = monitorEventLoopDelay({ resolution: 10 })
     current.enable()
+  }
+  const rotate = setInterval(() => {
+    previous = summary(current)
+    fresh()
   }, windowMs)
   rotate.unref()
   return {
@@ -99,6 +104,11 @@ export function createEventLoopMonitor(): EventLoopMonitor {
         maxRunningMs: threadTimes ? round(Math.max(now.maxRunningMs, previous.maxRunningMs)) : null,
         maxWaitingForCpuMs: threadTimes ? round(Math.max(now.maxWaitingMs, previous.maxWaitingMs)) : null,
       }
+    },
+    restart() {
+      previous = { p99Ms: 0, maxMs: 0, maxRunningMs: 0, maxWaitingMs: 0 }
+      last = threadTimes?.read() ?? null
+      fresh()
     },
     close() {
       clearInterval(rotate)

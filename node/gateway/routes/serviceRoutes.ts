@@ -11,6 +11,11 @@ export function serviceRoutes(app: FastifyInstance, { backend, limiter, options 
   const limits = options.rateLimits
   const eventLoop = createEventLoopMonitor()
   app.addHook('onClose', async () => eventLoop.close())
+  // From the first turn after the service listens: the turn that starts it, and all before, served no one.
+  app.addHook('onListen', (done) => {
+    setTimeout(() => eventLoop.restart(), 0).unref()
+    done()
+  })
   app.get('/', { schema: { summary: 'Service information', response: { 200: RootResponse, 500: ErrorBody } } }, async () => ({
     service: 'sandrun' as const,
     status: 'running' as const,
