@@ -2,7 +2,7 @@
 export { createSandbox, defaultSandboxLimits, type CreateSandboxOptions } from './createSandbox.ts'
 export { SandboxError, type SandboxErrorCode } from './errors.ts'
 export { majorityQuorum } from './majorityQuorum.ts'
-export type { AdmitJobParameters, AdmitJobReturnType, HostCapabilities, InterpreterInfo, IsolationLevel, JobUsage, RunJobParameters, Sandbox, SandboxLimits } from './sandbox.ts'
+export type { AdmitJobParameters, AdmitJobReturnType, HostCapabilities, InterpreterInfo, IsolationLevel, JobUsage, OutputKeeper, RunJobParameters, Sandbox, SandboxLimits } from './sandbox.ts'
 export type { InterpreterName, Manifest, OutputFile, OutputStream, RunJobResult, Termination } from './types.ts'
 export { parseManifest } from './manifest.ts'
 export { manifestJsonSchema, defaultManifestLimits } from './manifestSchema.ts'

@@ -18,7 +18,7 @@ import { launchBwrap, type BwrapExit, type LaunchBwrapReturnType } from './launc
 import { createOutputCapture } from './outputCapture.ts'
 import { collectOutputs } from './outputs/collectOutputs.ts'
 import { snapshotTree } from './outputs/snapshotTree.ts'
-import type { InterpreterInfo, JobUsage, RunJobParameters, SandboxLimits } from './sandbox.ts'
+import type { InterpreterInfo, JobUsage, OutputKeeper, RunJobParameters, SandboxLimits } from './sandbox.ts'
 import type { SandboxRuntime } from './sandboxRuntime.ts'
 import type { Manifest, OutputStream, RunJobResult, Termination } from './types.ts'
 
@@ -30,7 +30,7 @@ type Step = { command: string[]; env: Record<string, string>; bwrapArgs: string[
 type Output = (stream: OutputStream, chunk: Buffer) => void
 
 export async function runJob(runtime: SandboxRuntime, parameters: RunJobParameters): Promise<RunJobResult> {
-  const { manifest, bundle, outputDir, signal, onOutput, onStart, onUsage, onReporter, onExit, cpuWeight, command } = parameters
+  const { manifest, bundle, outputDir, signal, onOutput, output, onStart, onUsage, onReporter, onExit, cpuWeight, command } = parameters
   const limits: SandboxLimits = { ...runtime.limits, ...parameters.limits }
   const interpreter = command ? undefined : requireInterpreter(runtime, manifest)
   if (signal?.aborted) throw new SandboxError('SANDBOX_FAILED', 'The job was cancelled before it started.')
@@ -54,7 +54,7 @@ export async function runJob(runtime: SandboxRuntime, parameters: RunJobParamete
     await fitWarmSandbox(place, setup.prepare.length > 0 || setup.bwrapArgs.length > 0)
     const cgroup = jobCgroup(runtime, place, manifest, limits)
 
-    const { stdout, stderr, write, announce } = jobOutput(limits, usage, onOutput)
+    const { kept, write, announce } = jobOutput(limits, usage, onOutput, output)
     const jobControl = createJobControl({ runtime, manifest, cgroup, signal, onStart, onUsage, onReporter, cpuWeight, usage: usageNow, meter: usage })
     control = jobControl
     let started: number | undefined
@@ -93,10 +93,7 @@ export async function runJob(runtime: SandboxRuntime, parameters: RunJobParamete
       cpuSeconds: stats?.cpuSeconds ?? 0,
       memoryPeakBytes: stats?.memoryPeakBytes ?? 0,
       wallTimeMs,
-      stdout: stdout.buffer(),
-      stderr: stderr.buffer(),
-      stdoutTruncated: stdout.truncated,
-      stderrTruncated: stderr.truncated,
+      ...kept.snapshot(),
       outputs: outputs.files,
       outputsTruncated: outputs.truncated !== null,
     }
@@ -113,17 +110,25 @@ export async function runJob(runtime: SandboxRuntime, parameters: RunJobParamete
   }
 }
 
-/** The job's stdout and stderr, each captured up to the cap, counted and passed on live. */
-function jobOutput(limits: SandboxLimits, usage: { outputBytes: number }, onOutput: RunJobParameters['onOutput']) {
-  const stdout = createOutputCapture(limits.outputCaptureBytes)
-  const stderr = createOutputCapture(limits.outputCaptureBytes)
+/** The job's stdout and stderr, each kept up to the cap (by the caller's keeper, or captured here), counted and passed on live. */
+function jobOutput(limits: SandboxLimits, usage: { outputBytes: number }, onOutput: RunJobParameters['onOutput'], output: RunJobParameters['output']) {
+  const kept = output ?? captureBoth(limits.outputCaptureBytes)
   const write: Output = (stream, chunk) => {
     usage.outputBytes += chunk.length
-    ;(stream === 'stdout' ? stdout : stderr).push(chunk)
+    kept.append(stream, chunk)
     onOutput?.(stream, chunk)
   }
   const announce = (line: string) => write('stderr', Buffer.from(`[sandrun] ${line}\n`))
-  return { stdout, stderr, write, announce }
+  return { kept, write, announce }
+}
+
+function captureBoth(cap: number): OutputKeeper {
+  const stdout = createOutputCapture(cap)
+  const stderr = createOutputCapture(cap)
+  return {
+    append: (stream, chunk) => (stream === 'stdout' ? stdout : stderr).push(chunk),
+    snapshot: () => ({ stdout: stdout.buffer(), stderr: stderr.buffer(), stdoutTruncated: stdout.truncated, stderrTruncated: stderr.truncated }),
+  }
 }
 
 /** The install steps in order, until one fails or the job is stopped; the installer's output goes to stderr, so stdout is the entrypoint's alone. */

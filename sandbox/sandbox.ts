@@ -60,6 +60,11 @@ export type SandboxLimits = {
   maxOutputBytes: number
 }
 
+export type OutputKeeper = {
+  append(stream: OutputStream, chunk: Buffer): void
+  snapshot(): { stdout: Buffer; stderr: Buffer; stdoutTruncated: boolean; stderrTruncated: boolean }
+}
+
 export type RunJobParameters = {
   manifest: Manifest
   /** The job's gzip tar bundle. */
@@ -69,6 +74,12 @@ export type RunJobParameters = {
   signal?: AbortSignal | undefined
   /** Live output, in order per stream, as the job produces it (before truncation marks). */
   onOutput?: ((stream: OutputStream, chunk: Buffer) => void) | undefined
+  /**
+   * Keeps the job's stdout and stderr in place of runJob's own capture, and gives them back as the
+   * result's (its cap must be the limits' `outputCaptureBytes`): the local mode passes the job's live
+   * log, so a job's output is kept once, not twice (10 MiB a stream, copied in chunk by chunk).
+   */
+  output?: OutputKeeper | undefined
   /** Called once the job's process has started (the queue shows `running` from here). */
   onStart?: (() => void) | undefined
   /**

@@ -59,7 +59,7 @@ export function createFakeSandbox({ reportsOnAsk = true }: { reportsOnAsk?: bool
     admitJob: (parameters) => admitJob(host, parameters),
     warmStarts: () => 0,
     limits: { pids: 10, workBytes: 1e6, tmpBytes: 1e6, outputCaptureBytes: 1024, maxOutputFiles: 10, maxOutputBytes: 1e6 },
-    async runJob({ manifest, outputDir, signal, onOutput, onStart, onUsage, onReporter, cpuWeight }: RunJobParameters): Promise<RunJobResult> {
+    async runJob({ manifest, outputDir, signal, onOutput, output, onStart, onUsage, onReporter, cpuWeight }: RunJobParameters): Promise<RunJobResult> {
       started.push(manifest.args.join(' '))
       weights[manifest.args.join(' ')] = cpuWeight?.() ?? 1
       if (onUsage) reports[manifest.args.join(' ')] = onUsage
@@ -74,8 +74,10 @@ export function createFakeSandbox({ reportsOnAsk = true }: { reportsOnAsk?: bool
         await new Promise<void>((resolve) => (signal?.aborted ? resolve() : signal?.addEventListener('abort', () => resolve())))
         return { exitCode: null, termination: 'cancelled', cpuSeconds: 0, memoryPeakBytes: 0, wallTimeMs: 1, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), stdoutTruncated: false, stderrTruncated: false, outputs: [], outputsTruncated: false }
       }
-      const stdout = Buffer.from('hello\n')
-      onOutput?.('stdout', stdout)
+      // Kept by the caller's keeper where it gives one (as the real sandbox does), and passed on live.
+      output?.append('stdout', Buffer.from('hello\n'))
+      onOutput?.('stdout', Buffer.from('hello\n'))
+      const stdout = output?.snapshot().stdout ?? Buffer.from('hello\n')
       const content = Buffer.from('result\n')
       const hostPath = path.join(outputDir, 'out.txt')
       await writeFile(hostPath, content)

@@ -16,7 +16,7 @@ export type JobRunParameters = {
   manifest?: Record<string, unknown>
   /** A ready bundle instead of packing `files` (for malformed tarballs). */
   bundle?: Uint8Array
-} & Pick<RunJobParameters, 'limits' | 'signal' | 'onOutput' | 'onStart' | 'onUsage' | 'onReporter' | 'cpuWeight'>
+} & Pick<RunJobParameters, 'limits' | 'signal' | 'onOutput' | 'output' | 'onStart' | 'onUsage' | 'onReporter' | 'cpuWeight'>
 
 export type JobRunResult = RunJobResult & {
   out: string

@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib'
 import * as tar from 'tar-stream'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { packFiles } from '../../sandbox/bundle/packFiles.ts'
-import { SandboxError } from '../../sandbox/index.ts'
+import { type OutputKeeper, SandboxError } from '../../sandbox/index.ts'
 import type { InterpreterName } from '../../sandbox/types.ts'
 import { hostSlowdown } from '../host/hostSlowdown.ts'
 import { probeCgroupLimits } from '../host/probeCgroupLimits.ts'
@@ -229,6 +229,19 @@ sys.stderr.write('done\\n')`),
     expect(result.stdout.length).toBe(mib)
     expect(result.err).toBe('done\n')
     expect(result.stderrTruncated).toBe(false)
+  })
+
+  it("keeps the output where the caller says and returns that as the result (the local mode's log: a job's output kept once)", async () => {
+    const written = { stdout: [] as Buffer[], stderr: [] as Buffer[] }
+    const keeper: OutputKeeper = {
+      append: (stream, chunk) => written[stream].push(Buffer.from(chunk)),
+      // The keeper's word on truncation, not a capture of runJob's own.
+      snapshot: () => ({ stdout: Buffer.concat(written.stdout), stderr: Buffer.concat(written.stderr), stdoutTruncated: false, stderrTruncated: true }),
+    }
+    const result = await runner.run({ files: { 'main.sh': 'echo out; echo err >&2' }, output: keeper })
+    expect(result.stdout.toString()).toBe('out\n')
+    expect(result.stderr.toString()).toBe('err\n')
+    expect(result.stderrTruncated).toBe(true)
   })
 })
 

@@ -323,7 +323,8 @@ export function createLocalBackend(options: LocalBackendOptions, components: Loc
         bundle: job.bundle,
         outputDir: job.dir,
         signal: job.abort.signal,
-        onOutput: (stream, chunk) => job.log.append(stream, chunk),
+        // The job's log keeps its output, live and as the result: the bytes are kept once.
+        output: job.log,
         onStart: () => {
           job.startedAt = clock.now()
           job.slotSince = job.startedAt
