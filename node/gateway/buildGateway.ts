@@ -77,8 +77,10 @@ export async function buildGateway({ backend, options, log = () => undefined }: 
       })
       return server
     },
+    // Through the guard, a few dozen a turn: a timeout check can find hundreds of idle connections at once.
     clientErrorHandler: (error: Error & { code?: string }, socket: Socket) => {
-      if (socket.writable) socket.end(clientErrorResponse(error.code))
+      if (guard) guard.refuse(socket, clientErrorResponse(error.code))
+      else if (socket.writable) socket.end(clientErrorResponse(error.code))
       else socket.destroy()
     },
   })

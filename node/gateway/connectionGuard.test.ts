@@ -7,7 +7,7 @@ import net, { type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { guardConnections } from './connectionGuard.ts'
+import { guardConnections, refusal } from './connectionGuard.ts'
 
 let server: http.Server
 let port: number
@@ -144,6 +144,50 @@ setInterval(() => {}, 1000)`,
       client.kill('SIGKILL')
       rmSync(dir, { recursive: true, force: true })
       await new Promise<void>((resolve) => flooded.close(() => resolve()))
+    }
+  })
+})
+
+describe('a burst of refusals', () => {
+  it('is carried out a few dozen per turn of the event loop, each refused client still getting its answer', async () => {
+    const upgrades: net.Socket[] = []
+    let allArrived!: () => void
+    const arrived = new Promise<void>((resolve) => (allArrived = resolve))
+    const count = 48
+    const refusing = http.createServer()
+    const guard = guardConnections(refusing, { maxConnections: 100, maxConnectionsPerAddress: 64 })
+    refusing.on('upgrade', (_request, socket: net.Socket) => {
+      upgrades.push(socket)
+      if (upgrades.length === count) allArrived()
+    })
+    await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve))
+    const refusingPort = (refusing.address() as AddressInfo).port
+    try {
+      const answers = Array.from(
+        { length: count },
+        (_, i) =>
+          new Promise<string>((resolve) => {
+            const socket = net.connect({ host: '127.0.0.1', port: refusingPort, localAddress: `127.0.8.${1 + (i % 4)}` })
+            let answer = ''
+            socket.on('data', (chunk: Buffer) => (answer += chunk))
+            socket.on('error', () => undefined)
+            socket.once('close', () => resolve(answer))
+            socket.once('connect', () => socket.write('GET /logs/x/stream HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n'))
+          }),
+      )
+      await arrived
+      // All refused in one turn, as a flood's burst of requests arrives.
+      for (const socket of upgrades) guard.refuse(socket, refusal(429, { error: 'Rate limit exceeded' }))
+      const answeredAfterTurns: number[] = [upgrades.filter((s) => s.writableEnded || s.destroyed).length]
+      while (answeredAfterTurns.at(-1)! < count && answeredAfterTurns.length < 20) {
+        await new Promise((resolve) => setImmediate(resolve))
+        answeredAfterTurns.push(upgrades.filter((s) => s.writableEnded || s.destroyed).length)
+      }
+      // None in the turn that refused them, then 32 a turn.
+      expect(answeredAfterTurns.slice(0, 3)).toEqual([0, 32, 48])
+      expect((await Promise.all(answers)).every((answer) => answer.startsWith('HTTP/1.1 429'))).toBe(true)
+    } finally {
+      await new Promise<void>((resolve) => refusing.close(() => resolve()))
     }
   })
 })

@@ -126,6 +126,16 @@ const heavyReadBurst = 32
 
 /** Refused sockets kept open for a second so the answer arrives; beyond this many, closed at once. */
 const maxLingering = 256
+/**
+ * Refusals carried out per turn of the event loop; the rest wait (paused) for the next turns, up to
+ * `maxWaitingRefusals` where the descriptor limit leaves room for them (at least 512 beyond the
+ * connections and the lingering ones), beyond which they are carried out at once. A flood's
+ * requests come in bursts (hundreds of refused WebSocket upgrades read in one turn), and answering
+ * and closing them all there held the loop for 50-170 ms: a close also runs the peer's side of the
+ * connection on loopback.
+ */
+const refusalsPerTurn = 32
+const maxWaitingRefusals = 256
 
 /**
  * Puts the guard in front of the HTTP server: a connection over a limit is answered and closed
@@ -145,9 +155,21 @@ export function guardConnections(server: Server, limits: ConnectionLimits): Conn
   let open = 0
   let lingering = 0
   // The kernel-level backstop: sockets beyond this are dropped by Node without a word.
-  server.maxConnections = limits.maxConnections + maxLingering
+  const mayWait = Math.max(0, Math.min(maxWaitingRefusals, openFileLimit() - limits.maxConnections - maxLingering - 2 * maxWaitingRefusals))
+  server.maxConnections = limits.maxConnections + maxLingering + mayWait
 
+  const waiting: Array<{ socket: Socket; response: string }> = []
+  const refuseWaiting = () => {
+    for (const { socket, response } of waiting.splice(0, refusalsPerTurn)) refuseNow(socket, response)
+    if (waiting.length > 0) setImmediate(refuseWaiting)
+  }
   const refuse = (socket: Socket, response: string): void => {
+    if (waiting.length >= mayWait) return refuseNow(socket, response)
+    socket.pause()
+    waiting.push({ socket, response })
+    if (waiting.length === 1) setImmediate(refuseWaiting)
+  }
+  const refuseNow = (socket: Socket, response: string): void => {
     // A socket the client closed already: writing to it would only build errors (with their stack
     // traces, a good part of the refusals' cost under the soak's flood).
     if (lingering >= maxLingering || !socket.writable) return void socket.destroy()
