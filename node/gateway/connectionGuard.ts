@@ -164,7 +164,7 @@ export function guardConnections(server: Server, limits: ConnectionLimits): Conn
     if (waiting.length > 0) setImmediate(refuseWaiting)
   }
   const refuse = (socket: Socket, response: string): void => {
-    if (waiting.length >= mayWait) return refuseNow(socket, response)
+    if (waiting.length >= mayWait) return void refuseNow(socket, response)
     socket.pause()
     waiting.push({ socket, response })
     if (waiting.length === 1) setImmediate(refuseWaiting)
