@@ -48,6 +48,16 @@ export class GrowingBuffer {
     this.#length = needed
   }
 
+  /**
+   * All the bytes, in memory no more than about twice their size: where the buffer took its limit at
+   * once and holds far less, they are copied out (once, at most half the limit). For what is kept
+   * long after the writing ends (a finished job's log, kept for an hour): the allocator may have
+   * backed the reserve's pages already, reusing memory, so an unwritten reserve is not free.
+   */
+  compacted(): Buffer {
+    return this.#buffer.length > 2 * this.#length + initialBytes ? Buffer.from(this.view()) : this.view()
+  }
+
   /** The bytes from `start` to `end` (default: all), without a copy. */
   view(start = 0, end = this.#length): Buffer {
     return this.#buffer.subarray(start, end)

@@ -29,6 +29,18 @@ describe('JobLog', () => {
     expect(log.snapshot().stdout.length).toBe(100_000)
   })
 
+  it("keeps a finished job's output in about its size, not in the reserve it grew into", () => {
+    const log = new JobLog({ captureBytes: 10 * 1024 * 1024 })
+    const printed = Buffer.alloc(1536 * 1024, 'x')
+    for (let start = 0; start < printed.length; start += 64 * 1024) log.append('stdout', printed.subarray(start, start + 64 * 1024))
+    const live = log.snapshot().stdout
+    log.settle(live, Buffer.alloc(0), false, false)
+    const kept = log.snapshot().stdout
+    expect(kept.equals(printed)).toBe(true)
+    expect(kept.buffer.byteLength).toBeLessThan(2 * printed.length)
+    expect(outputOf(log.replay(), 'stdout').equals(printed)).toBe(true)
+  })
+
   it('drops output that arrives after its data was deleted', () => {
     const log = new JobLog({ captureBytes: 100 })
     log.append('stdout', Buffer.from('before'))

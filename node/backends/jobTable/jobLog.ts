@@ -98,10 +98,15 @@ export class JobLog {
     }
     if (stdoutTruncated) this.markTruncated('stdout')
     if (stderrTruncated) this.markTruncated('stderr')
-    // Where the live copy is the final output, keep one of them: the replay reads the final bytes.
-    if (this.#streams.stdout.view().equals(stdout)) this.#streams.stdout = GrowingBuffer.over(stdout)
-    if (this.#streams.stderr.view().equals(stderr)) this.#streams.stderr = GrowingBuffer.over(stderr)
-    this.#final = { stdout, stderr, stdoutTruncated, stderrTruncated }
+    // Where the live copy is the final output, keep one of them (the replay reads the final bytes), in
+    // about its size: a job that printed 1.1 MiB must not keep a 10 MiB reserve for an hour.
+    const kept = (stream: OutputStream, final: Buffer): Buffer => {
+      if (!this.#streams[stream].view().equals(final)) return final
+      const compact = this.#streams[stream].compacted()
+      this.#streams[stream] = GrowingBuffer.over(compact)
+      return compact
+    }
+    this.#final = { stdout: kept('stdout', stdout), stderr: kept('stderr', stderr), stdoutTruncated, stderrTruncated }
   }
 
   snapshot(): JobLogSnapshot {
