@@ -2,9 +2,10 @@
 // limit). A job's output arrives in chunks as small as a byte: kept as a list, millions of tiny
 // Buffers would cost far more memory than the bytes themselves. Views of what is already there stay
 // valid while more is appended (growing moves the bytes to a new buffer, the old one stays as is).
-// Past a megabyte it stops doubling and takes all it may need at once: the kernel backs the pages
-// only as they are written, and no append copies megabytes (each doubling to 5-10 MiB copied, and
-// faulted in, tens of milliseconds of the event loop's time on a slow host).
+// Past a megabyte it stops doubling and takes all it may need at once: fresh pages are backed only
+// as they are written (reused memory may be backed already: see compacted()), and no append copies
+// megabytes (each doubling to 5-10 MiB copied, and faulted in, tens of milliseconds of the event
+// loop's time on a slow host).
 
 /** The first allocation; most jobs print less. */
 const initialBytes = 4096
@@ -39,8 +40,7 @@ export class GrowingBuffer {
     const needed = this.#length + data.length
     if (needed > this.#limit) throw new RangeError(`GrowingBuffer: ${needed} bytes exceed the limit of ${this.#limit}`)
     if (needed > this.#buffer.length) {
-      const wanted = needed > doublingBytes ? Math.max(needed, reserveBytes, this.#buffer.length * 2) : Math.max(needed, initialBytes, this.#buffer.length * 2)
-      const grown = Buffer.allocUnsafe(Math.min(this.#limit, wanted))
+      const grown = Buffer.allocUnsafe(Math.min(this.#limit, Math.max(needed, needed > doublingBytes ? reserveBytes : initialBytes, this.#buffer.length * 2)))
       this.#buffer.copy(grown, 0, 0, this.#length)
       this.#buffer = grown
     }
